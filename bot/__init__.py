@@ -1,0 +1,1 @@
+"""The WeCom edge: app factory, callback, routing, WeCom client, outbox delivery, settings, CLI."""

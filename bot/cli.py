@@ -1,0 +1,203 @@
+"""The `salesbot` command. Every subcommand brings the schema up to date by itself."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.settings import MissingSecrets, Settings
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def parse_now(value: str | None) -> datetime:
+    """ISO-8601; without an offset it means Asia/Shanghai time."""
+    if not value:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise SystemExit(f"--now: not an ISO-8601 time: {value!r} (e.g. 2026-11-28T08:45)") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=SHANGHAI)
+    return parsed.astimezone(UTC)
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=getattr(logging, settings.salesbot_log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # httpx logs full URLs, which carry the token
+
+
+def _db(settings: Settings):  # type: ignore[no-untyped-def]
+    from models.db import make_engine, make_session_factory, upgrade_schema
+
+    engine = make_engine(settings.database_url)
+    upgrade_schema(engine)
+    return engine, make_session_factory(engine)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from bot.app import create_app
+
+    if settings.is_sqlite and args.workers > 1:
+        print("SQLite mode runs in one process only; use PostgreSQL (DATABASE_URL) for several.", file=sys.stderr)
+        return 2
+    try:
+        app = create_app(settings, run_scheduler=not args.no_scheduler)
+    except MissingSecrets as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if settings.is_sqlite:
+        from bot.singleton import acquire_sqlite_lock
+
+        if not acquire_sqlite_lock(settings.database_url):
+            print("another salesbot process already serves this SQLite database; SQLite mode is single-process.", file=sys.stderr)
+            return 2
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(port=args.port, host=args.host, data_dir=Path(args.data_dir), reset=args.reset)
+
+
+def cmd_org_import(args: argparse.Namespace, settings: Settings) -> int:
+    from services.org import import_org
+
+    _, session_factory = _db(settings)
+    with session_factory() as session, session.begin():
+        try:
+            report = import_org(session, path=Path(args.file), now=datetime.now(UTC))
+        except (ValueError, FileNotFoundError) as exc:
+            print(f"org import failed: {exc}", file=sys.stderr)
+            return 1
+    print(report.summary())
+    return 0
+
+
+def cmd_jobs_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_state
+    from schedulers import load_jobs, run_job
+
+    if args.name not in load_jobs():
+        print(f"unknown job {args.name!r}; known: {', '.join(sorted(load_jobs()))}", file=sys.stderr)
+        return 2
+    try:
+        state = build_state(settings)
+    except MissingSecrets as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(run_job(args.name, state, parse_now(args.now)))
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
+    from services.config import ConfigError, check_config_file
+
+    try:
+        print(check_config_file(Path(args.file)))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from services.outbox_admin import list_dead, redrive
+
+    _, session_factory = _db(settings)
+    with session_factory() as session, session.begin():
+        if args.action == "list":
+            for line in list_dead(session):
+                print(line)
+        else:
+            count = redrive(session, ids=args.ids or None, now=datetime.now(UTC))
+            print(f"re-queued {count} message(s)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="salesbot", description="销售助手 SalesBot")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the callback server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-scheduler", action="store_true")
+    serve.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="try the product in a browser, no WeCom account needed")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--data-dir", default="./data/demo")
+    demo.add_argument("--reset", action="store_true", help="start again from the seeded company")
+    demo.set_defaults(func=cmd_demo)
+
+    org = sub.add_parser("org", help="org chart").add_subparsers(dest="action", required=True)
+    org_import = org.add_parser("import", help="import userid,name,role,region,manager from CSV/XLSX")
+    org_import.add_argument("file")
+    org_import.set_defaults(func=cmd_org_import)
+
+    jobs = sub.add_parser("jobs", help="scheduled jobs").add_subparsers(dest="action", required=True)
+    jobs_run = jobs.add_parser("run", help="run one job now (reminders, approvals, digest, segments, outbox)")
+    jobs_run.add_argument("name")
+    jobs_run.add_argument("--now", help="ISO-8601; without an offset, Asia/Shanghai")
+    jobs_run.set_defaults(func=cmd_jobs_run)
+
+    config = sub.add_parser("config", help="business configuration").add_subparsers(dest="action", required=True)
+    check = config.add_parser("check", help="validate a configuration file")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_config_check)
+
+    outbox = sub.add_parser("outbox", help="dead letters").add_subparsers(dest="action", required=True)
+    outbox_list = outbox.add_parser("list", help="list dead and failed messages")
+    outbox_list.set_defaults(func=cmd_outbox)
+    outbox_redrive = outbox.add_parser("redrive", help="re-queue dead messages")
+    outbox_redrive.add_argument("ids", nargs="*", type=int)
+    outbox_redrive.set_defaults(func=cmd_outbox)
+
+    for extra in EXTRA_COMMANDS:
+        extra(sub)
+    return parser
+
+
+# Other capabilities (customer import/export) register their subcommands here.
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []  # type: ignore[type-arg]
+
+
+def _load_extras() -> None:
+    import importlib
+
+    for name in ("bot.cli_exchange",):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        EXTRA_COMMANDS.append(module.register)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _load_extras()
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    _setup_logging(settings)
+    return int(args.func(args, settings) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

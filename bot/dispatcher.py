@@ -1,0 +1,184 @@
+"""One accepted callback, in one transaction: dedup row → route → handler → replies into the outbox."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.inbound import Inbound
+from bot.outbox import enqueue_all
+from bot.replies import Reply, Text
+from bot.router import Ctx, RouteTable
+from bot.settings import Settings
+from cards.keys import CardKey
+from models import InboundEvent, User, norm_userid
+from services.config import BusinessConfig
+from services.dialogs import SqlDialogStore
+from services.errors import DomainError
+
+log = logging.getLogger("salesbot.dispatch")
+
+NOT_IN_ORG = "您好！您还不在销售助手的人员名单中，暂时无法使用。请联系管理员把您加入组织架构后再试。"
+INTERNAL_ERROR = "抱歉，系统暂时出了点问题，这次操作没有生效。请稍后再试；如果一直不行，请联系管理员。"
+BAD_BUTTON = "这个按钮已失效或无法识别，没有做任何更改。"
+ROLE_DENIED = "「{command}」只有{roles}可以使用。发送「帮助」查看您可用的命令。"
+
+_SPACES = re.compile(r"\s+")
+
+
+class ServiceUnavailable(Exception):
+    """The database could not be reached: answer 503 so that WeCom retries."""
+
+
+@dataclass(frozen=True)
+class DispatchResult:
+    duplicate: bool
+    replies: int = 0
+
+
+def normalize_command_text(content: str) -> str:
+    text = unicodedata.normalize("NFKC", content or "")
+    return _SPACES.sub(" ", text).strip()
+
+
+def split_command(content: str, words: list[str]) -> tuple[str | None, str]:
+    """The first word is the command; also accepts a known command glued to its argument (`客户华东`)."""
+    text = normalize_command_text(content)
+    if not text:
+        return None, ""
+    first, _, rest = text.partition(" ")
+    if first in words:
+        return first, rest.strip()
+    for word in sorted(words, key=len, reverse=True):
+        if len(word) >= 2 and text.startswith(word):
+            return word, text[len(word) :].strip()
+    return first, rest.strip()
+
+
+def _insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        settings: Settings,
+        config: BusinessConfig,
+        routes: RouteTable,
+        clock: Callable[[], datetime],
+        services: dict[str, Any] | None = None,
+        on_committed: Callable[[], None] | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.settings = settings
+        self.config = config
+        self.routes = routes
+        self.clock = clock
+        self.services = services or {}
+        self.on_committed = on_committed
+        self._words = routes.command_words()
+
+    def handle(self, msg: Inbound) -> DispatchResult:
+        try:
+            return self._handle(msg)
+        except (OperationalError, DBAPIError) as exc:
+            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not isinstance(exc, OperationalError):
+                raise
+            raise ServiceUnavailable("database unavailable") from exc
+
+    def _handle(self, msg: Inbound) -> DispatchResult:
+        now = self.clock()
+        after_commit: list[Callable[[], None]] = []
+        with self.session_factory() as session, session.begin():
+            inserted = session.execute(
+                _insert(session)(InboundEvent)
+                .values(dedup_key=msg.dedup_key(), userid=norm_userid(msg.userid), kind=msg.kind, received_at=now)
+                .on_conflict_do_nothing(index_elements=["dedup_key"])
+                .returning(InboundEvent.id)
+            ).scalar()
+            if inserted is None:
+                return DispatchResult(duplicate=True)
+            replies = self._route(session, msg, now, after_commit)
+            count = enqueue_all(
+                session, replies=replies, default_recipient=norm_userid(msg.userid), key_prefix=f"in:{inserted}", now=now
+            )
+        for callback in after_commit:
+            try:
+                callback()
+            except Exception:
+                log.exception("after-commit callback failed")
+        if count and self.on_committed:
+            self.on_committed()
+        return DispatchResult(duplicate=False, replies=count)
+
+    def _route(self, session: Session, msg: Inbound, now: datetime, after_commit: list[Callable[[], None]]) -> list[Reply]:
+        userid = norm_userid(msg.userid)
+        user = session.scalar(select(User).where(User.userid == userid, User.active.is_(True)))
+        if user is None:
+            if msg.kind in ("text", "card_event"):
+                return [Text(NOT_IN_ORG)]
+            return []
+        dialogs = SqlDialogStore(session)
+        dialog = dialogs.get(userid=userid, now=now)
+        command, args = (None, "")
+        card_key = None
+        if msg.kind == "text":
+            command, args = split_command(msg.content, self._words)
+        elif msg.kind == "card_event":
+            card_key = CardKey.unpack(msg.event_key)
+            if card_key is None:
+                return [Text(BAD_BUTTON)]
+        route = self.routes.match(
+            msg, command=command, dialog_state=dialog.state if dialog else None, card_action=card_key.action if card_key else None
+        )
+        if route is None:
+            return [Text(BAD_BUTTON)] if msg.kind == "card_event" else []
+        if route.info and route.info.roles and user.role not in route.info.roles:
+            from models import ROLE_LABELS, Role
+
+            labels = "、".join(ROLE_LABELS[Role(r)] for r in sorted(route.info.roles))
+            return [Text(ROLE_DENIED.format(command=route.info.name, roles=labels))]
+        ctx = Ctx(
+            session=session,
+            user=user,
+            settings=self.settings,
+            config=self.config,
+            now=now,
+            dialogs=dialogs,
+            dialog=dialog,
+            args=args if route.kind == "command" else normalize_command_text(msg.content),
+            command=command or "",
+            card_key=card_key,
+            services=self.services,
+            after_commit=after_commit,
+        )
+        savepoint = session.begin_nested()
+        try:
+            result = route.handler(msg, ctx)
+            savepoint.commit()
+        except DomainError as exc:
+            savepoint.rollback()
+            after_commit.clear()
+            return [Text(exc.message)]
+        except OperationalError:
+            raise
+        except Exception:
+            savepoint.rollback()
+            after_commit.clear()
+            log.exception("handler %s failed", getattr(route.handler, "__qualname__", route.handler))
+            return [Text(INTERNAL_ERROR)]
+        if result is None:
+            return []
+        return list(result) if isinstance(result, list) else [result]

@@ -1,0 +1,353 @@
+"""The transactional outbox: replies are rows written with the effect, delivered after commit.
+
+Exactly-once toward the user comes from (1) a natural dedup key per row (unique), (2) claims by conditional
+update (and `FOR UPDATE SKIP LOCKED` on PostgreSQL), (3) WeCom's own duplicate suppression on a re-send
+after a crash (`enable_duplicate_check` for text, 42014 for a card's task_id).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.replies import Card, Image, Markdown, Reply, Text, UpdateCard
+from models import OutboxMessage, Role, User
+
+log = logging.getLogger("salesbot.outbox")
+
+MAX_CONTENT_BYTES = 2048
+LEASE = timedelta(seconds=60)
+BACKOFF_BASE_S = 2.0
+BACKOFF_CAP_S = 600.0
+RATE_PAUSE_S = 60.0
+
+
+def split_content(content: str, limit: int = MAX_CONTENT_BYTES) -> list[str]:
+    """Split text/markdown at paragraph, then line, boundaries so each part fits WeCom's byte limit."""
+    if len(content.encode("utf-8")) <= limit:
+        return [content]
+    parts: list[str] = []
+    current = ""
+    for line in content.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate.encode("utf-8")) <= limit:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        while len(line.encode("utf-8")) > limit:  # one overlong line: cut on characters
+            cut = len(line)
+            while len(line[:cut].encode("utf-8")) > limit:
+                cut -= 1
+            parts.append(line[:cut])
+            line = line[cut:]
+        current = line
+    if current:
+        parts.append(current)
+    return parts
+
+
+def payloads_for(reply: Reply) -> list[tuple[str, dict[str, Any]]]:
+    """(kind, payload) rows for one reply; long text and markdown become several messages."""
+    if isinstance(reply, Text):
+        return [("text", {"msgtype": "text", "text": {"content": part}}) for part in split_content(reply.content)]
+    if isinstance(reply, Markdown):
+        return [
+            ("markdown", {"msgtype": "markdown", "markdown": {"content": part}}) for part in split_content(reply.content)
+        ]
+    if isinstance(reply, Card):
+        return [("card", {"msgtype": "template_card", "template_card": reply.card})]
+    if isinstance(reply, UpdateCard):
+        return [
+            (
+                "update_card",
+                {"response_code": reply.response_code, "template_card": reply.card, "fallback_text": reply.fallback_text},
+            )
+        ]
+    if isinstance(reply, Image):
+        return [("image", {"png_b64": base64.b64encode(reply.png).decode(), "filename": reply.filename})]
+    raise TypeError(f"unknown reply type {type(reply).__name__}")
+
+
+def _insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def enqueue(session: Session, *, reply: Reply, recipient: str, dedup_key: str, now: datetime) -> int:
+    """Write the reply's rows; a row whose key exists already is skipped. Returns how many rows were new."""
+    created = 0
+    rows = payloads_for(reply)
+    for index, (kind, payload) in enumerate(rows):
+        key = dedup_key if len(rows) == 1 else f"{dedup_key}#{index + 1}"
+        stmt = (
+            _insert(session)(OutboxMessage)
+            .values(
+                dedup_key=key[:512],
+                recipient=recipient,
+                kind=kind,
+                payload=payload,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
+        )
+        result = session.execute(stmt)
+        created += max(result.rowcount or 0, 0)
+    return created
+
+
+def enqueue_all(
+    session: Session, *, replies: Iterable[Reply], default_recipient: str, key_prefix: str, now: datetime
+) -> int:
+    total = 0
+    for index, reply in enumerate(replies):
+        total += enqueue(
+            session, reply=reply, recipient=reply.to or default_recipient, dedup_key=f"{key_prefix}:{index}", now=now
+        )
+    return total
+
+
+def alert_admins(session: Session, *, key: str, text: str, now: datetime) -> int:
+    """Send an operational alert to every active admin, once per key."""
+    admins = session.scalars(select(User.userid).where(User.role == Role.ADMIN.value, User.active.is_(True))).all()
+    log.warning("alert %s", key)
+    return sum(
+        enqueue(session, reply=Text(f"【告警】{text}"), recipient=admin, dedup_key=f"alert:{key}:{admin}", now=now)
+        for admin in admins
+    )
+
+
+@dataclass
+class DeliveryStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    dead: int = 0
+    deferred: int = 0
+    errors: list[int] = field(default_factory=list)
+
+
+def backoff_delay(attempts: int, *, rng: random.Random | None = None) -> float:
+    """Full jitter: uniform(0, min(cap, base * 2**attempts)), at least one second."""
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** max(attempts, 0)))
+    return max(1.0, (rng or random).uniform(0, ceiling))
+
+
+def sweep_stuck(session: Session, *, now: datetime) -> int:
+    """Rows left in 'sending' by a dead process go back to 'pending' once their lease has run out."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
+        .values(status="pending", next_attempt_at=now)
+    )
+    return result.rowcount or 0
+
+
+def claim(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Claim due rows: PostgreSQL locks with SKIP LOCKED; everywhere the update is conditional on status."""
+    query = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(session.scalars(query))
+    claimed: list[int] = []
+    for row_id in ids:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+            .values(status="sending", lease_until=now + LEASE)
+        )
+        if result.rowcount:
+            claimed.append(row_id)
+    return claimed
+
+
+def _recent_sends(session: Session, recipient: str, now: datetime, window: timedelta) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.recipient == recipient,
+            OutboxMessage.status == "sent",
+            OutboxMessage.sent_at > now - window,
+        )
+    ) or 0
+
+
+class Deliverer:
+    """Claims due rows and sends them with the WeCom client; safe to run in several processes at once."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        client: Any,
+        max_attempts: int = 12,
+        per_member_per_minute: int = 30,
+        per_member_per_hour: int = 1000,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.client = client
+        self.max_attempts = max_attempts
+        self.per_minute = per_member_per_minute
+        self.per_hour = per_member_per_hour
+        self.rng = rng or random.Random()
+
+    def run_once(self, *, now: datetime, limit: int = 100) -> DeliveryStats:
+        stats = DeliveryStats()
+        with self.session_factory() as session, session.begin():
+            sweep_stuck(session, now=now)
+            claimed = claim(session, now=now, limit=limit)
+        for row_id in claimed:
+            self._deliver_one(row_id, now=now, stats=stats)
+        return stats
+
+    def drain(self, *, now: datetime, max_rounds: int = 50) -> DeliveryStats:
+        """Deliver until nothing due is left (the CLI's `jobs run` uses this)."""
+        total = DeliveryStats()
+        for _ in range(max_rounds):
+            stats = self.run_once(now=now)
+            for name in ("sent", "retried", "failed", "dead", "deferred"):
+                setattr(total, name, getattr(total, name) + getattr(stats, name))
+            total.errors.extend(stats.errors)
+            if not (stats.sent or stats.failed or stats.dead):
+                break
+        return total
+
+    def _deliver_one(self, row_id: int, *, now: datetime, stats: DeliveryStats) -> None:
+        with self.session_factory() as session, session.begin():
+            row = session.get(OutboxMessage, row_id)
+            if row is None or row.status != "sending":
+                return
+            if (
+                _recent_sends(session, row.recipient, now, timedelta(minutes=1)) >= self.per_minute
+                or _recent_sends(session, row.recipient, now, timedelta(hours=1)) >= self.per_hour
+            ):
+                row.status, row.next_attempt_at, row.lease_until = "pending", now + timedelta(seconds=RATE_PAUSE_S), None
+                stats.deferred += 1
+                return
+            payload, kind, recipient, key = dict(row.payload), row.kind, row.recipient, row.dedup_key
+        try:
+            response = self._send(kind, recipient, payload)
+        except Exception as exc:  # WeComError or anything unexpected from the transport
+            self._record_failure(row_id, exc, now=now, stats=stats, kind=kind, recipient=recipient, key=key, payload=payload)
+            return
+        with self.session_factory() as session, session.begin():
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            row.status, row.sent_at, row.lease_until = "sent", now, None
+            row.attempts += 1
+            if isinstance(response, dict) and response.get("response_code"):
+                row.response_code = str(response["response_code"])[:255]
+        stats.sent += 1
+
+    def _send(self, kind: str, recipient: str, payload: dict[str, Any]) -> Any:
+        if kind in ("text", "markdown", "card"):
+            return self.client.send(recipient, payload)
+        if kind == "update_card":
+            return self.client.update_template_card([recipient], payload["response_code"], payload["template_card"])
+        if kind == "image":
+            media_id = self.client.upload_media(base64.b64decode(payload["png_b64"]), payload.get("filename", "chart.png"))
+            return self.client.send(recipient, {"msgtype": "image", "image": {"media_id": media_id}})
+        raise ValueError(f"unknown outbox kind {kind}")
+
+    def _record_failure(
+        self,
+        row_id: int,
+        exc: Exception,
+        *,
+        now: datetime,
+        stats: DeliveryStats,
+        kind: str,
+        recipient: str,
+        key: str,
+        payload: dict[str, Any],
+    ) -> None:
+        errcode = getattr(exc, "errcode", None)
+        error_kind = getattr(exc, "kind", "retry")
+        if errcode is not None:
+            stats.errors.append(int(errcode))
+        log.warning("outbox row %s failed: kind=%s errcode=%s", row_id, error_kind, errcode)
+        with self.session_factory() as session, session.begin():
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            row.attempts += 1
+            row.last_errcode = int(errcode) if errcode is not None else None
+            row.last_error = type(exc).__name__[:255]
+            row.lease_until = None
+            if error_kind == "permanent":
+                row.status = "failed"
+                stats.failed += 1
+                if kind == "update_card" and payload.get("fallback_text"):
+                    enqueue(session, reply=Text(payload["fallback_text"]), recipient=recipient, dedup_key=f"{key}:fallback", now=now)
+                return
+            if row.attempts >= self.max_attempts:
+                row.status = "dead"
+                stats.dead += 1
+                alert_admins(
+                    session,
+                    key=f"dead:{row_id}",
+                    text=f"一条发给 {recipient} 的消息在 {row.attempts} 次尝试后仍未送达（错误码 {errcode}），已转入死信。"
+                    "处理方法见 docs/operations.md。",
+                    now=now,
+                )
+                return
+            delay = backoff_delay(row.attempts, rng=self.rng)
+            if error_kind == "rate":
+                delay = max(delay, RATE_PAUSE_S)
+            row.status, row.next_attempt_at = "pending", now + timedelta(seconds=delay)
+            stats.retried += 1
+
+
+class OutboxWorker:
+    """A background thread in `serve`: wakes after each commit (or every `interval` s) and delivers."""
+
+    def __init__(self, deliverer: Deliverer, clock: Callable[[], datetime], interval: float = 2.0) -> None:
+        self.deliverer = deliverer
+        self.clock = clock
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="outbox", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                self.deliverer.run_once(now=self.clock())
+            except Exception:
+                log.exception("outbox delivery round failed")

@@ -1,0 +1,161 @@
+"""Routes registered with decorators on small routers; the first match wins.
+
+    router = Router("customers")
+
+    @router.command("客户", help="查看客户", example="客户 华东精密")
+    def show_customer(msg: Inbound, ctx: Ctx) -> Reply | list[Reply] | None: ...
+
+`handlers/__init__.py` includes the routers in priority order (system first, fallback last).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.inbound import Inbound
+from bot.replies import Reply
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from bot.settings import Settings
+    from cards.keys import CardKey
+    from models import User
+    from services.config import BusinessConfig
+    from services.dialogs import DialogState, DialogStore
+
+HandlerResult = Reply | list[Reply] | None
+Handler = Callable[[Inbound, "Ctx"], HandlerResult]
+
+
+@dataclass
+class Ctx:
+    """Everything a handler may use; explicit, so handlers are plain functions that are easy to test."""
+
+    session: Session
+    user: User
+    settings: Settings
+    config: BusinessConfig
+    now: datetime
+    dialogs: DialogStore
+    dialog: DialogState | None = None
+    args: str = ""
+    command: str = ""
+    card_key: CardKey | None = None
+    services: dict[str, Any] = field(default_factory=dict)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def userid(self) -> str:
+        return self.user.userid
+
+
+@dataclass(frozen=True)
+class CommandInfo:
+    name: str
+    help: str
+    example: str
+    roles: frozenset[str] | None  # None: everyone
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: str  # command | state | event | card | fallback
+    key: str
+    handler: Handler
+    info: CommandInfo | None = None
+
+
+class Router:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.routes: list[Route] = []
+
+    def command(
+        self,
+        name: str,
+        *,
+        help: str,
+        example: str,
+        roles: Iterable[str] | None = None,
+        aliases: Iterable[str] = (),
+    ) -> Callable[[Handler], Handler]:
+        info = CommandInfo(name, help, example, frozenset(roles) if roles else None, tuple(aliases))
+
+        def register(fn: Handler) -> Handler:
+            for word in (name, *info.aliases):
+                self.routes.append(Route("command", word, fn, info))
+            return fn
+
+        return register
+
+    def text(self, *, state: str) -> Callable[[Handler], Handler]:
+        """A dialog step: plain text while the sender's dialog is in `state` (prefix match on `x.*`)."""
+        return self._add("state", state)
+
+    def event(self, kind: str) -> Callable[[Handler], Handler]:
+        """An Inbound kind other than text: image, location, location_event, enter_agent."""
+        return self._add("event", kind)
+
+    def card(self, action: str) -> Callable[[Handler], Handler]:
+        """A card tap whose CardKey action is `action` (e.g. "quote.approve")."""
+        return self._add("card", action)
+
+    def fallback(self) -> Callable[[Handler], Handler]:
+        return self._add("fallback", "")
+
+    def _add(self, kind: str, key: str) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            self.routes.append(Route(kind, key, fn))
+            return fn
+
+        return register
+
+
+def _state_matches(pattern: str, state: str) -> bool:
+    if pattern.endswith(".*"):
+        return state.startswith(pattern[:-1])
+    return pattern == state
+
+
+@dataclass
+class RouteTable:
+    routers: list[Router]
+
+    def commands(self) -> list[CommandInfo]:
+        seen: dict[str, CommandInfo] = {}
+        for router in self.routers:
+            for route in router.routes:
+                if route.kind == "command" and route.info and route.info.name not in seen:
+                    seen[route.info.name] = route.info
+        return list(seen.values())
+
+    def command_words(self) -> list[str]:
+        return [r.key for router in self.routers for r in router.routes if r.kind == "command"]
+
+    def match(self, msg: Inbound, *, command: str | None, dialog_state: str | None, card_action: str | None) -> Route | None:
+        """First match wins, in router order. A command word beats an open dialog (so 取消 and new commands work)."""
+        if msg.kind == "card_event":
+            return self._first("card", lambda key: key == card_action) if card_action else None
+        if msg.kind == "text":
+            if command:
+                found = self._first("command", lambda key: key == command)
+                if found:
+                    return found
+            if dialog_state:
+                found = self._first("state", lambda key: _state_matches(key, dialog_state))
+                if found:
+                    return found
+            return self._first("fallback", lambda key: True)
+        return self._first("event", lambda key: key == msg.kind)
+
+    def _first(self, kind: str, predicate: Callable[[str], bool]) -> Route | None:
+        for router in self.routers:
+            for route in router.routes:
+                if route.kind == kind and predicate(route.key):
+                    return route
+        return None

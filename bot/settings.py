@@ -1,0 +1,73 @@
+"""Process settings, read from the environment (and an optional `.env`) exactly once.
+
+Nothing else in the code base reads the environment: `Settings` is built by the CLI (or a test) and passed in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/salesbot.db"
+
+
+class MissingSecrets(RuntimeError):
+    """Raised when the server would have to run without the WeCom secrets it needs (fail closed)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    wecom_corp_id: str = ""
+    wecom_agent_id: int = 0
+    wecom_secret: str = ""
+    wecom_token: str = ""
+    wecom_aes_key: str = ""
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    salesbot_config: Path | None = None
+    salesbot_media_dir: Path = Path("./data/media")
+    salesbot_timezone: str = "Asia/Shanghai"
+    salesbot_log_level: str = "INFO"
+
+    # Edge limits (reliability.md §0).
+    callback_max_body: int = 256 * 1024
+    callback_timestamp_window: int = 300
+    # Outbound limits.
+    wecom_connect_timeout: float = 3.0
+    wecom_read_timeout: float = 10.0
+    outbox_max_attempts: int = 12
+    outbox_per_member_per_minute: int = 30
+    demo_mode: bool = Field(default=False, description="mounts /sim and the stand-in WeCom API")
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def missing_wecom_secrets(self) -> list[str]:
+        """Names of the variables a callback server cannot run without."""
+        required = {
+            "WECOM_CORP_ID": self.wecom_corp_id,
+            "WECOM_TOKEN": self.wecom_token,
+            "WECOM_AES_KEY": self.wecom_aes_key,
+        }
+        missing = [name for name, value in required.items() if not value]
+        if self.wecom_aes_key and len(self.wecom_aes_key) != 43:
+            missing.append("WECOM_AES_KEY (must be exactly 43 characters)")
+        return missing
+
+    def require_wecom_secrets(self) -> None:
+        missing = self.missing_wecom_secrets()
+        if missing:
+            raise MissingSecrets(
+                "refusing to start: missing " + ", ".join(missing) + " (set them in the environment or .env)"
+            )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,38 @@
+"""Button keys. A key only *selects an action* from an allowlist; it never authorises anything.
+
+Authorisation comes from the server's record of the card's task_id and the decrypted sender.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PART = re.compile(r"^[0-9A-Za-z_.\-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class CardKey:
+    action: str
+    arg: str = ""
+
+    def pack(self) -> str:
+        return f"v1:{self.action}:{self.arg}" if self.arg else f"v1:{self.action}"
+
+    @staticmethod
+    def unpack(raw: str | None) -> CardKey | None:
+        """None for anything that is not a well-formed key of ours."""
+        if not raw or not raw.startswith("v1:"):
+            return None
+        parts = raw[3:].split(":")
+        if len(parts) > 2 or not all(_PART.match(p) for p in parts):
+            return None
+        return CardKey(parts[0], parts[1] if len(parts) == 2 else "")
+
+
+_TASK_ID = re.compile(r"^[0-9A-Za-z_\-@]{1,128}$")
+
+
+def valid_task_id(task_id: str) -> bool:
+    """WeCom's rule: [0-9A-Za-z_-@], at most 128 bytes, unique per app."""
+    return bool(_TASK_ID.match(task_id))

@@ -1,0 +1,52 @@
+"""SQLAlchemy 2 typed models and the engine/session factory."""
+
+from models.base import Base
+from models.messaging import (
+    AuditEntry,
+    CardTask,
+    Dialog,
+    InboundEvent,
+    JobOccurrence,
+    OutboxMessage,
+    PendingMedia,
+)
+from models.org import ROLE_LABELS, Role, User, norm_userid
+from models.sales import (
+    ApprovalStep,
+    Contract,
+    Customer,
+    Delegation,
+    Opportunity,
+    Payment,
+    Quote,
+    Reminder,
+    StageMove,
+    Visit,
+    VisitPhoto,
+)
+
+__all__ = [
+    "ROLE_LABELS",
+    "ApprovalStep",
+    "AuditEntry",
+    "Base",
+    "CardTask",
+    "Contract",
+    "Customer",
+    "Delegation",
+    "Dialog",
+    "InboundEvent",
+    "JobOccurrence",
+    "Opportunity",
+    "OutboxMessage",
+    "Payment",
+    "PendingMedia",
+    "Quote",
+    "Reminder",
+    "Role",
+    "StageMove",
+    "User",
+    "Visit",
+    "VisitPhoto",
+    "norm_userid",
+]

@@ -1,0 +1,58 @@
+"""People: the org chart imported from CSV/XLSX."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+
+class Role(StrEnum):
+    REP = "rep"
+    SUPERVISOR = "supervisor"
+    TECH_LEAD = "tech_lead"
+    FINANCE = "finance"
+    DIRECTOR = "director"
+    ADMIN = "admin"
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.REP: "销售",
+    Role.SUPERVISOR: "销售主管",
+    Role.TECH_LEAD: "技术负责人",
+    Role.FINANCE: "财务经理",
+    Role.DIRECTOR: "总经理",
+    Role.ADMIN: "管理员",
+}
+
+
+def norm_userid(userid: str) -> str:
+    """WeCom user ids are case-insensitive (its API lower-cases them)."""
+    return userid.strip().lower()
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    userid: Mapped[str] = mapped_column(String(64), unique=True, comment="normalised (lower-case) userid")
+    display_userid: Mapped[str] = mapped_column(String(64), comment="userid as written in the org chart")
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    region: Mapped[str | None] = mapped_column(String(64), index=True)
+    manager_userid: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[Role(self.role)]

@@ -1,0 +1,105 @@
+"""Scheduled jobs. Each opens a transaction, calls a service, enqueues replies; correctness comes from
+database claims and unique keys, so every replica may run the schedule (APScheduler only says *when*)."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.settings import Settings
+from services.config import BusinessConfig
+
+log = logging.getLogger("salesbot.jobs")
+
+
+class JobEnv(Protocol):
+    settings: Settings
+    config: BusinessConfig
+    session_factory: sessionmaker[Session]
+    deliverer: Any
+
+
+JobFn = Callable[[JobEnv, datetime], str]
+JOBS: dict[str, JobFn] = {}
+
+
+def job(name: str) -> Callable[[JobFn], JobFn]:
+    def register(fn: JobFn) -> JobFn:
+        JOBS[name] = fn
+        return fn
+
+    return register
+
+
+def load_jobs() -> dict[str, JobFn]:
+    import importlib
+
+    for module in ("schedulers.outbox", "schedulers.reminders", "schedulers.approvals", "schedulers.digest", "schedulers.segments"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    return JOBS
+
+
+def run_job(name: str, env: JobEnv, now: datetime, *, deliver: bool = True) -> str:
+    """Run one job to completion as of `now`, including delivering what it enqueued."""
+    jobs = load_jobs()
+    if name not in jobs:
+        raise KeyError(name)
+    summary = jobs[name](env, now)
+    if deliver and name != "outbox":
+        stats = env.deliverer.drain(now=now)
+        summary += f"; delivered {stats.sent}, retrying {stats.retried}, failed {stats.failed}, dead {stats.dead}"
+    return summary
+
+
+def start_scheduler(env: Any) -> Any:
+    """APScheduler 3 in-process, memory job store rebuilt at start (explicit ids, replace_existing)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    jobs = load_jobs()
+    tz = env.config.digest.timezone if hasattr(env.config, "digest") else "Asia/Shanghai"
+    scheduler = BackgroundScheduler(
+        timezone=tz, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
+    )
+
+    def runner(name: str) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                log.info("job %s: %s", name, run_job(name, env, env.clock(), deliver=False))
+                env.worker.notify()
+            except Exception:
+                log.exception("job %s failed", name)
+
+        return run
+
+    plan: dict[str, Any] = {
+        "outbox": IntervalTrigger(seconds=30),
+        "reminders": IntervalTrigger(minutes=1),
+        "approvals": IntervalTrigger(minutes=10),
+        "segments": CronTrigger(hour=2, minute=3),
+    }
+    if "digest" in jobs:
+        hour, minute = (int(x) for x in env.config.digest.time.split(":"))
+        jitter = random.randint(0, max(env.config.digest.jitter_minutes, 0))
+        minute_total = hour * 60 + minute + jitter
+        if minute_total % 30 == 0:
+            minute_total += 1
+        plan["digest"] = CronTrigger(hour=minute_total // 60, minute=minute_total % 60)
+        # Catch-up after downtime: the digest job itself skips people already served today.
+        plan["digest_catchup"] = IntervalTrigger(minutes=15)
+    for name, trigger in plan.items():
+        target = "digest" if name == "digest_catchup" else name
+        if target in jobs:
+            scheduler.add_job(runner(target), trigger, id=name, replace_existing=True)
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,111 @@
+"""Finding customers and opportunities by a name fragment or a number, always within the user's scope."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from models import Customer, Opportunity, User
+from services.errors import DomainError, NotFound
+from services.parsing.text import normalize_name, normalize_text
+from services.scope import customer_filter, opportunity_filter
+
+_NUMBER = re.compile(r"^[#＃]?(\d{1,9})$")
+
+
+class Ambiguous(DomainError):
+    """Several matches: the message is a short numbered list; `choices` are (id, label)."""
+
+    def __init__(self, message: str, choices: list[tuple[int, str]]) -> None:
+        super().__init__(message)
+        self.choices = choices
+
+
+@dataclass(frozen=True)
+class Match:
+    id: int
+    label: str
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find_customers(session: Session, *, user: User, keyword: str, limit: int = 8) -> list[Customer]:
+    keyword = normalize_text(keyword)
+    if not keyword:
+        return []
+    number = _NUMBER.match(keyword)
+    if number:
+        found = session.scalar(select(Customer).where(Customer.id == int(number.group(1)), customer_filter(user)))
+        if found is not None:
+            return [found]
+    norm = normalize_name(keyword)
+    exact = list(session.scalars(select(Customer).where(Customer.name_norm == norm, customer_filter(user)).limit(limit)))
+    if exact:
+        return exact
+    pattern = f"%{_escape(keyword)}%"
+    pattern_norm = f"%{_escape(norm)}%" if norm else pattern
+    return list(
+        session.scalars(
+            select(Customer)
+            .where(or_(Customer.name.like(pattern, escape="\\"), Customer.name_norm.like(pattern_norm, escape="\\")))
+            .where(customer_filter(user))
+            .order_by(Customer.id)
+            .limit(limit)
+        )
+    )
+
+
+def resolve_customer(session: Session, *, user: User, keyword: str) -> Customer:
+    """Exactly one visible customer, else NotFound (also for out of scope) or Ambiguous with a numbered list."""
+    found = find_customers(session, user=user, keyword=keyword)
+    if not found:
+        raise NotFound(f"没有找到客户「{keyword}」。可以用名称中的几个字，或客户编号（如 #12）。")
+    if len(found) == 1:
+        return found[0]
+    choices = [(c.id, f"#{c.id} {c.name}") for c in found]
+    raise Ambiguous(
+        "找到多个客户，请用编号再发一次：\n" + "\n".join(f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)),
+        choices,
+    )
+
+
+def find_opportunities(session: Session, *, user: User, keyword: str, open_only: bool = False, limit: int = 8) -> list[Opportunity]:
+    keyword = normalize_text(keyword)
+    if not keyword:
+        return []
+    base = select(Opportunity).where(opportunity_filter(user))
+    number = _NUMBER.match(keyword)
+    if number:
+        found = session.scalar(base.where(Opportunity.id == int(number.group(1))))
+        if found is not None:
+            return [found]
+    pattern = f"%{_escape(keyword)}%"
+    query = (
+        base.join(Customer, Customer.id == Opportunity.customer_id)
+        .where(or_(Opportunity.name.like(pattern, escape="\\"), Customer.name.like(pattern, escape="\\")))
+        .order_by(Opportunity.id)
+        .limit(limit)
+    )
+    if open_only:
+        query = query.where(Opportunity.closed_at.is_(None))
+    exact = [o for o in session.scalars(query) if o.name == keyword]
+    return exact or list(session.scalars(query))
+
+
+def resolve_opportunity(session: Session, *, user: User, keyword: str, open_only: bool = False) -> Opportunity:
+    found = find_opportunities(session, user=user, keyword=keyword, open_only=open_only)
+    if not found:
+        raise NotFound(f"没有找到商机「{keyword}」。可以用商机或客户名称中的几个字，或商机编号（如 #7）。")
+    if len(found) == 1:
+        return found[0]
+    names = {c.id: c.name for c in session.scalars(select(Customer).where(Customer.id.in_({o.customer_id for o in found})))}
+    choices = [(o.id, f"#{o.id} {o.name}（{names.get(o.customer_id, '')}，{o.stage}）") for o in found]
+    raise Ambiguous(
+        "找到多个商机，请用编号再发一次：\n" + "\n".join(f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)),
+        choices,
+    )

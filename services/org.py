@@ -1,0 +1,128 @@
+"""The org chart: import from CSV/XLSX (Chinese or English headers and role names); re-import updates in place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Role, User, norm_userid
+from services.tabular import read_rows
+
+HEADERS = {
+    "userid": "userid",
+    "账号": "userid",
+    "帐号": "userid",
+    "name": "name",
+    "姓名": "name",
+    "role": "role",
+    "角色": "role",
+    "region": "region",
+    "区域": "region",
+    "manager": "manager",
+    "上级": "manager",
+}
+
+ROLE_NAMES = {
+    "销售": Role.REP,
+    "rep": Role.REP,
+    "销售主管": Role.SUPERVISOR,
+    "supervisor": Role.SUPERVISOR,
+    "技术负责人": Role.TECH_LEAD,
+    "tech_lead": Role.TECH_LEAD,
+    "财务经理": Role.FINANCE,
+    "finance": Role.FINANCE,
+    "总经理": Role.DIRECTOR,
+    "director": Role.DIRECTOR,
+    "管理员": Role.ADMIN,
+    "admin": Role.ADMIN,
+}
+
+
+@dataclass
+class OrgImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, userid, reason)
+
+    def summary(self) -> str:
+        lines = [
+            f"created {len(self.created)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
+            f"rejected {len(self.rejected)}"
+        ]
+        lines += [f"  line {line}: {userid or '(no userid)'}: {reason}" for line, userid, reason in self.rejected]
+        return "\n".join(lines)
+
+
+def import_org(session: Session, *, path: Path, now: datetime) -> OrgImportReport:
+    headers, rows = read_rows(path)
+    columns = [HEADERS.get(h.strip().lower(), HEADERS.get(h.strip())) for h in headers]
+    missing = {"userid", "name", "role"} - set(c for c in columns if c)
+    if missing:
+        raise ValueError(f"missing columns: {', '.join(sorted(missing))} (expected userid,name,role,region,manager)")
+    report = OrgImportReport()
+    parsed: list[tuple[int, dict[str, str]]] = []
+    seen: dict[str, int] = {}
+    for line, cells in enumerate(rows, start=2):
+        record = {col: (cells[i].strip() if i < len(cells) else "") for i, col in enumerate(columns) if col}
+        userid = record.get("userid", "")
+        key = norm_userid(userid)
+        if not key:
+            report.rejected.append((line, "", "empty userid"))
+            continue
+        if key in seen:
+            report.rejected.append((line, userid, f"duplicate userid (first on line {seen[key]})"))
+            continue
+        seen[key] = line
+        role_raw = record.get("role", "").strip()
+        if ROLE_NAMES.get(role_raw, ROLE_NAMES.get(role_raw.lower())) is None:
+            report.rejected.append((line, userid, f"unknown role '{role_raw}'"))
+            continue
+        if not record.get("name"):
+            report.rejected.append((line, userid, "empty name"))
+            continue
+        parsed.append((line, record))
+    existing = {u.userid: u for u in session.scalars(select(User))}
+    known = set(existing) | {norm_userid(r["userid"]) for _, r in parsed}
+    by_name = {r["name"]: norm_userid(r["userid"]) for _, r in parsed}
+    by_name.update({u.name: u.userid for u in existing.values() if u.name not in by_name})
+    for line, record in parsed:
+        userid = norm_userid(record["userid"])
+        manager_raw = record.get("manager", "").strip()
+        manager = None
+        if manager_raw:
+            manager = norm_userid(manager_raw) if norm_userid(manager_raw) in known else by_name.get(manager_raw)
+            if manager is None:
+                report.rejected.append((line, record["userid"], f"manager '{manager_raw}' not found"))
+                continue
+            if manager == userid:
+                report.rejected.append((line, record["userid"], "a person cannot be their own manager"))
+                continue
+        role_raw = record["role"].strip()
+        values = {
+            "display_userid": record["userid"].strip(),
+            "name": record["name"],
+            "role": ROLE_NAMES.get(role_raw, ROLE_NAMES.get(role_raw.lower(), Role.REP)).value,
+            "region": record.get("region") or None,
+            "manager_userid": manager,
+            "active": True,
+        }
+        user = existing.get(userid)
+        if user is None:
+            session.add(User(userid=userid, created_at=now, updated_at=now, **values))
+            report.created.append(userid)
+            continue
+        changed = {k: v for k, v in values.items() if getattr(user, k) != v}
+        if changed:
+            for key, value in changed.items():
+                setattr(user, key, value)
+            user.updated_at = now
+            report.updated.append(userid)
+        else:
+            report.unchanged.append(userid)
+    session.flush()
+    return report
