@@ -1,0 +1,168 @@
+"""跟进 / 待办 / 完成, the reminder card's buttons and the visit card's follow-up buttons."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.inbound import Inbound
+from bot.replies import Reply, Text, UpdateCard
+from bot.router import Ctx, Router
+from cards.reminder import ReminderView, reminder_card, reminder_task_id, visit_followup_card
+from models import CardTask, Customer, Reminder, Visit
+from services import audit
+from services import reminders as svc
+from services.errors import NotFound
+from services.parsing import format_when
+
+router = Router("reminders")
+
+DENIED = "这张卡片不是发给您的，无法操作。"
+GONE = "这张卡片已失效。发送「待办」查看您的待办。"
+
+
+@router.command("跟进", help="设置跟进提醒，到时推送卡片", example="跟进 华东精密 明天下午3点 送样品")
+def followup(msg: Inbound, ctx: Ctx) -> Reply:
+    created = svc.create_followup(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now)
+    r = created.reminder
+    return Text(
+        f"已设置跟进 #{r.id}：{format_when(r.due_at, now=ctx.now)} 提醒您「{r.title}」（{created.customer.name}）。\n"
+        f"到时会推送提醒卡片；做完后点「已完成」或发送「完成 {r.id}」。"
+    )
+
+
+@router.command("待办", help="查看我的待办和等我审批的报价", example="待办", aliases=("todo",))
+def todo(msg: Inbound, ctx: Ctx) -> Reply:
+    lines = svc.todo_lines(ctx.session, user=ctx.user, now=ctx.now)
+    if not lines:
+        return Text("您目前没有待办。可以用「跟进 华东精密 明天下午3点 送样品」设置跟进提醒。")
+    return Text("您的待办：\n" + "\n".join(lines) + "\n完成后发送「完成 <编号>」。")
+
+
+@router.command("完成", help="把一条待办标记为已完成", example="完成 12")
+def done_by_text(msg: Inbound, ctx: Ctx) -> Reply:
+    outcome = svc.complete_by_text(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now)
+    r = outcome.reminder
+    if not outcome.changed:
+        return Text(f"待办 #{r.id}「{r.title}」已经完成过了。")
+    audit.record(ctx.session, actor=ctx.userid, entity="reminder", entity_id=r.id, action="done", now=ctx.now)
+    return Text(f"已完成待办 #{r.id}「{r.title}」。")
+
+
+def _deny(ctx: Ctx, msg: Inbound, action: str, ref_id: int | None) -> Reply:
+    audit.record(
+        ctx.session,
+        actor=ctx.userid,
+        entity="reminder" if action.startswith("rem.") else "visit",
+        entity_id=ref_id,
+        action=action,
+        outcome="denied",
+        now=ctx.now,
+        task_id=msg.task_id,
+    )
+    return Text(DENIED)
+
+
+def _reminder_update(ctx: Ctx, msg: Inbound, reminder: Reminder, replace_text: str, fallback: str) -> Reply:
+    view = ReminderView(
+        id=reminder.id,
+        title=reminder.title,
+        customer=svc.customer_name(ctx.session, reminder.customer_id),
+        due_text=format_when(reminder.due_at, now=ctx.now),
+        snooze_count=reminder.snooze_count,
+        late=False,
+    )
+    card = reminder_card(view, replace_text=replace_text)
+    card["task_id"] = msg.task_id  # update the very card that was tapped
+    if not msg.response_code:
+        return Text(fallback)
+    return UpdateCard(card, msg.response_code, fallback_text=fallback)
+
+
+def _state_text(reminder: Reminder, ctx: Ctx) -> str:
+    if reminder.status == "done":
+        return "已完成"
+    if reminder.status == "cancelled":
+        return "已取消"
+    return f"已推迟至 {format_when(reminder.due_at, now=ctx.now)}"
+
+
+def _reminder_tap(msg: Inbound, ctx: Ctx) -> Reply:
+    key = ctx.card_key
+    assert key is not None
+    task = ctx.session.get(CardTask, msg.task_id or "")
+    if task is None or task.kind != "reminder":
+        return Text(GONE)
+    if task.recipient != ctx.userid:
+        return _deny(ctx, msg, key.action, task.ref_id)
+    reminder = ctx.session.get(Reminder, task.ref_id)
+    if reminder is None or reminder.owner_userid != ctx.userid:
+        return _deny(ctx, msg, key.action, task.ref_id)
+    current = reminder_task_id(reminder.id, reminder.snooze_count)
+    if reminder.status != "open" or current != task.task_id:
+        return _reminder_update(ctx, msg, reminder, _state_text(reminder, ctx), f"待办 #{reminder.id} {_state_text(reminder, ctx)}。")
+    if key.action == "rem.done":
+        outcome = svc.complete(
+            ctx.session, reminder_id=reminder.id, userid=ctx.userid, now=ctx.now, snooze_count=reminder.snooze_count
+        )
+    else:
+        if key.arg not in svc.SNOOZE:
+            return Text(GONE)
+        outcome = svc.snooze(
+            ctx.session,
+            reminder_id=reminder.id,
+            userid=ctx.userid,
+            arg=key.arg,
+            now=ctx.now,
+            snooze_count=reminder.snooze_count,
+        )
+    r = outcome.reminder
+    if outcome.changed:
+        audit.record(
+            ctx.session,
+            actor=ctx.userid,
+            entity="reminder",
+            entity_id=r.id,
+            action=outcome.action,
+            now=ctx.now,
+            task_id=msg.task_id,
+            changes={"due_at": r.due_at.isoformat()} if outcome.action == "snooze" else None,
+        )
+    state = _state_text(r, ctx)
+    return _reminder_update(ctx, msg, r, state, f"待办 #{r.id}「{r.title}」{state}。")
+
+
+@router.card("rem.done")
+def tap_done(msg: Inbound, ctx: Ctx) -> Reply:
+    return _reminder_tap(msg, ctx)
+
+
+@router.card("rem.snooze")
+def tap_snooze(msg: Inbound, ctx: Ctx) -> Reply:
+    return _reminder_tap(msg, ctx)
+
+
+@router.card("visit.followup")
+def tap_visit_followup(msg: Inbound, ctx: Ctx) -> Reply:
+    key = ctx.card_key
+    assert key is not None
+    task = ctx.session.get(CardTask, msg.task_id or "")
+    if task is None or task.kind != "visit":
+        return Text(GONE)
+    if task.recipient != ctx.userid:
+        return _deny(ctx, msg, key.action, task.ref_id)
+    if key.arg not in svc.VISIT_FOLLOWUP:
+        return Text(GONE)
+    visit = ctx.session.get(Visit, task.ref_id)
+    if visit is None:
+        raise NotFound("这条拜访记录不存在了。")
+    result = svc.followup_from_visit(ctx.session, user=ctx.user, visit_id=visit.id, arg=key.arg, now=ctx.now)
+    r = result.reminder
+    when = format_when(r.due_at, now=ctx.now)
+    customer = ctx.session.scalar(select(Customer.name).where(Customer.id == visit.customer_id)) or ""
+    fallback = f"已设置跟进 #{r.id}：{when}「{r.title}」。"
+    if not msg.response_code:
+        return Text(fallback)
+    card = visit_followup_card(
+        task_id=msg.task_id or task.task_id, customer=customer, summary=visit.summary, replace_text=f"已设置跟进 {when}"
+    )
+    return UpdateCard(card, msg.response_code, fallback_text=fallback)

@@ -1,0 +1,107 @@
+"""`jobs run reminders` (every minute): due reminders → cards; 24 h overdue → one escalation.
+
+Each batch is one transaction: the claim (conditional UPDATE, SKIP LOCKED on PostgreSQL), the outbox row
+(unique natural key) and the CardTask row commit together, so a reminder is sent exactly once across
+repeated ticks, concurrent ticks and replicas. Reminders that fell due while the server was down are simply
+"due and not notified" on the next tick and go out once, marked late (补发).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.outbox import enqueue
+from bot.replies import Card, Text
+from cards.reminder import ReminderView, escalation_text, reminder_card, reminder_task_id
+from models import CardTask, Reminder, User
+from schedulers import JobEnv, job
+from services import reminders as svc
+from services.parsing import format_when
+
+BATCH = 100
+
+
+def _insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def view_of(session: Session, reminder: Reminder, *, now: datetime) -> ReminderView:
+    return ReminderView(
+        id=reminder.id,
+        title=reminder.title,
+        customer=svc.customer_name(session, reminder.customer_id),
+        due_text=format_when(reminder.due_at, now=now),
+        snooze_count=reminder.snooze_count,
+        late=reminder.notified_late,
+    )
+
+
+def send_card(session: Session, reminder: Reminder, *, now: datetime) -> int:
+    card = reminder_card(view_of(session, reminder, now=now))
+    session.execute(
+        _insert(session)(CardTask)
+        .values(
+            task_id=reminder_task_id(reminder.id, reminder.snooze_count),
+            kind="reminder",
+            ref_id=reminder.id,
+            recipient=reminder.owner_userid,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["task_id"])
+    )
+    return enqueue(
+        session,
+        reply=Card(card),
+        recipient=reminder.owner_userid,
+        dedup_key=f"reminder:{reminder.id}:{reminder.due_at.isoformat()}",
+        now=now,
+    )
+
+
+def escalate(session: Session, reminder: Reminder, *, now: datetime, hours: int) -> int:
+    boss = svc.supervisor_of(session, userid=reminder.owner_userid)
+    if boss is None:
+        return 0
+    owner_name = session.scalar(select(User.name).where(User.userid == reminder.owner_userid)) or reminder.owner_userid
+    text = escalation_text(
+        owner_name=owner_name,
+        reminder_id=reminder.id,
+        title=reminder.title,
+        customer=svc.customer_name(session, reminder.customer_id),
+        due_text=format_when(reminder.due_at, now=now),
+        hours=hours,
+    )
+    return enqueue(session, reply=Text(text), recipient=boss.userid, dedup_key=f"reminder-escalate:{reminder.id}", now=now)
+
+
+def tick(env: JobEnv, now: datetime, *, batch: int = BATCH) -> tuple[int, int, int]:
+    """(cards, late cards, escalations) for this tick."""
+    sent = late = escalated = 0
+    while True:
+        with env.session_factory() as session, session.begin():
+            claimed = svc.claim_due(session, now=now, limit=batch)
+            for reminder in claimed:
+                sent += 1 if send_card(session, reminder, now=now) else 0
+                late += 1 if reminder.notified_late else 0
+        if len(claimed) < batch:
+            break
+    hours = env.config.reminders.escalate_after_hours
+    while True:
+        with env.session_factory() as session, session.begin():
+            claimed = svc.claim_escalations(session, now=now, after_hours=hours, limit=batch)
+            for reminder in claimed:
+                escalated += 1 if escalate(session, reminder, now=now, hours=hours) else 0
+        if len(claimed) < batch:
+            break
+    return sent, late, escalated
+
+
+@job("reminders")
+def run(env: JobEnv, now: datetime) -> str:
+    sent, late, escalated = tick(env, now)
+    return f"reminders: {sent} cards ({late} late), {escalated} escalations"

@@ -1,0 +1,491 @@
+"""Follow-up reminders: creating them, claiming due ones exactly once, completing, snoozing, escalating.
+
+Exactly-once comes from conditional updates (compare-and-set on ``notified_at``/``status``/``snooze_count``/
+``escalated_at``); on PostgreSQL the candidate SELECTs also lock with ``FOR UPDATE SKIP LOCKED`` so
+concurrent ticks on several replicas split the work instead of waiting on each other.
+No WeCom and no outbox here: the handler and the scheduler turn the results into replies.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from models import (
+    ApprovalStep,
+    Customer,
+    JobOccurrence,
+    Opportunity,
+    Quote,
+    Reminder,
+    Role,
+    User,
+)
+from services.errors import DomainError, NotFound
+from services.lookup import resolve_customer
+from services.parsing import SHANGHAI, TimeParseError, format_when, parse_when, parse_when_prefix
+from services.parsing.text import normalize_text
+
+FOLLOWUP_USAGE = "用法：跟进 <客户> <时间> <事项>\n例：跟进 华东精密 明天下午3点 送样品"
+DONE_USAGE = "用法：完成 <待办编号>\n例：完成 12（编号见「待办」或提醒卡片）"
+
+LATE_AFTER = timedelta(minutes=5)  # a card sent more than this after due_at is a catch-up (补发)
+SNOOZE = {"1d": timedelta(days=1), "1w": timedelta(weeks=1)}
+SNOOZE_LABELS = {"1d": "推迟1天", "1w": "推迟1周"}
+# Visit follow-up buttons: the arg selects one of these expressions (same parser as typed times).
+VISIT_FOLLOWUP = {"1d": "明天", "3d": "3天后", "1w": "下周一"}
+TODO_LIMIT = 10
+_PRIORITY_RANK = {"A": 0, "B": 1, "C": 2}
+_NUMBER = re.compile(r"^[#＃]?(\d{1,9})$")
+
+
+def _insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Creating
+
+
+def create_reminder(
+    session: Session,
+    *,
+    owner_userid: str,
+    title: str,
+    due_at: datetime,
+    now: datetime,
+    customer_id: int | None = None,
+    opportunity_id: int | None = None,
+    source: str = "manual",
+) -> Reminder:
+    reminder = Reminder(
+        owner_userid=owner_userid,
+        customer_id=customer_id,
+        opportunity_id=opportunity_id,
+        title=title[:255],
+        due_at=due_at,
+        status="open",
+        source=source,
+        notified_late=False,
+        snooze_count=0,
+        created_at=now,
+    )
+    session.add(reminder)
+    session.flush()
+    return reminder
+
+
+@dataclass(frozen=True)
+class Created:
+    reminder: Reminder
+    customer: Customer
+
+
+def create_followup(session: Session, *, user: User, args: str, now: datetime) -> Created:
+    """`跟进 <客户> <时间> <事项>`: the first token is the customer (names have no spaces)."""
+    text = normalize_text(args)
+    head, _, rest = text.partition(" ")
+    if not head or not rest.strip():
+        raise DomainError(FOLLOWUP_USAGE)
+    customer = resolve_customer(session, user=user, keyword=head)
+    try:
+        due_at, title = parse_when_prefix(rest, now=now)
+    except TimeParseError as exc:
+        raise DomainError(f"{exc.message}\n{FOLLOWUP_USAGE}") from None
+    if not title.strip():
+        raise DomainError(f"请写上要跟进的事项。\n{FOLLOWUP_USAGE}")
+    if due_at <= now:
+        raise DomainError(
+            f"时间 {format_when(due_at, now=now)} 已经过去了，请写一个将来的时间。\n{FOLLOWUP_USAGE}"
+        )
+    opportunity_id = session.scalar(
+        select(Opportunity.id)
+        .where(Opportunity.customer_id == customer.id, Opportunity.closed_at.is_(None))
+        .order_by(Opportunity.priority, Opportunity.id)
+        .limit(1)
+    )
+    reminder = create_reminder(
+        session,
+        owner_userid=user.userid,
+        title=title.strip(),
+        due_at=due_at,
+        now=now,
+        customer_id=customer.id,
+        opportunity_id=opportunity_id,
+    )
+    return Created(reminder, customer)
+
+
+def shorten(text: str, limit: int = 20) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class VisitFollowup:
+    reminder: Reminder
+    created: bool  # False: this visit+choice had already set a follow-up (a second tap)
+
+
+def followup_from_visit(session: Session, *, user: User, visit_id: int, arg: str, now: datetime) -> VisitFollowup:
+    """A visit card's follow-up button; once per visit and choice (a JobOccurrence row is the unique mark).
+
+    The caller has authorised `user` for the visit (CardTask recipient); `arg` is allowlisted here.
+    """
+    from models import Visit
+
+    if arg not in VISIT_FOLLOWUP:
+        raise DomainError("这个按钮已失效，请用「跟进 <客户> <时间> <事项>」设置提醒。")
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFound("这条拜访记录不存在了。")
+    title = f"跟进拜访：{shorten(visit.summary)}"
+    mark = session.execute(
+        _insert(session)(JobOccurrence)
+        .values(job="visit.followup", occurrence=f"{visit_id}:{arg}", created_at=now)
+        .on_conflict_do_nothing(index_elements=["job", "occurrence"])
+        .returning(JobOccurrence.id)
+    ).scalar()
+    if mark is None:
+        existing = session.scalar(
+            select(Reminder)
+            .where(Reminder.source == "visit", Reminder.owner_userid == user.userid, Reminder.title == title[:255])
+            .where(Reminder.customer_id == visit.customer_id)
+            .order_by(Reminder.id.desc())
+            .limit(1)
+        )
+        if existing is not None:
+            return VisitFollowup(existing, created=False)
+        raise DomainError("已经设置过这个跟进了。")
+    due_at = parse_when(VISIT_FOLLOWUP[arg], now=now)
+    reminder = create_reminder(
+        session,
+        owner_userid=user.userid,
+        title=title,
+        due_at=due_at,
+        now=now,
+        customer_id=visit.customer_id,
+        source="visit",
+    )
+    return VisitFollowup(reminder, created=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The tick: due reminders and escalations
+
+
+def due_candidates(*, now: datetime, limit: int, postgres: bool) -> Select[tuple[int]]:
+    """The candidate SELECT of the claim (separate so its PostgreSQL compilation can be asserted)."""
+    query = (
+        select(Reminder.id)
+        .where(Reminder.status == "open", Reminder.notified_at.is_(None), Reminder.due_at <= now)
+        .order_by(Reminder.due_at, Reminder.id)
+        .limit(limit)
+    )
+    return query.with_for_update(skip_locked=True) if postgres else query
+
+
+def claim_due(session: Session, *, now: datetime, limit: int = 100) -> list[Reminder]:
+    """Claim due, not yet notified reminders; each row is claimed by exactly one caller.
+
+    Sets ``notified_at`` (and ``notified_late`` when it fell due more than 5 minutes ago, e.g. the server
+    was down). The caller enqueues the card in the same transaction.
+    """
+    ids = list(session.scalars(due_candidates(now=now, limit=limit, postgres=_is_pg(session))))
+    claimed: list[int] = []
+    for rid in ids:
+        result = session.execute(
+            update(Reminder)
+            .where(Reminder.id == rid, Reminder.status == "open", Reminder.notified_at.is_(None), Reminder.due_at <= now)
+            .values(notified_at=now, notified_late=Reminder.due_at < now - LATE_AFTER)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount:
+            claimed.append(rid)
+    if not claimed:
+        return []
+    rows = session.scalars(
+        select(Reminder).where(Reminder.id.in_(claimed)).order_by(Reminder.id).execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
+def escalation_candidates(*, now: datetime, after_hours: int, limit: int, postgres: bool) -> Select[tuple[int]]:
+    query = (
+        select(Reminder.id)
+        .where(
+            Reminder.status == "open",
+            Reminder.completed_at.is_(None),
+            Reminder.escalated_at.is_(None),
+            Reminder.due_at <= now - timedelta(hours=after_hours),
+        )
+        .order_by(Reminder.due_at, Reminder.id)
+        .limit(limit)
+    )
+    return query.with_for_update(skip_locked=True) if postgres else query
+
+
+def claim_escalations(session: Session, *, now: datetime, after_hours: int, limit: int = 100) -> list[Reminder]:
+    """Open reminders `after_hours` past due and never escalated; each is claimed once (``escalated_at``)."""
+    ids = list(
+        session.scalars(escalation_candidates(now=now, after_hours=after_hours, limit=limit, postgres=_is_pg(session)))
+    )
+    claimed: list[int] = []
+    for rid in ids:
+        result = session.execute(
+            update(Reminder)
+            .where(Reminder.id == rid, Reminder.status == "open", Reminder.escalated_at.is_(None))
+            .values(escalated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount:
+            claimed.append(rid)
+    if not claimed:
+        return []
+    return list(
+        session.scalars(
+            select(Reminder).where(Reminder.id.in_(claimed)).order_by(Reminder.id).execution_options(populate_existing=True)
+        )
+    )
+
+
+def supervisor_of(session: Session, *, userid: str) -> User | None:
+    """The owner's manager (上级) from the org chart, else an active supervisor of the owner's region."""
+    owner = session.scalar(select(User).where(User.userid == userid))
+    if owner is None:
+        return None
+    if owner.manager_userid:
+        manager = session.scalar(
+            select(User).where(User.userid == owner.manager_userid.lower(), User.active.is_(True))
+        )
+        if manager is not None and manager.userid != owner.userid:
+            return manager
+    if owner.region:
+        return session.scalar(
+            select(User)
+            .where(
+                User.region == owner.region,
+                User.role == Role.SUPERVISOR.value,
+                User.active.is_(True),
+                User.userid != owner.userid,
+            )
+            .order_by(User.id)
+            .limit(1)
+        )
+    return None
+
+
+def customer_name(session: Session, customer_id: int | None) -> str:
+    if customer_id is None:
+        return "—"
+    return session.scalar(select(Customer.name).where(Customer.id == customer_id)) or "—"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Completing and snoozing (cards and text)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    reminder: Reminder
+    changed: bool  # False: stale (already done, cancelled or snoozed since that card was sent)
+    action: str  # done | snooze
+
+
+def _load(session: Session, reminder_id: int) -> Reminder | None:
+    return session.scalar(
+        select(Reminder).where(Reminder.id == reminder_id).execution_options(populate_existing=True)
+    )
+
+
+def complete(
+    session: Session, *, reminder_id: int, userid: str, now: datetime, snooze_count: int | None = None
+) -> Outcome:
+    """Mark done if still open (and, from a card, still the version that card showed)."""
+    conditions = [Reminder.id == reminder_id, Reminder.owner_userid == userid, Reminder.status == "open"]
+    if snooze_count is not None:
+        conditions.append(Reminder.snooze_count == snooze_count)
+    result = session.execute(
+        update(Reminder)
+        .where(*conditions)
+        .values(status="done", completed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    reminder = _load(session, reminder_id)
+    if reminder is None:
+        raise NotFound("没有找到这条待办。")
+    return Outcome(reminder, bool(result.rowcount), "done")
+
+
+def snooze(
+    session: Session, *, reminder_id: int, userid: str, arg: str, now: datetime, snooze_count: int
+) -> Outcome:
+    """Move the due time by 1 day / 1 week (from the later of due_at and now, so a late tap cannot
+    produce a due time already in the past), clear notified_at so the tick sends a new card."""
+    if arg not in SNOOZE:
+        raise DomainError("这个按钮已失效。")
+    reminder = _load(session, reminder_id)
+    if reminder is None or reminder.owner_userid != userid:
+        raise NotFound("没有找到这条待办。")
+    if reminder.status != "open" or reminder.snooze_count != snooze_count:
+        return Outcome(reminder, False, "snooze")
+    new_due = max(reminder.due_at, now) + SNOOZE[arg]
+    result = session.execute(
+        update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.status == "open", Reminder.snooze_count == snooze_count)
+        .values(due_at=new_due, notified_at=None, notified_late=False, snooze_count=snooze_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    reminder = _load(session, reminder_id)
+    assert reminder is not None
+    return Outcome(reminder, bool(result.rowcount), "snooze")
+
+
+def complete_by_text(session: Session, *, user: User, args: str, now: datetime) -> Outcome:
+    """`完成 <编号>`: only the sender's own reminders (others' look missing)."""
+    number = _NUMBER.match(normalize_text(args))
+    if not number:
+        raise DomainError(DONE_USAGE)
+    rid = int(number.group(1))
+    reminder = session.scalar(select(Reminder).where(Reminder.id == rid, Reminder.owner_userid == user.userid))
+    if reminder is None or reminder.status == "cancelled":
+        raise NotFound(f"没有找到待办 #{rid}。发送「待办」查看您的待办和编号。")
+    return complete(session, reminder_id=rid, userid=user.userid, now=now)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 待办
+
+
+def _best_priority(session: Session, reminders: list[Reminder]) -> dict[int, str]:
+    """Priority per reminder: its opportunity's, else the best of its customer's open opportunities."""
+    opp_ids = {r.opportunity_id for r in reminders if r.opportunity_id}
+    cust_ids = {r.customer_id for r in reminders if r.customer_id}
+    by_opp = dict(session.execute(select(Opportunity.id, Opportunity.priority).where(Opportunity.id.in_(opp_ids))).all()) if opp_ids else {}
+    by_cust: dict[int, str] = {}
+    if cust_ids:
+        rows = session.execute(
+            select(Opportunity.customer_id, func.min(Opportunity.priority))
+            .where(Opportunity.customer_id.in_(cust_ids), Opportunity.closed_at.is_(None))
+            .group_by(Opportunity.customer_id)
+        ).all()
+        by_cust = {cid: prio for cid, prio in rows}
+    out: dict[int, str] = {}
+    for r in reminders:
+        prio = (by_opp.get(r.opportunity_id) if r.opportunity_id else None) or (
+            by_cust.get(r.customer_id) if r.customer_id else None
+        )
+        if prio:
+            out[r.id] = prio
+    return out
+
+
+def open_reminders(session: Session, *, userid: str, now: datetime) -> list[Reminder]:
+    """Open reminders by due day (Shanghai), then opportunity priority A→B→C (none last), then time."""
+    rows = list(
+        session.scalars(
+            select(Reminder).where(Reminder.owner_userid == userid, Reminder.status == "open").order_by(Reminder.due_at, Reminder.id)
+        )
+    )
+    prio = _best_priority(session, rows)
+    return sorted(
+        rows,
+        key=lambda r: (r.due_at.astimezone(SHANGHAI).date(), _PRIORITY_RANK.get(prio.get(r.id, ""), 3), r.due_at, r.id),
+    )
+
+
+def todo_lines(session: Session, *, user: User, now: datetime, limit: int = TODO_LIMIT) -> list[str]:
+    """The lines of `待办`: reminders first (overdue marked), then approvals waiting on the user."""
+    lines: list[str] = []
+    reminders = open_reminders(session, userid=user.userid, now=now)
+    names = (
+        dict(
+            session.execute(
+                select(Customer.id, Customer.name).where(Customer.id.in_({r.customer_id for r in reminders if r.customer_id}))
+            ).all()
+        )
+        if reminders
+        else {}
+    )
+    for r in reminders:
+        mark = "【已逾期】" if r.due_at < now else ""
+        customer = f"（{names[r.customer_id]}）" if r.customer_id in names else ""
+        lines.append(f"#{r.id} {mark}{format_when(r.due_at, now=now)} {r.title}{customer}")
+    approvals = session.execute(
+        select(ApprovalStep, Quote, Opportunity, Customer)
+        .join(Quote, Quote.id == ApprovalStep.quote_id)
+        .join(Opportunity, Opportunity.id == Quote.opportunity_id)
+        .join(Customer, Customer.id == Opportunity.customer_id)
+        .where(ApprovalStep.status == "pending", ApprovalStep.approver_userid == user.userid, Quote.status == "pending")
+        .order_by(ApprovalStep.activated_at, ApprovalStep.id)
+    ).all()
+    from services.parsing import format_amount
+
+    for step, quote, opp, cust in approvals:
+        lines.append(
+            f"待审批 报价#{quote.id} {cust.name}·{opp.name} {format_amount(quote.amount)}（第{step.seq}/{quote.step_count}步）"
+        )
+    if len(lines) > limit:
+        extra = len(lines) - limit
+        lines = lines[:limit] + [f"……还有{extra}条"]
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------------
+# 关键节点按时完成率 (for the digest)
+
+
+def on_time_rate(
+    session: Session, *, userids: list[str] | None, start: datetime, end: datetime, grace_hours: int = 24
+) -> tuple[int, int]:
+    """(done_on_time, due) for reminders whose due time falls in [start, end).
+
+    Definition: *due* counts every reminder (any owner in `userids`; None = everyone) with ``due_at`` in
+    [start, end) that was not cancelled. It is *done on time* when it was completed no later than
+    ``grace_hours`` (the escalation threshold, config.reminders.escalate_after_hours) after its due time
+    and was never escalated — i.e. it never needed the supervisor. ``due_at`` is the current due time, so a
+    snooze moves the reminder (the escalation mark still counts it as late once it happened).
+    """
+    base = and_(Reminder.due_at >= start, Reminder.due_at < end, Reminder.status != "cancelled")
+    if userids is not None:
+        if not userids:
+            return 0, 0
+        base = and_(base, Reminder.owner_userid.in_(userids))
+    rows = session.execute(select(Reminder.due_at, Reminder.completed_at, Reminder.status, Reminder.escalated_at).where(base)).all()
+    due = len(rows)
+    grace = timedelta(hours=grace_hours)
+    done = sum(
+        1
+        for due_at, completed_at, status, escalated_at in rows
+        if status == "done" and completed_at is not None and escalated_at is None and completed_at <= due_at + grace
+    )
+    return done, due
+
+
+__all__ = [
+    "Created",
+    "Outcome",
+    "VisitFollowup",
+    "claim_due",
+    "claim_escalations",
+    "complete",
+    "complete_by_text",
+    "create_followup",
+    "create_reminder",
+    "followup_from_visit",
+    "on_time_rate",
+    "open_reminders",
+    "snooze",
+    "supervisor_of",
+    "todo_lines",
+]

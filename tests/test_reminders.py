@@ -1,0 +1,255 @@
+"""跟进 / 待办 / 完成 and the card taps, end to end through encrypted callbacks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.outbox import enqueue
+from bot.replies import Card
+from cards.keys import CardKey
+from models import AuditEntry, Reminder
+from services.parsing import SHANGHAI
+from services.reminders import on_time_rate
+from tests import reminders_factory as f
+from tests.harness import Bot
+
+
+def sh(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+
+
+def setup_customer(bot: Bot, name: str = "华东精密机械", owner: str = "rep_e1", region: str = "华东") -> int:
+    with bot.session() as s, s.begin():
+        return f.customer(s, name, owner=owner, region=region).id
+
+
+def reminders(bot: Bot) -> list[Reminder]:
+    with bot.session() as s:
+        rows = list(s.scalars(select(Reminder).order_by(Reminder.id)))
+        s.expunge_all()
+        return rows
+
+
+def reminder_cards(bot: Bot, userid: str) -> list[dict[str, Any]]:
+    return [c for c in bot.cards(userid) if str(c.get("task_id", "")).startswith("rem")]
+
+
+def key_of(card: dict[str, Any], text: str) -> str:
+    return next(b["key"] for b in card["button_list"] if b["text"] == text)
+
+
+# --- 跟进 ------------------------------------------------------------------------------------------
+
+
+def test_followup_confirms_resolved_time_and_number(bot: Bot) -> None:
+    setup_customer(bot)
+    bot.send_text("rep_e1", "跟进 华东精密机械 明天下午3点 送样品")
+    reply = bot.last_text("rep_e1")
+    [r] = reminders(bot)
+    assert "11月28日(周六) 15:00" in reply and f"#{r.id}" in reply and "送样品" in reply
+    assert r.due_at == sh(2026, 11, 28, 15, 0) and r.title == "送样品" and r.owner_userid == "rep_e1"
+
+
+def test_followup_split_time_and_date_only_defaults_to_nine(bot: Bot) -> None:
+    setup_customer(bot)
+    bot.send_text("rep_e1", "跟进 华东精密 明天 下午3点 送样品")
+    bot.send_text("rep_e1", "跟进 华东精密 下周一 回访报价")
+    rows = reminders(bot)
+    assert [r.due_at for r in rows] == [sh(2026, 11, 28, 15, 0), sh(2026, 11, 30, 9, 0)]
+    assert "11月30日(周一) 09:00" in bot.last_text("rep_e1")
+
+
+def test_followup_bad_input_creates_nothing(bot: Bot) -> None:
+    setup_customer(bot)
+    setup_customer(bot, "华南电气", owner="rep_s1", region="华南")
+    cases = {
+        "跟进 华东精密机械 火星时间 送样品": "看不懂时间",
+        "跟进 华东精密机械 今天上午9点 送样品": "已经过去",
+        "跟进 华东精密机械 明天下午3点": "事项",
+        "跟进": "用法",
+        "跟进 华南电气 明天 送样品": "没有找到客户",  # out of scope looks like missing
+    }
+    for text, expected in cases.items():
+        bot.send_text("rep_e1", text)
+        reply = bot.last_text("rep_e1")
+        assert expected in reply, (text, reply)
+        assert "例" in reply or "没有找到" in reply
+    assert reminders(bot) == []
+
+
+# --- reminder card taps ----------------------------------------------------------------------------
+
+
+def test_card_done_updates_in_place_and_stale_tap_changes_nothing(bot: Bot) -> None:
+    setup_customer(bot)
+    bot.send_text("rep_e1", "跟进 华东精密机械 明天上午10点 送样品")
+    bot.run_job("reminders", sh(2026, 11, 28, 10, 0))
+    [card] = reminder_cards(bot, "rep_e1")
+    assert [h["value"] for h in card["horizontal_content_list"]] == ["送样品", "华东精密机械", "11月28日(周六) 10:00"]
+    bot.clock.set(sh(2026, 11, 28, 10, 5))
+    bot.tap("rep_e1", card["task_id"], key_of(card, "已完成"))
+    [card] = reminder_cards(bot, "rep_e1")
+    assert card["replace_text"] == "已完成"
+    [r] = reminders(bot)
+    assert r.status == "done" and r.completed_at == sh(2026, 11, 28, 10, 5)
+    # A stale tap (推迟 on a done reminder): greyed, nothing changes.
+    bot.tap("rep_e1", card["task_id"], key_of(card, "推迟1天"))
+    [r2] = reminders(bot)
+    assert r2.status == "done" and r2.due_at == r.due_at and r2.snooze_count == 0
+    assert reminder_cards(bot, "rep_e1")[0]["replace_text"] == "已完成"
+
+
+def test_card_snooze_moves_due_and_sends_a_new_card(bot: Bot) -> None:
+    setup_customer(bot)
+    bot.send_text("rep_e1", "跟进 华东精密机械 明天上午10点 送样品")
+    bot.run_job("reminders", sh(2026, 11, 28, 10, 0))
+    [card] = reminder_cards(bot, "rep_e1")
+    bot.tap("rep_e1", card["task_id"], key_of(card, "推迟1天"))
+    [r] = reminders(bot)
+    assert r.due_at == sh(2026, 11, 29, 10, 0) and r.notified_at is None and r.snooze_count == 1
+    assert reminder_cards(bot, "rep_e1")[0]["replace_text"] == "已推迟至 11月29日(周日) 10:00"
+    # The old card tapped again: stale, nothing moves.
+    bot.tap("rep_e1", card["task_id"], key_of(card, "推迟1周"))
+    assert reminders(bot)[0].due_at == sh(2026, 11, 29, 10, 0)
+    bot.run_job("reminders", sh(2026, 11, 29, 9, 59))
+    assert len(reminder_cards(bot, "rep_e1")) == 1
+    bot.run_job("reminders", sh(2026, 11, 29, 10, 0))
+    cards = reminder_cards(bot, "rep_e1")
+    assert len(cards) == 2 and cards[1]["task_id"] == f"rem{r.id}n1"
+    bot.tap("rep_e1", cards[1]["task_id"], key_of(cards[1], "推迟1周"))
+    assert reminders(bot)[0].due_at == sh(2026, 12, 6, 10, 0)
+
+
+def test_someone_else_cannot_tap_a_reminder_card(bot: Bot) -> None:
+    setup_customer(bot)
+    bot.send_text("rep_e1", "跟进 华东精密机械 明天上午10点 送样品")
+    bot.run_job("reminders", sh(2026, 11, 28, 10, 0))
+    [card] = reminder_cards(bot, "rep_e1")
+    bot.tap("rep_e2", card["task_id"], key_of(card, "已完成"))
+    assert "不是发给您的" in bot.last_text("rep_e2")
+    assert reminders(bot)[0].status == "open"
+    with bot.session() as s:
+        denied = s.scalars(select(AuditEntry).where(AuditEntry.outcome == "denied")).all()
+        assert [(a.actor, a.task_id) for a in denied] == [("rep_e2", card["task_id"])]
+    # A key naming an unknown snooze arg selects nothing.
+    bot.tap("rep_e1", card["task_id"], CardKey("rem.snooze", "1y").pack())
+    assert reminders(bot)[0].status == "open" and reminders(bot)[0].snooze_count == 0
+
+
+def test_done_by_text_and_todo(bot: Bot) -> None:
+    with bot.session() as s, s.begin():
+        c1 = f.customer(s, "华东精密机械")
+        c2 = f.customer(s, "苏州动力")
+        c3 = f.customer(s, "杭州泵业")
+        f.opportunity(s, c2, priority="A")
+        f.opportunity(s, c3, priority="B")
+        overdue = f.reminder(s, c1, due_at=sh(2026, 11, 26, 9, 0), title="催回款").id
+        low = f.reminder(s, c1, due_at=sh(2026, 11, 28, 9, 0), title="送样品").id
+        a = f.reminder(s, c2, due_at=sh(2026, 11, 28, 16, 0), title="技术交流").id
+        b = f.reminder(s, c3, due_at=sh(2026, 11, 28, 11, 0), title="报价确认").id
+        f.reminder(s, c1, due_at=sh(2026, 11, 28, 9, 0), owner="rep_e2", title="别人的")
+    bot.send_text("rep_e1", "待办")
+    text = bot.last_text("rep_e1")
+    order = [text.index(f"#{i} ") for i in (overdue, a, b, low)]
+    assert order == sorted(order), text
+    assert "【已逾期】" in text.split("\n")[1] and "别人的" not in text
+    bot.send_text("rep_e1", f"完成 {a}")
+    assert "已完成" in bot.last_text("rep_e1")
+    bot.send_text("rep_e1", f"完成 #{a}")
+    assert "已经完成过了" in bot.last_text("rep_e1")
+    bot.send_text("rep_e2", f"完成 {low}")
+    assert "没有找到" in bot.last_text("rep_e2")
+    bot.send_text("rep_e1", "完成 明天")
+    assert "用法" in bot.last_text("rep_e1")
+    bot.send_text("rep_e1", "待办")
+    assert "技术交流" not in bot.last_text("rep_e1")
+    assert [r.status for r in reminders(bot)] == ["open", "open", "done", "open", "open"]
+
+
+def test_todo_lists_pending_approvals_and_is_short(bot: Bot) -> None:
+    with bot.session() as s, s.begin():
+        c = f.customer(s, "华东精密机械")
+        opp = f.opportunity(s, c, name="产线改造")
+        f.pending_approval(s, opp, approver="sup_east", amount="80000")
+        for i in range(12):
+            f.reminder(s, c, due_at=sh(2026, 11, 28, 9, i), owner="sup_east", title=f"事项{i}")
+    bot.send_text("sup_east", "待办")
+    text = bot.last_text("sup_east")
+    assert "还有3条" in text and "事项9" in text and "事项10" not in text
+    bot.send_text("rep_e1", "待办")
+    assert "没有待办" in bot.last_text("rep_e1")
+    with bot.session() as s, s.begin():
+        s.query(Reminder).delete()
+    bot.send_text("sup_east", "待办")
+    assert "待审批 报价#" in bot.last_text("sup_east") and "¥80,000" in bot.last_text("sup_east")
+
+
+# --- visit follow-up buttons -----------------------------------------------------------------------
+
+
+def _send_visit_card(bot: Bot, task_id: str) -> dict[str, Any]:
+    card = {
+        "card_type": "button_interaction",
+        "main_title": {"title": "拜访已记录"},
+        "task_id": task_id,
+        "button_list": [
+            {"text": "明天", "key": CardKey("visit.followup", "1d").pack()},
+            {"text": "3天后", "key": CardKey("visit.followup", "3d").pack()},
+            {"text": "下周", "key": CardKey("visit.followup", "1w").pack()},
+        ],
+    }
+    with bot.session() as s, s.begin():
+        enqueue(s, reply=Card(card), recipient="rep_e1", dedup_key=f"test:{task_id}", now=bot.clock())
+    bot.deliver()
+    return card
+
+
+def test_visit_followup_buttons_create_once_and_update_card(bot: Bot) -> None:
+    with bot.session() as s, s.begin():
+        c = f.customer(s, "华东精密机械")
+        visit = f.visit_with_card(s, c, summary="介绍了新款伺服电机，客户关心交期和售后服务，需要下周给出方案")
+        visit_id, customer_id = visit.id, c.id
+    card = _send_visit_card(bot, f"visit-{visit_id}")
+    bot.tap("rep_e1", card["task_id"], card["button_list"][1]["key"])
+    [r] = reminders(bot)
+    assert r.due_at == sh(2026, 11, 30, 9, 0) and r.customer_id == customer_id and r.source == "visit"
+    assert r.title.startswith("跟进拜访：介绍了新款伺服电机") and r.title.endswith("…")
+    [updated] = [c for c in bot.cards("rep_e1") if c["task_id"] == f"visit-{visit_id}"]
+    assert updated["replace_text"] == "已设置跟进 11月30日(周一) 09:00"
+    bot.tap("rep_e1", card["task_id"], card["button_list"][1]["key"])  # second tap: nothing new
+    assert len(reminders(bot)) == 1
+    bot.tap("rep_e2", card["task_id"], card["button_list"][0]["key"])  # not the recipient
+    assert "不是发给您的" in bot.last_text("rep_e2") and len(reminders(bot)) == 1
+    bot.tap("rep_e1", card["task_id"], card["button_list"][2]["key"])  # 下周 → next Monday
+    assert reminders(bot)[1].due_at == sh(2026, 11, 30, 9, 0)
+    bot.tap("rep_e1", card["task_id"], card["button_list"][0]["key"])
+    assert reminders(bot)[2].due_at == sh(2026, 11, 28, 9, 0)
+
+
+# --- on-time rate ----------------------------------------------------------------------------------
+
+
+def test_on_time_rate(bot: Bot) -> None:
+    start, end = sh(2026, 11, 1, 0, 0), sh(2026, 12, 1, 0, 0)
+    with bot.session() as s, s.begin():
+        c = f.customer(s)
+        on_time = f.reminder(s, c, due_at=sh(2026, 11, 10, 9, 0))
+        on_time.status, on_time.completed_at = "done", sh(2026, 11, 11, 8, 0)  # within 24 h
+        late = f.reminder(s, c, due_at=sh(2026, 11, 12, 9, 0))
+        late.status, late.completed_at = "done", sh(2026, 11, 13, 10, 0)  # 25 h
+        escalated = f.reminder(s, c, due_at=sh(2026, 11, 14, 9, 0))
+        escalated.status, escalated.completed_at, escalated.escalated_at = "done", sh(2026, 11, 14, 10, 0), sh(2026, 11, 15, 9, 0)
+        f.reminder(s, c, due_at=sh(2026, 11, 20, 9, 0))  # still open: due, not done
+        cancelled = f.reminder(s, c, due_at=sh(2026, 11, 21, 9, 0))
+        cancelled.status = "cancelled"
+        f.reminder(s, c, due_at=sh(2026, 12, 1, 0, 0))  # outside [start, end)
+        other = f.reminder(s, c, due_at=sh(2026, 11, 10, 9, 0), owner="rep_e2")
+        other.status, other.completed_at = "done", sh(2026, 11, 10, 9, 0)
+    with bot.session() as s:
+        assert on_time_rate(s, userids=["rep_e1"], start=start, end=end) == (1, 4)
+        assert on_time_rate(s, userids=None, start=start, end=end) == (2, 5)
+        assert on_time_rate(s, userids=[], start=start, end=end) == (0, 0)
+        assert on_time_rate(s, userids=["rep_e1"], start=start, end=start + timedelta(days=1)) == (0, 0)
