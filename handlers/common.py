@@ -1,0 +1,130 @@
+"""Helpers shared by the sales handlers: usage messages and the numbered pick for ambiguous names.
+
+    @router.command("客户", ...)
+    @picks
+    def show(msg, ctx):
+        customer = customer_or_pick(ctx, keyword, then_command="客户", rest="")
+
+When a name matches several records, `customer_or_pick` stores a "pick.customer" dialog with the candidate ids
+and answers with a numbered list; replying with a number re-runs `then_command` with `#id` in place of the
+name (`handle_pick`, routed from handlers/customers.py on state "pick.*").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from typing import Any
+
+from bot.inbound import Inbound
+from bot.replies import Text
+from bot.router import Ctx, Handler, HandlerResult
+from models import Customer, Opportunity
+from services.errors import DomainError
+from services.lookup import Ambiguous, resolve_customer, resolve_opportunity
+
+USAGE: dict[str, tuple[str, str]] = {
+    "新客户": ("新客户 名称 [字段=值 ...]", "新客户 华东精密 行业=机械 联系人=王经理 电话=13812345678"),
+    "客户": ("客户 关键词", "客户 华东精密"),
+    "拜访": ("拜访 客户 纪要", "拜访 华东精密 谈了新产线的报价，下周送样"),
+    "商机": ("商机 客户 名称 [金额]", "商机 华东精密 二期产线 30万"),
+    "推进": ("推进 商机 [阶段]", "推进 二期产线 方案制定"),
+    "输单": ("输单 商机 原因", "输单 二期产线 预算取消"),
+    "评分": ("评分 商机 项目...", "评分 二期产线 预算明确 决策人已接触"),
+    "合同": ("合同 商机 金额", "合同 二期产线 28万"),
+    "回款": ("回款 合同或客户 金额", "回款 #3 10万"),
+    "分配": ("分配 客户 销售", "分配 华东精密 李娜"),
+}
+
+
+def usage_text(command: str, problem: str = "") -> str:
+    form, example = USAGE[command]
+    lead = f"{problem}\n" if problem else ""
+    return f"{lead}用法：{form}\n例：{example}"
+
+
+def usage_error(command: str, problem: str = "") -> DomainError:
+    return DomainError(usage_text(command, problem))
+
+
+def example(command: str) -> str:
+    return USAGE[command][1]
+
+
+class PickRequested(Exception):
+    """Raised inside a handler to answer with a numbered list instead (see `picks`)."""
+
+    def __init__(self, reply: Text) -> None:
+        super().__init__(reply.content)
+        self.reply = reply
+
+
+def picks(fn: Handler) -> Handler:
+    """Turn PickRequested into the numbered-list reply (the pick dialog is kept, nothing else was changed)."""
+
+    @functools.wraps(fn)
+    def wrapper(msg: Inbound, ctx: Ctx) -> HandlerResult:
+        try:
+            return fn(msg, ctx)
+        except PickRequested as pick:
+            return pick.reply
+
+    return wrapper
+
+
+def ask_to_pick(
+    ctx: Ctx, kind: str, choices: list[tuple[int, str]], then_command: str, rest_args: str = "", *, prefix: str = ""
+) -> Text:
+    """Store a pick dialog and return the numbered list. The reply `N` re-runs `then_command {prefix}#id rest`."""
+    ctx.dialogs.set(
+        userid=ctx.userid,
+        state=f"pick.{kind}",
+        data={"ids": [c[0] for c in choices], "command": then_command, "rest": rest_args, "prefix": prefix},
+        now=ctx.now,
+        ttl_minutes=ctx.config.dialog_ttl_minutes,
+    )
+    what = {"customer": "客户", "opportunity": "商机"}.get(kind, "记录")
+    lines = [f"找到{len(choices)}个{what}，请回复编号选择："]
+    lines += [f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)]
+    lines.append("（发送「取消」放弃）")
+    return Text("\n".join(lines))
+
+
+def customer_or_pick(ctx: Ctx, keyword: str, *, then_command: str, rest: str = "", prefix: str = "") -> Customer:
+    try:
+        return resolve_customer(ctx.session, user=ctx.user, keyword=keyword)
+    except Ambiguous as exc:
+        raise PickRequested(ask_to_pick(ctx, "customer", exc.choices, then_command, rest, prefix=prefix)) from None
+
+
+def opportunity_or_pick(ctx: Ctx, keyword: str, *, then_command: str, rest: str = "", open_only: bool = False) -> Opportunity:
+    try:
+        return resolve_opportunity(ctx.session, user=ctx.user, keyword=keyword, open_only=open_only)
+    except Ambiguous as exc:
+        raise PickRequested(ask_to_pick(ctx, "opportunity", exc.choices, then_command, rest)) from None
+
+
+_NUMBER = re.compile(r"^\d{1,3}$")
+
+
+def handle_pick(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """The reply to a numbered list: re-run the stored command on the chosen record."""
+    from handlers import build_routes
+
+    data: dict[str, Any] = dict(ctx.dialog.data) if ctx.dialog else {}
+    ids = [int(i) for i in data.get("ids") or []]
+    text = ctx.args.strip()
+    if not _NUMBER.match(text) or not 1 <= int(text) <= len(ids):
+        return Text(f"请回复 1-{len(ids)} 之间的编号；发送「取消」放弃。")
+    ctx.dialogs.clear(userid=ctx.userid)
+    command = str(data.get("command", ""))
+    chosen = ids[int(text) - 1]
+    args = f"{data.get('prefix', '')}#{chosen} {data.get('rest', '')}".strip()
+    for router in build_routes().routers:
+        for route in router.routes:
+            if route.kind == "command" and route.key == command:
+                if route.info and route.info.roles and ctx.user.role not in route.info.roles:
+                    return Text("您没有权限执行这个操作。")
+                return route.handler(msg, dataclasses.replace(ctx, args=args, command=command, dialog=None))
+    return Text("这个选择已失效，请重新发送命令。")

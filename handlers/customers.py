@@ -1,0 +1,128 @@
+"""新客户 (with the missing-field dialog), 客户 (360 view), 分配 (handover), and the numbered pick reply."""
+
+from __future__ import annotations
+
+from bot.inbound import Inbound
+from bot.replies import Reply, Text
+from bot.router import Ctx, HandlerResult, Router
+from handlers.common import customer_or_pick, example, handle_pick, picks, usage_error
+from models import Role, User
+from services import customers as customer_service
+from services import reassign as reassign_service
+from services.customer_fields import clean_value
+from services.errors import DomainError
+from services.parsing import split_args
+
+router = Router("customers")
+
+SALES_ROLES = (Role.REP.value, Role.SUPERVISOR.value, Role.DIRECTOR.value, Role.ADMIN.value)
+MANAGER_ROLES = (Role.SUPERVISOR.value, Role.DIRECTOR.value, Role.ADMIN.value)
+NEW_STATE = "customer.new"
+
+
+def _ask(ctx: Ctx, draft: customer_service.Draft, problem: str = "") -> Text | None:
+    """Store the draft and ask for the next missing required field; None when nothing is missing."""
+    missing = customer_service.missing_fields(draft, config=ctx.config)
+    if not missing:
+        return None
+    spec = missing[0]
+    data = draft.to_data() | {"asking": spec.key}
+    ctx.dialogs.set(userid=ctx.userid, state=NEW_STATE, data=data, now=ctx.now, ttl_minutes=ctx.config.dialog_ttl_minutes)
+    hint = f"（可选：{'、'.join(spec.choices)}）" if spec.choices else ""
+    lead = f"{problem}\n" if problem else ""
+    left = f"还需 {len(missing)} 项。" if len(missing) > 1 else ""
+    return Text(f"{lead}新客户「{draft.name}」：请发送「{spec.label}」{hint}。{left}发送「取消」放弃。")
+
+
+def _create(ctx: Ctx, draft: customer_service.Draft) -> Reply:
+    customer = customer_service.create_customer(ctx.session, config=ctx.config, user=ctx.user, draft=draft, now=ctx.now)
+    ctx.dialogs.clear(userid=ctx.userid)
+    filled = "信息完整" if customer.complete else "可稍后补充推荐字段"
+    return Text(
+        f"已创建客户「{customer.name}」（#{customer.id}），负责人：{ctx.user.name}，{filled}。\n"
+        f"下一步：拜访 {customer.name} 纪要  或  商机 {customer.name} 名称 金额"
+    )
+
+
+@router.command(
+    "新客户",
+    help="新建客户，缺少的必填项会逐项询问",
+    example=example("新客户"),
+    roles=SALES_ROLES,
+)
+def new_customer(msg: Inbound, ctx: Ctx) -> Reply:
+    if not ctx.args.strip():
+        raise usage_error("新客户", "请写上客户名称。")
+    draft = customer_service.parse_new_customer(ctx.args, config=ctx.config)
+    customer_service.apply_defaults(draft, owner=ctx.user)
+    existing = customer_service.find_duplicate(
+        ctx.session, user=ctx.user, name=draft.name, phone_norm=draft.values.get("phone")
+    )
+    if existing is not None:
+        return Text(customer_service.duplicate_message(existing))
+    asked = _ask(ctx, draft)
+    return asked if asked is not None else _create(ctx, draft)
+
+
+@router.text(state="customer.new")
+def new_customer_step(msg: Inbound, ctx: Ctx) -> Reply:
+    assert ctx.dialog is not None
+    draft = customer_service.Draft.from_data(ctx.dialog.data)
+    key = str(ctx.dialog.data.get("asking", ""))
+    spec = next((f for f in ctx.config.customer_fields if f.key == key), None)
+    if spec is None:
+        ctx.dialogs.clear(userid=ctx.userid)
+        return Text("这个新建客户的对话已失效，请重新发送「新客户 名称 ...」。")
+    try:
+        draft.values[spec.key] = clean_value(spec, ctx.args)
+    except DomainError as exc:
+        return Text(f"{exc.message}\n请重新发送「{spec.label}」，或发送「取消」放弃。")
+    asked = _ask(ctx, draft)
+    if asked is not None:
+        return asked
+    existing = customer_service.find_duplicate(ctx.session, user=ctx.user, name=draft.name, phone_norm=draft.values.get("phone"))
+    if existing is not None:
+        ctx.dialogs.clear(userid=ctx.userid)
+        return Text(customer_service.duplicate_message(existing))
+    return _create(ctx, draft)
+
+
+@router.text(state="pick.*")
+def pick(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    return handle_pick(msg, ctx)
+
+
+@router.command("客户", help="查看客户360：资料、负责人、商机、最近拜访、下次跟进", example=example("客户"))
+@picks
+def show_customer(msg: Inbound, ctx: Ctx) -> Reply:
+    keyword = ctx.args.strip()
+    if not keyword:
+        raise usage_error("客户", "请写上客户名称中的几个字或客户编号。")
+    customer = customer_or_pick(ctx, keyword, then_command="客户")
+    return Text(customer_service.customer_view(ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now))
+
+
+@router.command("分配", help="把客户及其进行中的商机和待办交给另一位销售", example=example("分配"), roles=MANAGER_ROLES)
+@picks
+def reassign(msg: Inbound, ctx: Ctx) -> list[Reply]:
+    words = split_args(ctx.args)
+    if len(words) < 2:
+        raise usage_error("分配", "请写上客户和接手的销售。")
+    customer_kw, assignee_kw = " ".join(words[:-1]), words[-1]
+    customer = customer_or_pick(ctx, customer_kw, then_command="分配", rest=assignee_kw)
+    new_owner = reassign_service.resolve_assignee(ctx.session, actor=ctx.user, keyword=assignee_kw)
+    handover = reassign_service.reassign_customer(ctx.session, actor=ctx.user, customer=customer, new_owner=new_owner, now=ctx.now)
+    old = ctx.session.query(User).filter_by(userid=handover.old_owner).one_or_none()
+    old_name = old.name if old else handover.old_owner
+    replies: list[Reply] = [
+        Text(
+            f"已把客户「{customer.name}」从{old_name}分配给{new_owner.name}"
+            f"（商机 {len(handover.opportunities)} 个，待办 {len(handover.reminders)} 条一并转交）。"
+        ),
+        Text(handover.summary_for_new_owner(actor_name=ctx.user.name, old_name=old_name), to=new_owner.userid),
+    ]
+    if old is not None and old.userid not in (ctx.userid, new_owner.userid):
+        replies.append(
+            Text(f"{ctx.user.name}已把客户「{customer.name}」转交给{new_owner.name}负责，相关商机和待办一并转交。", to=old.userid)
+        )
+    return replies

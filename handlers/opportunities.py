@@ -1,0 +1,158 @@
+"""商机, 推进, 输单, 评分, 合同, 回款: thin wrappers over services/opportunities.py and services/contracts.py."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from bot.inbound import Inbound
+from bot.replies import Reply, Text
+from bot.router import Ctx, Router
+from handlers.common import customer_or_pick, example, opportunity_or_pick, picks, usage_error
+from models import Customer, Role
+from services import contracts as contract_service
+from services import opportunities as opp_service
+from services.errors import DomainError
+from services.parsing import AmountError, format_amount, parse_amount, split_args
+
+router = Router("opportunities")
+
+SALES_ROLES = (Role.REP.value, Role.SUPERVISOR.value, Role.DIRECTOR.value, Role.ADMIN.value)
+PAYMENT_ROLES = (*SALES_ROLES, Role.FINANCE.value)
+_CONTRACT_REF = re.compile(r"^[#＃](\d{1,9})$")
+_CUSTOMER_REF = re.compile(r"^客户(#\d{1,9})$")
+
+
+def _amount(command: str, raw: str) -> Decimal:
+    try:
+        return parse_amount(raw)
+    except AmountError as exc:
+        raise usage_error(command, exc.message) from None
+
+
+def _maybe_amount(raw: str) -> Decimal | None:
+    try:
+        return parse_amount(raw)
+    except AmountError:
+        return None
+
+
+def _customer_name(ctx: Ctx, customer_id: int) -> str:
+    customer = ctx.session.get(Customer, customer_id)
+    return customer.name if customer else ""
+
+
+@router.command("商机", help="新建商机（从「线索分配」开始）", example=example("商机"), roles=SALES_ROLES)
+@picks
+def new_opportunity(msg: Inbound, ctx: Ctx) -> Reply:
+    words = split_args(ctx.args)
+    if len(words) < 2:
+        raise usage_error("商机", "请写上客户和商机名称。")
+    amount = _maybe_amount(words[-1]) if len(words) >= 3 else None
+    name_words = words[1:-1] if amount is not None else words[1:]
+    if len(words) == 2 and _maybe_amount(words[1]) is not None:
+        raise usage_error("商机", "请写上商机名称。")
+    customer = customer_or_pick(ctx, words[0], then_command="商机", rest=" ".join(words[1:]))
+    opp = opp_service.open_opportunity(
+        ctx.session, config=ctx.config, user=ctx.user, customer=customer, name=" ".join(name_words), amount=amount, now=ctx.now
+    )
+    shown = f"，金额 {format_amount(amount)}" if amount is not None else ""
+    return Text(
+        f"已新建商机 #{opp.id}「{opp.name}」（{customer.name}{shown}），阶段：{opp.stage}。\n"
+        f"下一步：推进 #{opp.id}  或  评分 #{opp.id} 预算明确"
+    )
+
+
+@router.command("推进", help="把商机推进到下一阶段（或指定阶段），会检查阶段条件", example=example("推进"), roles=SALES_ROLES)
+@picks
+def advance(msg: Inbound, ctx: Ctx) -> Reply:
+    words = split_args(ctx.args)
+    if not words:
+        raise usage_error("推进", "请写上商机名称或编号。")
+    target = None
+    if len(words) >= 2 and (words[-1] in ctx.config.stages or words[-1] == ctx.config.lost_stage):
+        target = words[-1]
+        words = words[:-1]
+    if target == ctx.config.lost_stage:
+        raise usage_error("推进", f"关闭商机请用：输单 {' '.join(words)} 原因")
+    keyword = " ".join(words)
+    opp = opportunity_or_pick(ctx, keyword, then_command="推进", rest=target or "", open_only=True)
+    before = opp.stage
+    stage = opp_service.advance(
+        ctx.session, config=ctx.config, user=ctx.user, opportunity=opp, customer_name=_customer_name(ctx, opp.customer_id),
+        to_stage=target, now=ctx.now,
+    )
+    return Text(f"商机 #{opp.id}「{opp.name}」：{before} → {stage}。")
+
+
+@router.command("输单", help="关闭商机为输单，并记录原因", example=example("输单"), roles=SALES_ROLES)
+@picks
+def lose(msg: Inbound, ctx: Ctx) -> Reply:
+    words = split_args(ctx.args)
+    if len(words) < 2:
+        raise usage_error("输单", "请写上商机和输单原因。")
+    reason = " ".join(words[1:])
+    opp = opportunity_or_pick(ctx, words[0], then_command="输单", rest=reason, open_only=True)
+    opp_service.lose(ctx.session, config=ctx.config, user=ctx.user, opportunity=opp, reason=reason, now=ctx.now)
+    return Text(f"商机 #{opp.id}「{opp.name}」已记为输单，原因：{reason}。")
+
+
+@router.command("评分", help="记录商机评分卡中成立的项目，得出分数和优先级", example=example("评分"), roles=SALES_ROLES)
+@picks
+def score(msg: Inbound, ctx: Ctx) -> Reply:
+    words = split_args(ctx.args)
+    if len(words) < 2:
+        items = "、".join(s.item for s in ctx.config.score_card)
+        raise usage_error("评分", f"请写上商机和成立的评分项（{items}）。")
+    try:
+        items = opp_service.parse_score_items(words[1:], config=ctx.config)
+    except DomainError as exc:
+        raise usage_error("评分", exc.message) from None
+    opp = opportunity_or_pick(ctx, words[0], then_command="评分", rest=" ".join(words[1:]), open_only=True)
+    total, priority = opp_service.score(ctx.session, config=ctx.config, user=ctx.user, opportunity=opp, items=items, now=ctx.now)
+    held = "、".join(items) if items else "无"
+    return Text(f"商机 #{opp.id}「{opp.name}」评分 {total}，优先级 {priority}（成立：{held}）。")
+
+
+@router.command("合同", help="登记已签合同（商机进入「合同签署」，需已批准的报价）", example=example("合同"), roles=SALES_ROLES)
+@picks
+def contract(msg: Inbound, ctx: Ctx) -> Reply:
+    words = split_args(ctx.args)
+    if len(words) < 2:
+        raise usage_error("合同", "请写上商机和合同金额。")
+    amount = _amount("合同", words[-1])
+    keyword = " ".join(words[:-1])
+    opp = opportunity_or_pick(ctx, keyword, then_command="合同", rest=words[-1], open_only=True)
+    customer = contract_service.customer_of(ctx.session, opportunity=opp)
+    signed = contract_service.record_contract(
+        ctx.session, config=ctx.config, user=ctx.user, opportunity=opp, customer=customer, amount=amount, now=ctx.now
+    )
+    return Text(
+        f"已登记合同 #{signed.id}：{customer.name}「{opp.name}」{format_amount(amount)}，商机阶段：{opp.stage}。\n"
+        f"收到款项后发送：回款 #{signed.id} 金额"
+    )
+
+
+@router.command("回款", help="登记回款（合同编号如 #3，或客户名称）", example=example("回款"), roles=PAYMENT_ROLES)
+@picks
+def payment(msg: Inbound, ctx: Ctx) -> Reply:
+    words = split_args(ctx.args)
+    if len(words) < 2:
+        raise usage_error("回款", "请写上合同编号（如 #3）或客户，以及金额。")
+    amount = _amount("回款", words[-1])
+    ref = " ".join(words[:-1])
+    contract_ref = _CONTRACT_REF.match(ref)
+    if contract_ref:
+        signed = contract_service.resolve_contract(ctx.session, user=ctx.user, contract_id=int(contract_ref.group(1)))
+        customer = ctx.session.get_one(Customer, signed.customer_id)
+        result = contract_service.record_payment(
+            ctx.session, user=ctx.user, customer=customer, amount=amount, now=ctx.now, contract=signed
+        )
+    else:
+        by_id = _CUSTOMER_REF.match(ref)
+        customer = customer_or_pick(ctx, by_id.group(1) if by_id else ref, then_command="回款", rest=words[-1], prefix="客户")
+        result = contract_service.record_payment(ctx.session, user=ctx.user, customer=customer, amount=amount, now=ctx.now)
+    where = f"合同 #{result.contract.id}" if result.contract else "客户"
+    return Text(
+        f"已登记回款 {format_amount(amount)}：{customer.name}（{where}），尚未收 {format_amount(result.outstanding_after)}。"
+    )

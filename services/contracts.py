@@ -1,0 +1,153 @@
+"""Contracts and payments (回款).
+
+Rules chosen here: one contract per opportunity; recording it moves the opportunity to 合同签署 through
+services/stages.move_stage (via=CONTRACT), so the gate "needs an approved quote" applies. A payment never
+exceeds what is still outstanding: for `#合同号` that contract's balance, for a customer the total balance of
+its contracts (the payment is attached to the oldest contract it fits in, else to the customer alone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Contract, Customer, Opportunity, Payment, User
+from services import audit, stages
+from services.config import BusinessConfig
+from services.errors import DomainError, NotFound
+from services.parsing import format_amount
+from services.scope import customer_filter
+
+CONTRACT_STAGE = "合同签署"
+
+
+def contract_stage(config: BusinessConfig) -> str | None:
+    """The stage a signed contract puts an opportunity in: 合同签署, or the stage gated on an approved quote."""
+    if CONTRACT_STAGE in config.stages:
+        return CONTRACT_STAGE
+    for stage, gates in config.gates.items():
+        if "approved_quote" in [str(g) for g in gates]:
+            return stage
+    return None
+
+
+def record_contract(
+    session: Session,
+    *,
+    config: BusinessConfig,
+    user: User,
+    opportunity: Opportunity,
+    customer: Customer,
+    amount: Decimal,
+    now: datetime,
+) -> Contract:
+    existing = session.scalar(select(Contract).where(Contract.opportunity_id == opportunity.id))
+    if existing is not None:
+        raise DomainError(f"商机「{opportunity.name}」已登记合同 #{existing.id}（{format_amount(existing.amount)}）。")
+    target = contract_stage(config)
+    if target is not None and opportunity.stage != target:
+        stages.move_stage(
+            session,
+            config=config,
+            opportunity=opportunity,
+            to_stage=target,
+            actor=user.userid,
+            now=now,
+            via=stages.CONTRACT,
+            customer_name=customer.name,
+        )
+    elif opportunity.closed_at is not None:
+        raise DomainError(f"商机「{opportunity.name}」已关闭（{opportunity.stage}）。")
+    contract = Contract(
+        opportunity_id=opportunity.id, customer_id=customer.id, amount=amount, signed_at=now, signed_by=user.userid
+    )
+    session.add(contract)
+    session.flush()
+    audit.record(
+        session,
+        actor=user.userid,
+        entity="contract",
+        entity_id=contract.id,
+        action="create",
+        now=now,
+        changes={"opportunity_id": [None, opportunity.id], "customer_id": [None, customer.id], "amount": [None, amount]},
+    )
+    return contract
+
+
+def paid(session: Session, *, contract_id: int) -> Decimal:
+    return session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.contract_id == contract_id)) or Decimal(0)
+
+
+def resolve_contract(session: Session, *, user: User, contract_id: int) -> Contract:
+    found = session.scalar(
+        select(Contract)
+        .join(Customer, Customer.id == Contract.customer_id)
+        .where(Contract.id == contract_id, customer_filter(user))
+    )
+    if found is None:
+        raise NotFound(f"没有找到合同 #{contract_id}。")
+    return found
+
+
+@dataclass
+class PaymentResult:
+    payment: Payment
+    contract: Contract | None
+    outstanding_after: Decimal
+
+
+def record_payment(
+    session: Session,
+    *,
+    user: User,
+    customer: Customer,
+    amount: Decimal,
+    now: datetime,
+    contract: Contract | None = None,
+) -> PaymentResult:
+    if contract is not None:
+        balance = Decimal(contract.amount) - Decimal(paid(session, contract_id=contract.id))
+        if amount > balance:
+            raise DomainError(
+                f"回款超过合同 #{contract.id} 的未收金额：合同 {format_amount(contract.amount)}，"
+                f"未收 {format_amount(balance)}。没有记录。"
+            )
+        target = contract
+        outstanding_after = balance - amount
+    else:
+        contracts = list(session.scalars(select(Contract).where(Contract.customer_id == customer.id).order_by(Contract.signed_at, Contract.id)))
+        if not contracts:
+            raise DomainError(f"客户「{customer.name}」还没有合同，先登记：合同 商机 金额")
+        balances = [(c, Decimal(c.amount) - Decimal(paid(session, contract_id=c.id))) for c in contracts]
+        unattached = session.scalar(
+            select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.customer_id == customer.id, Payment.contract_id.is_(None))
+        ) or Decimal(0)
+        total = sum((b for _, b in balances), Decimal(0)) - Decimal(unattached)
+        if amount > total:
+            raise DomainError(f"回款超过客户「{customer.name}」的未收合同金额（未收 {format_amount(max(total, Decimal(0)))}）。没有记录。")
+        target = next((c for c, b in balances if b >= amount), None)
+        outstanding_after = total - amount
+    payment = Payment(
+        contract_id=target.id if target else None, customer_id=customer.id, amount=amount, received_at=now, recorded_by=user.userid
+    )
+    session.add(payment)
+    session.flush()
+    audit.record(
+        session,
+        actor=user.userid,
+        entity="payment",
+        entity_id=payment.id,
+        action="create",
+        now=now,
+        changes={"customer_id": [None, customer.id], "contract_id": [None, payment.contract_id], "amount": [None, amount]},
+    )
+    return PaymentResult(payment=payment, contract=target, outstanding_after=outstanding_after)
+
+
+def customer_of(session: Session, *, opportunity: Opportunity) -> Customer:
+    return session.get_one(Customer, opportunity.customer_id)

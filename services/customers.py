@@ -1,0 +1,208 @@
+"""Customers: creation with field validation and duplicate detection, and the 360 view.
+
+Every query goes through services/scope.py (directly or via services/lookup.py): out of scope is not found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from models import Customer, Opportunity, Reminder, Role, User, Visit
+from services import audit
+from services.config import BusinessConfig, CustomerField
+from services.customer_fields import clean_value, get_value, is_complete, missing_required, set_value
+from services.errors import DomainError
+from services.parsing import (
+    SHANGHAI,
+    format_amount,
+    normalize_name,
+    normalize_text,
+    parse_kv_pairs,
+    split_args,
+)
+from services.scope import customer_filter
+
+NEW_USAGE = "用法：新客户 名称 [字段=值 ...]\n例：新客户 华东精密 行业=机械 联系人=王经理 电话=13812345678"
+
+
+@dataclass
+class Draft:
+    """A customer being created: its name and the cleaned values so far (field key -> value)."""
+
+    name: str
+    values: dict[str, str] = field(default_factory=dict)
+
+    def to_data(self) -> dict[str, Any]:
+        return {"name": self.name, "values": dict(self.values)}
+
+    @staticmethod
+    def from_data(data: dict[str, Any]) -> Draft:
+        return Draft(name=str(data.get("name", "")), values=dict(data.get("values") or {}))
+
+
+def field_names(config: BusinessConfig) -> str:
+    return "、".join(f.label for f in config.customer_fields)
+
+
+def parse_new_customer(args: str, *, config: BusinessConfig) -> Draft:
+    """`名称 [字段=值 ...]` → Draft with cleaned values; DomainError (usage) for anything wrong."""
+    tokens = split_args(normalize_text(args))
+    pairs, rest = parse_kv_pairs(tokens)
+    draft = Draft(name=" ".join(rest))
+    for raw_key, raw_value in pairs.items():
+        spec = config.field_by_label_or_key(raw_key)
+        if spec is None:
+            raise DomainError(f"没有「{raw_key}」这个字段。可用字段：{field_names(config)}\n{NEW_USAGE}")
+        if not raw_value:
+            continue
+        value = clean_value(spec, raw_value)
+        if spec.key == "name":
+            draft.name = value if not draft.name else draft.name
+            continue
+        draft.values[spec.key] = value
+    if not draft.name:
+        raise DomainError(f"请写上客户名称。\n{NEW_USAGE}")
+    draft.name = clean_value(config.field_by_label_or_key("name") or _name_field(config), draft.name)
+    return draft
+
+
+def _name_field(config: BusinessConfig) -> CustomerField:
+    return next(f for f in config.customer_fields if f.key == "name")
+
+
+def apply_defaults(draft: Draft, *, owner: User) -> None:
+    if not draft.values.get("region") and owner.region:
+        draft.values["region"] = owner.region
+
+
+def missing_fields(draft: Draft, *, config: BusinessConfig) -> list[CustomerField]:
+    values = {"name": draft.name, **draft.values}
+    return missing_required(values, config)
+
+
+def find_duplicate(session: Session, *, user: User, name: str, phone_norm: str | None) -> Customer | None:
+    """A customer in `user`'s scope with the same normalised name or phone."""
+    conditions = [Customer.name_norm == normalize_name(name)]
+    if phone_norm:
+        conditions.append(Customer.phone_norm == phone_norm)
+    return session.scalar(select(Customer).where(or_(*conditions), customer_filter(user)).order_by(Customer.id).limit(1))
+
+
+def duplicate_message(existing: Customer) -> str:
+    return f"已有客户「{existing.name}」（#{existing.id}），没有重复创建。查看：客户 #{existing.id}"
+
+
+def create_customer(
+    session: Session, *, config: BusinessConfig, user: User, draft: Draft, now: datetime
+) -> Customer:
+    """Create from a complete draft (all required fields present). The creator is the owner."""
+    apply_defaults(draft, owner=user)
+    missing = missing_fields(draft, config=config)
+    if missing:
+        raise DomainError(f"还缺少：{'、'.join(f.label for f in missing)}。\n{NEW_USAGE}")
+    existing = find_duplicate(session, user=user, name=draft.name, phone_norm=draft.values.get("phone"))
+    if existing is not None:
+        raise DomainError(duplicate_message(existing))
+    customer = Customer(
+        name=draft.name,
+        name_norm=normalize_name(draft.name),
+        custom={},
+        owner_userid=user.userid,
+        created_at=now,
+        updated_at=now,
+    )
+    for spec in config.customer_fields:
+        if spec.key == "name":
+            continue
+        value = draft.values.get(spec.key)
+        if value:
+            set_value(customer, spec, value)
+    customer.complete = is_complete(customer, config)
+    session.add(customer)
+    session.flush()
+    changes: dict[str, Any] = {"name": [None, customer.name], "owner_userid": [None, user.userid]}
+    changes.update({k: [None, v] for k, v in draft.values.items()})
+    audit.record(session, actor=user.userid, entity="customer", entity_id=customer.id, action="create", now=now, changes=changes)
+    return customer
+
+
+# --- the 360 view -------------------------------------------------------------------------------------------
+
+
+def _local(dt: datetime) -> datetime:
+    return dt.astimezone(SHANGHAI)
+
+
+def _km(meters: float | None) -> str:
+    return f"{(meters or 0) / 1000:.1f}公里"
+
+
+def customer_view(session: Session, *, config: BusinessConfig, user: User, customer: Customer, now: datetime) -> str:
+    """The 360 text: fields, segment, owner, open opportunities, last 3 visits, next follow-up."""
+    owner = session.scalar(select(User).where(User.userid == customer.owner_userid))
+    segment = f"{customer.segment}客户" if customer.segment else "潜在客户"
+    lines = [f"【{customer.name}】#{customer.id}  {segment}", f"负责人：{owner.name if owner else customer.owner_userid}"]
+    for spec in config.customer_fields:
+        if spec.key == "name":
+            continue
+        value = get_value(customer, spec)
+        if value:
+            lines.append(f"{spec.label}：{value}")
+    missing = [f.label for f in config.completeness_fields() if not get_value(customer, f)]
+    if missing:
+        lines.append(f"待补充：{'、'.join(missing)}")
+
+    opps = list(
+        session.scalars(
+            select(Opportunity)
+            .where(Opportunity.customer_id == customer.id, Opportunity.closed_at.is_(None))
+            .order_by(Opportunity.id)
+        )
+    )
+    if opps:
+        lines.append("进行中的商机：")
+        for o in opps:
+            amount = f" {format_amount(o.amount)}" if o.amount is not None else ""
+            lines.append(f"• #{o.id} {o.name}{amount}｜{o.stage}｜优先级{o.priority}")
+    else:
+        lines.append("进行中的商机：无")
+
+    visits = list(
+        session.scalars(
+            select(Visit).where(Visit.customer_id == customer.id).order_by(Visit.visited_at.desc(), Visit.id.desc()).limit(3)
+        )
+    )
+    supervisor_view = user.role in (Role.SUPERVISOR.value, Role.DIRECTOR.value, Role.ADMIN.value)
+    if visits:
+        names = dict(session.execute(select(User.userid, User.name).where(User.userid.in_({v.userid for v in visits}))).all())
+        lines.append("最近拜访：")
+        for v in visits:
+            extra = []
+            if v.location_label:
+                extra.append(f"📍{v.location_label}")
+            if v.photo_count:
+                extra.append(f"照片{v.photo_count}张")
+            if supervisor_view and v.location_anomaly:
+                extra.append(f"位置异常（距客户约{_km(v.distance_m)}）")
+            summary = v.summary if len(v.summary) <= 60 else v.summary[:60] + "…"
+            tail = f"（{'，'.join(extra)}）" if extra else ""
+            lines.append(f"• {_local(v.visited_at):%m-%d} {names.get(v.userid, v.userid)}：{summary}{tail}")
+    else:
+        lines.append("最近拜访：暂无。发送「拜访 客户 纪要」记录")
+
+    reminder = session.scalar(
+        select(Reminder)
+        .where(Reminder.customer_id == customer.id, Reminder.status == "open")
+        .order_by(Reminder.due_at)
+        .limit(1)
+    )
+    if reminder is not None:
+        lines.append(f"下次跟进：{_local(reminder.due_at):%m-%d %H:%M} {reminder.title}")
+    else:
+        lines.append("下次跟进：未安排")
+    return "\n".join(lines)

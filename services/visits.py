@@ -1,0 +1,178 @@
+"""Visits: pending location/photos kept for the next 拜访, the visit itself, photos and the distance check."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from models import Customer, PendingMedia, User, Visit, VisitPhoto
+from services import audit
+from services.config import BusinessConfig
+from services.errors import DomainError
+from services.media import save_photo
+
+log = logging.getLogger("salesbot.visits")
+
+FetchMedia = Callable[[str], tuple[bytes, str]]
+MAX_PHOTOS = 9
+
+
+def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance in metres."""
+    r = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def valid_coordinates(lat: float | None, lng: float | None) -> bool:
+    return lat is not None and lng is not None and -90 <= lat <= 90 and -180 <= lng <= 180 and (lat, lng) != (0, 0)
+
+
+def keep_location(
+    session: Session, *, userid: str, lat: float | None, lng: float | None, label: str | None, now: datetime, automatic: bool
+) -> bool:
+    """Keep a location for the next 拜访. Automatic LOCATION events replace the previous automatic one."""
+    if not valid_coordinates(lat, lng):
+        return False
+    kind = "location_event" if automatic else "location"
+    if automatic:
+        session.execute(
+            delete(PendingMedia).where(
+                PendingMedia.userid == userid, PendingMedia.kind == kind, PendingMedia.visit_id.is_(None)
+            )
+        )
+    session.add(PendingMedia(userid=userid, kind=kind, latitude=lat, longitude=lng, label=label, received_at=now))
+    session.flush()
+    return True
+
+
+def keep_image(session: Session, *, userid: str, media_id: str | None, now: datetime) -> bool:
+    if not media_id:
+        return False
+    session.add(PendingMedia(userid=userid, kind="image", media_id=media_id, received_at=now))
+    session.flush()
+    return True
+
+
+@dataclass
+class VisitResult:
+    visit: Visit
+    customer: Customer
+    photos_saved: int
+    photos_failed: int
+    location_label: str | None
+    located: bool
+
+    @property
+    def photo_count(self) -> int:
+        return self.photos_saved + self.photos_failed
+
+
+def _pending(session: Session, *, userid: str, since: datetime) -> list[PendingMedia]:
+    return list(
+        session.scalars(
+            select(PendingMedia)
+            .where(PendingMedia.userid == userid, PendingMedia.visit_id.is_(None), PendingMedia.received_at >= since)
+            .order_by(PendingMedia.received_at, PendingMedia.id)
+        )
+    )
+
+
+def record_visit(
+    session: Session,
+    *,
+    config: BusinessConfig,
+    user: User,
+    customer: Customer,
+    summary: str,
+    now: datetime,
+    media_dir: Path,
+    fetch_media: FetchMedia | None,
+) -> VisitResult:
+    """Log a visit by `user` on `customer` (already resolved within scope) with the recent pending media.
+
+    Photos are downloaded now (media ids expire after 3 days); a failed download still records the visit,
+    with the photo marked failed.
+    """
+    summary = summary.strip()
+    if not summary:
+        raise DomainError("请写上拜访纪要。")
+    since = now - timedelta(minutes=config.visits.media_window_minutes)
+    pending = _pending(session, userid=user.userid, since=since)
+    locations = [p for p in pending if p.kind == "location"] or [p for p in pending if p.kind == "location_event"]
+    location = locations[-1] if locations else None
+    images = [p for p in pending if p.kind == "image"][:MAX_PHOTOS]
+
+    visit = Visit(customer_id=customer.id, userid=user.userid, summary=summary, visited_at=now, photo_count=0)
+    if location is not None:
+        visit.latitude, visit.longitude = location.latitude, location.longitude
+        visit.location_label = location.label or ("自动定位" if location.kind == "location_event" else None)
+    session.add(visit)
+    session.flush()
+
+    if location is not None and visit.latitude is not None and visit.longitude is not None:
+        if customer.latitude is not None and customer.longitude is not None:
+            visit.distance_m = haversine_m(customer.latitude, customer.longitude, visit.latitude, visit.longitude)
+            visit.location_anomaly = visit.distance_m > config.visits.anomaly_distance_km * 1000
+        else:
+            customer.latitude, customer.longitude = visit.latitude, visit.longitude
+            customer.updated_at = now
+            audit.record(
+                session,
+                actor=user.userid,
+                entity="customer",
+                entity_id=customer.id,
+                action="locate",
+                now=now,
+                changes={"latitude": [None, visit.latitude], "longitude": [None, visit.longitude]},
+                detail=f"visit {visit.id}",
+            )
+
+    saved = failed = 0
+    for n, image in enumerate(images, 1):
+        photo = VisitPhoto(visit_id=visit.id, media_id=image.media_id or "", status="failed")
+        try:
+            if fetch_media is None:
+                raise RuntimeError("no media client")
+            data, content_type = fetch_media(image.media_id or "")
+            if not data or content_type.split(";")[0].strip().lower() in ("application/json", "text/plain"):
+                raise RuntimeError(f"not an image ({content_type})")
+            path = save_photo(media_dir, visit_id=visit.id, n=n, data=data, content_type=content_type, now=now)
+            photo.path, photo.status = str(path), "saved"
+            saved += 1
+        except Exception as exc:  # a lost photo must not lose the visit
+            log.warning("visit %s photo %s not saved: %s", visit.id, n, type(exc).__name__)
+            photo.error = f"{type(exc).__name__}: {exc}"[:255]
+            failed += 1
+        session.add(photo)
+    visit.photo_count = saved + failed
+    for p in ([location] if location is not None else []) + images:
+        p.visit_id = visit.id
+    audit.record(
+        session,
+        actor=user.userid,
+        entity="visit",
+        entity_id=visit.id,
+        action="create",
+        now=now,
+        changes={"customer_id": [None, customer.id], "photos": [None, visit.photo_count]},
+        detail=f"anomaly {visit.distance_m:.0f}m" if visit.location_anomaly and visit.distance_m else None,
+    )
+    session.flush()
+    return VisitResult(
+        visit=visit,
+        customer=customer,
+        photos_saved=saved,
+        photos_failed=failed,
+        location_label=visit.location_label,
+        located=location is not None,
+    )
