@@ -34,7 +34,9 @@ def customer_filter(user: User) -> ColumnElement[bool]:
 
 def opportunity_filter(user: User) -> ColumnElement[bool]:
     """A WHERE clause on `Opportunity` (through its customer)."""
-    return exists(select(Customer.id).where(Customer.id == Opportunity.customer_id, customer_filter(user)))
+    return exists(
+        select(Customer.id).where(Customer.id == Opportunity.customer_id, customer_filter(user)).correlate(Opportunity)
+    )
 
 
 def can_see_customer(session: Session, *, user: User, customer_id: int) -> bool:

@@ -1,0 +1,79 @@
+"""Approval cards: pure builders of the template_card dicts (no database, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cards.keys import CardKey, valid_task_id
+
+APPROVE = "quote.approve"
+REJECT = "quote.reject"
+
+OUTCOME_APPROVED = "已同意"
+OUTCOME_REJECTED = "已驳回"
+OUTCOME_WITHDRAWN = "已撤回"
+OUTCOME_DONE = "已处理"
+
+_VALUE_MAX = 26
+
+
+@dataclass(frozen=True)
+class ApprovalCardInfo:
+    quote_id: int
+    customer: str
+    opportunity: str
+    amount: str  # already formatted, e.g. "¥80,000"
+    requester: str
+    note: str
+    score: str  # e.g. "75分 / A"
+    step: int
+    steps: int
+    role_label: str
+
+
+def task_id_for(quote_id: int, seq: int, suffix: str = "") -> str:
+    """q{quote}s{seq}[suffix]; suffix tells reminder (r2) and delegate (d5) copies apart."""
+    task_id = f"q{quote_id}s{seq}{suffix}"
+    assert valid_task_id(task_id), task_id
+    return task_id
+
+
+def _short(value: str) -> str:
+    value = value or "—"
+    return value if len(value) <= _VALUE_MAX else value[: _VALUE_MAX - 1] + "…"
+
+
+def approval_card(info: ApprovalCardInfo, *, task_id: str, headline: str = "报价审批", outcome: str | None = None) -> dict[str, Any]:
+    """The card for the current approver; with `outcome` it is the greyed, decided variant (replace_text)."""
+    if not valid_task_id(task_id):
+        raise ValueError(f"invalid task_id {task_id!r}")
+    card: dict[str, Any] = {
+        "card_type": "button_interaction",
+        "source": {"desc": "销售助手"},
+        "main_title": {
+            "title": headline if outcome is None else f"报价审批 · {outcome}",
+            "desc": f"步骤 {info.step}/{info.steps} · {info.role_label}",
+        },
+        "sub_title_text": f"报价 #{info.quote_id}：{info.customer} · {info.amount}",
+        "horizontal_content_list": [
+            {"keyname": "客户", "value": _short(info.customer)},
+            {"keyname": "商机", "value": _short(info.opportunity)},
+            {"keyname": "金额", "value": _short(info.amount)},
+            {"keyname": "申请人", "value": _short(info.requester)},
+            {"keyname": "说明", "value": _short(info.note)},
+            {"keyname": "评分", "value": _short(info.score)},
+        ],
+        "task_id": task_id,
+        "button_list": [
+            {"text": "同意", "style": 1, "key": CardKey(APPROVE).pack()},
+            {"text": "驳回", "style": 2, "key": CardKey(REJECT).pack()},
+        ],
+    }
+    if outcome is not None:
+        card["replace_text"] = outcome
+    return card
+
+
+def decided_card(info: ApprovalCardInfo, *, task_id: str, outcome: str) -> dict[str, Any]:
+    return approval_card(info, task_id=task_id, outcome=outcome)

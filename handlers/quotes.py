@@ -1,0 +1,120 @@
+"""报价 / 撤回 / 委托 and the approval card taps (同意 / 驳回 → reason)."""
+
+from __future__ import annotations
+
+from bot.inbound import Inbound
+from bot.replies import Reply, Text
+from bot.router import Ctx, Router
+from cards.approval import APPROVE, REJECT
+from models import Role
+from services import approvals, delegation
+from services.lookup import resolve_opportunity
+from services.parsing import format_amount, format_when, parse_amount, parse_when
+
+router = Router("quotes")
+
+QUOTE_USAGE = "用法：报价 <商机> <金额> [说明]\n例：报价 华东精密 8万 含安装调试"
+WITHDRAW_USAGE = "用法：撤回 <报价编号或商机>\n例：撤回 #3"
+DELEGATE_USAGE = "用法：委托 <账号或姓名> <开始> <结束>\n例：委托 李娜 明天 下周一\n结束委托：委托 取消"
+APPROVER_ROLES = (Role.SUPERVISOR.value, Role.TECH_LEAD.value, Role.FINANCE.value, Role.DIRECTOR.value)
+
+
+@router.command("报价", help="申请报价审批", example="报价 华东精密 8万 含安装调试")
+def request(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
+    parts = ctx.args.split(" ", 2) if ctx.args else []
+    if len(parts) < 2:
+        return Text(QUOTE_USAGE)
+    keyword, amount_text = parts[0], parts[1]
+    note = parts[2] if len(parts) > 2 else None
+    try:
+        amount = parse_amount(amount_text)
+    except Exception as exc:  # ParseError: a Chinese hint
+        return Text(f"{getattr(exc, 'message', '金额无法识别')}\n{QUOTE_USAGE}")
+    opp = resolve_opportunity(ctx.session, user=ctx.user, keyword=keyword, open_only=True)
+    result = approvals.request_quote(
+        ctx.session, config=ctx.config, requester=ctx.user, opportunity=opp, amount=amount, note=note, now=ctx.now
+    )
+    chain = " → ".join(f"{s.approver.name}（{approvals._role_label(s.role)}）" for s in result.chain)
+    ack = (
+        f"已提交报价 #{result.quote.id}：{opp.name} {format_amount(amount)}。\n审批流程：{chain}\n"
+        f"已发给{result.chain[0].approver.name}审批，有结果会通知您。需要撤回时发送：撤回 #{result.quote.id}"
+    )
+    return [Text(ack), *result.notifications]
+
+
+@router.command("撤回", help="撤回审批中的报价", example="撤回 #3")
+def withdraw(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
+    if not ctx.args:
+        return Text(WITHDRAW_USAGE)
+    quote = approvals.find_own_pending(ctx.session, requester=ctx.user, keyword=ctx.args)
+    return approvals.withdraw(ctx.session, config=ctx.config, requester=ctx.user, quote=quote, now=ctx.now)
+
+
+@router.command("委托", help="出差/休假时委托他人代为审批", example="委托 李娜 明天 下周一", roles=APPROVER_ROLES)
+def delegate(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
+    args = ctx.args.split(" ") if ctx.args else []
+    if args == ["取消"]:
+        count = delegation.cancel_all(ctx.session, approver=ctx.user, now=ctx.now)
+        return Text("已结束您的审批委托。" if count else "您目前没有生效或待生效的委托。")
+    if len(args) < 3:
+        return Text(DELEGATE_USAGE)
+    who = delegation.find_user(ctx.session, keyword=args[0])
+    rest = args[1:]
+    # The start and end may each contain spaces (明天 上午9点): try every split point.
+    found = None
+    for cut in range(1, len(rest)):
+        try:
+            starts = parse_when(" ".join(rest[:cut]), now=ctx.now)
+            ends = parse_when(" ".join(rest[cut:]), now=ctx.now)
+        except Exception:
+            continue
+        found = (starts, ends)
+        break
+    if found is None:
+        return Text(f"开始或结束时间无法识别。\n{DELEGATE_USAGE}")
+    starts, ends = found
+    record = delegation.create(ctx.session, approver=ctx.user, delegate=who, starts_at=starts, ends_at=ends, now=ctx.now)
+    out: list[Reply] = [
+        Text(
+            f"已委托{who.name}在 {format_when(starts, now=ctx.now)} 至 {format_when(ends, now=ctx.now)} 代您审批报价，"
+            "审计记录会注明「代审批」。提前结束：委托 取消"
+        ),
+        Text(
+            f"{ctx.user.name}委托您在 {format_when(starts, now=ctx.now)} 至 {format_when(ends, now=ctx.now)} 代为审批报价。"
+            "期间的审批卡片会同时发给您。",
+            to=who.userid,
+        ),
+    ]
+    if record.starts_at <= ctx.now:
+        out += approvals.cards_for_new_delegation(
+            ctx.session, approver_userid=ctx.user.userid, delegate_userid=who.userid, now=ctx.now
+        )
+    return out
+
+
+@router.card(APPROVE)
+def tap_approve(msg: Inbound, ctx: Ctx) -> list[Reply]:
+    return approvals.approve(
+        ctx.session, config=ctx.config, actor=ctx.user, task_id=msg.task_id, response_code=msg.response_code, now=ctx.now
+    )
+
+
+@router.card(REJECT)
+def tap_reject(msg: Inbound, ctx: Ctx) -> list[Reply]:
+    replies, data = approvals.start_reject(
+        ctx.session, config=ctx.config, actor=ctx.user, task_id=msg.task_id, response_code=msg.response_code, now=ctx.now
+    )
+    if data is not None:
+        ctx.dialogs.set(
+            userid=ctx.userid, state=approvals.REJECT_STATE, data=data, now=ctx.now, ttl_minutes=ctx.config.dialog_ttl_minutes
+        )
+    return replies
+
+
+@router.text(state=approvals.REJECT_STATE)
+def reject_reason(msg: Inbound, ctx: Ctx) -> list[Reply]:
+    data = dict(ctx.dialog.data) if ctx.dialog else {}
+    replies = approvals.finish_reject(ctx.session, config=ctx.config, actor=ctx.user, data=data, reason=ctx.args, now=ctx.now)
+    if ctx.args.strip():
+        ctx.dialogs.clear(userid=ctx.userid)
+    return replies

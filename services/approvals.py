@@ -1,0 +1,696 @@
+"""Quote approvals: routing, cards, taps (exactly one transition per step), withdrawal, delegation, timeouts.
+
+Approval state lives here; a card is only a view. A tap is authorised from the card's task_id (CardTask →
+ApprovalStep) and the decrypted sender, never from the button key. Every state change of a step is a
+conditional UPDATE ... WHERE status='pending' whose rowcount decides the single winner.
+
+Notifications are returned as `bot.replies` objects with `to=` set; the caller (dispatcher or job) writes
+them to the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.replies import Card, Reply, Text, UpdateCard
+from cards import approval as cards
+from models import (
+    ROLE_LABELS,
+    ApprovalStep,
+    AuditEntry,
+    CardTask,
+    Customer,
+    Opportunity,
+    OutboxMessage,
+    Quote,
+    Role,
+    User,
+)
+from services import audit, stages
+from services.config import BusinessConfig
+from services.delegation import active_delegates, active_delegation
+from services.errors import DomainError
+from services.parsing import format_amount
+
+CARD_KIND = "approval"
+APPROVER_ROLES = (Role.SUPERVISOR.value, Role.TECH_LEAD.value, Role.FINANCE.value)
+DENIAL_WINDOW = timedelta(minutes=10)
+DENIAL_ALERT_AT = 5
+
+NOT_YOURS = "这不是您的审批，没有做任何更改。"
+OWN_QUOTE = "不能审批自己提交的报价（审批与申请须由不同的人完成），没有做任何更改。"
+UNKNOWN_CARD = "这张卡片已失效或无法识别，没有做任何更改。"
+
+
+# --- routing -------------------------------------------------------------------------------------------
+
+
+def _active_user(session: Session, userid: str | None) -> User | None:
+    if not userid:
+        return None
+    return session.scalar(select(User).where(User.userid == userid.lower(), User.active.is_(True)))
+
+
+def region_supervisor(session: Session, *, region: str | None, exclude: str | None = None) -> User | None:
+    if not region:
+        return None
+    query = select(User).where(User.role == Role.SUPERVISOR.value, User.region == region, User.active.is_(True))
+    if exclude:
+        query = query.where(User.userid != exclude)
+    return session.scalar(query.order_by(User.id).limit(1))
+
+
+def supervisor_of(session: Session, *, user: User) -> User | None:
+    """The requester's 销售主管: their manager if that manager is a supervisor, else their region's supervisor."""
+    manager = _active_user(session, user.manager_userid)
+    if manager is not None and manager.role == Role.SUPERVISOR.value and manager.userid != user.userid:
+        return manager
+    return region_supervisor(session, region=user.region, exclude=user.userid)
+
+
+@dataclass(frozen=True)
+class RoutedStep:
+    role: str
+    approver: User
+    routed_past_requester: bool = False
+
+
+def route(session: Session, *, config: BusinessConfig, requester: User, amount: Decimal) -> list[RoutedStep]:
+    """The approvers, in order, for a quote of `amount` by `requester` (DomainError names a missing role)."""
+    steps: list[RoutedStep] = []
+    for role in config.approval.chain_for(amount):
+        past = False
+        approver: User | None
+        if role == Role.SUPERVISOR.value:
+            natural = _active_user(session, requester.manager_userid)
+            if natural is None or natural.role != Role.SUPERVISOR.value:
+                natural = region_supervisor(session, region=requester.region)
+            past = natural is not None and natural.userid == requester.userid or requester.role == role
+            approver = supervisor_of(session, user=requester)
+            if approver is None and past:
+                approver = _active_user(session, requester.manager_userid)  # route up past the requester
+        else:
+            candidates = list(
+                session.scalars(select(User).where(User.role == role, User.active.is_(True)).order_by(User.id))
+            )
+            past = any(c.userid == requester.userid for c in candidates)
+            others = [c for c in candidates if c.userid != requester.userid]
+            approver = others[0] if others else None
+            if approver is None and past:
+                approver = _active_user(session, requester.manager_userid)
+        if approver is None or approver.userid == requester.userid:
+            label = ROLE_LABELS.get(Role(role), role) if role in Role._value2member_map_ else role
+            who = "您本人以外的" if past else ""
+            raise DomainError(
+                f"找不到{who}「{label}」来审批这份报价，没有提交。请联系管理员在组织架构中设置{label}"
+                f"{'（或您的上级）' if role == Role.SUPERVISOR.value else ''}。"
+            )
+        steps.append(RoutedStep(role=role, approver=approver, routed_past_requester=past))
+    return steps
+
+
+def _role_label(role: str) -> str:
+    try:
+        return ROLE_LABELS[Role(role)]
+    except ValueError:
+        return role
+
+
+def _quote_stage(config: BusinessConfig) -> str:
+    for stage in config.stages:
+        if any(str(getattr(g, "value", g)) == "quote_request" for g in config.gates.get(stage, [])):
+            return stage
+    return "报价审批"
+
+
+def _back_stage(config: BusinessConfig) -> str | None:
+    stages_ = list(config.stages)
+    quote_stage = _quote_stage(config)
+    if quote_stage in stages_ and stages_.index(quote_stage) > 0:
+        return stages_[stages_.index(quote_stage) - 1]
+    return None
+
+
+# --- card contents ---------------------------------------------------------------------------------------
+
+
+def card_info(session: Session, *, quote: Quote, step: ApprovalStep) -> cards.ApprovalCardInfo:
+    opp = session.get(Opportunity, quote.opportunity_id)
+    customer = session.get(Customer, opp.customer_id) if opp else None
+    requester = _active_user(session, quote.requester_userid) or session.scalar(
+        select(User).where(User.userid == quote.requester_userid)
+    )
+    return cards.ApprovalCardInfo(
+        quote_id=quote.id,
+        customer=customer.name if customer else "",
+        opportunity=opp.name if opp else "",
+        amount=format_amount(quote.amount),
+        requester=requester.name if requester else quote.requester_userid,
+        note=quote.note or "",
+        score=f"{opp.score}分 / {opp.priority}" if opp else "",
+        step=step.seq,
+        steps=quote.step_count,
+        role_label=_role_label(step.role),
+    )
+
+
+def _send_card(
+    session: Session, *, quote: Quote, step: ApprovalStep, recipient: str, task_id: str, now: datetime, headline: str
+) -> Card:
+    session.add(CardTask(task_id=task_id, kind=CARD_KIND, ref_id=step.id, recipient=recipient, created_at=now))
+    session.flush()
+    return Card(cards.approval_card(card_info(session, quote=quote, step=step), task_id=task_id, headline=headline), to=recipient)
+
+
+def _activate(session: Session, *, quote: Quote, step: ApprovalStep, now: datetime) -> list[Reply]:
+    """Step waiting → pending: card to the approver and to anyone currently delegated by them."""
+    step.status = "pending"
+    step.activated_at = now
+    step.task_id = cards.task_id_for(quote.id, step.seq)
+    session.flush()
+    out: list[Reply] = [
+        _send_card(session, quote=quote, step=step, recipient=step.approver_userid, task_id=step.task_id, now=now, headline="报价审批")
+    ]
+    out += _delegate_cards(session, quote=quote, step=step, now=now)
+    return out
+
+
+def _delegate_cards(session: Session, *, quote: Quote, step: ApprovalStep, now: datetime, only: str | None = None) -> list[Reply]:
+    out: list[Reply] = []
+    for delegate in active_delegates(session, approver_userid=step.approver_userid, now=now):
+        if delegate == quote.requester_userid or (only and delegate != only):
+            continue
+        delegation = active_delegation(session, approver_userid=step.approver_userid, delegate_userid=delegate, now=now)
+        task_id = cards.task_id_for(quote.id, step.seq, f"d{delegation.id}" if delegation else "d")
+        if session.get(CardTask, task_id) is not None:
+            continue
+        approver = _active_user(session, step.approver_userid)
+        out.append(
+            _send_card(
+                session, quote=quote, step=step, recipient=delegate, task_id=task_id, now=now,
+                headline=f"报价审批（代{approver.name if approver else step.approver_userid}）",
+            )
+        )
+    return out
+
+
+def cards_for_new_delegation(session: Session, *, approver_userid: str, delegate_userid: str, now: datetime) -> list[Reply]:
+    """A delegation that starts now also gets the cards of the steps already waiting on the approver."""
+    out: list[Reply] = []
+    steps = session.scalars(
+        select(ApprovalStep).where(ApprovalStep.approver_userid == approver_userid, ApprovalStep.status == "pending")
+    ).all()
+    for step in steps:
+        quote = session.get(Quote, step.quote_id)
+        if quote is not None and quote.status == "pending":
+            out += _delegate_cards(session, quote=quote, step=step, now=now, only=delegate_userid)
+    return out
+
+
+# --- request ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class QuoteRequest:
+    quote: Quote
+    chain: list[RoutedStep]
+    notifications: list[Reply]
+
+
+def request_quote(
+    session: Session,
+    *,
+    config: BusinessConfig,
+    requester: User,
+    opportunity: Opportunity,
+    amount: Decimal,
+    note: str | None,
+    now: datetime,
+) -> QuoteRequest:
+    if opportunity.closed_at is not None or opportunity.stage == config.lost_stage:
+        raise DomainError(f"商机「{opportunity.name}」已关闭（{opportunity.stage}），不能申请报价。")
+    pending = session.scalar(
+        select(Quote).where(Quote.opportunity_id == opportunity.id, Quote.status == "pending").limit(1)
+    )
+    if pending is not None:
+        raise DomainError(
+            f"商机「{opportunity.name}」已有一份审批中的报价 #{pending.id}（{format_amount(pending.amount)}）。"
+            f"如需修改，先发送：撤回 #{pending.id}"
+        )
+    chain = route(session, config=config, requester=requester, amount=amount)
+    customer = session.get(Customer, opportunity.customer_id)
+    stages.move_stage(
+        session,
+        config=config,
+        opportunity=opportunity,
+        to_stage=_quote_stage(config),
+        actor=requester.userid,
+        now=now,
+        via=stages.QUOTE_REQUEST,
+        customer_name=customer.name if customer else "",
+    )
+    quote = Quote(
+        opportunity_id=opportunity.id,
+        amount=amount,
+        note=(note or None) and note[:255],
+        requester_userid=requester.userid,
+        status="pending",
+        current_step=1,
+        step_count=len(chain),
+        created_at=now,
+    )
+    session.add(quote)
+    session.flush()
+    steps = []
+    for seq, routed in enumerate(chain, 1):
+        step = ApprovalStep(quote_id=quote.id, seq=seq, role=routed.role, approver_userid=routed.approver.userid, status="waiting")
+        session.add(step)
+        steps.append(step)
+        if routed.routed_past_requester:
+            audit.record(
+                session, actor=requester.userid, entity="quote", entity_id=quote.id, action="route", now=now,
+                detail=f"routed past requester: step {seq} ({routed.role}) → {routed.approver.userid}",
+            )
+    session.flush()
+    audit.record(
+        session, actor=requester.userid, entity="quote", entity_id=quote.id, action="request", now=now,
+        changes={"amount": amount, "opportunity_id": opportunity.id, "chain": [s.approver.userid for s in chain]},
+    )
+    notes = _activate(session, quote=quote, step=steps[0], now=now)
+    return QuoteRequest(quote=quote, chain=chain, notifications=notes)
+
+
+# --- taps ---------------------------------------------------------------------------------------------
+
+
+def _lock_quote(session: Session, quote_id: int) -> Quote | None:
+    query = select(Quote).where(Quote.id == quote_id).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def _outcome_label(quote: Quote, step: ApprovalStep) -> str:
+    if step.status == "approved":
+        return cards.OUTCOME_APPROVED
+    if step.status == "rejected":
+        return cards.OUTCOME_REJECTED
+    if quote.status == "withdrawn":
+        return cards.OUTCOME_WITHDRAWN
+    if quote.status == "rejected":
+        return cards.OUTCOME_REJECTED
+    return cards.OUTCOME_DONE
+
+
+def _deny(
+    session: Session, *, actor: User, task_id: str | None, action: str, reason: str, now: datetime, entity_id: int | None
+) -> list[Reply]:
+    """Audit a refused tap; the fifth refusal by one user within 10 minutes alerts the admins (once per window)."""
+    audit.record(
+        session, actor=actor.userid, entity="approval_step", entity_id=entity_id, action=action,
+        outcome="denied", detail=reason, task_id=task_id, now=now,
+    )
+    session.flush()
+    since = now - DENIAL_WINDOW
+    count = session.scalar(
+        select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.actor == actor.userid, AuditEntry.outcome == "denied", AuditEntry.at > since
+        )
+    ) or 0
+    out: list[Reply] = []
+    if count >= DENIAL_ALERT_AT:
+        alerted = session.scalar(
+            select(AuditEntry.id).where(
+                AuditEntry.actor == actor.userid, AuditEntry.action == "denial_alert", AuditEntry.at > since
+            ).limit(1)
+        )
+        if alerted is None:
+            audit.record(
+                session, actor=actor.userid, entity="user", entity_id=actor.id, action="denial_alert",
+                outcome="alert", detail=f"{count} refused taps in 10 minutes", now=now,
+            )
+            admins = session.scalars(
+                select(User.userid).where(User.role == Role.ADMIN.value, User.active.is_(True)).order_by(User.id)
+            ).all()
+            text = (
+                f"【安全提醒】{actor.name}（{actor.display_userid}）在10分钟内有{count}次审批卡片操作被拒绝"
+                "（点击了不属于自己的审批）。请核实是否有误操作或越权尝试。"
+            )
+            out += [Text(text, to=admin) for admin in admins]
+    return out
+
+
+@dataclass
+class TapTarget:
+    task: CardTask
+    step: ApprovalStep
+    quote: Quote
+    on_behalf_of: str | None
+
+
+def _authorise(
+    session: Session, *, actor: User, task_id: str | None, action: str, now: datetime
+) -> TapTarget | list[Reply]:
+    """The step this tap may act on, or the refusal replies (audited)."""
+    task = session.get(CardTask, task_id) if task_id else None
+    if task is None or task.kind != CARD_KIND:
+        return [Text(UNKNOWN_CARD)] + _deny(
+            session, actor=actor, task_id=task_id, action=action, reason="unknown task_id", now=now, entity_id=None
+        )
+    step = session.get(ApprovalStep, task.ref_id)
+    quote = _lock_quote(session, step.quote_id) if step else None
+    if step is None or quote is None:
+        return [Text(UNKNOWN_CARD)] + _deny(
+            session, actor=actor, task_id=task_id, action=action, reason="no such step", now=now, entity_id=task.ref_id
+        )
+    session.refresh(step)
+    if actor.userid == quote.requester_userid:
+        return [Text(OWN_QUOTE)] + _deny(
+            session, actor=actor, task_id=task_id, action=action, reason="requester tapped own quote", now=now,
+            entity_id=step.id,
+        )
+    if actor.userid == step.approver_userid:
+        return TapTarget(task, step, quote, None)
+    if active_delegation(session, approver_userid=step.approver_userid, delegate_userid=actor.userid, now=now):
+        return TapTarget(task, step, quote, step.approver_userid)
+    return [Text(NOT_YOURS)] + _deny(
+        session, actor=actor, task_id=task_id, action=action, reason=f"not the approver ({step.approver_userid})",
+        now=now, entity_id=step.id,
+    )
+
+
+def _stale(session: Session, *, target: TapTarget, actor: User, action: str, response_code: str | None, now: datetime) -> list[Reply]:
+    label = _outcome_label(target.quote, target.step)
+    audit.record(
+        session, actor=actor.userid, entity="approval_step", entity_id=target.step.id, action=action,
+        outcome="stale", detail=f"step {target.step.status}, quote {target.quote.status}", task_id=target.task.task_id,
+        now=now,
+    )
+    text = f"这条审批已处理（{label}），无需再操作，没有做任何更改。"
+    if not response_code:
+        return [Text(text)]
+    card = cards.decided_card(card_info(session, quote=target.quote, step=target.step), task_id=target.task.task_id, outcome=label)
+    return [UpdateCard(card, response_code, fallback_text=text)]
+
+
+def _send_code(session: Session, *, task: CardTask) -> OutboxMessage | None:
+    """The outbox row that sent this card, if its (single-use) send response_code is still unused."""
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.recipient == task.recipient,
+            OutboxMessage.kind == "card",
+            OutboxMessage.response_code.is_not(None),
+            OutboxMessage.created_at >= task.created_at - timedelta(minutes=1),
+        )
+        .order_by(OutboxMessage.id)
+    )
+    for row in rows:
+        if (row.payload or {}).get("template_card", {}).get("task_id") == task.task_id:
+            return row
+    return None
+
+
+def _update_cards(
+    session: Session, *, quote: Quote, step: ApprovalStep, outcome: str, skip_task: str | None, fallback: str | None
+) -> list[Reply]:
+    """Grey the step's other cards with their send codes (each used once; then cleared); text when none."""
+    out: list[Reply] = []
+    info = card_info(session, quote=quote, step=step)
+    tasks = session.scalars(select(CardTask).where(CardTask.kind == CARD_KIND, CardTask.ref_id == step.id).order_by(CardTask.created_at)).all()
+    for task in tasks:
+        if task.task_id == skip_task:
+            continue
+        row = _send_code(session, task=task)
+        if row is not None and row.response_code:
+            code, row.response_code = row.response_code, None
+            card = cards.decided_card(info, task_id=task.task_id, outcome=outcome)
+            out.append(UpdateCard(card, code, fallback_text=fallback, to=task.recipient))
+        elif fallback:
+            out.append(Text(fallback, to=task.recipient))
+    return out
+
+
+def _name(session: Session, userid: str) -> str:
+    user = session.scalar(select(User).where(User.userid == userid))
+    return user.name if user else userid
+
+
+def _claim_step(session: Session, *, step: ApprovalStep, status: str, actor: str, now: datetime) -> bool:
+    result = session.execute(
+        update(ApprovalStep)
+        .where(ApprovalStep.id == step.id, ApprovalStep.status == "pending")
+        .values(status=status, acted_by=actor, acted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    session.refresh(step)
+    return True
+
+
+def approve(session: Session, *, config: BusinessConfig, actor: User, task_id: str | None, response_code: str | None, now: datetime) -> list[Reply]:
+    target = _authorise(session, actor=actor, task_id=task_id, action="approve", now=now)
+    if isinstance(target, list):
+        return target
+    step, quote = target.step, target.quote
+    if quote.status != "pending" or step.status != "pending":
+        return _stale(session, target=target, actor=actor, action="approve", response_code=response_code, now=now)
+    if not _claim_step(session, step=step, status="approved", actor=actor.userid, now=now):
+        session.refresh(step)
+        return _stale(session, target=target, actor=actor, action="approve", response_code=response_code, now=now)
+    behalf = f"on behalf of {target.on_behalf_of}" if target.on_behalf_of else None
+    audit.record(
+        session, actor=actor.userid, entity="approval_step", entity_id=step.id, action="approve", now=now,
+        changes={"status": ["pending", "approved"]}, detail=behalf, task_id=target.task.task_id,
+    )
+    info = card_info(session, quote=quote, step=step)
+    out: list[Reply] = []
+    who = actor.name + (f"（代{_name(session, target.on_behalf_of)}）" if target.on_behalf_of else "")
+    confirm = f"已同意报价 #{quote.id}（{info.customer} {info.amount}）。"
+    if response_code:
+        out.append(UpdateCard(cards.decided_card(info, task_id=target.task.task_id, outcome=cards.OUTCOME_APPROVED), response_code, fallback_text=confirm))
+    else:
+        out.append(Text(confirm))
+    out += _update_cards(session, quote=quote, step=step, outcome=cards.OUTCOME_APPROVED, skip_task=target.task.task_id, fallback=None)
+    if step.seq < quote.step_count:
+        nxt = session.scalar(select(ApprovalStep).where(ApprovalStep.quote_id == quote.id, ApprovalStep.seq == step.seq + 1))
+        quote.current_step = nxt.seq
+        out += _activate(session, quote=quote, step=nxt, now=now)
+        out.append(
+            Text(
+                f"报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）第{step.seq}/{quote.step_count}步"
+                f"已由{who}同意，已转{_name(session, nxt.approver_userid)}（{_role_label(nxt.role)}）审批。",
+                to=quote.requester_userid,
+            )
+        )
+        return out
+    quote.status, quote.decided_at = "approved", now
+    audit.record(session, actor=actor.userid, entity="quote", entity_id=quote.id, action="approved", now=now,
+                 changes={"status": ["pending", "approved"]})
+    opp = session.get(Opportunity, quote.opportunity_id)
+    out.append(
+        Text(
+            f"🎉 报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）已审批通过（最后一步：{who}）。"
+            f"签约后发送：合同 {opp.name if opp else '商机'} 金额",
+            to=quote.requester_userid,
+        )
+    )
+    return out
+
+
+REJECT_STATE = "quote.reject_reason"
+
+
+def start_reject(
+    session: Session, *, config: BusinessConfig, actor: User, task_id: str | None, response_code: str | None, now: datetime
+) -> tuple[list[Reply], dict[str, object] | None]:
+    """Authorise a 驳回 tap; returns (replies, dialog data) — the step changes only when the reason arrives."""
+    target = _authorise(session, actor=actor, task_id=task_id, action="reject", now=now)
+    if isinstance(target, list):
+        return target, None
+    if target.quote.status != "pending" or target.step.status != "pending":
+        return _stale(session, target=target, actor=actor, action="reject", response_code=response_code, now=now), None
+    info = card_info(session, quote=target.quote, step=target.step)
+    data = {"step_id": target.step.id, "task_id": target.task.task_id, "response_code": response_code}
+    text = (
+        f"请回复驳回报价 #{target.quote.id}（{info.customer} {info.amount}）的理由，一句话即可，会转告{info.requester}。"
+        "发送「取消」则不驳回。"
+    )
+    return [Text(text)], data
+
+
+def finish_reject(session: Session, *, config: BusinessConfig, actor: User, data: dict[str, object], reason: str, now: datetime) -> list[Reply]:
+    reason = reason.strip()[:255]
+    if not reason:
+        return [Text("请写一句驳回理由，例如：价格低于成本线。发送「取消」则不驳回。")]
+    task_id = str(data.get("task_id") or "")
+    code = data.get("response_code")
+    response_code = str(code) if code else None
+    target = _authorise(session, actor=actor, task_id=task_id, action="reject", now=now)
+    if isinstance(target, list):
+        return target
+    step, quote = target.step, target.quote
+    if quote.status != "pending" or step.status != "pending" or not _claim_step(
+        session, step=step, status="rejected", actor=actor.userid, now=now
+    ):
+        session.refresh(step)
+        return _stale(session, target=target, actor=actor, action="reject", response_code=response_code, now=now)
+    behalf = f"on behalf of {target.on_behalf_of}" if target.on_behalf_of else None
+    audit.record(
+        session, actor=actor.userid, entity="approval_step", entity_id=step.id, action="reject", now=now,
+        changes={"status": ["pending", "rejected"], "reason": reason}, detail=behalf, task_id=task_id,
+    )
+    quote.status, quote.decided_at, quote.reject_reason = "rejected", now, reason
+    _cancel_waiting(session, quote=quote)
+    info = card_info(session, quote=quote, step=step)
+    moved = _move_back(session, config=config, quote=quote, actor=actor.userid, now=now)
+    who = actor.name + (f"（代{_name(session, target.on_behalf_of)}）" if target.on_behalf_of else "")
+    confirm = f"已驳回报价 #{quote.id}（{info.customer} {info.amount}），理由已转告{info.requester}。"
+    out: list[Reply] = []
+    if response_code:
+        out.append(UpdateCard(cards.decided_card(info, task_id=task_id, outcome=cards.OUTCOME_REJECTED), response_code, fallback_text=confirm))
+    out.append(Text(confirm))
+    out += _update_cards(session, quote=quote, step=step, outcome=cards.OUTCOME_REJECTED, skip_task=task_id, fallback=None)
+    out.append(
+        Text(
+            f"报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）被{who}驳回。\n理由：{reason}\n"
+            + (f"商机已回到「{moved}」，调整后可重新发送：报价 {info.opportunity} 金额 说明" if moved else "调整后可重新申请报价。"),
+            to=quote.requester_userid,
+        )
+    )
+    return out
+
+
+def _cancel_waiting(session: Session, *, quote: Quote) -> None:
+    session.execute(
+        update(ApprovalStep)
+        .where(ApprovalStep.quote_id == quote.id, ApprovalStep.status.in_(("waiting", "pending")))
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _move_back(session: Session, *, config: BusinessConfig, quote: Quote, actor: str, now: datetime, via: str = stages.QUOTE_REJECTED) -> str | None:
+    """Opportunity back from the quote stage; a gate that refuses leaves it where it is (audited by move_stage)."""
+    opp = session.get(Opportunity, quote.opportunity_id)
+    back = _back_stage(config)
+    if opp is None or back is None or opp.stage != _quote_stage(config):
+        return None
+    try:
+        with session.begin_nested():
+            stages.move_stage(session, config=config, opportunity=opp, to_stage=back, actor=actor, now=now, via=via)
+    except DomainError:
+        return None
+    return back
+
+
+# --- withdraw -----------------------------------------------------------------------------------------
+
+
+def find_own_pending(session: Session, *, requester: User, keyword: str) -> Quote:
+    from services.lookup import resolve_opportunity
+
+    key = keyword.strip().lstrip("#＃")
+    if key.isdigit():
+        quote = session.scalar(
+            select(Quote).where(Quote.id == int(key), Quote.requester_userid == requester.userid)
+        )
+        if quote is not None:
+            return quote
+    opp = resolve_opportunity(session, user=requester, keyword=keyword)
+    quote = session.scalar(
+        select(Quote)
+        .where(Quote.opportunity_id == opp.id, Quote.requester_userid == requester.userid)
+        .order_by(Quote.id.desc())
+        .limit(1)
+    )
+    if quote is None:
+        raise DomainError(f"商机「{opp.name}」没有您提交的报价。")
+    return quote
+
+
+def withdraw(session: Session, *, config: BusinessConfig, requester: User, quote: Quote, now: datetime) -> list[Reply]:
+    locked = _lock_quote(session, quote.id)
+    if locked is None or locked.requester_userid != requester.userid:
+        raise DomainError("只能撤回您自己提交的报价。")
+    quote = locked
+    if quote.status != "pending":
+        label = {"approved": "已审批通过", "rejected": "已被驳回", "withdrawn": "已撤回"}.get(quote.status, quote.status)
+        raise DomainError(f"报价 #{quote.id} {label}，不能撤回。")
+    result = session.execute(
+        update(Quote).where(Quote.id == quote.id, Quote.status == "pending")
+        .values(status="withdrawn", decided_at=now).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError(f"报价 #{quote.id} 刚刚已被处理，不能撤回。")
+    session.refresh(quote)
+    pending = list(session.scalars(select(ApprovalStep).where(ApprovalStep.quote_id == quote.id, ApprovalStep.status == "pending")))
+    _cancel_waiting(session, quote=quote)
+    audit.record(session, actor=requester.userid, entity="quote", entity_id=quote.id, action="withdraw", now=now,
+                 changes={"status": ["pending", "withdrawn"]})
+    out: list[Reply] = []
+    for step in pending:
+        session.refresh(step)
+        info = card_info(session, quote=quote, step=step)
+        out += _update_cards(
+            session, quote=quote, step=step, outcome=cards.OUTCOME_WITHDRAWN, skip_task=None,
+            fallback=f"{info.requester}已撤回报价 #{quote.id}（{info.customer} {info.amount}），无需再审批。",
+        )
+    moved = _move_back(session, config=config, quote=quote, actor=requester.userid, now=now, via=stages.QUOTE_WITHDRAWN)
+    out.insert(0, Text(f"已撤回报价 #{quote.id}（{format_amount(quote.amount)}）。" + (f"商机已回到「{moved}」。" if moved else "")))
+    return out
+
+
+# --- queries for others ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    step_id: int
+    quote_id: int
+    seq: int
+    steps: int
+    approver_userid: str
+    on_behalf_of: str | None  # set when the user would act as a delegate
+    customer: str
+    opportunity: str
+    amount: Decimal
+    requester_userid: str
+    waiting_since: datetime
+
+
+def pending_for(session: Session, *, userid: str, now: datetime) -> list[PendingApproval]:
+    """Steps waiting on `userid` (also as an active delegate, never on their own quotes), oldest first."""
+    from services.delegation import approvers_delegating_to
+
+    userid = userid.lower()
+    approvers = [userid, *approvers_delegating_to(session, delegate_userid=userid, now=now)]
+    rows = session.execute(
+        select(ApprovalStep, Quote, Opportunity, Customer)
+        .join(Quote, Quote.id == ApprovalStep.quote_id)
+        .join(Opportunity, Opportunity.id == Quote.opportunity_id)
+        .join(Customer, Customer.id == Opportunity.customer_id)
+        .where(
+            ApprovalStep.status == "pending",
+            Quote.status == "pending",
+            ApprovalStep.approver_userid.in_(approvers),
+            Quote.requester_userid != userid,
+        )
+        .order_by(ApprovalStep.activated_at, ApprovalStep.id)
+    ).all()
+    return [
+        PendingApproval(
+            step_id=step.id, quote_id=quote.id, seq=step.seq, steps=quote.step_count,
+            approver_userid=step.approver_userid,
+            on_behalf_of=None if step.approver_userid == userid else step.approver_userid,
+            customer=customer.name, opportunity=opp.name, amount=quote.amount,
+            requester_userid=quote.requester_userid, waiting_since=step.activated_at or quote.created_at,
+        )
+        for step, quote, opp, customer in rows
+    ]
