@@ -48,7 +48,7 @@ ORG = [
 ]
 
 
-def test_settings(database_url: str, **overrides: Any) -> Settings:
+def bot_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "wecom_corp_id": CORP_ID,
         "wecom_agent_id": AGENT_ID,
@@ -209,7 +209,7 @@ class Bot:
 
 def make_bot(database_url: str, engine: Any, *, clock: FrozenClock | None = None, **overrides: Any) -> Bot:
     clock = clock or FrozenClock()
-    settings = test_settings(database_url, **overrides)
+    settings = bot_settings(database_url, **overrides)
     wecom = FakeWeCom(corp_id=settings.wecom_corp_id, secret=settings.wecom_secret, agent_id=settings.wecom_agent_id)
     state = build_state(
         settings, clock=clock, engine=engine, wecom_transport=wecom.transport(), kv=MemoryKV(), migrate=False
