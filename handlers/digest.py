@@ -1,0 +1,21 @@
+"""日报: a manager's digest on demand (not counted against the daily scheduled one)."""
+
+from __future__ import annotations
+
+from bot.inbound import Inbound
+from bot.replies import Reply
+from bot.router import Ctx, Router
+from models import Role
+from schedulers.digest import digest_replies
+
+router = Router("digest")
+
+
+@router.command(
+    "日报",
+    help="立即查看销售日报（昨日数据）",
+    example="日报",
+    roles=(Role.SUPERVISOR.value, Role.DIRECTOR.value, Role.ADMIN.value),
+)
+def digest_now(msg: Inbound, ctx: Ctx) -> list[Reply]:
+    return list(digest_replies(ctx.session, manager=ctx.user, config=ctx.config, now=ctx.now))

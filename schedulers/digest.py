@@ -1,0 +1,127 @@
+"""`jobs run digest`: each 销售主管 and the 总经理 get their morning digest, each rep with follow-ups due
+today a short to-do list — exactly once per person per day.
+
+The job acts only between config.digest.send_time (08:30 + jitter) and config.digest.catch_up_until (12:00)
+local time: the in-process schedule fires at the send time and again every 15 minutes, so a digest missed
+while the server was down goes out on restart until noon, and never after (no stale digest in the afternoon).
+Each person is claimed with a unique JobOccurrence row (insert ... on conflict do nothing) in the same
+transaction as the outbox rows, so reruns, restarts and replicas send nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.outbox import enqueue
+from bot.replies import Image, Markdown, Text
+from models import Customer, JobOccurrence, Reminder, Role, User
+from schedulers import JobEnv, job
+from services.charts import render_chart
+from services.config import BusinessConfig
+from services.digest import build_digest, render_markdown
+from services.indicators import local_midnight
+
+log = logging.getLogger("salesbot.jobs.digest")
+
+MANAGER_ROLES = (Role.SUPERVISOR.value, Role.DIRECTOR.value)
+TODO_MAX = 10
+
+
+def claim(session: Session, *, job_name: str, occurrence: str, now: datetime) -> bool:
+    """True when this call inserted the (job, occurrence) mark; False when someone already had it."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    result = session.execute(
+        insert(JobOccurrence)
+        .values(job=job_name, occurrence=occurrence, created_at=now)
+        .on_conflict_do_nothing(index_elements=["job", "occurrence"])
+    )
+    return bool(result.rowcount)
+
+
+def digest_replies(
+    session: Session, *, manager: User, config: BusinessConfig, now: datetime
+) -> list[Markdown | Image]:
+    """The digest as replies: markdown parts then the chart (also used by the 日报 command)."""
+    view = build_digest(session, manager=manager, config=config, now=now)
+    replies: list[Markdown | Image] = [Markdown(part) for part in render_markdown(view)]
+    replies.append(Image(render_chart(view), filename=f"digest-{view.today.isoformat()}.png"))
+    return replies
+
+
+@job("digest")
+def run(env: JobEnv, now: datetime) -> str:
+    cfg = env.config.digest
+    local = now.astimezone(cfg.tz)
+    if not (cfg.send_time <= local.time() < cfg.catch_up_until):
+        return (
+            f"digest: outside {cfg.send_time:%H:%M}–{cfg.catch_up_until:%H:%M} ({local:%H:%M}), nothing sent"
+        )
+    day = local.date().isoformat()
+
+    with env.session_factory() as session:
+        managers = [
+            u.userid
+            for u in session.scalars(
+                select(User).where(User.role.in_(MANAGER_ROLES), User.active.is_(True)).order_by(User.userid)
+            )
+        ]
+    sent = skipped = failed = 0
+    for userid in managers:
+        try:
+            with env.session_factory() as session, session.begin():
+                if not claim(session, job_name="digest", occurrence=f"{day}:{userid}", now=now):
+                    skipped += 1
+                    continue
+                manager = session.scalars(select(User).where(User.userid == userid)).one()
+                for n, reply in enumerate(digest_replies(session, manager=manager, config=env.config, now=now)):
+                    enqueue(session, reply=reply, recipient=userid, dedup_key=f"digest:{day}:{userid}:{n}", now=now)
+                sent += 1
+        except Exception:  # one broken digest must not stop the others; the claim rolled back, so it retries
+            log.exception("digest for %s failed", userid)
+            failed += 1
+
+    todos = _send_todos(env, now=now, day=day)
+    return f"digest: sent {sent}, already sent {skipped}, failed {failed}; to-do lists {todos}"
+
+
+def _send_todos(env: JobEnv, *, now: datetime, day: str) -> int:
+    """Each rep with open follow-ups due today gets one short list (one query for all reps)."""
+    tz = env.config.digest.tz
+    start = local_midnight(now.astimezone(tz).date(), tz)
+    end = start + timedelta(days=1)
+    with env.session_factory() as session:
+        rows = session.execute(
+            select(Reminder.owner_userid, Reminder.title, Reminder.due_at, Customer.name)
+            .join(User, User.userid == Reminder.owner_userid)
+            .outerjoin(Customer, Customer.id == Reminder.customer_id)
+            .where(
+                Reminder.status == "open",
+                Reminder.due_at >= start,
+                Reminder.due_at < end,
+                User.role == Role.REP.value,
+                User.active.is_(True),
+            )
+            .order_by(Reminder.owner_userid, Reminder.due_at, Reminder.id)
+        ).all()
+    by_owner: dict[str, list[str]] = {}
+    for owner, title, due_at, customer in rows:
+        who = f"【{customer}】" if customer else ""
+        by_owner.setdefault(owner, []).append(f"{due_at.astimezone(tz):%H:%M} {who}{title}")
+    sent = 0
+    for owner, items in by_owner.items():
+        with env.session_factory() as session, session.begin():
+            if not claim(session, job_name="digest", occurrence=f"todo:{day}:{owner}", now=now):
+                continue
+            lines = [f"今日待办（{len(items)} 项）："]
+            lines += [f"{i}. {item}" for i, item in enumerate(items[:TODO_MAX], 1)]
+            if len(items) > TODO_MAX:
+                lines.append(f"……另有 {len(items) - TODO_MAX} 项")
+            lines.append("发送「待办」查看全部并处理。")
+            enqueue(session, reply=Text("\n".join(lines)), recipient=owner, dedup_key=f"todo:{day}:{owner}", now=now)
+            sent += 1
+    return sent

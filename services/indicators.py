@@ -1,0 +1,268 @@
+"""The reference customer's four management indicators (product.md "Scheduled work").
+
+Each indicator is one function with its definition in the docstring, one or two aggregate queries, and a
+result that says how it compares with its target. All take a `Scope` (what the manager may see: a WHERE
+clause on `Customer` from services/scope.customer_filter and the user ids whose own activity counts) and
+`now` (aware); day and month boundaries are Asia/Shanghai (config.digest.tz).
+
+Also here: the small scope and calendar helpers the digest shares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from models import ApprovalStep, Contract, Customer, Opportunity, Quote, Reminder, Role, User
+from services.config import BusinessConfig
+from services.scope import customer_filter
+
+CONVERSION_WINDOW_DAYS = 90
+ON_TIME_WINDOW_DAYS = 30
+COMPLETENESS_TARGET = 0.90
+ON_TIME_TARGET = 0.85
+
+# ---------------------------------------------------------------------------------------------------------
+# Scope and calendar helpers
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a manager's digest covers: customers (a WHERE clause) and whose activity (None = everyone)."""
+
+    customers: ColumnElement[bool]
+    userids: tuple[str, ...] | None
+    label: str
+
+    def owner_clause(self, column: ColumnElement[str]) -> ColumnElement[bool]:
+        return true() if self.userids is None else column.in_(self.userids)
+
+
+def user_clause(manager: User) -> ColumnElement[bool]:
+    """The WHERE clause on `User` equal to services/scope.visible_userids (kept as SQL to save a query)."""
+    if manager.role in (Role.DIRECTOR.value, Role.ADMIN.value):
+        return true()
+    if manager.role == Role.SUPERVISOR.value and manager.region:
+        return User.region == manager.region
+    return User.userid == manager.userid
+
+
+def scope_for(manager: User, userids: list[str] | None) -> Scope:
+    """`userids` are the manager's visible users (None = everyone), as loaded with `user_clause`."""
+    everyone = manager.role in (Role.DIRECTOR.value, Role.ADMIN.value)
+    label = "全公司" if everyone else (manager.region or manager.name)
+    return Scope(
+        customers=customer_filter(manager),
+        userids=None if everyone else tuple(userids or ()),
+        label=label,
+    )
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The start of `day` in `tz`, as aware UTC."""
+    return datetime.combine(day, time(0), tz).astimezone(UTC)
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """The first of the month `months` after `day`'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def same_period_last_month(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime, datetime]:
+    """(start of this month, start of last month, the same elapsed point last month — capped at its end)."""
+    today = now.astimezone(tz).date()
+    this_start = local_midnight(month_start(today), tz)
+    last_start = local_midnight(add_months(today, -1), tz)
+    last_end = min(last_start + (now - this_start), this_start)
+    return this_start, last_start, last_end
+
+
+def working_hours_between(start: datetime, end: datetime, *, config: BusinessConfig) -> float:
+    """Hours between `start` and `end` that fall on working days (config.approval: Mon–Fri, holidays, 调休)."""
+    if end <= start:
+        return 0.0
+    tz = config.digest.tz
+    total = 0.0
+    day = start.astimezone(tz).date()
+    last = end.astimezone(tz).date()
+    while day <= last:
+        if config.approval.is_working_day(day):
+            lo = max(start, local_midnight(day, tz))
+            hi = min(end, local_midnight(day + timedelta(days=1), tz))
+            if hi > lo:
+                total += (hi - lo).total_seconds() / 3600
+        day += timedelta(days=1)
+    return total
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The indicators
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Indicator:
+    name: str
+    value: float | None  # None: nothing to measure yet
+    text: str  # the value for display (Chinese)
+    target: str | None = None
+    ok: bool | None = None  # against the target (None: no target or no value)
+    detail: str = ""
+
+
+def conversion_cycle(session: Session, *, scope: Scope, now: datetime) -> Indicator:
+    """平均商机转化周期: the mean, in days, from an opportunity's `created_at` to the `signed_at` of its FIRST
+    contract, over the opportunities whose first contract was signed in the last 90 days (now − 90 d ≤
+    signed_at ≤ now) and whose customer is in scope. Contracts without an opportunity do not count.
+    """
+    first_signed = func.min(Contract.signed_at)
+    rows = session.execute(
+        select(Opportunity.created_at, first_signed)
+        .join(Contract, Contract.opportunity_id == Opportunity.id)
+        .join(Customer, Customer.id == Opportunity.customer_id)
+        .where(scope.customers, Contract.signed_at <= now)
+        .group_by(Opportunity.id, Opportunity.created_at)
+        .having(first_signed >= now - timedelta(days=CONVERSION_WINDOW_DAYS))
+    ).all()
+    if not rows:
+        return Indicator("平均商机转化周期", None, "暂无（近90天无签约）")
+    days = [max((signed - created).total_seconds(), 0) / 86400 for created, signed in rows]
+    mean = sum(days) / len(days)
+    return Indicator("平均商机转化周期", mean, f"{mean:.1f} 天", detail=f"近90天 {len(rows)} 个商机签约")
+
+
+def completeness(session: Session, *, scope: Scope) -> Indicator:
+    """客户信息完整率: the share of in-scope customers whose `complete` flag is true, i.e. every required
+    and recommended field is filled (services/customer_fields.is_complete keeps the flag up to date on
+    every write). Target ≥ 90%.
+    """
+    total, complete = session.execute(
+        select(func.count(Customer.id), func.count(case((Customer.complete.is_(True), Customer.id))))
+        .where(scope.customers)
+    ).one()
+    if not total:
+        return Indicator("客户信息完整率", None, "暂无客户", target="≥90%")
+    share = complete / total
+    return Indicator(
+        "客户信息完整率",
+        share,
+        f"{share:.0%}",
+        target="≥90%",
+        ok=share >= COMPLETENESS_TARGET,
+        detail=f"{complete}/{total}",
+    )
+
+
+def on_time_rate(session: Session, *, scope: Scope, config: BusinessConfig, now: datetime) -> Indicator:
+    """关键节点按时完成率 (target ≥ 85%), over the last 30 days, counting two kinds of key step:
+
+    - follow-up reminders of in-scope owners that fell due in the window (now − 30 d ≤ due_at ≤ now), not
+      cancelled: on time when completed with `completed_at ≤ due_at` (a snoozed reminder has a later
+      due_at, so it is judged against the time it was moved to);
+    - quote approval steps of in-scope customers' quotes that were activated in the window: on time when
+      approved or rejected within `config.approval.remind_after_hours` working hours of activation (the
+      point at which the system would have had to remind); a step still pending past that is late; one
+      still pending within it is not counted yet; cancelled steps are not counted.
+
+    Rate = on-time / counted, both kinds together.
+    """
+    since = now - timedelta(days=ON_TIME_WINDOW_DAYS)
+    r_total, r_on_time = session.execute(
+        select(
+            func.count(Reminder.id),
+            func.count(case((and_(Reminder.status == "done", Reminder.completed_at <= Reminder.due_at), Reminder.id))),
+        ).where(
+            scope.owner_clause(Reminder.owner_userid),
+            Reminder.status != "cancelled",
+            Reminder.due_at >= since,
+            Reminder.due_at <= now,
+        )
+    ).one()
+    steps = session.execute(
+        select(ApprovalStep.status, ApprovalStep.activated_at, ApprovalStep.acted_at)
+        .join(Quote, Quote.id == ApprovalStep.quote_id)
+        .join(Opportunity, Opportunity.id == Quote.opportunity_id)
+        .join(Customer, Customer.id == Opportunity.customer_id)
+        .where(
+            scope.customers,
+            ApprovalStep.activated_at.is_not(None),
+            ApprovalStep.activated_at >= since,
+            ApprovalStep.activated_at <= now,
+            ApprovalStep.status.in_(("pending", "approved", "rejected")),
+        )
+    ).all()
+    limit = config.approval.remind_after_hours
+    s_total = s_on_time = 0
+    for status, activated, acted in steps:
+        if status == "pending" or acted is None:
+            if working_hours_between(activated, now, config=config) > limit:
+                s_total += 1  # overdue and still waiting: late
+            continue
+        s_total += 1
+        if working_hours_between(activated, acted, config=config) <= limit:
+            s_on_time += 1
+    total, on_time = r_total + s_total, r_on_time + s_on_time
+    if not total:
+        return Indicator("关键节点按时完成率", None, "暂无（近30天无到期节点）", target="≥85%")
+    rate = on_time / total
+    return Indicator(
+        "关键节点按时完成率",
+        rate,
+        f"{rate:.0%}",
+        target="≥85%",
+        ok=rate >= ON_TIME_TARGET,
+        detail=f"{on_time}/{total}",
+    )
+
+
+def sales_growth(session: Session, *, scope: Scope, config: BusinessConfig, now: datetime) -> Indicator:
+    """销售额环比增长: the amount of in-scope contracts signed this month up to `now`, against the amount
+    signed over the same elapsed period of last month (from its 1st to the same offset, capped at the end
+    of last month): (this − last) / last. No value when last month's period had no contracts.
+    """
+    this_start, last_start, last_end = same_period_last_month(now, config.digest.tz)
+    this_amount, last_amount = session.execute(
+        select(
+            func.coalesce(func.sum(case((Contract.signed_at >= this_start, Contract.amount))), 0),
+            func.coalesce(func.sum(case((Contract.signed_at < last_end, Contract.amount))), 0),
+        )
+        .join(Customer, Customer.id == Contract.customer_id)
+        .where(
+            scope.customers,
+            Contract.signed_at <= now,
+            or_(Contract.signed_at >= this_start, and_(Contract.signed_at >= last_start, Contract.signed_at < last_end)),
+        )
+    ).one()
+    this_amount, last_amount = Decimal(str(this_amount)), Decimal(str(last_amount))
+    detail = f"本月 {wan(this_amount)} / 上月同期 {wan(last_amount)}"
+    if not last_amount:
+        return Indicator("销售额环比增长", None, "上月同期无签约", detail=detail)
+    growth = float((this_amount - last_amount) / last_amount)
+    return Indicator("销售额环比增长", growth, f"{growth:+.0%}", detail=detail)
+
+
+def all_indicators(session: Session, *, scope: Scope, config: BusinessConfig, now: datetime) -> list[Indicator]:
+    return [
+        conversion_cycle(session, scope=scope, now=now),
+        completeness(session, scope=scope),
+        on_time_rate(session, scope=scope, config=config, now=now),
+        sales_growth(session, scope=scope, config=config, now=now),
+    ]
+
+
+def wan(amount: Decimal) -> str:
+    """¥ amounts the way managers read them: 12.5万 above ten thousand, else whole yuan."""
+    if abs(amount) >= 10000:
+        return f"{amount / 10000:.1f}万".replace(".0万", "万")
+    return f"{amount:.0f}元"
