@@ -1,0 +1,115 @@
+"""`jobs run approvals`: steps waiting too long (working hours) → re-announced to the approver, then escalated.
+
+Each notice is claimed by a conditional UPDATE (reminders_sent = n → n+1; escalated_at NULL → now) in the same
+transaction as its outbox row, whose dedup key is natural, so replicas and reruns never send twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.outbox import enqueue
+from bot.replies import Card, Reply, Text
+from cards import approval as cards
+from models import ApprovalStep, CardTask, Quote, User
+from schedulers import JobEnv, job
+from services import approvals, audit
+from services.config import BusinessConfig
+from services.workdays import working_hours_between
+
+
+def _candidates(session: Session) -> list[int]:
+    query = (
+        select(ApprovalStep.id)
+        .join(Quote, Quote.id == ApprovalStep.quote_id)
+        .where(ApprovalStep.status == "pending", Quote.status == "pending", ApprovalStep.activated_at.is_not(None))
+        .order_by(ApprovalStep.id)
+    )
+    return list(session.scalars(query))
+
+
+def _reminder(session: Session, *, step: ApprovalStep, quote: Quote, n: int, now: datetime) -> Reply:
+    task_id = cards.task_id_for(quote.id, step.seq, f"r{n}")
+    session.add(CardTask(task_id=task_id, kind=approvals.CARD_KIND, ref_id=step.id, recipient=step.approver_userid, created_at=now))
+    info = approvals.card_info(session, quote=quote, step=step)
+    return Card(cards.approval_card(info, task_id=task_id, headline=f"报价审批 · 待您处理（第{n}次提醒）"), to=step.approver_userid)
+
+
+def process(session: Session, *, config: BusinessConfig, step_id: int, now: datetime) -> int:
+    """Remind and/or escalate one step as of `now`; returns how many notices were enqueued."""
+    cfg = config.approval
+    query = select(ApprovalStep).where(ApprovalStep.id == step_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    step = session.scalar(query)
+    if step is None or step.status != "pending" or step.activated_at is None:
+        return 0
+    quote = session.get(Quote, step.quote_id)
+    if quote is None or quote.status != "pending":
+        return 0
+    waited = working_hours_between(step.activated_at, now, config=cfg)
+    sent = 0
+    n = step.reminders_sent
+    since_last = working_hours_between(step.last_reminded_at, now, config=cfg) if step.last_reminded_at else waited
+    if waited >= cfg.remind_after_hours and n < cfg.max_reminders and since_last >= 24:
+        claimed = session.execute(
+            update(ApprovalStep)
+            .where(ApprovalStep.id == step.id, ApprovalStep.status == "pending", ApprovalStep.reminders_sent == n)
+            .values(reminders_sent=n + 1, last_reminded_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed == 1:
+            reply = _reminder(session, step=step, quote=quote, n=n + 1, now=now)
+            sent += enqueue(session, reply=reply, recipient=step.approver_userid, dedup_key=f"approval-remind:{step.id}:{n + 1}", now=now)
+            audit.record(session, actor="system", entity="approval_step", entity_id=step.id, action="remind", now=now,
+                         detail=f"reminder {n + 1}, waited {waited:.1f} working hours")
+    if waited >= cfg.escalate_after_hours and step.escalated_at is None:
+        claimed = session.execute(
+            update(ApprovalStep)
+            .where(ApprovalStep.id == step.id, ApprovalStep.status == "pending", ApprovalStep.escalated_at.is_(None))
+            .values(escalated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed == 1:
+            target = _escalation_target(session, quote=quote, step=step)
+            if target is not None:
+                info = approvals.card_info(session, quote=quote, step=step)
+                approver = session.scalar(select(User).where(User.userid == step.approver_userid))
+                text = (
+                    f"【审批超时】{info.requester}的报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）"
+                    f"在{approver.name if approver else step.approver_userid}（{info.role_label}）处已等待约{int(waited)}个工作小时，"
+                    "请协助跟进。"
+                )
+                sent += enqueue(session, reply=Text(text), recipient=target, dedup_key=f"approval-escalate:{step.id}", now=now)
+            audit.record(session, actor="system", entity="approval_step", entity_id=step.id, action="escalate", now=now,
+                         detail=f"to {target}, waited {waited:.1f} working hours")
+    return sent
+
+
+def _escalation_target(session: Session, *, quote: Quote, step: ApprovalStep) -> str | None:
+    """The requester's supervisor; when that is the very approver who is late, their own manager."""
+    requester = session.scalar(select(User).where(User.userid == quote.requester_userid))
+    if requester is None:
+        return None
+    supervisor = approvals.supervisor_of(session, user=requester)
+    target = supervisor.userid if supervisor else None
+    if target is None or target == step.approver_userid:
+        approver = session.scalar(select(User).where(User.userid == step.approver_userid))
+        target = approver.manager_userid if approver and approver.manager_userid else target
+    if target == step.approver_userid:
+        return None
+    return target
+
+
+@job("approvals")
+def run(env: JobEnv, now: datetime) -> str:
+    with env.session_factory() as session:
+        ids = _candidates(session)
+    sent = 0
+    for step_id in ids:
+        with env.session_factory() as session, session.begin():
+            sent += process(session, config=env.config, step_id=step_id, now=now)
+    return f"approvals: checked {len(ids)} waiting steps, {sent} notices"
