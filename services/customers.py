@@ -52,17 +52,31 @@ def field_names(config: BusinessConfig) -> str:
 def parse_new_customer(args: str, *, config: BusinessConfig) -> Draft:
     """`名称 [字段=值 ...]` → Draft with cleaned values; DomainError (usage) for anything wrong."""
     tokens = split_args(normalize_text(args))
-    pairs, rest = parse_kv_pairs(tokens)
-    draft = Draft(name=" ".join(rest))
-    for raw_key, raw_value in pairs.items():
+    # The name comes first; a value may contain spaces (电话=0513 8888 6666): words after a pair continue it.
+    name_words: list[str] = []
+    pairs: list[list[str]] = []
+    for token in tokens:
+        pair, _ = parse_kv_pairs([token])
+        if pair:
+            key, value = next(iter(pair.items()))
+            pairs.append([key, value])
+        elif pairs:
+            pairs[-1][1] = f"{pairs[-1][1]} {token}".strip()
+        else:
+            name_words.append(token)
+    draft = Draft(name=" ".join(name_words))
+    for raw_key, raw_value in pairs:
         spec = config.field_by_label_or_key(raw_key)
         if spec is None:
             raise DomainError(f"没有「{raw_key}」这个字段。可用字段：{field_names(config)}\n{NEW_USAGE}")
         if not raw_value:
             continue
-        value = clean_value(spec, raw_value)
+        try:
+            value = clean_value(spec, raw_value)
+        except DomainError as exc:
+            raise DomainError(f"{exc.message}\n{NEW_USAGE}") from None
         if spec.key == "name":
-            draft.name = value if not draft.name else draft.name
+            draft.name = draft.name or value
             continue
         draft.values[spec.key] = value
     if not draft.name:
