@@ -1,0 +1,158 @@
+"""拜访 with location and photos: media kept for 30 minutes, photos fetched at once, the distance check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from cards.keys import CardKey
+from models import CardTask, Customer, PendingMedia, Visit, VisitPhoto
+from services.visits import haversine_m
+from tests.harness import Bot, FrozenClock, make_bot, seed_org
+
+NEW = "新客户 华东精密 行业=机械 联系人=王经理 电话=13812345678 地址=上海嘉定"
+
+
+@pytest.fixture
+def mbot(db: tuple[str, object], clock: FrozenClock, tmp_path: Path) -> Iterator[Bot]:
+    url, engine = db
+    bot = make_bot(url, engine, clock=clock, salesbot_media_dir=tmp_path / "media")
+    with bot.session() as s, s.begin():
+        seed_org(s)
+    yield bot
+    bot.client.close()
+
+
+def visits(bot: Bot) -> list[Visit]:
+    with bot.session() as s:
+        found = list(s.scalars(select(Visit).order_by(Visit.id)))
+        s.expunge_all()
+        return found
+
+
+def test_visit_with_location_and_photo(mbot: Bot, tmp_path: Path) -> None:
+    mbot.send_text("rep_e1", NEW)
+    mbot.send_location("rep_e1", 31.3740, 121.2650, "上海市嘉定区叶城路")
+    assert "已收到位置" in mbot.last_text("rep_e1")
+    mbot.wecom.add_media("MEDIA1", b"\xff\xd8jpegbytes", "image/jpeg")
+    mbot.send_image("rep_e1", "MEDIA1")
+    assert "已收到照片" in mbot.last_text("rep_e1")
+    mbot.clock.advance(minutes=10)
+    mbot.send_text("rep_e1", "拜访 华东精密 谈了二期产线，下周送样")
+    card = mbot.cards("rep_e1")[-1]
+    values = {h["keyname"]: h["value"] for h in card["horizontal_content_list"]}
+    assert values == {"客户": "华东精密", "位置": "上海市嘉定区叶城路", "照片": "1张"}
+    assert card["sub_title_text"] == "谈了二期产线,下周送样"  # NFKC-normalised
+    [v] = visits(mbot)
+    assert card["task_id"] == f"visit-{v.id}"
+    assert [b["key"] for b in card["button_list"]] == [CardKey("visit.followup", a).pack() for a in ("1d", "3d", "1w")]
+    assert (v.latitude, v.photo_count, v.location_anomaly) == (31.3740, 1, False)
+    with mbot.session() as s:
+        photo = s.scalars(select(VisitPhoto)).one()
+        assert photo.status == "saved" and Path(photo.path).read_bytes() == b"\xff\xd8jpegbytes"
+        assert Path(photo.path) == tmp_path / "media" / "2026" / "11" / f"{v.id}-1.jpg"
+        task = s.get_one(CardTask, f"visit-{v.id}")
+        assert (task.kind, task.ref_id, task.recipient) == ("visit", v.id, "rep_e1")
+        # the customer had no coordinates: the first located visit sets them
+        c = s.scalars(select(Customer)).one()
+        assert (c.latitude, c.longitude) == (31.3740, 121.2650)
+        assert s.scalar(select(func.count()).select_from(PendingMedia).where(PendingMedia.visit_id.is_(None))) == 0
+    assert len(mbot.wecom.calls_to("media/get")) == 1
+
+
+def test_media_older_than_30_minutes_is_not_attached(mbot: Bot) -> None:
+    mbot.send_text("rep_e1", NEW)
+    mbot.send_location("rep_e1", 31.37, 121.26, "旧位置")
+    mbot.clock.advance(minutes=31)
+    mbot.send_text("rep_e1", "拜访 华东精密 电话沟通")
+    values = {h["keyname"]: h["value"] for h in mbot.cards("rep_e1")[-1]["horizontal_content_list"]}
+    assert values["位置"] == "未附位置" and values["照片"] == "无"
+    [v] = visits(mbot)
+    assert v.latitude is None
+
+
+def test_location_event_is_silent_and_used(mbot: Bot) -> None:
+    mbot.send_text("rep_e1", NEW)
+    before = len(mbot.texts("rep_e1"))
+    mbot.send_location_event("rep_e1", 31.30, 121.20)
+    mbot.clock.advance(seconds=5)
+    mbot.send_location_event("rep_e1", 31.31, 121.21)
+    assert len(mbot.texts("rep_e1")) == before
+    mbot.send_text("rep_e1", "拜访 华东精密 现场查看")
+    [v] = visits(mbot)
+    assert (v.latitude, v.longitude, v.location_label) == (31.31, 121.21, "自动定位")
+
+
+def test_photo_download_failure_still_records_visit(mbot: Bot) -> None:
+    mbot.send_text("rep_e1", NEW)
+    mbot.send_image("rep_e1", "GONE")  # the fake WeCom has no such media
+    mbot.send_text("rep_e1", "拜访 华东精密 送了样品")
+    assert "照片未能保存" in mbot.last_text("rep_e1")
+    values = {h["keyname"]: h["value"] for h in mbot.cards("rep_e1")[-1]["horizontal_content_list"]}
+    assert "未能保存" in values["照片"]
+    [v] = visits(mbot)
+    assert v.photo_count == 1
+    with mbot.session() as s:
+        photo = s.scalars(select(VisitPhoto)).one()
+        assert photo.status == "failed" and photo.path is None and photo.error
+
+
+def test_location_anomaly_shown_to_supervisor_not_rep(mbot: Bot) -> None:
+    mbot.send_text("rep_e1", NEW)
+    with mbot.session() as s, s.begin():
+        c = s.scalars(select(Customer)).one()
+        c.latitude, c.longitude = 31.3740, 121.2650
+    mbot.send_location("rep_e1", 31.2304, 121.4737, "人民广场")  # ~25 km away
+    mbot.send_text("rep_e1", "拜访 华东精密 约在市区见面")
+    [v] = visits(mbot)
+    assert v.location_anomaly and v.distance_m and v.distance_m > 2000
+    card_text = str(mbot.cards("rep_e1")[-1])
+    assert "异常" not in card_text
+    mbot.send_text("rep_e1", "客户 华东精密")
+    assert "异常" not in mbot.last_text("rep_e1")
+    mbot.send_text("sup_east", "客户 华东精密")
+    assert "位置异常" in mbot.last_text("sup_east")
+
+
+def test_nearby_visit_is_not_flagged(mbot: Bot) -> None:
+    mbot.send_text("rep_e1", NEW)
+    with mbot.session() as s, s.begin():
+        c = s.scalars(select(Customer)).one()
+        c.latitude, c.longitude = 31.3740, 121.2650
+    mbot.send_location("rep_e1", 31.3800, 121.2700, "门口")
+    mbot.send_text("rep_e1", "拜访 华东精密 现场")
+    [v] = visits(mbot)
+    assert not v.location_anomaly and v.distance_m is not None and v.distance_m < 2000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("拜访", "用法：拜访 客户 纪要"),
+        ("拜访 华东精密", "请写上拜访纪要"),
+        ("拜访 不存在的客户 纪要", "没有找到客户「不存在的客户」"),
+    ],
+)
+def test_bad_visit_input_changes_nothing(mbot: Bot, text: str, expected: str) -> None:
+    mbot.send_text("rep_e1", NEW)
+    mbot.send_location("rep_e1", 31.37, 121.26, "嘉定")
+    mbot.send_text("rep_e1", text)
+    assert expected in mbot.last_text("rep_e1")
+    assert visits(mbot) == []
+    with mbot.session() as s:  # the location is still kept for the next 拜访
+        assert s.scalar(select(func.count()).select_from(PendingMedia).where(PendingMedia.visit_id.is_(None))) == 1
+
+
+def test_other_regions_rep_cannot_visit(mbot: Bot) -> None:
+    mbot.send_text("rep_e1", NEW)
+    mbot.send_text("rep_s1", "拜访 华东精密 路过")
+    assert "没有找到客户「华东精密」" in mbot.last_text("rep_s1")
+    assert visits(mbot) == []
+
+
+def test_haversine() -> None:
+    assert abs(haversine_m(31.2304, 121.4737, 39.9042, 116.4074) - 1_067_000) < 5_000
+    assert haversine_m(31.0, 121.0, 31.0, 121.0) == 0
