@@ -2,8 +2,9 @@
 
 Everything comes from `random.Random(seed)` and the `now` passed in, so the same (seed, now) gives the same
 company. Rows are written with the models directly (fast: well under a second for ~150 customers).
-The pending quote approvals get their approval cards enqueued to the approver through the outbox, exactly
-as if the quote had just been requested.
+The pending quotes are requested through the real approval service (`services.approvals.request_quote`), so
+their steps, card tasks and approval cards are exactly what a rep's 报价 would produce; the cards are enqueued to
+the approvers' outbox and reach them when the demo starts.
 """
 
 from __future__ import annotations
@@ -12,18 +13,14 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.outbox import enqueue
-from bot.replies import Card
-from cards.keys import CardKey
 from models import (
     ApprovalStep,
-    CardTask,
     Contract,
     Customer,
     Opportunity,
@@ -35,8 +32,9 @@ from models import (
     User,
     Visit,
 )
+from services import approvals
 from services.config import BusinessConfig
-from services.parsing import format_amount, normalize_name
+from services.parsing import normalize_name
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_SEED = 2026
@@ -141,30 +139,6 @@ def _money(rng: random.Random, lo: int, hi: int, step: int = 1000) -> Decimal:
 
 def is_seeded(session: Session) -> bool:
     return bool(session.scalar(select(func.count()).select_from(User)))
-
-
-def approval_card(
-    *, task_id: str, step: ApprovalStep, quote: Quote, opportunity: Opportunity, customer: Customer, requester: str
-) -> dict[str, Any]:
-    """The approval card for a seeded pending step (same content as a freshly requested quote's card)."""
-    return {
-        "card_type": "button_interaction",
-        "source": {"desc": "销售助手"},
-        "main_title": {"title": "报价审批", "desc": f"第 {step.seq}/{quote.step_count} 步"},
-        "sub_title_text": f"说明：{quote.note or '无'}",
-        "horizontal_content_list": [
-            {"keyname": "客户", "value": customer.name[:30]},
-            {"keyname": "商机", "value": opportunity.name[:30]},
-            {"keyname": "金额", "value": format_amount(quote.amount)},
-            {"keyname": "申请人", "value": requester},
-            {"keyname": "评分", "value": f"{opportunity.score}（{opportunity.priority}）"},
-        ],
-        "task_id": task_id,
-        "button_list": [
-            {"text": "同意", "style": 1, "key": CardKey("quote.approve", str(step.id)).pack()},
-            {"text": "驳回", "style": 2, "key": CardKey("quote.reject", str(step.id)).pack()},
-        ],
-    }
 
 
 def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: int = DEFAULT_SEED) -> DemoSummary:
@@ -274,7 +248,7 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
     opps: list[tuple[Opportunity, Customer, int]] = []
     for target in plan:
         customer = rng.choice(customers)
-        target_index = stages.index(target) if target in stages else rng.randint(0, len(stages) - 2)
+        target_index = stages.index(target) if target in stages else rng.randint(0, max(0, contract_stage_index - 2))
         created = now - timedelta(days=rng.randint(max(5, 12 * target_index), 150), hours=rng.randint(0, 9))
         if target_index >= 2 and customer.id not in visited:  # 方案制定 needs a visit first
             add_visit(customer, created + timedelta(days=1, hours=2))
@@ -296,7 +270,7 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
     moves: list[StageMove] = []
     quotes: list[Quote] = []
     contracts: list[Contract] = []
-    pending: list[tuple[Quote, Opportunity, Customer]] = []
+    pending: list[tuple[Opportunity, Customer, datetime]] = []
     for opp, customer, target_index in opps:
         span = max(1, int((now - opp.created_at).total_seconds() // 86400) - 1)
         moves.append(StageMove(opportunity_id=opp.id, from_stage=None, to_stage=stages[0], moved_by=opp.owner_userid, moved_at=opp.created_at))
@@ -306,21 +280,22 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
             if i >= 2 and customer.id in visited and visited[customer.id] > when:
                 when = visited[customer.id] + timedelta(hours=3)
             when = min(when, now - timedelta(hours=2 * (target_index - i + 1)))
-            moves.append(StageMove(opportunity_id=opp.id, from_stage=stages[i - 1], to_stage=stages[i], moved_by=opp.owner_userid, moved_at=when))
             stage = stages[i]
+            if stage == quote_stage and target_index == i:
+                # Requested through the real approval service below (routing, steps, card to the approver).
+                opp.stage = stages[i - 1]
+                pending.append((opp, customer, when))
+                break
+            moves.append(StageMove(opportunity_id=opp.id, from_stage=stages[i - 1], to_stage=stage, moved_by=opp.owner_userid, moved_at=when))
             if stage == quote_stage:
-                amount = (opp.amount or Decimal(50000)) * Decimal("0.95")
-                amount = amount.quantize(Decimal(1000))
-                done = target_index > i
-                quote = Quote(
-                    opportunity_id=opp.id, amount=amount, note=rng.choice(NOTES), requester_userid=opp.owner_userid,
-                    status="approved" if done else "pending", current_step=1,
-                    step_count=len(config.chain_for(amount)), created_at=when,
-                    decided_at=when + timedelta(days=1) if done else None,
+                amount = ((opp.amount or Decimal(50000)) * Decimal("0.95")).quantize(Decimal(1000))
+                quotes.append(
+                    Quote(
+                        opportunity_id=opp.id, amount=amount, note=rng.choice(NOTES), requester_userid=opp.owner_userid,
+                        status="approved", current_step=1, step_count=len(config.chain_for(amount)), created_at=when,
+                        decided_at=when + timedelta(days=1),
+                    )
                 )
-                quotes.append(quote)
-                if not done:
-                    pending.append((quote, opp, customer))
             if i == contract_stage_index:
                 contracts.append(
                     Contract(opportunity_id=opp.id, customer_id=customer.id, amount=(opp.amount or Decimal(0)),
@@ -392,36 +367,20 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
                              acted_by=approver, acted_at=acted, activated_at=acted - timedelta(hours=4))
             )
         quote.current_step = quote.step_count
-    east_card = False
-    for quote, opp, customer in pending:
+    session.flush()
+    for opp, _customer, when in pending:
         owner = by_id[opp.owner_userid]
-        chain = config.chain_for(quote.amount)
-        quote.step_count = len(chain)
-        first_east = owner.region == "华东" and not east_card
-        east_card = east_card or owner.region == "华东"
-        current = 1 if len(chain) == 1 or first_east or rng.random() < 0.6 else 2
-        quote.current_step = current
-        for seq, role in enumerate(chain, start=1):
-            approver = _approver(role, owner, users)
-            status = "approved" if seq < current else ("pending" if seq == current else "waiting")
-            step = ApprovalStep(
-                quote_id=quote.id, seq=seq, role=role, approver_userid=approver, status=status,
-                acted_by=approver if status == "approved" else None,
-                acted_at=quote.created_at + timedelta(hours=5) if status == "approved" else None,
-                activated_at=quote.created_at + (timedelta(hours=5) if seq == current and seq > 1 else timedelta()) if status != "waiting" else None,
-            )
-            session.add(step)
-            session.flush()
-            if status != "pending":
-                continue
-            step.task_id = f"demo-q{quote.id}-s{seq}"
-            card = approval_card(
-                task_id=step.task_id, step=step, quote=quote, opportunity=opp, customer=customer, requester=owner.name
-            )
-            session.add(CardTask(task_id=step.task_id, kind="approval", ref_id=step.id, recipient=approver, created_at=now))
-            enqueue(session, reply=Card(card), recipient=approver, dedup_key=f"demo-seed:{step.task_id}", now=now)
-            if approver.startswith("sup_") and not chosen_supervisor:
-                chosen_supervisor = approver
+        # Amounts on both sides of the ¥50,000 edge: short chains (supervisor) and long ones (+ tech lead, finance).
+        amount = _money(rng, 20000, 48000) if rng.random() < 0.5 else ((opp.amount or Decimal(80000)) * Decimal("0.95")).quantize(Decimal(1000))
+        request = approvals.request_quote(
+            session, config=config, requester=owner, opportunity=opp, amount=amount, note=rng.choice(NOTES), now=when
+        )
+        quotes.append(request.quote)
+        for index, reply in enumerate(request.notifications):
+            enqueue(session, reply=reply, recipient=reply.to or owner.userid,
+                    dedup_key=f"demo-seed:quote:{request.quote.id}:{index}", now=now)
+        if owner.region == "华东" and not chosen_supervisor:
+            chosen_supervisor = request.chain[0].approver.userid
 
     # --- reminders: overdue, today, this week; and some done ------------------------------------------
     reminders: list[Reminder] = []
