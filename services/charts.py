@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 if TYPE_CHECKING:
     from services.digest import DigestView
@@ -75,6 +76,7 @@ def render_chart(view: DigestView) -> bytes:
         funnel_ax.set_xlim(0, max([*counts, 1]) * 1.6)
         funnel_ax.set_title(f"销售漏斗（{view.scope_label}）")
         funnel_ax.set_xlabel("商机数")
+        funnel_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
         months = [f"{m[5:]}月" for m, _ in view.collections_trend]
         amounts = [float(a) / 10000 for _, a in view.collections_trend]

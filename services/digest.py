@@ -267,7 +267,7 @@ def _sections(v: DigestView) -> list[str]:
 
     total_visits = sum(r.visits for r in v.visits)
     lines = [f"**昨日拜访** 共 {total_visits} 次"]
-    visited = [f"{r.name} {r.visits}" for r in v.visits if r.visits]
+    visited = [f"{r.name} {r.visits}次" for r in v.visits if r.visits]
     if visited:
         lines.append("> " + "、".join(visited))
     missing = v.reps_without_visits
