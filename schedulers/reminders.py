@@ -41,7 +41,7 @@ def view_of(session: Session, reminder: Reminder, *, now: datetime) -> ReminderV
     )
 
 
-def send_card(session: Session, reminder: Reminder, *, now: datetime) -> int:
+def send_card(session: Session, reminder: Reminder, *, now: datetime) -> None:
     card = reminder_card(view_of(session, reminder, now=now))
     session.execute(
         _insert(session)(CardTask)
@@ -54,7 +54,7 @@ def send_card(session: Session, reminder: Reminder, *, now: datetime) -> int:
         )
         .on_conflict_do_nothing(index_elements=["task_id"])
     )
-    return enqueue(
+    enqueue(
         session,
         reply=Card(card),
         recipient=reminder.owner_userid,
@@ -63,10 +63,11 @@ def send_card(session: Session, reminder: Reminder, *, now: datetime) -> int:
     )
 
 
-def escalate(session: Session, reminder: Reminder, *, now: datetime, hours: int) -> int:
+def escalate(session: Session, reminder: Reminder, *, now: datetime, hours: int) -> bool:
+    """Tell the owner's supervisor; False when there is nobody to tell (the claim still marks it done)."""
     boss = svc.supervisor_of(session, userid=reminder.owner_userid)
     if boss is None:
-        return 0
+        return False
     owner_name = session.scalar(select(User.name).where(User.userid == reminder.owner_userid)) or reminder.owner_userid
     text = escalation_text(
         owner_name=owner_name,
@@ -76,17 +77,20 @@ def escalate(session: Session, reminder: Reminder, *, now: datetime, hours: int)
         due_text=format_when(reminder.due_at, now=now),
         hours=hours,
     )
-    return enqueue(session, reply=Text(text), recipient=boss.userid, dedup_key=f"reminder-escalate:{reminder.id}", now=now)
+    enqueue(session, reply=Text(text), recipient=boss.userid, dedup_key=f"reminder-escalate:{reminder.id}", now=now)
+    return True
 
 
 def tick(env: JobEnv, now: datetime, *, batch: int = BATCH) -> tuple[int, int, int]:
-    """(cards, late cards, escalations) for this tick."""
+    """(cards, late cards, escalations) claimed by this tick (counted from the claims, not from the
+    outbox insert, whose rowcount some drivers do not report for ON CONFLICT DO NOTHING)."""
     sent = late = escalated = 0
     while True:
         with env.session_factory() as session, session.begin():
             claimed = svc.claim_due(session, now=now, limit=batch)
             for reminder in claimed:
-                sent += 1 if send_card(session, reminder, now=now) else 0
+                send_card(session, reminder, now=now)  # the claim is what makes this once
+                sent += 1
                 late += 1 if reminder.notified_late else 0
         if len(claimed) < batch:
             break
