@@ -253,3 +253,19 @@ def test_on_time_rate(bot: Bot) -> None:
         assert on_time_rate(s, userids=None, start=start, end=end) == (2, 5)
         assert on_time_rate(s, userids=[], start=start, end=end) == (0, 0)
         assert on_time_rate(s, userids=["rep_e1"], start=start, end=start + timedelta(days=1)) == (0, 0)
+
+
+def test_followup_times_across_month_and_year_boundaries(bot: Bot) -> None:
+    setup_customer(bot)
+    bot.clock.set(sh(2026, 12, 31, 20, 0))  # Thursday evening, last day of the year
+    cases = [
+        ("明天", sh(2027, 1, 1, 9, 0), "2027年1月1日(周五) 09:00"),
+        ("周五下午3点", sh(2027, 1, 1, 15, 0), "2027年1月1日(周五) 15:00"),
+        ("下个月初", sh(2027, 1, 1, 9, 0), "2027年1月1日(周五) 09:00"),
+        ("3天后", sh(2027, 1, 3, 9, 0), "2027年1月3日(周日) 09:00"),
+        ("今晚9点", sh(2026, 12, 31, 21, 0), "12月31日(周四) 21:00"),
+    ]
+    for expression, due, shown in cases:
+        bot.send_text("rep_e1", f"跟进 华东精密机械 {expression} 拜年")
+        assert shown in bot.last_text("rep_e1"), (expression, bot.last_text("rep_e1"))
+        assert reminders(bot)[-1].due_at == due, expression
