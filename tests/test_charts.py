@@ -20,10 +20,7 @@ def sample_view() -> DigestView:
 
 
 def _cmap(path: str) -> set[int]:
-    if path.lower().endswith(".ttc"):
-        font = TTCollection(path).fonts[0]
-    else:
-        font = TTFont(path)
+    font = TTCollection(path).fonts[0] if path.lower().endswith(".ttc") else TTFont(path)
     return set(font.getBestCmap())
 
 
