@@ -323,7 +323,7 @@ def mount_demo(app: FastAPI, state: AppState) -> None:
         except (KeyError, TypeError, ValueError) as exc:
             raise HTTPException(400, "lat and lng expected") from exc
         label = str(data.get("label") or "当前位置")
-        rt.note(user.userid, "location", f"📍 {label}（{lat:.5f}, {lng:.5f}）")
+        rt.note(user.userid, "location", f"[位置] {label}（{lat:.5f}, {lng:.5f}）")
         await post_callback(request, inner_xml(state, user.display_userid, location_body(lat, lng, label)))
         await settle()
         return JSONResponse({"ok": True, "messages": rt.conversation(user.userid)})

@@ -372,8 +372,9 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
         owner = by_id[opp.owner_userid]
         # Amounts on both sides of the ¥50,000 edge: short chains (supervisor) and long ones (+ tech lead, finance).
         amount = _money(rng, 20000, 48000) if rng.random() < 0.5 else ((opp.amount or Decimal(80000)) * Decimal("0.95")).quantize(Decimal(1000))
+        requested = max(when, now - timedelta(hours=rng.randint(2, 96)))  # waiting hours to a few days
         request = approvals.request_quote(
-            session, config=config, requester=owner, opportunity=opp, amount=amount, note=rng.choice(NOTES), now=when
+            session, config=config, requester=owner, opportunity=opp, amount=amount, note=rng.choice(NOTES), now=requested
         )
         quotes.append(request.quote)
         for index, reply in enumerate(request.notifications):
