@@ -4,7 +4,6 @@ database claims and unique keys, so every replica may run the schedule (APSchedu
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
@@ -89,12 +88,8 @@ def start_scheduler(env: Any) -> Any:
         "segments": CronTrigger(hour=2, minute=3),
     }
     if "digest" in jobs:
-        hour, minute = (int(x) for x in env.config.digest.time.split(":"))
-        jitter = random.randint(0, max(env.config.digest.jitter_minutes, 0))
-        minute_total = hour * 60 + minute + jitter
-        if minute_total % 30 == 0:
-            minute_total += 1
-        plan["digest"] = CronTrigger(hour=minute_total // 60, minute=minute_total % 60)
+        send = env.config.digest.send_time  # time + jitter_minutes, validated off :00/:30
+        plan["digest"] = CronTrigger(hour=send.hour, minute=send.minute)
         # Catch-up after downtime: the digest job itself skips people already served today.
         plan["digest_catchup"] = IntervalTrigger(minutes=15)
     for name, trigger in plan.items():
