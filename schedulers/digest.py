@@ -39,8 +39,9 @@ def claim(session: Session, *, job_name: str, occurrence: str, now: datetime) ->
         insert(JobOccurrence)
         .values(job=job_name, occurrence=occurrence, created_at=now)
         .on_conflict_do_nothing(index_elements=["job", "occurrence"])
-    )
-    return bool(result.rowcount)
+        .returning(JobOccurrence.id)
+    ).scalar()
+    return result is not None  # rowcount is unreliable here (-1 on psycopg 3)
 
 
 def digest_replies(

@@ -144,8 +144,9 @@ def add_wakeup(
         insert(JobOccurrence)
         .values(job="dormant", occurrence=f"{customer_id}:{since.isoformat()}", created_at=now)
         .on_conflict_do_nothing(index_elements=["job", "occurrence"])
-    )
-    if not claimed.rowcount:
+        .returning(JobOccurrence.id)
+    ).scalar()
+    if claimed is None:  # rowcount is unreliable here (-1 on psycopg 3)
         return False
     session.add(
         Reminder(

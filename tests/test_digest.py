@@ -229,3 +229,35 @@ def test_ribao_command_sends_my_digest_now(bot: Bot) -> None:
     bot.send_text("rep_e1", "日报")
     assert "只有" in bot.last_text("rep_e1")
     assert default_config().digest.send_time.strftime("%H:%M") == "08:37"
+
+
+def test_two_replicas_at_once_send_one_digest_each(bot: Bot) -> None:
+    """[PG] Two processes run the job at the same moment: the unique claim lets exactly one build each digest."""
+    import threading
+
+    import pytest
+
+    from schedulers import load_jobs
+
+    if bot.state.session_factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL")
+    two_regions(bot)
+    bot.clock.set(MORNING)
+    job = load_jobs()["digest"]
+    barrier = threading.Barrier(3)
+    results: list[str] = []
+
+    def replica() -> None:
+        barrier.wait()
+        results.append(job(bot.state, MORNING.astimezone(SHANGHAI)))
+
+    threads = [threading.Thread(target=replica) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(int(r.split("sent ")[1].split(",")[0]) for r in results) == 3, results
+    for userid in ("sup_east", "sup_south", "boss"):
+        kinds = [m["msgtype"] for m in bot.messages(userid)]
+        assert kinds.count("image") == 1, (userid, kinds)
+    assert len([t for t in bot.texts("rep_e1") if "今日待办" in t]) == 1
