@@ -30,6 +30,20 @@ LEASE = timedelta(seconds=60)
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 600.0
 RATE_PAUSE_S = 60.0
+# A row is dead-lettered after max_attempts AND at least this long after it was written, so that a WeCom
+# outage of half an hour (reliability.md C21) never dead-letters messages: full jitter can make 12
+# attempts take only minutes. Shorter than the duplicate-check interval, so crash re-sends stay suppressed.
+MIN_RETRY_HORIZON = timedelta(hours=1)
+# WeCom's duplicate check suppresses an identical request JSON within the interval. It is there for the
+# re-send after a crash; a *legitimate* repeat (帮助 twice in an hour) must still arrive, so each row gets
+# its own interval: the request JSON differs between rows and is identical for one row's re-sends.
+DUPLICATE_CHECK_MAX_S = 14400
+DUPLICATE_CHECK_SPREAD_S = 7200
+
+
+def duplicate_check_interval(row_id: int) -> int:
+    """Row-specific, in [7201, 14400] s: always longer than the crash re-send horizon."""
+    return DUPLICATE_CHECK_MAX_S - (row_id % DUPLICATE_CHECK_SPREAD_S)
 
 
 def split_content(content: str, limit: int = MAX_CONTENT_BYTES) -> list[str]:
@@ -245,7 +259,7 @@ class Deliverer:
                 return
             payload, kind, recipient, key = dict(row.payload), row.kind, row.recipient, row.dedup_key
         try:
-            response = self._send(kind, recipient, payload)
+            response = self._send(kind, recipient, payload, row_id=row_id)
         except Exception as exc:  # WeComError or anything unexpected from the transport
             self._record_failure(row_id, exc, now=now, stats=stats, kind=kind, recipient=recipient, key=key, payload=payload)
             return
@@ -259,8 +273,11 @@ class Deliverer:
                 row.response_code = str(response["response_code"])[:255]
         stats.sent += 1
 
-    def _send(self, kind: str, recipient: str, payload: dict[str, Any]) -> Any:
-        if kind in ("text", "markdown", "card"):
+    def _send(self, kind: str, recipient: str, payload: dict[str, Any], *, row_id: int = 0) -> Any:
+        if kind in ("text", "markdown"):
+            message = {**payload, "enable_duplicate_check": 1, "duplicate_check_interval": duplicate_check_interval(row_id)}
+            return self.client.send(recipient, message)
+        if kind == "card":
             return self.client.send(recipient, payload)
         if kind == "update_card":
             return self.client.update_template_card([recipient], payload["response_code"], payload["template_card"])
@@ -300,9 +317,11 @@ class Deliverer:
                 if kind == "update_card" and payload.get("fallback_text"):
                     enqueue(session, reply=Text(payload["fallback_text"]), recipient=recipient, dedup_key=f"{key}:fallback", now=now)
                 return
-            if row.attempts >= self.max_attempts:
+            if row.attempts >= self.max_attempts and now - row.created_at >= MIN_RETRY_HORIZON:
                 row.status = "dead"
                 stats.dead += 1
+                if key.startswith("alert:"):  # an alert that cannot be delivered must not alert about itself
+                    return
                 alert_admins(
                     session,
                     key=f"dead:{row_id}",
