@@ -114,7 +114,7 @@ def test_lose(sbot: Bot) -> None:
     sbot.send_text("rep_e1", "输单 二期产线 预算取消")
     o = opp(sbot)
     assert (o.stage, o.lost_reason) == ("输单", "预算取消") and o.closed_at is not None
-    sbot.send_text("rep_e1", "推进 #%d" % o.id)
+    sbot.send_text("rep_e1", f"推进 #{o.id}")
     assert "已关闭" in sbot.last_text("rep_e1")
 
 
