@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cards.keys import CardKey
-from models import CardTask, Customer, PendingMedia, Visit, VisitPhoto
+from models import CardTask, Customer, PendingMedia, Reminder, Visit, VisitPhoto
 from services.visits import haversine_m
 from tests.harness import Bot, FrozenClock, make_bot, seed_org
 
@@ -156,3 +156,16 @@ def test_other_regions_rep_cannot_visit(mbot: Bot) -> None:
 def test_haversine() -> None:
     assert abs(haversine_m(31.2304, 121.4737, 39.9042, 116.4074) - 1_067_000) < 5_000
     assert haversine_m(31.0, 121.0, 31.0, 121.0) == 0
+
+
+def test_followup_button_on_the_visit_card(mbot: Bot) -> None:
+    mbot.send_text("rep_e1", NEW)
+    mbot.send_text("rep_e1", "拜访 华东精密 送样")
+    card = mbot.cards("rep_e1")[-1]
+    mbot.tap("rep_e1", card["task_id"], card["button_list"][0]["key"])
+    with mbot.session() as s:
+        reminder = s.scalars(select(Reminder)).one()
+        assert reminder.owner_userid == "rep_e1" and reminder.customer_id is not None
+    mbot.tap("rep_e2", card["task_id"], card["button_list"][1]["key"])  # not theirs
+    with mbot.session() as s:
+        assert s.scalar(select(func.count()).select_from(Reminder)) == 1
