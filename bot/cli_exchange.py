@@ -85,6 +85,8 @@ def _export(kind: str) -> Any:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    if "customers" in sub.choices:  # bot.cli.main() appends this hook again on every call (tests call it twice)
+        return
     customers = sub.add_parser("customers", help="customer import/export").add_subparsers(
         dest="action", required=True
     )
