@@ -212,20 +212,23 @@ class _Importer:
         for i, key in enumerate(columns):
             if key is None or i >= len(cells):
                 continue
-            raw = normalize_text(cells[i])
+            raw = cells[i]
             if not raw:
                 continue
             if key == OWNER:
-                incoming[OWNER] = raw
+                if owner := normalize_text(raw):
+                    incoming[OWNER] = owner
                 continue
             f = self.fields.get(key)
             if f is None:
                 continue
             try:
-                incoming[key] = clean_value(f, raw)
+                incoming[key] = clean_value(f, raw)  # normalises (NFKC, spaces, phone formats)
             except PhoneError:
-                raise _Reject(f"{f.label}无效", f"{f.label}无效：{raw}") from None
+                raise _Reject(f"{f.label}无效", f"{f.label}无效：{normalize_text(raw)}") from None
             except DomainError as exc:
+                if not normalize_text(raw):  # only invisible characters: a blank cell
+                    continue
                 raise _Reject(f"{f.label}无效", exc.message) from None
         if not incoming.get("name"):
             raise _Reject("缺少客户名称", "缺少客户名称")
