@@ -116,9 +116,10 @@ def enqueue(session: Session, *, reply: Reply, recipient: str, dedup_key: str, n
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["dedup_key"])
+            .returning(OutboxMessage.id)
         )
-        result = session.execute(stmt)
-        created += max(result.rowcount or 0, 0)
+        # rowcount is -1 on PostgreSQL for ON CONFLICT DO NOTHING; RETURNING tells the truth on both.
+        created += 1 if session.execute(stmt).scalar() is not None else 0
     return created
 
 
