@@ -331,18 +331,10 @@ class _Importer:
         audit: list[dict[str, Any]] = []
         if new:
             rows = [{**self.columns_of(r.values), "created_at": self.now, "updated_at": self.now} for r in new]
-            # Plain executemany, then the ids by name_norm (INSERT .. RETURNING in bulk is slow on SQLite).
-            # A new customer's name_norm was in no existing customer (else the row would have matched).
-            self.session.execute(_CUSTOMERS.insert(), rows)
-            ids_by_norm: dict[str, int] = {}
-            norms = [row["name_norm"] for row in rows]
-            for start in range(0, len(norms), 500):
-                chunk = norms[start : start + 500]
-                for id_, norm in self.session.execute(
-                    select(Customer.id, Customer.name_norm).where(Customer.name_norm.in_(chunk)).order_by(Customer.id)
-                ):
-                    ids_by_norm[norm] = id_  # the newest one, should a concurrent writer have added the same name
-            ids = [ids_by_norm[norm] for norm in norms]
+            # Core executemany with RETURNING ("insertmanyvalues": multi-row INSERTs, ids in parameter order).
+            ids = self.session.scalars(
+                _CUSTOMERS.insert().returning(_CUSTOMERS.c.id, sort_by_parameter_order=True), rows
+            ).all()
             for rec, id_, row in zip(new, ids, rows, strict=True):
                 rec.id = id_
                 rec.original = _copy(rec.values)
