@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.crypto import CallbackCrypto
 from bot.dispatcher import Dispatcher
 from bot.kv import KV, make_kv
-from bot.outbox import Deliverer, OutboxWorker
+from bot.outbox import Deliverer
 from bot.settings import Settings
 from bot.wecom import WeComClient
+from bot.worker import Worker
 from models.db import make_engine, make_session_factory, upgrade_schema
 from services.config import BusinessConfig, load_config
 
@@ -42,7 +43,7 @@ class AppState:
     crypto: CallbackCrypto
     dispatcher: Dispatcher
     deliverer: Deliverer
-    worker: OutboxWorker
+    worker: Worker
     clock: Callable[[], datetime]
     scheduler: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -74,8 +75,8 @@ def build_state(
         max_attempts=settings.outbox_max_attempts,
         per_member_per_minute=settings.outbox_per_member_per_minute,
     )
-    worker = OutboxWorker(deliverer, clock)
     services: dict[str, Any] = {"wecom": wecom, "session_factory": session_factory, "kv": kv}
+    wake: list[Callable[[], None]] = []
     dispatcher = Dispatcher(
         session_factory=session_factory,
         settings=settings,
@@ -83,8 +84,11 @@ def build_state(
         routes=build_routes(),
         clock=clock,
         services=services,
-        on_committed=worker.notify,
+        on_committed=lambda: [notify() for notify in wake] and None,
+        on_accepted=lambda: [notify() for notify in wake] and None,
     )
+    worker = Worker(dispatcher=dispatcher, deliverer=deliverer, clock=clock)
+    wake.append(worker.notify)
     crypto = CallbackCrypto(
         token=settings.wecom_token,
         aes_key=settings.wecom_aes_key,

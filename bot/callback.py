@@ -109,7 +109,7 @@ async def receive(request: Request) -> Response:
         log.exception("callback could not be decoded")
         return PlainTextResponse("bad request", status_code=400)
     try:
-        await run_in_threadpool(state.dispatcher.handle, msg)
+        await run_in_threadpool(state.dispatcher.accept, msg)
     except ServiceUnavailable:
         log.error("database unavailable; answering 503 so that WeCom retries")
         return PlainTextResponse("unavailable", status_code=503)

@@ -389,6 +389,7 @@ def deliver_now(state: AppState, timeout_s: float = 3.0) -> None:
     """Deliver what is due, and wait for the outbox worker if it claimed some rows first."""
     deadline = time.monotonic() + timeout_s
     while True:
+        state.dispatcher.process_pending()
         state.deliverer.drain(now=state.clock())
         with state.session_factory() as session:
             busy = session.scalar(

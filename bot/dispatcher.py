@@ -1,4 +1,9 @@
-"""One accepted callback, in one transaction: dedup row → route → handler → replies into the outbox."""
+"""Accepting and handling one callback.
+
+`accept` is the request path: a single INSERT whose unique key deduplicates WeCom's retries. `process_pending`
+(the worker, or `handle` inline) claims accepted rows oldest first — one user's messages in order — and runs
+route → handler → replies into the outbox, in one transaction that also marks the row done.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot.inbound import Inbound
+from bot.inbound import Inbound, from_payload, to_payload
 from bot.outbox import enqueue_all
 from bot.replies import Reply, Text
 from bot.router import Ctx, RouteTable
@@ -43,7 +48,7 @@ class ServiceUnavailable(Exception):
 @dataclass(frozen=True)
 class DispatchResult:
     duplicate: bool
-    replies: int = 0
+    event_id: int | None = None
 
 
 def normalize_command_text(content: str) -> str:
@@ -80,6 +85,7 @@ class Dispatcher:
         clock: Callable[[], datetime],
         services: dict[str, Any] | None = None,
         on_committed: Callable[[], None] | None = None,
+        on_accepted: Callable[[], None] | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.settings = settings
@@ -88,31 +94,92 @@ class Dispatcher:
         self.clock = clock
         self.services = services or {}
         self.on_committed = on_committed
+        self.on_accepted = on_accepted
         self._words = routes.command_words()
 
-    def handle(self, msg: Inbound) -> DispatchResult:
-        try:
-            return self._handle(msg)
-        except (OperationalError, DBAPIError) as exc:
-            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not isinstance(exc, OperationalError):
-                raise
-            raise ServiceUnavailable("database unavailable") from exc
+    def accept(self, msg: Inbound) -> DispatchResult:
+        """The request path: one INSERT (the dedup key) and a commit. A repeat inserts nothing.
 
-    def _handle(self, msg: Inbound) -> DispatchResult:
-        now = self.clock()
+        Raises ServiceUnavailable when the database cannot be reached, so the edge answers 503 and WeCom retries.
+        """
+        try:
+            with self.session_factory() as session, session.begin():
+                inserted = session.execute(
+                    _insert(session)(InboundEvent)
+                    .values(
+                        dedup_key=msg.dedup_key(),
+                        userid=norm_userid(msg.userid),
+                        kind=msg.kind,
+                        received_at=self.clock(),
+                        status="received",
+                        payload=to_payload(msg),
+                    )
+                    .on_conflict_do_nothing(index_elements=["dedup_key"])
+                    .returning(InboundEvent.id)
+                ).scalar()
+        except (OperationalError, DBAPIError) as exc:
+            raise ServiceUnavailable("database unavailable") from exc
+        if inserted is None:
+            return DispatchResult(duplicate=True)
+        if self.on_accepted:
+            self.on_accepted()
+        return DispatchResult(duplicate=False, event_id=inserted)
+
+    def handle(self, msg: Inbound) -> DispatchResult:
+        """Accept and process at once (tests, tools); the server accepts on the request path only."""
+        result = self.accept(msg)
+        if not result.duplicate:
+            self.process_pending()
+        return result
+
+    def process_pending(self, *, limit: int = 500) -> int:
+        """Handle received messages oldest first; each in one transaction with its effects and replies."""
+        handled = 0
+        while handled < limit:
+            try:
+                if not self._process_next():
+                    break
+            except (OperationalError, DBAPIError):
+                log.warning("database unavailable while processing; will retry")
+                break
+            handled += 1
+        return handled
+
+    def _claim_next(self, session: Session) -> InboundEvent | None:
+        earlier = aliased(InboundEvent)
+        query = (
+            select(InboundEvent)
+            .where(InboundEvent.status == "received")
+            .where(
+                ~exists().where(
+                    earlier.userid == InboundEvent.userid, earlier.status == "received", earlier.id < InboundEvent.id
+                )
+            )
+            .order_by(InboundEvent.id)
+            .limit(1)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=InboundEvent)
+        row = session.scalars(query).first()
+        if row is None:
+            return None
+        claimed = session.execute(
+            update(InboundEvent)
+            .where(InboundEvent.id == row.id, InboundEvent.status == "received")
+            .values(status="done", processed_at=self.clock())
+        )
+        return row if claimed.rowcount else None
+
+    def _process_next(self) -> bool:
         after_commit: list[Callable[[], None]] = []
         with self.session_factory() as session, session.begin():
-            inserted = session.execute(
-                _insert(session)(InboundEvent)
-                .values(dedup_key=msg.dedup_key(), userid=norm_userid(msg.userid), kind=msg.kind, received_at=now)
-                .on_conflict_do_nothing(index_elements=["dedup_key"])
-                .returning(InboundEvent.id)
-            ).scalar()
-            if inserted is None:
-                return DispatchResult(duplicate=True)
-            replies = self._route(session, msg, now, after_commit)
+            row = self._claim_next(session)
+            if row is None:
+                return False
+            msg = from_payload(row.payload)
+            replies = self._route(session, msg, row.received_at, after_commit)
             count = enqueue_all(
-                session, replies=replies, default_recipient=norm_userid(msg.userid), key_prefix=f"in:{inserted}", now=now
+                session, replies=replies, default_recipient=row.userid, key_prefix=f"in:{row.id}", now=self.clock()
             )
         for callback in after_commit:
             try:
@@ -121,7 +188,7 @@ class Dispatcher:
                 log.exception("after-commit callback failed")
         if count and self.on_committed:
             self.on_committed()
-        return DispatchResult(duplicate=False, replies=count)
+        return True
 
     def _route(self, session: Session, msg: Inbound, now: datetime, after_commit: list[Callable[[], None]]) -> list[Reply]:
         userid = norm_userid(msg.userid)

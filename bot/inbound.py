@@ -144,3 +144,18 @@ def from_dict(data: dict[str, Any]) -> Inbound:
             )
         return Inbound(kind="other", event=event, event_key=_text(data.get("EventKey")) or None, **common)
     return Inbound(kind="other", **common)
+
+
+def to_payload(msg: Inbound) -> dict[str, Any]:
+    """A JSON-safe dict of the message, stored on the inbound row until a worker handles it."""
+    data = {name: getattr(msg, name) for name in Inbound.__dataclass_fields__}
+    data["selected"] = [{"question_key": s.question_key, "option_ids": list(s.option_ids)} for s in msg.selected]
+    return data
+
+
+def from_payload(data: dict[str, Any]) -> Inbound:
+    values = {name: data.get(name) for name in Inbound.__dataclass_fields__ if name in data}
+    values["selected"] = tuple(
+        SelectedItem(item["question_key"], tuple(item["option_ids"])) for item in data.get("selected") or ()
+    )
+    return Inbound(**values)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import random
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -336,38 +335,3 @@ class Deliverer:
                 delay = max(delay, RATE_PAUSE_S)
             row.status, row.next_attempt_at = "pending", now + timedelta(seconds=delay)
             stats.retried += 1
-
-
-class OutboxWorker:
-    """A background thread in `serve`: wakes after each commit (or every `interval` s) and delivers."""
-
-    def __init__(self, deliverer: Deliverer, clock: Callable[[], datetime], interval: float = 2.0) -> None:
-        self.deliverer = deliverer
-        self.clock = clock
-        self.interval = interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def notify(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="outbox", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread:
-            self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval)
-            self._wake.clear()
-            try:
-                self.deliverer.run_once(now=self.clock())
-            except Exception:
-                log.exception("outbox delivery round failed")

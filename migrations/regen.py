@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -26,8 +27,9 @@ def main() -> None:
             cfg.attributes["connection"] = connection
             command.revision(cfg, message="initial schema", autogenerate=True, rev_id="0001")
     for produced in versions.glob("0001_*.py"):
-        lines = produced.read_text(encoding="utf-8").splitlines()
-        (versions / "0001_initial.py").write_text("\n".join(line.rstrip() for line in lines) + "\n", encoding="utf-8")
+        text = "\n".join(line.rstrip() for line in produced.read_text(encoding="utf-8").splitlines()) + "\n"
+        text = re.sub(r"import models.base\n\n+", "import models.base\n\n", text)
+        (versions / "0001_initial.py").write_text(text, encoding="utf-8")
         if produced.name != "0001_initial.py":
             produced.unlink()
 

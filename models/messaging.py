@@ -12,15 +12,23 @@ from models.base import Base
 
 
 class InboundEvent(Base):
-    """One row per accepted callback; the unique key is what makes WeCom's retries harmless."""
+    """One row per accepted callback; the unique key is what makes WeCom's retries harmless.
+
+    The request path only inserts the row (status 'received') and answers 200; a worker then claims it and
+    runs the handler, writing the effects and the replies in one transaction that also marks it 'done'.
+    """
 
     __tablename__ = "inbound_events"
+    __table_args__ = (Index("ix_inbound_pending", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(512), unique=True)
     userid: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     received_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="received", comment="received|done")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict, comment="the decrypted message (bot.inbound.Inbound)")
+    processed_at: Mapped[datetime | None]
 
 
 class OutboxMessage(Base):

@@ -114,7 +114,13 @@ class Bot:
             f"<Encrypt><![CDATA[{encrypted}]]></Encrypt><AgentID><![CDATA[{AGENT_ID}]]></AgentID></xml>"
         )
         query = urlencode({"msg_signature": sig, "timestamp": ts, "nonce": nonce})
-        return self.client.post(f"/wecom/callback?{query}", content=body.encode())
+        response = self.client.post(f"/wecom/callback?{query}", content=body.encode())
+        self.process()
+        return response
+
+    def process(self) -> int:
+        """What the server's worker does after the 200: handle every accepted message."""
+        return self.state.dispatcher.process_pending()
 
     def _envelope(self, userid: str, body: str, *, corp: str = CORP_ID, agent: int = AGENT_ID) -> str:
         created = int(self.clock().timestamp())
@@ -168,6 +174,7 @@ class Bot:
 
     # --- what came out ------------------------------------------------------------------------------
     def deliver(self) -> Any:
+        self.process()
         return self.state.deliverer.drain(now=self.clock())
 
     def messages(self, userid: str) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 07:29:22.791364
+Create Date: 2026-11-27 07:51:09.554209
 """
 
 from collections.abc import Sequence
@@ -98,9 +98,15 @@ def upgrade() -> None:
     sa.Column('userid', sa.String(length=64), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('received_at', models.base.UTCDateTime(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False, comment='received|done'),
+    sa.Column('payload', sa.JSON(), nullable=False, comment='the decrypted message (bot.inbound.Inbound)'),
+    sa.Column('processed_at', models.base.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_events')),
     sa.UniqueConstraint('dedup_key', name=op.f('uq_inbound_events_dedup_key'))
     )
+    with op.batch_alter_table('inbound_events', schema=None) as batch_op:
+        batch_op.create_index('ix_inbound_pending', ['status', 'id'], unique=False)
+
     op.create_table('job_occurrences',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('job', sa.String(length=32), nullable=False),
@@ -386,6 +392,9 @@ def downgrade() -> None:
 
     op.drop_table('outbox')
     op.drop_table('job_occurrences')
+    with op.batch_alter_table('inbound_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_inbound_pending')
+
     op.drop_table('inbound_events')
     op.drop_table('dialogs')
     with op.batch_alter_table('delegations', schema=None) as batch_op:

@@ -1,0 +1,65 @@
+"""The background thread of `serve`: handles accepted messages, then delivers the outbox.
+
+It wakes when the request path accepts a message or a transaction enqueues replies, and at least every
+`interval` seconds, so rows left behind by a crash or a retry backoff are picked up without a scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.dispatcher import Dispatcher
+from bot.outbox import Deliverer
+
+log = logging.getLogger("salesbot.worker")
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        dispatcher: Dispatcher,
+        deliverer: Deliverer,
+        clock: Callable[[], datetime],
+        interval: float = 1.0,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.deliverer = deliverer
+        self.clock = clock
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="salesbot-worker", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def run_once(self) -> None:
+        """One round: every accepted message handled, then one delivery round."""
+        self.dispatcher.process_pending()
+        self.deliverer.run_once(now=self.clock())
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("worker round failed")
