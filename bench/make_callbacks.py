@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -39,7 +40,26 @@ def seed(database_url: str, reps: int) -> None:
     upgrade_schema(engine)
     with make_session_factory(engine)() as session, session.begin():
         seed_org(session, bench_org(reps))
+        session.flush()
+        add_customers(session, reps)
     engine.dispose()
+
+
+def add_customers(session: Any, reps: int) -> None:
+    """Each rep owns a 华东精密 (names repeat across owners; scope keeps them apart), so `拜访` records a visit."""
+    from datetime import UTC, datetime
+
+    from models import Customer
+
+    now = datetime.now(UTC)
+    for i in range(reps):
+        session.add(
+            Customer(
+                name="华东精密", name_norm="华东精密", region=f"区域{i % 10}", owner_userid=f"rep{i}",
+                contact="王工", phone=f"1380000{i:04d}", phone_norm=f"1380000{i:04d}", custom={},
+                created_at=now, updated_at=now,
+            )
+        )
 
 
 def build(count: int, out: Path, reps: int) -> str:

@@ -45,6 +45,7 @@ class AppState:
     deliverer: Deliverer
     worker: Worker
     clock: Callable[[], datetime]
+    acceptor: Any = None
     scheduler: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -95,7 +96,12 @@ def build_state(
         corp_id=settings.wecom_corp_id,
         window_s=settings.callback_timestamp_window,
     )
+    from bot.accept import BatcherPerLoop
+
+    acceptor = BatcherPerLoop(dispatcher)
+    worker.busy = lambda: acceptor.inflight > 0
     return AppState(
+        acceptor=acceptor,
         settings=settings,
         config=config,
         engine=engine,

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from bot.crypto import CallbackRejected, parse_xml
 from bot.dispatcher import ServiceUnavailable
@@ -109,7 +108,7 @@ async def receive(request: Request) -> Response:
         log.exception("callback could not be decoded")
         return PlainTextResponse("bad request", status_code=400)
     try:
-        await run_in_threadpool(state.dispatcher.accept, msg)
+        await state.acceptor.accept(msg)
     except ServiceUnavailable:
         log.error("database unavailable; answering 503 so that WeCom retries")
         return PlainTextResponse("unavailable", status_code=503)

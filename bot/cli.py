@@ -63,6 +63,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if not acquire_sqlite_lock(settings.database_url):
             print("another salesbot process already serves this SQLite database; SQLite mode is single-process.", file=sys.stderr)
             return 2
+    # The request path hands its INSERT to a thread; with the default 5 ms GIL switch interval that thread
+    # waits behind the event loop under load (a convoy). A shorter interval keeps acks prompt.
+    sys.setswitchinterval(0.0005)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 
@@ -180,6 +183,9 @@ EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []  # type:
 
 def _load_extras() -> None:
     import importlib
+
+    if EXTRA_COMMANDS:
+        return
 
     for name in ("bot.cli_exchange",):
         try:

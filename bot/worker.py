@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -25,11 +26,13 @@ class Worker:
         deliverer: Deliverer,
         clock: Callable[[], datetime],
         interval: float = 1.0,
+        busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self.dispatcher = dispatcher
         self.deliverer = deliverer
         self.clock = clock
         self.interval = interval
+        self.busy = busy
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -51,8 +54,16 @@ class Worker:
             self._thread = None
 
     def run_once(self) -> None:
-        """One round: every accepted message handled, then one delivery round."""
-        self.dispatcher.process_pending()
+        """One round: accepted messages handled, then one delivery round.
+
+        While callbacks are in flight the worker steps aside between messages (the GIL is shared), so
+        acknowledging WeCom stays fast under a burst and the backlog is worked off right after it.
+        """
+        for _ in range(500):
+            if not self.dispatcher.process_pending(limit=1):
+                break
+            if self.busy():
+                time.sleep(0.2)
         self.deliverer.run_once(now=self.clock())
 
     def _loop(self) -> None:

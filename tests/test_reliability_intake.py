@@ -125,19 +125,24 @@ def test_a5_wecom_hanging_does_not_slow_the_callbacks(db) -> None:
 
 def test_a6_database_unavailable_answers_503_then_exactly_one_effect(bot: Bot) -> None:
     dispatcher = bot.state.dispatcher
-    working = dispatcher.session_factory
+    working_factory, working_engine = dispatcher.session_factory, dispatcher.engine
 
-    def broken() -> Any:
-        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+    class Down:
+        def __call__(self) -> Any:
+            raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+        def begin(self) -> Any:
+            return self()
 
     xml = bot.text_xml("rep_e1", "帮助", msg_id=77001)
-    dispatcher.session_factory = broken  # type: ignore[assignment]
+    dispatcher.session_factory = Down()  # type: ignore[assignment]
+    dispatcher.engine = Down()  # type: ignore[assignment]
     try:
         for _ in range(2):
             response = bot.post_plain(xml)
             assert response.status_code == 503  # not 200: WeCom must retry
     finally:
-        dispatcher.session_factory = working
+        dispatcher.session_factory, dispatcher.engine = working_factory, working_engine
     assert _count(bot, InboundEvent) == 0
     for _ in range(2):  # WeCom's retries after the database is back
         response = bot.post_plain(xml)
