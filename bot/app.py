@@ -122,10 +122,15 @@ def create_app(
     state: AppState | None = None,
     run_worker: bool = True,
     run_scheduler: bool = False,
+    fast_accept: bool = False,
     **state_kwargs: Any,
 ) -> FastAPI:
-    """Fails closed: without token, AES key or corp id this raises `MissingSecrets` naming what is missing."""
+    """Fails closed: without token, AES key or corp id this raises `MissingSecrets` naming what is missing.
+
+    `fast_accept`: on PostgreSQL, write accepted callbacks on an async connection (for `serve`).
+    """
     state = state or build_state(settings, **state_kwargs)
+    state.acceptor.pg_fast_path = fast_accept
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -53,7 +53,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print("SQLite mode runs in one process only; use PostgreSQL (DATABASE_URL) for several.", file=sys.stderr)
         return 2
     try:
-        app = create_app(settings, run_scheduler=not args.no_scheduler)
+        app = create_app(settings, run_scheduler=not args.no_scheduler, fast_accept=True)
     except MissingSecrets as exc:
         print(str(exc), file=sys.stderr)
         return 2
