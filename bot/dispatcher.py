@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.inbound import Inbound, from_payload, to_payload
 from bot.outbox import enqueue_all
@@ -97,6 +97,25 @@ class Dispatcher:
         self.on_accepted = on_accepted
         self._words = routes.command_words()
         self.engine = session_factory.kw["bind"]
+        table = InboundEvent.__table__
+        earlier = table.alias("earlier")
+        self._candidates_sql = (
+            select(table.c.id)
+            .where(table.c.status == "received")
+            .where(
+                ~exists().where(
+                    earlier.c.userid == table.c.userid, earlier.c.status == "received", earlier.c.id < table.c.id
+                )
+            )
+            .order_by(table.c.id)
+            .limit(bindparam("limit"))
+        )
+        self._claim_sql = (
+            update(table)
+            .where(table.c.id == bindparam("event_id"), table.c.status == "received")
+            .values(status="done", processed_at=bindparam("processed_at"))
+            .returning(table.c.userid, table.c.payload, table.c.received_at)
+        )
 
     def accept(self, msg: Inbound) -> DispatchResult:
         """The request path: one INSERT (the dedup key) and a commit. A repeat inserts nothing.
@@ -148,54 +167,51 @@ class Dispatcher:
             self.process_pending()
         return result
 
-    def process_pending(self, *, limit: int = 500) -> int:
-        """Handle received messages oldest first; each in one transaction with its effects and replies."""
+    def process_pending(self, *, limit: int = 500, pause: Callable[[], None] | None = None) -> int:
+        """Handle received messages oldest first; each in one transaction with its effects and replies.
+
+        `pause` is called between messages (the worker uses it to step aside while callbacks arrive).
+        """
         handled = 0
         while handled < limit:
             try:
-                if not self._process_next():
-                    break
+                candidates = self._candidates(min(50, limit - handled))
             except (OperationalError, DBAPIError):
                 log.warning("database unavailable while processing; will retry")
                 break
-            handled += 1
+            if not candidates:
+                break
+            for event_id in candidates:
+                try:
+                    handled += self._process_one(event_id)
+                except (OperationalError, DBAPIError):
+                    log.warning("database unavailable while processing; will retry")
+                    return handled
+                if pause is not None:
+                    pause()
         return handled
 
-    def _claim_next(self, session: Session) -> InboundEvent | None:
-        earlier = aliased(InboundEvent)
-        query = (
-            select(InboundEvent)
-            .where(InboundEvent.status == "received")
-            .where(
-                ~exists().where(
-                    earlier.userid == InboundEvent.userid, earlier.status == "received", earlier.id < InboundEvent.id
-                )
-            )
-            .order_by(InboundEvent.id)
-            .limit(1)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=InboundEvent)
-        row = session.scalars(query).first()
-        if row is None:
-            return None
-        claimed = session.execute(
-            update(InboundEvent)
-            .where(InboundEvent.id == row.id, InboundEvent.status == "received")
-            .values(status="done", processed_at=self.clock())
-        )
-        return row if claimed.rowcount else None
+    def _candidates(self, limit: int) -> list[int]:
+        """The oldest received messages, only the first of each user's (so one user's are handled in order).
 
-    def _process_next(self) -> bool:
+        Another replica may pick the same ids; the conditional claim in `_process_one` lets one of them win.
+        """
+        with self.engine.connect() as conn:
+            return list(conn.execute(self._candidates_sql, {"limit": limit}).scalars())
+
+    def _process_one(self, event_id: int) -> int:
         after_commit: list[Callable[[], None]] = []
         with self.session_factory() as session, session.begin():
-            row = self._claim_next(session)
-            if row is None:
-                return False
-            msg = from_payload(row.payload)
-            replies = self._route(session, msg, row.received_at, after_commit)
+            claimed = session.execute(
+                self._claim_sql, {"event_id": event_id, "processed_at": self.clock()}
+            ).first()
+            if claimed is None:
+                return 0
+            userid, payload, received_at = claimed
+            msg = from_payload(payload)
+            replies = self._route(session, msg, received_at, after_commit)
             count = enqueue_all(
-                session, replies=replies, default_recipient=row.userid, key_prefix=f"in:{row.id}", now=self.clock()
+                session, replies=replies, default_recipient=userid, key_prefix=f"in:{event_id}", now=self.clock()
             )
         for callback in after_commit:
             try:
@@ -204,7 +220,7 @@ class Dispatcher:
                 log.exception("after-commit callback failed")
         if count and self.on_committed:
             self.on_committed()
-        return True
+        return 1
 
     def _route(self, session: Session, msg: Inbound, now: datetime, after_commit: list[Callable[[], None]]) -> list[Reply]:
         userid = norm_userid(msg.userid)

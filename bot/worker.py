@@ -59,12 +59,12 @@ class Worker:
         While callbacks are in flight the worker steps aside between messages (the GIL is shared), so
         acknowledging WeCom stays fast under a burst and the backlog is worked off right after it.
         """
-        for _ in range(500):
-            if not self.dispatcher.process_pending(limit=1):
-                break
-            if self.busy():
-                time.sleep(0.2)
+        self.dispatcher.process_pending(limit=500, pause=self._step_aside)
         self.deliverer.run_once(now=self.clock())
+
+    def _step_aside(self) -> None:
+        if self.busy():
+            time.sleep(0.2)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

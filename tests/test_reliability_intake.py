@@ -134,6 +134,9 @@ def test_a6_database_unavailable_answers_503_then_exactly_one_effect(bot: Bot) -
         def begin(self) -> Any:
             return self()
 
+        def connect(self) -> Any:
+            return self()
+
     xml = bot.text_xml("rep_e1", "帮助", msg_id=77001)
     dispatcher.session_factory = Down()  # type: ignore[assignment]
     dispatcher.engine = Down()  # type: ignore[assignment]
