@@ -1,0 +1,214 @@
+"""Digest at scale: every morning digest for every manager (20 supervisors + the director) on PostgreSQL.
+
+    python bench/digest_bench.py [--database-url URL] [--scale 1.0] [--passes 3] [--no-fill] [--explain N]
+
+Fills the database with bench/make_digest_data.py (reset; 1,000 reps, 200,000 customers, 2,000,000 visits,
+500,000 reminders, 100,000 opportunities with moves, quotes, steps, contracts, payments), then times the job's
+code path per manager — services.digest.build_digest + render_markdown (“build”), and services.charts.
+render_chart (“chart”), exactly what schedulers/digest.digest_replies does — counting the statements of
+each build with a `before_cursor_execute` listener. The bare baseline, in the same run: one
+`SELECT count(*)` over each of the ten filled tables (a full scan each, summed), so the digest time can be
+read as a ratio.
+
+Targets (issue 10): all digests < 5 s (build + chart, all managers), ≤ 15 queries per digest.
+`--no-fill` reuses the data already there; `--explain N` prints EXPLAIN ANALYZE of the N slowest statements
+of the director's digest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import make_digest_data as data  # noqa: E402
+from sqlalchemy import event, select, text  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+
+from models import User  # noqa: E402
+from models.db import make_engine, make_session_factory  # noqa: E402
+from schedulers.digest import MANAGER_ROLES  # noqa: E402
+from services.charts import render_chart  # noqa: E402
+from services.config import default_config  # noqa: E402
+from services.digest import build_digest, render_markdown  # noqa: E402
+
+TARGET_TOTAL_S = 5.0
+TARGET_QUERIES = 15
+
+
+@dataclass
+class Recorder:
+    """Statements (and their time) run on the engine while `active`."""
+
+    active: bool = False
+    statements: list[tuple[str, Any, float]] = field(default_factory=list)
+    _started: float = 0.0
+
+    def install(self, engine: Engine) -> None:
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if self.active:
+            self._started = time.perf_counter()
+
+    def _after(self, conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if self.active:
+            self.statements.append((statement, parameters, time.perf_counter() - self._started))
+
+    @contextmanager
+    def recording(self) -> Iterator[list[tuple[str, Any, float]]]:
+        self.statements = []
+        self.active = True
+        try:
+            yield self.statements
+        finally:
+            self.active = False
+
+
+@dataclass
+class Pass:
+    build_s: float = 0.0
+    chart_s: float = 0.0
+    per_manager: dict[str, tuple[float, float, int]] = field(default_factory=dict)  # build s, chart s, queries
+    slowest: list[tuple[float, str, Any, str]] = field(default_factory=list)  # (s, statement, params, manager)
+
+    @property
+    def total_s(self) -> float:
+        return self.build_s + self.chart_s
+
+
+def baseline_s(engine: Engine) -> float:
+    """One count(*) over each filled table, summed (median of 3)."""
+    runs = []
+    with engine.connect() as conn:
+        for _ in range(3):
+            started = time.perf_counter()
+            for table in data.TABLES:
+                conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+            runs.append(time.perf_counter() - started)
+    return statistics.median(runs)
+
+
+def one_pass(engine: Engine, recorder: Recorder, managers: list[str]) -> Pass:
+    factory = make_session_factory(engine)
+    config = default_config()
+    result = Pass()
+    for userid in managers:
+        with factory() as session:
+            manager = session.scalars(select(User).where(User.userid == userid)).one()
+            with recorder.recording() as statements:
+                started = time.perf_counter()
+                view = build_digest(session, manager=manager, config=config, now=data.NOW)
+                parts = render_markdown(view)
+                built = time.perf_counter()
+            png = render_chart(view)
+            charted = time.perf_counter()
+            assert parts and png[:4] == b"\x89PNG"
+            session.rollback()
+        result.build_s += built - started
+        result.chart_s += charted - built
+        result.per_manager[userid] = (built - started, charted - built, len(statements))
+        result.slowest += [(s, stmt, params, userid) for stmt, params, s in statements]
+    result.slowest.sort(key=lambda x: -x[0])
+    return result
+
+
+def explain(engine: Engine, statement: str, params: Any) -> str:
+    with engine.connect() as conn:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
+        return "\n".join("      " + row[0] for row in cursor.fetchall())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", data.DEFAULT_URL))
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--no-fill", action="store_true", help="reuse the data already in the database")
+    parser.add_argument("--explain", type=int, default=0, metavar="N", help="EXPLAIN ANALYZE the N slowest statements")
+    args = parser.parse_args()
+
+    if args.no_fill:
+        engine = make_engine(args.database_url)
+    else:
+        print(f"filling {args.database_url} (scale {args.scale}) ...", flush=True)
+        started = time.perf_counter()
+        engine = data.reset(args.database_url)
+        data.fill(engine, scale=args.scale)
+        print(f"filled in {time.perf_counter() - started:.1f} s (schema + rows + indexes + VACUUM ANALYZE)")
+
+    with engine.connect() as conn:
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in data.TABLES}
+        managers = list(
+            conn.execute(
+                select(User.userid).where(User.role.in_(MANAGER_ROLES), User.active.is_(True)).order_by(User.userid)
+            ).scalars()
+        )
+    print("rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+
+    recorder = Recorder()
+    recorder.install(engine)
+    base = baseline_s(engine)
+    passes = [one_pass(engine, recorder, managers) for _ in range(max(args.passes, 1))]
+    base_after = baseline_s(engine)
+    baseline = statistics.median([base, base_after])
+    first, warm = passes[0], passes[1:] or passes[:1]
+    best = min(warm, key=lambda p: p.total_s)
+    build_med = statistics.median(p.build_s for p in warm)
+    chart_med = statistics.median(p.chart_s for p in warm)
+    total_med = statistics.median(p.total_s for p in warm)
+    max_queries = max(q for _, _, q in best.per_manager.values())
+    director = [u for u in managers if u == "boss"]
+
+    print(f"\n{len(managers)} managers' digests, {len(passes)} passes (the first in a fresh process: cold caches)")
+    print(f"  baseline: count(*) over the {len(data.TABLES)} tables   {baseline * 1000:8.0f} ms")
+    print(f"  first pass: build {first.build_s * 1000:6.0f} ms + chart {first.chart_s * 1000:6.0f} ms = {first.total_s * 1000:6.0f} ms")
+    print(
+        f"  warm (median of {len(warm)}): build {build_med * 1000:6.0f} ms + chart {chart_med * 1000:6.0f} ms = "
+        f"{total_med * 1000:6.0f} ms  ({total_med / baseline:.1f}× baseline; build alone {build_med / baseline:.1f}×)"
+    )
+    per_build = sorted(((b, u) for u, (b, _, _) in best.per_manager.items()), reverse=True)
+    print(
+        f"  per digest (warm): build median {statistics.median(b for b, _ in per_build) * 1000:.0f} ms, "
+        f"slowest {per_build[0][1]} {per_build[0][0] * 1000:.0f} ms; chart ~"
+        f"{statistics.median(c for _, c, _ in best.per_manager.values()) * 1000:.0f} ms each"
+    )
+    if director:
+        b, c, q = best.per_manager["boss"]
+        print(f"  director (全公司): build {b * 1000:.0f} ms, chart {c * 1000:.0f} ms, {q} queries")
+    print("  slowest statements (warm):")
+    for s, stmt, _, userid in best.slowest[:5]:
+        print(f"    {s * 1000:7.1f} ms  {userid:<6} {' '.join(stmt.split())[:110]}")
+    if args.explain:
+        boss_statements = [x for x in best.slowest if x[3] == "boss"][: args.explain]
+        for s, stmt, params, _ in boss_statements:
+            print(f"\n  EXPLAIN ANALYZE ({s * 1000:.0f} ms): {' '.join(stmt.split())[:200]}")
+            print(explain(engine, stmt, params))
+
+    checks = [
+        (f"all {len(managers)} digests (build + chart, warm) {total_med:.2f} s (target < {TARGET_TOTAL_S:.0f} s)", total_med < TARGET_TOTAL_S),
+        (f"first pass (cold) {first.total_s:.2f} s (target < {TARGET_TOTAL_S:.0f} s)", first.total_s < TARGET_TOTAL_S),
+        (f"queries per digest: max {max_queries} (target ≤ {TARGET_QUERIES})", max_queries <= TARGET_QUERIES),
+    ]
+    print()
+    for label, ok in checks:
+        print(f"  [{'PASS' if ok else 'FAIL'}] {label}")
+    engine.dispose()
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
