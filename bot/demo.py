@@ -70,6 +70,9 @@ def demo_settings(data_dir: Path, **overrides: Any) -> Settings:
         "redis_url": None,
         "salesbot_media_dir": data_dir / "media",
         "demo_mode": True,
+        # WeCom's 30 messages per member per minute would hold a fast demonstrator's replies back for a
+        # minute (the page then looks dead); the in-process stand-in has no such limit.
+        "outbox_per_member_per_minute": 600,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
