@@ -175,7 +175,13 @@
       if (minute !== lastMinute) { box.append(el("div", "time", minute)); lastMinute = minute; }
       box.append(renderMessage(m));
     }
-    if (nearBottom || state.forceScroll) box.scrollTop = box.scrollHeight;
+    if (nearBottom || state.forceScroll) {
+      box.scrollTop = box.scrollHeight;
+      // Images (charts, photos) get their height only once loaded: keep the newest message in view.
+      for (const img of box.querySelectorAll("img")) {
+        if (!img.complete) img.addEventListener("load", () => { box.scrollTop = box.scrollHeight; }, { once: true });
+      }
+    }
     state.forceScroll = false;
   }
 
