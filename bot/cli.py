@@ -34,6 +34,7 @@ def _setup_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # httpx logs full URLs, which carry the token
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # every command upgrades the schema; keep that quiet
 
 
 def _db(settings: Settings):  # type: ignore[no-untyped-def]
@@ -197,12 +198,29 @@ def _load_extras() -> None:
         EXTRA_COMMANDS.append(module.register)
 
 
+def _settings() -> Settings:
+    """Settings from the environment; a malformed value stops the command with one line naming the variable."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "；".join(f"{'.'.join(str(p) for p in err['loc']).upper()}={err.get('input')!r} 无效" for err in exc.errors())
+        raise SystemExit(f"环境变量有误：{problems}（见 .env.example）") from None
+
+
 def main(argv: list[str] | None = None) -> int:
+    from services.config import ConfigError
+
     _load_extras()
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    settings = _settings()
     _setup_logging(settings)
-    return int(args.func(args, settings) or 0)
+    try:
+        return int(args.func(args, settings) or 0)
+    except ConfigError as exc:  # SALESBOT_CONFIG is loaded by serve and jobs: name the line, no traceback
+        print(f"配置文件有误，已停止：\n{exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ class MissingSecrets(RuntimeError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # env_ignore_empty: `cp .env.example .env` leaves blanks (WECOM_AGENT_ID=, SALESBOT_CONFIG=) that mean "not set".
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     wecom_corp_id: str = ""
     wecom_agent_id: int = 0
@@ -58,14 +59,14 @@ class Settings(BaseSettings):
         }
         missing = [name for name, value in required.items() if not value]
         if self.wecom_aes_key and len(self.wecom_aes_key) != 43:
-            missing.append("WECOM_AES_KEY (must be exactly 43 characters)")
+            missing.append("WECOM_AES_KEY（必须正好 43 个字符）")
         return missing
 
     def require_wecom_secrets(self) -> None:
         missing = self.missing_wecom_secrets()
         if missing:
             raise MissingSecrets(
-                "refusing to start: missing " + ", ".join(missing) + " (set them in the environment or .env)"
+                "拒绝启动：缺少 " + "、".join(missing) + "（请在环境变量或 .env 中设置，见 .env.example）"
             )
 
     @property

@@ -331,3 +331,34 @@ def test_healthz_reports_database(bot):
     assert response.status_code == 200
     assert response.json()["database"] == "ok"
     assert response.json()["redis"] == "not configured"
+
+
+def test_blank_values_copied_from_env_example_mean_unset(monkeypatch):
+    from bot.settings import Settings
+
+    for name in ("WECOM_AGENT_ID", "SALESBOT_CONFIG", "REDIS_URL", "DATABASE_URL"):
+        monkeypatch.setenv(name, "")
+    settings = Settings(_env_file=None)
+    assert settings.wecom_agent_id == 0 and settings.salesbot_config is None and settings.redis_url is None
+    assert settings.database_url.startswith("sqlite")
+
+
+def test_cli_refuses_bad_env_and_bad_config_with_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stages: [线索分配, 初步接洽]\ngates:\n  报价审批: [visit]\n", encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    monkeypatch.setenv("WECOM_CORP_ID", CORP_ID)
+    monkeypatch.setenv("WECOM_TOKEN", TOKEN)
+    monkeypatch.setenv("WECOM_AES_KEY", AES_KEY)
+    monkeypatch.setenv("SALESBOT_CONFIG", str(bad))
+    assert main(["jobs", "run", "reminders", "--now", "2026-11-28T10:00"]) == 2
+    err = capsys.readouterr().err
+    assert "配置文件有误" in err and "bad.yaml:3" in err and "Traceback" not in err
+
+    monkeypatch.setenv("WECOM_AGENT_ID", "abc")
+    with pytest.raises(SystemExit) as info:
+        main(["jobs", "run", "reminders"])
+    assert "WECOM_AGENT_ID" in str(info.value.code)
