@@ -12,7 +12,8 @@ from handlers.common import customer_or_pick, example, opportunity_or_pick, pick
 from models import Customer, Role
 from services import contracts as contract_service
 from services import opportunities as opp_service
-from services.errors import DomainError
+from services.errors import DomainError, NotFound
+from services.lookup import find_opportunities
 from services.parsing import AmountError, format_amount, parse_amount, split_args
 
 router = Router("opportunities")
@@ -21,6 +22,8 @@ SALES_ROLES = (Role.REP.value, Role.SUPERVISOR.value, Role.DIRECTOR.value, Role.
 PAYMENT_ROLES = (*SALES_ROLES, Role.FINANCE.value)
 _CONTRACT_REF = re.compile(r"^[#＃](\d{1,9})$")
 _CUSTOMER_REF = re.compile(r"^客户(#\d{1,9})$")
+# A word written as an amount (sign, currency, digits, 万/元/亿), valid or not — never part of a name.
+_AMOUNT_LIKE = re.compile(r"^[-+−]?[¥￥]?[-+−]?\d[\d.,，]*(万元|万|元|亿|[wWkK])?$")
 
 
 def _amount(command: str, raw: str) -> Decimal:
@@ -49,6 +52,8 @@ def new_opportunity(msg: Inbound, ctx: Ctx) -> Reply:
     if len(words) < 2:
         raise usage_error("商机", "请写上客户和商机名称。")
     amount = _maybe_amount(words[-1]) if len(words) >= 3 else None
+    if amount is None and len(words) >= 3 and _AMOUNT_LIKE.match(words[-1]):
+        amount = _amount("商机", words[-1])  # "商机 华东精密 三期 -5万": the amount's problem, not a name "三期 -5万"
     name_words = words[1:-1] if amount is not None else words[1:]
     if len(words) == 2 and _maybe_amount(words[1]) is not None:
         raise usage_error("商机", "请写上商机名称。")
@@ -76,7 +81,15 @@ def advance(msg: Inbound, ctx: Ctx) -> Reply:
     if target == ctx.config.lost_stage:
         raise usage_error("推进", f"关闭商机请用：输单 {' '.join(words)} 原因")
     keyword = " ".join(words)
-    opp = opportunity_or_pick(ctx, keyword, then_command="推进", rest=target or "", open_only=True)
+    try:
+        opp = opportunity_or_pick(ctx, keyword, then_command="推进", rest=target or "", open_only=True)
+    except NotFound:
+        # "推进 二期产线 火星阶段": the opportunity exists, the last word is not a stage — say that, not "not found".
+        if target is None and len(words) >= 2 and find_opportunities(
+            ctx.session, user=ctx.user, keyword=" ".join(words[:-1]), open_only=True
+        ):
+            raise usage_error("推进", f"没有「{words[-1]}」这个阶段。可选：{'、'.join(ctx.config.stages)}。") from None
+        raise
     before = opp.stage
     stage = opp_service.advance(
         ctx.session, config=ctx.config, user=ctx.user, opportunity=opp, customer_name=_customer_name(ctx, opp.customer_id),

@@ -68,6 +68,8 @@ def test_opportunity_without_amount_keeps_words_in_name(bot: Bot) -> None:
         ("商机 华东精密", "请写上客户和商机名称"),
         ("商机 华东精密 8万", "请写上商机名称"),
         ("商机 没这家 二期", "没有找到客户"),
+        ("商机 华东精密 三期 -5万", "不能为负数"),
+        ("商机 华东精密 三期 1.2.3万", "看不懂金额"),
     ],
 )
 def test_bad_opportunity_input(bot: Bot, text: str, expected: str) -> None:
@@ -100,6 +102,7 @@ def test_advance_through_stages_and_visit_gate(sbot: Bot) -> None:
         ("推进 没这个", "没有找到商机"),
         ("推进 二期产线 实施交付", "需要先登记合同"),
         ("推进 二期产线 输单", "输单 二期产线 原因"),
+        ("推进 二期产线 火星阶段", "没有「火星阶段」这个阶段。可选：线索分配、初步接洽"),
     ],
 )
 def test_bad_advance(sbot: Bot, text: str, expected: str) -> None:
