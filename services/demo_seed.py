@@ -239,6 +239,13 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
         yesterday -= timedelta(days=1)
     for customer in rng.sample(customers, 14):
         add_visit(customer, _local(yesterday, rng.randint(9, 17), rng.choice((0, 20, 40))))
+    # And some earlier today, so that tomorrow morning's digest (the one the page runs) has visits too.
+    local_now = now.astimezone(SHANGHAI)
+    if today.weekday() < 5 and local_now.hour >= 10:
+        minutes = min(local_now.hour, 18) * 60 - 9 * 60 - 10
+        for customer in rng.sample(customers, 12):
+            offset = rng.randint(0, minutes)
+            add_visit(customer, _local(today, 9 + offset // 60, offset % 60))
 
     # --- opportunities at every stage ----------------------------------------------------------------
     stages = list(config.stages)
@@ -407,7 +414,7 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
         # The last four weeks' follow-ups, nearly all done on time (关键节点按时完成率 ≈ 85–92%).
         for _ in range(rng.randint(6, 9)):
             due = _local(_workday_back(rng, today, 1, 28), rng.choice((9, 10, 14, 15, 16)), rng.choice((0, 30)))
-            late = rng.random() < 0.04
+            late = rng.random() < 0.07
             done_at = due + (timedelta(hours=rng.randint(2, 30)) if late else -timedelta(minutes=rng.randint(10, 1200)))
             reminders.append(
                 Reminder(
