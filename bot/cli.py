@@ -84,8 +84,11 @@ def cmd_org_import(args: argparse.Namespace, settings: Settings) -> int:
     with session_factory() as session, session.begin():
         try:
             report = import_org(session, path=Path(args.file), now=datetime.now(UTC))
-        except (ValueError, FileNotFoundError) as exc:
-            print(f"org import failed: {exc}", file=sys.stderr)
+        except FileNotFoundError:
+            print(f"组织架构导入失败：找不到文件 {args.file}", file=sys.stderr)
+            return 1
+        except ValueError as exc:
+            print(f"组织架构导入失败：{exc}", file=sys.stderr)
             return 1
     print(report.summary())
     return 0

@@ -41,6 +41,8 @@ ROLE_NAMES = {
     "admin": Role.ADMIN,
 }
 
+_ROLE_CHOICES = "、".join(name for name in ROLE_NAMES if not name.isascii())
+
 
 @dataclass
 class OrgImportReport:
@@ -51,10 +53,10 @@ class OrgImportReport:
 
     def summary(self) -> str:
         lines = [
-            f"created {len(self.created)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
-            f"rejected {len(self.rejected)}"
+            f"新建 {len(self.created)} 人，更新 {len(self.updated)} 人，未变 {len(self.unchanged)} 人，"
+            f"拒绝 {len(self.rejected)} 行"
         ]
-        lines += [f"  line {line}: {userid or '(no userid)'}: {reason}" for line, userid, reason in self.rejected]
+        lines += [f"  第 {line} 行 {userid or '（无账号）'}：{reason}" for line, userid, reason in sorted(self.rejected)]
         return "\n".join(lines)
 
 
@@ -63,7 +65,9 @@ def import_org(session: Session, *, path: Path, now: datetime) -> OrgImportRepor
     columns = [HEADERS.get(h.strip().lower(), HEADERS.get(h.strip())) for h in headers]
     missing = {"userid", "name", "role"} - set(c for c in columns if c)
     if missing:
-        raise ValueError(f"missing columns: {', '.join(sorted(missing))} (expected userid,name,role,region,manager)")
+        raise ValueError(
+            f"缺少列：{'、'.join(sorted(missing))}（表头应为 userid,name,role,region,manager 或 账号,姓名,角色,区域,上级）"
+        )
     report = OrgImportReport()
     parsed: list[tuple[int, dict[str, str]]] = []
     seen: dict[str, int] = {}
@@ -72,18 +76,18 @@ def import_org(session: Session, *, path: Path, now: datetime) -> OrgImportRepor
         userid = record.get("userid", "")
         key = norm_userid(userid)
         if not key:
-            report.rejected.append((line, "", "empty userid"))
+            report.rejected.append((line, "", "账号为空"))
             continue
         if key in seen:
-            report.rejected.append((line, userid, f"duplicate userid (first on line {seen[key]})"))
+            report.rejected.append((line, userid, f"账号重复（第 {seen[key]} 行已有）"))
             continue
         seen[key] = line
         role_raw = record.get("role", "").strip()
         if ROLE_NAMES.get(role_raw, ROLE_NAMES.get(role_raw.lower())) is None:
-            report.rejected.append((line, userid, f"unknown role '{role_raw}'"))
+            report.rejected.append((line, userid, f"未知角色「{role_raw}」（可用：{_ROLE_CHOICES}）"))
             continue
         if not record.get("name"):
-            report.rejected.append((line, userid, "empty name"))
+            report.rejected.append((line, userid, "姓名为空"))
             continue
         parsed.append((line, record))
     existing = {u.userid: u for u in session.scalars(select(User))}
@@ -97,10 +101,10 @@ def import_org(session: Session, *, path: Path, now: datetime) -> OrgImportRepor
         if manager_raw:
             manager = norm_userid(manager_raw) if norm_userid(manager_raw) in known else by_name.get(manager_raw)
             if manager is None:
-                report.rejected.append((line, record["userid"], f"manager '{manager_raw}' not found"))
+                report.rejected.append((line, record["userid"], f"找不到上级「{manager_raw}」（填上级的账号或姓名）"))
                 continue
             if manager == userid:
-                report.rejected.append((line, record["userid"], "a person cannot be their own manager"))
+                report.rejected.append((line, record["userid"], "上级不能是本人"))
                 continue
         role_raw = record["role"].strip()
         values = {
