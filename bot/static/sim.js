@@ -203,8 +203,10 @@
 
   async function loadSuggestions() {
     const box = $("suggest");
+    const userid = state.userid;
+    const data = await api(`/sim/api/suggestions?userid=${encodeURIComponent(userid)}`);
+    if (userid !== state.userid) return; // switched to someone else meanwhile: theirs will be shown
     box.textContent = "";
-    const data = await api(`/sim/api/suggestions?userid=${encodeURIComponent(state.userid)}`);
     for (const s of data.suggestions) {
       const b = el("button", null, s);
       b.type = "button";
