@@ -8,6 +8,7 @@ from bot.inbound import Inbound
 from bot.replies import Reply, Text, UpdateCard
 from bot.router import Ctx, Router
 from cards.reminder import ReminderView, reminder_card, reminder_task_id, visit_followup_card
+from handlers.common import customer_or_pick, picks
 from models import CardTask, Customer, Reminder, Visit
 from services import audit
 from services import reminders as svc
@@ -21,7 +22,12 @@ GONE = "这张卡片已失效。发送「待办」查看您的待办。"
 
 
 @router.command("跟进", help="设置跟进提醒，到时推送卡片", example="跟进 华东精密 明天下午3点 送样品")
+@picks
 def followup(msg: Inbound, ctx: Ctx) -> Reply:
+    head, _, rest = ctx.args.partition(" ")
+    if head and rest.strip():
+        # Several customers match → the numbered list; replying "2" re-runs 跟进 on that one (as 客户 does).
+        customer_or_pick(ctx, head, then_command="跟进", rest=rest)
     created = svc.create_followup(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now)
     r = created.reminder
     return Text(

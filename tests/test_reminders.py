@@ -62,6 +62,17 @@ def test_followup_split_time_and_date_only_defaults_to_nine(bot: Bot) -> None:
     assert "11月30日(周一) 09:00" in bot.last_text("rep_e1")
 
 
+def test_followup_on_an_ambiguous_customer_asks_for_a_number_and_the_number_picks(bot: Bot) -> None:
+    setup_customer(bot, "华东精密机械")
+    other = setup_customer(bot, "华东精密仪器")
+    bot.send_text("rep_e1", "跟进 华东精密 明天 打电话")
+    assert "1. " in bot.last_text("rep_e1") and reminders(bot) == []
+    bot.send_text("rep_e1", "2")
+    [r] = reminders(bot)
+    assert r.customer_id == other and r.title == "打电话" and r.due_at == sh(2026, 11, 28, 9, 0)
+    assert "华东精密仪器" in bot.last_text("rep_e1")
+
+
 def test_followup_bad_input_creates_nothing(bot: Bot) -> None:
     setup_customer(bot)
     setup_customer(bot, "华南电气", owner="rep_s1", region="华南")
