@@ -6,9 +6,9 @@ from bot.inbound import Inbound
 from bot.replies import Reply, Text
 from bot.router import Ctx, Router
 from cards.approval import APPROVE, REJECT
+from handlers.common import opportunity_or_pick, picks
 from models import Role
 from services import approvals, delegation
-from services.lookup import resolve_opportunity
 from services.parsing import format_amount, format_when, parse_amount, parse_when
 
 router = Router("quotes")
@@ -20,6 +20,7 @@ APPROVER_ROLES = (Role.SUPERVISOR.value, Role.TECH_LEAD.value, Role.FINANCE.valu
 
 
 @router.command("报价", help="申请报价审批", example="报价 华东精密 8万 含安装调试")
+@picks
 def request(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     parts = ctx.args.split(" ", 2) if ctx.args else []
     if len(parts) < 2:
@@ -30,7 +31,8 @@ def request(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
         amount = parse_amount(amount_text)
     except Exception as exc:  # ParseError: a Chinese hint
         return Text(f"{getattr(exc, 'message', '金额无法识别')}\n{QUOTE_USAGE}")
-    opp = resolve_opportunity(ctx.session, user=ctx.user, keyword=keyword, open_only=True)
+    # Several open opportunities match → the numbered list; replying "2" re-runs 报价 on that one.
+    opp = opportunity_or_pick(ctx, keyword, then_command="报价", rest=" ".join(parts[1:]), open_only=True)
     result = approvals.request_quote(
         ctx.session, config=ctx.config, requester=ctx.user, opportunity=opp, amount=amount, note=note, now=ctx.now
     )

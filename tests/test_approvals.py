@@ -122,6 +122,16 @@ def test_bad_input_and_duplicates(bot: Bot) -> None:
     assert "没有找到" in bot.last_text("rep_s1")
 
 
+def test_ambiguous_opportunity_asks_for_a_number_and_the_number_requests(bot: Bot) -> None:
+    seed_opportunity(bot, customer="华东精密", name="数控改造一期")
+    second = seed_opportunity(bot, customer="华东精工", name="数控改造二期")
+    bot.send_text("rep_e1", "报价 数控改造 8万 含安装")
+    assert "1. " in bot.last_text("rep_e1")
+    bot.send_text("rep_e1", "2")
+    q = quote_of(bot)
+    assert q.opportunity_id == second and q.amount == Decimal(80000) and "已提交报价" in bot.texts("rep_e1")[-1]
+
+
 # --- the "Done when" ------------------------------------------------------------------------------
 
 
