@@ -38,7 +38,11 @@ class Customer(Base):
 
 class Visit(Base):
     __tablename__ = "visits"
-    __table_args__ = (Index("ix_visits_user_at", "userid", "visited_at"), Index("ix_visits_customer", "customer_id"))
+    __table_args__ = (
+        Index("ix_visits_user_at", "userid", "visited_at"),
+        Index("ix_visits_customer", "customer_id"),
+        Index("ix_visits_at", "visited_at"),  # the company-wide digest: yesterday's visits
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
@@ -174,7 +178,7 @@ class Reminder(Base):
     __tablename__ = "reminders"
     __table_args__ = (
         Index("ix_reminders_due", "status", "notified_at", "due_at"),
-        Index("ix_reminders_owner", "owner_userid", "status"),
+        Index("ix_reminders_owner", "owner_userid", "status", "due_at"),  # + due_at: the digest's overdue counts
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -128,8 +128,7 @@ def build_digest(session: Session, *, manager: User, config: BusinessConfig, now
             func.count(case((created_y, Opportunity.id))),
             func.coalesce(func.sum(case((created_y, Opportunity.amount))), 0),
         )
-        .join(Customer, Customer.id == Opportunity.customer_id)
-        .where(scope.customers)
+        .where(scope.of_customer(Opportunity.customer_id))
         .group_by(Opportunity.stage)
     ).all()
     by_stage = {stage: (int(n), _dec(amount)) for stage, n, amount, _, _ in rows}
@@ -143,8 +142,7 @@ def build_digest(session: Session, *, manager: User, config: BusinessConfig, now
         for stage, n in session.execute(
             select(StageMove.to_stage, func.count(StageMove.id))
             .join(Opportunity, Opportunity.id == StageMove.opportunity_id)
-            .join(Customer, Customer.id == Opportunity.customer_id)
-            .where(scope.customers, StageMove.moved_at >= y_start, StageMove.moved_at < y_end)
+            .where(scope.of_customer(Opportunity.customer_id), StageMove.moved_at >= y_start, StageMove.moved_at < y_end)
             .group_by(StageMove.to_stage)
         ).all()
     ]
@@ -156,8 +154,7 @@ def build_digest(session: Session, *, manager: User, config: BusinessConfig, now
     for status, n, oldest in session.execute(
         select(Quote.status, func.count(Quote.id), func.min(Quote.created_at))
         .join(Opportunity, Opportunity.id == Quote.opportunity_id)
-        .join(Customer, Customer.id == Opportunity.customer_id)
-        .where(scope.customers, or_(Quote.status == "pending", and_(Quote.status.in_(("approved", "rejected")), decided_y)))
+        .where(scope.of_customer(Opportunity.customer_id), or_(Quote.status == "pending", and_(Quote.status.in_(("approved", "rejected")), decided_y)))
         .group_by(Quote.status)
     ).all():
         if status == "pending":
@@ -190,8 +187,7 @@ def build_digest(session: Session, *, manager: User, config: BusinessConfig, now
     )
     values = session.execute(
         select(*sums)
-        .join(Customer, Customer.id == Payment.customer_id)
-        .where(scope.customers, Payment.received_at >= bounds[0], Payment.received_at < now)
+        .where(scope.of_customer(Payment.customer_id), Payment.received_at >= bounds[0], Payment.received_at < now)
     ).one()
     view.collections_trend = [(f"{m:%Y-%m}", _dec(v)) for m, v in zip(months, values[:-1], strict=True)]
     view.collections_mtd = _dec(values[-2])
@@ -203,8 +199,7 @@ def build_digest(session: Session, *, manager: User, config: BusinessConfig, now
         (names.get(u, u), _dec(amount))
         for u, amount in session.execute(
             select(Contract.signed_by, total)
-            .join(Customer, Customer.id == Contract.customer_id)
-            .where(scope.customers, Contract.signed_at >= this_start, Contract.signed_at <= now)
+            .where(scope.of_customer(Contract.customer_id), Contract.signed_at >= this_start, Contract.signed_at <= now)
             .group_by(Contract.signed_by)
             .order_by(total.desc(), Contract.signed_by)
             .limit(TOP_REPS)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 07:51:09.554209
+Create Date: 2026-11-27 08:22:43.114015
 """
 
 from collections.abc import Sequence
@@ -206,6 +206,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_visits'))
     )
     with op.batch_alter_table('visits', schema=None) as batch_op:
+        batch_op.create_index('ix_visits_at', ['visited_at'], unique=False)
         batch_op.create_index('ix_visits_customer', ['customer_id'], unique=False)
         batch_op.create_index('ix_visits_user_at', ['userid', 'visited_at'], unique=False)
 
@@ -264,7 +265,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('reminders', schema=None) as batch_op:
         batch_op.create_index('ix_reminders_due', ['status', 'notified_at', 'due_at'], unique=False)
-        batch_op.create_index('ix_reminders_owner', ['owner_userid', 'status'], unique=False)
+        batch_op.create_index('ix_reminders_owner', ['owner_userid', 'status', 'due_at'], unique=False)
 
     op.create_table('stage_moves',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -371,6 +372,7 @@ def downgrade() -> None:
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.drop_index('ix_visits_user_at')
         batch_op.drop_index('ix_visits_customer')
+        batch_op.drop_index('ix_visits_at')
 
     op.drop_table('visits')
     with op.batch_alter_table('opportunities', schema=None) as batch_op:
