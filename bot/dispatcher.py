@@ -52,8 +52,12 @@ class DispatchResult:
 
 
 def normalize_command_text(content: str) -> str:
-    text = unicodedata.normalize("NFKC", content or "")
-    return _SPACES.sub(" ", text).strip()
+    """Whitespace folded (full-width spaces included); the characters themselves are kept as typed.
+
+    Free text — a visit's 纪要, a reason, a follow-up's 事项 — is stored as the user wrote it (Chinese
+    punctuation stays Chinese); each parser (amounts, phones, dates, `字段=值`) folds full-width forms itself.
+    """
+    return _SPACES.sub(" ", (content or "").replace("\u3000", " ")).strip()
 
 
 def split_command(content: str, words: list[str]) -> tuple[str | None, str]:
@@ -62,12 +66,13 @@ def split_command(content: str, words: list[str]) -> tuple[str | None, str]:
     if not text:
         return None, ""
     first, _, rest = text.partition(" ")
-    if first in words:
-        return first, rest.strip()
+    folded = unicodedata.normalize("NFKC", first)
+    if folded in words:
+        return folded, rest.strip()
     for word in sorted(words, key=len, reverse=True):
         if len(word) >= 2 and text.startswith(word):
             return word, text[len(word) :].strip()
-    return first, rest.strip()
+    return folded, rest.strip()
 
 
 def _insert(session: Session) -> Any:

@@ -45,7 +45,7 @@ def test_visit_with_location_and_photo(mbot: Bot, tmp_path: Path) -> None:
     card = mbot.cards("rep_e1")[-1]
     values = {h["keyname"]: h["value"] for h in card["horizontal_content_list"]}
     assert values == {"客户": "华东精密", "位置": "上海市嘉定区叶城路", "照片": "1张"}
-    assert card["sub_title_text"] == "谈了二期产线,下周送样"  # NFKC-normalised
+    assert card["sub_title_text"] == "谈了二期产线，下周送样"  # kept as typed
     [v] = visits(mbot)
     assert card["task_id"] == f"visit-{v.id}"
     assert [b["key"] for b in card["button_list"]] == [CardKey("visit.followup", a).pack() for a in ("1d", "3d", "1w")]
