@@ -173,7 +173,7 @@ def test_reps_get_todays_todo_list_once(bot: Bot) -> None:
     assert len([t for t in bot.texts("rep_e1") if "今日待办" in t]) == 1
 
 
-def test_catch_up_window(bot: Bot) -> None:
+def test_d29_catch_up_window(bot: Bot) -> None:
     two_regions(bot)
     # Too early (before 08:30 + jitter) and after noon: nothing at all.
     assert "nothing sent" in bot.run_job("digest", datetime(2026, 11, 28, 8, 0, tzinfo=SHANGHAI))
@@ -231,7 +231,7 @@ def test_ribao_command_sends_my_digest_now(bot: Bot) -> None:
     assert default_config().digest.send_time.strftime("%H:%M") == "08:37"
 
 
-def test_two_replicas_at_once_send_one_digest_each(bot: Bot) -> None:
+def test_d28_two_replicas_at_once_send_one_digest_each(bot: Bot) -> None:
     """[PG] Two processes run the job at the same moment: the unique claim lets exactly one build each digest."""
     import threading
 
