@@ -4,7 +4,10 @@
 replace) and validates the result. A bad file raises `ConfigError`, whose message names the file, the line
 and the problem in plain words, e.g.
 
-    salesbot.yaml:12: approval.rules[1].chain[0]: unknown role 'boss' (allowed: supervisor, tech_lead, ...)
+    salesbot.yaml:12: approval.rules[1].chain[0]: 未知角色「boss」（可选：supervisor 销售主管、tech_lead 技术负责人、…）
+
+Every problem is written in Chinese for the office clerk who edits the file (pydantic's and PyYAML's own
+messages are mapped to Chinese; see `_plain` and `_yaml_problem`).
 
 Line numbers come from composing the YAML (node marks) and walking the nodes along the pydantic error's
 location; when the location is not in the file (a default), the nearest parent that is gives the line.
@@ -87,6 +90,13 @@ GATE_LABELS: dict[str, str] = {
 
 SEGMENT_NAMES: tuple[str, ...] = ("休眠", "明星", "成长", "稳定")
 
+_ROLE_LABELS: dict[str, str] = {
+    "supervisor": "销售主管",
+    "tech_lead": "技术负责人",
+    "finance": "财务经理",
+    "director": "总经理",
+}
+
 FieldKind = Literal["text", "phone", "choice"]
 Requirement = Literal["required", "recommended", "optional"]
 Priority = Literal["A", "B", "C"]
@@ -168,13 +178,13 @@ def _parse_time(value: Any) -> Any:
         m = _TIME_RE.match(value)
         if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
             return time(int(m.group(1)), int(m.group(2)))
-    raise ValueError(f"expected a time like 08:30, got {_show(value)}")
+    raise ValueError(f"应填时间（例如 08:30），现在是{_show(value)}")
 
 
 def _parse_amount(value: Any) -> Any:
     """Amounts may be written 50000, 50000.00, '¥50,000', '5万' or '5万元'."""
     if isinstance(value, bool):
-        raise ValueError(f"expected an amount like 50000 or 5万, got {_show(value)}")
+        raise ValueError(f"应填金额（例如 50000 或 5万），现在是{_show(value)}")
     if isinstance(value, str):
         text = re.sub(r"[\s,，¥￥]", "", value).removesuffix("元")
         factor = Decimal(1)
@@ -183,7 +193,7 @@ def _parse_amount(value: Any) -> Any:
         try:
             return Decimal(text) * factor
         except InvalidOperation:
-            raise ValueError(f"expected an amount like 50000 or 5万, got {_show(value)}") from None
+            raise ValueError(f"应填金额（例如 50000 或 5万），现在是{_show(value)}") from None
     return value
 
 
@@ -192,13 +202,15 @@ def _role(value: Any) -> Any:
         role = _ROLE_ALIASES.get(value.strip(), value.strip())
         if role in APPROVAL_ROLES:
             return role
-    raise ValueError(f"unknown role {_show(value)} (allowed: {', '.join(APPROVAL_ROLES)})")
+    allowed = "、".join(f"{role} {_ROLE_LABELS[role]}" for role in APPROVAL_ROLES)
+    raise ValueError(f"未知角色{_show(value)}（可选：{allowed}）")
 
 
 def _gate(value: Any) -> Any:
     if isinstance(value, str) and value.strip() in GATES:
         return value.strip()
-    raise ValueError(f"unknown gate {_show(value)} (allowed: {', '.join(GATES)})")
+    allowed = "、".join(f"{gate}（{GATE_LABELS[gate]}）" for gate in GATES)
+    raise ValueError(f"未知的关卡{_show(value)}（可选：{allowed}）")
 
 
 def _alias(aliases: dict[str, str]) -> Any:
@@ -218,9 +230,9 @@ def _check_name(value: str, what: str) -> str:
     """Stage names, field keys and labels are typed in chat: no spaces, no '='."""
     value = value.strip()
     if not value:
-        raise ValueError(f"{what} must not be empty")
+        raise ValueError(f"{what}不能为空")
     if re.search(r"[\s=＝]", value):
-        raise ValueError(f"{what} {_show(value)} must not contain spaces or '='")
+        raise ValueError(f"{what}{_show(value)}里不能有空格或「=」")
     return value
 
 
@@ -266,25 +278,27 @@ class CustomerField(_Model):
     @field_validator("key")
     @classmethod
     def _key(cls, value: str) -> str:
-        return _check_name(value, "key")
+        return _check_name(value, "字段代码 key ")
 
     @field_validator("label")
     @classmethod
     def _label(cls, value: str) -> str:
-        return _check_name(value, "label")
+        return _check_name(value, "字段名称 label ")
 
     @model_validator(mode="after")
     def _choices(self) -> CustomerField:
         if self.kind == "choice":
             if not self.choices:
-                raise _At(("choices",), "a field of kind 'choice' needs a list of choices")
+                raise _At(("choices",), "选项类字段（kind: choice）需要填写 choices 选项列表")
             for i, choice in enumerate(self.choices):
                 if not choice:
-                    raise _At(("choices", i), "a choice must not be empty")
+                    raise _At(("choices", i), "选项不能为空")
                 if choice in self.choices[:i]:
-                    raise _At(("choices", i), f"duplicate choice {_show(choice)}")
+                    raise _At(("choices", i), f"选项{_show(choice)}重复了")
         elif self.choices is not None:
-            raise _At(("choices",), f"choices are only for kind 'choice' (this field is kind '{self.kind}')")
+            raise _At(
+                ("choices",), f"只有选项类字段（kind: choice）才能写 choices（这个字段是「{self.kind}」）"
+            )
         return self
 
     @property
@@ -299,7 +313,7 @@ class ScoreItem(_Model):
     @field_validator("item")
     @classmethod
     def _item(cls, value: str) -> str:
-        return _check_name(value, "item")
+        return _check_name(value, "评分项")
 
 
 class PriorityThresholds(_Model):
@@ -313,7 +327,7 @@ class PriorityThresholds(_Model):
     def _below_a(cls, value: int, info: ValidationInfo) -> int:
         a = info.data.get("A")
         if a is not None and value >= a:
-            raise _At((), f"B ({value}) must be lower than A ({a})", siblings=("A",))
+            raise _At((), f"B（{value}）必须小于 A（{a}）", siblings=("A",))
         return value
 
 
@@ -328,7 +342,7 @@ class ApprovalRule(_Model):
     def _unique(cls, value: list[str]) -> list[str]:
         for i, role in enumerate(value):
             if role in value[:i]:
-                raise _At((i,), f"role '{role}' appears twice in the chain")
+                raise _At((i,), f"角色「{role}」在审批链里出现了两次")
         return value
 
 
@@ -351,22 +365,22 @@ class ApprovalConfig(_Model):
     @classmethod
     def _ordered(cls, rules: list[ApprovalRule]) -> list[ApprovalRule]:
         if not rules:
-            raise ValueError("at least one approval rule is needed")
+            raise ValueError("至少需要一条审批规则")
         previous: Decimal | None = None
         for i, rule in enumerate(rules):
             last = i == len(rules) - 1
             if rule.max_amount is None and not last:
-                raise _At((i,), "only the last rule may leave out max_amount (it covers every larger amount)")
+                raise _At((i,), "只有最后一条规则可以不写 max_amount（它负责所有更大的金额）")
             if rule.max_amount is not None:
                 if last:
                     raise _At(
                         (i, "max_amount"),
-                        "the last rule must have no max_amount, so that every larger amount has a chain",
+                        "最后一条规则不能写 max_amount，这样更大的金额也有审批链",
                     )
                 if previous is not None and rule.max_amount <= previous:
                     raise _At(
                         (i, "max_amount"),
-                        f"rules must be ordered by amount: {rule.max_amount} is not above the previous {previous}",
+                        f"规则要按金额从小到大排列：{rule.max_amount} 没有大于上一条的 {previous}",
                     )
                 previous = rule.max_amount
         return rules
@@ -377,7 +391,7 @@ class ApprovalConfig(_Model):
         remind = info.data.get("remind_after_hours")
         if remind is not None and value <= remind:
             raise _At(
-                (), f"must be more than remind_after_hours ({remind})", siblings=("remind_after_hours",)
+                (), f"必须大于 remind_after_hours（{remind}）", siblings=("remind_after_hours",)
             )
         return value
 
@@ -385,7 +399,7 @@ class ApprovalConfig(_Model):
         """The approver roles, in order, for a quote of `amount` (a rule's max_amount is inclusive)."""
         value = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
         if value < 0:
-            raise ValueError(f"amount must not be negative: {amount}")
+            raise ValueError(f"金额不能为负数：{amount}")
         for rule in self.rules:
             if rule.max_amount is None or value <= rule.max_amount:
                 return list(rule.chain)
@@ -436,13 +450,13 @@ class SegmentsConfig(_Model):
         value = [v.strip() if isinstance(v, str) else v for v in value]
         for i, name in enumerate(value):
             if name not in SEGMENT_NAMES:
-                raise _At((i,), f"unknown segment {_show(name)} (segments: {'、'.join(SEGMENT_NAMES)})")
+                raise _At((i,), f"未知的客户分层{_show(name)}（可选：{'、'.join(SEGMENT_NAMES)}）")
             if name in value[:i]:
-                raise _At((i,), f"segment '{name}' appears twice")
+                raise _At((i,), f"客户分层「{name}」出现了两次")
         missing = [s for s in SEGMENT_NAMES if s not in value]
         if missing:
             raise ValueError(
-                f"missing segment(s): {'、'.join(missing)} (list all of {'、'.join(SEGMENT_NAMES)})"
+                f"缺少客户分层：{'、'.join(missing)}（要列出全部：{'、'.join(SEGMENT_NAMES)}）"
             )
         return value
 
@@ -471,12 +485,12 @@ class DigestConfig(_Model):
             if send % 30 == 0:
                 raise _At(
                     (),
-                    f"the digest would go out at {_hhmm(send)}, on the hour or half hour; "
-                    "choose a jitter_minutes that lands elsewhere (e.g. 7)",
+                    f"日报会在 {_hhmm(send)} 发出，正好是整点或半点；"
+                    "请换一个 jitter_minutes，让发送时间错开整点和半点（例如 7）",
                     siblings=("time",),
                 )
             if send >= 24 * 60:
-                raise _At((), f"time + jitter_minutes passes midnight ({_hhmm(send)})", siblings=("time",))
+                raise _At((), f"time 加上 jitter_minutes 超过了午夜（{_hhmm(send)}）", siblings=("time",))
         return value
 
     @field_validator("catch_up_until")
@@ -486,8 +500,7 @@ class DigestConfig(_Model):
         if start is not None and jitter is not None and _minutes(value) <= _minutes(start) + jitter:
             raise _At(
                 (),
-                f"must be later than the send time {_hhmm(_minutes(start) + jitter)} (a missed digest is "
-                "sent late only until this time)",
+                f"必须晚于日报发送时间 {_hhmm(_minutes(start) + jitter)}（错过的日报只在这个时间之前补发）",
                 siblings=("time", "jitter_minutes"),
             )
         return value
@@ -499,7 +512,7 @@ class DigestConfig(_Model):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             if available_timezones():  # with no time zone database at all, trust the name
-                raise ValueError(f"unknown time zone {_show(value)} (e.g. Asia/Shanghai)") from None
+                raise ValueError(f"未知的时区{_show(value)}（例如 Asia/Shanghai）") from None
         return value
 
     @property
@@ -578,24 +591,24 @@ class BusinessConfig(_Model):
     @classmethod
     def _stages(cls, value: list[str]) -> list[str]:
         if not value:
-            raise ValueError("at least one stage is needed")
+            raise ValueError("至少需要一个阶段")
         cleaned: list[str] = []
         for i, stage in enumerate(value):
             try:
-                name = _check_name(stage, "a stage name")
+                name = _check_name(stage, "阶段名称")
             except ValueError as exc:
                 raise _At((i,), str(exc)) from None
             if name in cleaned:
-                raise _At((i,), f"stage '{name}' appears twice")
+                raise _At((i,), f"阶段「{name}」出现了两次")
             cleaned.append(name)
         return cleaned
 
     @field_validator("lost_stage")
     @classmethod
     def _lost_stage(cls, value: str, info: ValidationInfo) -> str:
-        value = _check_name(value, "lost_stage")
+        value = _check_name(value, "输单状态 lost_stage ")
         if value in (info.data.get("stages") or []):
-            raise ValueError(f"'{value}' is the closed (lost) state and must not also be in stages")
+            raise ValueError(f"「{value}」是输单（关闭）状态，不能同时写在 stages 阶段里")
         return value
 
     @field_validator("gates")
@@ -607,15 +620,15 @@ class BusinessConfig(_Model):
         for stage, gates in value.items():
             if stage not in stages:
                 lost = info.data.get("lost_stage")
-                hint = " (the lost state needs no gate)" if stage == lost else ""
-                raise _At((stage,), f"unknown stage '{stage}'{hint} (stages: {', '.join(stages)})")
+                hint = "（输单状态不需要关卡）" if stage == lost else ""
+                raise _At((stage,), f"未知阶段「{stage}」{hint}（现有阶段：{'、'.join(stages)}）")
             if gates and stage == stages[0]:
                 raise _At(
-                    (stage,), f"the first stage '{stage}' cannot have gates: new opportunities start there"
+                    (stage,), f"第一个阶段「{stage}」不能设关卡：新商机都从这里开始"
                 )
             for i, gate in enumerate(gates):
                 if gate in gates[:i]:
-                    raise _At((stage, i), f"gate '{gate}' appears twice")
+                    raise _At((stage, i), f"关卡「{gate}」出现了两次")
         return value
 
     @field_validator("customer_fields")
@@ -624,7 +637,7 @@ class BusinessConfig(_Model):
         for key, (label, _kind, _required) in BUILTIN_FIELDS.items():
             if not any(f.key == key for f in fields):
                 raise ValueError(
-                    f"built-in field '{key}' ({label}) cannot be removed; keep it and change only 'required'"
+                    f"内置字段「{key}」（{label}）不能删除；请保留它，只修改 required"
                 )
         owners: dict[str, tuple[int, str]] = {}  # name (key or label) -> (index, "key"/"label")
         for i, f in enumerate(fields):
@@ -632,22 +645,25 @@ class BusinessConfig(_Model):
                 label, kind, _ = BUILTIN_FIELDS[f.key]
                 if f.label != label:
                     raise _At(
-                        (i, "label"), f"the label of built-in field '{f.key}' is '{label}' and cannot change"
+                        (i, "label"), f"内置字段「{f.key}」的名称是「{label}」，不能修改"
                     )
                 if f.kind != kind:
                     raise _At(
-                        (i, "kind"), f"the kind of built-in field '{f.key}' is '{kind}' and cannot change"
+                        (i, "kind"), f"内置字段「{f.key}」的类型是「{kind}」，不能修改"
                     )
                 if f.key == "name" and f.required != "required":
-                    raise _At((i, "required"), "名称 (name) is always required")
+                    raise _At((i, "required"), "名称（name）必须是必填（required）")
             for attr in ("key", "label"):
                 name = getattr(f, attr)
                 if name in owners and owners[name][0] != i:
                     j, other = owners[name]
+                    what = {"key": "字段代码", "label": "字段名称"}
                     problem = (
-                        f"duplicate {attr} '{name}'" if other == attr else f"'{name}' is already a {other}"
+                        f"{what[attr]}「{name}」重复了"
+                        if other == attr
+                        else f"「{name}」已经是另一个字段的{what[other]}"
                     )
-                    raise _At((i, attr), f"{problem} (also used by customer_fields[{j}])")
+                    raise _At((i, attr), f"{problem}（customer_fields[{j}] 也在用）")
                 owners.setdefault(name, (i, attr))
         return fields
 
@@ -655,18 +671,18 @@ class BusinessConfig(_Model):
     @classmethod
     def _score_card(cls, items: list[ScoreItem], info: ValidationInfo) -> list[ScoreItem]:
         if not items:
-            raise ValueError("the score card needs at least one item")
+            raise ValueError("评分卡至少需要一个评分项")
         names = [s.item for s in items]
         for i, name in enumerate(names):
             if name in names[:i]:
-                raise _At((i, "item"), f"item '{name}' appears twice")
+                raise _At((i, "item"), f"评分项「{name}」出现了两次")
         thresholds: PriorityThresholds | None = info.data.get("priority_thresholds")
         total = sum(s.weight for s in items)
         if thresholds is not None and total < thresholds.A:
             raise _At(
                 (),
-                f"the weights add up to {total}, so no opportunity could reach priority A "
-                f"(priority_thresholds.A is {thresholds.A})",
+                f"各项权重加起来是 {total}，没有商机能达到 A 级"
+                f"（priority_thresholds.A 是 {thresholds.A}）",
                 siblings=("priority_thresholds",),
             )
         return items
@@ -678,7 +694,7 @@ class BusinessConfig(_Model):
         try:
             return self.stages.index(stage)
         except ValueError:
-            raise ValueError(f"unknown stage {_show(stage)} (stages: {', '.join(self.stages)})") from None
+            raise ValueError(f"未知阶段{_show(stage)}（现有阶段：{'、'.join(self.stages)}）") from None
 
     def next_stage(self, stage: str) -> str | None:
         """The stage after `stage`, or None at the last one."""
@@ -783,14 +799,16 @@ def load_config(path: Path | str | None) -> BusinessConfig:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise ConfigError(path, [(None, "file not found")]) from None
+        raise ConfigError(path, [(None, "找不到这个文件")]) from None
     except IsADirectoryError:
-        raise ConfigError(path, [(None, "is a directory, not a file")]) from None
+        raise ConfigError(path, [(None, "这是一个文件夹，不是文件")]) from None
     except UnicodeDecodeError as exc:
         line = exc.object[: exc.start].count(b"\n") + 1
-        raise ConfigError(path, [(line, "not UTF-8 text (save the file as UTF-8)")]) from None
+        raise ConfigError(path, [(line, "文件不是 UTF-8 编码（请用记事本等“另存为”UTF-8 编码）")]) from None
+    except PermissionError:
+        raise ConfigError(path, [(None, "没有权限读取这个文件")]) from None
     except OSError as exc:
-        raise ConfigError(path, [(None, f"cannot read the file: {exc.strerror or exc}")]) from None
+        raise ConfigError(path, [(None, f"无法读取这个文件（{exc.strerror or exc}）")]) from None
     return _parse(text, path)
 
 
@@ -806,8 +824,8 @@ def _parse(text: str, path: Path) -> BusinessConfig:
         data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         raise ConfigError(path, [_yaml_problem(exc)]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(path, [(None, f"YAML syntax error: {exc}")]) from None
+    except yaml.YAMLError:
+        raise ConfigError(path, [(None, "YAML 格式错误：文件无法解析，请检查缩进（只用空格）、冒号和引号")]) from None
     finally:
         loader.dispose()
 
@@ -819,7 +837,7 @@ def _parse(text: str, path: Path) -> BusinessConfig:
         data = {}
     if not isinstance(data, dict):
         line = root.start_mark.line + 1 if root is not None else 1
-        raise ConfigError(path, [(line, "the file must be made of 'key: value' sections (e.g. 'digest:')")])
+        raise ConfigError(path, [(line, "整个文件应由「键: 值」分节组成（例如「digest:」），不能以「- 」列表开头")])
 
     defaults = BusinessConfig().model_dump()
     merged = _merge(defaults, data)
@@ -849,17 +867,36 @@ def _merge(default: Any, override: Any) -> Any:
     return override
 
 
+# PyYAML's problems (English) -> what to check, in plain Chinese. First match wins.
+_YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
+    ("'\\t'", "这里有制表符（Tab 键），请只用空格缩进"),
+    ("mapping values are not allowed", "这一行多了一个「: 」或缩进不对；「键: 值」的冒号后面要有空格，值里有冒号时请用引号括起来"),
+    ("expected <block end>", "缩进没有对齐：同一分节里的各行要用同样多的空格开头"),
+    ("could not find expected ':'", "缺少「: 」：每一行应写成「键: 值」"),
+    ("did not find expected key", "缩进没有对齐，或这一行缺少「键: 值」的写法"),
+    ("did not find expected '-'", "列表没有对齐：列表的每一项都要以同样缩进的「- 」开头"),
+    ("expected ',' or ']'", "方括号 [ ] 没有闭合，或两项之间缺少逗号"),
+    ("expected ',' or '}'", "花括号 { } 没有闭合，或两项之间缺少逗号"),
+    ("quoted scalar", "引号没有闭合：请检查引号是否成对"),
+    ("end of stream", "文件意外结束：请检查引号和括号是否成对"),
+    ("expected the node content", "这里缺少内容：请检查括号和引号是否成对"),
+    ("undefined alias", "「*」开头的写法无法识别：如果是文字，请用引号括起来"),
+    ("cannot start any token", "这里有无法识别的字符（例如 @ 或 `）：如果是文字，请用引号括起来"),
+)
+
+
 def _yaml_problem(exc: yaml.MarkedYAMLError) -> tuple[int | None, str]:
     mark = exc.problem_mark or exc.context_mark
-    problem = exc.problem or exc.context or "cannot be read"
-    if "\\t" in problem or "\t" in problem:
-        problem += " (a tab character: indent with spaces only)"
-    elif "block end" in problem or "mapping values are not allowed" in problem:
-        problem += " (check the indentation and the ': ' on this line)"
-    where = f" (column {mark.column + 1})" if mark is not None else ""
+    english = f"{exc.problem or ''} {exc.context or ''}"
+    problem = next(
+        (chinese for needle, chinese in _YAML_PROBLEMS if needle in english),
+        "这一行写法不对：请检查缩进（只用空格）、「键: 值」的冒号和空格、引号和括号是否成对",
+    )
+    where = [f"第 {mark.column + 1} 列"] if mark is not None else []
     if exc.context and exc.problem and exc.context_mark is not None and exc.context_mark is not mark:
-        where += f"; {exc.context} that starts on line {exc.context_mark.line + 1}"
-    return (mark.line + 1 if mark is not None else None), f"YAML syntax error: {problem}{where}"
+        where.append(f"所在的部分从第 {exc.context_mark.line + 1} 行开始")
+    at = f"（{'，'.join(where)}）" if where else ""
+    return (mark.line + 1 if mark is not None else None), f"YAML 格式错误{at}：{problem}"
 
 
 def _duplicate_keys(node: Node, path: tuple[str | int, ...]) -> list[tuple[int | None, str]]:
@@ -873,7 +910,7 @@ def _duplicate_keys(node: Node, path: tuple[str | int, ...]) -> list[tuple[int |
                     problems.append(
                         (
                             key.start_mark.line + 1,
-                            f"{where}: '{key.value}' is given twice (first on line {seen[key.value]})",
+                            f"{where}: 「{key.value}」写了两次（第一次在第 {seen[key.value]} 行），请删掉一处",
                         )
                     )
                 else:
@@ -922,14 +959,14 @@ def _format_loc(loc: Sequence[str | int]) -> str:
 
 def _show(value: Any) -> str:
     if value is None:
-        return "nothing"
+        return "空的"
     if isinstance(value, str):
-        return f"'{value}'"
+        return f"「{value}」"
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return "「true」" if value else "「false」"
     if isinstance(value, (dict, list)):
-        return "a section" if isinstance(value, dict) else "a list"
-    return str(value)
+        return "一个分节" if isinstance(value, dict) else "一个列表"
+    return f"「{value}」"
 
 
 def _unwrap(tp: Any) -> Any:
@@ -965,50 +1002,61 @@ def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
     return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
 def _plain(err: Any, loc: tuple[str | int, ...]) -> str:
-    """Pydantic's error in words an office clerk can act on."""
+    """Pydantic's error in Chinese words an office clerk can act on."""
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
-    got = f", got {_show(value)}"
+    got = f"，现在是{_show(value)}"
     if kind == "extra_forbidden":
         key = str(loc[-1])
         model = _model_at(loc[:-1])
         allowed = list(model.model_fields) if model else []
         close = difflib.get_close_matches(key, allowed, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        listing = f" (allowed here: {', '.join(allowed)})" if allowed else ""
-        return f"unknown key '{key}'{hint}{listing}"
+        hint = f"，是不是「{close[0]}」？" if close else ""
+        listing = f"（这里可以写：{'、'.join(allowed)}）" if allowed else ""
+        return f"未知的配置项「{key}」{hint}{listing}"
     if kind == "missing":
-        return "is missing"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"expected a whole number{got}"
-    if kind in ("float_type", "float_parsing"):
-        return f"expected a number{got}"
+        name = str(loc[-1]) if loc and isinstance(loc[-1], str) else ""
+        return f"缺少必填项「{name}」" if name else "缺少必填项"
+    if kind in ("int_type", "int_parsing", "int_from_float", "int_parsing_size"):
+        return f"应填整数（例如 30）{got}"
+    if kind in ("float_type", "float_parsing", "finite_number"):
+        return f"应填数字（例如 2.5）{got}"
     if kind.startswith("decimal"):
-        return f"expected an amount like 50000 or 5万{got}"
-    if kind in ("string_type", "string_sub_type"):
-        return f"expected text{got}"
-    if kind in ("list_type", "tuple_type", "set_type"):
-        return f"expected a list (lines starting with '- '){got}"
+        return f"应填金额（例如 50000 或 5万）{got}"
+    if kind in ("string_type", "string_sub_type", "string_unicode"):
+        return f"应填文字{got}"
+    if kind in ("list_type", "tuple_type", "set_type", "iterable_type"):
+        return f"应填列表（每项一行，以「- 」开头）{got}"
     if kind in ("dict_type", "model_type", "model_attributes_type", "mapping_type"):
-        return f"expected a section of 'key: value' lines{got}"
+        return f"应填一个分节（下面缩进几行「键: 值」）{got}"
     if kind.startswith("date"):
-        return f"expected a date like 2025-10-01{got}"
+        return f"应填日期（例如 2025-10-01）{got}"
+    if kind.startswith("time"):
+        return f"应填时间（例如 08:30）{got}"
     if kind.startswith("bool"):
-        return f"expected true or false{got}"
+        return f"应填 true（是）或 false（否）{got}"
     if kind == "literal_error":
-        return f"{_show(value)} is not allowed (allowed: {str(ctx.get('expected', '')).replace(chr(39), '')})"
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ").split(", ")
+        return f"不能填{_show(value)}（可选：{'、'.join(e for e in expected if e)}）"
     if kind == "greater_than":
-        return f"must be more than {ctx.get('gt')}{got}"
+        return f"必须大于 {ctx.get('gt')}{got}"
     if kind == "greater_than_equal":
-        return f"must be at least {ctx.get('ge')}{got}"
+        return f"不能小于 {ctx.get('ge')}{got}"
     if kind == "less_than":
-        return f"must be less than {ctx.get('lt')}{got}"
+        return f"必须小于 {ctx.get('lt')}{got}"
     if kind == "less_than_equal":
-        return f"must be at most {ctx.get('le')}{got}"
-    if kind == "too_short":
-        return "must not be empty"
-    message = str(err["msg"])
-    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        return f"不能大于 {ctx.get('le')}{got}"
+    if kind in ("too_short", "string_too_short"):
+        return "不能为空"
+    if kind in ("too_long", "string_too_long"):
+        return f"内容太多{got}"
+    message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if _CJK.search(message):  # our own validators' messages are already Chinese
+        return message
+    return f"这个值不符合要求{got}"
 
 
 def _validation_problems(exc: ValidationError, root: Node | None) -> list[tuple[int | None, str]]:

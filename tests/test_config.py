@@ -297,13 +297,13 @@ def test_example_file_shows_every_section() -> None:
 def test_unknown_key(tmp_path: Path) -> None:
     err = error_of(tmp_path, "stages: [a, b]\ndigest:\n  time: '08:20'\n  jiter_minutes: 7\n")
     assert_error(
-        err, 4, "digest.jiter_minutes", "unknown key 'jiter_minutes'", "did you mean 'jitter_minutes'"
+        err, 4, "digest.jiter_minutes", "未知的配置项「jiter_minutes」", "是不是「jitter_minutes」？"
     )
 
 
 def test_unknown_top_level_key(tmp_path: Path) -> None:
     err = error_of(tmp_path, "# comment\n\nreminder:\n  default_time: '09:00'\n")
-    assert_error(err, 3, "unknown key 'reminder'", "reminders")
+    assert_error(err, 3, "未知的配置项「reminder」", "reminders")
 
 
 def test_unknown_role(tmp_path: Path) -> None:
@@ -322,34 +322,34 @@ approval:
         err,
         7,
         "approval.rules[1].chain[0]",
-        "unknown role 'boss'",
-        "supervisor, tech_lead, finance, director",
+        "未知角色「boss」",
+        "supervisor 销售主管、tech_lead 技术负责人、finance 财务经理、director 总经理",
     )
     assert str(err) == (
-        f"{tmp_path / 'salesbot.yaml'}:7: approval.rules[1].chain[0]: unknown role 'boss' "
-        "(allowed: supervisor, tech_lead, finance, director)"
+        f"{tmp_path / 'salesbot.yaml'}:7: approval.rules[1].chain[0]: 未知角色「boss」"
+        "（可选：supervisor 销售主管、tech_lead 技术负责人、finance 财务经理、director 总经理）"
     )
 
 
 def test_unknown_stage_in_a_gate(tmp_path: Path) -> None:
     err = error_of(tmp_path, "gates:\n  方案制定: [visit]\n  签约: [signed_contract]\n")
-    assert_error(err, 3, "gates.签约", "unknown stage '签约'", "线索分配")
+    assert_error(err, 3, "gates.签约", "未知阶段「签约」", "线索分配")
 
 
 def test_unknown_gate(tmp_path: Path) -> None:
     err = error_of(tmp_path, "gates:\n  方案制定:\n    - visits\n")
-    assert_error(err, 3, "gates.方案制定[0]", "unknown gate 'visits'", "quote_request")
+    assert_error(err, 3, "gates.方案制定[0]", "未知的关卡「visits」", "quote_request")
 
 
 def test_bad_type(tmp_path: Path) -> None:
     err = error_of(tmp_path, "visits:\n  media_window_minutes: 30\n  anomaly_distance_km: far\n")
-    assert_error(err, 3, "visits.anomaly_distance_km", "expected a number", "'far'")
+    assert_error(err, 3, "visits.anomaly_distance_km", "应填数字", "「far」")
     err = error_of(tmp_path, "dialog_ttl_minutes: half an hour\n")
-    assert_error(err, 1, "dialog_ttl_minutes", "whole number")
+    assert_error(err, 1, "dialog_ttl_minutes", "应填整数", "「half an hour」")
     err = error_of(tmp_path, "stages: 线索分配\n")
-    assert_error(err, 1, "stages", "expected a list")
+    assert_error(err, 1, "stages", "应填列表")
     err = error_of(tmp_path, "\nreminders:\n  default_time: '25:00'\n")
-    assert_error(err, 3, "reminders.default_time", "like 08:30")
+    assert_error(err, 3, "reminders.default_time", "例如 08:30")
 
 
 def test_duplicate_label(tmp_path: Path) -> None:
@@ -366,7 +366,7 @@ customer_fields:
     kind: phone
 """
     err = error_of(tmp_path, text)
-    assert_error(err, 9, "customer_fields[6].label", "duplicate label '电话'", "customer_fields[4]")
+    assert_error(err, 9, "customer_fields[6].label", "字段名称「电话」重复了", "customer_fields[4]")
 
 
 def test_removing_a_built_in_field(tmp_path: Path) -> None:
@@ -380,21 +380,21 @@ customer_fields:
   - key: address
 """
     err = error_of(tmp_path, text)
-    assert_error(err, 2, "customer_fields", "built-in field 'phone'", "cannot be removed")
+    assert_error(err, 2, "customer_fields", "内置字段「phone」", "不能删除")
 
 
 def test_changing_a_built_in_label(tmp_path: Path) -> None:
     text = "customer_fields:\n" + "".join(f"  - key: {key}\n" for key in BUILTIN_FIELDS)
     text = text.replace("  - key: region\n", "  - key: region\n    label: 片区\n")
     err = error_of(tmp_path, text)
-    assert_error(err, 5, "customer_fields[2].label", "'区域'")
+    assert_error(err, 5, "customer_fields[2].label", "「区域」", "不能修改")
 
 
 def test_choice_field_needs_choices(tmp_path: Path) -> None:
     text = "customer_fields:\n" + "".join(f"  - key: {key}\n" for key in BUILTIN_FIELDS)
     text += "  - label: 等级\n    kind: choice\n"
     err = error_of(tmp_path, text)
-    assert_error(err, 8, "customer_fields[6].choices", "needs a list of choices")
+    assert_error(err, 8, "customer_fields[6].choices", "需要填写 choices")
 
 
 @pytest.mark.parametrize(
@@ -408,24 +408,25 @@ def test_choice_field_needs_choices(tmp_path: Path) -> None:
 )
 def test_jitter_on_the_hour_or_half_hour(tmp_path: Path, text: str, line: int, at: str) -> None:
     err = error_of(tmp_path, text)
-    assert_error(err, line, "digest.jitter_minutes", at, "on the hour or half hour")
+    assert_error(err, line, "digest.jitter_minutes", at, "整点或半点")
 
 
 def test_yaml_syntax_error(tmp_path: Path) -> None:
     err = error_of(tmp_path, "digest:\n  time: '08:30'\n jitter_minutes: 7\n")
     assert err.line == 3
-    assert "YAML syntax error" in str(err) and ":3: " in str(err)
+    assert "YAML 格式错误" in str(err) and ":3: " in str(err)
+    assert "缩进没有对齐" in str(err)
 
 
 def test_tab_indentation(tmp_path: Path) -> None:
     err = error_of(tmp_path, "digest:\n\ttime: '08:30'\n")
     assert err.line == 2
-    assert "tab" in str(err)
+    assert "制表符" in str(err) and "空格" in str(err)
 
 
 def test_key_given_twice(tmp_path: Path) -> None:
     err = error_of(tmp_path, "digest:\n  jitter_minutes: 7\n  jitter_minutes: 9\n")
-    assert_error(err, 3, "digest.jitter_minutes", "given twice", "line 2")
+    assert_error(err, 3, "digest.jitter_minutes", "写了两次", "第 2 行")
 
 
 def test_approval_rules_must_be_ordered_and_end_open(tmp_path: Path) -> None:
@@ -434,24 +435,24 @@ def test_approval_rules_must_be_ordered_and_end_open(tmp_path: Path) -> None:
         "approval:\n  rules:\n    - {max_amount: 50000, chain: [supervisor]}\n"
         "    - {max_amount: 20000, chain: [finance]}\n    - chain: [director]\n",
     )
-    assert_error(err, 4, "approval.rules[1].max_amount", "ordered by amount")
+    assert_error(err, 4, "approval.rules[1].max_amount", "从小到大")
     err = error_of(tmp_path, "approval:\n  rules:\n    - max_amount: 50000\n      chain: [supervisor]\n")
-    assert_error(err, 3, "approval.rules[0].max_amount", "last rule")
+    assert_error(err, 3, "approval.rules[0].max_amount", "最后一条规则")
 
 
 def test_priority_a_must_be_reachable(tmp_path: Path) -> None:
     err = error_of(tmp_path, "dialog_ttl_minutes: 30\npriority_thresholds:\n  A: 101\n")
-    assert_error(err, 2, "score_card", "add up to 100", "101")
+    assert_error(err, 2, "score_card", "加起来是 100", "101")
     err = error_of(tmp_path, "score_card:\n  - item: 预算明确\n    weight: 60\n")
-    assert_error(err, 1, "score_card", "add up to 60")
+    assert_error(err, 1, "score_card", "加起来是 60")
 
 
 def test_escalation_after_reminder(tmp_path: Path) -> None:
     err = error_of(tmp_path, "approval:\n  remind_after_hours: 24\n  escalate_after_hours: 24\n")
-    assert_error(err, 3, "approval.escalate_after_hours", "more than remind_after_hours")
+    assert_error(err, 3, "approval.escalate_after_hours", "必须大于 remind_after_hours")
     # Only the reminder is in the file: its line is the one reported.
     err = error_of(tmp_path, "approval:\n  remind_after_hours: 60\n")
-    assert_error(err, 2, "approval.escalate_after_hours", "more than remind_after_hours (60)")
+    assert_error(err, 2, "approval.escalate_after_hours", "必须大于 remind_after_hours（60）")
 
 
 def test_several_problems_are_all_reported_in_line_order(tmp_path: Path) -> None:
@@ -460,8 +461,8 @@ def test_several_problems_are_all_reported_in_line_order(tmp_path: Path) -> None
 
 
 def test_not_a_mapping_and_missing_file(tmp_path: Path) -> None:
-    assert_error(error_of(tmp_path, "- digest\n"), 1, "key: value")
-    with pytest.raises(ConfigError, match="file not found"):
+    assert_error(error_of(tmp_path, "- digest\n"), 1, "键: 值")
+    with pytest.raises(ConfigError, match="找不到这个文件"):
         load_config(tmp_path / "nope.yaml")
 
 
@@ -471,3 +472,52 @@ def test_check_config_file(tmp_path: Path) -> None:
     assert "2 个节假日" in summary
     with pytest.raises(ConfigError):
         check_config_file(write(tmp_path, "digest: [\n"))
+
+
+# --- every problem is plain Chinese ------------------------------------------------------------------------
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragments"),
+    [
+        ("stagez: [a, b]\n", 1, ("未知的配置项「stagez」，是不是「stages」？",)),
+        ("approval:\n  rules:\n    - max_amount: 5万\n    - {}\n", 4, ("approval.rules[1].chain", "缺少必填项")),
+        ("customer_fields:\n  - key: name\n    kind: 数字\n", 3, ("kind", "不能填「数字」", "text、phone、choice")),
+        ("customer_fields:\n  - key: name\n    label: [名称]\n", 3, ("label", "应填文字")),
+        ("approval:\n  holidays: 国庆\n", 2, ("approval.holidays", "应填列表")),
+        ("approval:\n  holidays: [十月一日]\n", 2, ("approval.holidays[0]", "应填日期", "2025-10-01")),
+        ("digest:\n  jitter_minutes: 90\n", 2, ("digest.jitter_minutes", "不能大于 59", "「90」")),
+        ("approval:\n  max_reminders: -1\n", 2, ("不能小于 0",)),
+        ("digest:\n  timezone: Mars/Base\n", 2, ("未知的时区「Mars/Base」",)),
+        ("approval: [a]\n", 1, ("应填一个分节",)),
+        ("stages:\n  - 线索分配\n  - 线索分配\n", 3, ("阶段「线索分配」出现了两次",)),
+        ("stages: [线索 分配]\n", 1, ("不能有空格",)),
+        ('a: "open\n', 2, ("YAML 格式错误", "引号")),
+        ("stages: [a, b\ndigest: x\n", 2, ("YAML 格式错误", "方括号")),
+        ("digest: time: 08:30\n", 1, ("YAML 格式错误", "冒号")),
+    ],
+)
+def test_problems_are_in_chinese(tmp_path: Path, text: str, line: int, fragments: tuple[str, ...]) -> None:
+    err = error_of(tmp_path, text)
+    assert_error(err, line, *fragments)
+    for _, problem in err.problems:
+        # Chinese words, and no leftover English sentence from pydantic or PyYAML.
+        assert _CJK.search(problem), problem
+        assert not re.search(r"\b(expected|got|unknown|must|field|input|while|found)\b", problem), problem
+
+
+def test_unreadable_file_in_chinese(tmp_path: Path) -> None:
+    path = tmp_path / "salesbot.yaml"
+    path.write_bytes("digest:\n  time: 08:30\n".encode("gbk") + "# 注释\n".encode("gbk"))
+    err = error_of_path(path)
+    assert err.line == 3 and "UTF-8" in str(err) and "另存为" in str(err)
+    err = error_of_path(tmp_path)
+    assert "文件夹" in str(err)
+
+
+def error_of_path(path: Path) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return info.value
