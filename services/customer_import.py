@@ -3,7 +3,8 @@
 How a row is handled:
 
 * headers are matched by common Chinese/English names (`HEADER_SYNONYMS`) and by the configured fields'
-  labels and keys; other columns are reported and ignored (the 原因 column of a rejects file silently);
+  labels and keys; other columns are reported and ignored (the 原行号 and 原因 columns of a rejects file
+  silently);
 * values are normalised (`normalize_text`, phones through `normalize_phone`, choices checked by
   `customer_fields.clean_value`);
 * the row matches an existing customer by `normalize_name` or, failing that, by the normalised phone —
@@ -13,7 +14,10 @@ How a row is handled:
 * the owner is a userid (case-insensitive) or a person's name from the org chart; a missing region is
   taken from the owner;
 * rows that cannot be imported are skipped with a Chinese reason (see `RejectedRow`) and can be written to a
-  rejects file beside the input (`write_rejects`), which can be fixed and imported as it is.
+  rejects file beside the input (`write_rejects`), which can be fixed and imported as it is. The rejects file
+  is the input's columns plus 原行号 (the row's line in the first sheet it came from) and 原因. It is named
+  after the original sheet (`x.xlsx` and `x.rejects.xlsx` both give `x.rejects.xlsx`) and never replaces an
+  existing file — the clerk may be editing it: then it gets a timestamped name (`x.rejects-20261127-0830.xlsx`).
 
 Performance: users and existing customers' match keys are loaded once; writes are deferred to the end of a
 batch (bulk INSERT ... RETURNING, bulk UPDATE by primary key, bulk audit rows); no per-row queries.
@@ -24,6 +28,7 @@ interrupted import keeps whole batches and a rerun (matching is idempotent) comp
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,6 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -44,6 +50,10 @@ from services.parsing import PhoneError, normalize_name, normalize_text
 from services.tabular import read_rows
 
 REASON_COLUMN = "原因"
+LINE_COLUMN = "原行号"
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
+# "x.rejects" or "x.rejects-20261127-0830" (or "-2" when one minute gave two) -> "x"
+_REJECTS_STEM = re.compile(r"\.rejects(?:-\d{8}-\d{4}(?:-\d+)?)?$")
 OWNER = "owner"
 ACTOR = "import"
 
@@ -94,7 +104,7 @@ def match_headers(headers: list[str], config: BusinessConfig) -> tuple[list[str 
         if key is not None and key in seen:
             ignored.append(f"{header}（重复列）")
             key = None
-        elif key is None and hk and hk != REASON_COLUMN:
+        elif key is None and hk and hk not in (REASON_COLUMN, LINE_COLUMN):
             ignored.append(header)
         if key is not None:
             seen.add(key)
@@ -121,6 +131,7 @@ class ImportReport:
     ignored_columns: list[str] = field(default_factory=list)
     headers: list[str] = field(default_factory=list)
     rejects_path: Path | None = None
+    rejects_kept: Path | None = None  # the rejects file that already existed and was left alone
     dry_run: bool = False
 
     @property
@@ -142,7 +153,11 @@ class ImportReport:
         if self.ignored_columns:
             lines.append("未识别的列（已忽略）：" + "、".join(self.ignored_columns))
         if self.rejects_path is not None:
-            lines.append(f"跳过的行已写入 {self.rejects_path}，改正后可直接再导入这个文件。")
+            lines.append(f"跳过的行已写入 {self.rejects_path}（「原行号」是它在原表中的行号），改正后可直接再导入这个文件。")
+            if self.rejects_kept is not None:
+                lines.append(f"已有的 {self.rejects_kept.name} 没有被覆盖。")
+        elif self.rejects_kept is not None and not self.dry_run:
+            lines.append(f"这次没有跳过的行；以前的跳过文件 {self.rejects_kept} 仍保留，确认不需要后可以删除。")
         return "\n".join(lines)
 
 
@@ -436,35 +451,57 @@ def import_customers(
     counts = Counter(rec.outcome for rec in touched)
     report.created, report.updated, report.unchanged = counts["created"], counts["updated"], counts["unchanged"]
     if write_rejects_file and not dry_run:
-        report.rejects_path = write_rejects(path, report)
+        report.rejects_path = write_rejects(path, report, now=now)
+    base = rejects_path_for(path)
+    if base.exists() and base != report.rejects_path:
+        report.rejects_kept = base
     return report
 
 
 def rejects_path_for(path: Path) -> Path:
+    """`x.rejects.xlsx` for `x.xlsx` and for the rejects files of `x.xlsx` themselves (no `.rejects.rejects`)."""
     suffix = path.suffix.lower()
     ext = ".xlsx" if suffix in (".xlsx", ".xlsm") else ".csv"
-    return path.with_name(f"{path.stem}.rejects{ext}")
+    return path.with_name(f"{_REJECTS_STEM.sub('', path.stem)}.rejects{ext}")
 
 
-def write_rejects(path: Path, report: ImportReport) -> Path | None:
-    """The skipped rows with their original columns plus 原因, beside the input; removes a stale one."""
+def rejects_target(path: Path, *, now: datetime) -> Path:
+    """Where to write the rejects of `path`: `rejects_path_for(path)`, or a timestamped name if that exists."""
     target = rejects_path_for(path)
-    if not report.rejected:
-        if target.exists() and target != path:
-            target.unlink()
-        return None
-    headers = list(report.headers)
-    reason_at = next((i for i, h in enumerate(headers) if _header_key(h) == REASON_COLUMN), None)
-    if reason_at is None:
-        headers.append(REASON_COLUMN)
-        reason_at = len(headers) - 1
-    width = len(headers)
+    if not target.exists():
+        return target
+    stamp = now.astimezone(_SHANGHAI).strftime("%Y%m%d-%H%M")
+    stem = target.name[: -len(target.suffix)]
+    candidate = target.with_name(f"{stem}-{stamp}{target.suffix}")
+    n = 2
+    while candidate.exists():
+        candidate = target.with_name(f"{stem}-{stamp}-{n}{target.suffix}")
+        n += 1
+    return candidate
 
-    def rows() -> Iterable[list[str]]:
+
+def write_rejects(path: Path, report: ImportReport, *, now: datetime) -> Path | None:
+    """The skipped rows: their columns plus 原行号 and 原因, beside the input (see `rejects_target`).
+
+    Never replaces or removes an existing file. 原行号 is the row's line in the sheet it first came from: a
+    row of an imported rejects file keeps the 原行号 it already had.
+    """
+    if not report.rejected:
+        return None
+    target = rejects_target(path, now=now)
+    extra = (LINE_COLUMN, REASON_COLUMN)
+    keep = [i for i, h in enumerate(report.headers) if _header_key(h) not in extra]
+    line_at = next((i for i, h in enumerate(report.headers) if _header_key(h) == LINE_COLUMN), None)
+    headers = [report.headers[i] for i in keep] + list(extra)
+
+    def source_line(r: RejectedRow) -> int:
+        given = r.cells[line_at].strip() if line_at is not None and line_at < len(r.cells) else ""
+        return int(given) if given.isdigit() and int(given) > 0 else r.line
+
+    def rows() -> Iterable[list[Any]]:
         for r in report.rejected:
-            cells = (list(r.cells) + [""] * width)[:width]
-            cells[reason_at] = r.reason
-            yield cells
+            cells = [r.cells[i] if i < len(r.cells) else "" for i in keep]
+            yield [*cells, source_line(r), r.reason]
 
     if target.suffix == ".xlsx":
         from openpyxl import Workbook

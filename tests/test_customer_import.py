@@ -278,33 +278,61 @@ def test_rejects_file_can_be_fixed_and_imported_as_it_is(tmp_path: Path, run: Ru
     assert report.created == 26 and len(report.rejected) == 3
     rejects = rejects_path_for(path)
     assert report.rejects_path == rejects and rejects.name == f"张伟的客户.rejects{suffix}"
+    assert str(rejects) in report.summary()
     headers, rows = read_rows(rejects)
     rows = list(rows)
-    assert headers[-1] == "原因" and headers[:-1] == read_rows(path)[0]
+    assert headers[-2:] == ["原行号", "原因"] and headers[:-2] == read_rows(path)[0]
     assert sorted(r[-1] for r in rows) == sorted(["缺少客户名称", "电话无效：123451", "负责人不存在：nobody2"])
-    assert {r.line for r in report.rejected} == set(info.bad_lines)
-    # The operator fixes the rows in the rejects file (the 原因 column stays) and imports that file.
+    # 原行号 points back at the row in the clerk's sheet.
+    assert {int(r[-2]) for r in rows} == set(info.bad_lines) == {r.line for r in report.rejected}
+    original = {i: r for i, r in enumerate(read_rows(path)[1], start=2)}
+    for r in rows:
+        assert r[:-2] == original[int(r[-2])]
+    # The operator fixes two of the rows in the rejects file (原行号/原因 stay) and imports that file.
     for r in rows:
         if not r[0]:
             r[0] = "补上名称有限公司"
         if r[2].startswith("12345"):
             r[2] = "13911112222"
-        if r[5].startswith("nobody"):
-            r[5] = "rep_e2"
     write_sheet(rejects, rows, headers)
     fixed = run(rejects)
-    assert (fixed.created, fixed.rejected, fixed.ignored_columns) == (3, [], [c for c in fixed.ignored_columns if c == "备注"])
+    assert (fixed.created, len(fixed.rejected)) == (2, 1)
+    assert fixed.ignored_columns == [c for c in fixed.ignored_columns if c == "备注"]  # 原行号/原因 silently
+    # The rows still bad go beside the original name (no .rejects.rejects), and the file the clerk was
+    # editing is not overwritten: a timestamped name (Asia/Shanghai time of the import).
+    again = fixed.rejects_path
+    assert again is not None and again.name == f"张伟的客户.rejects-20261127-1000{suffix}"
+    assert not list(tmp_path.glob("*.rejects.rejects*"))
+    assert str(again) in fixed.summary() and "没有被覆盖" in fixed.summary()
+    assert len(list(read_rows(rejects)[1])) == 3  # the clerk's file is as they saved it
+    headers2, rows2 = read_rows(again)
+    rows2 = list(rows2)
+    assert headers2 == headers and len(rows2) == 1
+    nobody = next(r for r in rows if r[5].startswith("nobody"))
+    assert rows2[0][-2] == nobody[-2] and rows2[0][-1].startswith("负责人不存在")  # the FIRST sheet's line
+    # Fix the last one in the newest rejects file and import that one too.
+    rows2[0][5] = "rep_e2"
+    write_sheet(again, rows2, headers2)
+    last = run(again)
+    assert (last.created, last.rejected, last.rejects_path) == (1, [], None)
     assert len(customers(factory)) == 29
-    # Importing the original again: the formerly bad rows are still bad, nothing is duplicated.
-    assert run(path).created == 0
+    # Importing the original again: the formerly bad rows are still bad, nothing is duplicated, and neither
+    # existing rejects file is replaced.
+    rerun = run(path)
+    assert rerun.created == 0
+    assert rerun.rejects_path is not None and rerun.rejects_path.name == f"张伟的客户.rejects-20261127-1000-2{suffix}"
+    assert len(list(read_rows(rejects)[1])) == 3 and len(list(read_rows(again)[1])) == 1
 
 
 def test_no_rejects_file_when_every_row_imports(tmp_path: Path, run: Run) -> None:
     path = sheet(tmp_path, [BASE])
-    stale = rejects_path_for(path)
-    stale.write_text("old", encoding="utf-8")
+    assert run(path).rejects_path is None and not rejects_path_for(path).exists()
+    # An earlier rejects file is the clerk's: left alone, and the summary says so.
+    earlier = rejects_path_for(path)
+    earlier.write_text("old", encoding="utf-8")
     report = run(path)
-    assert report.rejects_path is None and not stale.exists()
+    assert report.rejects_path is None and earlier.read_text(encoding="utf-8") == "old"
+    assert str(earlier) in report.summary() and "仍保留" in report.summary()
 
 
 # --- the "Done when" ---------------------------------------------------------------------------
@@ -355,8 +383,13 @@ def test_cli_import_dry_run_and_summary(tmp_path: Path, db: tuple[str, Engine], 
     assert "（试运行，未写入任何数据）共 25 行：新建 20" in out
     assert customers(factory) == []
     assert main(["customers", "import", str(path)]) == 0
-    assert "新建 20" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "新建 20" in out and f"跳过的行已写入 {rejects_path_for(path)}" in out
     assert len(customers(factory)) == 20
+    # Again: the first rejects file is not overwritten, and the output says where the new one is.
+    assert main(["customers", "import", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "客户.rejects-" in out and "客户.rejects.csv 没有被覆盖" in out
     with path.with_suffix(".txt").open("w", encoding="utf-8") as fh:
         csv.writer(fh).writerow(["联系人"])
     assert main(["customers", "import", str(path.with_suffix(".txt"))]) == 1
