@@ -71,6 +71,18 @@ def import_org(session: Session, *, path: Path, now: datetime) -> OrgImportRepor
     report = OrgImportReport()
     parsed: list[tuple[int, dict[str, str]]] = []
     seen: dict[str, int] = {}
+    # Rows rejected in this file, by userid and by name -> line: people under them must not point at nobody.
+    failed_ids: dict[str, int] = {}
+    failed_names: dict[str, int] = {}
+
+    def reject(line: int, record: dict[str, str], reason: str) -> None:
+        report.rejected.append((line, record.get("userid", ""), reason))
+        key = norm_userid(record.get("userid", ""))
+        if key:
+            failed_ids.setdefault(key, line)
+        if record.get("name"):
+            failed_names.setdefault(record["name"], line)
+
     for line, cells in enumerate(rows, start=2):
         record = {col: (cells[i].strip() if i < len(cells) else "") for i, col in enumerate(columns) if col}
         userid = record.get("userid", "")
@@ -84,16 +96,24 @@ def import_org(session: Session, *, path: Path, now: datetime) -> OrgImportRepor
         seen[key] = line
         role_raw = record.get("role", "").strip()
         if ROLE_NAMES.get(role_raw, ROLE_NAMES.get(role_raw.lower())) is None:
-            report.rejected.append((line, userid, f"未知角色「{role_raw}」（可用：{_ROLE_CHOICES}）"))
+            reject(line, record, f"未知角色「{role_raw}」（可用：{_ROLE_CHOICES}）")
             continue
         if not record.get("name"):
-            report.rejected.append((line, userid, "姓名为空"))
+            reject(line, record, "姓名为空")
             continue
         parsed.append((line, record))
     existing = {u.userid: u for u in session.scalars(select(User))}
     known = set(existing) | {norm_userid(r["userid"]) for _, r in parsed}
     by_name = {r["name"]: norm_userid(r["userid"]) for _, r in parsed}
     by_name.update({u.name: u.userid for u in existing.values() if u.name not in by_name})
+    lines_by_id = {norm_userid(r["userid"]): line for line, r in parsed}
+
+    def manager_rejected(manager: str, line: int) -> str:
+        return f"上级「{manager}」（第 {line} 行）未导入，本行也未导入；请先改正第 {line} 行，再重新导入"
+
+    # Resolve every manager first, then drop people whose manager's row was rejected (and so on down the
+    # chain): nobody is saved pointing at a user who does not exist.
+    resolved: list[tuple[int, dict[str, str], str | None]] = []
     for line, record in parsed:
         userid = norm_userid(record["userid"])
         manager_raw = record.get("manager", "").strip()
@@ -101,11 +121,29 @@ def import_org(session: Session, *, path: Path, now: datetime) -> OrgImportRepor
         if manager_raw:
             manager = norm_userid(manager_raw) if norm_userid(manager_raw) in known else by_name.get(manager_raw)
             if manager is None:
-                report.rejected.append((line, record["userid"], f"找不到上级「{manager_raw}」（填上级的账号或姓名）"))
+                failed_line = failed_ids.get(norm_userid(manager_raw), failed_names.get(manager_raw))
+                if failed_line is not None:
+                    reject(line, record, manager_rejected(manager_raw, failed_line))
+                else:
+                    reject(line, record, f"找不到上级「{manager_raw}」（填上级的账号或姓名）")
                 continue
             if manager == userid:
-                report.rejected.append((line, record["userid"], "上级不能是本人"))
+                reject(line, record, "上级不能是本人")
                 continue
+        resolved.append((line, record, manager))
+    while True:
+        keep: list[tuple[int, dict[str, str], str | None]] = []
+        saved = {norm_userid(r["userid"]) for _, r, _ in resolved}
+        for line, record, manager in resolved:
+            if manager is not None and manager not in existing and manager not in saved:
+                reject(line, record, manager_rejected(record.get("manager", "").strip(), lines_by_id[manager]))
+            else:
+                keep.append((line, record, manager))
+        if len(keep) == len(resolved):
+            break
+        resolved = keep
+    for _line, record, manager in resolved:
+        userid = norm_userid(record["userid"])
         role_raw = record["role"].strip()
         values = {
             "display_userid": record["userid"].strip(),
