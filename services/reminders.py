@@ -105,8 +105,12 @@ def create_followup(session: Session, *, user: User, args: str, now: datetime) -
     if not title.strip():
         raise DomainError(f"请写上要跟进的事项。\n{FOLLOWUP_USAGE}")
     if due_at <= now:
+        # 昨天 / 今天上午9点 at 10:00 / 2小时前: read, but already passed. Say when that was and show a future one.
+        typed = rest.strip()
+        typed = typed[: len(typed) - len(title.strip())].strip() if title.strip() else typed
         raise DomainError(
-            f"时间 {format_when(due_at, now=now)} 已经过去了，请写一个将来的时间。\n{FOLLOWUP_USAGE}"
+            f"「{typed}」是 {format_when(due_at, now=now)}，这个时间已经过去了。跟进提醒要设在将来的时间。\n"
+            f"例：跟进 {head} 明天上午10点 {title.strip()}"
         )
     opportunity_id = session.scalar(
         select(Opportunity.id)

@@ -246,7 +246,7 @@ def test_parse_when_at_boundaries(now: datetime, text: str, expected: datetime) 
         ("0分钟后", "时长必须大于0"),
         ("明天下午3点左右", ""),
         ("明天下午3点 送样品", ""),
-        ("昨天", ""),
+        ("昨日今天", ""),
         ("下周八", ""),
         ("周8", ""),
         ("3", ""),
@@ -261,6 +261,29 @@ def test_parse_when_rejects(text: str, reason: str) -> None:
     assert reason in hint
     assert "明天下午3点" in hint and "11月30日 10:00" in hint  # examples for the user
     assert isinstance(info.value, DomainError) and info.value.message == hint
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The past is read too (the caller answers "already passed" instead of "cannot read it").
+        ("昨天", sh(2026, 11, 26)),
+        ("昨日下午3点", sh(2026, 11, 26, 15)),
+        ("昨晚8点", sh(2026, 11, 26, 20)),
+        ("前天", sh(2026, 11, 25)),
+        ("大前天上午10点", sh(2026, 11, 24, 10)),
+        ("3天前", sh(2026, 11, 24)),
+        ("3天之前", sh(2026, 11, 24)),
+        ("2周前", sh(2026, 11, 13)),
+        ("1个月前", sh(2026, 10, 27)),
+        ("2小时前", sh(2026, 11, 27, 8)),
+        ("半小时以前", sh(2026, 11, 27, 9, 30)),
+        ("10分钟前", sh(2026, 11, 27, 9, 50)),
+    ],
+)
+def test_parse_when_past(text: str, expected: datetime) -> None:
+    assert parse_when(text, now=NOW) == expected
+    assert is_past(expected, NOW)
 
 
 def test_day_of_next_month_must_exist() -> None:

@@ -91,6 +91,22 @@ def test_followup_bad_input_creates_nothing(bot: Bot) -> None:
     assert reminders(bot) == []
 
 
+def test_followup_in_the_past_says_it_has_passed(bot: Bot) -> None:
+    setup_customer(bot)
+    cases = {
+        "跟进 华东精密机械 昨天 送样品": "「昨天」是 11月26日(周四) 09:00，这个时间已经过去了",
+        "跟进 华东精密机械 前天下午3点 送样品": "「前天下午3点」是 11月25日(周三) 15:00，这个时间已经过去了",
+        "跟进 华东精密机械 2小时前 送样品": "「2小时前」是 11月27日(周五) 08:00",
+    }
+    for text, expected in cases.items():
+        bot.send_text("rep_e1", text)
+        reply = bot.last_text("rep_e1")
+        assert expected in reply, (text, reply)
+        assert "看不懂" not in reply
+        assert "例：跟进 华东精密机械 明天上午10点 送样品" in reply, reply
+    assert reminders(bot) == []
+
+
 # --- reminder card taps ----------------------------------------------------------------------------
 
 

@@ -30,8 +30,9 @@ Rules (the choices the tests pin down):
 * ``N分钟后``/``N小时后``/``半小时后`` are exact offsets from ``now``, truncated to the minute.
   ``N天后``/``N周后``/``N个月后`` are dates (09:00 unless a time follows; months clamp to the
   month's last day, 1月31日 + 1个月 = 2月28日).
-* Past results are returned as they are (``今天上午9点`` at 10:00, ``这周一``); the caller decides
-  what to do with them, with :func:`is_past`.
+* Past results are returned as they are (``今天上午9点`` at 10:00, ``这周一``, ``昨天``, ``前天下午3点``,
+  ``3天前``, ``2小时前``); the caller decides what to do with them, with :func:`is_past` (a follow-up
+  reminder answers that the time has passed rather than that it cannot read it).
 """
 
 from __future__ import annotations
@@ -115,13 +116,15 @@ _SYNONYMS_BEFORE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"星期|礼拜", "周"),
         (r"今日", "今天"),
         (r"明日", "明天"),
-        (r"(今|明)(早上|早晨|晚上|早|晚|晨)", r"\1天\2"),
+        (r"昨日", "昨天"),
+        (r"(今|明|昨)(早上|早晨|晚上|早|晚|晨)", r"\1天\2"),
         (r"天晨", "天早上"),
         (r"钟头", "小时"),
         (r"个(?=周|月|小时)", ""),  # 下个周五, 下个月初, 3个月后, 半个小时后 (not 1个半小时)
         (r"这周|本周", "这周"),
         (r"这月|本月", "本月"),
         (r"以后|之后", "后"),
+        (r"(?<=[\d天周月时钟])(以前|之前)", "前"),  # 3天之前, 2小时以前 (not 周五之前: that is a deadline)
         (r"(点|时)(钟|整)", r"\1"),
         (r"(\d)t(\d)", r"\1 \2"),  # ISO 2026-12-01T14:00 (lower-cased)
         (r"(\d)\s+(?=[点时:])", r"\1"),  # 3 点
@@ -158,7 +161,7 @@ def _prepare(text: str) -> str:
 _HOURS_MINUTES_LATER_RE = re.compile(
     r"^(?:(?P<hours>\d+(?:\.\d+)?)?(?P<half>个?半)?小时(?:(?P<hm>\d+)分钟?)?"
     r"|(?P<minutes>\d+)分钟?"
-    r"|(?P<quarters>\d)刻钟)后$"
+    r"|(?P<quarters>\d)刻钟)(?P<dir>后|前)$"
 )
 
 _D_YMD = re.compile(
@@ -166,8 +169,9 @@ _D_YMD = re.compile(
 )
 _D_MONTH_POS = re.compile(r"(?P<m>\d{1,2})月(?P<pos>初|中|底|末)")
 _D_MD = re.compile(r"(?P<m1>\d{1,2})月(?P<d1>\d{1,2})日?|(?P<m2>\d{1,2})[-/](?P<d2>\d{1,2})(?!\d)")
-_D_NAMED = re.compile(r"大后天|后天|明天|今天")
-_D_LATER = re.compile(r"(?P<n>\d+)(?P<unit>天|日|周|月)后")
+_D_NAMED = re.compile(r"大后天|后天|明天|今天|昨天|大前天|前天")
+# "N日前" is left alone: in a task it usually means "before the Nth", not N days ago.
+_D_LATER = re.compile(r"(?P<n>\d+)(?:(?P<unit>天|日|周|月)(?P<dir>后)|(?P<unit_ago>天|周|月)(?P<dir_ago>前))")
 _D_WEEKDAY = re.compile(r"(?P<which>下下|下|这|上)?周(?P<wd>[1-7])")
 _D_WEEK = re.compile(r"(?P<which>下下|下)周(?![\d后])")
 _D_REL_MONTH_POS = re.compile(r"(?:(?P<which>下下月|下月|本月)|月)(?P<pos>初|中|底|末)")
@@ -307,10 +311,10 @@ def _parse_date(s: str, pos: int, today: date) -> tuple[_DatePart, int] | None:
         month, day = (m["m1"], m["d1"]) if m["m1"] else (m["m2"], m["d2"])
         return _DatePart(_yearless(today, int(month), int(day))), m.end()
     if m := _D_NAMED.match(s, pos):
-        offset = {"今天": 0, "明天": 1, "后天": 2, "大后天": 3}[m[0]]
+        offset = {"今天": 0, "明天": 1, "后天": 2, "大后天": 3, "昨天": -1, "前天": -2, "大前天": -3}[m[0]]
         return _DatePart(today + timedelta(days=offset)), m.end()
     if m := _D_LATER.match(s, pos):
-        n, unit = int(m["n"]), m["unit"]
+        n, unit = (-int(m["n"]), m["unit_ago"]) if m["dir_ago"] else (int(m["n"]), m["unit"])
         if unit == "月":
             return _DatePart(_add_months(today, n)), m.end()
         return _DatePart(today + timedelta(days=n * (7 if unit == "周" else 1))), m.end()
@@ -413,7 +417,7 @@ def _parse_prepared(s: str, now: datetime) -> datetime:
         delta = timedelta(hours=hours, minutes=minutes)
         if delta <= timedelta(0):
             raise _Reject("时长必须大于0")
-        return (now + delta).replace(second=0, microsecond=0)
+        return (now + delta if m["dir"] == "后" else now - delta).replace(second=0, microsecond=0)
 
     pos = 0
     date_part: _DatePart | None = None
