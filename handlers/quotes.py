@@ -17,9 +17,11 @@ QUOTE_USAGE = "用法：报价 <商机> <金额> [说明]\n例：报价 华东�
 WITHDRAW_USAGE = "用法：撤回 <报价编号或商机>\n例：撤回 #3"
 DELEGATE_USAGE = "用法：委托 <账号或姓名> <开始> <结束>\n例：委托 李娜 明天 下周一\n结束委托：委托 取消"
 APPROVER_ROLES = (Role.SUPERVISOR.value, Role.TECH_LEAD.value, Role.FINANCE.value, Role.DIRECTOR.value)
+# Quotes are requested (and withdrawn) by the sales side; 技术负责人/财务经理 only approve them.
+REQUESTER_ROLES = (Role.REP.value, Role.SUPERVISOR.value, Role.DIRECTOR.value, Role.ADMIN.value)
 
 
-@router.command("报价", help="申请报价审批", example="报价 华东精密 8万 含安装调试")
+@router.command("报价", help="申请报价审批", example="报价 华东精密 8万 含安装调试", roles=REQUESTER_ROLES)
 @picks
 def request(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     parts = ctx.args.split(" ", 2) if ctx.args else []
@@ -44,7 +46,7 @@ def request(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     return [Text(ack), *result.notifications]
 
 
-@router.command("撤回", help="撤回审批中的报价", example="撤回 #3")
+@router.command("撤回", help="撤回审批中的报价", example="撤回 #3", roles=REQUESTER_ROLES)
 def withdraw(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     if not ctx.args:
         return Text(WITHDRAW_USAGE)

@@ -13,11 +13,11 @@ def help_text(ctx: Ctx) -> str:
     from handlers import build_routes
 
     lines = [f"{ctx.user.name}（{ctx.user.role_label}），您可以这样用销售助手："]
-    for info in build_routes().commands():
-        if info.roles and ctx.user.role not in info.roles:
-            continue
+    allowed = [info for info in build_routes().commands() if not info.roles or ctx.user.role in info.roles]
+    for info in allowed:
         lines.append(f"• {info.name}：{info.help}\n  例：{info.example}")
-    lines.append("直接发送位置或照片，会附到您接下来30分钟内的「拜访」记录上。")
+    if any(info.name == "拜访" for info in allowed):  # only roles that may log visits get the media hint
+        lines.append("直接发送位置或照片，会附到您接下来30分钟内的「拜访」记录上。")
     return "\n".join(lines)
 
 
