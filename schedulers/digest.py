@@ -5,7 +5,9 @@ The job acts only between config.digest.send_time (08:30 + jitter) and config.di
 local time: the in-process schedule fires at the send time and again every 15 minutes, so a digest missed
 while the server was down goes out on restart until noon, and never after (no stale digest in the afternoon).
 Each person is claimed with a unique JobOccurrence row (insert ... on conflict do nothing) in the same
-transaction as the outbox rows, so reruns, restarts and replicas send nothing twice.
+transaction as the outbox rows, so reruns, restarts and replicas send nothing twice. The managers' digests
+are built together first, from one set of aggregate queries (services/digest.build_digests), for those not
+yet claimed today; the claims then go one manager at a time.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,7 +25,7 @@ from models import Customer, JobOccurrence, Reminder, Role, User
 from schedulers import JobEnv, job
 from services.charts import render_chart
 from services.config import BusinessConfig
-from services.digest import build_digest, render_markdown
+from services.digest import DigestView, build_digest, build_digests, render_markdown
 from services.indicators import local_midnight
 
 log = logging.getLogger("salesbot.jobs.digest")
@@ -47,11 +49,41 @@ def claim(session: Session, *, job_name: str, occurrence: str, now: datetime) ->
 def digest_replies(
     session: Session, *, manager: User, config: BusinessConfig, now: datetime
 ) -> list[Markdown | Image]:
-    """The digest as replies: markdown parts then the chart (also used by the 日报 command)."""
-    view = build_digest(session, manager=manager, config=config, now=now)
+    """One manager's digest as replies (the 日报 command; the job builds everyone's at once)."""
+    return view_replies(build_digest(session, manager=manager, config=config, now=now))
+
+
+def view_replies(view: DigestView) -> list[Markdown | Image]:
+    """The digest as replies: markdown parts then the chart."""
     replies: list[Markdown | Image] = [Markdown(part) for part in render_markdown(view)]
     replies.append(Image(render_chart(view), filename=f"digest-{view.today.isoformat()}.png"))
     return replies
+
+
+def pending_views(
+    session: Session, *, config: BusinessConfig, now: datetime, day: str
+) -> tuple[list[str], int, dict[str, DigestView]]:
+    """(managers still without today's digest, how many already have it, their views built at once).
+
+    One set of GROUP BY queries for all of them (services/digest.build_digests) instead of a set per manager;
+    the views are {} when that failed, and each manager's digest is then built on its own."""
+    claimed = (
+        exists()
+        .where(JobOccurrence.job == "digest", JobOccurrence.occurrence == literal(f"{day}:") + User.userid)
+        .label("claimed")
+    )
+    rows = session.execute(
+        select(User, claimed).where(User.role.in_(MANAGER_ROLES), User.active.is_(True)).order_by(User.userid)
+    ).all()
+    pending = [manager for manager, done in rows if not done]
+    views: dict[str, DigestView] = {}
+    if pending:
+        try:
+            views = build_digests(session, managers=pending, config=config, now=now)
+        except Exception:  # e.g. one bad row: fall back to one digest at a time, so the others still go out
+            log.exception("building all digests at once failed; building them one by one")
+            session.rollback()
+    return [m.userid for m in pending], len(rows) - len(pending), views
 
 
 @job("digest")
@@ -65,21 +97,19 @@ def run(env: JobEnv, now: datetime) -> str:
     day = local.date().isoformat()
 
     with env.session_factory() as session:
-        managers = [
-            u.userid
-            for u in session.scalars(
-                select(User).where(User.role.in_(MANAGER_ROLES), User.active.is_(True)).order_by(User.userid)
-            )
-        ]
-    sent = skipped = failed = 0
+        managers, skipped, views = pending_views(session, config=env.config, now=now, day=day)
+    sent = failed = 0
     for userid in managers:
         try:
             with env.session_factory() as session, session.begin():
                 if not claim(session, job_name="digest", occurrence=f"{day}:{userid}", now=now):
-                    skipped += 1
+                    skipped += 1  # another replica got there first
                     continue
-                manager = session.scalars(select(User).where(User.userid == userid)).one()
-                for n, reply in enumerate(digest_replies(session, manager=manager, config=env.config, now=now)):
+                view = views.get(userid)
+                if view is None:
+                    manager = session.scalars(select(User).where(User.userid == userid)).one()
+                    view = build_digest(session, manager=manager, config=env.config, now=now)
+                for n, reply in enumerate(view_replies(view)):
                     enqueue(session, reply=reply, recipient=userid, dedup_key=f"digest:{day}:{userid}:{n}", now=now)
                 sent += 1
         except Exception:  # one broken digest must not stop the others; the claim rolled back, so it retries

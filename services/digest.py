@@ -1,8 +1,9 @@
 """The managers' morning digest (product.md "Scheduled work").
 
-`build_digest` gathers everything with aggregate queries — GROUP BY over the whole scope, never a query per
-rep or per customer (about 15 queries per digest, tested) — into a `DigestView`; `render_markdown` turns it
-into WeCom markdown parts of at most 2048 UTF-8 bytes each, split between sections.
+`build_digests` gathers everything for several managers at once with aggregate queries — GROUP BY the
+customer's region (or the person), never a query per manager, rep or customer: 14 queries for the morning
+job's 21 managers or for one manager's 日报 (`build_digest`), tested — into one `DigestView` per manager;
+`render_markdown` turns it into WeCom markdown parts of at most 2048 UTF-8 bytes each, split between sections.
 
 Scope: a 销售主管 sees the users of their region (services/scope.visible_userids) and the customers of
 their region (services/scope.customer_filter); the 总经理 (and 管理员) everything. Activity of people
@@ -14,11 +15,12 @@ contracts, payments, segments) by the customer's region.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from bot.outbox import MAX_CONTENT_BYTES, split_content
@@ -84,93 +86,91 @@ class DigestView:
 
 
 def build_digest(session: Session, *, manager: User, config: BusinessConfig, now: datetime) -> DigestView:
+    """One manager's digest (日报): `build_digests` for that manager alone, its queries limited to the scope."""
+    return build_digests(session, managers=[manager], config=config, now=now)[manager.userid]
+
+
+def build_digests(
+    session: Session, *, managers: Sequence[User], config: BusinessConfig, now: datetime
+) -> dict[str, DigestView]:
+    """Every manager's digest from ONE set of aggregate queries (about 14, whatever the number of managers):
+    records about customers are grouped by the customer's region, people's activity by the person, and each
+    manager's view takes the groups of their scope (a 销售主管: their region and its people; the 总经理: all
+    of them). The queries cover only the union of the managers' scopes."""
     tz = config.digest.tz
     today = now.astimezone(tz).date()
     yesterday = today - timedelta(days=1)
     y_start, y_end = ind.local_midnight(yesterday, tz), ind.local_midnight(today, tz)
 
-    # 1. The people in scope (same rule as services/scope.visible_userids, in SQL).
+    # What the queries must cover: every region (and person) if one manager sees the whole company.
+    scoped = [(m, ind.customer_regions(m)) for m in managers]
+    if any(regions is None for _, regions in scoped):
+        regions: ind.Regions = None
+        user_where = true()
+    else:
+        regions = tuple(sorted({r for _, rs in scoped for r in rs or ()}))
+        user_where = or_(*(ind.user_clause(m) for m in managers))
+
+    # 1. The people (same rule as services/scope.visible_userids, in SQL).
     users = session.execute(
-        select(User.userid, User.name, User.role).where(ind.user_clause(manager)).order_by(User.userid)
+        select(User.userid, User.name, User.role, User.region).where(user_where).order_by(User.userid)
     ).all()
     names = {u.userid: u.name for u in users}
-    scope = ind.scope_for(manager, [u.userid for u in users])
-    reps = [u for u in users if u.role == Role.REP.value]
-    view = DigestView(
-        manager_userid=manager.userid,
-        manager_name=manager.name,
-        scope_label=scope.label,
-        today=today,
-        yesterday=yesterday,
-        now=now,
-    )
+    userids = None if regions is None else tuple(u.userid for u in users)
 
-    # 2. Yesterday's visits per rep.
-    per_rep = dict(
+    # 2. Yesterday's visits per person.
+    visits = dict(
         session.execute(
             select(Visit.userid, func.count(Visit.id))
-            .where(Visit.visited_at >= y_start, Visit.visited_at < y_end, scope.owner_clause(Visit.userid))
+            .where(Visit.visited_at >= y_start, Visit.visited_at < y_end, _owner_in(Visit.userid, userids))
             .group_by(Visit.userid)
         ).all()
     )
-    view.visits = sorted(
-        (RepVisits(r.userid, r.name, int(per_rep.get(r.userid, 0))) for r in reps),
-        key=lambda r: (-r.visits, r.userid),
-    )
 
-    # 3. Opportunities by stage: the funnel (open ones) and those created yesterday.
+    # 3. Opportunities by region and stage: the funnel (open ones) and those created yesterday.
     created_y = and_(Opportunity.created_at >= y_start, Opportunity.created_at < y_end)
-    rows = session.execute(
+    funnel = session.execute(
         select(
+            Customer.region,
             Opportunity.stage,
             func.count(Opportunity.id),
             func.coalesce(func.sum(Opportunity.amount), 0),
             func.count(case((created_y, Opportunity.id))),
             func.coalesce(func.sum(case((created_y, Opportunity.amount))), 0),
         )
-        .where(scope.of_customer(Opportunity.customer_id))
-        .group_by(Opportunity.stage)
+        .join(Customer, Customer.id == Opportunity.customer_id)
+        .where(ind.region_clause(regions))
+        .group_by(Customer.region, Opportunity.stage)
     ).all()
-    by_stage = {stage: (int(n), _dec(amount)) for stage, n, amount, _, _ in rows}
-    view.funnel = [StageRow(s, *by_stage.get(s, (0, Decimal(0)))) for s in config.stages]
-    view.new_opportunities = sum(int(r[3]) for r in rows)
-    view.new_opportunity_amount = sum((_dec(r[4]) for r in rows), Decimal(0))
 
     # 4. Stage moves yesterday.
-    view.stage_moves = [
-        (stage, int(n))
-        for stage, n in session.execute(
-            select(StageMove.to_stage, func.count(StageMove.id))
-            .join(Opportunity, Opportunity.id == StageMove.opportunity_id)
-            .where(scope.of_customer(Opportunity.customer_id), StageMove.moved_at >= y_start, StageMove.moved_at < y_end)
-            .group_by(StageMove.to_stage)
-        ).all()
-    ]
-    order = {s: i for i, s in enumerate([*config.stages, config.lost_stage])}
-    view.stage_moves.sort(key=lambda m: order.get(m[0], 99))
+    moves = session.execute(
+        select(Customer.region, StageMove.to_stage, func.count(StageMove.id))
+        .join(Opportunity, Opportunity.id == StageMove.opportunity_id)
+        .join(Customer, Customer.id == Opportunity.customer_id)
+        .where(ind.region_clause(regions), StageMove.moved_at >= y_start, StageMove.moved_at < y_end)
+        .group_by(Customer.region, StageMove.to_stage)
+    ).all()
 
     # 5. Quotes: pending now (oldest wait), approved / rejected yesterday.
     decided_y = and_(Quote.decided_at >= y_start, Quote.decided_at < y_end)
-    for status, n, oldest in session.execute(
-        select(Quote.status, func.count(Quote.id), func.min(Quote.created_at))
+    quotes = session.execute(
+        select(Customer.region, Quote.status, func.count(Quote.id), func.min(Quote.created_at))
         .join(Opportunity, Opportunity.id == Quote.opportunity_id)
-        .where(scope.of_customer(Opportunity.customer_id), or_(Quote.status == "pending", and_(Quote.status.in_(("approved", "rejected")), decided_y)))
-        .group_by(Quote.status)
-    ).all():
-        if status == "pending":
-            view.quotes_pending, view.oldest_pending_since = int(n), oldest
-        elif status == "approved":
-            view.quotes_approved = int(n)
-        elif status == "rejected":
-            view.quotes_rejected = int(n)
+        .join(Customer, Customer.id == Opportunity.customer_id)
+        .where(
+            ind.region_clause(regions),
+            or_(Quote.status == "pending", and_(Quote.status.in_(("approved", "rejected")), decided_y)),
+        )
+        .group_by(Customer.region, Quote.status)
+    ).all()
 
     # 6. Overdue follow-ups: open reminders past due, per owner.
     overdue = session.execute(
         select(Reminder.owner_userid, func.count(Reminder.id))
-        .where(Reminder.status == "open", Reminder.due_at < now, scope.owner_clause(Reminder.owner_userid))
+        .where(Reminder.status == "open", Reminder.due_at < now, _owner_in(Reminder.owner_userid, userids))
         .group_by(Reminder.owner_userid)
     ).all()
-    view.overdue = sorted(((names.get(u, u), int(n)) for u, n in overdue), key=lambda x: (-x[1], x[0]))
 
     # 7. Collections: the 6-month trend, month to date and the same days of last month, in one query.
     this_start, last_start, last_end = ind.same_period_last_month(now, tz)
@@ -185,48 +185,166 @@ def build_digest(session: Session, *, manager: User, config: BusinessConfig, now
             func.sum(case((and_(Payment.received_at >= last_start, Payment.received_at < last_end), Payment.amount))), 0
         )
     )
-    values = session.execute(
-        select(*sums)
-        .where(scope.of_customer(Payment.customer_id), Payment.received_at >= bounds[0], Payment.received_at < now)
-    ).one()
-    view.collections_trend = [(f"{m:%Y-%m}", _dec(v)) for m, v in zip(months, values[:-1], strict=True)]
-    view.collections_mtd = _dec(values[-2])
-    view.collections_last_month_same = _dec(values[-1])
-
-    # 8. Top reps by signed contract amount this month.
-    total = func.sum(Contract.amount)
-    view.top_reps = [
-        (names.get(u, u), _dec(amount))
-        for u, amount in session.execute(
-            select(Contract.signed_by, total)
-            .where(scope.of_customer(Contract.customer_id), Contract.signed_at >= this_start, Contract.signed_at <= now)
-            .group_by(Contract.signed_by)
-            .order_by(total.desc(), Contract.signed_by)
-            .limit(TOP_REPS)
+    collections = {
+        region: [_dec(v) for v in values]
+        for region, *values in session.execute(
+            select(Customer.region, *sums)
+            .join(Customer, Customer.id == Payment.customer_id)
+            .where(ind.region_clause(regions), Payment.received_at >= bounds[0], Payment.received_at < now)
+            .group_by(Customer.region)
         ).all()
-    ]
+    }
 
-    # 9. Segment counts; 10. customers newly dormant (since yesterday's or today's run).
-    counts = dict(
-        session.execute(
-            select(Customer.segment, func.count(Customer.id)).where(scope.customers).group_by(Customer.segment)
-        ).all()
-    )
-    view.segments = {name: int(counts.get(name, 0)) for name in SEGMENT_NAMES}
-    view.segments["潜在"] = int(counts.get(None, 0))
-    dormant_new = and_(scope.customers, Customer.segment == "休眠", Customer.segment_since >= yesterday)
-    dormant_rows = session.execute(
-        select(Customer.name, func.count().over())
-        .where(dormant_new)
-        .order_by(Customer.segment_since.desc(), Customer.id)
-        .limit(MAX_NAMED)
+    # 8. Signed contract amount this month per region and signer (for the top reps).
+    signed = session.execute(
+        select(Customer.region, Contract.signed_by, func.sum(Contract.amount))
+        .join(Customer, Customer.id == Contract.customer_id)
+        .where(ind.region_clause(regions), Contract.signed_at >= this_start, Contract.signed_at <= now)
+        .group_by(Customer.region, Contract.signed_by)
     ).all()
-    view.new_dormant = [r[0] for r in dormant_rows]
-    view.new_dormant_count = int(dormant_rows[0][1]) if dormant_rows else 0
 
-    # 11–15. The four indicators.
-    view.indicators = ind.all_indicators(session, scope=scope, config=config, now=now)
-    return view
+    # 9. Customers per region and segment (also the completeness indicator); 10. newly dormant customers
+    # (since yesterday's or today's run): the first MAX_NAMED of each region and the region's count.
+    counts = ind.customer_counts(session, regions=regions)
+    ranked = (
+        select(
+            Customer.region,
+            Customer.name,
+            Customer.segment_since,
+            Customer.id,
+            func.row_number()
+            .over(partition_by=Customer.region, order_by=(Customer.segment_since.desc(), Customer.id))
+            .label("rank"),
+            func.count().over(partition_by=Customer.region).label("total"),
+        )
+        .where(ind.region_clause(regions), Customer.segment == "休眠", Customer.segment_since >= yesterday)
+        .subquery()
+    )
+    dormant = session.execute(
+        select(ranked.c.region, ranked.c.name, ranked.c.segment_since, ranked.c.id, ranked.c.total).where(
+            ranked.c.rank <= MAX_NAMED
+        )
+    ).all()
+
+    # 11–14. The indicators' parts.
+    conversion = ind.conversion_cycle_parts(session, regions=regions, now=now)
+    reminders_timely = ind.reminder_timeliness(session, userids=userids, now=now)
+    steps_timely = ind.step_timeliness(session, regions=regions, config=config, now=now)
+    growth = ind.sales_growth_parts(session, regions=regions, config=config, now=now)
+
+    # Each manager's view: the groups of their scope.
+    views: dict[str, DigestView] = {}
+    order = {s: i for i, s in enumerate([*config.stages, config.lost_stage])}
+    for manager, mine in scoped:
+        scope = ind.scope_for(
+            manager, [u.userid for u in users if _sees_user(manager, u.userid, u.region)]
+        )
+        view = DigestView(
+            manager_userid=manager.userid,
+            manager_name=manager.name,
+            scope_label=scope.label,
+            today=today,
+            yesterday=yesterday,
+            now=now,
+        )
+        view.visits = sorted(
+            (
+                RepVisits(u.userid, u.name, int(visits.get(u.userid, 0)))
+                for u in users
+                if u.role == Role.REP.value and scope.has_user(u.userid)
+            ),
+            key=lambda r: (-r.visits, r.userid),
+        )
+
+        by_stage: dict[str, tuple[int, Decimal]] = {}
+        for region, stage, n, amount, new_n, new_amount in funnel:
+            if ind.covers(mine, region):
+                count, total = by_stage.get(stage, (0, Decimal(0)))
+                by_stage[stage] = (count + int(n), total + _dec(amount))
+                view.new_opportunities += int(new_n)
+                view.new_opportunity_amount += _dec(new_amount)
+        view.funnel = [StageRow(s, *by_stage.get(s, (0, Decimal(0)))) for s in config.stages]
+
+        moved: dict[str, int] = {}
+        for region, stage, n in moves:
+            if ind.covers(mine, region):
+                moved[stage] = moved.get(stage, 0) + int(n)
+        view.stage_moves = sorted(moved.items(), key=lambda m: order.get(m[0], 99))
+
+        for region, status, n, oldest in quotes:
+            if not ind.covers(mine, region):
+                continue
+            if status == "pending":
+                view.quotes_pending += int(n)
+                if view.oldest_pending_since is None or oldest < view.oldest_pending_since:
+                    view.oldest_pending_since = oldest
+            elif status == "approved":
+                view.quotes_approved += int(n)
+            elif status == "rejected":
+                view.quotes_rejected += int(n)
+
+        view.overdue = sorted(
+            ((names.get(u, u), int(n)) for u, n in overdue if scope.has_user(u)), key=lambda x: (-x[1], x[0])
+        )
+
+        totals = [Decimal(0)] * (TREND_MONTHS + 1)
+        for values in ind.in_regions(collections, mine):
+            totals = [a + b for a, b in zip(totals, values, strict=True)]
+        view.collections_trend = [(f"{m:%Y-%m}", v) for m, v in zip(months, totals[:-1], strict=True)]
+        view.collections_mtd = totals[-2]
+        view.collections_last_month_same = totals[-1]
+
+        by_signer: dict[str, Decimal] = {}
+        for region, signer, amount in signed:
+            if ind.covers(mine, region):
+                by_signer[signer] = by_signer.get(signer, Decimal(0)) + _dec(amount)
+        best = sorted(by_signer.items(), key=lambda x: (-x[1], x[0]))[:TOP_REPS]
+        view.top_reps = [(names.get(u, u), amount) for u, amount in best]
+
+        segments: dict[str | None, int] = {}
+        complete = total_customers = 0
+        for (region, segment), (n, done) in counts.items():
+            if ind.covers(mine, region):
+                segments[segment] = segments.get(segment, 0) + n
+                total_customers, complete = total_customers + n, complete + done
+        view.segments = {name: segments.get(name, 0) for name in SEGMENT_NAMES}
+        view.segments["潜在"] = segments.get(None, 0)
+
+        newly = [row for row in dormant if ind.covers(mine, row.region)]
+        view.new_dormant = [r.name for r in sorted(newly, key=lambda r: (_desc(r.segment_since), r.id))[:MAX_NAMED]]
+        view.new_dormant_count = sum(int(total) for total in {r.region: r.total for r in newly}.values())
+
+        view.indicators = [
+            ind.conversion_cycle_from(*ind.add_pairs(ind.in_regions(conversion, mine))),
+            ind.completeness_from(total_customers, complete),
+            ind.on_time_rate_from(
+                *ind.add_pairs(
+                    [*(v for u, v in reminders_timely.items() if scope.has_user(u)), *ind.in_regions(steps_timely, mine)]
+                )
+            ),
+            ind.sales_growth_from(*ind.add_pairs(ind.in_regions(growth, mine))),
+        ]
+        views[manager.userid] = view
+    return views
+
+
+def _owner_in(column: ColumnElement[str], userids: tuple[str, ...] | None) -> ColumnElement[bool]:
+    return true() if userids is None else column.in_(userids)
+
+
+def _sees_user(manager: User, userid: str, region: str | None) -> bool:
+    """services/scope.visible_userids (and ind.user_clause) for one user row, in Python."""
+    if manager.role in (Role.DIRECTOR.value, Role.ADMIN.value):
+        return True
+    if manager.role == Role.SUPERVISOR.value and manager.region:
+        return region == manager.region
+    return userid == manager.userid
+
+
+def _desc(day: date) -> int:
+    """Sort key: the later day first."""
+    return -day.toordinal()
+
 
 
 # ---------------------------------------------------------------------------------------------------------

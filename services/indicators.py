@@ -1,18 +1,26 @@
 """The reference customer's four management indicators (product.md "Scheduled work").
 
-Each indicator is one function with its definition in the docstring, one or two aggregate queries, and a
-result that says how it compares with its target. All take a `Scope` (what the manager may see: a WHERE
-clause on `Customer` from services/scope.customer_filter and the user ids whose own activity counts) and
+Each indicator is one function with its definition in the docstring and a result that says how it compares
+with its target. All take a `Scope` (what the manager may see: the customers' regions — equal to
+services/scope.customer_filter for the managers' roles — and the user ids whose own activity counts) and
 `now` (aware); day and month boundaries are Asia/Shanghai (config.digest.tz).
+
+Each is computed in two steps so that the morning job can build every manager's digest from one set of
+queries: `*_parts(session, regions=...)` runs the aggregate query GROUPED BY the customer's region (or by
+the owner, for people's own activity) and returns partial sums per group; `*_from(...)` combines the groups
+of one scope into the Indicator. Counts and sums add up exactly, so the 总经理's figures are the sums over
+every group (including customers without a region).
 
 Also here: the small scope and calendar helpers the digest shares.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
@@ -20,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from models import ApprovalStep, Contract, Customer, Opportunity, Quote, Reminder, Role, User
 from services.config import BusinessConfig
-from services.scope import customer_filter
 
 CONVERSION_WINDOW_DAYS = 90
 ON_TIME_WINDOW_DAYS = 30
@@ -32,27 +39,48 @@ ON_TIME_TARGET = 0.85
 # ---------------------------------------------------------------------------------------------------------
 
 
+Regions = tuple[str, ...] | None
+"""Customer regions in scope: None = every customer (whatever its region, none included); () = no customer."""
+
+
+def region_clause(regions: Regions) -> ColumnElement[bool]:
+    """The WHERE clause on `Customer.region` for `regions` (`IN ()` is false: no customer)."""
+    return true() if regions is None else Customer.region.in_(regions)
+
+
+def covers(regions: Regions, region: str | None) -> bool:
+    """Whether a group keyed by the customer's `region` belongs to the scope `regions`."""
+    return regions is None or region in regions
+
+
+def customer_regions(manager: User) -> Regions:
+    """The customers a manager's digest covers, as regions — the same set as services/scope.customer_filter
+    for 总经理/管理员 (everyone), 销售主管 (their region; none without one). Other roles: no customer."""
+    if manager.role in (Role.DIRECTOR.value, Role.ADMIN.value):
+        return None
+    if manager.role == Role.SUPERVISOR.value and manager.region:
+        return (manager.region,)
+    return ()
+
+
 @dataclass(frozen=True)
 class Scope:
-    """What a manager's digest covers: customers (a WHERE clause) and whose activity (None = everyone)."""
+    """What a manager's digest covers: customers (by region) and whose activity (None = everyone)."""
 
-    customers: ColumnElement[bool]
+    regions: Regions
     userids: tuple[str, ...] | None
     label: str
 
     def owner_clause(self, column: ColumnElement[str]) -> ColumnElement[bool]:
         return true() if self.userids is None else column.in_(self.userids)
 
+    def has_user(self, userid: str) -> bool:
+        return self.userids is None or userid in self.userids
+
     @property
     def everyone(self) -> bool:
-        """The whole company (总经理/管理员): no customer join is needed to scope a query."""
+        """The whole company (总经理/管理员)."""
         return self.userids is None
-
-    def of_customer(self, customer_id: ColumnElement[int]) -> ColumnElement[bool]:
-        """Records whose customer (`customer_id`) is in scope: a semi-join on customers, none for the company."""
-        if self.everyone:
-            return true()
-        return customer_id.in_(select(Customer.id).where(self.customers))
 
 
 def user_clause(manager: User) -> ColumnElement[bool]:
@@ -69,7 +97,7 @@ def scope_for(manager: User, userids: list[str] | None) -> Scope:
     everyone = manager.role in (Role.DIRECTOR.value, Role.ADMIN.value)
     label = "全公司" if everyone else (manager.region or manager.name)
     return Scope(
-        customers=customer_filter(manager),
+        regions=customer_regions(manager),
         userids=None if everyone else tuple(userids or ()),
         label=label,
     )
@@ -170,35 +198,74 @@ class Indicator:
     detail: str = ""
 
 
+Pair = tuple[float, int]  # (sum, count) of one group
+
+
+def add_pairs(pairs: Iterable[tuple[Any, Any]]) -> tuple[Any, Any]:
+    """Element-wise sum of (a, b) pairs (the groups of one scope)."""
+    a_total: Any = 0
+    b_total: Any = 0
+    for a, b in pairs:
+        a_total += a
+        b_total += b
+    return a_total, b_total
+
+
+def in_regions(parts: dict[str | None, Any], regions: Regions) -> list[Any]:
+    """The per-region parts that belong to the scope `regions`."""
+    return [part for region, part in parts.items() if covers(regions, region)]
+
+
+def conversion_cycle_parts(session: Session, *, regions: Regions, now: datetime) -> dict[str | None, Pair]:
+    """Per customer region: (sum of days to first contract, opportunities) — see `conversion_cycle`."""
+    first_signed = func.min(Contract.signed_at)
+    rows = session.execute(
+        select(Customer.region, Opportunity.created_at, first_signed)
+        .join(Contract, Contract.opportunity_id == Opportunity.id)
+        .join(Customer, Customer.id == Opportunity.customer_id)
+        .where(region_clause(regions), Contract.signed_at <= now)
+        .group_by(Opportunity.id, Opportunity.created_at, Customer.region)
+        .having(first_signed >= now - timedelta(days=CONVERSION_WINDOW_DAYS))
+    ).all()
+    parts: dict[str | None, Pair] = {}
+    for region, created, signed in rows:
+        days, n = parts.get(region, (0.0, 0))
+        parts[region] = (days + max((signed - created).total_seconds(), 0) / 86400, n + 1)
+    return parts
+
+
+def conversion_cycle_from(days: float, count: int) -> Indicator:
+    if not count:
+        return Indicator("平均商机转化周期", None, "暂无（近90天无签约）")
+    mean = days / count
+    return Indicator("平均商机转化周期", mean, f"{mean:.1f} 天", detail=f"近90天 {count} 个商机签约")
+
+
 def conversion_cycle(session: Session, *, scope: Scope, now: datetime) -> Indicator:
     """平均商机转化周期: the mean, in days, from an opportunity's `created_at` to the `signed_at` of its FIRST
     contract, over the opportunities whose first contract was signed in the last 90 days (now − 90 d ≤
     signed_at ≤ now) and whose customer is in scope. Contracts without an opportunity do not count.
     """
-    first_signed = func.min(Contract.signed_at)
+    parts = conversion_cycle_parts(session, regions=scope.regions, now=now)
+    return conversion_cycle_from(*add_pairs(in_regions(parts, scope.regions)))
+
+
+def customer_counts(session: Session, *, regions: Regions) -> dict[tuple[str | None, str | None], tuple[int, int]]:
+    """(region, segment) → (customers, complete ones): the digest's 客户分层 and `completeness`, one query."""
     rows = session.execute(
-        select(Opportunity.created_at, first_signed)
-        .join(Contract, Contract.opportunity_id == Opportunity.id)
-        .where(scope.of_customer(Opportunity.customer_id), Contract.signed_at <= now)
-        .group_by(Opportunity.id, Opportunity.created_at)
-        .having(first_signed >= now - timedelta(days=CONVERSION_WINDOW_DAYS))
+        select(
+            Customer.region,
+            Customer.segment,
+            func.count(Customer.id),
+            func.count(case((Customer.complete.is_(True), Customer.id))),
+        )
+        .where(region_clause(regions))
+        .group_by(Customer.region, Customer.segment)
     ).all()
-    if not rows:
-        return Indicator("平均商机转化周期", None, "暂无（近90天无签约）")
-    days = [max((signed - created).total_seconds(), 0) / 86400 for created, signed in rows]
-    mean = sum(days) / len(days)
-    return Indicator("平均商机转化周期", mean, f"{mean:.1f} 天", detail=f"近90天 {len(rows)} 个商机签约")
+    return {(region, segment): (int(n), int(done)) for region, segment, n, done in rows}
 
 
-def completeness(session: Session, *, scope: Scope) -> Indicator:
-    """客户信息完整率: the share of in-scope customers whose `complete` flag is true, i.e. every required
-    and recommended field is filled (services/customer_fields.is_complete keeps the flag up to date on
-    every write). Target ≥ 90%.
-    """
-    total, complete = session.execute(
-        select(func.count(Customer.id), func.count(case((Customer.complete.is_(True), Customer.id))))
-        .where(scope.customers)
-    ).one()
+def completeness_from(total: int, complete: int) -> Indicator:
     if not total:
         return Indicator("客户信息完整率", None, "暂无客户", target="≥90%")
     share = complete / total
@@ -209,6 +276,80 @@ def completeness(session: Session, *, scope: Scope) -> Indicator:
         target="≥90%",
         ok=share >= COMPLETENESS_TARGET,
         detail=f"{complete}/{total}",
+    )
+
+
+def completeness(session: Session, *, scope: Scope) -> Indicator:
+    """客户信息完整率: the share of in-scope customers whose `complete` flag is true, i.e. every required
+    and recommended field is filled (services/customer_fields.is_complete keeps the flag up to date on
+    every write). Target ≥ 90%.
+    """
+    counts = customer_counts(session, regions=scope.regions)
+    return completeness_from(*add_pairs(n for (region, _), n in counts.items() if covers(scope.regions, region)))
+
+
+def reminder_timeliness(session: Session, *, userids: tuple[str, ...] | None, now: datetime) -> dict[str, tuple[int, int]]:
+    """Per owner (within `userids`, None = everyone): (reminders counted, on time) — see `on_time_rate`."""
+    since = now - timedelta(days=ON_TIME_WINDOW_DAYS)
+    rows = session.execute(
+        select(
+            Reminder.owner_userid,
+            func.count(Reminder.id),
+            func.count(case((and_(Reminder.status == "done", Reminder.completed_at <= Reminder.due_at), Reminder.id))),
+        )
+        .where(
+            true() if userids is None else Reminder.owner_userid.in_(userids),
+            Reminder.status != "cancelled",
+            Reminder.due_at >= since,
+            Reminder.due_at <= now,
+        )
+        .group_by(Reminder.owner_userid)
+    ).all()
+    return {owner: (int(n), int(on_time)) for owner, n, on_time in rows}
+
+
+def step_timeliness(
+    session: Session, *, regions: Regions, config: BusinessConfig, now: datetime
+) -> dict[str | None, tuple[int, int]]:
+    """Per customer region: (approval steps counted, on time) — see `on_time_rate`."""
+    since = now - timedelta(days=ON_TIME_WINDOW_DAYS)
+    steps = session.execute(
+        select(Customer.region, ApprovalStep.status, ApprovalStep.activated_at, ApprovalStep.acted_at)
+        .join(Quote, Quote.id == ApprovalStep.quote_id)
+        .join(Opportunity, Opportunity.id == Quote.opportunity_id)
+        .join(Customer, Customer.id == Opportunity.customer_id)
+        .where(
+            region_clause(regions),
+            ApprovalStep.activated_at.is_not(None),
+            ApprovalStep.activated_at >= since,
+            ApprovalStep.activated_at <= now,
+            ApprovalStep.status.in_(("pending", "approved", "rejected")),
+        )
+    ).all()
+    limit = config.approval.remind_after_hours
+    clock = WorkingClock(since, now, config=config)
+    parts: dict[str | None, tuple[int, int]] = {}
+    for region, status, activated, acted in steps:
+        total, on_time = parts.get(region, (0, 0))
+        if status == "pending" or acted is None:
+            if clock.hours(activated, now) > limit:
+                parts[region] = (total + 1, on_time)  # overdue and still waiting: late
+            continue
+        parts[region] = (total + 1, on_time + (clock.hours(activated, acted) <= limit))
+    return parts
+
+
+def on_time_rate_from(total: int, on_time: int) -> Indicator:
+    if not total:
+        return Indicator("关键节点按时完成率", None, "暂无（近30天无到期节点）", target="≥85%")
+    rate = on_time / total
+    return Indicator(
+        "关键节点按时完成率",
+        rate,
+        f"{rate:.0%}",
+        target="≥85%",
+        ok=rate >= ON_TIME_TARGET,
+        detail=f"{on_time}/{total}",
     )
 
 
@@ -225,53 +366,40 @@ def on_time_rate(session: Session, *, scope: Scope, config: BusinessConfig, now:
 
     Rate = on-time / counted, both kinds together.
     """
-    since = now - timedelta(days=ON_TIME_WINDOW_DAYS)
-    r_total, r_on_time = session.execute(
+    reminders = reminder_timeliness(session, userids=scope.userids, now=now)
+    steps = step_timeliness(session, regions=scope.regions, config=config, now=now)
+    return on_time_rate_from(*add_pairs([*reminders.values(), *in_regions(steps, scope.regions)]))
+
+
+def sales_growth_parts(
+    session: Session, *, regions: Regions, config: BusinessConfig, now: datetime
+) -> dict[str | None, tuple[Decimal, Decimal]]:
+    """Per customer region: (signed this month to `now`, signed over the same period of last month)."""
+    this_start, last_start, last_end = same_period_last_month(now, config.digest.tz)
+    rows = session.execute(
         select(
-            func.count(Reminder.id),
-            func.count(case((and_(Reminder.status == "done", Reminder.completed_at <= Reminder.due_at), Reminder.id))),
-        ).where(
-            scope.owner_clause(Reminder.owner_userid),
-            Reminder.status != "cancelled",
-            Reminder.due_at >= since,
-            Reminder.due_at <= now,
+            Customer.region,
+            func.coalesce(func.sum(case((Contract.signed_at >= this_start, Contract.amount))), 0),
+            func.coalesce(func.sum(case((Contract.signed_at < last_end, Contract.amount))), 0),
         )
-    ).one()
-    steps = session.execute(
-        select(ApprovalStep.status, ApprovalStep.activated_at, ApprovalStep.acted_at)
-        .join(Quote, Quote.id == ApprovalStep.quote_id)
-        .join(Opportunity, Opportunity.id == Quote.opportunity_id)
+        .join(Customer, Customer.id == Contract.customer_id)
         .where(
-            scope.of_customer(Opportunity.customer_id),
-            ApprovalStep.activated_at.is_not(None),
-            ApprovalStep.activated_at >= since,
-            ApprovalStep.activated_at <= now,
-            ApprovalStep.status.in_(("pending", "approved", "rejected")),
+            region_clause(regions),
+            Contract.signed_at <= now,
+            or_(Contract.signed_at >= this_start, and_(Contract.signed_at >= last_start, Contract.signed_at < last_end)),
         )
+        .group_by(Customer.region)
     ).all()
-    limit = config.approval.remind_after_hours
-    clock = WorkingClock(since, now, config=config)
-    s_total = s_on_time = 0
-    for status, activated, acted in steps:
-        if status == "pending" or acted is None:
-            if clock.hours(activated, now) > limit:
-                s_total += 1  # overdue and still waiting: late
-            continue
-        s_total += 1
-        if clock.hours(activated, acted) <= limit:
-            s_on_time += 1
-    total, on_time = r_total + s_total, r_on_time + s_on_time
-    if not total:
-        return Indicator("关键节点按时完成率", None, "暂无（近30天无到期节点）", target="≥85%")
-    rate = on_time / total
-    return Indicator(
-        "关键节点按时完成率",
-        rate,
-        f"{rate:.0%}",
-        target="≥85%",
-        ok=rate >= ON_TIME_TARGET,
-        detail=f"{on_time}/{total}",
-    )
+    return {region: (Decimal(str(this)), Decimal(str(last))) for region, this, last in rows}
+
+
+def sales_growth_from(this_amount: Decimal, last_amount: Decimal) -> Indicator:
+    this_amount, last_amount = Decimal(this_amount), Decimal(last_amount)
+    detail = f"本月 {wan(this_amount)} / 上月同期 {wan(last_amount)}"
+    if not last_amount:
+        return Indicator("销售额环比增长", None, "上月同期无签约", detail=detail)
+    growth = float((this_amount - last_amount) / last_amount)
+    return Indicator("销售额环比增长", growth, f"{growth:+.0%}", detail=detail)
 
 
 def sales_growth(session: Session, *, scope: Scope, config: BusinessConfig, now: datetime) -> Indicator:
@@ -279,24 +407,8 @@ def sales_growth(session: Session, *, scope: Scope, config: BusinessConfig, now:
     signed over the same elapsed period of last month (from its 1st to the same offset, capped at the end
     of last month): (this − last) / last. No value when last month's period had no contracts.
     """
-    this_start, last_start, last_end = same_period_last_month(now, config.digest.tz)
-    this_amount, last_amount = session.execute(
-        select(
-            func.coalesce(func.sum(case((Contract.signed_at >= this_start, Contract.amount))), 0),
-            func.coalesce(func.sum(case((Contract.signed_at < last_end, Contract.amount))), 0),
-        )
-        .where(
-            scope.of_customer(Contract.customer_id),
-            Contract.signed_at <= now,
-            or_(Contract.signed_at >= this_start, and_(Contract.signed_at >= last_start, Contract.signed_at < last_end)),
-        )
-    ).one()
-    this_amount, last_amount = Decimal(str(this_amount)), Decimal(str(last_amount))
-    detail = f"本月 {wan(this_amount)} / 上月同期 {wan(last_amount)}"
-    if not last_amount:
-        return Indicator("销售额环比增长", None, "上月同期无签约", detail=detail)
-    growth = float((this_amount - last_amount) / last_amount)
-    return Indicator("销售额环比增长", growth, f"{growth:+.0%}", detail=detail)
+    parts = sales_growth_parts(session, regions=scope.regions, config=config, now=now)
+    return sales_growth_from(*add_pairs(in_regions(parts, scope.regions)))
 
 
 def all_indicators(session: Session, *, scope: Scope, config: BusinessConfig, now: datetime) -> list[Indicator]:
