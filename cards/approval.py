@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +27,17 @@ class ApprovalCardInfo:
     amount: str  # already formatted, e.g. "¥80,000"
     requester: str
     note: str
-    score: str  # e.g. "75分 / A"
+    score: str  # e.g. "75分 / A", or "未评分" (see `score_text`)
     step: int
     steps: int
     role_label: str
+
+
+def score_text(score: int | None, priority: str | None, items: Sequence[str] | None) -> str:
+    """"75分 / A"; an opportunity nobody has scored yet (0 points, no items) is 未评分, not "0分 / C"."""
+    if not score and not items:
+        return "未评分"
+    return f"{score or 0}分 / {priority}" if priority else f"{score or 0}分"
 
 
 def task_id_for(quote_id: int, seq: int, suffix: str = "") -> str:

@@ -152,7 +152,7 @@ def card_info(session: Session, *, quote: Quote, step: ApprovalStep) -> cards.Ap
         amount=format_amount(quote.amount),
         requester=requester.name if requester else quote.requester_userid,
         note=quote.note or "",
-        score=f"{opp.score}分 / {opp.priority}" if opp else "",
+        score=cards.score_text(opp.score, opp.priority, opp.score_items) if opp else "",
         step=step.seq,
         steps=quote.step_count,
         role_label=_role_label(step.role),

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from cards.approval import APPROVE, REJECT, ApprovalCardInfo, approval_card, decided_card, task_id_for
+from cards.approval import (
+    APPROVE,
+    REJECT,
+    ApprovalCardInfo,
+    approval_card,
+    decided_card,
+    score_text,
+    task_id_for,
+)
 from cards.keys import CardKey, valid_task_id
 
 INFO = ApprovalCardInfo(
@@ -37,3 +45,10 @@ def test_decided_variant_is_greyed() -> None:
 def test_task_ids_for_copies_are_valid_and_distinct() -> None:
     ids = {task_id_for(1, 1), task_id_for(1, 1, "r1"), task_id_for(1, 1, "d3"), task_id_for(1, 2)}
     assert len(ids) == 4 and all(valid_task_id(t) for t in ids)
+
+
+def test_score_text_says_unscored_instead_of_zero_c() -> None:
+    assert score_text(0, "C", []) == "未评分"
+    assert score_text(0, "C", None) == "未评分"
+    assert score_text(75, "A", ["预算明确"]) == "75分 / A"
+    assert score_text(40, "B", []) == "40分 / B"

@@ -186,6 +186,17 @@ def test_small_quote_needs_only_supervisor(bot: Bot) -> None:
     codes_unique(bot)
 
 
+def test_card_of_an_unscored_opportunity_says_unscored(bot: Bot) -> None:
+    seed_opportunity(bot, score=0, priority="C")
+    request(bot, "报价 数控改造 ¥30,000")
+    items = {i["keyname"]: i["value"] for i in bot.cards("sup_east")[-1]["horizontal_content_list"]}
+    assert items["评分"] == "未评分"
+    seed_opportunity(bot, customer="华东电气", name="产线升级")
+    request(bot, "报价 产线升级 ¥30,000")
+    items = {i["keyname"]: i["value"] for i in bot.cards("sup_east")[-1]["horizontal_content_list"]}
+    assert items["评分"] == "75分 / A"
+
+
 def test_reject_with_reason_reaches_rep(bot: Bot) -> None:
     oid = seed_opportunity(bot)
     q = request(bot)
