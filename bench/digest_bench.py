@@ -186,7 +186,7 @@ def main() -> int:
     build_med = statistics.median(p.build_s for p in warm)
     chart_med = statistics.median(p.chart_s for p in warm)
     total_med = statistics.median(p.total_s for p in warm)
-    singles = {u: one_digest(engine, recorder, u) for u in managers[:1] + [u for u in managers if u == "boss"]}
+    singles = {u: one_digest(engine, recorder, u) for u in [*[u for u in managers if u == "boss"], *[u for u in managers if u != "boss"][:1]]}
     max_queries = max(best.queries, *(q for _, q in singles.values()))
 
     print(f"\n{len(managers)} managers' digests, {len(passes)} passes (the first in a fresh process: cold caches)")

@@ -74,21 +74,27 @@ def render_chart(view: DigestView) -> bytes:
         for y, row in zip(positions, view.funnel, strict=True):
             funnel_ax.text(row.count, y, f" {row.count}个 {_wan(row.amount)}", va="center", fontsize=9)
         funnel_ax.set_xlim(0, max([*counts, 1]) * 1.6)
-        funnel_ax.set_title(f"销售漏斗（{view.scope_label}）")
+        funnel_ax.set_title(f"销售漏斗（{view.scope_label}）", y=1.0, pad=6)
         funnel_ax.set_xlabel("商机数")
-        funnel_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        funnel_ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
 
         months = [f"{m[5:]}月" for m, _ in view.collections_trend]
         amounts = [float(a) / 10000 for _, a in view.collections_trend]
         trend_ax.plot(months, amounts, marker="o", color="#e07b39")
         for x, y in enumerate(amounts):
             trend_ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
-        trend_ax.set_title("近6个月回款（万元）")
+        trend_ax.set_title("近6个月回款（万元）", y=1.0, pad=6)
         trend_ax.set_ylim(bottom=0, top=max([*amounts, 1.0]) * 1.25)
         trend_ax.grid(axis="y", alpha=0.3)
+        trend_ax.yaxis.set_major_locator(MaxNLocator(nbins=6))
 
         fig.suptitle(f"销售日报 {view.yesterday:%Y-%m-%d}")
-        fig.tight_layout()
+        # Speed (profiled; ~21 charts per morning): titles at a fixed height (y=… turns off the per-draw search
+        # for overlapping tick labels), at most ~6 ticks per axis (each tick is a text to lay out and draw),
+        # fixed margins, not tight_layout (which lays every text out an extra time: ~40% of the render);
+        # the left margin follows the longest stage name (configurable) so that no label is clipped.
+        longest = max((len(stage) for stage in stages), default=4)
+        fig.subplots_adjust(left=min(0.03 + 0.0135 * longest, 0.3), right=0.975, top=0.83, bottom=0.14, wspace=0.16)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
     return buffer.getvalue()
