@@ -38,10 +38,22 @@ def followup(msg: Inbound, ctx: Ctx) -> Reply:
 
 @router.command("待办", help="查看我的待办和等我审批的报价", example="待办", aliases=("todo",))
 def todo(msg: Inbound, ctx: Ctx) -> Reply:
-    lines = svc.todo_lines(ctx.session, user=ctx.user, now=ctx.now)
-    if not lines:
-        return Text("您目前没有待办。可以用「跟进 华东精密 明天下午3点 送样品」设置跟进提醒。")
-    return Text("您的待办：\n" + "\n".join(lines) + "\n完成后发送「完成 <编号>」。")
+    todo = svc.todo_list(ctx.session, user=ctx.user, now=ctx.now)
+    own: list[str] = []
+    if todo.own_quotes:  # not to-dos (they wait on the approvers), but the requester may withdraw them
+        own = [
+            "您发起、正在审批的报价：",
+            *todo.own_lines,
+            f"如需修改，先发送「撤回 #{todo.own_quotes[0]}」，改好后重新「报价」。",
+        ]
+    if todo.empty:
+        return Text("\n".join(["您目前没有待办。可以用「跟进 华东精密 明天下午3点 送样品」设置跟进提醒。", *own]))
+    hints: list[str] = []
+    if todo.reminders:
+        hints.append("跟进做完后，点提醒卡片上的「已完成」或发送「完成 <编号>」。")
+    if todo.approvals:
+        hints.append("待审批的报价，请在审批卡片上点「同意」或「驳回」。")
+    return Text("\n".join(["您的待办：", *todo.lines, *hints, *own]))
 
 
 @router.command("完成", help="把一条待办标记为已完成", example="完成 12")

@@ -214,6 +214,42 @@ def test_todo_lists_pending_approvals_and_is_short(bot: Bot) -> None:
     assert "待审批 报价#" in bot.last_text("sup_east") and "¥80,000" in bot.last_text("sup_east")
 
 
+def test_todo_shows_priority_overdue_and_the_right_hint(bot: Bot) -> None:
+    with bot.session() as s, s.begin():
+        c1 = f.customer(s, "华东精密机械")
+        c2 = f.customer(s, "苏州动力")
+        scored = f.opportunity(s, c1, name="产线改造", priority="A")
+        scored.score, scored.score_items = 75, ["预算明确", "决策人已接触"]
+        f.opportunity(s, c2, name="泵站", priority="C")  # never scored: its priority is not known
+        overdue = f.reminder(s, c1, due_at=sh(2026, 11, 26, 9, 0), title="催回款").id
+        unknown = f.reminder(s, c2, due_at=sh(2026, 11, 28, 9, 0), title="送样品").id
+        f.pending_approval(s, scored, approver="sup_east", amount="80000")
+    bot.send_text("rep_e1", "待办")
+    text = bot.last_text("rep_e1")
+    lines = text.splitlines()
+    assert next(ln for ln in lines if ln.startswith(f"#{overdue} ")).startswith(f"#{overdue} 【已逾期】A级 11月26日")
+    line = next(ln for ln in lines if ln.startswith(f"#{unknown} "))
+    assert "级" not in line and "送样品" in line
+    assert "「完成 <编号>」" in text and "「已完成」" in text
+    # The requester's own quote in approval: not a to-do, but 撤回 is offered.
+    assert "您发起、正在审批的报价" in text and "报价#1 A级 华东精密机械·产线改造 ¥80,000（等陈主管审批，第1/3步）" in text
+    assert "撤回 #1" in text
+
+    # The approver: the quote is a to-do, and the hint is the card, not 完成 <编号>.
+    bot.send_text("sup_east", "待办")
+    text = bot.last_text("sup_east")
+    assert "待审批 报价#1 A级 华东精密机械·产线改造 ¥80,000（第1/3步）" in text
+    assert "审批卡片上点「同意」或「驳回」" in text
+    assert "完成 <编号>" not in text and "撤回" not in text
+
+    # Nothing but the own quote: "no to-dos", and still the 撤回 hint.
+    with bot.session() as s, s.begin():
+        s.query(Reminder).delete()
+    bot.send_text("rep_e1", "待办")
+    text = bot.last_text("rep_e1")
+    assert "没有待办" in text and "撤回 #1" in text
+
+
 # --- visit follow-up buttons -----------------------------------------------------------------------
 
 
