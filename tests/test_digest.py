@@ -11,7 +11,7 @@ from sqlalchemy import event, func, select
 
 from models import JobOccurrence, OutboxMessage, User
 from services.config import default_config
-from services.digest import DigestView, RepVisits, build_digest, render_markdown
+from services.digest import DigestView, RepVisits, build_digest, build_digests, render_markdown
 from services.scope import visible_userids
 from tests import digest_factory as f
 from tests.harness import SHANGHAI, Bot
@@ -135,6 +135,47 @@ def test_digest_is_built_from_aggregate_queries(bot: Bot) -> None:
                 view = build_digest(s, manager=manager, config=bot.state.config, now=MORNING)
         assert len(statements) <= 15, statements
     assert len(view.visits) == 23
+
+
+def test_all_managers_at_once_equal_each_alone(bot: Bot) -> None:
+    """The job builds every digest from one set of queries; each must equal that manager's own 日报."""
+    two_regions(bot)
+    with bot.session() as s:
+        managers = list(s.scalars(select(User).where(User.userid.in_(("boss", "sup_east", "sup_south")))))
+        together = build_digests(s, managers=managers, config=bot.state.config, now=MORNING)
+        supervisors = build_digests(s, managers=[m for m in managers if m.userid != "boss"], config=bot.state.config, now=MORNING)
+        for manager in managers:
+            alone = build_digest(s, manager=manager, config=bot.state.config, now=MORNING)
+            assert together[manager.userid] == alone, manager.userid
+            if manager.userid != "boss":
+                assert supervisors[manager.userid] == alone, manager.userid
+    east = "\n".join(render_markdown(together["sup_east"]))
+    for south_thing in ("赵强", "广州重工", "佛山老客户", "配电柜", "华南", "7万"):
+        assert south_thing not in east, south_thing
+    assert together["boss"].collections_mtd == Decimal(120000)
+
+
+def test_the_job_queries_once_for_all_managers(bot: Bot) -> None:
+    """More supervisors (regions) must not mean more queries: the job's build stays within one digest's budget."""
+    from schedulers.digest import pending_views
+    from tests.harness import seed_org
+
+    two_regions(bot)
+    with bot.session() as s, s.begin():
+        seed_org(s, [(f"sup_x{i}", f"主管{i}", "supervisor", f"区域{i}", "boss") for i in range(5)])
+        seed_org(s, [(f"rep_y{i}", f"销售{i}", "rep", f"区域{i}", f"sup_x{i}") for i in range(5)])
+        for i in range(5):
+            c = f.customer(s, f"区域客户{i}", owner=f"rep_y{i}", region=f"区域{i}")
+            f.visit(s, c, userid=f"rep_y{i}", when=f.at(2026, 11, 27, 10))
+    with bot.session() as s, count_queries(bot) as statements:
+        pending, already, views = pending_views(s, config=bot.state.config, now=MORNING, day="2026-11-28")
+    assert len(pending) == 8 and already == 0 and set(views) == set(pending)
+    assert len(statements) <= 15, statements
+    assert [(r.name, r.visits) for r in views["sup_x3"].visits] == [("销售3", 1)]
+    assert "sent 8" in bot.run_job("digest", MORNING)
+    with bot.session() as s, count_queries(bot) as statements:
+        pending, already, views = pending_views(s, config=bot.state.config, now=MORNING, day="2026-11-28")
+    assert pending == [] and already == 8 and views == {} and len(statements) == 1  # nothing left to build
 
 
 def outbox_for(bot: Bot, userid: str) -> list[OutboxMessage]:
