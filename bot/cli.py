@@ -22,7 +22,9 @@ def parse_now(value: str | None) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise SystemExit(f"--now: not an ISO-8601 time: {value!r} (e.g. 2026-11-28T08:45)") from exc
+        raise SystemExit(
+            f"--now 的时间看不懂：「{value}」。请写成 2026-11-28T08:45 这样的格式（不写时区即为北京时间）。"
+        ) from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=SHANGHAI)
     return parsed.astimezone(UTC)
@@ -51,7 +53,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import create_app
 
     if settings.is_sqlite and args.workers > 1:
-        print("SQLite mode runs in one process only; use PostgreSQL (DATABASE_URL) for several.", file=sys.stderr)
+        print("SQLite 模式只能单进程运行；要运行多个进程，请改用 PostgreSQL（设置 DATABASE_URL）。", file=sys.stderr)
         return 2
     try:
         app = create_app(settings, run_scheduler=not args.no_scheduler, fast_accept=True)
@@ -62,7 +64,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from bot.singleton import acquire_sqlite_lock
 
         if not acquire_sqlite_lock(settings.database_url):
-            print("another salesbot process already serves this SQLite database; SQLite mode is single-process.", file=sys.stderr)
+            print(
+                "另一个 salesbot 进程已经在使用这个 SQLite 数据库，SQLite 模式只能单进程运行。"
+                "请先停止那个进程，或改用 PostgreSQL（设置 DATABASE_URL）。",
+                file=sys.stderr,
+            )
             return 2
     # The request path hands its INSERT to a thread; with the default 5 ms GIL switch interval that thread
     # waits behind the event loop under load (a convoy). A shorter interval keeps acks prompt.
@@ -99,7 +105,8 @@ def cmd_jobs_run(args: argparse.Namespace, settings: Settings) -> int:
     from schedulers import load_jobs, run_job
 
     if args.name not in load_jobs():
-        print(f"unknown job {args.name!r}; known: {', '.join(sorted(load_jobs()))}", file=sys.stderr)
+        known = "、".join(sorted(load_jobs()))
+        print(f"没有名为「{args.name}」的任务。可用的任务：{known}。例：salesbot jobs run reminders", file=sys.stderr)
         return 2
     try:
         state = build_state(settings)
@@ -127,11 +134,19 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     _, session_factory = _db(settings)
     with session_factory() as session, session.begin():
         if args.action == "list":
-            for line in list_dead(session):
+            lines = list_dead(session)
+            if not lines:
+                print("没有发送失败或已放弃的消息。")
+                return 0
+            print(f"共 {len(lines)} 条消息没有送达（「已放弃」的可以重发：salesbot outbox redrive [编号 ...]，不写编号即全部重发）：")
+            for line in lines:
                 print(line)
         else:
             count = redrive(session, ids=args.ids or None, now=datetime.now(UTC))
-            print(f"re-queued {count} message(s)")
+            if count:
+                print(f"已重新排队 {count} 条消息，稍后会自动发送。")
+            else:
+                print("没有可重发的消息：只有「已放弃」的消息可以重发，先用 salesbot outbox list 查看编号。")
     return 0
 
 

@@ -149,7 +149,7 @@ def test_c23_permanent_error_is_not_retried_and_is_visible(bot: Bot) -> None:
     (row,) = _rows(bot)
     assert row.status == "failed" and row.last_errcode == 81013 and row.attempts == 1
     with bot.session() as s:
-        assert "errcode=81013" in list_dead(s)[0]
+        assert "错误码 81013" in list_dead(s)[0]
 
 
 # --- C24: crash after WeCom accepted, before the row was marked sent ------------------------------------

@@ -175,5 +175,5 @@ def test_d31_second_serve_on_the_same_sqlite_file_refuses(tmp_path: Path) -> Non
         assert second.proc is not None
         code = second.proc.wait(timeout=20)
         assert code == 2
-        assert "single-process" in second.log()
+        assert "SQLite 模式只能单进程运行" in second.log()
         assert first.healthy()
