@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from bot.outbox import MAX_CONTENT_BYTES, split_content
@@ -234,11 +235,13 @@ def build_digests(
 
     # Each manager's view: the groups of their scope.
     views: dict[str, DigestView] = {}
+    by_region: dict[str | None, list[str]] = {}
+    for u in users:
+        by_region.setdefault(u.region, []).append(u.userid)
     order = {s: i for i, s in enumerate([*config.stages, config.lost_stage])}
     for manager, mine in scoped:
-        scope = ind.scope_for(
-            manager, [u.userid for u in users if _sees_user(manager, u.userid, u.region)]
-        )
+        scope = ind.scope_for(manager, _visible(manager, users, by_region))
+        members = None if scope.userids is None else frozenset(scope.userids)
         view = DigestView(
             manager_userid=manager.userid,
             manager_name=manager.name,
@@ -251,7 +254,7 @@ def build_digests(
             (
                 RepVisits(u.userid, u.name, int(visits.get(u.userid, 0)))
                 for u in users
-                if u.role == Role.REP.value and scope.has_user(u.userid)
+                if u.role == Role.REP.value and (members is None or u.userid in members)
             ),
             key=lambda r: (-r.visits, r.userid),
         )
@@ -284,7 +287,7 @@ def build_digests(
                 view.quotes_rejected += int(n)
 
         view.overdue = sorted(
-            ((names.get(u, u), int(n)) for u, n in overdue if scope.has_user(u)), key=lambda x: (-x[1], x[0])
+            ((names.get(u, u), int(n)) for u, n in overdue if members is None or u in members), key=lambda x: (-x[1], x[0])
         )
 
         totals = [Decimal(0)] * (TREND_MONTHS + 1)
@@ -319,7 +322,7 @@ def build_digests(
             ind.completeness_from(total_customers, complete),
             ind.on_time_rate_from(
                 *ind.add_pairs(
-                    [*(v for u, v in reminders_timely.items() if scope.has_user(u)), *ind.in_regions(steps_timely, mine)]
+                    [*(v for u, v in reminders_timely.items() if members is None or u in members), *ind.in_regions(steps_timely, mine)]
                 )
             ),
             ind.sales_growth_from(*ind.add_pairs(ind.in_regions(growth, mine))),
@@ -332,13 +335,13 @@ def _owner_in(column: ColumnElement[str], userids: tuple[str, ...] | None) -> Co
     return true() if userids is None else column.in_(userids)
 
 
-def _sees_user(manager: User, userid: str, region: str | None) -> bool:
-    """services/scope.visible_userids (and ind.user_clause) for one user row, in Python."""
+def _visible(manager: User, users: Sequence[Row[Any]], by_region: dict[str | None, list[str]]) -> list[str]:
+    """services/scope.visible_userids (ind.user_clause) over the loaded user rows."""
     if manager.role in (Role.DIRECTOR.value, Role.ADMIN.value):
-        return True
+        return [u.userid for u in users]
     if manager.role == Role.SUPERVISOR.value and manager.region:
-        return region == manager.region
-    return userid == manager.userid
+        return by_region.get(manager.region, [])
+    return [manager.userid]
 
 
 def _desc(day: date) -> int:
