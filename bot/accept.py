@@ -94,8 +94,12 @@ class PgAcceptor:
     only verifies, decrypts and writes one row). The statement must stay equivalent to accept_many's.
     """
 
-    SQL_HEAD = "INSERT INTO inbound_events (dedup_key, userid, kind, received_at, status, payload) VALUES "
-    SQL_TAIL = " ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key, id"
+    # One statement text for every batch size (arrays, not a VALUES list), so psycopg prepares it once.
+    SQL = (
+        "INSERT INTO inbound_events (dedup_key, userid, kind, received_at, status, payload) "
+        "SELECT k, u, t, %s, 'received', p::json FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
+        "AS batch(k, u, t, p) ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key, id"
+    )
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
@@ -114,13 +118,18 @@ class PgAcceptor:
         import psycopg
 
         received_at = self.dispatcher.clock().astimezone(UTC).replace(tzinfo=None)
-        rows = [(m.dedup_key(), norm_userid(m.userid), m.kind, received_at, "received", json.dumps(to_payload(m))) for m in msgs]
-        sql = self.SQL_HEAD + ", ".join(["(%s, %s, %s, %s, %s, %s::json)"] * len(rows)) + self.SQL_TAIL
-        params = [value for row in rows for value in row]
+        keys = [m.dedup_key() for m in msgs]
+        params = [
+            received_at,
+            keys,
+            [norm_userid(m.userid) for m in msgs],
+            [m.kind for m in msgs],
+            [json.dumps(to_payload(m), ensure_ascii=False) for m in msgs],
+        ]
         try:
             conn = await self._connection()
             async with conn.transaction():
-                cursor = await conn.execute(sql, params)
+                cursor = await conn.execute(self.SQL, params, binary=True)  # no text-array escaping
                 inserted = dict(await cursor.fetchall())
         except psycopg.Error as exc:
             log.warning("accept failed: %s", type(exc).__name__)
@@ -128,8 +137,8 @@ class PgAcceptor:
                 self._conn = None
             raise ServiceUnavailable("database unavailable") from exc
         results = []
-        for row in rows:
-            event_id = inserted.pop(row[0], None)
+        for key in keys:
+            event_id = inserted.pop(key, None)
             results.append(DispatchResult(duplicate=event_id is None, event_id=event_id))
         if any(not r.duplicate for r in results) and self.dispatcher.on_accepted:
             self.dispatcher.on_accepted()

@@ -70,9 +70,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
             return 2
-    # The request path hands its INSERT to a thread; with the default 5 ms GIL switch interval that thread
-    # waits behind the event loop under load (a convoy). A shorter interval keeps acks prompt.
-    sys.setswitchinterval(0.0005)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 
