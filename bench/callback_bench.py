@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchdb import reset_database  # noqa: E402
+
 from bot.fake_wecom import FakeWeCom  # noqa: E402
 from tests.harness import AES_KEY, AGENT_ID, CORP_ID, TOKEN  # noqa: E402
 from tests.procs import FakeWeComServer, ServeProcess, free_port, running, wait_for  # noqa: E402
@@ -98,25 +100,10 @@ def run_wrk(url: str, callbacks: Path, duration: int, connections: int, threads:
     return subprocess.run(cmd, check=True, env=env, capture_output=True, text=True, timeout=duration + 60).stdout
 
 
-def reset_database(url: str) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    from models.db import make_engine
-
-    name = make_url(url).database
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True)
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def bench_bot(args: argparse.Namespace, work: Path) -> Result:
     import redis
 
-    reset_database(args.database_url)
+    reset_database(args.database_url, migrate=False).dispose()
     redis.Redis.from_url(args.redis_url).flushdb()
     callbacks = work / "bot.tsv"
     make_callbacks(callbacks, args.count, seed_url=args.database_url)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -31,10 +30,9 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchdb import reset_database  # noqa: E402
 from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import Connection, Engine, make_url  # noqa: E402
-
-from models.db import make_engine, upgrade_schema  # noqa: E402
+from sqlalchemy.engine import Connection, Engine  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_digest"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -61,13 +59,7 @@ def sizes(scale: float) -> dict[str, int]:
 
 
 def reset(url: str) -> Engine:
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", make_url(url).database], capture_output=True)
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    upgrade_schema(engine)
-    return engine
+    return reset_database(url)
 
 
 # Shared SQL fragments: h(x, seed) is a non-negative deterministic hash; rep r lives in region (r-1) % 20 + 1,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -23,23 +22,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchdb import reset_database  # noqa: E402
 from sqlalchemy import select, text, update  # noqa: E402
-from sqlalchemy.engine import Engine, make_url  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 
 from models import Reminder  # noqa: E402
-from models.db import make_engine, make_session_factory, upgrade_schema  # noqa: E402
+from models.db import make_session_factory  # noqa: E402
 
 NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 
 def reset(url: str) -> Engine:
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", make_url(url).database], capture_output=True)
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    upgrade_schema(engine)
-    return engine
+    return reset_database(url)
 
 
 def fill(engine: Engine, rows: int, due: int) -> None:

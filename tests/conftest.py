@@ -112,3 +112,14 @@ def bot(bare_bot: Bot) -> Bot:
     with bare_bot.session() as session, session.begin():
         seed_org(session)
     return bare_bot
+
+
+@pytest.fixture
+def mbot(db: tuple[str, Engine], clock: FrozenClock, tmp_path: Path) -> Iterator[Bot]:
+    """Like `bot`, with visit photos saved under the test's own folder."""
+    url, engine = db
+    bot = make_bot(url, engine, clock=clock, salesbot_media_dir=tmp_path / "media")
+    with bot.session() as s, s.begin():
+        seed_org(s)
+    yield bot
+    bot.client.close()

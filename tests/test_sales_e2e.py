@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from models import Customer, Opportunity, Quote, Reminder, Visit, VisitPhoto
-from tests.harness import Bot, FrozenClock, make_bot, seed_org
-
-
-@pytest.fixture
-def mbot(db: tuple[str, object], clock: FrozenClock, tmp_path: Path) -> Iterator[Bot]:
-    url, engine = db
-    bot = make_bot(url, engine, clock=clock, salesbot_media_dir=tmp_path / "media")
-    with bot.session() as s, s.begin():
-        seed_org(s)
-    yield bot
-    bot.client.close()
+from tests.harness import Bot
 
 
 def counts(bot: Bot) -> tuple[int, ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,19 +10,9 @@ from sqlalchemy import func, select
 from cards.keys import CardKey
 from models import CardTask, Customer, PendingMedia, Reminder, Visit, VisitPhoto
 from services.visits import haversine_m
-from tests.harness import Bot, FrozenClock, make_bot, seed_org
+from tests.harness import Bot
 
 NEW = "新客户 华东精密 行业=机械 联系人=王经理 电话=13812345678 地址=上海嘉定"
-
-
-@pytest.fixture
-def mbot(db: tuple[str, object], clock: FrozenClock, tmp_path: Path) -> Iterator[Bot]:
-    url, engine = db
-    bot = make_bot(url, engine, clock=clock, salesbot_media_dir=tmp_path / "media")
-    with bot.session() as s, s.begin():
-        seed_org(s)
-    yield bot
-    bot.client.close()
 
 
 def visits(bot: Bot) -> list[Visit]:
