@@ -4,6 +4,7 @@ database claims and unique keys, so every replica may run the schedule (APSchedu
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
@@ -24,6 +25,25 @@ class JobEnv(Protocol):
 
 
 JobFn = Callable[[JobEnv, datetime], str]
+
+
+def claim_occurrence(session: Session, *, job: str, occurrence: str, now: datetime) -> bool:
+    """Mark one scheduled occurrence done; True only for the caller whose insert made the mark.
+
+    The unique (job, occurrence) row is what makes "once per day" hold across reruns and replicas.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from models import JobOccurrence
+
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    inserted = session.execute(
+        insert(JobOccurrence)
+        .values(job=job, occurrence=occurrence, created_at=now)
+        .on_conflict_do_nothing(index_elements=["job", "occurrence"])
+        .returning(JobOccurrence.id)
+    ).scalar()
+    return inserted is not None  # rowcount is -1 on PostgreSQL for ON CONFLICT DO NOTHING
 JOBS: dict[str, JobFn] = {}
 
 
@@ -97,4 +117,21 @@ def start_scheduler(env: Any) -> Any:
         if target in jobs:
             scheduler.add_job(runner(target), trigger, id=name, replace_existing=True)
     scheduler.start()
+    if "segments" in jobs:
+        threading.Thread(target=_segments_catch_up(env, runner("segments")), name="segments-catch-up", daemon=True).start()
     return scheduler
+
+
+def _segments_catch_up(env: Any, run: Callable[[], None]) -> Callable[[], None]:
+    """A server that was down at 02:00 recomputes the segments once when it starts (not on every start)."""
+
+    def check() -> None:
+        from schedulers.segments import missed
+
+        try:
+            if missed(env, env.clock()):
+                run()
+        except Exception:
+            log.exception("segments catch-up failed")
+
+    return check

@@ -16,13 +16,12 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.outbox import enqueue
 from bot.replies import Image, Markdown, Text
 from models import Customer, JobOccurrence, Reminder, Role, User
-from schedulers import JobEnv, job
+from schedulers import JobEnv, claim_occurrence, job
 from services.charts import render_chart
 from services.config import BusinessConfig
 from services.digest import DigestView, build_digest, build_digests, render_markdown
@@ -32,18 +31,6 @@ log = logging.getLogger("salesbot.jobs.digest")
 
 MANAGER_ROLES = (Role.SUPERVISOR.value, Role.DIRECTOR.value)
 TODO_MAX = 10
-
-
-def claim(session: Session, *, job_name: str, occurrence: str, now: datetime) -> bool:
-    """True when this call inserted the (job, occurrence) mark; False when someone already had it."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = session.execute(
-        insert(JobOccurrence)
-        .values(job=job_name, occurrence=occurrence, created_at=now)
-        .on_conflict_do_nothing(index_elements=["job", "occurrence"])
-        .returning(JobOccurrence.id)
-    ).scalar()
-    return result is not None  # rowcount is unreliable here (-1 on psycopg 3)
 
 
 def digest_replies(
@@ -102,7 +89,7 @@ def run(env: JobEnv, now: datetime) -> str:
     for userid in managers:
         try:
             with env.session_factory() as session, session.begin():
-                if not claim(session, job_name="digest", occurrence=f"{day}:{userid}", now=now):
+                if not claim_occurrence(session, job="digest", occurrence=f"{day}:{userid}", now=now):
                     skipped += 1  # another replica got there first
                     continue
                 view = views.get(userid)
@@ -146,7 +133,7 @@ def _send_todos(env: JobEnv, *, now: datetime, day: str) -> int:
     sent = 0
     for owner, items in by_owner.items():
         with env.session_factory() as session, session.begin():
-            if not claim(session, job_name="digest", occurrence=f"todo:{day}:{owner}", now=now):
+            if not claim_occurrence(session, job="digest", occurrence=f"todo:{day}:{owner}", now=now):
                 continue
             lines = [f"今日待办（{len(items)} 项）："]
             lines += [f"{i}. {item}" for i, item in enumerate(items[:TODO_MAX], 1)]

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+
 from schedulers import start_scheduler
 from tests.harness import Bot
+
+
+def _join_catch_up() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "segments-catch-up":
+            thread.join(timeout=30)
 
 
 def test_d30_restarting_three_times_leaves_the_same_jobs_and_no_overlap(bot: Bot) -> None:
@@ -19,6 +27,7 @@ def test_d30_restarting_three_times_leaves_the_same_jobs_and_no_overlap(bot: Bot
                 assert job.misfire_grace_time >= 60  # a busy minute does not drop a tick
         finally:
             scheduler.shutdown(wait=False)
+            _join_catch_up()
     assert seen[0] == seen[1] == seen[2]
     assert {"reminders", "approvals", "digest", "digest_catchup", "segments", "outbox"} <= set(seen[0])
 
@@ -31,3 +40,4 @@ def test_d30_digest_fires_off_the_hour_and_half_hour(bot: Bot) -> None:
         assert int(fields["minute"]) % 30 != 0  # WeCom asks senders to avoid :00 and :30
     finally:
         scheduler.shutdown(wait=False)
+        _join_catch_up()

@@ -112,3 +112,20 @@ def test_digest_lists_the_newly_dormant(bot: Bot) -> None:
     text = "\n".join(bot.texts("sup_east"))
     assert "新增休眠" in text and "老客户" in text
     assert "老客户" not in "\n".join(bot.texts("sup_south"))
+
+
+def test_segments_missed_at_two_oclock_run_once_at_start_up(bot) -> None:
+    """A server down at 02:00 recomputes when it starts; a second start the same day does not."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from schedulers.segments import missed, night_of
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    morning = datetime(2026, 11, 28, 9, 0, tzinfo=shanghai)
+    assert night_of(datetime(2026, 11, 28, 1, 59, tzinfo=shanghai)) == "2026-11-27"
+    assert night_of(morning) == "2026-11-28"
+    assert missed(bot.state, morning)
+    bot.run_job("segments", morning)
+    assert not missed(bot.state, morning)
+    assert missed(bot.state, datetime(2026, 11, 29, 2, 5, tzinfo=shanghai))
