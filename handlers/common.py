@@ -126,5 +126,14 @@ def handle_pick(msg: Inbound, ctx: Ctx) -> HandlerResult:
             if route.kind == "command" and route.key == command:
                 if route.info and route.info.roles and ctx.user.role not in route.info.roles:
                     return Text("您没有权限执行这个操作。")
-                return route.handler(msg, dataclasses.replace(ctx, args=args, command=command, dialog=None))
+                # The pick is used up even when the command then refuses (e.g. a gate): its own savepoint
+                # rolls back the command's effects, not the cleared dialog.
+                savepoint = ctx.session.begin_nested()
+                try:
+                    result = route.handler(msg, dataclasses.replace(ctx, args=args, command=command, dialog=None))
+                except DomainError as exc:
+                    savepoint.rollback()
+                    return Text(exc.message)
+                savepoint.commit()
+                return result
     return Text("这个选择已失效，请重新发送命令。")

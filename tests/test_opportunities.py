@@ -204,3 +204,15 @@ def test_opportunity_pick_by_number(sbot: Bot) -> None:
 def test_technical_roles_cannot_write(sbot: Bot) -> None:
     sbot.send_text("tech", "推进 二期产线")
     assert "只有" in sbot.last_text("tech")
+
+
+def test_a_pick_whose_command_is_refused_leaves_no_dialog_behind(sbot: Bot) -> None:
+    sbot.send_text("rep_e1", "商机 华东精密 二期配套 5万")
+    sbot.send_text("rep_e1", "推进 二期 方案制定")  # no visit yet: the gate will refuse whichever is picked
+    assert "找到2个商机" in sbot.last_text("rep_e1")
+    sbot.send_text("rep_e1", "1")
+    assert "拜访" in sbot.last_text("rep_e1")  # the gate's message, with the way forward
+    sbot.send_text("rep_e1", "2")  # a plain "2" now is not a pick any more
+    assert "找到" not in sbot.last_text("rep_e1") and "方案制定" not in sbot.last_text("rep_e1")
+    with sbot.session() as s:
+        assert {o.stage for o in s.scalars(select(Opportunity))} == {"线索分配"}
