@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +26,7 @@ from bot.router import Ctx, RouteTable
 from bot.settings import Settings
 from cards.keys import CardKey
 from models import InboundEvent, User, norm_userid
+from models.db import insert_for
 from services.config import BusinessConfig
 from services.dialogs import SqlDialogStore
 from services.errors import DomainError
@@ -73,10 +73,6 @@ def split_command(content: str, words: list[str]) -> tuple[str | None, str]:
         if len(word) >= 2 and text.startswith(word):
             return word, text[len(word) :].strip()
     return folded, rest.strip()
-
-
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 class Dispatcher:
@@ -148,9 +144,8 @@ class Dispatcher:
             # Core executemany with RETURNING: SQLAlchemy renders it as batched multi-row INSERTs whose compiled
             # form is cached (a `.values(rows)` statement would compile anew for every batch size).
             with self.engine.begin() as conn:
-                dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
                 statement = (
-                    dialect_insert(table)
+                    insert_for(conn)(table)
                     .on_conflict_do_nothing(index_elements=["dedup_key"])
                     .returning(table.c.dedup_key, table.c.id)
                 )

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.replies import Card, Image, Markdown, Reply, Text, UpdateCard
 from models import OutboxMessage, Role, User
+from models.db import insert_for
 
 log = logging.getLogger("salesbot.outbox")
 
@@ -92,10 +92,6 @@ def payloads_for(reply: Reply) -> list[tuple[str, dict[str, Any]]]:
     raise TypeError(f"unknown reply type {type(reply).__name__}")
 
 
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def enqueue(session: Session, *, reply: Reply, recipient: str, dedup_key: str, now: datetime) -> int:
     """Write the reply's rows; a row whose key exists already is skipped. Returns how many rows were new."""
     created = 0
@@ -103,7 +99,7 @@ def enqueue(session: Session, *, reply: Reply, recipient: str, dedup_key: str, n
     for index, (kind, payload) in enumerate(rows):
         key = dedup_key if len(rows) == 1 else f"{dedup_key}#{index + 1}"
         stmt = (
-            _insert(session)(OutboxMessage)
+            insert_for(session)(OutboxMessage)
             .values(
                 dedup_key=key[:512],
                 recipient=recipient,

@@ -52,3 +52,14 @@ def upgrade_schema(engine: Engine) -> None:
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+def insert_for(target: Any) -> Any:
+    """The dialect's `insert` (PostgreSQL or SQLite), for `on_conflict_do_nothing` on either database.
+
+    `target` is a Session or a Connection.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    bind = target.get_bind() if hasattr(target, "get_bind") else target
+    return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert

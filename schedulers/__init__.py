@@ -32,11 +32,10 @@ def claim_occurrence(session: Session, *, job: str, occurrence: str, now: dateti
 
     The unique (job, occurrence) row is what makes "once per day" hold across reruns and replicas.
     """
-    from sqlalchemy.dialects import postgresql, sqlite
-
     from models import JobOccurrence
+    from models.db import insert_for
 
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     inserted = session.execute(
         insert(JobOccurrence)
         .values(job=job, occurrence=occurrence, created_at=now)

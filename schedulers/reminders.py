@@ -9,25 +9,20 @@ repeated ticks, concurrent ticks and replicas. Reminders that fell due while the
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.outbox import enqueue
 from bot.replies import Card, Text
 from cards.reminder import ReminderView, escalation_text, reminder_card, reminder_task_id
 from models import CardTask, Reminder, User
+from models.db import insert_for
 from schedulers import JobEnv, job
 from services import reminders as svc
 from services.parsing import format_when
 
 BATCH = 100
-
-
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def view_of(session: Session, reminder: Reminder, *, now: datetime) -> ReminderView:
@@ -44,7 +39,7 @@ def view_of(session: Session, reminder: Reminder, *, now: datetime) -> ReminderV
 def send_card(session: Session, reminder: Reminder, *, now: datetime) -> None:
     card = reminder_card(view_of(session, reminder, now=now))
     session.execute(
-        _insert(session)(CardTask)
+        insert_for(session)(CardTask)
         .values(
             task_id=reminder_task_id(reminder.id, reminder.snooze_count),
             kind="reminder",

@@ -11,10 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Select, and_, false, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models import (
@@ -27,6 +25,7 @@ from models import (
     Role,
     User,
 )
+from models.db import insert_for
 from services.errors import DomainError, NotFound
 from services.lookup import resolve_customer
 from services.parsing import SHANGHAI, TimeParseError, format_when, parse_when, parse_when_prefix
@@ -43,10 +42,6 @@ VISIT_FOLLOWUP = {"1d": "明天", "3d": "3天后", "1w": "下周一"}
 TODO_LIMIT = 10
 _PRIORITY_RANK = {"A": 0, "B": 1, "C": 2}
 _NUMBER = re.compile(r"^[#＃]?(\d{1,9})$")
-
-
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _is_pg(session: Session) -> bool:
@@ -155,7 +150,7 @@ def followup_from_visit(session: Session, *, user: User, visit_id: int, arg: str
         raise NotFound("这条拜访记录不存在了。")
     title = f"跟进拜访：{shorten(visit.summary)}"
     mark = session.execute(
-        _insert(session)(JobOccurrence)
+        insert_for(session)(JobOccurrence)
         .values(job="visit.followup", occurrence=f"{visit_id}:{arg}", created_at=now)
         .on_conflict_do_nothing(index_elements=["job", "occurrence"])
         .returning(JobOccurrence.id)

@@ -20,10 +20,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models import Contract, Customer, JobOccurrence, Reminder
+from models.db import insert_for
 from services.config import BusinessConfig, SegmentsConfig
 from services.indicators import local_midnight
 
@@ -139,7 +139,7 @@ def add_wakeup(
     session: Session, *, customer_id: int, owner: str, name: str, since: date, due: datetime, now: datetime
 ) -> bool:
     """One wake-up follow-up per dormancy: claimed by the unique (job, occurrence) row."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     claimed = session.execute(
         insert(JobOccurrence)
         .values(job="dormant", occurrence=f"{customer_id}:{since.isoformat()}", created_at=now)
