@@ -12,10 +12,13 @@ from models import AuditEntry
 
 
 def _plain(value: Any) -> Any:
+    """JSON-safe, also inside the [old, new] pairs: Decimal → str, datetime → ISO text."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
     return value
 
 

@@ -74,7 +74,7 @@ def record_contract(
         entity_id=contract.id,
         action="create",
         now=now,
-        changes={"opportunity_id": [None, opportunity.id], "customer_id": [None, customer.id], "amount": [None, str(amount) if amount is not None else None]},
+        changes={"opportunity_id": [None, opportunity.id], "customer_id": [None, customer.id], "amount": [None, amount]},
     )
     return contract
 
@@ -144,7 +144,7 @@ def record_payment(
         entity_id=payment.id,
         action="create",
         now=now,
-        changes={"customer_id": [None, customer.id], "contract_id": [None, payment.contract_id], "amount": [None, str(amount) if amount is not None else None]},
+        changes={"customer_id": [None, customer.id], "contract_id": [None, payment.contract_id], "amount": [None, amount]},
     )
     return PaymentResult(payment=payment, contract=target, outstanding_after=outstanding_after)
 

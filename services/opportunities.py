@@ -51,7 +51,7 @@ def open_opportunity(
         entity_id=opp.id,
         action="create",
         now=now,
-        changes={"name": [None, opp.name], "customer_id": [None, customer.id], "amount": [None, str(amount) if amount is not None else None], "stage": [None, opp.stage]},
+        changes={"name": [None, opp.name], "customer_id": [None, customer.id], "amount": [None, amount], "stage": [None, opp.stage]},
     )
     return opp
 
