@@ -1,7 +1,7 @@
 """Accepting and handling one callback.
 
-`accept` is the request path: a single INSERT whose unique key deduplicates WeCom's retries. `process_pending`
-(the worker, or `handle` inline) claims accepted rows oldest first — one user's messages in order — and runs
+`accept_many` is the request path: a single INSERT whose unique key deduplicates WeCom's retries. `process_pending`
+(the worker thread) claims accepted rows oldest first — one user's messages in order — and runs
 route → handler → replies into the outbox, in one transaction that also marks the row done.
 """
 
@@ -118,15 +118,12 @@ class Dispatcher:
             .returning(table.c.userid, table.c.payload, table.c.received_at)
         )
 
-    def accept(self, msg: Inbound) -> DispatchResult:
-        """The request path: one INSERT (the dedup key) and a commit. A repeat inserts nothing.
+    def accept_many(self, msgs: list[Inbound]) -> list[DispatchResult]:
+        """The request path (bot/accept.py batches concurrent callbacks into one call): one INSERT whose
+        unique key deduplicates WeCom's retries, one commit. A repeat inserts nothing.
 
         Raises ServiceUnavailable when the database cannot be reached, so the edge answers 503 and WeCom retries.
         """
-        return self.accept_many([msg])[0]
-
-    def accept_many(self, msgs: list[Inbound]) -> list[DispatchResult]:
-        """Group commit: the messages of concurrent requests in one multi-row INSERT and one commit."""
         now = self.clock()
         rows = [
             {
@@ -159,13 +156,6 @@ class Dispatcher:
         if any(not r.duplicate for r in results) and self.on_accepted:
             self.on_accepted()
         return results
-
-    def handle(self, msg: Inbound) -> DispatchResult:
-        """Accept and process at once (tests, tools); the server accepts on the request path only."""
-        result = self.accept(msg)
-        if not result.duplicate:
-            self.process_pending()
-        return result
 
     def process_pending(self, *, limit: int = 500, pause: Callable[[], None] | None = None) -> int:
         """Handle received messages oldest first; each in one transaction with its effects and replies.
