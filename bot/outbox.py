@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.replies import Card, Image, Markdown, Reply, Text, UpdateCard
 from models import OutboxMessage, Role, User
 from models.db import insert_for
+from services import escape
 
 log = logging.getLogger("salesbot.outbox")
 
@@ -73,7 +74,10 @@ def split_content(content: str, limit: int = MAX_CONTENT_BYTES) -> list[str]:
 def payloads_for(reply: Reply) -> list[tuple[str, dict[str, Any]]]:
     """(kind, payload) rows for one reply; long text and markdown become several messages."""
     if isinstance(reply, Text):
-        return [("text", {"msgtype": "text", "text": {"content": part}}) for part in split_content(reply.content)]
+        # The bot's own text never holds markup, so the whole message is escaped: a name or note someone typed
+        # can never become a live <a href> in another person's chat (issue 16 #7).
+        content = escape.text(reply.content)
+        return [("text", {"msgtype": "text", "text": {"content": part}}) for part in split_content(content)]
     if isinstance(reply, Markdown):
         return [
             ("markdown", {"msgtype": "markdown", "markdown": {"content": part}}) for part in split_content(reply.content)
@@ -84,7 +88,11 @@ def payloads_for(reply: Reply) -> list[tuple[str, dict[str, Any]]]:
         return [
             (
                 "update_card",
-                {"response_code": reply.response_code, "template_card": reply.card, "fallback_text": reply.fallback_text},
+                {
+                    "response_code": reply.response_code,
+                    "template_card": reply.card,
+                    "fallback_text": escape.text(reply.fallback_text) if reply.fallback_text else reply.fallback_text,
+                },
             )
         ]
     if isinstance(reply, Image):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cards.keys import CardKey, valid_task_id
+from services import escape
 
 APPROVE = "quote.approve"
 REJECT = "quote.reject"
@@ -48,8 +49,7 @@ def task_id_for(quote_id: int, seq: int, suffix: str = "") -> str:
 
 
 def _short(value: str) -> str:
-    value = value or "—"
-    return value if len(value) <= _VALUE_MAX else value[: _VALUE_MAX - 1] + "…"
+    return escape.card(value or "—", _VALUE_MAX)
 
 
 def approval_card(info: ApprovalCardInfo, *, task_id: str, headline: str = "报价审批", outcome: str | None = None) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def approval_card(info: ApprovalCardInfo, *, task_id: str, headline: str = "报�
             "title": headline if outcome is None else f"报价审批 · {outcome}",
             "desc": f"步骤 {info.step}/{info.steps} · {info.role_label}",
         },
-        "sub_title_text": f"报价 #{info.quote_id}：{info.customer} · {info.amount}",
+        "sub_title_text": f"报价 #{info.quote_id}：{escape.card(info.customer, 60)} · {info.amount}",
         "horizontal_content_list": [
             {"keyname": "客户", "value": _short(info.customer)},
             {"keyname": "商机", "value": _short(info.opportunity)},

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cards.keys import CardKey
+from services import escape
 
 SOURCE = {"desc": "销售助手", "desc_color": 1}
 
@@ -42,8 +43,8 @@ def reminder_card(view: ReminderView, *, replace_text: str | None = None) -> dic
         "source": SOURCE,
         "main_title": {"title": title, "desc": f"待办 #{view.id}"},
         "horizontal_content_list": [
-            {"keyname": "事项", "value": view.title[:60]},
-            {"keyname": "客户", "value": view.customer[:60]},
+            {"keyname": "事项", "value": escape.card(view.title, 60)},
+            {"keyname": "客户", "value": escape.card(view.customer, 60)},
             {"keyname": "到期", "value": view.due_text},
         ],
         "task_id": reminder_task_id(view.id, view.snooze_count),
@@ -71,8 +72,8 @@ def visit_followup_card(
     return {
         "card_type": "button_interaction",
         "source": SOURCE,
-        "main_title": {"title": "拜访已记录", "desc": customer[:44]},
-        "sub_title_text": summary[:160],
+        "main_title": {"title": "拜访已记录", "desc": escape.card(customer, 44)},
+        "sub_title_text": escape.card(summary, 160),
         "task_id": task_id,
         "button_list": [
             {"text": "明天", "style": 2, "key": CardKey("visit.followup", "1d").pack()},

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cards.keys import CardKey
+from services import escape
 
 FOLLOWUPS = (("明天跟进", "1d"), ("3天后跟进", "3d"), ("下周跟进", "1w"))
 
@@ -34,14 +35,14 @@ def _photos(view: VisitView) -> str:
 
 
 def visit_card(view: VisitView) -> dict[str, Any]:
-    summary = view.summary if len(view.summary) <= 150 else view.summary[:150] + "…"
+    summary = escape.card(view.summary, 151)
     return {
         "card_type": "button_interaction",
-        "main_title": {"title": "拜访已记录", "desc": view.customer_name[:44]},
+        "main_title": {"title": "拜访已记录", "desc": escape.card(view.customer_name, 44)},
         "sub_title_text": summary,
         "horizontal_content_list": [
-            {"keyname": "客户", "value": view.customer_name[:30]},
-            {"keyname": "位置", "value": (view.location_label or "未附位置")[:30]},
+            {"keyname": "客户", "value": escape.card(view.customer_name, 30)},
+            {"keyname": "位置", "value": escape.card(view.location_label or "未附位置", 30)},
             {"keyname": "照片", "value": _photos(view)},
         ],
         "task_id": task_id_for(view.visit_id),

@@ -28,6 +28,7 @@ from bot.outbox import MAX_CONTENT_BYTES, split_content
 from models import Contract, Customer, Opportunity, Payment, Quote, Reminder, Role, StageMove, User, Visit
 from services import indicators as ind
 from services.config import SEGMENT_NAMES, BusinessConfig
+from services.escape import markdown as md
 
 TOP_REPS = 5
 TREND_MONTHS = 6
@@ -379,29 +380,29 @@ def render_markdown(view: DigestView, *, limit: int = MAX_CONTENT_BYTES) -> list
 
 
 def _sections(v: DigestView) -> list[str]:
-    out = [f"## 销售日报 · {v.scope_label}\n<font color=\"comment\">{v.yesterday:%m月%d日}（昨日）数据，{v.manager_name} 收</font>"]
+    out = [f"## 销售日报 · {md(v.scope_label)}\n<font color=\"comment\">{v.yesterday:%m月%d日}（昨日）数据，{md(v.manager_name)} 收</font>"]
 
     total_visits = sum(r.visits for r in v.visits)
     lines = [f"**昨日拜访** 共 {total_visits} 次"]
-    visited = [f"{r.name} {r.visits}次" for r in v.visits if r.visits]
+    visited = [f"{md(r.name)} {r.visits}次" for r in v.visits if r.visits]
     if visited:
         lines.append("> " + "、".join(visited))
     missing = v.reps_without_visits
     if missing:
-        lines.append(f"> 无拜访：<font color=\"warning\">{'、'.join(missing)}</font>")
+        lines.append(f"> 无拜访：<font color=\"warning\">{'、'.join(md(n) for n in missing)}</font>")
     if not v.visits:
         lines.append("> 范围内暂无销售")
     out.append("\n".join(lines))
 
     lines = [f"**商机** 昨日新增 {v.new_opportunities} 个（{ind.wan(v.new_opportunity_amount)}）"]
     if v.stage_moves:
-        lines.append("> 阶段推进：" + "、".join(f"{stage} {n}" for stage, n in v.stage_moves))
+        lines.append("> 阶段推进：" + "、".join(f"{md(stage)} {n}" for stage, n in v.stage_moves))
     else:
         lines.append("> 昨日无阶段推进")
     out.append("\n".join(lines))
 
     lines = ["**销售漏斗**（进行中）"]
-    lines += [f"> {row.stage}：{row.count} 个 · {ind.wan(row.amount)}" for row in v.funnel]
+    lines += [f"> {md(row.stage)}：{row.count} 个 · {ind.wan(row.amount)}" for row in v.funnel]
     out.append("\n".join(lines))
 
     wait = v.oldest_wait_hours
@@ -413,7 +414,7 @@ def _sections(v: DigestView) -> list[str]:
     overdue_total = sum(n for _, n in v.overdue)
     lines = [f"**逾期跟进** {overdue_total} 项"]
     if v.overdue:
-        lines.append("> " + "、".join(f"{name} {n}" for name, n in v.overdue[:MAX_NAMED]))
+        lines.append("> " + "、".join(f"{md(name)} {n}" for name, n in v.overdue[:MAX_NAMED]))
     out.append("\n".join(lines))
 
     lines = [
@@ -425,7 +426,7 @@ def _sections(v: DigestView) -> list[str]:
 
     lines = ["**本月签约 Top5**"]
     if v.top_reps:
-        lines += [f"> {i}. {name} {ind.wan(amount)}" for i, (name, amount) in enumerate(v.top_reps, 1)]
+        lines += [f"> {i}. {md(name)} {ind.wan(amount)}" for i, (name, amount) in enumerate(v.top_reps, 1)]
     else:
         lines.append("> 本月暂无签约")
     out.append("\n".join(lines))
@@ -437,7 +438,7 @@ def _sections(v: DigestView) -> list[str]:
     ]
     if v.new_dormant:
         more = f" 等{v.new_dormant_count}个" if v.new_dormant_count > len(v.new_dormant) else ""
-        lines.append(f"> 新增休眠：<font color=\"warning\">{'、'.join(v.new_dormant)}</font>{more}（已给负责人建唤醒任务）")
+        lines.append(f"> 新增休眠：<font color=\"warning\">{'、'.join(md(n) for n in v.new_dormant)}</font>{more}（已给负责人建唤醒任务）")
     out.append("\n".join(lines))
 
     lines = ["**管理指标**"]

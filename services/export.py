@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Contract, Customer, Opportunity, Payment, User, Visit
+from services import escape
 from services.config import BusinessConfig
 from services.customer_fields import get_value
 from services.parsing import SHANGHAI
@@ -33,13 +34,26 @@ def _money(value: Decimal | None) -> float | None:
 
 def _write(path: Path, title: str, headers: list[str], rows: Iterable[list[Any]]) -> int:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title)
     sheet.append(headers)
+
+    def as_cell(value: Any) -> Any:
+        """User text is written as text: a value that would start a formula gets data_type 's' (issue 16 #8)."""
+        if not isinstance(value, str):
+            return "" if value is None else value
+        clean, must_be_text = escape.cell(value)
+        if not must_be_text:
+            return clean
+        cell = WriteOnlyCell(sheet, value=clean)
+        cell.data_type = "s"
+        return cell
+
     count = 0
     for row in rows:
-        sheet.append(["" if v is None else v for v in row])
+        sheet.append([as_cell(v) for v in row])
         count += 1
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
