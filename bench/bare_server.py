@@ -42,7 +42,7 @@ def create_bare_app() -> FastAPI:
                 encrypted=encrypted,
                 now=time.time(),
             )
-            msg = from_dict(parse_xml(crypto.decrypt(encrypted)))
+            msg = from_dict(parse_xml(crypto.decrypt(encrypted), decrypted=True))
             if msg.corp_id != CORP_ID:
                 raise CallbackRejected(403, "wrong corp")
         except BodyTooLarge:

@@ -82,7 +82,7 @@ def decode_callback(state: AppState, query: dict[str, str], body: bytes) -> Inbo
     outer_to = outer.get("ToUserName")
     if isinstance(outer_to, str) and outer_to and outer_to != state.settings.wecom_corp_id:
         raise CallbackRejected(403, "wrong ToUserName")
-    inner = parse_xml(state.crypto.decrypt(encrypted))
+    inner = parse_xml(state.crypto.decrypt(encrypted), decrypted=True)
     msg = from_dict(inner)
     if msg.corp_id != state.settings.wecom_corp_id:
         raise CallbackRejected(403, "wrong corp id")

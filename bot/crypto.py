@@ -22,6 +22,7 @@ from wechatpy.exceptions import WeChatException
 from wechatpy.work.crypto import PrpCrypto
 
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.DOTALL)
 
 
 class CallbackRejected(Exception):
@@ -38,10 +39,15 @@ def signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
     return hashlib.sha1("".join(parts).encode("utf-8")).hexdigest()
 
 
-def parse_xml(raw: bytes | str) -> dict[str, Any]:
-    """Parse untrusted XML: refuse any DTD or entity declaration, then parse with entities disabled."""
+def parse_xml(raw: bytes | str, *, decrypted: bool = False) -> dict[str, Any]:
+    """Parse untrusted XML: refuse any DTD or entity declaration, then parse with entities disabled.
+
+    `decrypted`: the inner XML, whose CDATA sections hold what the user typed. A message that merely
+    *mentions* `<!DOCTYPE` is text, not markup (issue 16 #13), so only the markup outside CDATA is checked;
+    a real declaration in the prolog is still refused, and entities stay disabled in the parser.
+    """
     data = raw.encode("utf-8") if isinstance(raw, str) else raw
-    if _DTD.search(data):
+    if _DTD.search(_CDATA.sub(b"", data) if decrypted else data):
         raise CallbackRejected(400, "dtd refused")
     try:
         parsed = xmltodict.parse(data, disable_entities=True)

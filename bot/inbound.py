@@ -34,10 +34,14 @@ class Inbound:
     raw_type: str = ""
 
     def dedup_key(self) -> str:
-        """MsgId for messages; for events every discriminator (reliability.md A3), never just user+time."""
+        """Sender + MsgId for messages; for events every discriminator (reliability.md A3), never just user+time.
+
+        The sender is part of a message's key: WeCom has been seen giving two users' messages one MsgId, and
+        a key without the sender would drop the second user's message as a retry (issue 16 #14).
+        """
         agent = self.agent_id if self.agent_id is not None else ""
         if self.msg_id:
-            return f"m:{agent}:{self.msg_id}"
+            return f"m:{agent}:{self.userid.lower()}:{self.msg_id}"[:512]
         parts = [
             "e",
             str(agent),
