@@ -41,9 +41,10 @@ from sqlalchemy.engine import Engine  # noqa: E402
 from bot.replies import Image  # noqa: E402
 from models import User  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
-from schedulers.digest import MANAGER_ROLES, pending_views, view_replies  # noqa: E402
+from schedulers.digest import pending_views, view_replies  # noqa: E402
 from services.config import default_config  # noqa: E402
 from services.digest import build_digest  # noqa: E402
+from services.roles import DIGEST_RECIPIENTS  # noqa: E402
 
 TARGET_TOTAL_S = 5.0
 TARGET_QUERIES = 15
@@ -170,7 +171,7 @@ def main() -> int:
         counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in data.TABLES}
         managers = list(
             conn.execute(
-                select(User.userid).where(User.role.in_(MANAGER_ROLES), User.active.is_(True)).order_by(User.userid)
+                select(User.userid).where(User.role.in_(DIGEST_RECIPIENTS), User.active.is_(True)).order_by(User.userid)
             ).scalars()
         )
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))

@@ -36,7 +36,8 @@ from starlette.staticfiles import StaticFiles
 from bot.crypto import signature
 from bot.fake_wecom import FakeWeCom
 from bot.settings import Settings
-from models import ROLE_LABELS, Customer, Opportunity, OutboxMessage, Role, User
+from models import Customer, Opportunity, OutboxMessage, User
+from services import roles
 
 if TYPE_CHECKING:  # avoids an import cycle with bot.app
     from bot.app import AppState
@@ -54,7 +55,6 @@ DEMO_TOKEN = "SalesBotDemoToken2026"
 DEMO_AES_KEY = "SalesBotDemoAESKey0123456789abcdefghijklmno"  # 43 characters
 DEMO_SEED = 2026
 JOB_NAMES = ("reminders", "approvals", "digest", "segments")
-ROLE_ORDER = [Role.REP, Role.SUPERVISOR, Role.TECH_LEAD, Role.FINANCE, Role.DIRECTOR, Role.ADMIN]
 
 
 def demo_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -284,16 +284,16 @@ def mount_demo(app: FastAPI, state: AppState) -> None:
     def users() -> JSONResponse:
         with state.session_factory() as session:
             rows = session.scalars(select(User).where(User.active.is_(True))).all()
-            order = {role.value: i for i, role in enumerate(ROLE_ORDER)}
+            order = {role.value: i for i, role in enumerate(roles.ALL)}
             rows = sorted(rows, key=lambda u: (order.get(u.role, 99), u.region or "", u.userid))
             out = []
             for u in rows:
                 out.append({
                     "userid": u.userid, "name": u.name, "role": u.role,
-                    "role_label": ROLE_LABELS.get(Role(u.role), u.role) if u.role in Role._value2member_map_ else u.role,
+                    "role_label": roles.label(u.role),
                     "region": u.region or "", "messages": len(rt.fake.messages_for(u.userid)),
                 })
-        groups = [{"role": r.value, "label": ROLE_LABELS[r]} for r in ROLE_ORDER]
+        groups = [{"role": r.value, "label": roles.LABELS[r]} for r in roles.ALL]
         return JSONResponse({"users": out, "roles": groups, "jobs": list(JOB_NAMES),
                              "now": datetime.now(SHANGHAI).strftime("%Y-%m-%dT%H:%M")})
 
@@ -425,7 +425,7 @@ def suggestions_for(state: AppState, userid: str) -> list[str]:
         if user is None:
             return []
         out = ["帮助", "待办"]
-        if user.role == Role.REP.value:
+        if user.role == roles.Role.REP:
             customer = session.scalar(
                 select(Customer).where(Customer.owner_userid == user.userid).order_by(Customer.id)
             )
@@ -441,7 +441,7 @@ def suggestions_for(state: AppState, userid: str) -> list[str]:
                 out += [f"报价 #{opp.id} 80000 含安装调试"]
             if customer is not None:
                 out += [f"新客户 {customer.name[:2]}新建示例有限公司"]
-        elif user.role in (Role.SUPERVISOR.value, Role.DIRECTOR.value):
+        elif user.role in roles.DIGEST_RECIPIENTS:
             out += ["日报"]
         return out
 

@@ -36,7 +36,6 @@ log = logging.getLogger("salesbot.dispatch")
 NOT_IN_ORG = "您好！您还不在销售助手的人员名单中，暂时无法使用。请联系管理员把您加入组织架构后再试。"
 INTERNAL_ERROR = "抱歉，系统暂时出了点问题，这次操作没有生效。请稍后再试；如果一直不行，请联系管理员。"
 BAD_BUTTON = "这个按钮已失效或无法识别，没有做任何更改。"
-ROLE_DENIED = "「{command}」只有{roles}可以使用。发送「帮助」查看您可用的命令。"
 
 _SPACES = re.compile(r"\s+")
 
@@ -234,11 +233,8 @@ class Dispatcher:
         )
         if route is None:
             return [Text(BAD_BUTTON)] if msg.kind == "card_event" else []
-        if route.info and route.info.roles and user.role not in route.info.roles:
-            from models import ROLE_LABELS, Role
-
-            labels = "、".join(ROLE_LABELS[Role(r)] for r in sorted(route.info.roles))
-            return [Text(ROLE_DENIED.format(command=route.info.name, roles=labels))]
+        if route.info and not route.info.allows(user.role):
+            return [Text(route.info.refusal())]
         ctx = Ctx(
             session=session,
             user=user,
@@ -251,6 +247,7 @@ class Dispatcher:
             command=command or "",
             card_key=card_key,
             services=self.services,
+            routes=self.routes,
             after_commit=after_commit,
         )
         savepoint = session.begin_nested()

@@ -139,7 +139,7 @@ def enqueue_all(
 
 def alert_admins(session: Session, *, key: str, text: str, now: datetime) -> int:
     """Send an operational alert to every active admin, once per key."""
-    admins = session.scalars(select(User.userid).where(User.role == Role.ADMIN.value, User.active.is_(True))).all()
+    admins = session.scalars(select(User.userid).where(User.role == Role.ADMIN, User.active.is_(True))).all()
     log.warning("alert %s", key)
     return sum(
         enqueue(session, reply=Text(f"【告警】{text}"), recipient=admin, dedup_key=f"alert:{key}:{admin}", now=now)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.inbound import Inbound
 from bot.replies import Reply
+from models.org import role_labels
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from models import User
     from services.config import BusinessConfig
     from services.dialogs import DialogState, DialogStore
+
+ROLE_DENIED = "「{command}」只有{roles}可以使用。发送「帮助」查看您可用的命令。"
 
 HandlerResult = Reply | list[Reply] | None
 Handler = Callable[[Inbound, "Ctx"], HandlerResult]
@@ -46,6 +49,7 @@ class Ctx:
     command: str = ""
     card_key: CardKey | None = None
     services: dict[str, Any] = field(default_factory=dict)
+    routes: RouteTable | None = None  # the table this message was routed by (帮助, the fallback and picks read it)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -60,6 +64,13 @@ class CommandInfo:
     example: str
     roles: frozenset[str] | None  # None: everyone
     aliases: tuple[str, ...] = ()
+
+    def allows(self, role: str) -> bool:
+        """The one rule for command access: dispatch, 帮助, the fallback and the numbered pick all ask this."""
+        return self.roles is None or role in self.roles
+
+    def refusal(self) -> str:
+        return ROLE_DENIED.format(command=self.name, roles=role_labels(self.roles or ()))
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,13 @@ class RouteTable:
                 if route.kind == "command" and route.info and route.info.name not in seen:
                     seen[route.info.name] = route.info
         return list(seen.values())
+
+    def commands_for(self, role: str) -> list[CommandInfo]:
+        """The commands `role` may use, in route order (what 帮助 lists and the fallback suggests from)."""
+        return [info for info in self.commands() if info.allows(role)]
+
+    def command_route(self, word: str) -> Route | None:
+        return self._first("command", lambda key: key == word)
 
     def command_words(self) -> list[str]:
         return [r.key for router in self.routers for r in router.routes if r.kind == "command"]

@@ -110,8 +110,6 @@ _NUMBER = re.compile(r"^\d{1,3}$")
 
 def handle_pick(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """The reply to a numbered list: re-run the stored command on the chosen record."""
-    from handlers import build_routes
-
     data: dict[str, Any] = dict(ctx.dialog.data) if ctx.dialog else {}
     ids = [int(i) for i in data.get("ids") or []]
     text = ctx.args.strip()
@@ -121,19 +119,18 @@ def handle_pick(msg: Inbound, ctx: Ctx) -> HandlerResult:
     command = str(data.get("command", ""))
     chosen = ids[int(text) - 1]
     args = f"{data.get('prefix', '')}#{chosen} {data.get('rest', '')}".strip()
-    for router in build_routes().routers:
-        for route in router.routes:
-            if route.kind == "command" and route.key == command:
-                if route.info and route.info.roles and ctx.user.role not in route.info.roles:
-                    return Text("您没有权限执行这个操作。")
-                # The pick is used up even when the command then refuses (e.g. a gate): its own savepoint
-                # rolls back the command's effects, not the cleared dialog.
-                savepoint = ctx.session.begin_nested()
-                try:
-                    result = route.handler(msg, dataclasses.replace(ctx, args=args, command=command, dialog=None))
-                except DomainError as exc:
-                    savepoint.rollback()
-                    return Text(exc.message)
-                savepoint.commit()
-                return result
-    return Text("这个选择已失效，请重新发送命令。")
+    route = ctx.routes.command_route(command) if ctx.routes else None
+    if route is None:
+        return Text("这个选择已失效，请重新发送命令。")
+    if route.info and not route.info.allows(ctx.user.role):
+        return Text(route.info.refusal())
+    # The pick is used up even when the command then refuses (e.g. a gate): its own savepoint
+    # rolls back the command's effects, not the cleared dialog.
+    savepoint = ctx.session.begin_nested()
+    try:
+        result = route.handler(msg, dataclasses.replace(ctx, args=args, command=command, dialog=None))
+    except DomainError as exc:
+        savepoint.rollback()
+        return Text(exc.message)
+    savepoint.commit()
+    return result

@@ -6,17 +6,16 @@ from bot.inbound import Inbound
 from bot.replies import Reply, Text
 from bot.router import Ctx, HandlerResult, Router
 from handlers.common import customer_or_pick, example, handle_pick, picks, usage_error
-from models import Role, User
+from models import User
 from services import customers as customer_service
 from services import reassign as reassign_service
+from services import roles
 from services.customer_fields import clean_value
 from services.errors import DomainError
 from services.parsing import split_args
 
 router = Router("customers")
 
-SALES_ROLES = (Role.REP.value, Role.SUPERVISOR.value, Role.DIRECTOR.value, Role.ADMIN.value)
-MANAGER_ROLES = (Role.SUPERVISOR.value, Role.DIRECTOR.value, Role.ADMIN.value)
 NEW_STATE = "customer.new"
 
 
@@ -48,7 +47,7 @@ def _create(ctx: Ctx, draft: customer_service.Draft) -> Reply:
     "新客户",
     help="新建客户，缺少的必填项会逐项询问",
     example=example("新客户"),
-    roles=SALES_ROLES,
+    roles=roles.SALES,
 )
 def new_customer(msg: Inbound, ctx: Ctx) -> Reply:
     if not ctx.args.strip():
@@ -102,7 +101,7 @@ def show_customer(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(customer_service.customer_view(ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now))
 
 
-@router.command("分配", help="把客户及其进行中的商机和待办交给另一位销售", example=example("分配"), roles=MANAGER_ROLES)
+@router.command("分配", help="把客户及其进行中的商机和待办交给另一位销售", example=example("分配"), roles=roles.MANAGERS)
 @picks
 def reassign(msg: Inbound, ctx: Ctx) -> list[Reply]:
     words = split_args(ctx.args)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.inbound import Inbound
 from bot.replies import Reply
 from bot.router import Ctx, Router
-from models import Role
 from schedulers.digest import digest_replies
+from services import roles
 
 router = Router("digest")
 
@@ -15,7 +15,7 @@ router = Router("digest")
     "日报",
     help="立即查看销售日报（昨日数据）",
     example="日报",
-    roles=(Role.SUPERVISOR.value, Role.DIRECTOR.value, Role.ADMIN.value),
+    roles=roles.MANAGERS,
 )
 def digest_now(msg: Inbound, ctx: Ctx) -> list[Reply]:
     return list(digest_replies(ctx.session, manager=ctx.user, config=ctx.config, now=ctx.now))

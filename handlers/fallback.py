@@ -13,9 +13,7 @@ router = Router("fallback")
 
 @router.fallback()
 def unknown(msg: Inbound, ctx: Ctx) -> Reply:
-    from handlers import build_routes
-
-    infos = [i for i in build_routes().commands() if not i.roles or ctx.user.role in i.roles]
+    infos = ctx.routes.commands_for(ctx.user.role) if ctx.routes else []
     word = ctx.command or ctx.args.split(" ")[0] if (ctx.command or ctx.args) else ""
     names = [i.name for i in infos]
     close = difflib.get_close_matches(word, names, n=1, cutoff=0.3) if word else []

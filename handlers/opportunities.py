@@ -9,17 +9,16 @@ from bot.inbound import Inbound
 from bot.replies import Reply, Text
 from bot.router import Ctx, Router
 from handlers.common import customer_or_pick, example, opportunity_or_pick, picks, usage_error
-from models import Customer, Role
+from models import Customer
 from services import contracts as contract_service
 from services import opportunities as opp_service
+from services import roles
 from services.errors import DomainError, NotFound
 from services.lookup import find_opportunities
 from services.parsing import AmountError, format_amount, parse_amount, split_args
 
 router = Router("opportunities")
 
-SALES_ROLES = (Role.REP.value, Role.SUPERVISOR.value, Role.DIRECTOR.value, Role.ADMIN.value)
-PAYMENT_ROLES = (*SALES_ROLES, Role.FINANCE.value)
 _CONTRACT_REF = re.compile(r"^[#＃](\d{1,9})$")
 _CUSTOMER_REF = re.compile(r"^客户(#\d{1,9})$")
 # A word written as an amount (sign, currency, digits, 万/元/亿), valid or not — never part of a name.
@@ -45,7 +44,7 @@ def _customer_name(ctx: Ctx, customer_id: int) -> str:
     return customer.name if customer else ""
 
 
-@router.command("商机", help="新建商机（从「线索分配」开始）", example=example("商机"), roles=SALES_ROLES)
+@router.command("商机", help="新建商机（从「线索分配」开始）", example=example("商机"), roles=roles.SALES)
 @picks
 def new_opportunity(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)
@@ -68,7 +67,7 @@ def new_opportunity(msg: Inbound, ctx: Ctx) -> Reply:
     )
 
 
-@router.command("推进", help="把商机推进到下一阶段（或指定阶段），会检查阶段条件", example=example("推进"), roles=SALES_ROLES)
+@router.command("推进", help="把商机推进到下一阶段（或指定阶段），会检查阶段条件", example=example("推进"), roles=roles.SALES)
 @picks
 def advance(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)
@@ -98,7 +97,7 @@ def advance(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(f"商机 #{opp.id}「{opp.name}」：{before} → {stage}。")
 
 
-@router.command("输单", help="关闭商机为输单，并记录原因", example=example("输单"), roles=SALES_ROLES)
+@router.command("输单", help="关闭商机为输单，并记录原因", example=example("输单"), roles=roles.SALES)
 @picks
 def lose(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)
@@ -110,7 +109,7 @@ def lose(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(f"商机 #{opp.id}「{opp.name}」已记为输单，原因：{reason}。")
 
 
-@router.command("评分", help="记录商机评分卡中成立的项目，得出分数和优先级", example=example("评分"), roles=SALES_ROLES)
+@router.command("评分", help="记录商机评分卡中成立的项目，得出分数和优先级", example=example("评分"), roles=roles.SALES)
 @picks
 def score(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)
@@ -127,7 +126,7 @@ def score(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(f"商机 #{opp.id}「{opp.name}」评分 {total}，优先级 {priority}（成立：{held}）。")
 
 
-@router.command("合同", help="登记已签合同（商机进入「合同签署」，需已批准的报价）", example=example("合同"), roles=SALES_ROLES)
+@router.command("合同", help="登记已签合同（商机进入「合同签署」，需已批准的报价）", example=example("合同"), roles=roles.SALES)
 @picks
 def contract(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)
@@ -146,7 +145,7 @@ def contract(msg: Inbound, ctx: Ctx) -> Reply:
     )
 
 
-@router.command("回款", help="登记回款（合同编号如 #3，或客户名称）", example=example("回款"), roles=PAYMENT_ROLES)
+@router.command("回款", help="登记回款（合同编号如 #3，或客户名称）", example=example("回款"), roles=roles.PAYMENT)
 @picks
 def payment(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)

@@ -7,8 +7,7 @@ from bot.replies import Reply, Text
 from bot.router import Ctx, Router
 from cards.approval import APPROVE, REJECT
 from handlers.common import opportunity_or_pick, picks
-from models import Role
-from services import approvals, delegation
+from services import approvals, delegation, roles
 from services.parsing import format_amount, format_when, parse_amount, parse_when
 
 router = Router("quotes")
@@ -16,12 +15,10 @@ router = Router("quotes")
 QUOTE_USAGE = "用法：报价 <商机> <金额> [说明]\n例：报价 华东精密 8万 含安装调试"
 WITHDRAW_USAGE = "用法：撤回 <报价编号或商机>\n例：撤回 #3"
 DELEGATE_USAGE = "用法：委托 <账号或姓名> <开始> <结束>\n例：委托 李娜 明天 下周一\n结束委托：委托 取消"
-APPROVER_ROLES = (Role.SUPERVISOR.value, Role.TECH_LEAD.value, Role.FINANCE.value, Role.DIRECTOR.value)
-# Quotes are requested (and withdrawn) by the sales side; 技术负责人/财务经理 only approve them.
-REQUESTER_ROLES = (Role.REP.value, Role.SUPERVISOR.value, Role.DIRECTOR.value, Role.ADMIN.value)
+# Quotes are requested (and withdrawn) by the sales side (roles.SALES); 技术负责人/财务经理 only approve them.
 
 
-@router.command("报价", help="申请报价审批", example="报价 华东精密 8万 含安装调试", roles=REQUESTER_ROLES)
+@router.command("报价", help="申请报价审批", example="报价 华东精密 8万 含安装调试", roles=roles.SALES)
 @picks
 def request(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     parts = ctx.args.split(" ", 2) if ctx.args else []
@@ -38,7 +35,7 @@ def request(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     result = approvals.request_quote(
         ctx.session, config=ctx.config, requester=ctx.user, opportunity=opp, amount=amount, note=note, now=ctx.now
     )
-    chain = " → ".join(f"{s.approver.name}（{approvals._role_label(s.role)}）" for s in result.chain)
+    chain = " → ".join(f"{s.approver.name}（{roles.label(s.role)}）" for s in result.chain)
     ack = (
         f"已提交报价 #{result.quote.id}：{opp.name} {format_amount(amount)}。\n审批流程：{chain}\n"
         f"已发给{result.chain[0].approver.name}审批，有结果会通知您。需要撤回时发送：撤回 #{result.quote.id}"
@@ -46,7 +43,7 @@ def request(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     return [Text(ack), *result.notifications]
 
 
-@router.command("撤回", help="撤回审批中的报价", example="撤回 #3", roles=REQUESTER_ROLES)
+@router.command("撤回", help="撤回审批中的报价", example="撤回 #3", roles=roles.SALES)
 def withdraw(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     if not ctx.args:
         return Text(WITHDRAW_USAGE)
@@ -54,7 +51,7 @@ def withdraw(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     return approvals.withdraw(ctx.session, config=ctx.config, requester=ctx.user, quote=quote, now=ctx.now)
 
 
-@router.command("委托", help="出差/休假时委托他人代为审批", example="委托 李娜 明天 下周一", roles=APPROVER_ROLES)
+@router.command("委托", help="出差/休假时委托他人代为审批", example="委托 李娜 明天 下周一", roles=roles.APPROVERS)
 def delegate(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     args = ctx.args.split(" ") if ctx.args else []
     if args == ["取消"]:

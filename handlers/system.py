@@ -5,15 +5,14 @@ from __future__ import annotations
 from bot.inbound import Inbound
 from bot.replies import Reply, Text
 from bot.router import Ctx, Router
+from services import roles
 
 router = Router("system")
 
 
 def help_text(ctx: Ctx) -> str:
-    from handlers import build_routes
-
-    lines = [f"{ctx.user.name}（{ctx.user.role_label}），您可以这样用销售助手："]
-    allowed = [info for info in build_routes().commands() if not info.roles or ctx.user.role in info.roles]
+    lines = [f"{ctx.user.name}（{roles.label(ctx.user.role)}），您可以这样用销售助手："]
+    allowed = ctx.routes.commands_for(ctx.user.role) if ctx.routes else []
     for info in allowed:
         lines.append(f"• {info.name}：{info.help}\n  例：{info.example}")
     if any(info.name == "拜访" for info in allowed):  # only roles that may log visits get the media hint

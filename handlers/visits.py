@@ -7,16 +7,14 @@ from bot.replies import Card, Reply, Text
 from bot.router import Ctx, Router
 from cards.visit import VisitView, task_id_for, visit_card
 from handlers.common import customer_or_pick, example, picks, usage_error
-from models import CardTask, Role
+from models import CardTask
+from services import roles
 from services import visits as visit_service
 from services.parsing import split_args
 
 router = Router("visits")
 
-VISIT_ROLES = (Role.REP.value, Role.SUPERVISOR.value, Role.DIRECTOR.value, Role.ADMIN.value)
-
-
-@router.command("拜访", help="记录一次拜访，自动附上30分钟内发送的位置和照片", example=example("拜访"), roles=VISIT_ROLES)
+@router.command("拜访", help="记录一次拜访，自动附上30分钟内发送的位置和照片", example=example("拜访"), roles=roles.SALES)
 @picks
 def visit(msg: Inbound, ctx: Ctx) -> list[Reply]:
     words = split_args(ctx.args)

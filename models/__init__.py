@@ -10,7 +10,7 @@ from models.messaging import (
     OutboxMessage,
     PendingMedia,
 )
-from models.org import ROLE_LABELS, Role, User, norm_userid
+from models.org import ROLE_LABELS, Role, User, norm_userid, role_labels
 from models.sales import (
     ApprovalStep,
     Contract,
@@ -49,4 +49,5 @@ __all__ = [
     "Visit",
     "VisitPhoto",
     "norm_userid",
+    "role_labels",
 ]

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from bot.outbox import enqueue
 from bot.replies import Image, Markdown, Text
-from models import Customer, JobOccurrence, Reminder, Role, User
+from models import Customer, JobOccurrence, Reminder, User
 from schedulers import JobEnv, claim_occurrence, job
+from services import roles
 from services.charts import render_chart
 from services.config import BusinessConfig
 from services.digest import DigestView, build_digest, build_digests, render_markdown
@@ -29,7 +30,6 @@ from services.indicators import local_midnight
 
 log = logging.getLogger("salesbot.jobs.digest")
 
-MANAGER_ROLES = (Role.SUPERVISOR.value, Role.DIRECTOR.value)
 TODO_MAX = 10
 
 
@@ -60,7 +60,7 @@ def pending_views(
         .label("claimed")
     )
     rows = session.execute(
-        select(User, claimed).where(User.role.in_(MANAGER_ROLES), User.active.is_(True)).order_by(User.userid)
+        select(User, claimed).where(User.role.in_(roles.DIGEST_RECIPIENTS), User.active.is_(True)).order_by(User.userid)
     ).all()
     pending = [manager for manager, done in rows if not done]
     views: dict[str, DigestView] = {}
@@ -121,7 +121,7 @@ def _send_todos(env: JobEnv, *, now: datetime, day: str) -> int:
                 Reminder.status == "open",
                 Reminder.due_at >= start,
                 Reminder.due_at < end,
-                User.role == Role.REP.value,
+                User.role == roles.Role.REP,
                 User.active.is_(True),
             )
             .order_by(Reminder.owner_userid, Reminder.due_at, Reminder.id)

@@ -60,7 +60,7 @@ def send_card(session: Session, reminder: Reminder, *, now: datetime) -> None:
 
 def escalate(session: Session, reminder: Reminder, *, now: datetime, hours: int) -> bool:
     """Tell the owner's supervisor; False when there is nobody to tell (the claim still marks it done)."""
-    boss = svc.supervisor_of(session, userid=reminder.owner_userid)
+    boss = svc.manager_of(session, userid=reminder.owner_userid)
     if boss is None:
         return False
     owner_name = session.scalar(select(User.name).where(User.userid == reminder.owner_userid)) or reminder.owner_userid

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from bot.replies import Card, Reply, Text, UpdateCard
 from cards import approval as cards
 from models import (
-    ROLE_LABELS,
     ApprovalStep,
     AuditEntry,
     CardTask,
@@ -31,14 +30,13 @@ from models import (
     Role,
     User,
 )
-from services import audit, stages
+from services import audit, roles, stages
 from services.config import BusinessConfig
 from services.delegation import active_delegates, active_delegation
 from services.errors import DomainError
 from services.parsing import format_amount
 
 CARD_KIND = "approval"
-APPROVER_ROLES = (Role.SUPERVISOR.value, Role.TECH_LEAD.value, Role.FINANCE.value)
 DENIAL_WINDOW = timedelta(minutes=10)
 DENIAL_ALERT_AT = 5
 
@@ -59,7 +57,7 @@ def _active_user(session: Session, userid: str | None) -> User | None:
 def region_supervisor(session: Session, *, region: str | None, exclude: str | None = None) -> User | None:
     if not region:
         return None
-    query = select(User).where(User.role == Role.SUPERVISOR.value, User.region == region, User.active.is_(True))
+    query = select(User).where(User.role == Role.SUPERVISOR, User.region == region, User.active.is_(True))
     if exclude:
         query = query.where(User.userid != exclude)
     return session.scalar(query.order_by(User.id).limit(1))
@@ -68,7 +66,7 @@ def region_supervisor(session: Session, *, region: str | None, exclude: str | No
 def supervisor_of(session: Session, *, user: User) -> User | None:
     """The requester's 销售主管: their manager if that manager is a supervisor, else their region's supervisor."""
     manager = _active_user(session, user.manager_userid)
-    if manager is not None and manager.role == Role.SUPERVISOR.value and manager.userid != user.userid:
+    if manager is not None and manager.role == Role.SUPERVISOR and manager.userid != user.userid:
         return manager
     return region_supervisor(session, region=user.region, exclude=user.userid)
 
@@ -86,9 +84,9 @@ def route(session: Session, *, config: BusinessConfig, requester: User, amount: 
     for role in config.approval.chain_for(amount):
         past = False
         approver: User | None
-        if role == Role.SUPERVISOR.value:
+        if role == Role.SUPERVISOR:
             natural = _active_user(session, requester.manager_userid)
-            if natural is None or natural.role != Role.SUPERVISOR.value:
+            if natural is None or natural.role != Role.SUPERVISOR:
                 natural = region_supervisor(session, region=requester.region)
             past = natural is not None and natural.userid == requester.userid or requester.role == role
             approver = supervisor_of(session, user=requester)
@@ -104,21 +102,14 @@ def route(session: Session, *, config: BusinessConfig, requester: User, amount: 
             if approver is None and past:
                 approver = _active_user(session, requester.manager_userid)
         if approver is None or approver.userid == requester.userid:
-            label = ROLE_LABELS.get(Role(role), role) if role in Role._value2member_map_ else role
+            label = roles.label(role)
             who = "您本人以外的" if past else ""
             raise DomainError(
                 f"找不到{who}「{label}」来审批这份报价，没有提交。请联系管理员在组织架构中设置{label}"
-                f"{'（或您的上级）' if role == Role.SUPERVISOR.value else ''}。"
+                f"{'（或您的上级）' if role == Role.SUPERVISOR else ''}。"
             )
         steps.append(RoutedStep(role=role, approver=approver, routed_past_requester=past))
     return steps
-
-
-def _role_label(role: str) -> str:
-    try:
-        return ROLE_LABELS[Role(role)]
-    except ValueError:
-        return role
 
 
 def _quote_stage(config: BusinessConfig) -> str:
@@ -155,7 +146,7 @@ def card_info(session: Session, *, quote: Quote, step: ApprovalStep) -> cards.Ap
         score=cards.score_text(opp.score, opp.priority, opp.score_items) if opp else "",
         step=step.seq,
         steps=quote.step_count,
-        role_label=_role_label(step.role),
+        role_label=roles.label(step.role),
     )
 
 
@@ -335,7 +326,7 @@ def _deny(
                 outcome="alert", detail=f"{count} refused taps in 10 minutes", now=now,
             )
             admins = session.scalars(
-                select(User.userid).where(User.role == Role.ADMIN.value, User.active.is_(True)).order_by(User.id)
+                select(User.userid).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
             ).all()
             text = (
                 f"【安全提醒】{actor.name}（{actor.display_userid}）在10分钟内有{count}次审批卡片操作被拒绝"
@@ -485,7 +476,7 @@ def approve(session: Session, *, config: BusinessConfig, actor: User, task_id: s
         out.append(
             Text(
                 f"报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）第{step.seq}/{quote.step_count}步"
-                f"已由{who}同意，已转{_name(session, nxt.approver_userid)}（{_role_label(nxt.role)}）审批。",
+                f"已由{who}同意，已转{_name(session, nxt.approver_userid)}（{roles.label(nxt.role)}）审批。",
                 to=quote.requester_userid,
             )
         )

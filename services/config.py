@@ -40,8 +40,9 @@ from pydantic import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from services import roles
+
 __all__ = [
-    "APPROVAL_ROLES",
     "BUILTIN_FIELDS",
     "GATES",
     "GATE_LABELS",
@@ -69,17 +70,6 @@ __all__ = [
 # Vocabularies
 # ---------------------------------------------------------------------------------------------------------
 
-APPROVAL_ROLES: tuple[str, ...] = ("supervisor", "tech_lead", "finance", "director")
-# The org chart accepts Chinese role names; so does the configuration.
-_ROLE_ALIASES: dict[str, str] = {
-    "销售主管": "supervisor",
-    "主管": "supervisor",
-    "技术负责人": "tech_lead",
-    "财务经理": "finance",
-    "财务": "finance",
-    "总经理": "director",
-}
-
 GATES: tuple[str, ...] = ("visit", "quote_request", "approved_quote", "signed_contract")
 GATE_LABELS: dict[str, str] = {
     "visit": "客户至少有一次拜访记录",
@@ -89,13 +79,6 @@ GATE_LABELS: dict[str, str] = {
 }
 
 SEGMENT_NAMES: tuple[str, ...] = ("休眠", "明星", "成长", "稳定")
-
-_ROLE_LABELS: dict[str, str] = {
-    "supervisor": "销售主管",
-    "tech_lead": "技术负责人",
-    "finance": "财务经理",
-    "director": "总经理",
-}
 
 FieldKind = Literal["text", "phone", "choice"]
 Requirement = Literal["required", "recommended", "optional"]
@@ -198,11 +181,12 @@ def _parse_amount(value: Any) -> Any:
 
 
 def _role(value: Any) -> Any:
+    """An approval-chain role: its value or its Chinese name (the org chart's names, plus 主管 and 财务)."""
     if isinstance(value, str):
-        role = _ROLE_ALIASES.get(value.strip(), value.strip())
-        if role in APPROVAL_ROLES:
-            return role
-    allowed = "、".join(f"{role} {_ROLE_LABELS[role]}" for role in APPROVAL_ROLES)
+        role = roles.parse(value)
+        if role in roles.APPROVERS:
+            return role.value
+    allowed = "、".join(f"{role.value} {roles.LABELS[role]}" for role in roles.ALL if role in roles.APPROVERS)
     raise ValueError(f"未知角色{_show(value)}（可选：{allowed}）")
 
 

@@ -20,7 +20,7 @@ from services import audit, stages
 from services.config import BusinessConfig
 from services.errors import DomainError, NotFound
 from services.parsing import format_amount
-from services.scope import customer_filter
+from services.scope import Scope
 
 CONTRACT_STAGE = "合同签署"
 
@@ -87,7 +87,7 @@ def resolve_contract(session: Session, *, user: User, contract_id: int) -> Contr
     found = session.scalar(
         select(Contract)
         .join(Customer, Customer.id == Contract.customer_id)
-        .where(Contract.id == contract_id, customer_filter(user))
+        .where(Contract.id == contract_id, Scope.of(user).customers())
     )
     if found is None:
         raise NotFound(f"没有找到合同 #{contract_id}。")

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from models import Customer, Opportunity, Reminder, Role, User, Visit
-from services import audit
+from models import Customer, Opportunity, Reminder, User, Visit
+from services import audit, roles
 from services.config import BusinessConfig, CustomerField
 from services.customer_fields import clean_value, get_value, is_complete, missing_required, set_value
 from services.errors import DomainError
@@ -25,7 +25,7 @@ from services.parsing import (
     parse_kv_pairs,
     split_args,
 )
-from services.scope import customer_filter
+from services.scope import Scope
 
 NEW_USAGE = "用法：新客户 名称 [字段=值 ...]\n例：新客户 华东精密 行业=机械 联系人=王经理 电话=13812345678"
 
@@ -104,7 +104,7 @@ def find_duplicate(session: Session, *, user: User, name: str, phone_norm: str |
     conditions = [Customer.name_norm == normalize_name(name)]
     if phone_norm:
         conditions.append(Customer.phone_norm == phone_norm)
-    return session.scalar(select(Customer).where(or_(*conditions), customer_filter(user)).order_by(Customer.id).limit(1))
+    return session.scalar(select(Customer).where(or_(*conditions), Scope.of(user).customers()).order_by(Customer.id).limit(1))
 
 
 def duplicate_message(existing: Customer) -> str:
@@ -191,7 +191,7 @@ def customer_view(session: Session, *, config: BusinessConfig, user: User, custo
             select(Visit).where(Visit.customer_id == customer.id).order_by(Visit.visited_at.desc(), Visit.id.desc()).limit(3)
         )
     )
-    supervisor_view = user.role in (Role.SUPERVISOR.value, Role.DIRECTOR.value, Role.ADMIN.value)
+    supervisor_view = user.role in roles.MANAGERS
     if visits:
         names = dict(session.execute(select(User.userid, User.name).where(User.userid.in_({v.userid for v in visits}))).all())
         lines.append("最近拜访：")

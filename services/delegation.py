@@ -7,11 +7,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Delegation, Role, User
-from services import audit
+from models import Delegation, User
+from services import audit, roles
 from services.errors import DomainError, NotFound
-
-DELEGATING_ROLES = frozenset({Role.SUPERVISOR.value, Role.TECH_LEAD.value, Role.FINANCE.value, Role.DIRECTOR.value})
 
 
 def active_delegates(session: Session, *, approver_userid: str, now: datetime) -> list[str]:
@@ -74,7 +72,7 @@ def find_user(session: Session, *, keyword: str) -> User:
 def create(
     session: Session, *, approver: User, delegate: User, starts_at: datetime, ends_at: datetime, now: datetime
 ) -> Delegation:
-    if approver.role not in DELEGATING_ROLES:
+    if approver.role not in roles.APPROVERS:
         raise DomainError("只有审批人（销售主管、技术负责人、财务经理、总经理）可以委托审批。")
     if delegate.userid == approver.userid:
         raise DomainError("不能委托给自己。")

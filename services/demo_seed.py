@@ -44,10 +44,10 @@ REPS_PER_REGION = {"华东": 13, "华南": 12, "华北": 10}
 CUSTOMER_COUNT = 150
 
 # Fixed people, so the README and the tests can name them.
-DIRECTOR = ("wang_zong", "王建国", Role.DIRECTOR.value, None, None)
-ADMIN = ("admin", "刘晓梅", Role.ADMIN.value, None, None)
-TECH_LEAD = ("tech_sun", "孙志刚", Role.TECH_LEAD.value, None, "wang_zong")
-FINANCE = ("fin_zhou", "周丽华", Role.FINANCE.value, None, "wang_zong")
+DIRECTOR = ("wang_zong", "王建国", Role.DIRECTOR, None, None)
+ADMIN = ("admin", "刘晓梅", Role.ADMIN, None, None)
+TECH_LEAD = ("tech_sun", "孙志刚", Role.TECH_LEAD, None, "wang_zong")
+FINANCE = ("fin_zhou", "周丽华", Role.FINANCE, None, "wang_zong")
 SUPERVISORS = {
     "华东": ("sup_east", "陈志明"),
     "华南": ("sup_south", "黄海涛"),
@@ -167,14 +167,14 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
     reps: dict[str, list[User]] = {}
     for region in REGIONS:
         sup_id, sup_name = SUPERVISORS[region]
-        person(sup_id, sup_name, Role.SUPERVISOR.value, region, DIRECTOR[0])
+        person(sup_id, sup_name, Role.SUPERVISOR, region, DIRECTOR[0])
         reps[region] = []
         for i in range(1, REPS_PER_REGION[region] + 1):
             while True:
                 name = rng.choice(SURNAMES) + rng.choice(GIVEN)
                 if name not in names_used:
                     break
-            reps[region].append(person(f"rep_{REGION_CODE[region]}{i:02d}", name, Role.REP.value, region, sup_id))
+            reps[region].append(person(f"rep_{REGION_CODE[region]}{i:02d}", name, Role.REP, region, sup_id))
     session.add_all(users)
     all_reps = [u for region in REGIONS for u in reps[region]]
     by_id = {u.userid: u for u in users}
@@ -506,7 +506,7 @@ def _healthy_months(
 
 def _approver(role: str, requester: User, users: list[User]) -> str:
     """The supervisor is the requester's manager; the other roles are whoever holds them."""
-    if role == Role.SUPERVISOR.value and requester.manager_userid:
+    if role == Role.SUPERVISOR and requester.manager_userid:
         return requester.manager_userid
     for user in users:
         if user.role == role:

@@ -5,8 +5,8 @@ customer's region (or the person), never a query per manager, rep or customer: 1
 job's 21 managers or for one manager's 日报 (`build_digest`), tested — into one `DigestView` per manager;
 `render_markdown` turns it into WeCom markdown parts of at most 2048 UTF-8 bytes each, split between sections.
 
-Scope: a 销售主管 sees the users of their region (services/scope.visible_userids) and the customers of
-their region (services/scope.customer_filter); the 总经理 (and 管理员) everything. Activity of people
+Scope: a 销售主管 sees the users of their region (services/scope.Scope.users) and the customers of
+their region (Scope.customers); the 总经理 (and 管理员) everything. Activity of people
 (visits, reminders, top reps) is scoped by user; records about customers (opportunities, quotes,
 contracts, payments, segments) by the customer's region.
 
@@ -19,9 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from bot.outbox import MAX_CONTENT_BYTES, split_content
@@ -29,6 +28,7 @@ from models import Contract, Customer, Opportunity, Payment, Quote, Reminder, Ro
 from services import indicators as ind
 from services.config import SEGMENT_NAMES, BusinessConfig
 from services.escape import markdown as md
+from services.scope import Scope
 
 TOP_REPS = 5
 TREND_MONTHS = 6
@@ -105,15 +105,15 @@ def build_digests(
     y_start, y_end = ind.local_midnight(yesterday, tz), ind.local_midnight(today, tz)
 
     # What the queries must cover: every region (and person) if one manager sees the whole company.
-    scoped = [(m, ind.customer_regions(m)) for m in managers]
+    scoped = [(m, Scope.of(m).regions()) for m in managers]
     if any(regions is None for _, regions in scoped):
         regions: ind.Regions = None
         user_where = true()
     else:
         regions = tuple(sorted({r for _, rs in scoped for r in rs or ()}))
-        user_where = or_(*(ind.user_clause(m) for m in managers))
+        user_where = or_(*(Scope.of(m).users() for m in managers))
 
-    # 1. The people (same rule as services/scope.visible_userids, in SQL).
+    # 1. The people (Scope.users(), in SQL).
     users = session.execute(
         select(User.userid, User.name, User.role, User.region).where(user_where).order_by(User.userid)
     ).all()
@@ -241,7 +241,7 @@ def build_digests(
         by_region.setdefault(u.region, []).append(u.userid)
     order = {s: i for i, s in enumerate([*config.stages, config.lost_stage])}
     for manager, mine in scoped:
-        scope = ind.scope_for(manager, _visible(manager, users, by_region))
+        scope = ind.scope_for(manager, Scope.of(manager).visible_among([u.userid for u in users], by_region))
         members = None if scope.userids is None else frozenset(scope.userids)
         view = DigestView(
             manager_userid=manager.userid,
@@ -255,7 +255,7 @@ def build_digests(
             (
                 RepVisits(u.userid, u.name, int(visits.get(u.userid, 0)))
                 for u in users
-                if u.role == Role.REP.value and (members is None or u.userid in members)
+                if u.role == Role.REP and (members is None or u.userid in members)
             ),
             key=lambda r: (-r.visits, r.userid),
         )
@@ -334,15 +334,6 @@ def build_digests(
 
 def _owner_in(column: ColumnElement[str], userids: tuple[str, ...] | None) -> ColumnElement[bool]:
     return true() if userids is None else column.in_(userids)
-
-
-def _visible(manager: User, users: Sequence[Row[Any]], by_region: dict[str | None, list[str]]) -> list[str]:
-    """services/scope.visible_userids (ind.user_clause) over the loaded user rows."""
-    if manager.role in (Role.DIRECTOR.value, Role.ADMIN.value):
-        return [u.userid for u in users]
-    if manager.role == Role.SUPERVISOR.value and manager.region:
-        return by_region.get(manager.region, [])
-    return [manager.userid]
 
 
 def _desc(day: date) -> int:

@@ -1,8 +1,8 @@
 """The reference customer's four management indicators (product.md "Scheduled work").
 
 Each indicator is one function with its definition in the docstring and a result that says how it compares
-with its target. All take a `Scope` (what the manager may see: the customers' regions — equal to
-services/scope.customer_filter for the managers' roles — and the user ids whose own activity counts) and
+with its target. All take a `Coverage` (what the manager may see, from services/scope.Scope.of: the customers' regions
+and the user ids whose own activity counts) and
 `now` (aware); day and month boundaries are Asia/Shanghai (config.digest.tz).
 
 Each is computed in two steps so that the morning job can build every manager's digest from one set of
@@ -26,8 +26,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from models import ApprovalStep, Contract, Customer, Opportunity, Quote, Reminder, Role, User
+from models import ApprovalStep, Contract, Customer, Opportunity, Quote, Reminder, User
 from services.config import BusinessConfig
+from services.scope import Regions, Scope
 
 CONVERSION_WINDOW_DAYS = 90
 ON_TIME_WINDOW_DAYS = 30
@@ -37,10 +38,6 @@ ON_TIME_TARGET = 0.85
 # ---------------------------------------------------------------------------------------------------------
 # Scope and calendar helpers
 # ---------------------------------------------------------------------------------------------------------
-
-
-Regions = tuple[str, ...] | None
-"""Customer regions in scope: None = every customer (whatever its region, none included); () = no customer."""
 
 
 def region_clause(regions: Regions) -> ColumnElement[bool]:
@@ -53,19 +50,10 @@ def covers(regions: Regions, region: str | None) -> bool:
     return regions is None or region in regions
 
 
-def customer_regions(manager: User) -> Regions:
-    """The customers a manager's digest covers, as regions — the same set as services/scope.customer_filter
-    for 总经理/管理员 (everyone), 销售主管 (their region; none without one). Other roles: no customer."""
-    if manager.role in (Role.DIRECTOR.value, Role.ADMIN.value):
-        return None
-    if manager.role == Role.SUPERVISOR.value and manager.region:
-        return (manager.region,)
-    return ()
-
-
 @dataclass(frozen=True)
-class Scope:
-    """What a manager's digest covers: customers (by region) and whose activity (None = everyone)."""
+class Coverage:
+    """What a manager's digest covers, as decided by `services.scope.Scope.of(manager)` and loaded: customers
+    (by region) and whose activity (None = everyone)."""
 
     regions: Regions
     userids: tuple[str, ...] | None
@@ -83,23 +71,13 @@ class Scope:
         return self.userids is None
 
 
-def user_clause(manager: User) -> ColumnElement[bool]:
-    """The WHERE clause on `User` equal to services/scope.visible_userids (kept as SQL to save a query)."""
-    if manager.role in (Role.DIRECTOR.value, Role.ADMIN.value):
-        return true()
-    if manager.role == Role.SUPERVISOR.value and manager.region:
-        return User.region == manager.region
-    return User.userid == manager.userid
-
-
-def scope_for(manager: User, userids: list[str] | None) -> Scope:
-    """`userids` are the manager's visible users (None = everyone), as loaded with `user_clause`."""
-    everyone = manager.role in (Role.DIRECTOR.value, Role.ADMIN.value)
-    label = "全公司" if everyone else (manager.region or manager.name)
-    return Scope(
-        regions=customer_regions(manager),
-        userids=None if everyone else tuple(userids or ()),
-        label=label,
+def scope_for(manager: User, userids: list[str] | None) -> Coverage:
+    """`userids` are the manager's visible users (None = everyone), as loaded with `Scope.of(manager).users()`."""
+    scope = Scope.of(manager)
+    return Coverage(
+        regions=scope.regions(),
+        userids=None if scope.everyone else tuple(userids or ()),
+        label=scope.label,
     )
 
 
@@ -241,7 +219,7 @@ def conversion_cycle_from(days: float, count: int) -> Indicator:
     return Indicator("平均商机转化周期", mean, f"{mean:.1f} 天", detail=f"近90天 {count} 个商机签约")
 
 
-def conversion_cycle(session: Session, *, scope: Scope, now: datetime) -> Indicator:
+def conversion_cycle(session: Session, *, scope: Coverage, now: datetime) -> Indicator:
     """平均商机转化周期: the mean, in days, from an opportunity's `created_at` to the `signed_at` of its FIRST
     contract, over the opportunities whose first contract was signed in the last 90 days (now − 90 d ≤
     signed_at ≤ now) and whose customer is in scope. Contracts without an opportunity do not count.
@@ -279,7 +257,7 @@ def completeness_from(total: int, complete: int) -> Indicator:
     )
 
 
-def completeness(session: Session, *, scope: Scope) -> Indicator:
+def completeness(session: Session, *, scope: Coverage) -> Indicator:
     """客户信息完整率: the share of in-scope customers whose `complete` flag is true, i.e. every required
     and recommended field is filled (services/customer_fields.is_complete keeps the flag up to date on
     every write). Target ≥ 90%.
@@ -353,7 +331,7 @@ def on_time_rate_from(total: int, on_time: int) -> Indicator:
     )
 
 
-def on_time_rate(session: Session, *, scope: Scope, config: BusinessConfig, now: datetime) -> Indicator:
+def on_time_rate(session: Session, *, scope: Coverage, config: BusinessConfig, now: datetime) -> Indicator:
     """关键节点按时完成率 (target ≥ 85%), over the last 30 days, counting two kinds of key step:
 
     - follow-up reminders of in-scope owners that fell due in the window (now − 30 d ≤ due_at ≤ now), not
@@ -402,7 +380,7 @@ def sales_growth_from(this_amount: Decimal, last_amount: Decimal) -> Indicator:
     return Indicator("销售额环比增长", growth, f"{growth:+.0%}", detail=detail)
 
 
-def sales_growth(session: Session, *, scope: Scope, config: BusinessConfig, now: datetime) -> Indicator:
+def sales_growth(session: Session, *, scope: Coverage, config: BusinessConfig, now: datetime) -> Indicator:
     """销售额环比增长: the amount of in-scope contracts signed this month up to `now`, against the amount
     signed over the same elapsed period of last month (from its 1st to the same offset, capped at the end
     of last month): (this − last) / last. No value when last month's period had no contracts.
@@ -411,7 +389,7 @@ def sales_growth(session: Session, *, scope: Scope, config: BusinessConfig, now:
     return sales_growth_from(*add_pairs(in_regions(parts, scope.regions)))
 
 
-def all_indicators(session: Session, *, scope: Scope, config: BusinessConfig, now: datetime) -> list[Indicator]:
+def all_indicators(session: Session, *, scope: Coverage, config: BusinessConfig, now: datetime) -> list[Indicator]:
     return [
         conversion_cycle(session, scope=scope, now=now),
         completeness(session, scope=scope),

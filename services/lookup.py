@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from models import Customer, Opportunity, User
 from services.errors import DomainError, NotFound
 from services.parsing.text import normalize_name, normalize_text
-from services.scope import customer_filter, opportunity_filter
+from services.scope import Scope
 
 _NUMBER = re.compile(r"^[#＃]?(\d{1,9})$")
 
@@ -40,11 +40,11 @@ def find_customers(session: Session, *, user: User, keyword: str, limit: int = 8
         return []
     number = _NUMBER.match(keyword)
     if number:
-        found = session.scalar(select(Customer).where(Customer.id == int(number.group(1)), customer_filter(user)))
+        found = session.scalar(select(Customer).where(Customer.id == int(number.group(1)), Scope.of(user).customers()))
         if found is not None:
             return [found]
     norm = normalize_name(keyword)
-    exact = list(session.scalars(select(Customer).where(Customer.name_norm == norm, customer_filter(user)).limit(limit)))
+    exact = list(session.scalars(select(Customer).where(Customer.name_norm == norm, Scope.of(user).customers()).limit(limit)))
     if exact:
         return exact
     pattern = f"%{_escape(keyword)}%"
@@ -53,7 +53,7 @@ def find_customers(session: Session, *, user: User, keyword: str, limit: int = 8
         session.scalars(
             select(Customer)
             .where(or_(Customer.name.like(pattern, escape="\\"), Customer.name_norm.like(pattern_norm, escape="\\")))
-            .where(customer_filter(user))
+            .where(Scope.of(user).customers())
             .order_by(Customer.id)
             .limit(limit)
         )
@@ -78,7 +78,7 @@ def find_opportunities(session: Session, *, user: User, keyword: str, open_only:
     keyword = normalize_text(keyword)
     if not keyword:
         return []
-    base = select(Opportunity).where(opportunity_filter(user))
+    base = select(Opportunity).where(Scope.of(user).opportunities())
     number = _NUMBER.match(keyword)
     if number:
         found = session.scalar(base.where(Opportunity.id == int(number.group(1))))

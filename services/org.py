@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Role, User, norm_userid
+from models import User, norm_userid
+from services import roles
 from services.tabular import read_rows
 
 HEADERS = {
@@ -26,22 +27,7 @@ HEADERS = {
     "上级": "manager",
 }
 
-ROLE_NAMES = {
-    "销售": Role.REP,
-    "rep": Role.REP,
-    "销售主管": Role.SUPERVISOR,
-    "supervisor": Role.SUPERVISOR,
-    "技术负责人": Role.TECH_LEAD,
-    "tech_lead": Role.TECH_LEAD,
-    "财务经理": Role.FINANCE,
-    "finance": Role.FINANCE,
-    "总经理": Role.DIRECTOR,
-    "director": Role.DIRECTOR,
-    "管理员": Role.ADMIN,
-    "admin": Role.ADMIN,
-}
-
-_ROLE_CHOICES = "、".join(name for name in ROLE_NAMES if not name.isascii())
+_ROLE_CHOICES = roles.labels(roles.ALL)
 
 
 @dataclass
@@ -95,7 +81,7 @@ def import_org(session: Session, *, path: Path, now: datetime) -> OrgImportRepor
             continue
         seen[key] = line
         role_raw = record.get("role", "").strip()
-        if ROLE_NAMES.get(role_raw, ROLE_NAMES.get(role_raw.lower())) is None:
+        if roles.parse(role_raw, aliases=False) is None:
             reject(line, record, f"未知角色「{role_raw}」（可用：{_ROLE_CHOICES}）")
             continue
         if not record.get("name"):
@@ -148,7 +134,7 @@ def import_org(session: Session, *, path: Path, now: datetime) -> OrgImportRepor
         values = {
             "display_userid": record["userid"].strip(),
             "name": record["name"],
-            "role": ROLE_NAMES.get(role_raw, ROLE_NAMES.get(role_raw.lower(), Role.REP)).value,
+            "role": roles.parse(role_raw, aliases=False) or roles.Role.REP,
             "region": record.get("region") or None,
             "manager_userid": manager,
             "active": True,

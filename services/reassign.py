@@ -8,12 +8,10 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from models import Customer, Opportunity, Reminder, Role, User, Visit
-from services import audit
+from models import Customer, Opportunity, Reminder, User, Visit
+from services import audit, roles
 from services.errors import DomainError, NotFound
 from services.parsing import SHANGHAI, format_amount, normalize_text
-
-ASSIGNABLE_ROLES = (Role.REP.value, Role.SUPERVISOR.value)
 
 
 def resolve_assignee(session: Session, *, actor: User, keyword: str) -> User:
@@ -21,10 +19,10 @@ def resolve_assignee(session: Session, *, actor: User, keyword: str) -> User:
     keyword = normalize_text(keyword)
     query = select(User).where(
         User.active.is_(True),
-        User.role.in_(ASSIGNABLE_ROLES),
+        User.role.in_(roles.ASSIGNABLE),
         or_(User.userid == keyword.lower(), User.name == keyword),
     )
-    if actor.role == Role.SUPERVISOR.value:
+    if actor.role == roles.Role.SUPERVISOR:
         query = query.where(User.region == actor.region)
     found = list(session.scalars(query.limit(3)))
     if not found:

@@ -258,8 +258,11 @@ def claim_escalations(session: Session, *, now: datetime, after_hours: int, limi
     )
 
 
-def supervisor_of(session: Session, *, userid: str) -> User | None:
-    """The owner's manager (上级) from the org chart, else an active supervisor of the owner's region."""
+def manager_of(session: Session, *, userid: str) -> User | None:
+    """Whom an overdue reminder escalates to: the owner's manager (上级, any role), else their region's 销售主管.
+
+    Not `approvals.supervisor_of`, which must find a 销售主管 (an approval step's role) and skips other managers.
+    """
     owner = session.scalar(select(User).where(User.userid == userid))
     if owner is None:
         return None
@@ -274,7 +277,7 @@ def supervisor_of(session: Session, *, userid: str) -> User | None:
             select(User)
             .where(
                 User.region == owner.region,
-                User.role == Role.SUPERVISOR.value,
+                User.role == Role.SUPERVISOR,
                 User.active.is_(True),
                 User.userid != owner.userid,
             )
@@ -567,6 +570,6 @@ __all__ = [
     "on_time_rate",
     "open_reminders",
     "snooze",
-    "supervisor_of",
+    "manager_of",
     "todo_lines",
 ]

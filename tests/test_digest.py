@@ -92,12 +92,17 @@ def test_south_supervisor_and_director(bot: Bot) -> None:
 
 
 def test_user_scope_matches_the_visibility_rule(bot: Bot) -> None:
-    from services.indicators import user_clause
+    """The digest applies the rule to rows it already loaded (Scope.visible_among); it must agree with SQL."""
+    from services.scope import Scope
 
     with bot.session() as s:
+        everyone = s.execute(select(User.userid, User.region)).all()
+        by_region: dict[str | None, list[str]] = {}
+        for userid, region in everyone:
+            by_region.setdefault(region, []).append(userid)
         for userid in ("sup_east", "sup_south", "boss"):
             manager = s.scalars(select(User).where(User.userid == userid)).one()
-            mine = sorted(s.scalars(select(User.userid).where(user_clause(manager))))
+            mine = sorted(Scope.of(manager).visible_among([u for u, _ in everyone], by_region))
             rule = visible_userids(s, user=manager)
             assert mine == (sorted(rule) if rule is not None else sorted(s.scalars(select(User.userid))))
 

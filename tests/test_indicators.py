@@ -10,15 +10,16 @@ from sqlalchemy import select
 from models import User
 from services import indicators as ind
 from services.config import default_config
+from services.scope import Scope
 from tests import digest_factory as f
 from tests.harness import SHANGHAI, Bot
 
 NOW = datetime(2026, 11, 28, 8, 45, tzinfo=SHANGHAI)
 
 
-def scope(bot: Bot, s, userid: str) -> ind.Scope:  # type: ignore[no-untyped-def]
+def scope(bot: Bot, s, userid: str) -> ind.Coverage:  # type: ignore[no-untyped-def]
     manager = s.scalars(select(User).where(User.userid == userid)).one()
-    users = list(s.scalars(select(User.userid).where(ind.user_clause(manager))))
+    users = list(s.scalars(select(User.userid).where(Scope.of(manager).users())))
     return ind.scope_for(manager, users)
 
 
