@@ -10,6 +10,8 @@ COPY services services
 COPY models models
 COPY schedulers schedulers
 COPY cards cards
+COPY chat chat
+COPY demo demo
 COPY migrations migrations
 RUN pip install --no-cache-dir .
 ENV SALESBOT_MEDIA_DIR=/data/media

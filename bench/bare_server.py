@@ -18,7 +18,7 @@ from fastapi.responses import PlainTextResponse, Response  # noqa: E402
 
 from bot.callback import BodyTooLarge, read_limited  # noqa: E402
 from bot.crypto import CallbackCrypto, CallbackRejected, parse_xml  # noqa: E402
-from bot.inbound import from_dict  # noqa: E402
+from chat.inbound import from_dict  # noqa: E402
 from tests.harness import AES_KEY, CORP_ID, TOKEN  # noqa: E402
 
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchdb import reset_database  # noqa: E402
 
-from bot.fake_wecom import FakeWeCom  # noqa: E402
+from demo.fake_wecom import FakeWeCom  # noqa: E402
 from tests.harness import AES_KEY, AGENT_ID, CORP_ID, TOKEN  # noqa: E402
 from tests.procs import FakeWeComServer, ServeProcess, free_port, running, wait_for  # noqa: E402
 

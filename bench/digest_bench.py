@@ -5,7 +5,7 @@
 Fills the database with bench/make_digest_data.py (reset; 1,000 reps, 200,000 customers, 2,000,000 visits,
 500,000 reminders, 100,000 opportunities with moves, quotes, steps, contracts, payments), then times the job's
 code path — schedulers/digest.pending_views (“build”: every manager's view from one set of GROUP BY
-queries, services/digest.build_digests) then schedulers/digest.view_replies per manager (“replies”:
+queries, services/digest.build_digests) then services/digest.view_replies per manager (“replies”:
 markdown + chart), exactly what the job does between its claims — counting the statements with a
 `before_cursor_execute` listener; also one manager's 日报 alone (build_digest) for the director and one
 supervisor. The bare baseline, in the same run: one
@@ -38,12 +38,12 @@ import make_digest_data as data  # noqa: E402
 from sqlalchemy import event, select, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
-from bot.replies import Image  # noqa: E402
+from chat.replies import Image  # noqa: E402
 from models import User  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
-from schedulers.digest import pending_views, view_replies  # noqa: E402
+from schedulers.digest import pending_views  # noqa: E402
 from services.config import default_config  # noqa: E402
-from services.digest import build_digest  # noqa: E402
+from services.digest import build_digest, view_replies  # noqa: E402
 from services.roles import DIGEST_RECIPIENTS  # noqa: E402
 
 TARGET_TOTAL_S = 5.0
@@ -83,7 +83,7 @@ class Recorder:
 @dataclass
 class Pass:
     build_s: float = 0.0  # all managers' views, one set of queries (schedulers/digest.pending_views)
-    chart_s: float = 0.0  # markdown + chart of every manager (schedulers/digest.view_replies)
+    chart_s: float = 0.0  # markdown + chart of every manager (services/digest.view_replies)
     queries: int = 0  # statements of the whole build
     per_manager: dict[str, float] = field(default_factory=dict)  # replies s
     slowest: list[tuple[float, str, Any, str]] = field(default_factory=list)  # (s, statement, params, who)

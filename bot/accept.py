@@ -15,7 +15,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from bot.dispatcher import Dispatcher, DispatchResult, ServiceUnavailable
-from bot.inbound import Inbound, to_payload
+from chat.inbound import Inbound, to_payload
 from models import norm_userid
 
 log = logging.getLogger("salesbot.accept")

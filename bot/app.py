@@ -174,8 +174,4 @@ def create_app(
         overall = "ok" if status["database"] == "ok" and status["redis"] != "down" else "degraded"
         return JSONResponse({"status": overall, **status}, status_code=200 if status["database"] == "ok" else 503)
 
-    if settings.demo_mode:
-        from bot.demo import mount_demo
-
-        mount_demo(app, state)
     return app

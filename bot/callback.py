@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from bot.crypto import CallbackRejected, parse_xml
 from bot.dispatcher import ServiceUnavailable
-from bot.inbound import Inbound, from_dict
+from chat.inbound import Inbound, from_dict
 
 if TYPE_CHECKING:
     from bot.app import AppState

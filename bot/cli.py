@@ -75,7 +75,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.demo import run_demo
+    from demo.run import run_demo
 
     return run_demo(port=args.port, host=args.host, data_dir=Path(args.data_dir), reset=args.reset)
 

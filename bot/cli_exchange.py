@@ -19,9 +19,9 @@ def _config(settings: Settings) -> Any:
 
 def cmd_customers_import(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli import _db
+    from chat.errors import DomainError
     from services.config import ConfigError
     from services.customer_import import import_customers
-    from services.errors import DomainError
 
     path = Path(args.file)
     if not path.is_file():

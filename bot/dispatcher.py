@@ -2,14 +2,12 @@
 
 `accept_many` is the request path: a single INSERT whose unique key deduplicates WeCom's retries. `process_pending`
 (the worker thread) claims accepted rows oldest first — one user's messages in order — and runs
-route → handler → replies into the outbox, in one transaction that also marks the row done.
+route → handler → replies (chat/handle.py) into the outbox, in one transaction that also marks the row done.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,25 +17,17 @@ from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.inbound import Inbound, from_payload, to_payload
-from bot.outbox import enqueue_all
-from bot.replies import Reply, Text
-from bot.router import Ctx, RouteTable
 from bot.settings import Settings
-from cards.keys import CardKey
-from models import InboundEvent, User, norm_userid
+from chat.handle import handle
+from chat.inbound import Inbound, from_payload, to_payload
+from chat.outbox import enqueue_all
+from chat.replies import Reply
+from chat.router import RouteTable
+from models import InboundEvent, norm_userid
 from models.db import insert_for
 from services.config import BusinessConfig
-from services.dialogs import SqlDialogStore
-from services.errors import DomainError
 
 log = logging.getLogger("salesbot.dispatch")
-
-NOT_IN_ORG = "您好！您还不在销售助手的人员名单中，暂时无法使用。请联系管理员把您加入组织架构后再试。"
-INTERNAL_ERROR = "抱歉，系统暂时出了点问题，这次操作没有生效。请稍后再试；如果一直不行，请联系管理员。"
-BAD_BUTTON = "这个按钮已失效或无法识别，没有做任何更改。"
-
-_SPACES = re.compile(r"\s+")
 
 
 class ServiceUnavailable(Exception):
@@ -48,30 +38,6 @@ class ServiceUnavailable(Exception):
 class DispatchResult:
     duplicate: bool
     event_id: int | None = None
-
-
-def normalize_command_text(content: str) -> str:
-    """Whitespace folded (full-width spaces included); the characters themselves are kept as typed.
-
-    Free text — a visit's 纪要, a reason, a follow-up's 事项 — is stored as the user wrote it (Chinese
-    punctuation stays Chinese); each parser (amounts, phones, dates, `字段=值`) folds full-width forms itself.
-    """
-    return _SPACES.sub(" ", (content or "").replace("\u3000", " ")).strip()
-
-
-def split_command(content: str, words: list[str]) -> tuple[str | None, str]:
-    """The first word is the command; also accepts a known command glued to its argument (`客户华东`)."""
-    text = normalize_command_text(content)
-    if not text:
-        return None, ""
-    first, _, rest = text.partition(" ")
-    folded = unicodedata.normalize("NFKC", first)
-    if folded in words:
-        return folded, rest.strip()
-    for word in sorted(words, key=len, reverse=True):
-        if len(word) >= 2 and text.startswith(word):
-            return word, text[len(word) :].strip()
-    return folded, rest.strip()
 
 
 class Dispatcher:
@@ -95,7 +61,6 @@ class Dispatcher:
         self.services = services or {}
         self.on_committed = on_committed
         self.on_accepted = on_accepted
-        self._words = routes.command_words()
         self.engine = session_factory.kw["bind"]
         table = InboundEvent.__table__
         earlier = table.alias("earlier")
@@ -212,59 +177,7 @@ class Dispatcher:
         return 1
 
     def _route(self, session: Session, msg: Inbound, now: datetime, after_commit: list[Callable[[], None]]) -> list[Reply]:
-        userid = norm_userid(msg.userid)
-        user = session.scalar(select(User).where(User.userid == userid, User.active.is_(True)))
-        if user is None:
-            if msg.kind in ("text", "card_event"):
-                return [Text(NOT_IN_ORG)]
-            return []
-        dialogs = SqlDialogStore(session)
-        dialog = dialogs.get(userid=userid, now=now)
-        command, args = (None, "")
-        card_key = None
-        if msg.kind == "text":
-            command, args = split_command(msg.content, self._words)
-        elif msg.kind == "card_event":
-            card_key = CardKey.unpack(msg.event_key)
-            if card_key is None:
-                return [Text(BAD_BUTTON)]
-        route = self.routes.match(
-            msg, command=command, dialog_state=dialog.state if dialog else None, card_action=card_key.action if card_key else None
+        return handle(
+            session, msg, now=now, routes=self.routes, settings=self.settings, config=self.config,
+            services=self.services, after_commit=after_commit,
         )
-        if route is None:
-            return [Text(BAD_BUTTON)] if msg.kind == "card_event" else []
-        if route.info and not route.info.allows(user.role):
-            return [Text(route.info.refusal())]
-        ctx = Ctx(
-            session=session,
-            user=user,
-            settings=self.settings,
-            config=self.config,
-            now=now,
-            dialogs=dialogs,
-            dialog=dialog,
-            args=args if route.kind == "command" else normalize_command_text(msg.content),
-            command=command or "",
-            card_key=card_key,
-            services=self.services,
-            routes=self.routes,
-            after_commit=after_commit,
-        )
-        savepoint = session.begin_nested()
-        try:
-            result = route.handler(msg, ctx)
-            savepoint.commit()
-        except DomainError as exc:
-            savepoint.rollback()
-            after_commit.clear()
-            return [Text(exc.message)]
-        except OperationalError:
-            raise
-        except Exception:
-            savepoint.rollback()
-            after_commit.clear()
-            log.exception("handler %s failed", getattr(route.handler, "__qualname__", route.handler))
-            return [Text(INTERNAL_ERROR)]
-        if result is None:
-            return []
-        return list(result) if isinstance(result, list) else [result]

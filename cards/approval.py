@@ -6,11 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cards.keys import CardKey, valid_task_id
+from cards.keys import QUOTE_APPROVE, QUOTE_REJECT, CardKey, valid_task_id
 from services import escape
-
-APPROVE = "quote.approve"
-REJECT = "quote.reject"
 
 OUTCOME_APPROVED = "已同意"
 OUTCOME_REJECTED = "已驳回"
@@ -74,8 +71,8 @@ def approval_card(info: ApprovalCardInfo, *, task_id: str, headline: str = "报�
         ],
         "task_id": task_id,
         "button_list": [
-            {"text": "同意", "style": 1, "key": CardKey(APPROVE).pack()},
-            {"text": "驳回", "style": 2, "key": CardKey(REJECT).pack()},
+            {"text": "同意", "style": 1, "key": CardKey(QUOTE_APPROVE).pack()},
+            {"text": "驳回", "style": 2, "key": CardKey(QUOTE_REJECT).pack()},
         ],
     }
     if outcome is not None:

@@ -8,6 +8,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# Every action a button may select: the card builders put these in keys, the routes (`@router.card(...)`) match
+# them. A key outside this list is not routed at all.
+QUOTE_APPROVE = "quote.approve"
+QUOTE_REJECT = "quote.reject"
+REMINDER_DONE = "rem.done"
+REMINDER_SNOOZE = "rem.snooze"
+VISIT_FOLLOWUP = "visit.followup"
+ACTIONS = frozenset({QUOTE_APPROVE, QUOTE_REJECT, REMINDER_DONE, REMINDER_SNOOZE, VISIT_FOLLOWUP})
+
 _PART = re.compile(r"^[0-9A-Za-z_.\-]{1,64}$")
 
 

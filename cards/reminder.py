@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cards.keys import CardKey
+from cards.keys import REMINDER_DONE, REMINDER_SNOOZE, VISIT_FOLLOWUP, CardKey
 from services import escape
 
 SOURCE = {"desc": "销售助手", "desc_color": 1}
@@ -29,9 +29,9 @@ def reminder_task_id(reminder_id: int, snooze_count: int) -> str:
 
 def _buttons() -> list[dict[str, Any]]:
     return [
-        {"text": "已完成", "style": 1, "key": CardKey("rem.done").pack()},
-        {"text": "推迟1天", "style": 2, "key": CardKey("rem.snooze", "1d").pack()},
-        {"text": "推迟1周", "style": 2, "key": CardKey("rem.snooze", "1w").pack()},
+        {"text": "已完成", "style": 1, "key": CardKey(REMINDER_DONE).pack()},
+        {"text": "推迟1天", "style": 2, "key": CardKey(REMINDER_SNOOZE, "1d").pack()},
+        {"text": "推迟1周", "style": 2, "key": CardKey(REMINDER_SNOOZE, "1w").pack()},
     ]
 
 
@@ -76,9 +76,9 @@ def visit_followup_card(
         "sub_title_text": escape.card(summary, 160),
         "task_id": task_id,
         "button_list": [
-            {"text": "明天", "style": 2, "key": CardKey("visit.followup", "1d").pack()},
-            {"text": "3天后", "style": 2, "key": CardKey("visit.followup", "3d").pack()},
-            {"text": "下周", "style": 2, "key": CardKey("visit.followup", "1w").pack()},
+            {"text": "明天", "style": 2, "key": CardKey(VISIT_FOLLOWUP, "1d").pack()},
+            {"text": "3天后", "style": 2, "key": CardKey(VISIT_FOLLOWUP, "3d").pack()},
+            {"text": "下周", "style": 2, "key": CardKey(VISIT_FOLLOWUP, "1w").pack()},
         ],
         "replace_text": replace_text,
     }

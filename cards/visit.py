@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cards.keys import CardKey
+from cards.keys import VISIT_FOLLOWUP, CardKey
 from services import escape
 
 FOLLOWUPS = (("明天跟进", "1d"), ("3天后跟进", "3d"), ("下周跟进", "1w"))
@@ -47,7 +47,7 @@ def visit_card(view: VisitView) -> dict[str, Any]:
         ],
         "task_id": task_id_for(view.visit_id),
         "button_list": [
-            {"text": text, "style": 1 if i == 0 else 2, "key": CardKey("visit.followup", arg).pack()}
+            {"text": text, "style": 1 if i == 0 else 2, "key": CardKey(VISIT_FOLLOWUP, arg).pack()}
             for i, (text, arg) in enumerate(FOLLOWUPS)
         ],
     }

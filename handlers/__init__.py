@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from bot.router import Router, RouteTable
+from chat.router import Router, RouteTable
 
 # Priority order. Each module defines `router = Router(...)`.
 MODULES = [

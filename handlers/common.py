@@ -17,11 +17,11 @@ import functools
 import re
 from typing import Any
 
-from bot.inbound import Inbound
-from bot.replies import Text
-from bot.router import Ctx, Handler, HandlerResult
+from chat.errors import DomainError
+from chat.inbound import Inbound
+from chat.replies import Text
+from chat.router import Ctx, Handler, HandlerResult
 from models import Customer, Opportunity
-from services.errors import DomainError
 from services.lookup import Ambiguous, resolve_customer, resolve_opportunity
 
 USAGE: dict[str, tuple[str, str]] = {

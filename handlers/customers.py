@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from bot.inbound import Inbound
-from bot.replies import Reply, Text
-from bot.router import Ctx, HandlerResult, Router
+from chat.errors import DomainError
+from chat.inbound import Inbound
+from chat.replies import Reply, Text
+from chat.router import Ctx, HandlerResult, Router
 from handlers.common import customer_or_pick, example, handle_pick, picks, usage_error
 from models import User
 from services import customers as customer_service
 from services import reassign as reassign_service
 from services import roles
 from services.customer_fields import clean_value
-from services.errors import DomainError
 from services.parsing import split_args
 
 router = Router("customers")

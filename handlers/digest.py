@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.inbound import Inbound
-from bot.replies import Reply
-from bot.router import Ctx, Router
-from schedulers.digest import digest_replies
+from chat.inbound import Inbound
+from chat.replies import Reply
+from chat.router import Ctx, Router
 from services import roles
+from services.digest import digest_replies
 
 router = Router("digest")
 

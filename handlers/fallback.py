@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import difflib
 
-from bot.inbound import Inbound
-from bot.replies import Reply, Text
-from bot.router import Ctx, Router
+from chat.inbound import Inbound
+from chat.replies import Reply, Text
+from chat.router import Ctx, Router
 
 router = Router("fallback")
 

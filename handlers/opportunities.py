@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from bot.inbound import Inbound
-from bot.replies import Reply, Text
-from bot.router import Ctx, Router
+from chat.errors import DomainError, NotFound
+from chat.inbound import Inbound
+from chat.replies import Reply, Text
+from chat.router import Ctx, Router
 from handlers.common import customer_or_pick, example, opportunity_or_pick, picks, usage_error
 from models import Customer
 from services import contracts as contract_service
 from services import opportunities as opp_service
 from services import roles
-from services.errors import DomainError, NotFound
 from services.lookup import find_opportunities
 from services.parsing import AmountError, format_amount, parse_amount, split_args
 

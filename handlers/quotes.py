@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.inbound import Inbound
-from bot.replies import Reply, Text
-from bot.router import Ctx, Router
-from cards.approval import APPROVE, REJECT
+from cards.keys import QUOTE_APPROVE, QUOTE_REJECT
+from chat.inbound import Inbound
+from chat.replies import Reply, Text
+from chat.router import Ctx, Router
 from handlers.common import opportunity_or_pick, picks
 from services import approvals, delegation, roles
 from services.parsing import format_amount, format_when, parse_amount, parse_when
@@ -93,14 +93,14 @@ def delegate(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     return out
 
 
-@router.card(APPROVE)
+@router.card(QUOTE_APPROVE)
 def tap_approve(msg: Inbound, ctx: Ctx) -> list[Reply]:
     return approvals.approve(
         ctx.session, config=ctx.config, actor=ctx.user, task_id=msg.task_id, response_code=msg.response_code, now=ctx.now
     )
 
 
-@router.card(REJECT)
+@router.card(QUOTE_REJECT)
 def tap_reject(msg: Inbound, ctx: Ctx) -> list[Reply]:
     replies, data = approvals.start_reject(
         ctx.session, config=ctx.config, actor=ctx.user, task_id=msg.task_id, response_code=msg.response_code, now=ctx.now

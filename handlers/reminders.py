@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.inbound import Inbound
-from bot.replies import Reply, Text, UpdateCard
-from bot.router import Ctx, Router
+from cards.keys import REMINDER_DONE, REMINDER_SNOOZE, VISIT_FOLLOWUP
 from cards.reminder import ReminderView, reminder_card, reminder_task_id, visit_followup_card
+from chat.errors import NotFound
+from chat.inbound import Inbound
+from chat.replies import Reply, Text, UpdateCard
+from chat.router import Ctx, HandlerResult, Router
 from handlers.common import customer_or_pick, picks
-from models import CardTask, Customer, Reminder, Visit
-from services import audit
+from models import Customer, Reminder, Visit
+from services import audit, cardtasks
 from services import reminders as svc
-from services.errors import NotFound
 from services.parsing import format_when
 
 router = Router("reminders")
 
-DENIED = "这张卡片不是发给您的，无法操作。"
 GONE = "这张卡片已失效。发送「待办」查看您的待办。"
 
 
@@ -66,20 +66,6 @@ def done_by_text(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(f"已完成待办 #{r.id}「{r.title}」。")
 
 
-def _deny(ctx: Ctx, msg: Inbound, action: str, ref_id: int | None) -> Reply:
-    audit.record(
-        ctx.session,
-        actor=ctx.userid,
-        entity="reminder" if action.startswith("rem.") else "visit",
-        entity_id=ref_id,
-        action=action,
-        outcome="denied",
-        now=ctx.now,
-        task_id=msg.task_id,
-    )
-    return Text(DENIED)
-
-
 def _reminder_update(ctx: Ctx, msg: Inbound, reminder: Reminder, replace_text: str, fallback: str) -> Reply:
     view = ReminderView(
         id=reminder.id,
@@ -104,21 +90,25 @@ def _state_text(reminder: Reminder, ctx: Ctx) -> str:
     return f"已推迟至 {format_when(reminder.due_at, now=ctx.now)}"
 
 
-def _reminder_tap(msg: Inbound, ctx: Ctx) -> Reply:
+def _reminder_tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
     key = ctx.card_key
     assert key is not None
-    task = ctx.session.get(CardTask, msg.task_id or "")
-    if task is None or task.kind != "reminder":
-        return Text(GONE)
-    if task.recipient != ctx.userid:
-        return _deny(ctx, msg, key.action, task.ref_id)
+    task = cardtasks.authorise(
+        ctx.session, actor=ctx.user, task_id=msg.task_id, kind=cardtasks.CardKind.REMINDER, action=key.action,
+        now=ctx.now, unknown_text=GONE,
+    )
+    if isinstance(task, list):
+        return task
     reminder = ctx.session.get(Reminder, task.ref_id)
-    if reminder is None or reminder.owner_userid != ctx.userid:
-        return _deny(ctx, msg, key.action, task.ref_id)
+    if reminder is None or reminder.owner_userid != ctx.userid:  # handed over (分配) since the card was sent
+        return [Text(cardtasks.NOT_FOR_YOU), *cardtasks.deny(
+            ctx.session, actor=ctx.user, kind=cardtasks.CardKind.REMINDER, task_id=msg.task_id, action=key.action,
+            reason="not the reminder's owner", entity_id=task.ref_id, now=ctx.now,
+        )]
     current = reminder_task_id(reminder.id, reminder.snooze_count)
     if reminder.status != "open" or current != task.task_id:
         return _reminder_update(ctx, msg, reminder, _state_text(reminder, ctx), f"待办 #{reminder.id} {_state_text(reminder, ctx)}。")
-    if key.action == "rem.done":
+    if key.action == REMINDER_DONE:
         outcome = svc.complete(
             ctx.session, reminder_id=reminder.id, userid=ctx.userid, now=ctx.now, snooze_count=reminder.snooze_count
         )
@@ -149,25 +139,26 @@ def _reminder_tap(msg: Inbound, ctx: Ctx) -> Reply:
     return _reminder_update(ctx, msg, r, state, f"待办 #{r.id}「{r.title}」{state}。")
 
 
-@router.card("rem.done")
-def tap_done(msg: Inbound, ctx: Ctx) -> Reply:
+@router.card(REMINDER_DONE)
+def tap_done(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return _reminder_tap(msg, ctx)
 
 
-@router.card("rem.snooze")
-def tap_snooze(msg: Inbound, ctx: Ctx) -> Reply:
+@router.card(REMINDER_SNOOZE)
+def tap_snooze(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return _reminder_tap(msg, ctx)
 
 
-@router.card("visit.followup")
-def tap_visit_followup(msg: Inbound, ctx: Ctx) -> Reply:
+@router.card(VISIT_FOLLOWUP)
+def tap_visit_followup(msg: Inbound, ctx: Ctx) -> HandlerResult:
     key = ctx.card_key
     assert key is not None
-    task = ctx.session.get(CardTask, msg.task_id or "")
-    if task is None or task.kind != "visit":
-        return Text(GONE)
-    if task.recipient != ctx.userid:
-        return _deny(ctx, msg, key.action, task.ref_id)
+    task = cardtasks.authorise(
+        ctx.session, actor=ctx.user, task_id=msg.task_id, kind=cardtasks.CardKind.VISIT, action=key.action,
+        now=ctx.now, unknown_text=GONE,
+    )
+    if isinstance(task, list):
+        return task
     if key.arg not in svc.VISIT_FOLLOWUP:
         return Text(GONE)
     visit = ctx.session.get(Visit, task.ref_id)

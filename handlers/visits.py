@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from bot.inbound import Inbound
-from bot.replies import Card, Reply, Text
-from bot.router import Ctx, Router
 from cards.visit import VisitView, task_id_for, visit_card
+from chat.inbound import Inbound
+from chat.replies import Card, Reply, Text
+from chat.router import Ctx, Router
 from handlers.common import customer_or_pick, example, picks, usage_error
-from models import CardTask
-from services import roles
+from services import cardtasks, roles
 from services import visits as visit_service
 from services.parsing import split_args
 
@@ -43,8 +42,13 @@ def visit(msg: Inbound, ctx: Ctx) -> list[Reply]:
         photos_failed=result.photos_failed,
     )
     card = visit_card(view)
-    ctx.session.add(
-        CardTask(task_id=task_id_for(result.visit.id), kind="visit", ref_id=result.visit.id, recipient=ctx.userid, created_at=ctx.now)
+    cardtasks.issue(
+        ctx.session,
+        task_id=task_id_for(result.visit.id),
+        kind=cardtasks.CardKind.VISIT,
+        ref_id=result.visit.id,
+        recipient=ctx.userid,
+        now=ctx.now,
     )
     replies: list[Reply] = [Card(card)]
     if result.photos_failed:

@@ -7,12 +7,13 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.settings import Settings
-from services.config import BusinessConfig
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from services.config import BusinessConfig
 
 log = logging.getLogger("salesbot.jobs")
 

@@ -11,12 +11,12 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.outbox import enqueue
-from bot.replies import Card, Reply, Text
 from cards import approval as cards
-from models import ApprovalStep, CardTask, Quote, User
+from chat.outbox import enqueue
+from chat.replies import Card, Reply, Text
+from models import ApprovalStep, Quote, User
 from schedulers import JobEnv, job
-from services import approvals, audit
+from services import approvals, audit, cardtasks
 from services.config import BusinessConfig
 from services.workdays import working_hours_between
 
@@ -33,7 +33,7 @@ def _candidates(session: Session) -> list[int]:
 
 def _reminder(session: Session, *, step: ApprovalStep, quote: Quote, n: int, now: datetime) -> Reply:
     task_id = cards.task_id_for(quote.id, step.seq, f"r{n}")
-    session.add(CardTask(task_id=task_id, kind=approvals.CARD_KIND, ref_id=step.id, recipient=step.approver_userid, created_at=now))
+    cardtasks.issue(session, task_id=task_id, kind=approvals.CARD_KIND, ref_id=step.id, recipient=step.approver_userid, now=now)
     info = approvals.card_info(session, quote=quote, step=step)
     return Card(cards.approval_card(info, task_id=task_id, headline=f"报价审批 · 待您处理（第{n}次提醒）"), to=step.approver_userid)
 

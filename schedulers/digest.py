@@ -18,33 +18,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, literal, select
 from sqlalchemy.orm import Session
 
-from bot.outbox import enqueue
-from bot.replies import Image, Markdown, Text
+from chat.outbox import enqueue
+from chat.replies import Text
 from models import Customer, JobOccurrence, Reminder, User
 from schedulers import JobEnv, claim_occurrence, job
 from services import roles
-from services.charts import render_chart
 from services.config import BusinessConfig
-from services.digest import DigestView, build_digest, build_digests, render_markdown
+from services.digest import DigestView, build_digest, build_digests, view_replies
 from services.indicators import local_midnight
 
 log = logging.getLogger("salesbot.jobs.digest")
 
 TODO_MAX = 10
-
-
-def digest_replies(
-    session: Session, *, manager: User, config: BusinessConfig, now: datetime
-) -> list[Markdown | Image]:
-    """One manager's digest as replies (the 日报 command; the job builds everyone's at once)."""
-    return view_replies(build_digest(session, manager=manager, config=config, now=now))
-
-
-def view_replies(view: DigestView) -> list[Markdown | Image]:
-    """The digest as replies: markdown parts then the chart."""
-    replies: list[Markdown | Image] = [Markdown(part) for part in render_markdown(view)]
-    replies.append(Image(render_chart(view), filename=f"digest-{view.today.isoformat()}.png"))
-    return replies
 
 
 def pending_views(

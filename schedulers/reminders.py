@@ -13,12 +13,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.outbox import enqueue
-from bot.replies import Card, Text
 from cards.reminder import ReminderView, escalation_text, reminder_card, reminder_task_id
-from models import CardTask, Reminder, User
-from models.db import insert_for
+from chat.outbox import enqueue
+from chat.replies import Card, Text
+from models import Reminder, User
 from schedulers import JobEnv, job
+from services import cardtasks
 from services import reminders as svc
 from services.parsing import format_when
 
@@ -38,16 +38,13 @@ def view_of(session: Session, reminder: Reminder, *, now: datetime) -> ReminderV
 
 def send_card(session: Session, reminder: Reminder, *, now: datetime) -> None:
     card = reminder_card(view_of(session, reminder, now=now))
-    session.execute(
-        insert_for(session)(CardTask)
-        .values(
-            task_id=reminder_task_id(reminder.id, reminder.snooze_count),
-            kind="reminder",
-            ref_id=reminder.id,
-            recipient=reminder.owner_userid,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["task_id"])
+    cardtasks.issue(
+        session,
+        task_id=reminder_task_id(reminder.id, reminder.snooze_count),
+        kind=cardtasks.CardKind.REMINDER,
+        ref_id=reminder.id,
+        recipient=reminder.owner_userid,
+        now=now,
     )
     enqueue(
         session,

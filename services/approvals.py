@@ -4,41 +4,38 @@ Approval state lives here; a card is only a view. A tap is authorised from the c
 ApprovalStep) and the decrypted sender, never from the button key. Every state change of a step is a
 conditional UPDATE ... WHERE status='pending' whose rowcount decides the single winner.
 
-Notifications are returned as `bot.replies` objects with `to=` set; the caller (dispatcher or job) writes
+Notifications are returned as `chat.replies` objects with `to=` set; the caller (dispatcher or job) writes
 them to the outbox in the same transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.replies import Card, Reply, Text, UpdateCard
 from cards import approval as cards
+from chat.errors import DomainError
+from chat.outbox import card_send_code
+from chat.replies import Card, Reply, Text, UpdateCard
 from models import (
     ApprovalStep,
-    AuditEntry,
     CardTask,
     Customer,
     Opportunity,
-    OutboxMessage,
     Quote,
     Role,
     User,
 )
-from services import audit, roles, stages
+from services import audit, cardtasks, roles, stages
 from services.config import BusinessConfig
 from services.delegation import active_delegates, active_delegation
-from services.errors import DomainError
 from services.parsing import format_amount
 
-CARD_KIND = "approval"
-DENIAL_WINDOW = timedelta(minutes=10)
-DENIAL_ALERT_AT = 5
+CARD_KIND = cardtasks.CardKind.APPROVAL
 
 NOT_YOURS = "这不是您的审批，没有做任何更改。"
 OWN_QUOTE = "不能审批自己提交的报价（审批与申请须由不同的人完成），没有做任何更改。"
@@ -153,8 +150,7 @@ def card_info(session: Session, *, quote: Quote, step: ApprovalStep) -> cards.Ap
 def _send_card(
     session: Session, *, quote: Quote, step: ApprovalStep, recipient: str, task_id: str, now: datetime, headline: str
 ) -> Card:
-    session.add(CardTask(task_id=task_id, kind=CARD_KIND, ref_id=step.id, recipient=recipient, created_at=now))
-    session.flush()
+    cardtasks.issue(session, task_id=task_id, kind=CARD_KIND, ref_id=step.id, recipient=recipient, now=now)
     return Card(cards.approval_card(card_info(session, quote=quote, step=step), task_id=task_id, headline=headline), to=recipient)
 
 
@@ -178,7 +174,7 @@ def _delegate_cards(session: Session, *, quote: Quote, step: ApprovalStep, now: 
             continue
         delegation = active_delegation(session, approver_userid=step.approver_userid, delegate_userid=delegate, now=now)
         task_id = cards.task_id_for(quote.id, step.seq, f"d{delegation.id}" if delegation else "d")
-        if session.get(CardTask, task_id) is not None:
+        if session.get(CardTask, task_id) is not None:  # this delegate has the card already
             continue
         approver = _active_user(session, step.approver_userid)
         out.append(
@@ -298,44 +294,6 @@ def _outcome_label(quote: Quote, step: ApprovalStep) -> str:
     return cards.OUTCOME_DONE
 
 
-def _deny(
-    session: Session, *, actor: User, task_id: str | None, action: str, reason: str, now: datetime, entity_id: int | None
-) -> list[Reply]:
-    """Audit a refused tap; the fifth refusal by one user within 10 minutes alerts the admins (once per window)."""
-    audit.record(
-        session, actor=actor.userid, entity="approval_step", entity_id=entity_id, action=action,
-        outcome="denied", detail=reason, task_id=task_id, now=now,
-    )
-    session.flush()
-    since = now - DENIAL_WINDOW
-    count = session.scalar(
-        select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.actor == actor.userid, AuditEntry.outcome == "denied", AuditEntry.at > since
-        )
-    ) or 0
-    out: list[Reply] = []
-    if count >= DENIAL_ALERT_AT:
-        alerted = session.scalar(
-            select(AuditEntry.id).where(
-                AuditEntry.actor == actor.userid, AuditEntry.action == "denial_alert", AuditEntry.at > since
-            ).limit(1)
-        )
-        if alerted is None:
-            audit.record(
-                session, actor=actor.userid, entity="user", entity_id=actor.id, action="denial_alert",
-                outcome="alert", detail=f"{count} refused taps in 10 minutes", now=now,
-            )
-            admins = session.scalars(
-                select(User.userid).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
-            ).all()
-            text = (
-                f"【安全提醒】{actor.name}（{actor.display_userid}）在10分钟内有{count}次审批卡片操作被拒绝"
-                "（点击了不属于自己的审批）。请核实是否有误操作或越权尝试。"
-            )
-            out += [Text(text, to=admin) for admin in admins]
-    return out
-
-
 @dataclass
 class TapTarget:
     task: CardTask
@@ -348,31 +306,32 @@ def _authorise(
     session: Session, *, actor: User, task_id: str | None, action: str, now: datetime
 ) -> TapTarget | list[Reply]:
     """The step this tap may act on, or the refusal replies (audited)."""
-    task = session.get(CardTask, task_id) if task_id else None
-    if task is None or task.kind != CARD_KIND:
-        return [Text(UNKNOWN_CARD)] + _deny(
-            session, actor=actor, task_id=task_id, action=action, reason="unknown task_id", now=now, entity_id=None
+    found = cardtasks.authorise(
+        session, actor=actor, task_id=task_id, kind=CARD_KIND, action=action, now=now, unknown_text=UNKNOWN_CARD,
+        recipient_only=False,
+    )
+    if isinstance(found, list):
+        return found
+    task = found
+
+    def deny(reason: str, entity_id: int | None) -> list[Reply]:
+        return cardtasks.deny(
+            session, actor=actor, kind=CARD_KIND, task_id=task_id, action=action, reason=reason, entity_id=entity_id,
+            now=now,
         )
+
     step = session.get(ApprovalStep, task.ref_id)
     quote = _lock_quote(session, step.quote_id) if step else None
     if step is None or quote is None:
-        return [Text(UNKNOWN_CARD)] + _deny(
-            session, actor=actor, task_id=task_id, action=action, reason="no such step", now=now, entity_id=task.ref_id
-        )
+        return [Text(UNKNOWN_CARD), *deny("no such step", task.ref_id)]
     session.refresh(step)
     if actor.userid == quote.requester_userid:
-        return [Text(OWN_QUOTE)] + _deny(
-            session, actor=actor, task_id=task_id, action=action, reason="requester tapped own quote", now=now,
-            entity_id=step.id,
-        )
+        return [Text(OWN_QUOTE), *deny("requester tapped own quote", step.id)]
     if actor.userid == step.approver_userid:
         return TapTarget(task, step, quote, None)
     if active_delegation(session, approver_userid=step.approver_userid, delegate_userid=actor.userid, now=now):
         return TapTarget(task, step, quote, step.approver_userid)
-    return [Text(NOT_YOURS)] + _deny(
-        session, actor=actor, task_id=task_id, action=action, reason=f"not the approver ({step.approver_userid})",
-        now=now, entity_id=step.id,
-    )
+    return [Text(NOT_YOURS), *deny(f"not the approver ({step.approver_userid})", step.id)]
 
 
 def _stale(session: Session, *, target: TapTarget, actor: User, action: str, response_code: str | None, now: datetime) -> list[Reply]:
@@ -389,24 +348,6 @@ def _stale(session: Session, *, target: TapTarget, actor: User, action: str, res
     return [UpdateCard(card, response_code, fallback_text=text)]
 
 
-def _send_code(session: Session, *, task: CardTask) -> OutboxMessage | None:
-    """The outbox row that sent this card, if its (single-use) send response_code is still unused."""
-    rows = session.scalars(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.recipient == task.recipient,
-            OutboxMessage.kind == "card",
-            OutboxMessage.response_code.is_not(None),
-            OutboxMessage.created_at >= task.created_at - timedelta(minutes=1),
-        )
-        .order_by(OutboxMessage.id)
-    )
-    for row in rows:
-        if (row.payload or {}).get("template_card", {}).get("task_id") == task.task_id:
-            return row
-    return None
-
-
 def _update_cards(
     session: Session, *, quote: Quote, step: ApprovalStep, outcome: str, skip_task: str | None, fallback: str | None
 ) -> list[Reply]:
@@ -417,7 +358,7 @@ def _update_cards(
     for task in tasks:
         if task.task_id == skip_task:
             continue
-        row = _send_code(session, task=task)
+        row = card_send_code(session, task=task)
         if row is not None and row.response_code:
             code, row.response_code = row.response_code, None
             card = cards.decided_card(info, task_id=task.task_id, outcome=outcome)

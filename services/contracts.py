@@ -15,10 +15,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from chat.errors import DomainError, NotFound
 from models import Contract, Customer, Opportunity, Payment, User
 from services import audit, stages
 from services.config import BusinessConfig
-from services.errors import DomainError, NotFound
 from services.parsing import format_amount
 from services.scope import Scope
 

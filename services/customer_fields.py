@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from chat.errors import DomainError
 from models import Customer
 from services.config import BusinessConfig, CustomerField
-from services.errors import DomainError
 from services.parsing import normalize_name, normalize_phone, normalize_text
 
 BUILTIN_COLUMNS = ("name", "industry", "region", "contact", "phone", "address")

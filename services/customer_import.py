@@ -42,10 +42,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from chat.errors import DomainError
 from models import AuditEntry, Customer, User, norm_userid
 from services.config import BusinessConfig, CustomerField
 from services.customer_fields import BUILTIN_COLUMNS, clean_value, is_complete
-from services.errors import DomainError
 from services.parsing import PhoneError, normalize_name, normalize_text
 from services.tabular import read_rows
 

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from chat.errors import DomainError
 from models import Customer, Opportunity, Reminder, User, Visit
 from services import audit, roles
 from services.config import BusinessConfig, CustomerField
 from services.customer_fields import clean_value, get_value, is_complete, missing_required, set_value
-from services.errors import DomainError
 from services.parsing import (
     SHANGHAI,
     format_amount,

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chat.errors import DomainError, NotFound
 from models import Delegation, User
 from services import audit, roles
-from services.errors import DomainError, NotFound
 
 
 def active_delegates(session: Session, *, approver_userid: str, now: datetime) -> list[str]:

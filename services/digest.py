@@ -23,7 +23,8 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from bot.outbox import MAX_CONTENT_BYTES, split_content
+from chat.outbox import MAX_CONTENT_BYTES, split_content
+from chat.replies import Image, Markdown
 from models import Contract, Customer, Opportunity, Payment, Quote, Reminder, Role, StageMove, User, Visit
 from services import indicators as ind
 from services.config import SEGMENT_NAMES, BusinessConfig
@@ -460,3 +461,19 @@ def _change(now_amount: Decimal, before: Decimal) -> str:
 
 def _dec(value: object) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value or 0))
+
+
+def digest_replies(
+    session: Session, *, manager: User, config: BusinessConfig, now: datetime
+) -> list[Markdown | Image]:
+    """One manager's digest as replies (the 日报 command; the job builds everyone's at once)."""
+    return view_replies(build_digest(session, manager=manager, config=config, now=now))
+
+
+def view_replies(view: DigestView) -> list[Markdown | Image]:
+    """The digest as replies: markdown parts then the chart."""
+    from services.charts import render_chart  # matplotlib: loaded when a digest is drawn, not with the routes
+
+    replies: list[Markdown | Image] = [Markdown(part) for part in render_markdown(view)]
+    replies.append(Image(render_chart(view), filename=f"digest-{view.today.isoformat()}.png"))
+    return replies

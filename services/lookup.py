@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from chat.errors import DomainError, NotFound
 from models import Customer, Opportunity, User
-from services.errors import DomainError, NotFound
 from services.parsing.text import normalize_name, normalize_text
 from services.scope import Scope
 

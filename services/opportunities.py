@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from chat.errors import DomainError
 from models import Customer, Opportunity, StageMove, User
 from services import audit, stages
 from services.config import BusinessConfig
-from services.errors import DomainError
 
 
 def open_opportunity(

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from chat.errors import DomainError, NotFound
 from models import Customer, Opportunity, Reminder, User, Visit
 from services import audit, roles
-from services.errors import DomainError, NotFound
 from services.parsing import SHANGHAI, format_amount, normalize_text
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, and_, false, select, update
 from sqlalchemy.orm import Session
 
+from chat.errors import DomainError, NotFound
 from models import (
     ApprovalStep,
     Customer,
@@ -26,7 +27,6 @@ from models import (
     User,
 )
 from models.db import insert_for
-from services.errors import DomainError, NotFound
 from services.lookup import resolve_customer
 from services.parsing import SHANGHAI, TimeParseError, format_when, parse_when, parse_when_prefix
 from services.parsing.text import normalize_text

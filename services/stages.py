@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from chat.errors import DomainError
 from models import Contract, Opportunity, Quote, StageMove, Visit
 from services import audit
 from services.config import BusinessConfig
-from services.errors import DomainError
 
 # How a move happens. Only these system paths may move backwards or enter gated stages directly.
 MANUAL = "manual"

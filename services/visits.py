@@ -12,10 +12,10 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from chat.errors import DomainError
 from models import Customer, PendingMedia, User, Visit, VisitPhoto
 from services import audit
 from services.config import BusinessConfig
-from services.errors import DomainError
 from services.media import save_photo
 
 log = logging.getLogger("salesbot.visits")

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from bot.fake_wecom import FakeWeCom
 from bot.kv import KV, MemoryKV
 from bot.settings import Settings
 from bot.wecom import WeComClient
+from demo.fake_wecom import FakeWeCom
 
 FAKE_API_BASE = "http://wecom.fake.invalid"  # never resolved: requests go to the MockTransport
 START_TIME = 1_700_000_000.0

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from bot.app import AppState, build_state, create_app
 from bot.crypto import CallbackCrypto, signature
-from bot.fake_wecom import FakeWeCom
 from bot.kv import MemoryKV
 from bot.settings import Settings
+from demo.fake_wecom import FakeWeCom
 from models import User
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -31,7 +31,7 @@ import anyio
 import httpx
 
 from bot.crypto import CallbackCrypto, signature
-from bot.fake_wecom import FakeWeCom
+from demo.fake_wecom import FakeWeCom
 
 ROOT = Path(__file__).resolve().parent.parent
 

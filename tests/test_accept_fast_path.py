@@ -16,7 +16,7 @@ from tests.procs import free_port
 
 def _inbound(bot: Bot, content: str, msg_id: int):
     from bot.crypto import parse_xml
-    from bot.inbound import from_dict
+    from chat.inbound import from_dict
 
     return from_dict(parse_xml(bot.text_xml("rep_e1", content, msg_id=msg_id)))
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from cards.approval import (
-    APPROVE,
-    REJECT,
     ApprovalCardInfo,
     approval_card,
     decided_card,
     score_text,
     task_id_for,
 )
-from cards.keys import CardKey, valid_task_id
+from cards.keys import QUOTE_APPROVE, QUOTE_REJECT, CardKey, valid_task_id
 
 INFO = ApprovalCardInfo(
     quote_id=12, customer="华东精密机械有限公司", opportunity="数控改造", amount="¥80,000", requester="张伟",
@@ -31,7 +29,7 @@ def test_card_shape() -> None:
     assert items["评分"] == "75分 / A" and len(items["说明"]) <= 26 and items["说明"].endswith("…")
     buttons = card["button_list"]
     assert [b["text"] for b in buttons] == ["同意", "驳回"]
-    assert [CardKey.unpack(b["key"]) for b in buttons] == [CardKey(APPROVE), CardKey(REJECT)]
+    assert [CardKey.unpack(b["key"]) for b in buttons] == [CardKey(QUOTE_APPROVE), CardKey(QUOTE_REJECT)]
     assert "replace_text" not in card
 
 

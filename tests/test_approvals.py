@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from chat.errors import DomainError
 from models import ApprovalStep, AuditEntry, Opportunity, Quote, User
 from services import approvals
 from services.config import BusinessConfig
-from services.errors import DomainError
 from tests.approvals_factory import make_opportunity, seed_opportunity
 from tests.harness import Bot
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from bot.replies import Text, UpdateCard
+from chat.replies import Text, UpdateCard
 from models import ApprovalStep, AuditEntry, Quote, User
 from models.db import make_session_factory
 from services import approvals

@@ -12,11 +12,11 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.make_customer_sheet import make_sheet, write_sheet
+from chat.errors import DomainError
 from models import AuditEntry, Customer, User
 from models.db import make_session_factory
 from services.config import default_config
 from services.customer_import import ImportReport, import_customers, match_headers, rejects_path_for
-from services.errors import DomainError
 from services.lookup import find_customers
 from services.tabular import read_rows
 from tests.harness import seed_org

@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from bot.fake_wecom import FakeWeCom
 from bot.wecom import WeComClient
+from demo.fake_wecom import FakeWeCom
+from demo.seed import seed_demo
 from models import (
     ApprovalStep,
     CardTask,
@@ -28,7 +29,6 @@ from models import (
 )
 from models.db import make_session_factory
 from services.config import BusinessConfig
-from services.demo_seed import seed_demo
 from tests.harness import Bot
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Friday
@@ -45,7 +45,7 @@ def _client(fake: FakeWeCom, settings: Any) -> WeComClient:
 
 @pytest.fixture
 def demo_api(tmp_path: Path) -> tuple[FakeWeCom, WeComClient]:
-    from bot.demo import DEMO_AGENT_ID, DEMO_CORP_ID, DEMO_SECRET, demo_settings
+    from demo.simulator import DEMO_AGENT_ID, DEMO_CORP_ID, DEMO_SECRET, demo_settings
 
     fake = FakeWeCom(corp_id=DEMO_CORP_ID, agent_id=DEMO_AGENT_ID, secret=DEMO_SECRET, per_member_per_minute=None)
     return fake, _client(fake, demo_settings(tmp_path))
@@ -184,7 +184,7 @@ def test_sim_is_not_mounted_outside_demo_mode(bot: Bot) -> None:
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[TestClient, Any]]:
-    from bot.demo import build_demo
+    from demo.run import build_demo
 
     app, state = build_demo(tmp_path / "demo", now=NOW, run_worker=False)
     with TestClient(app) as client:
@@ -240,7 +240,7 @@ def test_jobs_run_as_of_the_chosen_time_and_unknown_jobs_are_explained(demo: tup
 
 
 def test_conversation_survives_a_restart(tmp_path: Path) -> None:
-    from bot.demo import build_demo
+    from demo.run import build_demo
 
     app, state = build_demo(tmp_path / "demo", now=NOW, run_worker=False)
     with TestClient(app) as client:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chat.dialogs import DialogStore, MemoryDialogStore, SqlDialogStore
 from models.db import make_session_factory
-from services.dialogs import DialogStore, MemoryDialogStore, SqlDialogStore
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.fake_wecom import FakeWeCom
+from demo.fake_wecom import FakeWeCom
 from tests.fixtures_wecom import FakeClock, clock_of
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.crypto import parse_xml
-from bot.inbound import from_dict, from_payload, to_payload
+from chat.inbound import from_dict, from_payload, to_payload
 
 CARD_EVENT = """<xml><ToUserName><![CDATA[ww1]]></ToUserName><FromUserName><![CDATA[ZhangSan]]></FromUserName>
 <CreateTime>123456789</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event>

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.errors import DomainError
+from chat.errors import DomainError
 from services.parsing import MAX_AMOUNT, AmountError, format_amount, parse_amount
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.errors import DomainError
+from chat.errors import DomainError
 from services.parsing import (
     ParseError,
     normalize_name,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.errors import DomainError
+from chat.errors import DomainError
 from services.parsing import (
     SHANGHAI,
     TimeParseError,

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from bot.app import build_state, create_app
-from bot.fake_wecom import FakeWeCom
 from bot.kv import FallbackKV, make_kv
+from demo.fake_wecom import FakeWeCom
 from models import InboundEvent, OutboxMessage
 from tests import harness
 from tests.harness import Bot, FrozenClock, make_bot, seed_org

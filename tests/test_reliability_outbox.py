@@ -19,8 +19,9 @@ from sqlalchemy.sql import Select
 
 from bot import outbox
 from bot.kv import MemoryKV
-from bot.outbox import BACKOFF_CAP_S, backoff_delay, claim, enqueue
-from bot.replies import Card, Text
+from bot.outbox import BACKOFF_CAP_S, backoff_delay, claim
+from chat.outbox import enqueue
+from chat.replies import Card, Text
 from models import InboundEvent, JobOccurrence, OutboxMessage
 from services.outbox_admin import list_dead, redrive
 from tests.harness import Bot

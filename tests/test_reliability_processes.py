@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.crypto import CallbackCrypto
-from bot.fake_wecom import FakeWeCom
+from demo.fake_wecom import FakeWeCom
 from models import InboundEvent, OutboxMessage
 from models.db import make_engine, make_session_factory, upgrade_schema
 from tests.harness import AES_KEY, AGENT_ID, CORP_ID, TOKEN, seed_org

@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from bot.app import build_state, create_app
-from bot.fake_wecom import FakeWeCom
 from bot.kv import make_kv
+from demo.fake_wecom import FakeWeCom
 from models import InboundEvent
 from models.db import make_engine, upgrade_schema
 from tests import harness

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.outbox import enqueue
-from bot.replies import Card
 from cards.keys import CardKey
+from chat.outbox import enqueue
+from chat.replies import Card
 from models import AuditEntry, Reminder
 from services.parsing import SHANGHAI
 from services.reminders import on_time_rate

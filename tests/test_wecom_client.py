@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.fake_wecom import FakeWeCom
 from bot.kv import KV, FallbackKV, MemoryKV, RedisKV
 from bot.wecom import WeComClient, WeComError, classify
+from demo.fake_wecom import FakeWeCom
 from tests.fixtures_wecom import FakeClock, client_for, clock_of
 
 CARD = {

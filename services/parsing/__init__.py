@@ -1,6 +1,6 @@
 """Pure parsing of chat input: times, amounts, phone numbers, free text. No database, no I/O.
 
-Every error is a :class:`ParseError` (a ``services.errors.DomainError``) whose ``hint`` (also its
+Every error is a :class:`ParseError` (a ``chat.errors.DomainError``) whose ``hint`` (also its
 ``message``) is a Chinese sentence with examples, fit to show to the user as it is.
 """
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from services.errors import DomainError
+from chat.errors import DomainError
 
 __all__ = [
     "LEGAL_FORM_SUFFIXES",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import shutil
 import threading
 import time
 import uuid
@@ -34,12 +33,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
 from bot.crypto import signature
-from bot.fake_wecom import FakeWeCom
 from bot.settings import Settings
+from demo.fake_wecom import FakeWeCom
 from models import Customer, Opportunity, OutboxMessage, User
 from services import roles
 
-if TYPE_CHECKING:  # avoids an import cycle with bot.app
+if TYPE_CHECKING:
     from bot.app import AppState
 
 log = logging.getLogger("salesbot.demo")
@@ -230,7 +229,7 @@ def encrypted_callback(state: AppState, inner: str) -> tuple[str, bytes]:
 
 
 def mount_demo(app: FastAPI, state: AppState) -> None:
-    """Mount `/sim` (page, static assets, API). Called by `create_app` only when `settings.demo_mode`."""
+    """Mount `/sim` (page, static assets, API) on the demo app (demo/run.py `build_demo`)."""
     runtime: DemoRuntime | None = state.extras.get("demo")
     if runtime is None:  # demo mode without run_demo (e.g. `serve` with DEMO_MODE=1): record nothing typed
         fake = state.extras.get("fake_wecom")
@@ -444,53 +443,3 @@ def suggestions_for(state: AppState, userid: str) -> list[str]:
         elif user.role in roles.DIGEST_RECIPIENTS:
             out += ["日报"]
         return out
-
-
-# --- run it ----------------------------------------------------------------------------------------------
-
-
-def build_demo(data_dir: Path, *, reset: bool = False, now: datetime | None = None, run_worker: bool = True) -> tuple[FastAPI, Any]:
-    """The demo app on `data_dir` (created, and seeded on first start or with `reset`)."""
-    from bot.app import build_state, create_app
-    from bot.kv import MemoryKV
-    from services.demo_seed import is_seeded, seed_demo
-
-    if reset and data_dir.exists():
-        for name in ("salesbot.db", "salesbot.db-wal", "salesbot.db-shm", "conversation.json", "demo.json"):
-            (data_dir / name).unlink(missing_ok=True)
-        shutil.rmtree(data_dir / "wecom-media", ignore_errors=True)
-        shutil.rmtree(data_dir / "media", ignore_errors=True)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    settings = demo_settings(data_dir)
-    fake = FakeWeCom(corp_id=DEMO_CORP_ID, agent_id=DEMO_AGENT_ID, secret=DEMO_SECRET, per_member_per_minute=None)
-    runtime = DemoRuntime(fake=fake, data_dir=data_dir)
-    runtime.load()
-    state = build_state(settings, wecom_transport=fake.transport(), kv=MemoryKV())
-    state.extras["fake_wecom"] = fake
-    state.extras["demo"] = runtime
-    with state.session_factory() as session, session.begin():
-        if not is_seeded(session):
-            summary = seed_demo(session, config=state.config, now=now or datetime.now(UTC), seed=DEMO_SEED)
-            (data_dir / "demo.json").write_text(json.dumps(summary.__dict__, ensure_ascii=False, indent=1), encoding="utf-8")
-            log.info("seeded the demo company: %s", summary.line())
-    state.deliverer.drain(now=state.clock())  # the seeded approval cards reach their approvers
-    runtime.save()
-    app = create_app(settings, state=state, run_worker=run_worker, run_scheduler=False)
-    return app, state
-
-
-def run_demo(*, port: int = 8000, host: str = "127.0.0.1", data_dir: Path = Path("./data/demo"), reset: bool = False) -> int:
-    import uvicorn
-
-    from bot.singleton import acquire_sqlite_lock
-
-    data_dir = Path(data_dir)
-    app, state = build_demo(data_dir, reset=reset)
-    if not acquire_sqlite_lock(state.settings.database_url):
-        print(f"another salesbot process already uses {data_dir}; stop it or pick another --data-dir.")
-        return 2
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    print(f"销售助手 SalesBot demo — open http://{shown}:{port}/sim in your browser (data: {data_dir.resolve()})")
-    print("Ctrl+C stops it; `salesbot demo --reset` starts again from the seeded company.")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-    return 0

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.inbound import Inbound
-from bot.replies import Reply
+from chat.inbound import Inbound
+from chat.replies import Reply
 from models.org import role_labels
 
 if TYPE_CHECKING:
@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 
     from bot.settings import Settings
     from cards.keys import CardKey
+    from chat.dialogs import DialogState, DialogStore
     from models import User
     from services.config import BusinessConfig
-    from services.dialogs import DialogState, DialogStore
 
 ROLE_DENIED = "「{command}」只有{roles}可以使用。发送「帮助」查看您可用的命令。"
 
@@ -136,6 +136,7 @@ def _state_matches(pattern: str, state: str) -> bool:
 @dataclass
 class RouteTable:
     routers: list[Router]
+    _words: list[str] | None = field(default=None, init=False, repr=False)
 
     def commands(self) -> list[CommandInfo]:
         seen: dict[str, CommandInfo] = {}
@@ -153,7 +154,9 @@ class RouteTable:
         return self._first("command", lambda key: key == word)
 
     def command_words(self) -> list[str]:
-        return [r.key for router in self.routers for r in router.routes if r.kind == "command"]
+        if self._words is None:
+            self._words = [r.key for router in self.routers for r in router.routes if r.kind == "command"]
+        return self._words
 
     def match(self, msg: Inbound, *, command: str | None, dialog_state: str | None, card_action: str | None) -> Route | None:
         """First match wins, in router order. A command word beats an open dialog (so 取消 and new commands work)."""

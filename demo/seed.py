@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.outbox import enqueue
+from chat.outbox import enqueue
 from models import (
     ApprovalStep,
     Contract,

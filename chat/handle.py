@@ -1,0 +1,134 @@
+"""The route-and-handle step: one inbound message in, the replies to write to the outbox out.
+
+Runs inside the caller's transaction (bot/dispatcher.py claims the message and writes the replies in the same
+one): find the sender, their open dialog and the command or card key; match a route; apply the command-access
+rule; run the handler in a savepoint, so a user mistake (DomainError) or a bug undoes the handler's effects
+but not the claim.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from cards.keys import CardKey
+from chat.dialogs import SqlDialogStore
+from chat.errors import DomainError
+from chat.inbound import Inbound
+from chat.replies import Reply, Text
+from chat.router import Ctx, RouteTable
+from models import User, norm_userid
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from services.config import BusinessConfig
+
+log = logging.getLogger("salesbot.dispatch")
+
+NOT_IN_ORG = "您好！您还不在销售助手的人员名单中，暂时无法使用。请联系管理员把您加入组织架构后再试。"
+INTERNAL_ERROR = "抱歉，系统暂时出了点问题，这次操作没有生效。请稍后再试；如果一直不行，请联系管理员。"
+BAD_BUTTON = "这个按钮已失效或无法识别，没有做任何更改。"
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_command_text(content: str) -> str:
+    """Whitespace folded (full-width spaces included); the characters themselves are kept as typed.
+
+    Free text — a visit's 纪要, a reason, a follow-up's 事项 — is stored as the user wrote it (Chinese
+    punctuation stays Chinese); each parser (amounts, phones, dates, `字段=值`) folds full-width forms itself.
+    """
+    return _SPACES.sub(" ", (content or "").replace("\u3000", " ")).strip()
+
+
+def split_command(content: str, words: list[str]) -> tuple[str | None, str]:
+    """The first word is the command; also accepts a known command glued to its argument (`客户华东`)."""
+    text = normalize_command_text(content)
+    if not text:
+        return None, ""
+    first, _, rest = text.partition(" ")
+    folded = unicodedata.normalize("NFKC", first)
+    if folded in words:
+        return folded, rest.strip()
+    for word in sorted(words, key=len, reverse=True):
+        if len(word) >= 2 and text.startswith(word):
+            return word, text[len(word) :].strip()
+    return folded, rest.strip()
+
+
+def handle(
+    session: Session,
+    msg: Inbound,
+    *,
+    now: datetime,
+    routes: RouteTable,
+    settings: Settings,
+    config: BusinessConfig,
+    services: dict[str, Any],
+    after_commit: list[Callable[[], None]],
+) -> list[Reply]:
+    """Route `msg` and run its handler; the replies (for the sender unless a reply names `to`)."""
+    userid = norm_userid(msg.userid)
+    user = session.scalar(select(User).where(User.userid == userid, User.active.is_(True)))
+    if user is None:
+        if msg.kind in ("text", "card_event"):
+            return [Text(NOT_IN_ORG)]
+        return []
+    dialogs = SqlDialogStore(session)
+    dialog = dialogs.get(userid=userid, now=now)
+    command, args = (None, "")
+    card_key = None
+    if msg.kind == "text":
+        command, args = split_command(msg.content, routes.command_words())
+    elif msg.kind == "card_event":
+        card_key = CardKey.unpack(msg.event_key)
+        if card_key is None:
+            return [Text(BAD_BUTTON)]
+    route = routes.match(
+        msg, command=command, dialog_state=dialog.state if dialog else None, card_action=card_key.action if card_key else None
+    )
+    if route is None:
+        return [Text(BAD_BUTTON)] if msg.kind == "card_event" else []
+    if route.info and not route.info.allows(user.role):
+        return [Text(route.info.refusal())]
+    ctx = Ctx(
+        session=session,
+        user=user,
+        settings=settings,
+        config=config,
+        now=now,
+        dialogs=dialogs,
+        dialog=dialog,
+        args=args if route.kind == "command" else normalize_command_text(msg.content),
+        command=command or "",
+        card_key=card_key,
+        services=services,
+        routes=routes,
+        after_commit=after_commit,
+    )
+    savepoint = session.begin_nested()
+    try:
+        result = route.handler(msg, ctx)
+        savepoint.commit()
+    except DomainError as exc:
+        savepoint.rollback()
+        after_commit.clear()
+        return [Text(exc.message)]
+    except OperationalError:
+        raise
+    except Exception:
+        savepoint.rollback()
+        after_commit.clear()
+        log.exception("handler %s failed", getattr(route.handler, "__qualname__", route.handler))
+        return [Text(INTERNAL_ERROR)]
+    if result is None:
+        return []
+    return list(result) if isinstance(result, list) else [result]
