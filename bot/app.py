@@ -19,6 +19,7 @@ from bot.crypto import CallbackCrypto
 from bot.dispatcher import Dispatcher
 from bot.kv import KV, make_kv
 from bot.outbox import Deliverer
+from bot.photos import PhotoFetcher, media_fetcher
 from bot.settings import Settings
 from bot.wecom import WeComClient
 from bot.worker import Worker
@@ -44,6 +45,7 @@ class AppState:
     dispatcher: Dispatcher
     deliverer: Deliverer
     worker: Worker
+    photos: PhotoFetcher
     clock: Callable[[], datetime]
     acceptor: Any = None
     scheduler: Any = None
@@ -76,8 +78,15 @@ def build_state(
         max_attempts=settings.outbox_max_attempts,
         per_member_per_minute=settings.outbox_per_member_per_minute,
     )
-    services: dict[str, Any] = {"wecom": wecom, "session_factory": session_factory, "kv": kv}
     wake: list[Callable[[], None]] = []
+    photo_fetcher = PhotoFetcher(
+        session_factory=session_factory,
+        fetch_media=media_fetcher(wecom),
+        media_dir=settings.salesbot_media_dir,
+        clock=clock,
+        on_committed=lambda: [notify() for notify in wake] and None,
+    )
+    services: dict[str, Any] = {"wecom": wecom, "session_factory": session_factory, "kv": kv, "photos": photo_fetcher}
     dispatcher = Dispatcher(
         session_factory=session_factory,
         settings=settings,
@@ -112,6 +121,7 @@ def build_state(
         dispatcher=dispatcher,
         deliverer=deliverer,
         worker=worker,
+        photos=photo_fetcher,
         clock=clock,
     )
 
@@ -136,6 +146,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_worker:
             state.worker.start()
+            state.photos.start()
         if run_scheduler:
             from schedulers import start_scheduler
 
@@ -146,6 +157,7 @@ def create_app(
             if state.scheduler is not None:
                 state.scheduler.shutdown(wait=False)
             state.worker.stop()
+            state.photos.stop()
 
     app = FastAPI(title="SalesBot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.salesbot = state

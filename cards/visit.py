@@ -17,8 +17,7 @@ class VisitView:
     customer_name: str
     summary: str
     location_label: str | None
-    photos_saved: int
-    photos_failed: int
+    photos: int  # attached to the visit; they are downloaded after it is recorded
 
 
 def task_id_for(visit_id: int) -> str:
@@ -26,12 +25,7 @@ def task_id_for(visit_id: int) -> str:
 
 
 def _photos(view: VisitView) -> str:
-    total = view.photos_saved + view.photos_failed
-    if total == 0:
-        return "无"
-    if view.photos_failed:
-        return f"{total}张（{view.photos_failed}张照片未能保存）"
-    return f"{total}张"
+    return f"{view.photos}张" if view.photos else "无"
 
 
 def visit_card(view: VisitView) -> dict[str, Any]:

@@ -22,7 +22,6 @@ def visit(msg: Inbound, ctx: Ctx) -> list[Reply]:
         raise usage_error("拜访", problem)
     keyword, summary = words[0], " ".join(words[1:])
     customer = customer_or_pick(ctx, keyword, then_command="拜访", rest=summary)
-    wecom = ctx.services.get("wecom")
     result = visit_service.record_visit(
         ctx.session,
         config=ctx.config,
@@ -30,16 +29,13 @@ def visit(msg: Inbound, ctx: Ctx) -> list[Reply]:
         customer=customer,
         summary=summary,
         now=ctx.now,
-        media_dir=ctx.settings.salesbot_media_dir,
-        fetch_media=wecom.get_media if wecom is not None else None,
     )
     view = VisitView(
         visit_id=result.visit.id,
         customer_name=customer.name,
         summary=result.visit.summary,
         location_label=result.location_label,
-        photos_saved=result.photos_saved,
-        photos_failed=result.photos_failed,
+        photos=result.photos_pending,
     )
     card = visit_card(view)
     cardtasks.issue(
@@ -50,12 +46,10 @@ def visit(msg: Inbound, ctx: Ctx) -> list[Reply]:
         recipient=ctx.userid,
         now=ctx.now,
     )
-    replies: list[Reply] = [Card(card)]
-    if result.photos_failed:
-        replies.append(
-            Text(f"拜访已记录，但有 {result.photos_failed} 张照片未能保存（下载失败）。如需要，请重新发送照片后再记一次拜访。")
-        )
-    return replies
+    photos = ctx.services.get("photos")
+    if result.photos_pending and photos is not None:
+        ctx.after_commit.append(photos.notify)  # download them now, on the photo thread, after this commits
+    return [Card(card)]
 
 
 def _window(ctx: Ctx) -> int:

@@ -58,14 +58,19 @@ class Visit(Base):
 
 
 class VisitPhoto(Base):
+    """A photo of a visit. Recorded `pending` with the visit; downloaded after commit (services/photos.py)."""
+
     __tablename__ = "visit_photos"
+    __table_args__ = (Index("ix_visit_photos_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
     media_id: Mapped[str] = mapped_column(String(255))
     path: Mapped[str | None] = mapped_column(String(512))
-    status: Mapped[str] = mapped_column(String(16), comment="saved|failed")
+    status: Mapped[str] = mapped_column(String(16), comment="pending|saved|failed")
     error: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
 
 
 class Opportunity(Base):

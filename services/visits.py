@@ -1,13 +1,11 @@
-"""Visits: pending location/photos kept for the next 拜访, the visit itself, photos and the distance check."""
+"""Visits: pending location/photos kept for the next 拜访, the visit itself and the distance check."""
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -16,11 +14,10 @@ from chat.errors import DomainError
 from models import Customer, PendingMedia, User, Visit, VisitPhoto
 from services import audit
 from services.config import BusinessConfig
-from services.media import save_photo
+from services.photos import PENDING
 
 log = logging.getLogger("salesbot.visits")
 
-FetchMedia = Callable[[str], tuple[bytes, str]]
 MAX_PHOTOS = 9
 
 
@@ -67,14 +64,9 @@ def keep_image(session: Session, *, userid: str, media_id: str | None, now: date
 class VisitResult:
     visit: Visit
     customer: Customer
-    photos_saved: int
-    photos_failed: int
+    photos_pending: int
     location_label: str | None
     located: bool
-
-    @property
-    def photo_count(self) -> int:
-        return self.photos_saved + self.photos_failed
 
 
 def _pending(session: Session, *, userid: str, since: datetime) -> list[PendingMedia]:
@@ -95,13 +87,11 @@ def record_visit(
     customer: Customer,
     summary: str,
     now: datetime,
-    media_dir: Path,
-    fetch_media: FetchMedia | None,
 ) -> VisitResult:
     """Log a visit by `user` on `customer` (already resolved within scope) with the recent pending media.
 
-    Photos are downloaded now (media ids expire after 3 days); a failed download still records the visit,
-    with the photo marked failed.
+    Photos are recorded `pending` and downloaded after commit (services/photos.py; media ids expire after
+    3 days), so a slow media API never holds this transaction.
     """
     summary = summary.strip()
     if not summary:
@@ -137,24 +127,9 @@ def record_visit(
                 detail=f"visit {visit.id}",
             )
 
-    saved = failed = 0
-    for n, image in enumerate(images, 1):
-        photo = VisitPhoto(visit_id=visit.id, media_id=image.media_id or "", status="failed")
-        try:
-            if fetch_media is None:
-                raise RuntimeError("no media client")
-            data, content_type = fetch_media(image.media_id or "")
-            if not data or content_type.split(";")[0].strip().lower() in ("application/json", "text/plain"):
-                raise RuntimeError(f"not an image ({content_type})")
-            path = save_photo(media_dir, visit_id=visit.id, n=n, data=data, content_type=content_type, now=now)
-            photo.path, photo.status = str(path), "saved"
-            saved += 1
-        except Exception as exc:  # a lost photo must not lose the visit
-            log.warning("visit %s photo %s not saved: %s", visit.id, n, type(exc).__name__)
-            photo.error = f"{type(exc).__name__}: {exc}"[:255]
-            failed += 1
-        session.add(photo)
-    visit.photo_count = saved + failed
+    for image in images:  # downloaded after commit (services/photos.py), never inside this transaction
+        session.add(VisitPhoto(visit_id=visit.id, media_id=image.media_id or "", status=PENDING, attempts=0, next_attempt_at=now))
+    visit.photo_count = len(images)
     for p in ([location] if location is not None else []) + images:
         p.visit_id = visit.id
     audit.record(
@@ -171,8 +146,7 @@ def record_visit(
     return VisitResult(
         visit=visit,
         customer=customer,
-        photos_saved=saved,
-        photos_failed=failed,
+        photos_pending=len(images),
         location_label=visit.location_label,
         located=location is not None,
     )

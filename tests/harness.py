@@ -175,6 +175,7 @@ class Bot:
     # --- what came out ------------------------------------------------------------------------------
     def deliver(self) -> Any:
         self.process()
+        self.state.photos.run_once()  # the photo thread's round (visit photos are downloaded after commit)
         return self.state.deliverer.drain(now=self.clock())
 
     def messages(self, userid: str) -> list[dict[str, Any]]:

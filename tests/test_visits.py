@@ -1,7 +1,8 @@
-"""拜访 with location and photos: media kept for 30 minutes, photos fetched at once, the distance check."""
+"""拜访 with location and photos: media kept for 30 minutes, photos fetched after commit, the distance check."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -76,17 +77,42 @@ def test_location_event_is_silent_and_used(mbot: Bot) -> None:
 
 
 def test_photo_download_failure_still_records_visit(mbot: Bot) -> None:
+    """The visit is recorded at once with its photo pending; the download after commit fails for good (an
+    unknown media id), so the photo is marked failed and the rep is told once."""
     mbot.send_text("rep_e1", NEW)
     mbot.send_image("rep_e1", "GONE")  # the fake WeCom has no such media
     mbot.send_text("rep_e1", "拜访 华东精密 送了样品")
-    assert "照片未能保存" in mbot.last_text("rep_e1")
     values = {h["keyname"]: h["value"] for h in mbot.cards("rep_e1")[-1]["horizontal_content_list"]}
-    assert "未能保存" in values["照片"]
+    assert values["照片"] == "1张"
+    assert "照片未能保存" in mbot.last_text("rep_e1")
     [v] = visits(mbot)
     assert v.photo_count == 1
     with mbot.session() as s:
         photo = s.scalars(select(VisitPhoto)).one()
-        assert photo.status == "failed" and photo.path is None and photo.error
+        assert photo.status == "failed" and photo.path is None and photo.error and photo.attempts == 1
+    mbot.deliver()
+    assert len([t for t in mbot.texts("rep_e1") if "照片未能保存" in t]) == 1
+
+
+def test_photo_download_is_retried_after_a_timeout(mbot: Bot) -> None:
+    """A transient failure (the media API times out) is retried later, not lost; the rep hears nothing."""
+    mbot.send_text("rep_e1", NEW)
+    mbot.wecom.add_media("SLOW", b"\xff\xd8late", "image/jpeg")
+    mbot.send_image("rep_e1", "SLOW")
+    mbot.wecom.fail_next(-1, path="media/get")
+    mbot.send_text("rep_e1", "拜访 华东精密 送了样品")
+    mbot.deliver()
+    with mbot.session() as s:
+        photo = s.scalars(select(VisitPhoto)).one()
+        assert (photo.status, photo.attempts) == ("pending", 1)
+    mbot.deliver()  # not due yet: nothing is tried
+    assert len(mbot.wecom.calls_to("media/get")) == 1
+    mbot.clock.advance(seconds=31)
+    mbot.deliver()
+    with mbot.session() as s:
+        photo = s.scalars(select(VisitPhoto)).one()
+        assert photo.status == "saved" and Path(photo.path or "").read_bytes() == b"\xff\xd8late"
+    assert not [t for t in mbot.texts("rep_e1") if "未能保存" in t]
 
 
 def test_location_anomaly_shown_to_supervisor_not_rep(mbot: Bot) -> None:
@@ -158,3 +184,42 @@ def test_followup_button_on_the_visit_card(mbot: Bot) -> None:
     mbot.tap("rep_e2", card["task_id"], card["button_list"][1]["key"])  # not theirs
     with mbot.session() as s:
         assert s.scalar(select(func.count()).select_from(Reminder)) == 1
+
+
+def test_issue16_case9_a_hanging_media_api_does_not_delay_another_users_help(mbot: Bot) -> None:
+    """Issue 16 audit case 9 (and issue 15 item 5): a media API hanging 10 s holds only the photo thread.
+
+    The visit commits with its photo pending; while the download hangs, another rep's 帮助 is accepted,
+    handled and delivered at once (before, the download ran inside the visit's transaction on the one worker
+    thread, and other users' callbacks waited or got 503)."""
+    mbot.send_text("rep_e1", NEW)
+    mbot.wecom.add_media("HANG", b"\xff\xd8slow", "image/jpeg")
+    mbot.send_image("rep_e1", "HANG")
+    mbot.wecom.hang(10, "media/get")
+    mbot.state.photos.start()
+    try:
+        before_visit = time.monotonic()
+        mbot.send_text("rep_e1", "拜访 华东精密 送了样品")
+        assert time.monotonic() - before_visit < 2.0  # the visit itself does not wait for its photo
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # the photo thread has claimed the photo and is in the download
+            with mbot.session() as s:
+                if s.scalar(select(VisitPhoto.attempts)) == 1:
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the photo thread never started the download")
+        started = time.monotonic()
+        response = mbot.send_text("rep_e2", "帮助")
+        mbot.state.deliverer.drain(now=mbot.clock())
+        elapsed = time.monotonic() - started
+        assert response.status_code == 200
+        assert any("您可以这样用销售助手" in m["text"]["content"] for m in mbot.wecom.messages_for("rep_e2") if "text" in m)
+        assert elapsed < 2.0, f"帮助 took {elapsed:.1f} s while a photo download hung"
+        with mbot.session() as s:
+            assert s.scalar(select(VisitPhoto.status)) == "pending"  # the download was still hanging meanwhile
+        [v] = visits(mbot)
+        assert v.photo_count == 1
+    finally:
+        mbot.wecom.hang(0, "media/get")
+        mbot.state.photos.stop(timeout=20)
