@@ -15,7 +15,24 @@ QUOTE_REJECT = "quote.reject"
 REMINDER_DONE = "rem.done"
 REMINDER_SNOOZE = "rem.snooze"
 VISIT_FOLLOWUP = "visit.followup"
-ACTIONS = frozenset({QUOTE_APPROVE, QUOTE_REJECT, REMINDER_DONE, REMINDER_SNOOZE, VISIT_FOLLOWUP})
+# A proposal card (a write understood from free text): 确认, 确认 without the offered follow-up, 修改, 取消.
+PROPOSAL_CONFIRM = "prop.ok"
+PROPOSAL_CONFIRM_ONLY = "prop.only"
+PROPOSAL_EDIT = "prop.edit"
+PROPOSAL_CANCEL = "prop.no"
+ACTIONS = frozenset(
+    {
+        QUOTE_APPROVE,
+        QUOTE_REJECT,
+        REMINDER_DONE,
+        REMINDER_SNOOZE,
+        VISIT_FOLLOWUP,
+        PROPOSAL_CONFIRM,
+        PROPOSAL_CONFIRM_ONLY,
+        PROPOSAL_EDIT,
+        PROPOSAL_CANCEL,
+    }
+)
 
 _PART = re.compile(r"^[0-9A-Za-z_.\-]{1,64}$")
 

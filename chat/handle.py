@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from cards.keys import CardKey
+from chat.commandline import tidy_args
 from chat.dialogs import SqlDialogStore
 from chat.errors import DomainError
 from chat.inbound import Inbound
@@ -49,19 +50,40 @@ def normalize_command_text(content: str) -> str:
     return _SPACES.sub(" ", (content or "").replace("\u3000", " ")).strip()
 
 
+_FIRST_WORD = re.compile(r"^([^\s，,：:、；;。]+)[\s，,：:、；;。]*(.*)$", re.S)
+
+
 def split_command(content: str, words: list[str]) -> tuple[str | None, str]:
-    """The first word is the command; also accepts a known command glued to its argument (`客户华东`)."""
+    """The first word is the command when it is exactly a command word; Chinese punctuation after it and between
+    its structured arguments separates like a space (`拜访：金桥精工，吴工确认了图纸`, see chat/commandline.py).
+
+    Anything else (a sentence, a command word glued to more text such as `报价批了吗`) is not a command: the
+    first word comes back for the understanding step and the fallback to work with.
+    """
     text = normalize_command_text(content)
     if not text:
         return None, ""
-    first, _, rest = text.partition(" ")
+    match = _FIRST_WORD.match(text)
+    if match is None:  # only punctuation
+        return None, text
+    first, rest = match.group(1), match.group(2)
     folded = unicodedata.normalize("NFKC", first)
     if folded in words:
-        return folded, rest.strip()
-    for word in sorted(words, key=len, reverse=True):
-        if len(word) >= 2 and text.startswith(word):
-            return word, text[len(word) :].strip()
-    return folded, rest.strip()
+        return folded, tidy_args(folded, rest.strip())
+    return folded, text[len(first) :].strip()
+
+
+_DIALOG_LABELS = {
+    "pick": "选择编号",
+    "propose": "修改确认卡片",
+    "quote": "填写驳回理由（报价没有被驳回）",
+    "customer": "新建客户（没有保存）",
+}
+
+
+def left_dialog_notice(state: str) -> Text:
+    label = _DIALOG_LABELS.get(state.split(".", 1)[0], "刚才的操作")
+    return Text(f"已退出刚才未完成的「{label}」。")
 
 
 def handle(
@@ -92,6 +114,16 @@ def handle(
         card_key = CardKey.unpack(msg.event_key)
         if card_key is None:
             return [Text(BAD_BUTTON)]
+    notices: list[Reply] = []
+    if dialog is not None and msg.kind == "text" and command in routes.command_words():
+        # An open dialog takes the reply as its answer, even one starting with a command word; only `取消` or a
+        # command word on its own leaves it (and then the bot says so).
+        if args:
+            command = None
+        elif command != "取消":
+            dialogs.clear(userid=userid)
+            notices.append(left_dialog_notice(dialog.state))
+            dialog = None
     route = routes.match(
         msg, command=command, dialog_state=dialog.state if dialog else None, card_action=card_key.action if card_key else None
     )
@@ -130,5 +162,5 @@ def handle(
         log.exception("handler %s failed", getattr(route.handler, "__qualname__", route.handler))
         return [Text(INTERNAL_ERROR)]
     if result is None:
-        return []
-    return list(result) if isinstance(result, list) else [result]
+        return notices
+    return notices + (list(result) if isinstance(result, list) else [result])

@@ -64,6 +64,7 @@ class CommandInfo:
     example: str
     roles: frozenset[str] | None  # None: everyone
     aliases: tuple[str, ...] = ()
+    listed: bool = True  # False: works when typed, but 帮助 does not list it (named where it is useful instead)
 
     def allows(self, role: str) -> bool:
         """The one rule for command access: dispatch, 帮助, the fallback and the numbered pick all ask this."""
@@ -94,8 +95,9 @@ class Router:
         example: str,
         roles: Iterable[str] | None = None,
         aliases: Iterable[str] = (),
+        listed: bool = True,
     ) -> Callable[[Handler], Handler]:
-        info = CommandInfo(name, help, example, frozenset(roles) if roles else None, tuple(aliases))
+        info = CommandInfo(name, help, example, frozenset(roles) if roles else None, tuple(aliases), listed)
 
         def register(fn: Handler) -> Handler:
             for word in (name, *info.aliases):
@@ -142,7 +144,7 @@ class RouteTable:
         seen: dict[str, CommandInfo] = {}
         for router in self.routers:
             for route in router.routes:
-                if route.kind == "command" and route.info and route.info.name not in seen:
+                if route.kind == "command" and route.info and route.info.listed and route.info.name not in seen:
                     seen[route.info.name] = route.info
         return list(seen.values())
 

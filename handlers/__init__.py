@@ -15,6 +15,7 @@ MODULES = [
     "handlers.quotes",
     "handlers.reminders",
     "handlers.digest",
+    "handlers.understand",
     "handlers.fallback",
 ]
 

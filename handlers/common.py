@@ -17,10 +17,11 @@ import functools
 import re
 from typing import Any
 
-from chat.errors import DomainError
+from chat.errors import DomainError, NotFound
 from chat.inbound import Inbound
-from chat.replies import Text
+from chat.replies import Reply, Text
 from chat.router import Ctx, Handler, HandlerResult
+from handlers.proposing import did_you_mean, guess_customer
 from models import Customer, Opportunity
 from services.lookup import Ambiguous, resolve_customer, resolve_opportunity
 
@@ -53,10 +54,10 @@ def example(command: str) -> str:
 
 
 class PickRequested(Exception):
-    """Raised inside a handler to answer with a numbered list instead (see `picks`)."""
+    """Raised inside a handler to answer with a numbered list (or a did-you-mean card) instead (see `picks`)."""
 
-    def __init__(self, reply: Text) -> None:
-        super().__init__(reply.content)
+    def __init__(self, reply: Reply) -> None:
+        super().__init__("pick")
         self.reply = reply
 
 
@@ -92,10 +93,22 @@ def ask_to_pick(
 
 
 def customer_or_pick(ctx: Ctx, keyword: str, *, then_command: str, rest: str = "", prefix: str = "") -> Customer:
+    """The one customer `keyword` names; several → a numbered pick. A name found only by the understanding step
+    (pinyin `hongda`, initials `jqjg`) is taken as it is; one found only approximately (a typo, `金侨`) is asked
+    on a card first ("您是不是要找…", 确认 runs the same command on it)."""
     try:
         return resolve_customer(ctx.session, user=ctx.user, keyword=keyword)
     except Ambiguous as exc:
         raise PickRequested(ask_to_pick(ctx, "customer", exc.choices, then_command, rest, prefix=prefix)) from None
+    except NotFound:
+        guess = guess_customer(ctx, keyword)
+        if guess is None:
+            raise
+        customer, sure = guess
+        if sure:
+            return customer
+        args = f"{prefix}#{customer.id} {rest}".strip()
+        raise PickRequested(did_you_mean(ctx, keyword=keyword, customer=customer, command=then_command, args=args)) from None
 
 
 def opportunity_or_pick(ctx: Ctx, keyword: str, *, then_command: str, rest: str = "", open_only: bool = False) -> Opportunity:
@@ -119,18 +132,35 @@ def handle_pick(msg: Inbound, ctx: Ctx) -> HandlerResult:
     command = str(data.get("command", ""))
     chosen = ids[int(text) - 1]
     args = f"{data.get('prefix', '')}#{chosen} {data.get('rest', '')}".strip()
+    # The pick is used up even when the command then refuses (e.g. a gate): its own savepoint rolls back the
+    # command's effects, not the cleared dialog.
+    return run_command(msg, ctx, command=command, args=args)
+
+
+def run_command(msg: Inbound, ctx: Ctx, *, command: str, args: str) -> HandlerResult:
+    """Run a command's own handler as the sender; a refusal is answered (its effects undone), not raised."""
+    try:
+        return run_command_or_raise(msg, ctx, command=command, args=args)
+    except DomainError as exc:
+        return Text(exc.message)
+
+
+def run_command_or_raise(msg: Inbound, ctx: Ctx, *, command: str, args: str) -> HandlerResult:
+    """Run a command's own handler as the sender, in its own savepoint (a refusal undoes only its effects).
+
+    Used by a numbered pick and by a confirmed proposal: the same rules as the typed command, including the
+    route's access rule on the user's current record. Raises DomainError when the command (or that rule) refuses.
+    """
     route = ctx.routes.command_route(command) if ctx.routes else None
     if route is None:
-        return Text("这个选择已失效，请重新发送命令。")
+        raise DomainError("这个选择已失效，请重新发送命令。")
     if route.info and not route.info.allows(ctx.user.role):
-        return Text(route.info.refusal())
-    # The pick is used up even when the command then refuses (e.g. a gate): its own savepoint
-    # rolls back the command's effects, not the cleared dialog.
+        raise DomainError(route.info.refusal())
     savepoint = ctx.session.begin_nested()
     try:
         result = route.handler(msg, dataclasses.replace(ctx, args=args, command=command, dialog=None))
-    except DomainError as exc:
+    except DomainError:
         savepoint.rollback()
-        return Text(exc.message)
+        raise
     savepoint.commit()
     return result

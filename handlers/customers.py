@@ -105,6 +105,8 @@ def show_customer(msg: Inbound, ctx: Ctx) -> Reply:
 @picks
 def reassign(msg: Inbound, ctx: Ctx) -> list[Reply]:
     words = split_args(ctx.args)
+    if len(words) >= 3 and words[-2] == "给":  # 分配 恒通 给 张华
+        words = [*words[:-2], words[-1]]
     if len(words) < 2:
         raise usage_error("分配", "请写上客户和接手的销售。")
     customer_kw, assignee_kw = " ".join(words[:-1]), words[-1]

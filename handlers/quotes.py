@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from cards.keys import QUOTE_APPROVE, QUOTE_REJECT
 from chat.inbound import Inbound
 from chat.replies import Reply, Text
@@ -119,3 +121,39 @@ def reject_reason(msg: Inbound, ctx: Ctx) -> list[Reply]:
     if ctx.args.strip():
         ctx.dialogs.clear(userid=ctx.userid)
     return replies
+
+
+_QUOTE_REF = re.compile(r"^[#＃]?(\d{1,9})$")
+APPROVE_USAGE = "用法：同意 #报价编号\n例：同意 #12（编号见审批卡片或「有哪些报价等我批」）"
+REJECT_USAGE = "用法：驳回 #报价编号 理由\n例：驳回 #12 价格低于成本线"
+
+
+def _quote_ref(ctx: Ctx, usage: str) -> tuple[int, str] | Text:
+    head, _, rest = ctx.args.partition(" ")
+    found = _QUOTE_REF.match(head.strip())
+    if not found:
+        return Text(usage)
+    return int(found.group(1)), rest.strip()
+
+
+# Not listed in 帮助 (already at WeCom's 2048-byte limit): named on the approval answers (有哪些报价等我批).
+# No role rule here: exactly as for a tap on the card, the step's approver or their delegate may act.
+@router.command(
+    "同意", help="按编号同意或驳回报价", example="同意 #12 / 驳回 #12 理由", aliases=("驳回",), listed=False
+)
+def decide_by_text(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
+    """`同意 #12` / `驳回 #12 理由`: the same authorisation as a tap on that quote's approval card."""
+    usage = REJECT_USAGE if ctx.command == "驳回" else APPROVE_USAGE
+    ref = _quote_ref(ctx, usage)
+    if isinstance(ref, Text):
+        return ref
+    quote_id, reason = ref
+    task_id = approvals.task_for_text(ctx.session, actor=ctx.user, quote_id=quote_id)
+    if task_id is None:
+        return Text(f"报价 #{quote_id} 没有等待审批的步骤，没有做任何更改。发送「待办」查看等您审批的报价。")
+    if ctx.command != "驳回":
+        return approvals.approve(ctx.session, config=ctx.config, actor=ctx.user, task_id=task_id, response_code=None, now=ctx.now)
+    if not reason:
+        return Text(f"请写上驳回理由。\n{REJECT_USAGE}")
+    data: dict[str, object] = {"task_id": task_id, "response_code": None}
+    return approvals.finish_reject(ctx.session, config=ctx.config, actor=ctx.user, data=data, reason=reason, now=ctx.now)

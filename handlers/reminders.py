@@ -14,6 +14,7 @@ from handlers.common import customer_or_pick, picks
 from models import Customer, Reminder, Visit
 from services import audit, cardtasks
 from services import reminders as svc
+from services.lookup import find_customers
 from services.parsing import format_when
 
 router = Router("reminders")
@@ -24,10 +25,13 @@ GONE = "这张卡片已失效。发送「待办」查看您的待办。"
 @router.command("跟进", help="设置跟进提醒，到时推送卡片", example="跟进 华东精密 明天下午3点 送样品")
 @picks
 def followup(msg: Inbound, ctx: Ctx) -> Reply:
+    ctx.args = svc.time_first(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now)
     head, _, rest = ctx.args.partition(" ")
     if head and rest.strip():
         # Several customers match → the numbered list; replying "2" re-runs 跟进 on that one (as 客户 does).
-        customer_or_pick(ctx, head, then_command="跟进", rest=rest)
+        customer = customer_or_pick(ctx, head, then_command="跟进", rest=rest)
+        if not find_customers(ctx.session, user=ctx.user, keyword=head, limit=1):
+            ctx.args = f"#{customer.id} {rest.strip()}"  # found by the understanding step (pinyin, initials)
     created = svc.create_followup(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now)
     r = created.reminder
     return Text(

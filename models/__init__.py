@@ -11,6 +11,7 @@ from models.messaging import (
     PendingMedia,
 )
 from models.org import ROLE_LABELS, Role, User, norm_userid, role_labels
+from models.proposals import Proposal
 from models.sales import (
     ApprovalStep,
     Contract,
@@ -40,6 +41,7 @@ __all__ = [
     "Opportunity",
     "OutboxMessage",
     "Payment",
+    "Proposal",
     "PendingMedia",
     "Quote",
     "Reminder",

@@ -409,7 +409,8 @@ def approve(session: Session, *, config: BusinessConfig, actor: User, task_id: s
         out.append(UpdateCard(cards.decided_card(info, task_id=target.task.task_id, outcome=cards.OUTCOME_APPROVED), response_code, fallback_text=confirm))
     else:
         out.append(Text(confirm))
-    out += _update_cards(session, quote=quote, step=step, outcome=cards.OUTCOME_APPROVED, skip_task=target.task.task_id, fallback=None)
+    skip = target.task.task_id if response_code else None  # by text (同意 #12): the actor's own card updates too
+    out += _update_cards(session, quote=quote, step=step, outcome=cards.OUTCOME_APPROVED, skip_task=skip, fallback=None)
     if step.seq < quote.step_count:
         nxt = session.scalar(select(ApprovalStep).where(ApprovalStep.quote_id == quote.id, ApprovalStep.seq == step.seq + 1))
         quote.current_step = nxt.seq
@@ -437,6 +438,22 @@ def approve(session: Session, *, config: BusinessConfig, actor: User, task_id: s
 
 
 REJECT_STATE = "quote.reject_reason"
+
+
+def task_for_text(session: Session, *, actor: User, quote_id: int) -> str | None:
+    """`同意 #12` / `驳回 #12 理由`: the approval card of quote 12's pending step that was sent to `actor` (as
+    approver or delegate), else the approver's own; `approve`/`finish_reject` then authorise it exactly as a
+    tap on that card. None when the quote has no pending step."""
+    step = session.scalar(
+        select(ApprovalStep).where(ApprovalStep.quote_id == quote_id, ApprovalStep.status == "pending").limit(1)
+    )
+    if step is None:
+        return None
+    tasks = session.scalars(
+        select(CardTask).where(CardTask.kind == CARD_KIND, CardTask.ref_id == step.id).order_by(CardTask.created_at)
+    ).all()
+    chosen = next((t for t in tasks if t.recipient == actor.userid), tasks[0] if tasks else None)
+    return chosen.task_id if chosen is not None else step.task_id
 
 
 def start_reject(
@@ -488,7 +505,8 @@ def finish_reject(session: Session, *, config: BusinessConfig, actor: User, data
     if response_code:
         out.append(UpdateCard(cards.decided_card(info, task_id=task_id, outcome=cards.OUTCOME_REJECTED), response_code, fallback_text=confirm))
     out.append(Text(confirm))
-    out += _update_cards(session, quote=quote, step=step, outcome=cards.OUTCOME_REJECTED, skip_task=task_id, fallback=None)
+    skip = task_id if response_code else None  # by text (驳回 #12 理由): the actor's own card updates too
+    out += _update_cards(session, quote=quote, step=step, outcome=cards.OUTCOME_REJECTED, skip_task=skip, fallback=None)
     out.append(
         Text(
             f"报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）被{who}驳回。\n理由：{reason}\n"

@@ -28,6 +28,7 @@ class CardKind(StrEnum):
     APPROVAL = "approval"  # ref_id: ApprovalStep.id
     REMINDER = "reminder"  # ref_id: Reminder.id
     VISIT = "visit"  # ref_id: Visit.id
+    PROPOSAL = "proposal"  # ref_id: Proposal.id
 
 
 # The audit entity a refused tap on each kind of card is recorded under.
@@ -35,6 +36,7 @@ ENTITY: dict[CardKind, str] = {
     CardKind.APPROVAL: "approval_step",
     CardKind.REMINDER: "reminder",
     CardKind.VISIT: "visit",
+    CardKind.PROPOSAL: "proposal",
 }
 
 

@@ -125,6 +125,26 @@ def create_followup(session: Session, *, user: User, args: str, now: datetime) -
     return Created(reminder, customer)
 
 
+def time_first(session: Session, *, user: User, args: str, now: datetime) -> str:
+    """`跟进 明天 金桥 送样` → `金桥 明天 送样`: a time typed before the customer, when the first word is no
+    customer of the sender's and the word after the time is one. Otherwise `args` unchanged."""
+    from services.lookup import find_customers
+
+    text = normalize_text(args)
+    head = text.partition(" ")[0]
+    if not head or find_customers(session, user=user, keyword=head, limit=1):
+        return args
+    try:
+        _, rest = parse_when_prefix(text, now=now)
+    except TimeParseError:
+        return args
+    customer, _, title = rest.partition(" ")
+    if not customer or not find_customers(session, user=user, keyword=customer, limit=1):
+        return args
+    typed = text[: len(text) - len(rest)].strip()
+    return f"{customer} {typed} {title}".strip()
+
+
 def shorten(text: str, limit: int = 20) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

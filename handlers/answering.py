@@ -1,0 +1,156 @@
+"""Answers to questions, small talk, help for one command, and the hint for a message not understood.
+
+Thin: the queries are services/answers.py (read-only, in scope), the lines handlers/answer_views.py.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from chat.replies import Text
+from chat.router import CommandInfo, Ctx
+from handlers import answer_views as views
+from models import Customer
+from services import answers as svc
+from services import roles
+from services.approvals import pending_for
+from services.asks import Ask
+
+NOT_FOUND = "没有找到您说的客户或联系人（只能查看您负责范围内的客户）。可以用客户名称中的几个字再问一次。"
+# Commands whose first argument is a customer: a suggested example names the sender's customer, not a fixed one.
+_CUSTOMER_FIRST = ("拜访", "跟进", "商机", "客户", "分配")
+
+
+def _customers(ctx: Ctx, ask: Ask) -> list[Customer]:
+    found = svc.visible_customers(ctx.session, user=ctx.user, ids=ask.customer_ids)
+    if not found and ask.contact:
+        found = svc.customers_with_contact(ctx.session, user=ctx.user, contact=ask.contact)
+    return found
+
+
+def _which(customers: list[Customer]) -> Text:
+    names = "、".join(c.name for c in customers[:6])
+    return Text(f"找到{len(customers)}个客户：{names}。请带上更完整的名称再问一次。")
+
+
+def _todo(ctx: Ctx, ask: Ask) -> Text:
+    start = svc.day_start(ctx.now)
+    if ask.period == "week":
+        end, label = svc.week_start(ctx.now) + timedelta(days=7), "本周"
+    elif ask.period == "month":
+        end, label = svc.month_start(ctx.now).replace(month=start.month % 12 + 1, year=start.year + start.month // 12), "本月"
+    else:
+        end, label = start + timedelta(days=1), "今天"
+    items = svc.due_between(ctx.session, user=ctx.user, start=start, end=end)
+    approvals = len(pending_for(ctx.session, userid=ctx.userid, now=ctx.now))
+    return Text(views.todo_view(items, label=label, now=ctx.now, approvals=approvals))
+
+
+def _asks_about_opportunities(ask: Ask) -> bool:
+    return any(word in ask.source for word in ("商机", "单子", "项目"))
+
+
+def answer(ctx: Ctx, ask: Ask) -> Text:
+    """A read-only answer, in the asker's scope; an out-of-scope record is answered as not found."""
+    intent = ask.intent
+    if intent == "query.contact":
+        customers = _customers(ctx, ask)
+        return Text(views.contact_view(customers, contact=ask.contact)) if customers else Text(NOT_FOUND)
+    if intent == "query.customer":
+        customers = _customers(ctx, ask)
+        if not customers:
+            return Text(NOT_FOUND)
+        if len(customers) > 1:
+            return _which(customers)
+        if "地址" in ask.source or "在哪" in ask.source:
+            return Text(views.address_view(customers[0]))
+        return Text(views.situation_view(svc.situation(ctx.session, user=ctx.user, customer=customers[0]), now=ctx.now))
+    if intent == "query.my_opportunities" or (intent == "query.my_customers" and _asks_about_opportunities(ask)):
+        return Text(views.opportunities_view(svc.my_opportunities(ctx.session, user=ctx.user)))
+    if intent == "query.my_customers":
+        customers = svc.my_customers(ctx.session, user=ctx.user)
+        return Text(views.customers_view(customers, rep=ctx.user.role == roles.Role.REP))
+    if intent == "query.my_todo":
+        return _todo(ctx, ask)
+    if intent == "query.my_numbers":
+        return Text(views.numbers_view(svc.my_numbers(ctx.session, user=ctx.user, now=ctx.now)))
+    if intent == "query.quote_status":
+        return Text(views.quotes_view(svc.quote_states(ctx.session, user=ctx.user, quote_id=ask.quote_id), now=ctx.now))
+    if intent == "query.team_today":
+        days = svc.team_day(ctx.session, user=ctx.user, now=ctx.now)
+        title = "今天团队动态（实时）：" if ctx.user.role in roles.MANAGERS else "您今天："
+        return Text(views.team_view(days, title=title))
+    if intent == "query.rep_today":
+        person = svc.find_person(ctx.session, user=ctx.user, userid=ask.person_userid)
+        if person is None:
+            return Text("没有找到这位同事（只能查看您团队的成员）。例如：张三今天拜访了哪些客户")
+        days = svc.team_day(ctx.session, user=ctx.user, now=ctx.now, only=person.userid)
+        return Text(views.person_day_view(days[0]) if days else f"{person.name}今天还没有记录。")
+    if intent == "query.pending_quotes":
+        everyone = ctx.user.role in roles.SEES_ALL
+        items = svc.waiting_quotes(ctx.session, user=ctx.user, now=ctx.now, mine_only=not everyone)
+        return Text(views.waiting_view(items, now=ctx.now, mine=not everyone))
+    if intent == "query.region":
+        region = ask.region or ctx.user.region or ""
+        result = svc.region_month(ctx.session, user=ctx.user, region=region, now=ctx.now) if region else None
+        if result is None:
+            return Text("区域数据只有该区域的主管和总经理可以查看。")
+        return Text(views.region_view(result))
+    return Text(suggestion(ctx, ask))
+
+
+def small_talk(text: str) -> str:
+    if any(w in text for w in ("谢", "辛苦")):
+        return "不客气，有需要随时找我。"
+    if any(w in text for w in ("收到", "好的", "好", "嗯", "ok", "OK")):
+        return "好的👌"
+    if any(w in text for w in ("早", "晚上好", "下午好")):
+        return "您好！今天有什么要记录或查询的，直接告诉我就行。"
+    return "在的！直接说要做的事就行，比如「今天有什么要做的」。"
+
+
+def _allowed(ctx: Ctx) -> list[CommandInfo]:
+    return [i for i in ctx.routes.commands() if i.allows(ctx.user.role)] if ctx.routes else []
+
+
+def _verb(ctx: Ctx, ask: Ask) -> CommandInfo | None:
+    word = ask.command_typo
+    infos = _allowed(ctx)
+    if word:
+        return next((i for i in infos if i.name == word), None)
+    found = [i for i in infos if i.name in ask.source and i.name not in ("帮助", "取消")]
+    return max(found, key=lambda i: len(i.name)) if found else None
+
+
+def example_for(info: CommandInfo, customer: str | None) -> str:
+    """The command's example with the sender's own customer in it (or a placeholder), never a fixed name."""
+    tokens = info.example.split(" ")
+    if info.name in _CUSTOMER_FIRST and len(tokens) > 1:
+        tokens[1] = customer or "客户名"
+    return " ".join(tokens)
+
+
+def help_for(ctx: Ctx, ask: Ask) -> str:
+    info = _verb(ctx, ask)
+    if info is None:
+        from handlers.system import help_text
+
+        return help_text(ctx)
+    own = svc.my_customers(ctx.session, user=ctx.user)[:1]
+    customer = views.short_name(own[0].name) if own else None
+    return f"「{info.name}」：{info.help}\n例：{example_for(info, customer)}\n也可以直接说，我会先给您确认。"
+
+
+def suggestion(ctx: Ctx, ask: Ask) -> str:
+    """Built from what the message contained (its customer, its verb); names only what the sender may see."""
+    customers = svc.visible_customers(ctx.session, user=ctx.user, ids=ask.customer_ids)
+    name = views.short_name(customers[0].name) if customers else None
+    info = _verb(ctx, ask)
+    if info is not None:
+        return f"没完全看懂。如果是要{info.help}，可以这样发：\n{example_for(info, name)}"
+    if name:
+        return (
+            f"没完全看懂。关于「{name}」，您可以：\n客户 {name}（看情况）\n拜访 {name} 纪要（记拜访）\n"
+            f"跟进 {name} 明天上午10点 事项（设提醒）"
+        )
+    return "没看懂这条消息。可以直接说要做的事，例如「我的客户有哪些」「今天有什么要做的」；发送「帮助」查看全部命令。"

@@ -1,0 +1,79 @@
+"""Proposals and the engine, shared by the understanding step and by the typed commands' name lookup.
+
+`understand_text` asks the engine (services.understanding, or one given to the dispatcher); `store_proposal`
+records a proposed write and returns its card; `guess_customer` / `did_you_mean` let a typed command that
+misses a name use what the engine finds (pinyin, initials, a typo asked first).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, cast
+
+from cards.proposal import ProposalView, proposal_card, proposal_task_id
+from chat.replies import Card, Reply
+from chat.router import Ctx
+from models import Customer
+from services import cardtasks
+from services import proposals as store
+from services.answers import visible_customers
+from services.asks import Ask
+
+
+def _engine(ctx: Ctx) -> Callable[..., Any] | None:
+    """The engine the dispatcher was given (tests, a model-backed one), else services.understanding's."""
+    given = ctx.services.get("understand")
+    if given is not None:
+        return cast(Callable[..., Any], given)
+    try:
+        module = importlib.import_module("services.understanding")
+    except ImportError:
+        return None
+    return cast(Callable[..., Any], module.understand)
+
+
+def understand_text(ctx: Ctx, text: str) -> Ask:
+    """What the engine makes of `text`, as an `Ask` (unknown when no engine is installed)."""
+    engine = _engine(ctx)
+    if engine is None:
+        return Ask(intent="unknown", text=text, source=text)
+    understood = engine(
+        ctx.session, user=ctx.user, text=text, now=ctx.now, config=ctx.config, model=ctx.services.get("understand_model")
+    )
+    return Ask.of(understood, source=text)
+
+
+def guess_customer(ctx: Ctx, keyword: str) -> tuple[Customer, bool] | None:
+    """The one visible customer the understanding step finds for a name the exact lookup missed, and whether it
+    is sure (pinyin, initials) rather than approximate (a typo). None: no engine, nothing, or several."""
+    if _engine(ctx) is None or not keyword.strip():
+        return None
+    ask = understand_text(ctx, keyword.strip())
+    found = visible_customers(ctx.session, user=ctx.user, ids=ask.customer_ids)
+    if len(found) != 1:
+        return None
+    return found[0], not ask.did_you_mean
+
+
+def did_you_mean(ctx: Ctx, *, keyword: str, customer: Customer, command: str, args: str) -> Reply:
+    """"没有找到「金侨」，您是不是要找「苏州金桥精工机械有限公司」？" — 确认 runs `command args` on it."""
+    route = ctx.routes.command_route(command) if ctx.routes else None
+    info = route.info if route else None
+    view = ProposalView(
+        info.help[:20] if info else command,
+        (("客户", customer.name), ("命令", f"{command} {args}")),
+        question=f"没有找到「{keyword[:20]}」。您是不是要找「{customer.name}」？",
+    )
+    ask = Ask(intent="unknown", source=f"{command} {keyword}", customer_ids=(customer.id,))
+    return store_proposal(ctx, store.Draft(command, args), view, ask)
+
+
+def store_proposal(ctx: Ctx, draft: store.Draft, view: ProposalView, ask: Ask) -> Reply:
+    data: dict[str, Any] = view.to_data() | {"ask": ask.to_data()}
+    proposal = store.create(ctx.session, userid=ctx.userid, draft=draft, view=data, source_text=ask.source, now=ctx.now)
+    cardtasks.issue(
+        ctx.session, task_id=proposal_task_id(proposal.id), kind=cardtasks.CardKind.PROPOSAL, ref_id=proposal.id,
+        recipient=ctx.userid, now=ctx.now,
+    )
+    return Card(proposal_card(view, proposal_id=proposal.id))

@@ -1,0 +1,246 @@
+"""The understanding step: a message that is not an exact command becomes a proposal, an answer or a hint.
+
+    text ─ exact command? ─ yes → its route (bot/dispatcher)          open dialog? → its step (never here)
+              └ no → understand() → write   → proposal card (确认 / 修改 / 取消), or a numbered pick
+                                   → question → a read-only answer (services/answers)
+                                   → small talk / unknown → one friendly line / a hint from what it said
+
+确认 runs the proposal's command line through that command's own handler (handlers.common.run_command), so a
+free-form write obeys exactly the rules of the typed command; nothing is written before it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cards.keys import PROPOSAL_CANCEL, PROPOSAL_CONFIRM, PROPOSAL_CONFIRM_ONLY, PROPOSAL_EDIT
+from cards.proposal import ProposalView, decided_card
+from chat.commandline import tidy_args
+from chat.errors import DomainError
+from chat.inbound import Inbound
+from chat.replies import Reply, Text, UpdateCard
+from chat.router import Ctx, HandlerResult, Router
+from handlers.answering import answer, help_for, small_talk, suggestion
+from handlers.common import run_command, run_command_or_raise
+from handlers.proposing import store_proposal, understand_text
+from services import cardtasks
+from services import proposals as store
+from services.asks import Ask
+from services.drafts import NeedMore, NeedPick, Proposed, draft_for
+
+router = Router("understand")
+
+PICK_STATE = "propose.pick"
+EDIT_STATE = "propose.edit"
+GONE = "这张确认卡片已失效，没有做任何更改。"
+EDIT_PROMPT = (
+    "请直接发送修改后的内容：整句重说，或只说要改的部分（如「30万」「周四下午3点」「客户 宏达」）。"
+    "发送「取消」放弃。"
+)
+
+
+def _typo_ask(ctx: Ctx, ask: Ask) -> Ask | None:
+    """`拜放 宏达 …`: the command word mistyped. The engine may say so (command_typo); else a one-character slip
+    of a command word of the same length."""
+    word = ask.command_typo
+    first, _, rest = ask.source.partition(" ")
+    allowed = [i for i in ctx.routes.commands() if i.allows(ctx.user.role)] if ctx.routes else []
+    names = [i.name for i in allowed if i.name not in ("帮助", "取消")]
+    if word is None and rest.strip() and len(first) >= 2 and first not in names:
+        close = [n for n in names if len(n) == len(first) and sum(a != b for a, b in zip(n, first, strict=True)) == 1]
+        word = close[0] if len(close) == 1 else None
+    if word is None or word not in names:
+        return None
+    return ask.but(command_typo=word, text=rest.strip() if first != word else ask.text)
+
+
+def _typo_proposal(ctx: Ctx, ask: Ask) -> Reply:
+    word = ask.command_typo or ""
+    route = ctx.routes.command_route(word) if ctx.routes else None
+    assert route is not None and route.info is not None  # _typo_ask chose it among the commands
+    info = route.info
+    args = ask.text.strip()
+    view = ProposalView(
+        info.help[:20], (("命令", f"{word} {args}".strip()),), question=f"是要{info.help[:24]}吗？点「确认」照此执行。"
+    )
+    return store_proposal(ctx, store.Draft(word, args), view, ask)
+
+
+def propose(ctx: Ctx, ask: Ask) -> Reply:
+    """A write: the proposal card, a numbered pick, or what is still missing. Writes nothing."""
+    outcome = draft_for(ctx.session, user=ctx.user, ask=ask, config=ctx.config, now=ctx.now)
+    if isinstance(outcome, NeedMore):
+        return Text(outcome.message)
+    if isinstance(outcome, NeedPick):
+        ctx.dialogs.set(
+            userid=ctx.userid,
+            state=PICK_STATE,
+            data={"ask": ask.to_data(), "kind": outcome.kind, "ids": [c[0] for c in outcome.choices]},
+            now=ctx.now,
+            ttl_minutes=ctx.config.dialog_ttl_minutes,
+        )
+        what = "客户" if outcome.kind == "customer" else "商机"
+        lines = [f"找到{len(outcome.choices)}个{what}，是哪一个？请回复编号："]
+        lines += [f"{i}. {label}" for i, (_, label) in enumerate(outcome.choices[:8], 1)]
+        lines.append("（发送「取消」放弃）")
+        return Text("\n".join(lines))
+    assert isinstance(outcome, Proposed)
+    return store_proposal(ctx, outcome.draft, outcome.view, ask)
+
+
+def respond(msg: Inbound, ctx: Ctx, ask: Ask) -> HandlerResult:
+    """Turn what was understood into the reply: proposal, answer, small talk, help or a hint."""
+    if ask.intent == "smalltalk":
+        return Text(small_talk(ask.source))
+    if ask.intent == "help":
+        return Text(help_for(ctx, ask))
+    if ask.intent.startswith("query."):
+        return answer(ctx, ask)
+    if ask.writes:
+        return propose(ctx, ask)
+    typo = _typo_ask(ctx, ask)
+    if typo is not None:
+        return _typo_proposal(ctx, typo)
+    glued = _glued_command(ctx, ask.source)
+    if glued is not None:
+        return run_command(msg, ctx, command=glued[0], args=glued[1])
+    return Text(suggestion(ctx, ask))
+
+
+def _glued_command(ctx: Ctx, text: str) -> tuple[str, str] | None:
+    """`客户华东`: a command word glued to its argument, as it was read before the understanding step existed —
+    used only when the engine made nothing of the message."""
+    words = sorted({w for w in (ctx.routes.command_words() if ctx.routes else []) if len(w) >= 2}, key=len, reverse=True)
+    for word in words:
+        if text.startswith(word) and text[len(word) :].strip():
+            return word, tidy_args(word, text[len(word) :].strip())
+    return None
+
+
+@router.fallback()
+def understand_message(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    text = ctx.args.strip()
+    if not text:
+        return Text("发送「帮助」查看可用命令。")
+    return respond(msg, ctx, understand_text(ctx, text))
+
+
+@router.text(state=PICK_STATE)
+def pick_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """The reply to "which customer/opportunity?": the proposal for the chosen one (still nothing written)."""
+    data: dict[str, Any] = dict(ctx.dialog.data) if ctx.dialog else {}
+    ids = [int(i) for i in data.get("ids") or []]
+    text = ctx.args.strip()
+    if not text.isdigit() or not 1 <= int(text) <= len(ids):
+        return Text(f"请回复 1-{len(ids)} 之间的编号；发送「取消」放弃。")
+    ctx.dialogs.clear(userid=ctx.userid)
+    chosen = ids[int(text) - 1]
+    ask = Ask.from_data(dict(data.get("ask") or {}))
+    if data.get("kind") == "customer":
+        ask = ask.but(customer_ids=(chosen,), opportunity_ids=())
+    else:
+        ask = ask.but(opportunity_ids=(chosen,))
+    return propose(ctx, ask)
+
+
+def _merge(old: Ask, new: Ask, reply: str) -> Ask:
+    """A 修改 reply: a whole new write replaces the proposal; otherwise the parts it names replace the old ones
+    (an amount, a time, a customer...), and a reply naming none of them is the new note."""
+    if new.writes and (new.customer_ids or new.opportunity_ids or new.quote_id):
+        return new
+    changes: dict[str, Any] = {}
+    for name in ("customer_ids", "opportunity_ids", "amount", "when", "stage", "person_userid", "quote_id"):
+        value = getattr(new, name)
+        if value:
+            changes[name] = value
+    if "customer_ids" in changes and "opportunity_ids" not in changes:
+        changes["opportunity_ids"] = ()
+    if not changes:
+        changes["text"] = reply
+    return old.but(**changes)
+
+
+@router.text(state=EDIT_STATE)
+def edit_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    data: dict[str, Any] = dict(ctx.dialog.data) if ctx.dialog else {}
+    ctx.dialogs.clear(userid=ctx.userid)
+    old = Ask.from_data(dict(data.get("ask") or {}))
+    reply = ctx.args.strip()
+    return propose(ctx, _merge(old, understand_text(ctx, reply), reply))
+
+
+def _card_update(msg: Inbound, view: ProposalView, proposal_id: int, outcome: str, fallback: str) -> Reply:
+    card = decided_card(view, proposal_id=proposal_id, outcome=outcome)
+    if not msg.response_code:
+        return Text(fallback)
+    return UpdateCard(card, msg.response_code, fallback_text=fallback)
+
+
+def _as_list(result: HandlerResult) -> list[Reply]:
+    if result is None:
+        return []
+    return list(result) if isinstance(result, list) else [result]
+
+
+def _tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    key = ctx.card_key
+    assert key is not None
+    task = cardtasks.authorise(
+        ctx.session, actor=ctx.user, task_id=msg.task_id, kind=cardtasks.CardKind.PROPOSAL, action=key.action,
+        now=ctx.now, unknown_text=GONE,
+    )
+    if isinstance(task, list):
+        return task
+    proposal = store.load(ctx.session, proposal_id=task.ref_id)
+    if proposal is None or proposal.userid != ctx.userid:
+        return Text(GONE)
+    view = ProposalView.from_data(proposal.view)
+    status = {PROPOSAL_CANCEL: "cancelled", PROPOSAL_EDIT: "edited"}.get(key.action, "confirmed")
+    if not store.decide(ctx.session, proposal=proposal, userid=ctx.userid, status=status, now=ctx.now):
+        label = store.outcome_label(proposal, now=ctx.now)
+        return _card_update(msg, view, proposal.id, label, f"这张确认卡片{label}，没有做任何更改。")
+    if status == "cancelled":
+        return _card_update(msg, view, proposal.id, "已取消", "已取消，没有保存任何内容。")
+    if status == "edited":
+        ask = dict(proposal.view.get("ask") or {})
+        ctx.dialogs.set(
+            userid=ctx.userid, state=EDIT_STATE, data={"ask": ask, "proposal_id": proposal.id}, now=ctx.now,
+            ttl_minutes=ctx.config.dialog_ttl_minutes,
+        )
+        return [_card_update(msg, view, proposal.id, "修改中", EDIT_PROMPT), Text(EDIT_PROMPT)]
+    replies: list[Reply] = []
+    try:
+        replies += _as_list(run_command_or_raise(msg, ctx, command=proposal.command, args=proposal.args))
+    except DomainError as exc:
+        store.settle(ctx.session, proposal=proposal, status="failed")
+        return [_card_update(msg, view, proposal.id, "未能保存", exc.message), Text(exc.message)]
+    if proposal.followup_args and key.action != PROPOSAL_CONFIRM_ONLY:
+        try:
+            replies += _as_list(run_command_or_raise(msg, ctx, command="跟进", args=proposal.followup_args))
+        except DomainError as exc:
+            replies.append(Text(f"拜访已记录；跟进提醒没有设置：{exc.message}"))
+    done = "已确认" if key.action == PROPOSAL_CONFIRM else "已确认（未设跟进）"
+    return [_card_update(msg, view, proposal.id, done, "已确认。"), *replies]
+
+
+@router.card(PROPOSAL_CONFIRM)
+def tap_confirm(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    return _tap(msg, ctx)
+
+
+@router.card(PROPOSAL_CONFIRM_ONLY)
+def tap_confirm_only(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    return _tap(msg, ctx)
+
+
+@router.card(PROPOSAL_EDIT)
+def tap_edit(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    return _tap(msg, ctx)
+
+
+@router.card(PROPOSAL_CANCEL)
+def tap_cancel(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    return _tap(msg, ctx)
+
+
+__all__ = ["EDIT_STATE", "PICK_STATE", "propose", "respond"]

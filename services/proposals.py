@@ -1,0 +1,90 @@
+"""Proposed writes: stored until their sender decides, decided exactly once (a conditional UPDATE).
+
+A proposal holds the command line the bot will run on 确认 (`拜访 #12 纪要…`), so the write goes through the
+very handler and services an exact command uses: one set of rules. No WeCom here; never commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from models import Proposal
+
+TTL = timedelta(days=2)  # a card left untouched this long is stale: 确认 then says so and writes nothing
+DECIDED_LABELS = {
+    "confirmed": "已确认",
+    "cancelled": "已取消",
+    "edited": "已修改",
+    "failed": "未能保存",
+    "expired": "已过期",
+}
+
+
+@dataclass(frozen=True)
+class Draft:
+    command: str
+    args: str
+    followup_args: str | None = None
+
+
+def create(
+    session: Session, *, userid: str, draft: Draft, view: dict[str, object], source_text: str, now: datetime
+) -> Proposal:
+    proposal = Proposal(
+        userid=userid,
+        command=draft.command,
+        args=draft.args,
+        followup_args=draft.followup_args,
+        view=dict(view),
+        source_text=source_text[:2000],
+        status="pending",
+        created_at=now,
+        expires_at=now + TTL,
+    )
+    session.add(proposal)
+    session.flush()
+    return proposal
+
+
+def load(session: Session, *, proposal_id: int) -> Proposal | None:
+    return session.scalar(
+        select(Proposal).where(Proposal.id == proposal_id).execution_options(populate_existing=True)
+    )
+
+
+def decide(session: Session, *, proposal: Proposal, userid: str, status: str, now: datetime) -> bool:
+    """Move a pending, unexpired proposal of `userid` to `status`; False when someone (a second tap) already
+    decided it or it has expired. The caller then shows the recorded outcome and changes nothing."""
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Proposal)
+            .where(
+                Proposal.id == proposal.id,
+                Proposal.userid == userid,
+                Proposal.status == "pending",
+                Proposal.expires_at > now,
+            )
+            .values(status=status, decided_at=now)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    session.refresh(proposal)
+    return result.rowcount == 1
+
+
+def settle(session: Session, *, proposal: Proposal, status: str) -> None:
+    """After a claimed 确认 whose command was refused: record that it did not save (still used up)."""
+    proposal.status = status
+    session.flush()
+
+
+def outcome_label(proposal: Proposal, *, now: datetime) -> str:
+    if proposal.status == "pending" and proposal.expires_at <= now:
+        return DECIDED_LABELS["expired"]
+    return DECIDED_LABELS.get(proposal.status, proposal.status)
