@@ -11,6 +11,7 @@ free-form write obeys exactly the rules of the typed command; nothing is written
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from cards.keys import PROPOSAL_CANCEL, PROPOSAL_CONFIRM, PROPOSAL_CONFIRM_ONLY, PROPOSAL_EDIT
@@ -60,9 +61,8 @@ def _typo_proposal(ctx: Ctx, ask: Ask) -> Reply:
     assert route is not None and route.info is not None  # _typo_ask chose it among the commands
     info = route.info
     args = ask.text.strip()
-    view = ProposalView(
-        info.help[:20], (("命令", f"{word} {args}".strip()),), question=f"是要{info.help[:24]}吗？点「确认」照此执行。"
-    )
+    action = re.split(r"[，,（(：:]", info.help, maxsplit=1)[0][:16]  # 记录一次拜访，自动附上… → 记录一次拜访
+    view = ProposalView(action, (("命令", f"{word} {args}".strip()),), question=f"是要{action}吗？点「确认」照此执行。")
     return store_proposal(ctx, store.Draft(word, args), view, ask)
 
 
@@ -166,7 +166,10 @@ def edit_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
     ctx.dialogs.clear(userid=ctx.userid)
     old = Ask.from_data(dict(data.get("ask") or {}))
     reply = ctx.args.strip()
-    return propose(ctx, _merge(old, understand_text(ctx, reply), reply))
+    new = understand_text(ctx, reply)
+    if old.command_typo and not new.writes:  # a mistyped command: the reply is its corrected arguments
+        return _typo_proposal(ctx, old.but(text=reply))
+    return propose(ctx, _merge(old, new, reply))
 
 
 def _card_update(msg: Inbound, view: ProposalView, proposal_id: int, outcome: str, fallback: str) -> Reply:
