@@ -1,7 +1,7 @@
 """proposals: writes understood from free text, waiting for the sender's 确认
 
 Revision ID: 0002_h13b_proposals
-Revises: 0001
+Revises: 0002_h15_photo_retries
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import models.base
 
 revision: str = "0002_h13b_proposals"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_h15_photo_retries"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
