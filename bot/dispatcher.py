@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.preunderstand import understand_early
 from bot.settings import Settings
 from chat.handle import handle
 from chat.inbound import Inbound, from_payload, to_payload
@@ -153,8 +154,26 @@ class Dispatcher:
         with self.engine.connect() as conn:
             return list(conn.execute(self._candidates_sql, {"limit": limit}).scalars())
 
+    def _understand_early(self, event_id: int) -> tuple[str, Any] | None:
+        """With a model configured: its answer for this message, got before the transaction (bot/preunderstand)."""
+        model = self.services.get("understand_model")
+        if model is None:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(InboundEvent.payload, InboundEvent.received_at).where(
+                    InboundEvent.id == event_id, InboundEvent.status == "received"
+                )
+            ).first()
+        if row is None:
+            return None
+        return understand_early(
+            self.session_factory, from_payload(row[0]), now=row[1], routes=self.routes, config=self.config, model=model
+        )
+
     def _process_one(self, event_id: int) -> int:
         after_commit: list[Callable[[], None]] = []
+        early = self._understand_early(event_id)
         with self.session_factory() as session, session.begin():
             claimed = session.execute(
                 self._claim_sql, {"event_id": event_id, "processed_at": self.clock()}
@@ -163,7 +182,7 @@ class Dispatcher:
                 return 0
             userid, payload, received_at = claimed
             msg = from_payload(payload)
-            replies = self._route(session, msg, received_at, after_commit)
+            replies = self._route(session, msg, received_at, after_commit, early)
             count = enqueue_all(
                 session, replies=replies, default_recipient=userid, key_prefix=f"in:{event_id}", now=self.clock()
             )
@@ -176,8 +195,16 @@ class Dispatcher:
             self.on_committed()
         return 1
 
-    def _route(self, session: Session, msg: Inbound, now: datetime, after_commit: list[Callable[[], None]]) -> list[Reply]:
+    def _route(
+        self,
+        session: Session,
+        msg: Inbound,
+        now: datetime,
+        after_commit: list[Callable[[], None]],
+        early: tuple[str, Any] | None = None,
+    ) -> list[Reply]:
+        services = {**self.services, "understood": early} if early is not None else self.services
         return handle(
             session, msg, now=now, routes=self.routes, settings=self.settings, config=self.config,
-            services=self.services, after_commit=after_commit,
+            services=services, after_commit=after_commit,
         )

@@ -174,7 +174,7 @@ def team_view(days: list[PersonDay], *, title: str) -> str:
         if d.quotes:
             parts.append(f"报价{d.quotes}")
         body.append(f"• {d.name}：{'，'.join(parts) if parts else '今天还没有记录'}")
-    return lines(body, "看某人明细：张三今天拜访了哪些客户" if len(days) > 1 else "")
+    return lines(body, f"看某人明细：{days[0].name}今天拜访了哪些客户" if len(days) > 1 else "")
 
 
 def person_day_view(day: PersonDay) -> str:

@@ -8,6 +8,7 @@ misses a name use what the engine finds (pinyin, initials, a typo asked first).
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -34,13 +35,18 @@ def _engine(ctx: Ctx) -> Callable[..., Any] | None:
 
 
 def understand_text(ctx: Ctx, text: str) -> Ask:
-    """What the engine makes of `text`, as an `Ask` (unknown when no engine is installed)."""
+    """What the engine makes of `text`, as an `Ask` (unknown when no engine is installed).
+
+    The optional model is never asked here (inside the message's transaction): with a model configured the
+    dispatcher asked it before the transaction (bot/preunderstand.py) and its answer for this text is used.
+    """
+    early = ctx.services.get("understood")
+    if early is not None and early[0] == text:
+        return Ask.of(early[1], source=text)
     engine = _engine(ctx)
     if engine is None:
         return Ask(intent="unknown", text=text, source=text)
-    understood = engine(
-        ctx.session, user=ctx.user, text=text, now=ctx.now, config=ctx.config, model=ctx.services.get("understand_model")
-    )
+    understood = engine(ctx.session, user=ctx.user, text=text, now=ctx.now, config=ctx.config)
     return Ask.of(understood, source=text)
 
 
@@ -56,12 +62,17 @@ def guess_customer(ctx: Ctx, keyword: str) -> tuple[Customer, bool] | None:
     return found[0], not ask.did_you_mean
 
 
+def action_of(help_text: str) -> str:
+    """A command's help as a short action: 记录一次拜访，自动附上… → 记录一次拜访; 查看客户360：资料… → 查看客户360."""
+    return re.split(r"[，,（(：:]", help_text, maxsplit=1)[0][:16]
+
+
 def did_you_mean(ctx: Ctx, *, keyword: str, customer: Customer, command: str, args: str) -> Reply:
     """"没有找到「金侨」，您是不是要找「苏州金桥精工机械有限公司」？" — 确认 runs `command args` on it."""
     route = ctx.routes.command_route(command) if ctx.routes else None
     info = route.info if route else None
     view = ProposalView(
-        info.help[:20] if info else command,
+        action_of(info.help) if info else command,
         (("客户", customer.name), ("命令", f"{command} {args}")),
         question=f"没有找到「{keyword[:20]}」。您是不是要找「{customer.name}」？",
     )

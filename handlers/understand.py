@@ -11,7 +11,6 @@ free-form write obeys exactly the rules of the typed command; nothing is written
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from cards.keys import PROPOSAL_CANCEL, PROPOSAL_CONFIRM, PROPOSAL_CONFIRM_ONLY, PROPOSAL_EDIT
@@ -23,7 +22,7 @@ from chat.replies import Reply, Text, UpdateCard
 from chat.router import Ctx, HandlerResult, Router
 from handlers.answering import answer, help_for, small_talk, suggestion
 from handlers.common import run_command, run_command_or_raise
-from handlers.proposing import store_proposal, understand_text
+from handlers.proposing import action_of, store_proposal, understand_text
 from services import cardtasks
 from services import proposals as store
 from services.asks import Ask
@@ -61,7 +60,7 @@ def _typo_proposal(ctx: Ctx, ask: Ask) -> Reply:
     assert route is not None and route.info is not None  # _typo_ask chose it among the commands
     info = route.info
     args = ask.text.strip()
-    action = re.split(r"[，,（(：:]", info.help, maxsplit=1)[0][:16]  # 记录一次拜访，自动附上… → 记录一次拜访
+    action = action_of(info.help)
     view = ProposalView(action, (("命令", f"{word} {args}".strip()),), question=f"是要{action}吗？点「确认」照此执行。")
     return store_proposal(ctx, store.Draft(word, args), view, ask)
 
