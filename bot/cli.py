@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot import cli_exchange
 from bot.settings import MissingSecrets, Settings
+from models.db import open_database
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -37,14 +39,6 @@ def _setup_logging(settings: Settings) -> None:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # httpx logs full URLs, which carry the token
     logging.getLogger("alembic").setLevel(logging.WARNING)  # every command upgrades the schema; keep that quiet
-
-
-def _db(settings: Settings):  # type: ignore[no-untyped-def]
-    from models.db import make_engine, make_session_factory, upgrade_schema
-
-    engine = make_engine(settings.database_url)
-    upgrade_schema(engine)
-    return engine, make_session_factory(engine)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -83,7 +77,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_org_import(args: argparse.Namespace, settings: Settings) -> int:
     from services.org import import_org
 
-    _, session_factory = _db(settings)
+    _, session_factory = open_database(settings.database_url)
     with session_factory() as session, session.begin():
         try:
             report = import_org(session, path=Path(args.file), now=datetime.now(UTC))
@@ -99,10 +93,11 @@ def cmd_org_import(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_jobs_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_state
-    from schedulers import load_jobs, run_job
+    from schedulers import run_job
+    from schedulers.jobs import names
 
-    if args.name not in load_jobs():
-        known = "、".join(sorted(load_jobs()))
+    if args.name not in names():
+        known = "、".join(sorted(names()))
         print(f"没有名为「{args.name}」的任务。可用的任务：{known}。例：salesbot jobs run reminders", file=sys.stderr)
         return 2
     try:
@@ -128,7 +123,7 @@ def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     from services.outbox_admin import list_dead, redrive
 
-    _, session_factory = _db(settings)
+    _, session_factory = open_database(settings.database_url)
     with session_factory() as session, session.begin():
         if args.action == "list":
             lines = list_dead(session)
@@ -171,8 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     org_import.set_defaults(func=cmd_org_import)
 
     jobs = sub.add_parser("jobs", help="scheduled jobs").add_subparsers(dest="action", required=True)
-    jobs_run = jobs.add_parser("run", help="run one job now (reminders, approvals, digest, segments, outbox)")
-    jobs_run.add_argument("name")
+    from schedulers.jobs import JOBS
+
+    listed = "; ".join(f"{job.name}: {job.help}" for job in JOBS)
+    jobs_run = jobs.add_parser("run", help=f"run one job now ({listed})")
+    jobs_run.add_argument("name", metavar="NAME", help=" | ".join(job.name for job in JOBS))
     jobs_run.add_argument("--now", help="ISO-8601; without an offset, Asia/Shanghai")
     jobs_run.set_defaults(func=cmd_jobs_run)
 
@@ -193,24 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Other capabilities (customer import/export) register their subcommands here.
-EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []  # type: ignore[type-arg]
-
-
-def _load_extras() -> None:
-    import importlib
-
-    if EXTRA_COMMANDS:
-        return
-
-    for name in ("bot.cli_exchange",):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        EXTRA_COMMANDS.append(module.register)
+# Subcommands defined with the capability they serve, included explicitly (customer import/export).
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [cli_exchange.register]  # type: ignore[type-arg]
 
 
 def _settings() -> Settings:
@@ -227,7 +209,6 @@ def _settings() -> Settings:
 def main(argv: list[str] | None = None) -> int:
     from services.config import ConfigError
 
-    _load_extras()
     args = build_parser().parse_args(argv)
     settings = _settings()
     _setup_logging(settings)

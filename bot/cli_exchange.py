@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
+from models.db import open_database
 
 
 def _config(settings: Settings) -> Any:
@@ -18,7 +19,6 @@ def _config(settings: Settings) -> Any:
 
 
 def cmd_customers_import(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli import _db
     from chat.errors import DomainError
     from services.config import ConfigError
     from services.customer_import import import_customers
@@ -32,7 +32,7 @@ def cmd_customers_import(args: argparse.Namespace, settings: Settings) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    _, session_factory = _db(settings)
+    _, session_factory = open_database(settings.database_url)
     bar: Any = None
     if sys.stderr.isatty():
         from tqdm import tqdm
@@ -67,7 +67,6 @@ def cmd_customers_import(args: argparse.Namespace, settings: Settings) -> int:
 
 def _export(kind: str) -> Any:
     def run(args: argparse.Namespace, settings: Settings) -> int:
-        from bot.cli import _db
         from services import export
 
         path = Path(args.file)
@@ -75,7 +74,7 @@ def _export(kind: str) -> Any:
             print(f"导出文件须是 .xlsx，例如：salesbot {kind} export {kind}.xlsx", file=sys.stderr)
             return 2
         config = _config(settings)
-        _, session_factory = _db(settings)
+        _, session_factory = open_database(settings.database_url)
         with session_factory() as session:
             count = export.EXPORTERS[kind](session, path=path, config=config)
         print(f"已导出 {count} 条记录到 {path}")

@@ -36,6 +36,8 @@ from bot.crypto import signature
 from bot.settings import Settings
 from demo.fake_wecom import FakeWeCom
 from models import Customer, Opportunity, OutboxMessage, User
+from schedulers import run_job
+from schedulers.jobs import JOBS, names
 from services import roles
 
 if TYPE_CHECKING:
@@ -53,7 +55,6 @@ DEMO_SECRET = "salesbot-demo-secret-0000000000"
 DEMO_TOKEN = "SalesBotDemoToken2026"
 DEMO_AES_KEY = "SalesBotDemoAESKey0123456789abcdefghijklmno"  # 43 characters
 DEMO_SEED = 2026
-JOB_NAMES = ("reminders", "approvals", "digest", "segments")
 
 
 def demo_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -293,7 +294,7 @@ def mount_demo(app: FastAPI, state: AppState) -> None:
                     "region": u.region or "", "messages": len(rt.fake.messages_for(u.userid)),
                 })
         groups = [{"role": r.value, "label": roles.LABELS[r]} for r in roles.ALL]
-        return JSONResponse({"users": out, "roles": groups, "jobs": list(JOB_NAMES),
+        return JSONResponse({"users": out, "roles": groups, "jobs": [job.name for job in JOBS if job.in_demo],
                              "now": datetime.now(SHANGHAI).strftime("%Y-%m-%dT%H:%M")})
 
     @app.get("/sim/api/conversation")
@@ -358,11 +359,9 @@ def mount_demo(app: FastAPI, state: AppState) -> None:
 
     @app.post("/sim/api/jobs")
     async def jobs(request: Request) -> JSONResponse:
-        from schedulers import load_jobs, run_job
-
         data = await payload(request)
         name = str(data.get("name", ""))
-        if name not in load_jobs():
+        if name not in names():
             return JSONResponse({"ok": False, "summary": f"任务「{name}」还没有实现"}, status_code=200)
         when = parse_local(str(data.get("at") or ""))
         try:

@@ -1,33 +1,23 @@
-"""Conversation capabilities, one module each; `build_routes` orders them (system first, fallback last)."""
+"""Conversation capabilities, one module each; `ROUTERS` is the order routes are tried in (first match wins):
+帮助/取消 first, then the capabilities, the fallback last."""
 
 from __future__ import annotations
 
-import importlib
-
 from chat.router import Router, RouteTable
+from handlers import customers, digest, fallback, opportunities, quotes, reminders, system, understand, visits
 
-# Priority order. Each module defines `router = Router(...)`.
-MODULES = [
-    "handlers.system",
-    "handlers.customers",
-    "handlers.visits",
-    "handlers.opportunities",
-    "handlers.quotes",
-    "handlers.reminders",
-    "handlers.digest",
-    "handlers.understand",
-    "handlers.fallback",
-]
+ROUTERS: tuple[Router, ...] = (
+    system.router,
+    customers.router,
+    visits.router,
+    opportunities.router,
+    quotes.router,
+    reminders.router,
+    digest.router,
+    understand.router,
+    fallback.router,
+)
 
 
 def build_routes() -> RouteTable:
-    routers: list[Router] = []
-    for name in MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # capability not built yet
-                continue
-            raise
-        routers.append(module.router)
-    return RouteTable(routers)
+    return RouteTable(list(ROUTERS))

@@ -54,6 +54,13 @@ def upgrade_schema(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    """The engine and session factory for `url`, the schema brought up to date (what every CLI command does)."""
+    engine = make_engine(url)
+    upgrade_schema(engine)
+    return engine, make_session_factory(engine)
+
+
 def insert_for(target: Any) -> Any:
     """The dialect's `insert` (PostgreSQL or SQLite), for `on_conflict_do_nothing` on either database.
 

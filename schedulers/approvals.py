@@ -15,7 +15,7 @@ from cards import approval as cards
 from chat.outbox import enqueue
 from chat.replies import Card, Reply, Text
 from models import ApprovalStep, Quote, User
-from schedulers import JobEnv, job
+from schedulers.base import JobEnv
 from services import approvals, audit, cardtasks
 from services.config import BusinessConfig
 from services.workdays import working_hours_between
@@ -104,7 +104,6 @@ def _escalation_target(session: Session, *, quote: Quote, step: ApprovalStep) ->
     return target
 
 
-@job("approvals")
 def run(env: JobEnv, now: datetime) -> str:
     with env.session_factory() as session:
         ids = _candidates(session)

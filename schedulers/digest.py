@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from chat.outbox import enqueue
 from chat.replies import Text
 from models import Customer, JobOccurrence, Reminder, User
-from schedulers import JobEnv, claim_occurrence, job
+from schedulers.base import JobEnv, claim_occurrence
 from services import roles
 from services.config import BusinessConfig
 from services.digest import DigestView, build_digest, build_digests, view_replies
@@ -58,7 +58,6 @@ def pending_views(
     return [m.userid for m in pending], len(rows) - len(pending), views
 
 
-@job("digest")
 def run(env: JobEnv, now: datetime) -> str:
     cfg = env.config.digest
     local = now.astimezone(cfg.tz)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schedulers import JobEnv, job
+from schedulers.base import JobEnv
 
 
-@job("outbox")
 def deliver_outbox(env: JobEnv, now: datetime) -> str:
     stats = env.deliverer.drain(now=now)
     return f"outbox: sent {stats.sent}, retrying {stats.retried}, failed {stats.failed}, dead {stats.dead}, deferred {stats.deferred}"

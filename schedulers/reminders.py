@@ -17,7 +17,7 @@ from cards.reminder import ReminderView, escalation_text, reminder_card, reminde
 from chat.outbox import enqueue
 from chat.replies import Card, Text
 from models import Reminder, User
-from schedulers import JobEnv, job
+from schedulers.base import JobEnv
 from services import cardtasks
 from services import reminders as svc
 from services.parsing import format_when
@@ -97,7 +97,6 @@ def tick(env: JobEnv, now: datetime, *, batch: int = BATCH) -> tuple[int, int, i
     return sent, late, escalated
 
 
-@job("reminders")
 def run(env: JobEnv, now: datetime) -> str:
     sent, late, escalated = tick(env, now)
     return f"reminders: {sent} cards ({late} late), {escalated} escalations"

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from models import JobOccurrence
-from schedulers import JobEnv, claim_occurrence, job
+from schedulers.base import JobEnv, claim_occurrence
 from services.segments import recompute_segments
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -22,7 +22,6 @@ def night_of(now: datetime) -> str:
     return (now.astimezone(SHANGHAI) - timedelta(hours=2)).date().isoformat()
 
 
-@job("segments")
 def run(env: JobEnv, now: datetime) -> str:
     with env.session_factory() as session, session.begin():
         summary = recompute_segments(session, config=env.config, now=now).summary()

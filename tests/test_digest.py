@@ -283,13 +283,13 @@ def test_d28_two_replicas_at_once_send_one_digest_each(bot: Bot) -> None:
 
     import pytest
 
-    from schedulers import load_jobs
+    from schedulers.jobs import by_name
 
     if bot.state.session_factory.kw["bind"].dialect.name != "postgresql":
         pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL")
     two_regions(bot)
     bot.clock.set(MORNING)
-    job = load_jobs()["digest"]
+    job = by_name("digest").run
     barrier = threading.Barrier(3)
     results: list[str] = []
 

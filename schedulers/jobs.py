@@ -1,0 +1,62 @@
+"""The one list of jobs: name, function, when it runs, and what it does. The scheduler, `salesbot jobs run`
+(and its help) and the demo's job buttons all read `JOBS`; a job is added here and nowhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from schedulers import approvals, digest, outbox, reminders, segments
+from schedulers.base import JobFn
+from services.config import BusinessConfig
+
+
+@dataclass(frozen=True)
+class Every:
+    seconds: int
+    id: str | None = None  # the scheduler's job id; the job's name when None
+
+
+@dataclass(frozen=True)
+class DailyAt:
+    hour: int
+    minute: int
+    id: str | None = None
+
+
+Trigger = Every | DailyAt
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: JobFn
+    triggers: Callable[[BusinessConfig], tuple[Trigger, ...]]
+    help: str
+    in_demo: bool = True  # offered as a button in the simulator
+
+
+def _digest_triggers(config: BusinessConfig) -> tuple[Trigger, ...]:
+    send = config.digest.send_time  # time + jitter_minutes, validated off :00/:30
+    # Catch-up after downtime: the digest job itself skips people already served today and stops at noon.
+    return (DailyAt(send.hour, send.minute), Every(15 * 60, id="digest_catchup"))
+
+
+JOBS: tuple[Job, ...] = (
+    Job("outbox", outbox.deliver_outbox, lambda _: (Every(30),), "重新投递未送达的消息", in_demo=False),
+    Job("reminders", reminders.run, lambda _: (Every(60),), "推送到期的跟进提醒"),
+    Job("approvals", approvals.run, lambda _: (Every(10 * 60),), "审批超时提醒与升级"),
+    Job("digest", digest.run, _digest_triggers, "早间销售日报"),
+    Job("segments", segments.run, lambda _: (DailyAt(2, 3),), "夜间客户分层"),
+)
+
+
+def by_name(name: str) -> Job:
+    for job in JOBS:
+        if job.name == name:
+            return job
+    raise KeyError(name)
+
+
+def names() -> list[str]:
+    return [job.name for job in JOBS]
