@@ -1,10 +1,10 @@
 """Conversation capabilities, one module each; `ROUTERS` is the order routes are tried in (first match wins):
-帮助/取消 first, then the capabilities, the fallback last."""
+帮助/取消 first, then the capabilities, the understanding step last (the fallback for any other text)."""
 
 from __future__ import annotations
 
 from chat.router import Router, RouteTable
-from handlers import customers, digest, fallback, opportunities, quotes, reminders, system, understand, visits
+from handlers import customers, digest, opportunities, quotes, reminders, system, understand, visits
 
 ROUTERS: tuple[Router, ...] = (
     system.router,
@@ -15,7 +15,6 @@ ROUTERS: tuple[Router, ...] = (
     reminders.router,
     digest.router,
     understand.router,
-    fallback.router,
 )
 
 

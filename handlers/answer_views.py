@@ -11,12 +11,12 @@ from decimal import Decimal
 from models import Customer
 from services import escape
 from services.answers import (
+    AreaPeriod,
     DueItem,
     Numbers,
     OpenOpportunity,
     PersonDay,
     QuoteState,
-    RegionMonth,
     Situation,
     Waiting,
 )
@@ -204,10 +204,10 @@ def waiting_view(items: list[Waiting], *, now: datetime, mine: bool) -> str:
     return lines(body, step)
 
 
-def region_view(r: RegionMonth) -> str:
+def area_view(r: AreaPeriod, *, label: str) -> str:
     return lines(
         [
-            f"{r.region}本月（{r.since:%m月%d日}起）：",
+            f"{r.area}{label}（{r.since:%m月%d日}起）：",
             f"拜访 {r.visits}次，新商机 {r.new_opportunities}个",
             f"签约 {format_amount(r.signed)}，回款 {format_amount(r.collected)}",
             f"进行中商机金额 {format_amount(r.pipeline)}",

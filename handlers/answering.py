@@ -5,7 +5,7 @@ Thin: the queries are services/answers.py (read-only, in scope), the lines handl
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from chat.replies import Text
 from chat.router import CommandInfo, Ctx
@@ -15,6 +15,7 @@ from services import answers as svc
 from services import roles
 from services.approvals import pending_for
 from services.asks import Ask
+from services.parsing import TimeParseError, parse_when_prefix
 
 NOT_FOUND = "没有找到您说的客户或联系人（只能查看您负责范围内的客户）。可以用客户名称中的几个字再问一次。"
 # Commands whose first argument is a customer: a suggested example names the sender's customer, not a fixed one.
@@ -33,8 +34,23 @@ def _which(customers: list[Customer]) -> Text:
     return Text(f"找到{len(customers)}个客户：{names}。请带上更完整的名称再问一次。")
 
 
+def _leading_time(text: str, ctx: Ctx) -> datetime | None:
+    """A day the question starts with (明天…, 周五…), read by the command's time parser."""
+    try:
+        return parse_when_prefix(text, now=ctx.now)[0]
+    except TimeParseError:
+        return None
+
+
 def _todo(ctx: Ctx, ask: Ask) -> Text:
     start = svc.day_start(ctx.now)
+    when = ask.when or _leading_time(ask.source, ctx)
+    if when is not None and ask.period is None and svc.day_start(when) != start:  # 明天有啥安排
+        day = svc.day_start(when)
+        items = svc.due_between(ctx.session, user=ctx.user, start=day, end=day + timedelta(days=1))
+        items = [i for i in items if i.due_at >= day]
+        label = f"{day.month}月{day.day}日"
+        return Text(views.todo_view(items, label=label, now=ctx.now, approvals=0))
     if ask.period == "week":
         end, label = svc.week_start(ctx.now) + timedelta(days=7), "本周"
     elif ask.period == "month":
@@ -44,6 +60,15 @@ def _todo(ctx: Ctx, ask: Ask) -> Text:
     items = svc.due_between(ctx.session, user=ctx.user, start=start, end=end)
     approvals = len(pending_for(ctx.session, userid=ctx.userid, now=ctx.now))
     return Text(views.todo_view(items, label=label, now=ctx.now, approvals=approvals))
+
+
+def _area(ctx: Ctx, ask: Ask, *, region: str | None) -> Text:
+    week = ask.period == "week"
+    since = svc.week_start(ctx.now) if week else svc.month_start(ctx.now)
+    result = svc.area_period(ctx.session, user=ctx.user, region=region, since=since)
+    if result is None:
+        return Text("区域数据只有该区域的主管和总经理可以查看。")
+    return Text(views.area_view(result, label="本周" if week else "本月"))
 
 
 def _asks_about_opportunities(ask: Ask) -> bool:
@@ -73,6 +98,8 @@ def answer(ctx: Ctx, ask: Ask) -> Text:
     if intent == "query.my_todo":
         return _todo(ctx, ask)
     if intent == "query.my_numbers":
+        if ctx.user.role in roles.MANAGERS:  # a manager's numbers are their area's (the company for 总经理)
+            return _area(ctx, ask, region=None)
         return Text(views.numbers_view(svc.my_numbers(ctx.session, user=ctx.user, now=ctx.now)))
     if intent == "query.quote_status":
         return Text(views.quotes_view(svc.quote_states(ctx.session, user=ctx.user, quote_id=ask.quote_id), now=ctx.now))
@@ -91,11 +118,7 @@ def answer(ctx: Ctx, ask: Ask) -> Text:
         items = svc.waiting_quotes(ctx.session, user=ctx.user, now=ctx.now, mine_only=not everyone)
         return Text(views.waiting_view(items, now=ctx.now, mine=not everyone))
     if intent == "query.region":
-        region = ask.region or ctx.user.region or ""
-        result = svc.region_month(ctx.session, user=ctx.user, region=region, now=ctx.now) if region else None
-        if result is None:
-            return Text("区域数据只有该区域的主管和总经理可以查看。")
-        return Text(views.region_view(result))
+        return _area(ctx, ask, region=ask.region or ctx.user.region)
     return Text(suggestion(ctx, ask))
 
 
@@ -110,7 +133,7 @@ def small_talk(text: str) -> str:
 
 
 def _allowed(ctx: Ctx) -> list[CommandInfo]:
-    return [i for i in ctx.routes.commands() if i.allows(ctx.user.role)] if ctx.routes else []
+    return ctx.routes.commands_for(ctx.user.role) if ctx.routes else []
 
 
 def _verb(ctx: Ctx, ask: Ask) -> CommandInfo | None:

@@ -44,7 +44,7 @@ def _typo_ask(ctx: Ctx, ask: Ask) -> Ask | None:
     of a command word of the same length."""
     word = ask.command_typo
     first, _, rest = ask.source.partition(" ")
-    allowed = [i for i in ctx.routes.commands() if i.allows(ctx.user.role)] if ctx.routes else []
+    allowed = ctx.routes.commands_for(ctx.user.role) if ctx.routes else []
     names = [i.name for i in allowed if i.name not in ("帮助", "取消")]
     if word is None and rest.strip() and len(first) >= 2 and first not in names:
         close = [n for n in names if len(n) == len(first) and sum(a != b for a, b in zip(n, first, strict=True)) == 1]

@@ -298,8 +298,8 @@ def waiting_quotes(session: Session, *, user: User, now: datetime, mine_only: bo
 
 
 @dataclass(frozen=True)
-class RegionMonth:
-    region: str
+class AreaPeriod:
+    area: str  # a region, or 全公司
     visits: int
     new_opportunities: int
     signed: Decimal
@@ -308,31 +308,34 @@ class RegionMonth:
     since: datetime
 
 
-def region_month(session: Session, *, user: User, region: str, now: datetime) -> RegionMonth | None:
-    """A region's month so far; None when the asker may not see that region (a supervisor sees only theirs)."""
-    if user.role == roles.Role.SUPERVISOR and user.region != region:
-        return None
+def area_period(session: Session, *, user: User, region: str | None, since: datetime) -> AreaPeriod | None:
+    """A region's figures since `since` (region None: everything the asker sees — the company for 总经理);
+    None when the asker is no manager or asks for a region outside theirs."""
     if user.role not in roles.MANAGERS:
         return None
-    since = month_start(now)
-    in_region = select(Customer.id).where(Customer.region == region)
-    visits = session.scalar(select(func.count(Visit.id)).where(Visit.customer_id.in_(in_region), Visit.visited_at >= since))
+    scope = Scope.of(user)
+    if region is not None and user.role == roles.Role.SUPERVISOR and user.region != region:
+        return None
+    where = Customer.region == region if region is not None else scope.customers()
+    area = region or scope.label
+    in_area = select(Customer.id).where(where)
+    visits = session.scalar(select(func.count(Visit.id)).where(Visit.customer_id.in_(in_area), Visit.visited_at >= since))
     new_opps = session.scalar(
-        select(func.count(Opportunity.id)).where(Opportunity.customer_id.in_(in_region), Opportunity.created_at >= since)
+        select(func.count(Opportunity.id)).where(Opportunity.customer_id.in_(in_area), Opportunity.created_at >= since)
     )
     signed = session.scalar(
-        select(func.coalesce(func.sum(Contract.amount), 0)).where(Contract.customer_id.in_(in_region), Contract.signed_at >= since)
+        select(func.coalesce(func.sum(Contract.amount), 0)).where(Contract.customer_id.in_(in_area), Contract.signed_at >= since)
     )
     collected = session.scalar(
-        select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.customer_id.in_(in_region), Payment.received_at >= since)
+        select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.customer_id.in_(in_area), Payment.received_at >= since)
     )
     pipeline = session.scalar(
         select(func.coalesce(func.sum(Opportunity.amount), 0)).where(
-            Opportunity.customer_id.in_(in_region), Opportunity.closed_at.is_(None)
+            Opportunity.customer_id.in_(in_area), Opportunity.closed_at.is_(None)
         )
     )
-    return RegionMonth(region, int(visits or 0), int(new_opps or 0), Decimal(signed or 0), Decimal(collected or 0),
-                       Decimal(pipeline or 0), since)
+    return AreaPeriod(area, int(visits or 0), int(new_opps or 0), Decimal(signed or 0), Decimal(collected or 0),
+                      Decimal(pipeline or 0), since)
 
 
 def find_person(session: Session, *, user: User, userid: str | None) -> User | None:
