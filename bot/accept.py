@@ -15,6 +15,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from bot.dispatcher import Dispatcher, DispatchResult, ServiceUnavailable
+from bot.wakeup import INBOUND_CHANNEL
 from chat.inbound import Inbound, to_payload
 from models import norm_userid
 
@@ -94,11 +95,13 @@ class PgAcceptor:
     only verifies, decrypts and writes one row). The statement must stay equivalent to accept_many's.
     """
 
-    # One statement text for every batch size (arrays, not a VALUES list), so psycopg prepares it once.
+    # One statement text for every batch size (arrays, not a VALUES list), so psycopg prepares it once. The
+    # same statement notifies the worker processes (bot/wakeup.py): delivered on commit, no extra round trip.
     SQL = (
-        "INSERT INTO inbound_events (dedup_key, userid, kind, received_at, status, payload) "
+        "WITH ins AS (INSERT INTO inbound_events (dedup_key, userid, kind, received_at, status, payload) "
         "SELECT k, u, t, %s, 'received', p::json FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
-        "AS batch(k, u, t, p) ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key, id"
+        "AS batch(k, u, t, p) ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key, id) "
+        f"SELECT ins.dedup_key, ins.id FROM ins, (SELECT pg_notify('{INBOUND_CHANNEL}', '')) AS wake"
     )
 
     def __init__(self, dispatcher: Dispatcher) -> None:

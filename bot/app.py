@@ -87,6 +87,7 @@ def build_state(
         on_committed=lambda: [notify() for notify in wake] and None,
     )
     services: dict[str, Any] = {"wecom": wecom, "session_factory": session_factory, "kv": kv, "photos": photo_fetcher}
+    wake_inbound: list[Callable[[], None]] = []
     dispatcher = Dispatcher(
         session_factory=session_factory,
         settings=settings,
@@ -95,10 +96,11 @@ def build_state(
         clock=clock,
         services=services,
         on_committed=lambda: [notify() for notify in wake] and None,
-        on_accepted=lambda: [notify() for notify in wake] and None,
+        on_accepted=lambda: [notify() for notify in wake_inbound] and None,
     )
     worker = Worker(dispatcher=dispatcher, deliverer=deliverer, clock=clock)
     wake.append(worker.notify)
+    wake_inbound.append(worker.notify_inbound)
     crypto = CallbackCrypto(
         token=settings.wecom_token,
         aes_key=settings.wecom_aes_key,

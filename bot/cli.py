@@ -49,8 +49,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if settings.is_sqlite and args.workers > 1:
         print("SQLite 模式只能单进程运行；要运行多个进程，请改用 PostgreSQL（设置 DATABASE_URL）。", file=sys.stderr)
         return 2
+    if settings.is_sqlite and args.no_worker:
+        print(SQLITE_NEEDS_ONE_PROCESS.format(what="serve --no-worker"), file=sys.stderr)
+        return 2
     try:
-        app = create_app(settings, run_scheduler=not args.no_scheduler, fast_accept=True)
+        app = create_app(settings, run_worker=not args.no_worker, run_scheduler=not args.no_scheduler, fast_accept=True)
     except MissingSecrets as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -65,6 +68,49 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 2
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+SQLITE_NEEDS_ONE_PROCESS = (
+    "SQLite 模式只能单进程运行，「salesbot {what}」需要 PostgreSQL（设置 DATABASE_URL）。"
+    "单进程请直接运行 salesbot serve（自带处理和发送）。"
+)
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Handling and delivery without HTTP; run any number of them beside `serve --no-worker`."""
+    import signal
+
+    from bot.app import build_state
+    from bot.wakeup import PgListener
+
+    if settings.is_sqlite:
+        print(SQLITE_NEEDS_ONE_PROCESS.format(what="worker"), file=sys.stderr)
+        return 2
+    if args.batch < 1 or args.interval <= 0:
+        print("--batch 必须是正整数，--interval 必须大于 0。例：salesbot worker --batch 32 --interval 1", file=sys.stderr)
+        return 2
+    try:
+        state = build_state(settings)
+    except MissingSecrets as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    worker = state.worker
+    worker.busy = None  # nothing to step aside for: no request path in this process
+    worker.batch, worker.interval = args.batch, args.interval
+    worker.heartbeat = Path(args.heartbeat) if args.heartbeat else None
+    dsn = state.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    listener = PgListener(dsn, worker.notify_inbound).start()
+    state.photos.start()  # visit photos are downloaded by the process that handled the 拜访
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop_soon())
+    signal.signal(signal.SIGINT, lambda *_: worker.stop_soon())
+    logging.getLogger("salesbot.worker").info("worker started (batch %s)", worker.batch)
+    try:
+        worker.run_forever()
+    finally:
+        listener.stop()
+        state.photos.stop()
+        state.engine.dispose()
     return 0
 
 
@@ -151,7 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-scheduler", action="store_true")
     serve.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    serve.add_argument(
+        "--no-worker", action="store_true", help="only acknowledge callbacks; `salesbot worker` processes handle them"
+    )
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="handle accepted messages and deliver replies (PostgreSQL; no HTTP)")
+    worker.add_argument("--batch", type=int, default=32, help="messages claimed per transaction (several users)")
+    worker.add_argument("--interval", type=float, default=1.0, help="seconds between outbox polls")
+    worker.add_argument("--heartbeat", default="", help="a file touched on every poll (for a container healthcheck)")
+    worker.set_defaults(func=cmd_worker)
 
     demo = sub.add_parser("demo", help="try the product in a browser, no WeCom account needed")
     demo.add_argument("--host", default="127.0.0.1")

@@ -1,8 +1,9 @@
-"""Accepting and handling one callback.
+"""Accepting and handling callbacks.
 
-`accept_many` is the request path: a single INSERT whose unique key deduplicates WeCom's retries. `process_pending`
-(the worker thread) claims accepted rows oldest first — one user's messages in order — and runs
-route → handler → replies (chat/handle.py) into the outbox, in one transaction that also marks the row done.
+`accept_many` is the request path: a single INSERT whose unique key deduplicates WeCom's retries. `handle_batch`
+(a worker) claims several users' oldest accepted messages at once (bot/inbox.py: exactly once, one user's in
+order) and runs route → handler → replies (chat/handle.py) for each, all in one transaction that also marks
+the rows done and writes every reply with one INSERT.
 """
 
 from __future__ import annotations
@@ -13,18 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.preunderstand import understand_early
+from bot.inbox import claim_batch
+from bot.outbox import Deliverer, DeliveryStats
+from bot.outbox_batch import OutRow, PendingMarks, insert_rows, replies_rows
 from bot.settings import Settings
+from bot.wakeup import INBOUND_CHANNEL
+from chat.dialogs import SqlDialogStore
 from chat.handle import handle
 from chat.inbound import Inbound, from_payload, to_payload
-from chat.outbox import enqueue_all
-from chat.replies import Reply
 from chat.router import RouteTable
-from models import InboundEvent, norm_userid
+from models import Dialog, InboundEvent, User, norm_userid
 from models.db import insert_for
 from services.config import BusinessConfig
 
@@ -33,6 +36,12 @@ log = logging.getLogger("salesbot.dispatch")
 
 class ServiceUnavailable(Exception):
     """The database could not be reached: answer 503 so that WeCom retries."""
+
+
+@dataclass(frozen=True)
+class HandledBatch:
+    handled: int
+    outbox: list[OutRow]  # the replies written (claimed for sending when a deliverer was given)
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,7 @@ class Dispatcher:
         services: dict[str, Any] | None = None,
         on_committed: Callable[[], None] | None = None,
         on_accepted: Callable[[], None] | None = None,
+        batch_size: int = 32,
     ) -> None:
         self.session_factory = session_factory
         self.settings = settings
@@ -63,25 +73,8 @@ class Dispatcher:
         self.on_committed = on_committed
         self.on_accepted = on_accepted
         self.engine = session_factory.kw["bind"]
-        table = InboundEvent.__table__
-        earlier = table.alias("earlier")
-        self._candidates_sql = (
-            select(table.c.id)
-            .where(table.c.status == "received")
-            .where(
-                ~exists().where(
-                    earlier.c.userid == table.c.userid, earlier.c.status == "received", earlier.c.id < table.c.id
-                )
-            )
-            .order_by(table.c.id)
-            .limit(bindparam("limit"))
-        )
-        self._claim_sql = (
-            update(table)
-            .where(table.c.id == bindparam("event_id"), table.c.status == "received")
-            .values(status="done", processed_at=bindparam("processed_at"))
-            .returning(table.c.userid, table.c.payload, table.c.received_at)
-        )
+        self.batch_size = batch_size
+        self._notify_sql = text(f"SELECT pg_notify('{INBOUND_CHANNEL}', '')")
 
     def accept_many(self, msgs: list[Inbound]) -> list[DispatchResult]:
         """The request path (bot/accept.py batches concurrent callbacks into one call): one INSERT whose
@@ -112,6 +105,8 @@ class Dispatcher:
                     .returning(table.c.dedup_key, table.c.id)
                 )
                 inserted = dict(conn.execute(statement, rows).tuples().all())
+                if conn.dialect.name == "postgresql":  # wakes `salesbot worker` processes (bot/wakeup.py)
+                    conn.execute(self._notify_sql)
         except (OperationalError, DBAPIError) as exc:
             raise ServiceUnavailable("database unavailable") from exc
         results: list[DispatchResult] = []
@@ -123,88 +118,80 @@ class Dispatcher:
         return results
 
     def process_pending(self, *, limit: int = 500, pause: Callable[[], None] | None = None) -> int:
-        """Handle received messages oldest first; each in one transaction with its effects and replies.
+        """Handle received messages in batches until none is left (or `limit`); replies wait in the outbox.
 
-        `pause` is called between messages (the worker uses it to step aside while callbacks arrive).
+        `pause` is called between batches.
         """
         handled = 0
         while handled < limit:
             try:
-                candidates = self._candidates(min(50, limit - handled))
+                batch = self.handle_batch(limit=min(self.batch_size, limit - handled))
             except (OperationalError, DBAPIError):
                 log.warning("database unavailable while processing; will retry")
                 break
-            if not candidates:
+            if not batch.handled:
                 break
-            for event_id in candidates:
-                try:
-                    handled += self._process_one(event_id)
-                except (OperationalError, DBAPIError):
-                    log.warning("database unavailable while processing; will retry")
-                    return handled
-                if pause is not None:
-                    pause()
+            handled += batch.handled
+            if pause is not None:
+                pause()
         return handled
 
-    def _candidates(self, limit: int) -> list[int]:
-        """The oldest received messages, only the first of each user's (so one user's are handled in order).
+    def handle_batch(
+        self,
+        *,
+        limit: int,
+        deliverer: Deliverer | None = None,
+        marks: PendingMarks | None = None,
+        stats: DeliveryStats | None = None,
+    ) -> HandledBatch:
+        """Claim up to `limit` users' oldest messages and handle them in ONE transaction, each handler in its
+        own savepoint (a failing handler undoes only its own effects), every reply written with one INSERT.
 
-        Another replica may pick the same ids; the conditional claim in `_process_one` lets one of them win.
+        With `deliverer`, the replies are born claimed by this process (status 'sending') and returned for a
+        send right after the commit, after the per-member rate limit (checked in the same transaction);
+        `marks` (rows this process sent earlier) are marked 'sent' in the same transaction too.
         """
-        with self.engine.connect() as conn:
-            return list(conn.execute(self._candidates_sql, {"limit": limit}).scalars())
-
-    def _understand_early(self, event_id: int) -> tuple[str, Any] | None:
-        """With a model configured: its answer for this message, got before the transaction (bot/preunderstand)."""
-        model = self.services.get("understand_model")
-        if model is None:
-            return None
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(InboundEvent.payload, InboundEvent.received_at).where(
-                    InboundEvent.id == event_id, InboundEvent.status == "received"
-                )
-            ).first()
-        if row is None:
-            return None
-        return understand_early(
-            self.session_factory, from_payload(row[0]), now=row[1], routes=self.routes, config=self.config, model=model
-        )
-
-    def _process_one(self, event_id: int) -> int:
+        now = self.clock()
         after_commit: list[Callable[[], None]] = []
-        early = self._understand_early(event_id)
         with self.session_factory() as session, session.begin():
-            claimed = session.execute(
-                self._claim_sql, {"event_id": event_id, "processed_at": self.clock()}
-            ).first()
-            if claimed is None:
-                return 0
-            userid, payload, received_at = claimed
-            msg = from_payload(payload)
-            replies = self._route(session, msg, received_at, after_commit, early)
-            count = enqueue_all(
-                session, replies=replies, default_recipient=userid, key_prefix=f"in:{event_id}", now=self.clock()
-            )
+            if marks:
+                marks.flush_into(session)
+            claimed = claim_batch(session, limit=limit, now=now)
+            if not claimed:
+                return HandledBatch(0, [])
+            users, dialogs = self._load_senders(session, {c.userid for c in claimed})
+            rows: list[dict[str, Any]] = []
+            for item in claimed:
+                own: list[Callable[[], None]] = []
+                replies = handle(
+                    session, from_payload(item.payload), now=item.received_at, routes=self.routes, settings=self.settings,
+                    config=self.config, services=self.services, after_commit=own, sender=(users.get(item.userid), dialogs),
+                )
+                after_commit += own
+                rows += replies_rows(replies, default_recipient=item.userid, key_prefix=f"in:{item.id}")
+            outbox = insert_rows(session, rows, now=now, claim=deliverer is not None)
+            if deliverer is not None:
+                outbox = deliverer.rate_limit(session, outbox, now=now, stats=stats or DeliveryStats())
         for callback in after_commit:
             try:
                 callback()
             except Exception:
                 log.exception("after-commit callback failed")
-        if count and self.on_committed:
+        if outbox and deliverer is None and self.on_committed:
             self.on_committed()
-        return 1
+        return HandledBatch(len(claimed), outbox)
 
-    def _route(
-        self,
-        session: Session,
-        msg: Inbound,
-        now: datetime,
-        after_commit: list[Callable[[], None]],
-        early: tuple[str, Any] | None = None,
-    ) -> list[Reply]:
-        services = {**self.services, "understood": early} if early is not None else self.services
-        return handle(
-            session, msg, now=now, routes=self.routes, settings=self.settings, config=self.config,
-            services=services, after_commit=after_commit,
-        )
+    def _load_senders(self, session: Session, userids: set[str]) -> tuple[dict[str, User], SqlDialogStore]:
+        """The batch's senders (active users) and their dialogs, with one query for the whole batch.
+
+        Read inside the handling transaction, so a role changed by an org import counts from the next batch
+        on: authority comes from the records at the moment of the action (docs/worker.md: why no longer cache).
+        """
+        found = session.execute(
+            select(User, Dialog)
+            .outerjoin(Dialog, Dialog.userid == User.userid)
+            .where(User.userid.in_(sorted(userids)), User.active.is_(True))
+        ).all()
+        users = {user.userid: user for user, _ in found}
+        known: dict[str, Dialog | None] = {user.userid: dialog for user, dialog in found}
+        return users, SqlDialogStore(session, known=known)

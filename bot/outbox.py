@@ -14,19 +14,27 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.outbox_batch import LEASE as LEASE  # re-exported: the lease is part of this module's contract
+from bot.outbox_batch import (
+    RATE_PAUSE_S,
+    OutRow,
+    PendingMarks,
+    claim_rows,
+    defer_rows,
+    recent_sends,
+    within_limits,
+)
 from chat.outbox import alert_admins, enqueue
 from chat.replies import Text
 from models import OutboxMessage
 
 log = logging.getLogger("salesbot.outbox")
 
-LEASE = timedelta(seconds=60)
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 600.0
-RATE_PAUSE_S = 60.0
 # A row is dead-lettered after max_attempts AND at least this long after it was written, so that a WeCom
 # outage of half an hour (reliability.md C21) never dead-letters messages: full jitter can make 12
 # attempts take only minutes. Shorter than the duplicate-check interval, so crash re-sends stay suppressed.
@@ -69,43 +77,13 @@ def sweep_stuck(session: Session, *, now: datetime) -> int:
     return result.rowcount or 0
 
 
-def claim(session: Session, *, now: datetime, limit: int) -> list[int]:
-    """Claim due rows: PostgreSQL locks with SKIP LOCKED; everywhere the update is conditional on status."""
-    query = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list(session.scalars(query))
-    claimed: list[int] = []
-    for row_id in ids:
-        result = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
-            .values(status="sending", lease_until=now + LEASE)
-        )
-        if result.rowcount:
-            claimed.append(row_id)
-    return claimed
-
-
-def _recent_sends(session: Session, recipient: str, now: datetime, window: timedelta) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(
-            OutboxMessage.recipient == recipient,
-            OutboxMessage.status == "sent",
-            OutboxMessage.sent_at > now - window,
-        )
-    ) or 0
-
-
 class Deliverer:
-    """Claims due rows and sends them with the WeCom client; safe to run in several processes at once."""
+    """Claims due rows and sends them with the WeCom client; safe to run in several processes at once.
+
+    Round trips per batch: one transaction claims the due rows and applies the per-member rate limit
+    (sweep, claim, one grouped count), the sends follow outside any transaction, and one UPDATE marks
+    the whole batch sent (`mark_sent`; the worker folds it into its next transaction, bot/worker.py).
+    """
 
     def __init__(
         self,
@@ -124,14 +102,49 @@ class Deliverer:
         self.per_hour = per_member_per_hour
         self.rng = rng or random.Random()
 
-    def run_once(self, *, now: datetime, limit: int = 100) -> DeliveryStats:
+    def run_once(self, *, now: datetime, limit: int = 100, marks: PendingMarks | None = None) -> DeliveryStats:
+        """One claim-and-send round. `marks`: rows sent earlier whose 'sent' is written in this transaction."""
         stats = DeliveryStats()
+        own = marks if marks is not None else PendingMarks()
         with self.session_factory() as session, session.begin():
+            own.flush_into(session)
             sweep_stuck(session, now=now)
-            claimed = claim(session, now=now, limit=limit)
-        for row_id in claimed:
-            self._deliver_one(row_id, now=now, stats=stats)
+            claimed = claim_rows(session, now=now, limit=limit)
+            rows = self.rate_limit(session, claimed, now=now, stats=stats)
+        self.send_rows(rows, now=now, stats=stats, marks=own)
+        if marks is None:
+            self.flush(own)
         return stats
+
+    def rate_limit(self, session: Session, rows: list[OutRow], *, now: datetime, stats: DeliveryStats) -> list[OutRow]:
+        """Inside the claiming transaction: rows over a member's limit go back to 'pending' for a minute."""
+        if not rows:
+            return rows
+        counts = recent_sends(session, {r.recipient for r in rows}, now=now)
+        send, defer = within_limits(rows, counts, per_minute=self.per_minute, per_hour=self.per_hour)
+        defer_rows(session, [r.id for r in defer], now=now)
+        stats.deferred += len(defer)
+        return send
+
+    def send_rows(self, rows: list[OutRow], *, now: datetime, stats: DeliveryStats, marks: PendingMarks) -> None:
+        """Send claimed rows (outside any transaction); successes are added to `marks`, failures recorded."""
+        for row in rows:
+            try:
+                response = self._send(row.kind, row.recipient, dict(row.payload), row_id=row.id)
+            except Exception as exc:  # WeComError or anything unexpected from the transport
+                self._record_failure(
+                    row.id, exc, now=now, stats=stats, kind=row.kind, recipient=row.recipient, key=row.dedup_key, payload=row.payload
+                )
+                continue
+            code = response.get("response_code") if isinstance(response, dict) else None
+            marks.add(row.id, str(code)[:255] if code else None, now)
+            stats.sent += 1
+
+    def flush(self, marks: PendingMarks) -> None:
+        """Write pending 'sent' marks in a transaction of their own (when no other transaction is coming)."""
+        if marks:
+            with self.session_factory() as session, session.begin():
+                marks.flush_into(session)
 
     def drain(self, *, now: datetime, max_rounds: int = 50) -> DeliveryStats:
         """Deliver until nothing due is left (the CLI's `jobs run` uses this)."""
@@ -144,34 +157,6 @@ class Deliverer:
             if not (stats.sent or stats.failed or stats.dead):
                 break
         return total
-
-    def _deliver_one(self, row_id: int, *, now: datetime, stats: DeliveryStats) -> None:
-        with self.session_factory() as session, session.begin():
-            row = session.get(OutboxMessage, row_id)
-            if row is None or row.status != "sending":
-                return
-            if (
-                _recent_sends(session, row.recipient, now, timedelta(minutes=1)) >= self.per_minute
-                or _recent_sends(session, row.recipient, now, timedelta(hours=1)) >= self.per_hour
-            ):
-                row.status, row.next_attempt_at, row.lease_until = "pending", now + timedelta(seconds=RATE_PAUSE_S), None
-                stats.deferred += 1
-                return
-            payload, kind, recipient, key = dict(row.payload), row.kind, row.recipient, row.dedup_key
-        try:
-            response = self._send(kind, recipient, payload, row_id=row_id)
-        except Exception as exc:  # WeComError or anything unexpected from the transport
-            self._record_failure(row_id, exc, now=now, stats=stats, kind=kind, recipient=recipient, key=key, payload=payload)
-            return
-        with self.session_factory() as session, session.begin():
-            row = session.get(OutboxMessage, row_id)
-            if row is None:
-                return
-            row.status, row.sent_at, row.lease_until = "sent", now, None
-            row.attempts += 1
-            if isinstance(response, dict) and response.get("response_code"):
-                row.response_code = str(response["response_code"])[:255]
-        stats.sent += 1
 
     def _send(self, kind: str, recipient: str, payload: dict[str, Any], *, row_id: int = 0) -> Any:
         if kind in ("text", "markdown"):

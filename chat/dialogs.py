@@ -31,26 +31,40 @@ class DialogStore(Protocol):
 
 
 class SqlDialogStore:
-    def __init__(self, session: Session) -> None:
+    """`known`: rows already loaded in this session (None: the user has no dialog), so a worker that read
+    a batch's senders with their dialogs in one query does not read each again."""
+
+    def __init__(self, session: Session, *, known: dict[str, Dialog | None] | None = None) -> None:
         self.session = session
+        self.known = dict(known or {})
+
+    def _row(self, userid: str) -> Dialog | None:
+        if userid in self.known:
+            return self.known[userid]
+        row = self.session.scalar(select(Dialog).where(Dialog.userid == userid))
+        self.known[userid] = row
+        return row
 
     def get(self, *, userid: str, now: datetime) -> DialogState | None:
-        row = self.session.scalar(select(Dialog).where(Dialog.userid == userid))
+        row = self._row(userid)
         if row is None or row.expires_at <= now:
             return None
         return DialogState(row.state, dict(row.data or {}))
 
     def set(self, *, userid: str, state: str, data: dict[str, Any], now: datetime, ttl_minutes: int = 30) -> None:
-        row = self.session.scalar(select(Dialog).where(Dialog.userid == userid))
+        row = self._row(userid)
         expires = now + timedelta(minutes=ttl_minutes)
         if row is None:
-            self.session.add(Dialog(userid=userid, state=state, data=dict(data), expires_at=expires))
+            row = Dialog(userid=userid, state=state, data=dict(data), expires_at=expires)
+            self.session.add(row)
+            self.known[userid] = row
         else:
             row.state, row.data, row.expires_at = state, dict(data), expires
         self.session.flush()
 
     def clear(self, *, userid: str) -> None:
         self.session.execute(delete(Dialog).where(Dialog.userid == userid))
+        self.known[userid] = None
 
 
 class MemoryDialogStore:

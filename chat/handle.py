@@ -96,15 +96,23 @@ def handle(
     config: BusinessConfig,
     services: dict[str, Any],
     after_commit: list[Callable[[], None]],
+    sender: tuple[User | None, SqlDialogStore] | None = None,
 ) -> list[Reply]:
-    """Route `msg` and run its handler; the replies (for the sender unless a reply names `to`)."""
+    """Route `msg` and run its handler; the replies (for the sender unless a reply names `to`).
+
+    `sender`: the active user (None: not in the org) and a dialog store, when the caller has read them
+    already in this transaction (a worker reads a whole batch's senders with one query).
+    """
     userid = norm_userid(msg.userid)
-    user = session.scalar(select(User).where(User.userid == userid, User.active.is_(True)))
+    if sender is None:
+        user = session.scalar(select(User).where(User.userid == userid, User.active.is_(True)))
+        dialogs = SqlDialogStore(session)
+    else:
+        user, dialogs = sender
     if user is None:
         if msg.kind in ("text", "card_event"):
             return [Text(NOT_IN_ORG)]
         return []
-    dialogs = SqlDialogStore(session)
     dialog = dialogs.get(userid=userid, now=now)
     command, args = (None, "")
     card_key = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -19,7 +19,17 @@ class InboundEvent(Base):
     """
 
     __tablename__ = "inbound_events"
-    __table_args__ = (Index("ix_inbound_pending", "status", "id"),)
+    __table_args__ = (
+        Index("ix_inbound_pending", "status", "id"),
+        # The claim's per-user-order probe (bot/inbox.py): only rows still waiting are indexed.
+        Index(
+            "ix_inbound_received_user",
+            "userid",
+            "id",
+            postgresql_where=text("status = 'received'"),
+            sqlite_where=text("status = 'received'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(512), unique=True)

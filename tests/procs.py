@@ -5,6 +5,7 @@
   and then hold the HTTP answer back, so a client can be killed "after WeCom accepted, before marking sent".
 - `ServeProcess`: `salesbot serve` (the console script, or `python -m bot.cli` when it is not installed)
   with a given environment; `start()` waits for /healthz, `stop()` always ends it.
+- `WorkerProcess`: `salesbot worker`, ready once its heartbeat file exists.
 - `post_callback()`: an encrypted, signed callback built with the real crypto.
 
 Everything is bounded in time, and `stop()` is safe to call twice (use it in `finally`).
@@ -179,6 +180,26 @@ class ServeProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+class WorkerProcess(ServeProcess):
+    """One `salesbot worker`; ready once it has written its heartbeat file (after its first poll)."""
+
+    def __init__(self, env: Mapping[str, str], *, args: tuple[str, ...] = ("--interval", "0.2"), log_dir: Path) -> None:
+        super().__init__(env, args=args, log_dir=log_dir)
+        self.log_path = log_dir / f"worker-{self.port}.log"
+        self.heartbeat = log_dir / f"worker-{self.port}.alive"
+
+    def spawn(self) -> WorkerProcess:
+        self._log = self.log_path.open("wb")
+        cmd = [*salesbot_command(), "worker", "--heartbeat", str(self.heartbeat), *self.args]
+        self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+        return self
+
+    def healthy(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError(f"salesbot worker exited with {self.proc.returncode}: {self.log()}")
+        return self.heartbeat.exists()
 
 
 @contextmanager

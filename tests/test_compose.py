@@ -79,3 +79,19 @@ def test_dockerfile_installs_cjk_fonts_and_runs_salesbot_serve() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert "fonts-noto-cjk" in dockerfile
     assert re.search(r'CMD \[.*"salesbot", "serve"', dockerfile)
+
+
+def test_workers_are_a_tier_of_their_own_and_the_web_replicas_only_acknowledge() -> None:
+    services = _compose()["services"]
+    worker, app = services["worker"], services["app"]
+    assert worker["command"][:2] == ["salesbot", "worker"]
+    assert "--no-worker" in app["command"] and app["command"][:2] == ["salesbot", "serve"]
+    assert int(worker.get("deploy", {}).get("replicas", 1)) >= 2  # its own replica count
+    assert "ports" not in worker and "container_name" not in worker
+    env = _environment(worker)
+    assert [name for name in PRODUCT_VARIABLES if name not in env] == []
+    assert env["DATABASE_URL"] == _environment(app)["DATABASE_URL"]  # one PostgreSQL is the queue
+    assert worker["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "salesbot-worker.alive" in " ".join(worker["healthcheck"]["test"])
+    assert "--heartbeat" in worker["command"] and "/tmp/salesbot-worker.alive" in worker["command"]
+    assert any(":/data/media" in str(v) for v in worker.get("volumes", []))  # visit photos are saved by workers

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import Select
 
 from bot import outbox
 from bot.kv import MemoryKV
-from bot.outbox import BACKOFF_CAP_S, backoff_delay, claim
+from bot.outbox import BACKOFF_CAP_S, backoff_delay
+from bot.outbox_batch import claim_statement
 from chat.outbox import enqueue
 from chat.replies import Card, Text
 from models import InboundEvent, JobOccurrence, OutboxMessage
@@ -263,28 +263,12 @@ def test_c26_a_burst_to_one_member_is_throttled_to_30_per_minute(bot: Bot) -> No
 
 
 def test_d32_claim_query_compiles_to_for_update_skip_locked_on_postgresql() -> None:
-    captured: list[Select[Any]] = []
-
-    class _Dialect:
-        name = "postgresql"
-
-    class _Bind:
-        dialect = _Dialect()
-
-    class _Session:
-        def get_bind(self) -> _Bind:
-            return _Bind()
-
-        def scalars(self, query: Select[Any]) -> list[int]:
-            captured.append(query)
-            return []
-
-    claim(_Session(), now=datetime(2026, 11, 27), limit=10)  # type: ignore[arg-type]
-    sql = str(captured[0].compile(dialect=postgresql.dialect()))
+    statement = claim_statement(now=datetime(2026, 11, 27), limit=10)
+    sql = str(statement.compile(dialect=postgresql.dialect()))
     assert "FOR UPDATE SKIP LOCKED" in sql
-    assert "status" in sql and "LIMIT" in sql
+    assert "status" in sql and "LIMIT" in sql and "RETURNING" in sql
     # And the trap this guards against: the same query on SQLite silently has no lock.
-    assert "FOR UPDATE" not in str(captured[0].compile(dialect=sqlite.dialect()))
+    assert "FOR UPDATE" not in str(statement.compile(dialect=sqlite.dialect()))
 
 
 def test_d27_four_concurrent_deliverers_send_each_of_20_messages_once(bot: Bot) -> None:

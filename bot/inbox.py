@@ -1,0 +1,69 @@
+"""Claiming accepted messages: a batch of several users' oldest messages, exactly once, in per-user order.
+
+One statement claims the batch: the oldest 'received' message of each user that has no earlier
+'received' one, locked with `FOR UPDATE SKIP LOCKED` on PostgreSQL and marked 'done' in the transaction
+that handles it. Why this gives the guarantees across any number of worker processes:
+
+- exactly once: a claimed row is locked until its transaction ends; another worker skips it (SKIP
+  LOCKED), or, if that transaction committed meanwhile, re-checks `status = 'received'` and drops it;
+  a rolled-back transaction leaves it 'received' for the next claim.
+- per-user order: a user's next message is a candidate only once no earlier message of theirs is
+  'received' in the committed state, i.e. after the earlier one's handling has committed. While it is
+  being handled it is still 'received' to everyone else, so the next one waits.
+- users in parallel: heads of different users are different rows; each worker takes the ones not locked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, Update, bindparam, exists, literal_column, select, update
+from sqlalchemy.orm import Session
+
+from models import InboundEvent
+
+_table: Table = InboundEvent.__table__  # type: ignore[assignment]
+_earlier = _table.alias("earlier")
+# A literal, not a parameter: a prepared statement's generic plan can then still use the partial index.
+RECEIVED = literal_column("'received'")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    userid: str
+    payload: dict[str, Any]
+    received_at: datetime
+
+
+def claim_statement() -> Update:
+    """Parameters: `limit`, `processed_at`. The inner NOT EXISTS is an index probe (ix_inbound_received_user)."""
+    heads = (
+        select(_table.c.id)
+        .where(_table.c.status == RECEIVED)
+        .where(
+            ~exists().where(_earlier.c.userid == _table.c.userid, _earlier.c.status == RECEIVED, _earlier.c.id < _table.c.id)
+        )
+        .order_by(_table.c.id)
+        .limit(bindparam("limit"))
+        .with_for_update(of=_table, skip_locked=True)
+        .cte("heads")
+        .prefix_with("MATERIALIZED")  # evaluated once: an IN (subquery) may be rescanned per outer row
+    )
+    return (
+        update(_table)
+        .where(_table.c.id == heads.c.id, _table.c.status == "received")
+        .values(status="done", processed_at=bindparam("processed_at"))
+        .returning(_table.c.id, _table.c.userid, _table.c.payload, _table.c.received_at)
+    )
+
+
+_CLAIM = claim_statement()
+
+
+def claim_batch(session: Session, *, limit: int, now: datetime) -> list[Claimed]:
+    """Claim up to `limit` messages, at most one per user, oldest first (in the caller's transaction)."""
+    rows = session.connection().execute(_CLAIM, {"limit": limit, "processed_at": now})
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
