@@ -1,0 +1,409 @@
+"""End to end: `拜访` callbacks → acknowledged → handled → reply delivered to the stand-in WeCom API.
+
+    python bench/e2e_bench.py [--rate 100 --rate-duration 20] [--burst 1500] [--workers 1,2,4] [--reps 1000]
+
+Topology: `salesbot serve --no-worker` (acknowledges) + k `salesbot worker` processes on one PostgreSQL, the
+stand-in WeCom API as a real HTTP server in this process (it timestamps every delivery), and a load
+generator in this process. PostgreSQL is a private cluster started for the run (pg_stat_statements
+preloaded, so statements are counted by the server; transactions from pg_stat_database); without root it
+falls back to BENCH_DATABASE_URL and reports no statement count.
+
+Phases, each with fresh processes:
+1. offered rate: `--rate` callbacks/s for `--rate-duration` s (open loop) with `--rate-workers` workers:
+   p50/p99 callback → delivered reply, backlog over time, transactions and statements per message;
+2. saturation with 1, 2, 4 workers: `--burst` callbacks as fast as 16 connections post them: acked/s,
+   handled-and-delivered/s (first callback → last delivery), transactions and statements per message;
+3. the baseline, same run, same database: k bare psycopg processes (bench/bare_worker.py) doing the same
+   effects (inbound row, customer, visit, outbox row, commit, one HTTP send), messages/s.
+N reps (`--reps`) so WeCom's 30 messages a minute per member is not what is measured. Peak RSS of every
+process is sampled from /proc. Every figure is printed against its target; the exit code says if all met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import psycopg  # noqa: E402
+from callback_bench import RssSampler  # noqa: E402
+from make_callbacks import bench_org  # noqa: E402
+
+from bot.crypto import CallbackCrypto  # noqa: E402
+from bot.fake_wecom import FakeWeCom  # noqa: E402
+from tests.harness import AES_KEY, AGENT_ID, CORP_ID, TOKEN, seed_org  # noqa: E402
+from tests.procs import (  # noqa: E402
+    FakeWeComServer,
+    ServeProcess,
+    WorkerProcess,
+    build_callback,
+    free_port,
+    running,
+    text_xml,
+    wait_for,
+)
+
+SECRET = "bench-secret-0123456789"
+TABLES = "inbound_events, visits, outbox, audit_log, card_tasks, pending_media"
+
+
+@dataclass
+class Phase:
+    name: str
+    messages: int = 0
+    acked: int = 0
+    ack_s: float = 0.0
+    handled_s: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    transactions: float = 0.0
+    statements: float | None = None
+    backlog: list[int] = field(default_factory=list)
+    drain_s: float = 0.0
+    rss_mb: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def handled_per_s(self) -> float:
+        return self.messages / self.handled_s if self.handled_s else 0.0
+
+    def pct(self, p: float) -> float:
+        if not self.latencies:
+            return float("inf")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+# --- database ---------------------------------------------------------------------------------------
+
+
+def prepare_database(url: str, reps: int) -> None:
+    from benchdb import reset_database
+    from make_callbacks import add_customers
+
+    from models.db import make_session_factory
+
+    engine = reset_database(url)
+    with make_session_factory(engine)() as session, session.begin():
+        seed_org(session, bench_org(reps))
+        session.flush()
+        add_customers(session, reps)
+    engine.dispose()
+
+
+def clear_effects(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+        conn.execute("VACUUM ANALYZE")
+
+
+class Counters:
+    """Transactions (pg_stat_database) and statements (pg_stat_statements, if loaded) of the bench database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        with psycopg.connect(url, autocommit=True) as conn:
+            self.statements = bool(conn.execute("SELECT 1 FROM pg_extension WHERE extname='pg_stat_statements'").fetchone())
+            if not self.statements:
+                try:
+                    conn.execute("CREATE EXTENSION pg_stat_statements")
+                    conn.execute("SELECT pg_stat_statements_reset()")
+                    self.statements = True
+                except psycopg.Error:
+                    self.statements = False
+
+    def reset(self) -> tuple[int, int]:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            if self.statements:
+                conn.execute("SELECT pg_stat_statements_reset()")
+            conn.execute("SELECT pg_stat_clear_snapshot()")
+            row = conn.execute(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+            ).fetchone()
+        return int(row[0]) if row else 0, 0
+
+    def read(self, since: tuple[int, int]) -> tuple[int, int | None]:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            xacts = conn.execute(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+            ).fetchone()
+            statements = None
+            if self.statements:
+                # Transaction control (BEGIN/COMMIT/ROLLBACK) is not a statement; the bench's own reads are left out.
+                statements = conn.execute(
+                    "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+                    "WHERE d.datname = current_database() AND query !~* '^\\s*(begin|commit|rollback)' "
+                    "AND query !~* 'pg_stat_(statements|database|clear)'"
+                ).fetchone()[0]
+        return int(xacts[0]) - since[0] - 2, None if statements is None else int(statements)  # -2: this read
+
+
+# --- load -------------------------------------------------------------------------------------------
+
+
+def build_callbacks(count: int, reps: int, offset: int) -> list[tuple[str, str, bytes]]:
+    crypto = CallbackCrypto(token=TOKEN, aes_key=AES_KEY, corp_id=CORP_ID, window_s=300)
+    base = int(time.time() * 1000) * 1000 + offset
+    items = []
+    for i in range(count):
+        userid = f"rep{(offset + i) % reps}"
+        xml = text_xml(CORP_ID, AGENT_ID, userid, f"拜访 华东精密 面谈 第{i}次，聊了新产线报价", base + i)
+        query, body = build_callback(crypto, TOKEN, CORP_ID, AGENT_ID, xml)
+        items.append((userid, query, body))
+    return items
+
+
+async def post_all(
+    url: str, items: list[tuple[str, str, bytes]], sent: list[tuple[float, str, int]], *, rate: float | None, connections: int = 16
+) -> None:
+    """Open loop at `rate` per second (each callback at its scheduled time), or as fast as `connections` go;
+    appends (posted at, userid, status) to `sent` as answers come."""
+    import httpx
+
+    limits = httpx.Limits(max_connections=connections * 4 if rate else connections)
+    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+
+        async def one(userid: str, query: str, body: bytes) -> None:
+            at = time.time()
+            try:
+                status = (await client.post(f"{url}/wecom/callback?{query}", content=body)).status_code
+            except httpx.HTTPError:
+                status = 0
+            sent.append((at, userid, status))
+
+        if rate:
+            start = time.monotonic()
+            tasks = []
+            for i, item in enumerate(items):
+                delay = start + i / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(*item)))
+            await asyncio.gather(*tasks)
+        else:
+            queue = list(reversed(items))
+
+            async def lane() -> None:
+                while queue:
+                    await one(*queue.pop())
+
+            await asyncio.gather(*(lane() for _ in range(connections)))
+
+
+def deliveries(fake: FakeWeCom) -> list[tuple[float, str]]:
+    return [(call.at, str((call.json or {}).get("touser", ""))) for call in fake.calls_to("message/send")]
+
+
+def latencies(sent: list[tuple[float, str, int]], delivered: list[tuple[float, str]]) -> list[float]:
+    """One user's k-th delivery answers their k-th callback (the worker keeps each user's order)."""
+    by_user_sent: dict[str, list[float]] = {}
+    for at, userid, status in sorted(sent):
+        if status == 200:
+            by_user_sent.setdefault(userid, []).append(at)
+    by_user_got: dict[str, list[float]] = {}
+    for at, userid in sorted(delivered):
+        by_user_got.setdefault(userid, []).append(at)
+    out = []
+    for userid, times in by_user_sent.items():
+        for t_sent, t_got in zip(times, by_user_got.get(userid, []), strict=False):
+            out.append(t_got - t_sent)
+    return out
+
+
+# --- phases -----------------------------------------------------------------------------------------
+
+
+def run_bot_phase(args: argparse.Namespace, work: Path, *, name: str, workers: int, rate: float | None, count: int) -> Phase:
+    clear_effects(args.database_url)
+    fake = FakeWeCom(corp_id=CORP_ID, agent_id=AGENT_ID, secret=SECRET, per_member_per_minute=None)
+    server = FakeWeComServer(fake).start()
+    env = {
+        "WECOM_CORP_ID": CORP_ID, "WECOM_AGENT_ID": str(AGENT_ID), "WECOM_SECRET": SECRET, "WECOM_TOKEN": TOKEN,
+        "WECOM_AES_KEY": AES_KEY, "WECOM_API_BASE": server.url, "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url, "SALESBOT_LOG_LEVEL": "WARNING",
+    }
+    web = ServeProcess(env, args=("--no-scheduler", "--no-worker"), log_dir=work)
+    pool = [WorkerProcess(env, args=("--interval", "1"), log_dir=work) for _ in range(workers)]
+    phase = Phase(name, messages=count)
+    with running(server, web, *pool):
+        for proc in (web, *pool):
+            proc.spawn()
+        for proc in (web, *pool):
+            wait_for(proc.healthy, timeout=120, what=proc.log_path.name)
+        samplers = {"serve": RssSampler(web.proc.pid)} | {f"worker{i}": RssSampler(p.proc.pid) for i, p in enumerate(pool)}  # type: ignore[union-attr]
+        for sampler in samplers.values():
+            sampler.start()
+        items = build_callbacks(count, args.reps, offset=hash(name) % 1000 * 10_000)
+        time.sleep(1.5)  # start-up's own statistics reach pg_stat_database before the snapshot
+        since = args.counters.reset()
+        started = time.time()
+        sent: list[tuple[float, str, int]] = []
+
+        async def drive() -> None:
+            done = asyncio.Event()
+
+            async def sample_backlog() -> None:
+                while not done.is_set():
+                    phase.backlog.append(len(sent) - len(fake.calls_to("message/send")))
+                    await asyncio.sleep(1.0)
+
+            sampler_task = asyncio.create_task(sample_backlog())
+            await post_all(web.url, items, sent, rate=rate)
+            done.set()
+            await sampler_task
+
+        asyncio.run(drive())
+        acked_at = time.time()
+        phase.acked = sum(1 for _, _, status in sent if status == 200)
+        phase.ack_s = acked_at - started
+        wait_for(lambda: len(fake.calls_to("message/send")) >= phase.acked, timeout=600, what=f"{name}: every reply delivered")
+        done_at = max(at for at, _ in deliveries(fake))
+        phase.handled_s = done_at - started
+        phase.drain_s = max(0.0, done_at - acked_at)
+        phase.latencies = latencies(sent, deliveries(fake))
+        for proc in pool:  # SIGTERM: the workers write their last 'sent' marks, the backends exit and flush stats
+            proc.stop()
+        web.stop()
+        phase.rss_mb = {label: s.stop() for label, s in samplers.items()}
+        time.sleep(1.0)
+        xacts, statements = args.counters.read(since)
+        phase.transactions = xacts / max(phase.acked, 1)
+        phase.statements = None if statements is None else statements / max(phase.acked, 1)
+    return phase
+
+
+def run_baseline(args: argparse.Namespace, work: Path, *, processes: int, count: int) -> Phase:
+    clear_effects(args.database_url)
+    fake = FakeWeCom(corp_id=CORP_ID, agent_id=AGENT_ID, secret=SECRET, per_member_per_minute=None)
+    server = FakeWeComServer(fake).start()
+    phase = Phase(f"bare psycopg × {processes}", messages=count)
+    procs = []
+    with running(server):
+        for p in range(processes):
+            jobs = [[f"rep{i % args.reps}", f"面谈 第{i}次，聊了新产线报价", f"{p}-{i}"] for i in range(p, count, processes)]
+            path = work / f"bare-{p}.json"
+            path.write_text(json.dumps(jobs, ensure_ascii=False), encoding="utf-8")
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, str(ROOT / "bench/bare_worker.py"), args.database_url, server.url, CORP_ID, SECRET, str(AGENT_ID), str(path)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                )
+            )
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        since = args.counters.reset()
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        spans = []
+        for proc in procs:
+            out, _ = proc.communicate(timeout=600)
+            start, end = (float(x) for x in out.split())
+            spans.append((start, end))
+        phase.handled_s = max(e for _, e in spans) - min(s for s, _ in spans)
+        phase.acked = count
+        time.sleep(1.0)
+        xacts, statements = args.counters.read(since)
+        phase.transactions = xacts / count
+        phase.statements = None if statements is None else statements / count
+        assert len(fake.calls_to("message/send")) == count
+    return phase
+
+
+# --- report -----------------------------------------------------------------------------------------
+
+
+def line(phase: Phase) -> str:
+    stm = "n/a" if phase.statements is None else f"{phase.statements:.1f}"
+    rss = " ".join(f"{k}={v:.0f}MB" for k, v in phase.rss_mb.items())
+    lat = f"p50={phase.pct(50) * 1000:.0f}ms p99={phase.pct(99) * 1000:.0f}ms" if phase.latencies else ""
+    acked = f"acked/s={phase.acked / phase.ack_s:.0f} " if phase.ack_s else ""
+    return (
+        f"{phase.name:28s} n={phase.acked:5d} {acked}handled+delivered/s={phase.handled_per_s:6.1f} {lat} "
+        f"txn/msg={phase.transactions:.2f} stmt/msg={stm} {rss}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reps", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--rate-duration", type=float, default=20.0)
+    parser.add_argument("--rate-workers", type=int, default=2)
+    parser.add_argument("--burst", type=int, default=1500)
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", ""))
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    args = parser.parse_args()
+    worker_counts = [int(x) for x in args.workers.split(",") if x]
+
+    import redis
+
+    redis.Redis.from_url(args.redis_url).flushdb()
+    private = None
+    if not args.database_url:
+        import private_pg
+
+        if not private_pg.available():
+            print("needs root and PostgreSQL binaries for a private cluster, or --database-url (a scratch database)")
+            return 2
+        private = private_pg.PrivatePostgres(free_port()).start()
+        args.database_url = private.url
+    results: list[tuple[str, bool]] = []
+    try:
+        prepare_database(args.database_url, args.reps)
+        args.counters = Counters(args.database_url)
+        with tempfile.TemporaryDirectory(prefix="e2e-bench-") as tmp:
+            work = Path(tmp)
+            count = int(args.rate * args.rate_duration)
+            rated = run_bot_phase(args, work, name=f"rate {args.rate:.0f}/s × {args.rate_workers}w", workers=args.rate_workers, rate=args.rate, count=count)
+            print(line(rated), flush=True)
+            saturation: dict[int, tuple[Phase, Phase]] = {}
+            for k in worker_counts:
+                bot = run_bot_phase(args, work, name=f"saturation × {k}w", workers=k, rate=None, count=args.burst)
+                print(line(bot), flush=True)
+                bare = run_baseline(args, work, processes=k, count=args.burst)
+                print(line(bare), flush=True)
+                saturation[k] = (bot, bare)
+    finally:
+        if private is not None:
+            private.remove()
+
+    print("\nTargets (2-core machine shared with other work: figures are noisy; compare ratios within this run)")
+    p99 = rated.pct(99)
+    results.append((f"rate {args.rate:.0f}/s: p99 callback→delivered {p99 * 1000:.0f} ms (target < 1000 ms)", p99 < 1.0))
+    growth = rated.backlog[-1] if rated.backlog else 0
+    results.append(
+        (f"rate {args.rate:.0f}/s: backlog at end of load {growth}, max {max(rated.backlog or [0])}, drained {rated.drain_s:.1f} s after "
+         f"(target: no growing backlog = drained within 2 s)", rated.drain_s < 2.0)
+    )
+    for label, phase in [("rate", rated), *[(f"saturation × {k}w", bot) for k, (bot, _) in saturation.items()]]:
+        results.append((f"{label}: {phase.transactions:.2f} transactions per 拜访 (target ≤ 2.0)", phase.transactions <= 2.0))
+        if phase.statements is not None:
+            results.append((f"{label}: {phase.statements:.1f} statements per 拜访 (target ≤ 12)", phase.statements <= 12))
+    base1 = saturation[worker_counts[0]][0].handled_per_s if worker_counts else 0.0
+    for k, (bot, bare) in saturation.items():
+        ratio = bot.handled_per_s / bare.handled_per_s if bare.handled_per_s else 0.0
+        results.append(
+            (f"× {k}: {bot.handled_per_s:.0f} vs bare {bare.handled_per_s:.0f} handled+delivered/s = {ratio:.2f} × baseline "
+             f"(target ≥ 0.5); scaling vs × {worker_counts[0]}: {bot.handled_per_s / base1 if base1 else 0:.2f}", ratio >= 0.5)
+        )
+    peak = max((v, f"{p.name}/{k}") for p in [rated, *(b for b, _ in saturation.values())] for k, v in p.rss_mb.items())
+    results.append((f"peak RSS {peak[0]:.0f} MB ({peak[1]}) (target < 200 MB each process)", peak[0] < 200))
+    for label, ok in results:
+        print(f"  [{'PASS' if ok else 'FAIL'}] {label}")
+    return 0 if all(ok for _, ok in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
