@@ -41,7 +41,7 @@ from callback_bench import RssSampler  # noqa: E402
 from make_callbacks import bench_org  # noqa: E402
 
 from bot.crypto import CallbackCrypto  # noqa: E402
-from bot.fake_wecom import FakeWeCom  # noqa: E402
+from demo.fake_wecom import FakeWeCom  # noqa: E402
 from tests.harness import AES_KEY, AGENT_ID, CORP_ID, TOKEN, seed_org  # noqa: E402
 from tests.procs import (  # noqa: E402
     FakeWeComServer,
