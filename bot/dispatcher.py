@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,7 +24,7 @@ from bot.outbox_batch import OutRow, PendingMarks, insert_rows, replies_rows
 from bot.settings import Settings
 from bot.wakeup import INBOUND_CHANNEL
 from chat.dialogs import SqlDialogStore
-from chat.handle import handle
+from chat.handle import NeedsIsolation, count_writes, handle
 from chat.inbound import Inbound, from_payload, to_payload
 from chat.router import RouteTable
 from models import Dialog, InboundEvent, User, norm_userid
@@ -74,6 +74,10 @@ class Dispatcher:
         self.on_accepted = on_accepted
         self.engine = session_factory.kw["bind"]
         self.batch_size = batch_size
+        # Handlers run without a savepoint each unless one fails after writing (chat/handle.py): that needs
+        # every statement counted, so the counter is installed on the engine here.
+        if not event.contains(self.engine, "before_cursor_execute", count_writes):
+            event.listen(self.engine, "before_cursor_execute", count_writes)
         self._notify_sql = text(f"SELECT pg_notify('{INBOUND_CHANNEL}', '')")
 
     def accept_many(self, msgs: list[Inbound]) -> list[DispatchResult]:
@@ -151,27 +155,45 @@ class Dispatcher:
         send right after the commit, after the per-member rate limit (checked in the same transaction);
         `marks` (rows this process sent earlier) are marked 'sent' in the same transaction too.
         """
+        try:
+            return self._handle_batch(limit=limit, deliverer=deliverer, marks=marks, stats=stats, isolated=False)
+        except NeedsIsolation:
+            log.info("a handler failed after writing: the batch is handled again, each message in a savepoint")
+            return self._handle_batch(limit=limit, deliverer=deliverer, marks=marks, stats=stats, isolated=True)
+
+    def _handle_batch(
+        self,
+        *,
+        limit: int,
+        deliverer: Deliverer | None,
+        marks: PendingMarks | None,
+        stats: DeliveryStats | None,
+        isolated: bool,
+    ) -> HandledBatch:
         now = self.clock()
         after_commit: list[Callable[[], None]] = []
+        outbox: list[OutRow] = []
         with self.session_factory() as session, session.begin():
             if marks:
                 marks.flush_into(session)
             claimed = claim_batch(session, limit=limit, now=now)
-            if not claimed:
-                return HandledBatch(0, [])
-            users, dialogs = self._load_senders(session, {c.userid for c in claimed})
-            rows: list[dict[str, Any]] = []
-            for item in claimed:
-                own: list[Callable[[], None]] = []
-                replies = handle(
-                    session, from_payload(item.payload), now=item.received_at, routes=self.routes, settings=self.settings,
-                    config=self.config, services=self.services, after_commit=own, sender=(users.get(item.userid), dialogs),
-                )
-                after_commit += own
-                rows += replies_rows(replies, default_recipient=item.userid, key_prefix=f"in:{item.id}")
-            outbox = insert_rows(session, rows, now=now, claim=deliverer is not None)
-            if deliverer is not None:
-                outbox = deliverer.rate_limit(session, outbox, now=now, stats=stats or DeliveryStats())
+            if claimed:
+                users, dialogs = self._load_senders(session, {c.userid for c in claimed})
+                rows: list[dict[str, Any]] = []
+                for item in claimed:
+                    own: list[Callable[[], None]] = []
+                    replies = handle(
+                        session, from_payload(item.payload), now=item.received_at, routes=self.routes,
+                        settings=self.settings, config=self.config, services=self.services, after_commit=own,
+                        sender=(users.get(item.userid), dialogs), isolated=isolated,
+                    )
+                    after_commit += own
+                    rows += replies_rows(replies, default_recipient=item.userid, key_prefix=f"in:{item.id}")
+                outbox = insert_rows(session, rows, now=now, claim=deliverer is not None)
+                if deliverer is not None:
+                    outbox = deliverer.rate_limit(session, outbox, now=now, stats=stats or DeliveryStats())
+        if marks:
+            marks.committed()
         for callback in after_commit:
             try:
                 callback()

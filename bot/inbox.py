@@ -38,8 +38,13 @@ class Claimed:
     received_at: datetime
 
 
-def claim_statement() -> Update:
-    """Parameters: `limit`, `processed_at`. The inner NOT EXISTS is an index probe (ix_inbound_received_user)."""
+def claim_statement(dialect: str = "postgresql") -> Update:
+    """Parameters: `limit`, `processed_at`. The inner NOT EXISTS is an index probe (ix_inbound_received_user).
+
+    PostgreSQL: the locking SELECT is a MATERIALIZED CTE, evaluated once (an `IN (subquery … LIMIT … FOR
+    UPDATE)` may be rescanned per outer row). SQLite (single process, no row locks): `IN (subquery)`, so the
+    statement starts with UPDATE and pysqlite opens the transaction before it (it does not for `WITH …`).
+    """
     heads = (
         select(_table.c.id)
         .where(_table.c.status == RECEIVED)
@@ -48,22 +53,21 @@ def claim_statement() -> Update:
         )
         .order_by(_table.c.id)
         .limit(bindparam("limit"))
-        .with_for_update(of=_table, skip_locked=True)
-        .cte("heads")
-        .prefix_with("MATERIALIZED")  # evaluated once: an IN (subquery) may be rescanned per outer row
     )
-    return (
-        update(_table)
-        .where(_table.c.id == heads.c.id, _table.c.status == "received")
-        .values(status="done", processed_at=bindparam("processed_at"))
-        .returning(_table.c.id, _table.c.userid, _table.c.payload, _table.c.received_at)
-    )
+    claim = update(_table).values(status="done", processed_at=bindparam("processed_at"))
+    if dialect == "postgresql":
+        cte = heads.with_for_update(of=_table, skip_locked=True).cte("heads").prefix_with("MATERIALIZED")
+        claim = claim.where(_table.c.id == cte.c.id, _table.c.status == RECEIVED)
+    else:
+        claim = claim.where(_table.c.id.in_(heads.scalar_subquery()), _table.c.status == RECEIVED)
+    return claim.returning(_table.c.id, _table.c.userid, _table.c.payload, _table.c.received_at)
 
 
-_CLAIM = claim_statement()
+_CLAIMS = {name: claim_statement(name) for name in ("postgresql", "sqlite")}
 
 
 def claim_batch(session: Session, *, limit: int, now: datetime) -> list[Claimed]:
     """Claim up to `limit` messages, at most one per user, oldest first (in the caller's transaction)."""
-    rows = session.connection().execute(_CLAIM, {"limit": limit, "processed_at": now})
+    connection = session.connection()
+    rows = connection.execute(_CLAIMS[connection.dialect.name], {"limit": limit, "processed_at": now})
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)

@@ -111,6 +111,7 @@ class Deliverer:
             sweep_stuck(session, now=now)
             claimed = claim_rows(session, now=now, limit=limit)
             rows = self.rate_limit(session, claimed, now=now, stats=stats)
+        own.committed()
         self.send_rows(rows, now=now, stats=stats, marks=own)
         if marks is None:
             self.flush(own)
@@ -145,6 +146,7 @@ class Deliverer:
         if marks:
             with self.session_factory() as session, session.begin():
                 marks.flush_into(session)
+            marks.committed()
 
     def drain(self, *, now: datetime, max_rounds: int = 50) -> DeliveryStats:
         """Deliver until nothing due is left (the CLI's `jobs run` uses this)."""

@@ -92,28 +92,29 @@ def insert_rows(session: Session, rows: list[dict[str, Any]], *, now: datetime, 
     return sorted(written, key=lambda r: r.id)
 
 
-def claim_statement(*, now: datetime, limit: int) -> Update:
-    """Due rows moved to 'sending' in one statement; on PostgreSQL the inner SELECT locks with SKIP LOCKED, so
-    concurrent deliverers never wait on each other and never share a row (SQLite is single-process)."""
+def claim_statement(*, now: datetime, limit: int, dialect: str = "postgresql") -> Update:
+    """Due rows moved to 'sending' in one statement. PostgreSQL: the inner SELECT locks with SKIP LOCKED in a
+    MATERIALIZED CTE (evaluated once), so concurrent deliverers never wait on each other nor share a row.
+    SQLite (single process): `IN (subquery)`, so the statement starts with UPDATE and pysqlite opens the
+    transaction before it."""
     due = (
         select(_table.c.id)
         .where(_table.c.status == "pending", _table.c.next_attempt_at <= now)
         .order_by(_table.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("due")
-        .prefix_with("MATERIALIZED")  # evaluated once: an IN (subquery) may be rescanned per outer row
     )
-    return (
-        update(_table)
-        .where(_table.c.id == due.c.id, _table.c.status == "pending")
-        .values(status="sending", lease_until=now + LEASE)
-        .returning(*_COLUMNS)
-    )
+    claim = update(_table).values(status="sending", lease_until=now + LEASE)
+    if dialect == "postgresql":
+        cte = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        claim = claim.where(_table.c.id == cte.c.id, _table.c.status == "pending")
+    else:
+        claim = claim.where(_table.c.id.in_(due.scalar_subquery()), _table.c.status == "pending")
+    return claim.returning(*_COLUMNS)
 
 
 def claim_rows(session: Session, *, now: datetime, limit: int) -> list[OutRow]:
-    found = session.connection().execute(claim_statement(now=now, limit=limit))
+    connection = session.connection()
+    found = connection.execute(claim_statement(now=now, limit=limit, dialect=connection.dialect.name))
     return sorted((_row(r) for r in found), key=lambda r: r.id)
 
 
@@ -196,6 +197,7 @@ class PendingMarks:
     def __init__(self) -> None:
         self.codes: dict[int, str | None] = {}
         self.since: datetime | None = None
+        self._written: dict[int, str | None] = {}
 
     def __bool__(self) -> bool:
         return bool(self.codes)
@@ -205,6 +207,14 @@ class PendingMarks:
         self.since = now if self.since is None else min(self.since, now)
 
     def flush_into(self, session: Session) -> None:
+        """Write the marks in `session`'s transaction; call `committed()` once it has committed."""
         if self.codes and self.since is not None:
             mark_sent(session, self.codes, now=self.since)
-        self.codes, self.since = {}, None
+            self._written = dict(self.codes)
+
+    def committed(self) -> None:
+        for row_id in self._written:
+            self.codes.pop(row_id, None)
+        self._written = {}
+        if not self.codes:
+            self.since = None

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from cards.keys import CardKey
@@ -86,6 +86,29 @@ def left_dialog_notice(state: str) -> Text:
     return Text(f"已退出刚才未完成的「{label}」。")
 
 
+class NeedsIsolation(Exception):
+    """A handler failed after it had written: only a rollback of the whole transaction undoes it."""
+
+
+WRITES = "salesbot_writes"
+
+
+def count_writes(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    """`before_cursor_execute` listener: counts, per connection, statements that may have changed data
+    (anything but a plain SELECT), so `handle` knows whether a failed handler left something to undo."""
+    if not statement.lstrip()[:6].upper().startswith("SELECT"):
+        conn.info[WRITES] = conn.info.get(WRITES, 0) + 1
+
+
+def _undo(session: Session, savepoint: Any, writes_before: int, exc: BaseException) -> None:
+    if savepoint is not None:
+        savepoint.rollback()
+        return
+    wrote = session.connection().info.get(WRITES, 0) != writes_before
+    if wrote or session.new or session.dirty or session.deleted or isinstance(exc, DBAPIError):
+        raise NeedsIsolation from exc
+
+
 def handle(
     session: Session,
     msg: Inbound,
@@ -97,11 +120,16 @@ def handle(
     services: dict[str, Any],
     after_commit: list[Callable[[], None]],
     sender: tuple[User | None, SqlDialogStore] | None = None,
+    isolated: bool = True,
 ) -> list[Reply]:
     """Route `msg` and run its handler; the replies (for the sender unless a reply names `to`).
 
     `sender`: the active user (None: not in the org) and a dialog store, when the caller has read them
     already in this transaction (a worker reads a whole batch's senders with one query).
+
+    `isolated=False` (a worker's batch) runs the handler without a savepoint, saving its two round trips:
+    a handler that fails before writing anything (the usual user mistake) needs no undo; one that fails
+    after a write raises `NeedsIsolation`, and the caller rolls the batch back and handles it again isolated.
     """
     userid = norm_userid(msg.userid)
     if sender is None:
@@ -154,18 +182,20 @@ def handle(
         routes=routes,
         after_commit=after_commit,
     )
-    savepoint = session.begin_nested()
+    savepoint = session.begin_nested() if isolated else None
+    writes_before = session.connection().info.get(WRITES, 0)
     try:
         result = route.handler(msg, ctx)
-        savepoint.commit()
+        if savepoint is not None:
+            savepoint.commit()
     except DomainError as exc:
-        savepoint.rollback()
+        _undo(session, savepoint, writes_before, exc)
         after_commit.clear()
         return [Text(exc.message)]
     except OperationalError:
         raise
-    except Exception:
-        savepoint.rollback()
+    except Exception as exc:
+        _undo(session, savepoint, writes_before, exc)
         after_commit.clear()
         log.exception("handler %s failed", getattr(route.handler, "__qualname__", route.handler))
         return [Text(INTERNAL_ERROR)]

@@ -98,8 +98,11 @@ def test_a_failing_handler_rolls_back_only_its_own_message(bot: Bot) -> None:
     add_customers(bot, ["rep_e1", "rep_e2"])
     router = Router("test")
 
+    runs: list[str] = []
+
     @router.command("炸", help="", example="")
     def boom(msg: Inbound, ctx: Ctx) -> None:
+        runs.append(ctx.userid)
         ctx.session.add(Visit(customer_id=1, userid=ctx.userid, summary="不应保存", visited_at=ctx.now, photo_count=0))
         ctx.session.flush()
         raise RuntimeError("handler bug")
@@ -117,6 +120,31 @@ def test_a_failing_handler_rolls_back_only_its_own_message(bot: Bot) -> None:
     assert bot.wecom.messages_for("rep_e1")[-1]["text"]["content"] == INTERNAL_ERROR
     with bot.session() as s:
         assert list(s.scalars(select(Visit.userid))) == ["rep_e2"]  # the other user's visit kept
+    # Without a savepoint first; it wrote before failing, so the batch was rolled back and handled again isolated.
+    assert runs == ["rep_e1", "rep_e1"]
+
+
+def test_a_user_mistake_before_any_write_costs_no_savepoint_and_no_second_pass(bot: Bot) -> None:
+    add_customers(bot, ["rep_e2"])
+    statements: list[str] = []
+    engine = bot.state.engine
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    accept_only(bot, "rep_e1", "拜访")  # usage error: no customer, no summary
+    accept_only(bot, "rep_e2", "拜访 华东精密 面谈")
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert bot.state.dispatcher.handle_batch(limit=32).handled == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert not [s for s in statements if s.upper().startswith(("SAVEPOINT", "ROLLBACK TO", "RELEASE"))]
+    assert sum(1 for s in statements if "UPDATE inbound_events" in s) == 1  # claimed once: no second pass
+    bot.state.deliverer.drain(now=bot.clock())
+    assert "拜访" in bot.wecom.messages_for("rep_e1")[-1]["text"]["content"]  # the usage answer
+    with bot.session() as s:
+        assert list(s.scalars(select(Visit.userid))) == ["rep_e2"]
 
 
 def test_org_import_between_batches_takes_effect_on_the_next_message(bot: Bot, tmp_path: Path) -> None:
