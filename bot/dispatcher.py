@@ -26,6 +26,7 @@ from bot.wakeup import INBOUND_CHANNEL
 from chat.dialogs import SqlDialogStore
 from chat.handle import NeedsIsolation, count_writes, handle
 from chat.inbound import Inbound, from_payload, to_payload
+from chat.replies import Reply
 from chat.router import RouteTable
 from models import Dialog, InboundEvent, User, norm_userid
 from models.db import insert_for
@@ -182,9 +183,8 @@ class Dispatcher:
                 rows: list[dict[str, Any]] = []
                 for item in claimed:
                     own: list[Callable[[], None]] = []
-                    replies = handle(
-                        session, from_payload(item.payload), now=item.received_at, routes=self.routes,
-                        settings=self.settings, config=self.config, services=self.services, after_commit=own,
+                    replies = self._route(
+                        session, from_payload(item.payload), item.received_at, own,
                         sender=(users.get(item.userid), dialogs), isolated=isolated,
                     )
                     after_commit += own
@@ -202,6 +202,21 @@ class Dispatcher:
         if outbox and deliverer is None and self.on_committed:
             self.on_committed()
         return HandledBatch(len(claimed), outbox)
+
+    def _route(
+        self,
+        session: Session,
+        msg: Inbound,
+        now: datetime,
+        after_commit: list[Callable[[], None]],
+        *,
+        sender: tuple[User | None, SqlDialogStore],
+        isolated: bool,
+    ) -> list[Reply]:
+        return handle(
+            session, msg, now=now, routes=self.routes, settings=self.settings, config=self.config,
+            services=self.services, after_commit=after_commit, sender=sender, isolated=isolated,
+        )
 
     def _load_senders(self, session: Session, userids: set[str]) -> tuple[dict[str, User], SqlDialogStore]:
         """The batch's senders (active users) and their dialogs, with one query for the whole batch.
