@@ -1,7 +1,7 @@
 """inbound: partial index (userid, id) over received rows, for the per-user-order claim
 
 Revision ID: 0002_h17_inbound_user
-Revises: 0001
+Revises: 0002_h13b_proposals
 Create Date: 2026-12-01 23:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002_h17_inbound_user"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_h13b_proposals"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
