@@ -18,9 +18,10 @@ from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.inbox import claim_batch
+from bot.inbox import claim_batch, peek_heads
 from bot.outbox import Deliverer, DeliveryStats
 from bot.outbox_batch import OutRow, PendingMarks, insert_rows, replies_rows
+from bot.preunderstand import understand_early
 from bot.settings import Settings
 from bot.wakeup import INBOUND_CHANNEL
 from chat.dialogs import SqlDialogStore
@@ -162,6 +163,24 @@ class Dispatcher:
             log.info("a handler failed after writing: the batch is handled again, each message in a savepoint")
             return self._handle_batch(limit=limit, deliverer=deliverer, marks=marks, stats=stats, isolated=True)
 
+    def _understand_early(self, limit: int) -> dict[int, tuple[str, Any]]:
+        """With a model configured: its answers for the messages the next claim will most likely take, got
+        before the transaction (bot/preunderstand.py). A message another worker claims instead, or one claimed
+        without having been read here, is understood by the rules alone."""
+        model = self.services.get("understand_model")
+        if model is None:
+            return {}
+        with self.engine.connect() as conn:
+            heads = peek_heads(conn, limit=limit)
+        early: dict[int, tuple[str, Any]] = {}
+        for event_id, payload, received_at in heads:
+            found = understand_early(
+                self.session_factory, from_payload(payload), now=received_at, routes=self.routes, config=self.config, model=model
+            )
+            if found is not None:
+                early[event_id] = found
+        return early
+
     def _handle_batch(
         self,
         *,
@@ -171,6 +190,7 @@ class Dispatcher:
         stats: DeliveryStats | None,
         isolated: bool,
     ) -> HandledBatch:
+        early = self._understand_early(limit)
         now = self.clock()
         after_commit: list[Callable[[], None]] = []
         outbox: list[OutRow] = []
@@ -184,7 +204,7 @@ class Dispatcher:
                 for item in claimed:
                     own: list[Callable[[], None]] = []
                     replies = self._route(
-                        session, from_payload(item.payload), item.received_at, own,
+                        session, from_payload(item.payload), item.received_at, own, early.get(item.id),
                         sender=(users.get(item.userid), dialogs), isolated=isolated,
                     )
                     after_commit += own
@@ -209,13 +229,15 @@ class Dispatcher:
         msg: Inbound,
         now: datetime,
         after_commit: list[Callable[[], None]],
+        early: tuple[str, Any] | None = None,
         *,
-        sender: tuple[User | None, SqlDialogStore],
-        isolated: bool,
+        sender: tuple[User | None, SqlDialogStore] | None = None,
+        isolated: bool = True,
     ) -> list[Reply]:
+        services = {**self.services, "understood": early} if early is not None else self.services
         return handle(
             session, msg, now=now, routes=self.routes, settings=self.settings, config=self.config,
-            services=self.services, after_commit=after_commit, sender=sender, isolated=isolated,
+            services=services, after_commit=after_commit, sender=sender, isolated=isolated,
         )
 
     def _load_senders(self, session: Session, userids: set[str]) -> tuple[dict[str, User], SqlDialogStore]:

@@ -65,6 +65,20 @@ def claim_statement(dialect: str = "postgresql") -> Update:
 
 _CLAIMS = {name: claim_statement(name) for name in ("postgresql", "sqlite")}
 
+# The same heads, read without claiming: what the next claim will most likely take (bot/dispatcher.py asks
+# the optional model about them before the transaction).
+_PEEK = (
+    select(_table.c.id, _table.c.payload, _table.c.received_at)
+    .where(_table.c.status == RECEIVED)
+    .where(~exists().where(_earlier.c.userid == _table.c.userid, _earlier.c.status == RECEIVED, _earlier.c.id < _table.c.id))
+    .order_by(_table.c.id)
+    .limit(bindparam("limit"))
+)
+
+
+def peek_heads(connection: Any, *, limit: int) -> list[tuple[int, dict[str, Any], datetime]]:
+    return [(row[0], row[1], row[2]) for row in connection.execute(_PEEK, {"limit": limit})]
+
 
 def claim_batch(session: Session, *, limit: int, now: datetime) -> list[Claimed]:
     """Claim up to `limit` messages, at most one per user, oldest first (in the caller's transaction)."""

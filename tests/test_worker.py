@@ -305,3 +305,35 @@ def test_worker_refuses_a_nonsense_batch_size(monkeypatch, capsys) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     assert main(["worker", "--batch", "0"]) == 2
     assert "例：salesbot worker" in capsys.readouterr().err
+
+
+def test_with_a_model_the_batch_is_understood_before_its_transaction(bot: Bot, monkeypatch) -> None:
+    """bot/preunderstand.py: the model is asked for the batch's messages with no transaction open, and each
+    answer reaches that message's handler (services["understood"])."""
+    import bot.dispatcher as dispatcher_module
+
+    asked: list[tuple[str, bool]] = []
+    engine = bot.state.engine
+
+    def fake_early(session_factory: Any, msg: Inbound, **kw: Any) -> tuple[str, Any]:
+        asked.append((msg.content, engine.pool.checkedout() > 0))  # the peek's connection was returned
+        return msg.content, f"意图:{msg.content}"
+
+    monkeypatch.setattr(dispatcher_module, "understand_early", fake_early)
+    seen: dict[str, Any] = {}
+    router = Router("probe")
+
+    @router.fallback()
+    def probe(msg: Inbound, ctx: Ctx) -> Text:
+        seen[ctx.userid] = ctx.services.get("understood")
+        return Text("好")
+
+    dispatcher = bot.state.dispatcher
+    dispatcher.routes = RouteTable([router])
+    dispatcher.services["understand_model"] = object()
+    accept_only(bot, "rep_e1", "下周去华东精密")
+    accept_only(bot, "rep_e2", "报价多少")
+    assert dispatcher.handle_batch(limit=32).handled == 2
+    assert sorted(text for text, _ in asked) == ["下周去华东精密", "报价多少"]
+    assert not any(busy for _, busy in asked)
+    assert seen == {"rep_e1": ("下周去华东精密", "意图:下周去华东精密"), "rep_e2": ("报价多少", "意图:报价多少")}
