@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = 12
     outbox_per_member_per_minute: int = 30
     demo_mode: bool = Field(default=False, description="mounts /sim and the stand-in WeCom API")
+    # Optional understanding model (docs/understanding.md): an OpenAI-compatible chat endpoint, asked only
+    # when the rules cannot decide. Unset: the embedded rules alone.
+    salesbot_llm_base_url: str | None = None
+    salesbot_llm_model: str | None = None
+    salesbot_llm_api_key: str | None = None
+    salesbot_llm_timeout: float = 3.0
 
     @field_validator("redis_url", mode="before")
     @classmethod

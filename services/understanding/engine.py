@@ -1,0 +1,276 @@
+"""understand(): a message in, an Understanding out. Rules first; a model only when the rules cannot decide.
+
+The rules read the sender's lexicon (lexicon.py: the names in scope), find the values (extract.py) and the
+names (resolve.py), pick one intent (intents.py) and keep the words that matter as `text` (content.py).
+`understand_rules` never calls a model and is all the embedded default needs; `understand` adds the
+optional model for what the rules leave UNKNOWN (see model.py for where that call may happen).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from models import User
+from services.config import BusinessConfig
+from services.parsing.timeparse import SHANGHAI
+from services.understanding import content
+from services.understanding.extract import (
+    find_amounts,
+    find_period,
+    find_quote_id,
+    find_score_items,
+    find_stage,
+    find_times,
+)
+from services.understanding.intents import Signals, classify
+from services.understanding.lexicon import Lexicon, lexicon_for
+from services.understanding.resolve import Entities, fuzzy_opportunities, resolve
+from services.understanding.types import Intent, Understanding
+
+if TYPE_CHECKING:
+    from services.understanding.model import ModelClient
+
+# Command words (and the aliases the router knows) → what they mean; the router still runs exact commands.
+COMMANDS: dict[str, Intent] = {
+    "拜访": Intent.VISIT,
+    "跟进": Intent.FOLLOWUP,
+    "新客户": Intent.NEW_CUSTOMER,
+    "客户": Intent.QUERY_CUSTOMER,
+    "商机": Intent.NEW_OPPORTUNITY,
+    "推进": Intent.ADVANCE,
+    "评分": Intent.SCORE,
+    "报价": Intent.QUOTE,
+    "合同": Intent.CONTRACT,
+    "回款": Intent.PAYMENT,
+    "输单": Intent.LOST,
+    "分配": Intent.REASSIGN,
+    "待办": Intent.QUERY_MY_TODO,
+    "todo": Intent.QUERY_MY_TODO,
+    "帮助": Intent.HELP,
+    "菜单": Intent.HELP,
+    "help": Intent.HELP,
+    "同意": Intent.APPROVE,
+    "驳回": Intent.REJECT,
+    "日报": Intent.QUERY_TEAM_TODAY,
+    "线索": Intent.LEAD,
+}
+# Commands with no free-form meaning of their own: recognised, so a typo is not taken for another command.
+OTHER_COMMANDS = ("撤回", "委托", "完成", "取消")
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+_SEPARATORS = "\\s，,：:。、；;！!"
+_HEAD = re.compile(rf"^([^{_SEPARATORS}]+)[{_SEPARATORS}]+(.*)$|^([^{_SEPARATORS}]+)$", re.S)
+_NEEDS_OPPORTUNITY = {Intent.QUOTE, Intent.ADVANCE, Intent.LOST, Intent.CONTRACT, Intent.SCORE}
+_NO_VALUES = {Intent.SMALLTALK, Intent.HELP, Intent.UNKNOWN}
+
+
+def _command_head(text: str) -> tuple[str, str, str | None] | None:
+    """(command word, arguments, typo) when the message is written as a command, else None.
+
+    `拜访：金桥，…` and `拜访 金桥 …` are commands; `拜访了金桥` is a sentence. A first word one character
+    off a two-character command (拜放) is that command with `typo` set, so the answer can ask once.
+    """
+    m = _HEAD.match(text)
+    if m is None:
+        return None
+    head, rest = (m[1], m[2]) if m[1] is not None else (m[3], "")
+    if head in COMMANDS:
+        return head, rest.strip(), None
+    if head in OTHER_COMMANDS:
+        return head, rest.strip(), None
+    if len(head) == 2 and rest:
+        for word in COMMANDS:
+            if (
+                len(word) == 2
+                and sum(a != b for a, b in zip(word, head, strict=True)) == 1
+                and not word.isascii()
+            ):
+                return word, rest.strip(), word
+    return None
+
+
+def understand_rules(
+    session: Session,
+    *,
+    user: User,
+    text: str,
+    now: datetime,
+    config: BusinessConfig,
+    expecting: Intent | None = None,
+) -> tuple[Understanding, Lexicon]:
+    """The embedded understanding: no network. Also returns the lexicon the model step re-resolves with."""
+    lex = lexicon_for(session, user=user)
+    return _understand(lex, user=user, text=text, now=now, config=config, expecting=expecting), lex
+
+
+def understand(
+    session: Session,
+    *,
+    user: User,
+    text: str,
+    now: datetime,
+    config: BusinessConfig,
+    model: ModelClient | None = None,
+    expecting: Intent | None = None,
+) -> Understanding:
+    """What `text` from `user` means, everything resolved within the user's scope.
+
+    `expecting`: the intent an open dialog waits for (a reject reason): the reply is taken as its answer.
+    `model`: asked only when the rules end at UNKNOWN; this makes an HTTP call, so call `understand` outside
+    a database transaction, or split it: `understand_rules` inside, then `ModelClient.refine` outside.
+    """
+    found, lex = understand_rules(session, user=user, text=text, now=now, config=config, expecting=expecting)
+    if model is None or found.intent is not Intent.UNKNOWN:
+        return found
+    return model.refine(found, text=text, lexicon=lex, user=user, now=now, config=config)
+
+
+def _fold(ch: str) -> str:
+    """One character as matched: NFKC (full-width → half-width) and lower-case, when that stays one character."""
+    folded = unicodedata.normalize("NFKC", ch).lower()
+    return folded if len(folded) == 1 else ch
+
+
+def _texts(text: str) -> tuple[str, str]:
+    """(shown, match): the message as typed and its folded copy, of the same length (spans apply to both)."""
+    shown = _INVISIBLE.sub("", text).strip()
+    return shown, "".join(_fold(ch) for ch in shown)
+
+
+def _understand(
+    lex: Lexicon, *, user: User, text: str, now: datetime, config: BusinessConfig, expecting: Intent | None
+) -> Understanding:
+    shown, norm = _texts(text)
+    if not norm.strip():
+        return Understanding(Intent.SMALLTALK, text="")
+    if expecting is not None:
+        head = _command_head(norm)
+        if not (head and not head[1]) and norm not in ("取消", "算了", "不用了"):
+            return Understanding(expecting, text=shown, confidence=1.0)
+
+    command = _command_head(norm)
+    body = command[1] if command else norm
+    offset = len(norm) - len(body)
+    shown_body = shown[offset:]
+
+    amounts = find_amounts(body)
+    times = find_times(body, now=now)
+    quote = find_quote_id(body)
+    blocked = [f.span for f in amounts] + [t.span for t in times] + ([quote.span] if quote else [])
+    name_token = None
+    if command:
+        first = re.split(f"[{_SEPARATORS}]+", body, maxsplit=1)[0]
+        name_token = first if first and not any(t.span[0] == 0 for t in times) else None
+    ents = resolve(body, lex, blocked=blocked, name_token=name_token)
+    stage = find_stage(body, config=config)
+    items = find_score_items(body, config=config)
+    future = [t for t in times if t.when > now]
+
+    if command:
+        intent, confidence = COMMANDS.get(command[0], Intent.UNKNOWN), 1.0
+        if command[0] == "客户" and not body:
+            intent = Intent.QUERY_MY_CUSTOMERS
+    else:
+        signals = Signals(
+            has_customer=bool(ents.customer_ids),
+            has_contact=ents.contact is not None,
+            has_opportunity=bool(ents.opportunity_ids),
+            other_person=ents.person_userid is not None and ents.person_userid != user.userid,
+            has_region=ents.region is not None,
+            has_amount=bool(amounts),
+            has_stage=stage is not None,
+            has_quote_id=quote is not None,
+            score_items=len(items),
+            future_time=bool(future),
+        )
+        intent, confidence = classify(norm, signals)
+    if ents.did_you_mean:
+        confidence = min(confidence, 0.6)
+
+    opportunity_ids = ents.opportunity_ids
+    if intent in _NEEDS_OPPORTUNITY and not opportunity_ids:
+        opportunity_ids = _opportunities_of(body, lex, ents)
+    customer_ids = ents.customer_ids
+    if intent in (Intent.SMALLTALK, Intent.HELP):
+        customer_ids, opportunity_ids = (), ()
+    return Understanding(
+        intent=intent,
+        customer_ids=customer_ids,
+        contact=ents.contact,
+        opportunity_ids=tuple(opportunity_ids),
+        amount=amounts[0].value if amounts and intent not in _NO_VALUES else None,  # type: ignore[arg-type]
+        when=_pick_time(intent, times, future, now),
+        period=find_period(norm) if intent.is_query else None,
+        stage=str(stage.value) if stage and intent is Intent.ADVANCE else None,
+        person_userid=ents.person_userid
+        if ents.person_userid != user.userid or intent is Intent.REASSIGN
+        else None,
+        quote_id=int(quote.value) if quote else None,  # type: ignore[call-overload]
+        region=ents.region,
+        text=content.text_for(
+            intent,
+            shown_body,
+            body,
+            ents=ents,
+            amounts=amounts,
+            times=times,
+            quote=quote,
+            command=command is not None,
+        ),
+        command_typo=command[2] if command else None,
+        confidence=confidence,
+        items=tuple(str(f.value) for f in items) if intent is Intent.SCORE else (),
+        did_you_mean=ents.did_you_mean,
+        mention=ents.mention or _unresolved_mention(intent, ents, name_token),
+        command=command[0] if command else None,
+    )
+
+
+def _pick_time(intent: Intent, times: list, future: list, now: datetime) -> datetime | None:  # type: ignore[type-arg]
+    if intent.is_query or intent in _NO_VALUES:
+        return None
+    if intent is Intent.VISIT:
+        # The visit itself happened today; a later day mentioned in the note is the next step to offer.
+        today = now.astimezone(SHANGHAI).date()
+        later = [t for t in future if t.has_date and t.when.astimezone(SHANGHAI).date() > today]
+        return later[0].when if later else None
+    if future:
+        return future[0].when  # type: ignore[no-any-return]
+    return times[0].when if times and intent is Intent.FOLLOWUP else None
+
+
+def _opportunities_of(body: str, lex: Lexicon, ents: Entities) -> tuple[int, ...]:
+    """The project meant when none was named exactly: a loose match, else the customer's only open one."""
+    if not ents.customer_ids:
+        return ()
+    loose = fuzzy_opportunities(body, lex, ents.customer_ids)
+    if loose:
+        return loose
+    return tuple(o.id for o in lex.opportunities.values() if o.open and o.customer_id in ents.customer_ids)
+
+
+_NAMED_INTENTS = {
+    Intent.VISIT,
+    Intent.FOLLOWUP,
+    Intent.NEW_OPPORTUNITY,
+    Intent.QUOTE,
+    Intent.CONTRACT,
+    Intent.PAYMENT,
+    Intent.LOST,
+    Intent.ADVANCE,
+    Intent.SCORE,
+    Intent.REASSIGN,
+    Intent.QUERY_CUSTOMER,
+    Intent.QUERY_CONTACT,
+}
+
+
+def _unresolved_mention(intent: Intent, ents: Entities, name_token: str | None) -> str | None:
+    """The word written where a name goes that named nothing in scope (for 没有找到客户「…」)."""
+    if ents.customer_ids or ents.contact or intent not in _NAMED_INTENTS:
+        return None
+    return name_token

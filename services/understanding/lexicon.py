@@ -1,0 +1,217 @@
+"""The names a sender may see, as one dictionary: customers, contacts, opportunities, people, regions.
+
+Built from the company's own records, filtered by services/scope.py, so an out-of-scope name is simply not
+in it (exactly like an unknown one). Building it (aliases, pinyin, an Aho-Corasick automaton) costs far more
+than reading the rows, so a built lexicon is cached by the content of the rows it was built from: every
+request reads the rows in scope (a few cheap queries) and reuses the lexicon when they are unchanged. Any
+edit to a name, a contact, an owner, a stage or the org chart gives different rows and a fresh build.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import ahocorasick  # type: ignore[import-not-found]
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Customer, Opportunity, User
+from services.scope import customer_filter, visible_userids
+from services.understanding.names import (
+    contact_variants,
+    customer_aliases,
+    opportunity_aliases,
+    pinyin_keys,
+    syllables,
+)
+
+CUSTOMER, CONTACT, OPPORTUNITY, PERSON, REGION = "customer", "contact", "opportunity", "person", "region"
+
+
+@dataclass(frozen=True)
+class CustomerInfo:
+    id: int
+    name: str
+    contact: str | None
+    region: str | None
+    owner: str
+
+
+@dataclass(frozen=True)
+class OpportunityInfo:
+    id: int
+    customer_id: int
+    name: str
+    stage: str
+    open: bool
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One dictionary word found in the message: text[start:end] names `ref` of `kind` with `weight`."""
+
+    start: int
+    end: int
+    kind: str
+    ref: int | str
+    weight: int
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+@dataclass
+class Lexicon:
+    customers: dict[int, CustomerInfo]
+    opportunities: dict[int, OpportunityInfo]
+    people: dict[str, str]  # userid -> name
+    regions: frozenset[str]
+    automaton: ahocorasick.Automaton = field(repr=False)
+    pinyin: dict[str, frozenset[int]] = field(repr=False)  # "hongda" / "jqjg" -> customer ids
+    sounds: dict[tuple[str, ...], frozenset[int]] = field(repr=False)  # ("jin", "qiao") -> customer ids
+    contacts: dict[str, frozenset[int]] = field(
+        repr=False
+    )  # contact as stored (and variants) -> customer ids
+    max_sound_len: int = 0
+
+    def hits(self, text: str) -> Iterator[Hit]:
+        """Every dictionary word in `text` (lower-cased, normalised): overlapping, all kinds."""
+        if not len(self.automaton):
+            return
+        for end, (word, entries) in self.automaton.iter(text):
+            start = end - len(word) + 1
+            for kind, ref, weight in entries:
+                yield Hit(start, end + 1, kind, ref, weight)
+
+    def names_for_model(self, limit: int = 300) -> dict[str, list[str]]:
+        """What a model may be told: only names the sender may see (and never more than `limit` of each)."""
+        return {
+            "customers": [c.name for c in list(self.customers.values())[:limit]],
+            "contacts": sorted({c.contact for c in self.customers.values() if c.contact})[:limit],
+            "opportunities": [o.name for o in list(self.opportunities.values())[:limit] if o.open],
+            "people": sorted(self.people.values())[:limit],
+            "regions": sorted(self.regions),
+        }
+
+
+def _build(
+    customers: tuple[tuple[int, str, str | None, str | None, str], ...],
+    opportunities: tuple[tuple[int, int, str, str, bool], ...],
+    users: tuple[tuple[str, str, str | None], ...],
+) -> Lexicon:
+    words: dict[str, list[tuple[str, int | str, int]]] = {}
+    pinyin: dict[str, set[int]] = {}
+    sounds: dict[tuple[str, ...], set[int]] = {}
+    contacts: dict[str, set[int]] = {}
+
+    def add(word: str, kind: str, ref: int | str, weight: int) -> None:
+        if word:
+            words.setdefault(word, []).append((kind, ref, weight))
+
+    cust_info: dict[int, CustomerInfo] = {}
+    for cid, name, contact, region, owner in customers:
+        cust_info[cid] = CustomerInfo(cid, name, contact, region, owner)
+        for alias, weight in customer_aliases(name):
+            add(alias, CUSTOMER, cid, weight)
+            if weight >= 2:
+                full, initials = pinyin_keys(alias)
+                if full:
+                    pinyin.setdefault(full, set()).add(cid)
+                    sounds.setdefault(syllables(alias), set()).add(cid)
+                if len(initials) >= 3:
+                    pinyin.setdefault(initials, set()).add(cid)
+        if contact:
+            for i, variant in enumerate(contact_variants(contact)):
+                add(variant, CONTACT, cid, 3 if i == 0 else 1)
+                contacts.setdefault(variant, set()).add(cid)
+    opp_info: dict[int, OpportunityInfo] = {}
+    for oid, cid, name, stage, is_open in opportunities:
+        opp_info[oid] = OpportunityInfo(oid, cid, name, stage, is_open)
+        for alias, weight in opportunity_aliases(name):
+            add(alias, OPPORTUNITY, oid, weight)
+    people: dict[str, str] = {}
+    regions: set[str] = {c.region for c in cust_info.values() if c.region}
+    for userid, name, region in users:
+        people[userid] = name
+        if len(name) >= 2:
+            add(name.lower(), PERSON, userid, 3)
+        if region:
+            regions.add(region)
+    for region in regions:
+        add(region.lower(), REGION, region, 3)
+
+    automaton = ahocorasick.Automaton()
+    for word, entries in words.items():
+        automaton.add_word(word, (word, tuple(entries)))
+    if words:
+        automaton.make_automaton()
+    return Lexicon(
+        customers=cust_info,
+        opportunities=opp_info,
+        people=people,
+        regions=frozenset(regions),
+        automaton=automaton,
+        pinyin={k: frozenset(v) for k, v in pinyin.items()},
+        sounds={k: frozenset(v) for k, v in sounds.items()},
+        contacts={k: frozenset(v) for k, v in contacts.items()},
+        max_sound_len=max((len(k) for k in sounds), default=0),
+    )
+
+
+_Key = tuple[tuple, tuple, tuple]  # type: ignore[type-arg]
+_CACHE: OrderedDict[_Key, Lexicon] = OrderedDict()
+_CACHE_SIZE = 64
+_LOCK = threading.Lock()
+
+
+def rows_in_scope(session: Session, *, user: User) -> _Key:
+    """The rows a lexicon is built from: what `user` may see, read fresh on every call."""
+    customers = tuple(
+        tuple(row)
+        for row in session.execute(
+            select(Customer.id, Customer.name, Customer.contact, Customer.region, Customer.owner_userid)
+            .where(customer_filter(user))
+            .order_by(Customer.id)
+        )
+    )
+    opportunities = tuple(
+        (row[0], row[1], row[2], row[3], row[4] is None)
+        for row in session.execute(
+            select(
+                Opportunity.id,
+                Opportunity.customer_id,
+                Opportunity.name,
+                Opportunity.stage,
+                Opportunity.closed_at,
+            )
+            .join(Customer, Customer.id == Opportunity.customer_id)
+            .where(customer_filter(user))
+            .order_by(Opportunity.id)
+        )
+    )
+    visible = visible_userids(session, user=user)
+    query = select(User.userid, User.name, User.region).where(User.active.is_(True)).order_by(User.userid)
+    if visible is not None:
+        query = query.where(User.userid.in_(visible))
+    users = tuple(tuple(row) for row in session.execute(query))
+    return customers, opportunities, users
+
+
+def lexicon_for(session: Session, *, user: User) -> Lexicon:
+    """The sender's lexicon: rebuilt only when the rows in scope changed since it was last built."""
+    key = rows_in_scope(session, user=user)
+    with _LOCK:
+        found = _CACHE.get(key)
+        if found is not None:
+            _CACHE.move_to_end(key)
+            return found
+    built = _build(*key)
+    with _LOCK:
+        _CACHE[key] = built
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return built

@@ -1,0 +1,215 @@
+"""Which customer, contact, opportunity, person and region a sentence names, within the sender's lexicon.
+
+Exact words first (Aho-Corasick over every alias: one pass over the message, whatever the company's size),
+then pinyin typed in Latin letters (hongda, jqjg), then, only when nothing was found, the approximate
+matches a person makes when typing: a homophone from the input method (金侨 for 金桥) or a character or two
+off (edit distance, rapidfuzz). Approximate matches are flagged `did_you_mean` so the answer asks first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from services.understanding.extract import Span
+from services.understanding.lexicon import CONTACT, CUSTOMER, OPPORTUNITY, PERSON, REGION, Hit, Lexicon
+from services.understanding.names import customer_aliases, is_cjk, syllables
+
+_LATIN = re.compile(r"[a-z]{2,}")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+@dataclass
+class Entities:
+    customer_ids: tuple[int, ...] = ()
+    customer_span: Span | None = None
+    contact: str | None = None
+    opportunity_ids: tuple[int, ...] = ()
+    person_userid: str | None = None
+    region: str | None = None
+    did_you_mean: bool = False
+    mention: str | None = None
+    spans: dict[str, list[Span]] = field(default_factory=dict)
+
+    def all_spans(self) -> list[Span]:
+        return [span for spans in self.spans.values() for span in spans]
+
+
+def _select(hits: list[Hit]) -> list[Hit]:
+    """Leftmost-longest, non-overlapping spans; every entry at a chosen span is kept."""
+    by_span: dict[Span, list[Hit]] = {}
+    for hit in hits:
+        by_span.setdefault((hit.start, hit.end), []).append(hit)
+    order = sorted(by_span, key=lambda s: (-(s[1] - s[0]), -max(h.weight for h in by_span[s]), s[0]))
+    taken: list[Span] = []
+    out: list[Hit] = []
+    for span in order:
+        if any(span[0] < t[1] and t[0] < span[1] for t in taken):
+            continue
+        taken.append(span)
+        out.extend(by_span[span])
+    return sorted(out, key=lambda h: h.start)
+
+
+def _best_group(hits: list[Hit]) -> list[Hit]:
+    """The hits naming the strongest span of one kind: the highest weight, then longest, then first."""
+    if not hits:
+        return []
+    spans: dict[Span, list[Hit]] = {}
+    for hit in hits:
+        spans.setdefault((hit.start, hit.end), []).append(hit)
+    best = max(spans, key=lambda s: (max(h.weight for h in spans[s]), s[1] - s[0], -s[0]))
+    return spans[best]
+
+
+def resolve(text: str, lex: Lexicon, *, blocked: list[Span] = (), name_token: str | None = None) -> Entities:  # type: ignore[assignment]
+    """Find the entities in `text` (normalised, lower-case). `blocked` spans (times, amounts) are not names;
+    `name_token` is a word the sender put where a name goes (a command's first argument)."""
+    hits = [h for h in lex.hits(text) if not any(h.start < b[1] and b[0] < h.end for b in blocked)]
+    chosen = _select(hits)
+    ents = Entities()
+    kinds: dict[str, list[Hit]] = {}
+    for hit in chosen:
+        kinds.setdefault(hit.kind, []).append(hit)
+
+    customer_hits = _best_group(kinds.get(CUSTOMER, []))
+    customer_ids = sorted({int(h.ref) for h in customer_hits})
+    if customer_hits:
+        ents.customer_span = (customer_hits[0].start, customer_hits[0].end)
+    contact_hits = kinds.get(CONTACT, [])
+    if contact_hits:
+        contact_customers = {int(h.ref) for h in contact_hits}
+        if customer_ids:
+            contact_customers &= set(customer_ids)
+        elif len({h.start for h in contact_hits}) >= 1:
+            strongest = _best_group(contact_hits)
+            contact_customers = {int(h.ref) for h in strongest}
+            customer_ids = sorted(contact_customers)
+        if contact_customers:
+            stored = {lex.customers[c].contact for c in contact_customers}
+            ents.contact = stored.pop() if len(stored) == 1 else None
+            ents.spans[CONTACT] = [(h.start, h.end) for h in contact_hits]
+    opp_hits = kinds.get(OPPORTUNITY, [])
+    if customer_ids:
+        opp_hits = [h for h in opp_hits if lex.opportunities[int(h.ref)].customer_id in customer_ids]
+    if opp_hits:
+        group = _best_group(opp_hits)
+        ids = sorted({int(h.ref) for h in group})
+        open_ids = [i for i in ids if lex.opportunities[i].open]
+        ents.opportunity_ids = tuple(open_ids or ids)
+        ents.spans[OPPORTUNITY] = [(h.start, h.end) for h in group]
+        if not customer_ids:
+            customer_ids = sorted({lex.opportunities[i].customer_id for i in ents.opportunity_ids})
+    if customer_hits:
+        ents.spans[CUSTOMER] = [(h.start, h.end) for h in kinds[CUSTOMER]]
+
+    person_hits = kinds.get(PERSON, [])
+    if person_hits:
+        ents.person_userid = str(person_hits[0].ref)
+        ents.spans[PERSON] = [(h.start, h.end) for h in person_hits]
+    region_hits = kinds.get(REGION, [])
+    if region_hits:
+        ents.region = str(region_hits[0].ref)
+        ents.spans[REGION] = [(h.start, h.end) for h in region_hits]
+
+    if not customer_ids:
+        taken = [*blocked, *ents.all_spans()]
+        customer_ids = _by_pinyin(text, lex, ents, taken)
+    if not customer_ids and name_token:
+        customer_ids = _by_edit_distance(name_token, lex, ents)
+    if not customer_ids:
+        customer_ids = _by_sound(text, lex, ents, [*blocked, *ents.all_spans()])
+    ents.customer_ids = tuple(customer_ids)
+    return ents
+
+
+def _by_pinyin(text: str, lex: Lexicon, ents: Entities, taken: list[Span]) -> list[int]:
+    """hongda, jqjg: pinyin or initials typed in Latin letters (exact, then one letter off for 5+)."""
+    for m in _LATIN.finditer(text):
+        if any(m.start() < t[1] and t[0] < m.end() for t in taken):
+            continue
+        word = m[0]
+        ids = lex.pinyin.get(word)
+        if ids:
+            ents.spans[CUSTOMER] = [m.span()]
+            ents.customer_span = m.span()
+            ents.mention = word
+            return sorted(ids)
+        if len(word) >= 5 and lex.pinyin:
+            found = process.extractOne(word, lex.pinyin.keys(), scorer=Levenshtein.distance, score_cutoff=1)
+            if found is not None:
+                ents.spans[CUSTOMER] = [m.span()]
+                ents.customer_span = m.span()
+                ents.did_you_mean, ents.mention = True, word
+                return sorted(lex.pinyin[found[0]])
+    return []
+
+
+def _by_sound(text: str, lex: Lexicon, ents: Entities, taken: list[Span]) -> list[int]:
+    """金侨 for 金桥: the same syllables as a short name (what a pinyin input method gets wrong)."""
+    if not lex.sounds:
+        return []
+    best: tuple[int, Span, frozenset[int]] | None = None
+    for m in _CJK_RUN.finditer(text):
+        run = m[0]
+        syl = syllables(run)
+        if len(syl) != len(run):
+            continue
+        for i in range(len(run)):
+            for size in range(min(lex.max_sound_len, len(run) - i), 1, -1):
+                span = (m.start() + i, m.start() + i + size)
+                if any(span[0] < t[1] and t[0] < span[1] for t in taken):
+                    continue
+                ids = lex.sounds.get(syl[i : i + size])
+                if ids and (best is None or size > best[0]):
+                    best = (size, span, ids)
+                    break
+    if best is None:
+        return []
+    ents.spans[CUSTOMER] = [best[1]]
+    ents.customer_span = best[1]
+    ents.did_you_mean, ents.mention = True, text[best[1][0] : best[1][1]]
+    return sorted(best[2])
+
+
+def _by_edit_distance(token: str, lex: Lexicon, ents: Entities) -> list[int]:
+    """A name a character or two off (华东精蜜, 金桥精密): only for a word written where a name goes."""
+    token = token.strip()
+    if len(token) < 2 or not all(is_cjk(ch) for ch in token):
+        return []
+    allowed = 1 if len(token) <= 4 else 2
+    best: tuple[int, set[int]] | None = None
+    for cust in lex.customers.values():
+        for alias, weight in customer_aliases(cust.name):
+            if weight < 2 or abs(len(alias) - len(token)) > allowed:
+                continue
+            d = Levenshtein.distance(token, alias, score_cutoff=allowed)
+            if d <= allowed and (len(token) > 2 or d == 0 or alias[0] == token[0]):
+                if best is None or d < best[0]:
+                    best = (d, {cust.id})
+                elif d == best[0]:
+                    best[1].add(cust.id)
+    if best is None:
+        return []
+    ents.did_you_mean, ents.mention = True, token
+    return sorted(best[1])
+
+
+def fuzzy_opportunities(text: str, lex: Lexicon, customer_ids: tuple[int, ...]) -> tuple[int, ...]:
+    """Projects named loosely (备件框架 for 备件年度框架): the best partial match among the customer's."""
+    candidates = {
+        o.id: o.name.lower()
+        for o in lex.opportunities.values()
+        if o.open and (not customer_ids or o.customer_id in customer_ids)
+    }
+    if not candidates:
+        return ()
+    scored = process.extract(text, candidates, scorer=fuzz.partial_ratio, limit=2, score_cutoff=60)
+    if not scored:
+        return ()
+    if len(scored) > 1 and scored[0][1] - scored[1][1] < 10:
+        return tuple(sorted({scored[0][2], scored[1][2]}))
+    return (int(scored[0][2]),)
