@@ -186,6 +186,7 @@ def _understand(
             has_quote_id=quote is not None,
             score_items=len(items),
             future_time=bool(future),
+            past_first=bool(future) and "了" in body[: future[0].span[0]],
         )
         intent, confidence = classify(norm, signals)
     if ents.did_you_mean:

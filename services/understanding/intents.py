@@ -22,6 +22,9 @@ class Signals:
     has_quote_id: bool
     score_items: int
     future_time: bool
+    past_first: bool = (
+        False  # something was done (了) before the first future time: a report with a next step
+    )
 
 
 def classify(text: str, s: Signals) -> tuple[Intent, float]:
@@ -112,7 +115,7 @@ def _write(text: str, s: Signals) -> tuple[Intent, float] | None:
         return Intent.NEW_CUSTOMER, 0.8
     if cues.LEAD.search(text) and not s.has_customer:
         return Intent.LEAD, 0.7
-    if s.has_customer and s.future_time and cues.FUTURE_ACTION.search(text):
+    if s.has_customer and s.future_time and not s.past_first and cues.FUTURE_ACTION.search(text):
         return Intent.FOLLOWUP, 0.7
     if s.has_customer and "了" in text and len(text) > 8:
         return Intent.VISIT, 0.6

@@ -1,0 +1,134 @@
+"""Understanding cost per message on the embedded defaults (SQLite, no Redis, no model), on the demo company.
+
+    python bench/understanding_bench.py [--rounds 200]
+
+Baseline, measured in the same run: an exact command through the whole request path (encrypted callback →
+accept → dispatcher → handler → outbox), `客户 <name>` sent by a rep, as the test harness does it. Then
+understand() on free-form sentences built from the same rep's customers, contacts and opportunities (not
+the corpus's), each on the same database. Reported: medians, p95, the ratio to the baseline and the first
+(cold) call, which builds the sender's lexicon. Target (issue 13): understand() adds < 20 ms median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select  # noqa: E402
+
+from models import Customer, Opportunity, User  # noqa: E402
+from models.db import make_engine, upgrade_schema  # noqa: E402
+from services.config import default_config  # noqa: E402
+from services.demo_seed import seed_demo  # noqa: E402
+from services.understanding import understand  # noqa: E402
+from services.understanding.lexicon import _CACHE  # noqa: E402
+from services.understanding.names import customer_aliases  # noqa: E402
+from tests.harness import FrozenClock, make_bot  # noqa: E402
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 12, 2, 10, 30, tzinfo=SHANGHAI)
+TARGET_MS = 20.0
+
+TEMPLATES = (
+    "刚从{c}回来，{p}说下周三要看样品",
+    "提醒我周五给{c}{p}打电话",
+    "{c}那边又有个新项目，{o}，大概25万",
+    "{c}{o}那个单子报个价 35万 含税含安装",
+    "{p}电话多少",
+    "{c}现在什么情况",
+    "我的客户有哪些",
+    "这周我要跟哪些客户",
+    "{c}的{o}丢了 被竞争对手抢了",
+    "明天上午提醒我去{c}送图纸",
+    "在吗",
+    "客户 {c}",
+)
+
+
+def _short(name: str) -> str:
+    prefixes = sorted((a for a, w in customer_aliases(name) if w == 2), key=len)
+    return prefixes[0] if prefixes else name
+
+
+def _ms(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=200)
+    args = parser.parse_args()
+    config = default_config()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        engine = make_engine(url)
+        upgrade_schema(engine)
+        clock = FrozenClock(NOW)
+        bot = make_bot(url, engine, clock=clock)
+        with bot.session() as session, session.begin():
+            summary = seed_demo(session, config=config, now=NOW)
+        with bot.session() as session:
+            rep = session.scalars(select(User).where(User.userid == summary.demo_rep)).one()
+            customers = list(session.scalars(select(Customer).where(Customer.owner_userid == rep.userid)))
+            opps = {o.customer_id: o.name for o in session.scalars(select(Opportunity))}
+        fills = [
+            {"c": _short(c.name), "p": c.contact or "王经理", "o": opps.get(c.id, "产线改造")}
+            for c in customers
+        ]
+        sentences = [t.format(**fills[i % len(fills)]) for i, t in enumerate(TEMPLATES * 4)]
+
+        baseline: list[float] = []
+        for i in range(args.rounds):
+            command = f"客户 {fills[i % len(fills)]['c']}"
+            started = time.perf_counter()
+            bot.send_text(rep.userid, command)
+            baseline.append(time.perf_counter() - started)
+            if i % 50 == 49:
+                bot.deliver()
+
+        _CACHE.clear()
+        with bot.session() as session:
+            started = time.perf_counter()
+            understand(session, user=rep, text=sentences[0], now=NOW, config=config)
+            cold = time.perf_counter() - started
+            samples: list[float] = []
+            for i in range(args.rounds):
+                text = sentences[i % len(sentences)]
+                started = time.perf_counter()
+                understand(session, user=rep, text=text, now=NOW, config=config)
+                samples.append(time.perf_counter() - started)
+        bot.client.close()
+        engine.dispose()
+
+    base_median, base_p95 = _ms(baseline)
+    median, p95 = _ms(samples)
+    print(
+        f"demo company: {summary.customers} customers, {summary.opportunities} opportunities; rep {rep.userid} "
+        f"sees {len(customers)}; {len(set(sentences))} sentences x {args.rounds} rounds"
+    )
+    print(
+        f"baseline exact command (客户 <name>, whole request path): median {base_median:.2f} ms, p95 {base_p95:.2f} ms"
+    )
+    print(
+        f"understand() free-form:                                   median {median:.2f} ms, p95 {p95:.2f} ms"
+    )
+    print(
+        f"ratio understand/baseline: {median / base_median:.2f}x; first call (builds the lexicon): {cold * 1000:.1f} ms"
+    )
+    ok = median < TARGET_MS
+    print(f"target: understand() adds < {TARGET_MS:.0f} ms median -> {'pass' if ok else 'MISS'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,304 @@
+"""Understanding on a company and sentences that are not in the corpus: other names, other industries,
+other regions, other ways of saying things. Written separately from the engine's rules, to keep them honest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from services.config import default_config
+from services.understanding import Intent, understand
+from tests.understanding_world import check, seed_world, substitute
+
+WORLD_B: dict[str, Any] = {
+    "today": "2027-03-10 09:15 Asia/Shanghai",  # a Wednesday
+    "people": [
+        {"userid": "liwei", "name": "李伟", "role": "销售", "region": "西南", "manager": "wanggang"},
+        {"userid": "chenjing", "name": "陈静", "role": "销售", "region": "西南", "manager": "wanggang"},
+        {"userid": "zhaolei", "name": "赵磊", "role": "销售", "region": "华北", "manager": "sunli"},
+        {"userid": "wanggang", "name": "王刚", "role": "销售主管", "region": "西南", "manager": "dong"},
+        {"userid": "sunli", "name": "孙丽", "role": "销售主管", "region": "华北", "manager": "dong"},
+        {"userid": "xugong", "name": "徐工", "role": "技术负责人", "region": "总部", "manager": "dong"},
+        {"userid": "fangli", "name": "方莉", "role": "财务经理", "region": "总部", "manager": "dong"},
+        {"userid": "dong", "name": "董总", "role": "总经理", "region": "总部", "manager": ""},
+    ],
+    "customers": [
+        {
+            "name": "成都蓝天环保设备有限公司",
+            "owner": "liwei",
+            "contact": "罗经理",
+            "phone": "13800000001",
+            "address": "成都市高新区天府大道100号",
+        },
+        {"name": "重庆山城重型机械股份有限公司", "owner": "liwei", "contact": "邓工", "phone": "13800000002"},
+        {"name": "绵阳九洲光电科技有限公司", "owner": "liwei", "contact": "杨总", "phone": "13800000003"},
+        {"name": "贵阳黔丰食品有限公司", "owner": "chenjing", "contact": "龙主任", "phone": "13800000004"},
+        {"name": "天津渤海精细化工有限公司", "owner": "zhaolei", "contact": "刘主任", "phone": "13800000005"},
+    ],
+    "opportunities": [
+        {
+            "customer": "成都蓝天环保设备有限公司",
+            "name": "除尘系统升级",
+            "amount": 300000,
+            "stage": "方案制定",
+        },
+        {
+            "customer": "成都蓝天环保设备有限公司",
+            "name": "废气处理二期",
+            "amount": 800000,
+            "stage": "初步接洽",
+        },
+        {
+            "customer": "重庆山城重型机械股份有限公司",
+            "name": "液压站更换",
+            "amount": 120000,
+            "stage": "线索分配",
+        },
+        {
+            "customer": "绵阳九洲光电科技有限公司",
+            "name": "洁净车间空调",
+            "amount": 450000,
+            "stage": "方案制定",
+        },
+        {"customer": "贵阳黔丰食品有限公司", "name": "冷库制冷机组", "amount": 200000, "stage": "初步接洽"},
+        {"customer": "天津渤海精细化工有限公司", "name": "反应釜温控", "amount": 150000, "stage": "方案制定"},
+    ],
+    "visits": [
+        {"customer": "成都蓝天环保设备有限公司", "by": "liwei", "note": "初访"},
+        {"customer": "绵阳九洲光电科技有限公司", "by": "liwei", "note": "技术交流"},
+        {"customer": "天津渤海精细化工有限公司", "by": "zhaolei", "note": "初访"},
+    ],
+    "quotes": [{"opportunity": "洁净车间空调", "amount": 420000}],
+}
+
+LANTIAN = "成都蓝天环保设备有限公司"
+SHANCHENG = "重庆山城重型机械股份有限公司"
+JIUZHOU = "绵阳九洲光电科技有限公司"
+
+MESSAGES: list[dict[str, Any]] = [
+    {
+        "who": "liwei",
+        "text": "下午在蓝天开了个会，罗经理想把除尘系统换成布袋式的，下周四再约技术过去",
+        "intent": "visit",
+        "expect": {"customer": LANTIAN, "note_has": ["布袋"], "offer_followup": "next thu"},
+    },
+    {
+        "who": "liwei",
+        "text": "刚见完山城的邓工 液压站的事他们还在走流程",
+        "intent": "visit",
+        "expect": {"customer": SHANCHENG, "note_has": ["流程"]},
+    },
+    {
+        "who": "liwei",
+        "text": "昨天去九洲拜访了杨总，对方希望四月初能出方案",
+        "intent": "visit",
+        "expect": {"customer": JIUZHOU, "note_has": ["方案"]},
+    },
+    {
+        "who": "liwei",
+        "text": "拜访，山城，邓工说液压站下个季度再定。",
+        "intent": "visit",
+        "expect": {"customer": SHANCHENG, "note_has": ["下个季度"]},
+    },
+    {
+        "who": "liwei",
+        "text": "周四下午两点提醒我给九洲杨总回个电话",
+        "intent": "followup",
+        "expect": {"customer": JIUZHOU, "due": "this thu 14:00", "title_has": ["回个电话"]},
+    },
+    {
+        "who": "liwei",
+        "text": "后天记得去蓝天拿合同",
+        "intent": "followup",
+        "expect": {"customer": LANTIAN, "due": "+2d", "title_has": ["拿合同"]},
+    },
+    {
+        "who": "liwei",
+        "text": "别忘了下周一上午十点约山城邓工看现场",
+        "intent": "followup",
+        "expect": {"customer": SHANCHENG, "due": "next mon 10:00", "title_has": ["看现场"]},
+    },
+    {
+        "who": "liwei",
+        "text": "山城那边有个新需求，要做一套液压管路改造，估计八万",
+        "intent": "new_opportunity",
+        "expect": {"customer": SHANCHENG, "name_has": ["液压管路"], "amount": 80000},
+    },
+    {
+        "who": "liwei",
+        "text": "山城液压站报个价 11万5 含运费",
+        "intent": "quote",
+        "expect": {"opportunity": "液压站更换", "amount": 115000, "note_has": ["运费"]},
+    },
+    {
+        "who": "liwei",
+        "text": "蓝天的废气处理二期黄了，客户自己找了家本地公司",
+        "intent": "lost",
+        "expect": {"opportunity": "废气处理二期", "reason_has": ["本地公司"]},
+    },
+    {
+        "who": "liwei",
+        "text": "废气处理二期推进到方案制定",
+        "intent": "advance",
+        "expect": {"opportunity": "废气处理二期", "stage": "方案制定"},
+    },
+    {
+        "who": "liwei",
+        "text": "蓝天的除尘项目签了，三十万",
+        "intent": "contract",
+        "expect": {"opportunity": "除尘系统升级", "amount": 300000},
+    },
+    {
+        "who": "liwei",
+        "text": "九洲的预付款今天到账了 20万",
+        "intent": "payment",
+        "expect": {"customer": JIUZHOU, "amount": 200000},
+    },
+    {
+        "who": "liwei",
+        "text": "邓工手机号多少",
+        "intent": "query.contact",
+        "expect": {"answer_has": ["13800000002"]},
+    },
+    {
+        "who": "liwei",
+        "text": "蓝天的地址是啥",
+        "intent": "query.customer",
+        "expect": {"answer_has": ["天府大道100号"]},
+    },
+    {"who": "liwei", "text": "我名下有哪些客户", "intent": "query.my_customers"},
+    {"who": "liwei", "text": "这个月我回了多少款", "intent": "query.my_numbers"},
+    {"who": "liwei", "text": "明天有啥安排", "intent": "query.my_todo"},
+    {"who": "liwei", "text": "黔丰的电话多少", "intent": "query.contact", "scope": True},
+    {"who": "liwei", "text": "客户 lantian", "intent": "query.customer", "expect": {"customer": LANTIAN}},
+    {"who": "liwei", "text": "客户 jzgd", "intent": "query.customer", "expect": {"customer": JIUZHOU}},
+    {"who": "liwei", "text": "客户 山成", "intent": "query.customer", "expect": {"did_you_mean": SHANCHENG}},
+    {"who": "liwei", "text": "谢啦", "intent": "smalltalk"},
+    {"who": "liwei", "text": "收到", "intent": "smalltalk"},
+    {"who": "liwei", "text": "怎么设置跟进提醒", "intent": "help"},
+    {"who": "wanggang", "text": "今天组里都忙了些啥", "intent": "query.team_today"},
+    {"who": "wanggang", "text": "陈静今天去了哪些客户", "intent": "query.rep_today"},
+    {
+        "who": "wanggang",
+        "text": "把山城转给陈静",
+        "intent": "reassign",
+        "expect": {"customer": SHANCHENG, "to": "chenjing"},
+    },
+    {"who": "wanggang", "text": "待我审批的报价有哪些", "intent": "query.pending_quotes"},
+    {
+        "who": "dong",
+        "text": "西南区这个月业绩怎么样",
+        "intent": "query.region",
+        "expect": {"answer_has": ["西南"]},
+    },
+    {
+        "who": "dong",
+        "text": "同意 #{quote:洁净车间空调}",
+        "intent": "approve",
+        "expect": {"quote": "洁净车间空调"},
+    },
+    {
+        "who": "zhaolei",
+        "text": "渤海化工那边的反应釜温控丢了，价格没谈拢",
+        "intent": "lost",
+        "expect": {"opportunity": "反应釜温控", "reason_has": ["价格没谈拢"]},
+    },
+    {"who": "zhaolei", "text": "客户 蓝天", "intent": "query.customer", "scope": True},
+]
+
+
+@pytest.fixture
+def company_b(db: tuple[str, Engine]) -> Any:
+    _, engine = db
+    with Session(engine) as session:
+        world = seed_world(session, WORLD_B, config=default_config())
+        session.commit()
+        yield session, world
+
+
+def test_another_company_is_understood(company_b: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    session, world = company_b
+    config = default_config()
+    misses = []
+    for item in MESSAGES:
+        text = substitute(item["text"], world)
+        found = understand(session, user=world.users[item["who"]], text=text, now=world.today, config=config)
+        problems = check(found, item, world, session=session)
+        if problems:
+            misses.append(f"{item['who']}: {text}: {'; '.join(problems)}")
+    score = 1 - len(misses) / len(MESSAGES)
+    with capsys.disabled():
+        print(f"\nunderstanding, second company: {len(MESSAGES) - len(misses)}/{len(MESSAGES)} = {score:.0%}")
+        for miss in misses:
+            print(f"  MISS {miss}")
+    assert score >= 0.9
+
+
+def test_a_renamed_customer_is_found_by_its_new_name_at_once(company_b: Any) -> None:
+    """The lexicon is cached by the rows it was built from: an edit is seen by the next message."""
+    session, world = company_b
+    config = default_config()
+    rep = world.users["liwei"]
+    assert understand(session, user=rep, text="客户 蓝天", now=world.today, config=config).customer_ids
+    from models import Customer
+
+    customer = session.get(Customer, world.customers[LANTIAN])
+    customer.name = "成都碧空环保设备有限公司"
+    session.flush()
+    assert understand(session, user=rep, text="客户 蓝天", now=world.today, config=config).customer_ids == ()
+    renamed = understand(session, user=rep, text="客户 碧空", now=world.today, config=config)
+    assert renamed.customer_ids == (customer.id,)
+
+
+def test_full_width_and_case_survive_into_the_content(company_b: Any) -> None:
+    session, world = company_b
+    found = understand(
+        session,
+        user=world.users["liwei"],
+        text="山城那边想上一套MES，大概二十万",
+        now=world.today,
+        config=default_config(),
+    )
+    assert found.intent is Intent.NEW_OPPORTUNITY
+    assert found.text == "MES" and str(found.amount) == "200000.00"
+    visit = understand(
+        session,
+        user=world.users["liwei"],
+        text="拜访 蓝天，罗经理说ＯＫ。",
+        now=world.today,
+        config=default_config(),
+    )
+    assert visit.intent is Intent.VISIT and visit.text == "罗经理说ＯＫ"
+
+
+def test_a_command_word_typo_is_read_as_that_command(company_b: Any) -> None:
+    session, world = company_b
+    found = understand(
+        session,
+        user=world.users["liwei"],
+        text="拜放 蓝天 聊了除尘方案",
+        now=world.today,
+        config=default_config(),
+    )
+    assert (found.intent, found.command_typo, found.text) == (Intent.VISIT, "拜访", "聊了除尘方案")
+    assert found.customer_ids == (world.customers[LANTIAN],)
+
+
+def test_what_is_not_understood_stays_unknown_and_keeps_what_it_named(company_b: Any) -> None:
+    session, world = company_b
+    found = understand(
+        session,
+        user=world.users["liwei"],
+        text="蓝天那个事你看着办",
+        now=world.today,
+        config=default_config(),
+    )
+    assert found.intent in (Intent.UNKNOWN, Intent.QUERY_CUSTOMER)
+    assert found.customer_ids == (world.customers[LANTIAN],)
+    nothing = understand(
+        session, user=world.users["liwei"], text="嗯嗯那个啥", now=world.today, config=default_config()
+    )
+    assert nothing.intent in (Intent.UNKNOWN, Intent.SMALLTALK) and nothing.customer_ids == ()
