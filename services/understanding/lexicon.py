@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Customer, Opportunity, User
-from services.scope import customer_filter, visible_userids
+from services.scope import Scope
 from services.understanding.names import (
     contact_variants,
     customer_aliases,
@@ -170,11 +170,12 @@ _LOCK = threading.Lock()
 
 def rows_in_scope(session: Session, *, user: User) -> _Key:
     """The rows a lexicon is built from: what `user` may see, read fresh on every call."""
+    scope = Scope.of(user)
     customers = tuple(
         tuple(row)
         for row in session.execute(
             select(Customer.id, Customer.name, Customer.contact, Customer.region, Customer.owner_userid)
-            .where(customer_filter(user))
+            .where(scope.customers())
             .order_by(Customer.id)
         )
     )
@@ -189,15 +190,12 @@ def rows_in_scope(session: Session, *, user: User) -> _Key:
                 Opportunity.closed_at,
             )
             .join(Customer, Customer.id == Opportunity.customer_id)
-            .where(customer_filter(user))
+            .where(scope.customers())
             .order_by(Opportunity.id)
         )
     )
-    visible = visible_userids(session, user=user)
-    query = select(User.userid, User.name, User.region).where(User.active.is_(True)).order_by(User.userid)
-    if visible is not None:
-        query = query.where(User.userid.in_(visible))
-    users = tuple(tuple(row) for row in session.execute(query))
+    query = select(User.userid, User.name, User.region).where(User.active.is_(True), scope.users())
+    users = tuple(tuple(row) for row in session.execute(query.order_by(User.userid)))
     return customers, opportunities, users
 
 
