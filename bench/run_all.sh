@@ -9,4 +9,5 @@ echo "== End to end: callback → handled → delivered, 1/2/4 workers =="; pyth
 echo "== Reminder tick ==";       python bench/reminder_tick_bench.py || status=1
 if [ -f bench/import_bench.py ]; then echo "== Import =="; python bench/import_bench.py || status=1; fi
 echo "== Digest at scale ==";   python bench/digest_bench.py || status=1
+echo "== Understanding ==";     python bench/understanding_bench.py || status=1
 exit $status

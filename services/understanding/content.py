@@ -120,7 +120,7 @@ def text_for(
             doc.drop_words(cues.REJECT)
         return doc.text()
     if intent in (Intent.NEW_CUSTOMER, Intent.LEAD):
-        return doc.drop_words(cues.NEW_CUSTOMER).text()
+        return doc.drop_words(cues.NEW_CUSTOMER_WORDS).text()
     if intent is Intent.HELP:
         from services.understanding.engine import COMMANDS
 

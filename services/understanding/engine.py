@@ -28,7 +28,7 @@ from services.understanding.extract import (
     find_times,
 )
 from services.understanding.intents import Signals, classify
-from services.understanding.lexicon import Lexicon, lexicon_for
+from services.understanding.lexicon import CUSTOMER, Lexicon, lexicon_for
 from services.understanding.resolve import Entities, fuzzy_opportunities, resolve
 from services.understanding.types import Intent, Understanding
 
@@ -93,6 +93,16 @@ def _command_head(text: str) -> tuple[str, str, str | None] | None:
     return None
 
 
+def _glued_command(text: str, lex: Lexicon) -> tuple[str, str, str | None] | None:
+    """`拜访蓝天 …`: a command word written straight before a customer's name is that command."""
+    for word in COMMANDS:
+        if len(word) >= 2 and not word.isascii() and text.startswith(word) and len(text) > len(word):
+            rest = text[len(word) :]
+            if any(hit.kind == CUSTOMER and hit.start == 0 for hit in lex.hits(rest)):
+                return word, rest, None
+    return None
+
+
 def understand_rules(
     session: Session,
     *,
@@ -152,7 +162,7 @@ def _understand(
         if not (head and not head[1]) and norm not in ("取消", "算了", "不用了"):
             return Understanding(expecting, text=shown, confidence=1.0)
 
-    command = _command_head(norm)
+    command = _command_head(norm) or _glued_command(norm, lex)
     body = command[1] if command else norm
     offset = len(norm) - len(body)
     shown_body = shown[offset:]

@@ -89,6 +89,9 @@ _TIME_RE = re.compile(
 )
 
 
+_DEADLINE = re.compile(r"之前|以前|前(?!天)|之内|以内")
+
+
 @dataclass(frozen=True)
 class TimeFound:
     when: datetime
@@ -118,7 +121,10 @@ def find_times(text: str, *, now: datetime) -> list[TimeFound]:
             raw = (m["date"] or "") + (m["period"] or "")
             when = _parse(raw, now)
         if when is not None:
-            out.append(TimeFound(when, (m.start(), m.end()), bool(m["date"]), m[0]))
+            end = m.end()
+            if deadline := _DEADLINE.match(text, end):
+                end = deadline.end()  # 下周五前 / 月底之前: the due is that day; the words are not the title
+            out.append(TimeFound(when, (m.start(), end), bool(m["date"]), m[0]))
         pos = m.end()
     return out
 
@@ -148,7 +154,7 @@ def find_period(text: str) -> str | None:
     return None
 
 
-_QUOTE_ID = re.compile(r"[#＃]\s*(\d{1,9})|(?:报价|审批)\s*(?:单|编号)?\s*(\d{1,9})\s*号?|(\d{1,9})\s*号报价")
+_QUOTE_ID = re.compile(r"[#＃]\s*(\d{1,9})|(?:报价|审批)(?:单|编号)\s*(\d{1,9})|(\d{1,9})\s*号(?:报价|审批)")
 
 
 def find_quote_id(text: str) -> Found | None:

@@ -41,7 +41,11 @@ def classify(text: str, s: Signals) -> tuple[Intent, float]:
 
     question = bool(cues.QUESTION.search(text))
     strong_query = bool(
-        cues.PENDING_QUOTES.search(text) or cues.TEAM_TODAY.search(text) or text.startswith("待办")
+        cues.PENDING_QUOTES.search(text)
+        or cues.TEAM_TODAY.search(text)
+        or cues.LIST_Q.search(bare)
+        or text.startswith("待办")
+        or (cues.CONTACT_Q.search(text) and (s.has_contact or s.has_customer) and len(bare) <= 15)
     )
     if question or strong_query:
         found = _query(text, s)
@@ -115,8 +119,8 @@ def _write(text: str, s: Signals) -> tuple[Intent, float] | None:
         return Intent.NEW_CUSTOMER, 0.8
     if cues.LEAD.search(text) and not s.has_customer:
         return Intent.LEAD, 0.7
-    if s.has_customer and s.future_time and not s.past_first and cues.FUTURE_ACTION.search(text):
-        return Intent.FOLLOWUP, 0.7
+    if (s.has_customer or s.has_contact) and s.future_time and not s.past_first:
+        return Intent.FOLLOWUP, 0.7  # something with a customer at a later time: a reminder to offer
     if s.has_customer and "了" in text and len(text) > 8:
         return Intent.VISIT, 0.6
     return None

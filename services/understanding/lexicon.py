@@ -171,9 +171,10 @@ _LOCK = threading.Lock()
 def rows_in_scope(session: Session, *, user: User) -> _Key:
     """The rows a lexicon is built from: what `user` may see, read fresh on every call."""
     scope = Scope.of(user)
+    conn = session.connection()  # Core rows: no ORM bookkeeping for a read that runs on every message
     customers = tuple(
         tuple(row)
-        for row in session.execute(
+        for row in conn.execute(
             select(Customer.id, Customer.name, Customer.contact, Customer.region, Customer.owner_userid)
             .where(scope.customers())
             .order_by(Customer.id)
@@ -181,7 +182,7 @@ def rows_in_scope(session: Session, *, user: User) -> _Key:
     )
     opportunities = tuple(
         (row[0], row[1], row[2], row[3], row[4] is None)
-        for row in session.execute(
+        for row in conn.execute(
             select(
                 Opportunity.id,
                 Opportunity.customer_id,
@@ -195,7 +196,7 @@ def rows_in_scope(session: Session, *, user: User) -> _Key:
         )
     )
     query = select(User.userid, User.name, User.region).where(User.active.is_(True), scope.users())
-    users = tuple(tuple(row) for row in session.execute(query.order_by(User.userid)))
+    users = tuple(tuple(row) for row in conn.execute(query.order_by(User.userid)))
     return customers, opportunities, users
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
 from services.understanding.extract import Span
 from services.understanding.lexicon import CONTACT, CUSTOMER, OPPORTUNITY, PERSON, REGION, Hit, Lexicon
@@ -127,7 +127,7 @@ def resolve(text: str, lex: Lexicon, *, blocked: list[Span] = (), name_token: st
 
 
 def _by_pinyin(text: str, lex: Lexicon, ents: Entities, taken: list[Span]) -> list[int]:
-    """hongda, jqjg: pinyin or initials typed in Latin letters (exact, then one letter off for 5+)."""
+    """hongda, jqjg: pinyin or initials typed in Latin letters (exact, then one letter off or two swapped, 5+)."""
     for m in _LATIN.finditer(text):
         if any(m.start() < t[1] and t[0] < m.end() for t in taken):
             continue
@@ -139,7 +139,7 @@ def _by_pinyin(text: str, lex: Lexicon, ents: Entities, taken: list[Span]) -> li
             ents.mention = word
             return sorted(ids)
         if len(word) >= 5 and lex.pinyin:
-            found = process.extractOne(word, lex.pinyin.keys(), scorer=Levenshtein.distance, score_cutoff=1)
+            found = process.extractOne(word, lex.pinyin.keys(), scorer=OSA.distance, score_cutoff=1)
             if found is not None:
                 ents.spans[CUSTOMER] = [m.span()]
                 ents.customer_span = m.span()
