@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
+from demo.seed import seed_demo  # noqa: E402
 from models import Customer, Opportunity, User  # noqa: E402
 from models.db import make_engine, upgrade_schema  # noqa: E402
 from services.config import default_config  # noqa: E402
-from services.demo_seed import seed_demo  # noqa: E402
 from services.understanding import understand  # noqa: E402
 from services.understanding.lexicon import _CACHE  # noqa: E402
 from services.understanding.names import customer_aliases  # noqa: E402
