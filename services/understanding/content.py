@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from services.understanding import cues
+from services.understanding.commands import COMMANDS
 from services.understanding.extract import Found, Span, TimeFound
 from services.understanding.lexicon import CUSTOMER, OPPORTUNITY
 from services.understanding.resolve import Entities
@@ -122,8 +123,6 @@ def text_for(
     if intent in (Intent.NEW_CUSTOMER, Intent.LEAD):
         return doc.drop_words(cues.NEW_CUSTOMER_WORDS).text()
     if intent is Intent.HELP:
-        from services.understanding.engine import COMMANDS
-
         return next(
             (w for w in sorted(COMMANDS, key=len, reverse=True) if w in match and not w.isascii()), ""
         )
