@@ -207,6 +207,59 @@ MESSAGES: list[dict[str, Any]] = [
         "expect": {"opportunity": "反应釜温控", "reason_has": ["价格没谈拢"]},
     },
     {"who": "zhaolei", "text": "客户 蓝天", "intent": "query.customer", "scope": True},
+    {
+        "who": "liwei",
+        "text": "蓝天的单子到哪一步了",
+        "intent": "query.customer",
+        "expect": {"customer": LANTIAN},
+    },
+    {"who": "liwei", "text": "我这周的拜访计划", "intent": "query.my_todo"},
+    {
+        "who": "liwei",
+        "text": "把蓝天的除尘系统升级推进到报价审批",
+        "intent": "advance",
+        "expect": {"opportunity": "除尘系统升级", "stage": "报价审批"},
+    },
+    {
+        "who": "liwei",
+        "text": "明天给罗经理打个电话",
+        "intent": "followup",
+        "expect": {"customer": LANTIAN, "due": "+1d", "title_has": ["打个电话"]},
+    },
+    {
+        "who": "liwei",
+        "text": "罗经理的手机",
+        "intent": "query.contact",
+        "expect": {"answer_has": ["13800000001"]},
+    },
+    {
+        "who": "liwei",
+        "text": "九洲杨总微信多少",
+        "intent": "query.contact",
+        "expect": {"answer_has": ["13800000003"]},
+    },
+    {
+        "who": "liwei",
+        "text": "给蓝天报价 29万 含税",
+        "intent": "quote",
+        "expect": {"amount": 290000, "note_has": ["含税"]},
+    },
+    {
+        "who": "liwei",
+        "text": "拜访蓝天 讨论了除尘方案",
+        "intent": "visit",
+        "expect": {"customer": LANTIAN, "note_has": ["除尘方案"]},
+    },
+    {
+        "who": "liwei",
+        "text": "帮我记一下：山城邓工明天下午来公司参观",
+        "intent": "followup",
+        "expect": {"customer": SHANCHENG, "due": "+1d 14:00", "title_has": ["参观"]},
+    },
+    {"who": "liwei", "text": "客户 lantain", "intent": "query.customer", "expect": {"did_you_mean": LANTIAN}},
+    {"who": "wanggang", "text": "李伟今天干嘛了", "intent": "query.rep_today"},
+    {"who": "dong", "text": "华北区这周咋样", "intent": "query.region", "expect": {"answer_has": ["华北"]}},
+    {"who": "dong", "text": "我们公司这个月业绩", "intent": "query.my_numbers"},
 ]
 
 

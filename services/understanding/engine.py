@@ -21,6 +21,7 @@ from services.parsing.timeparse import SHANGHAI
 from services.understanding import content
 from services.understanding.commands import COMMANDS, OTHER_COMMANDS
 from services.understanding.extract import (
+    Found,
     find_amounts,
     find_period,
     find_quote_id,
@@ -173,7 +174,7 @@ def _understand(
             future_time=bool(future),
             past_first=bool(future) and "了" in body[: future[0].span[0]],
         )
-        intent, confidence = classify(norm, signals)
+        intent, confidence = classify(_cue_text(body, ents, stage), signals)
     if ents.did_you_mean:
         confidence = min(confidence, 0.6)
 
@@ -214,6 +215,23 @@ def _understand(
         mention=ents.mention or _unresolved_mention(intent, ents, name_token),
         command=command[0] if command else None,
     )
+
+
+def _cue_text(body: str, ents: Entities, stage: Found | None) -> str:
+    """The message with its names neutralised, so that a name never reads as a cue word (a stage called
+    报价审批 is not a quote request; a project called 回款系统 is not a payment)."""
+    spans = sorted(
+        [(s, "某") for s in ents.all_spans()] + ([(stage.span, "阶段")] if stage else []),
+        key=lambda item: item[0][0],
+    )
+    out, pos = [], 0
+    for (start, end), word in spans:
+        if start < pos:
+            continue
+        out.append(body[pos:start] + word)
+        pos = end
+    out.append(body[pos:])
+    return "".join(out)
 
 
 def _pick_time(intent: Intent, times: list, future: list, now: datetime) -> datetime | None:  # type: ignore[type-arg]

@@ -44,8 +44,15 @@ def classify(text: str, s: Signals) -> tuple[Intent, float]:
         cues.PENDING_QUOTES.search(text)
         or cues.TEAM_TODAY.search(text)
         or cues.LIST_Q.search(bare)
+        or cues.TODO_NOUN.search(bare)
+        or cues.NUMBERS_NOUN.search(text)
         or text.startswith("待办")
-        or (cues.CONTACT_Q.search(text) and (s.has_contact or s.has_customer) and len(bare) <= 15)
+        or (
+            cues.CONTACT_Q.search(text)
+            and (s.has_contact or s.has_customer)
+            and len(bare) <= 15
+            and not cues.REMINDER.search(text)
+        )
     )
     if question or strong_query:
         found = _query(text, s)
