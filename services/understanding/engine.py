@@ -158,6 +158,10 @@ def _understand(
 
     if command:
         intent, confidence = COMMANDS.get(command[0], Intent.UNKNOWN), 1.0
+        if command[2] is not None:
+            # A mistyped command word is not guessed into a write: UNKNOWN with command_typo, so that the
+            # answer asks "是要…吗？" once (the entities found in its arguments are kept).
+            intent, confidence = Intent.UNKNOWN, 0.6
         if command[0] == "客户" and not body:
             intent = Intent.QUERY_MY_CUSTOMERS
     else:

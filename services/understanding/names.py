@@ -75,10 +75,22 @@ def _strip_place(core: str) -> tuple[str, str]:
 
 
 def _cuts(s: str) -> list[int]:
-    """Positions where a substring may start or end: never inside a run of Latin letters or digits."""
+    """Positions where a substring may start or end: never inside a run of Latin letters or digits, nor inside
+    a known word (精密, 机械, 苏州): 华东精 is not a way to write 华东精密, and would match 华东精工 typed for
+    another company."""
     inside: set[int] = set()
     for m in _LATIN_RUN.finditer(s):
         inside.update(range(m.start() + 1, m.end()))
+    i = 0
+    while i < len(s):
+        for size in (4, 3, 2):
+            word = s[i : i + size]
+            if len(word) == size and (word in GENERIC_WORDS or word in PLACES):
+                inside.update(range(i + 1, i + size))
+                i += size
+                break
+        else:
+            i += 1
     return [i for i in range(len(s) + 1) if i not in inside]
 
 

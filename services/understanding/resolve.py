@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Levenshtein
 
+from services.parsing.text import normalize_text
 from services.understanding.extract import Span
 from services.understanding.lexicon import CONTACT, CUSTOMER, OPPORTUNITY, PERSON, REGION, Hit, Lexicon
 from services.understanding.names import customer_aliases, is_cjk, syllables
@@ -69,6 +70,8 @@ def resolve(text: str, lex: Lexicon, *, blocked: list[Span] = (), name_token: st
     """Find the entities in `text` (normalised, lower-case). `blocked` spans (times, amounts) are not names;
     `name_token` is a word the sender put where a name goes (a command's first argument)."""
     hits = [h for h in lex.hits(text) if not any(h.start < b[1] and b[0] < h.end for b in blocked)]
+    if name_token and text.startswith(name_token):
+        hits = [h for h in hits if _fits_token(h, name_token, lex)]
     chosen = _select(hits)
     ents = Entities()
     kinds: dict[str, list[Hit]] = {}
@@ -124,6 +127,14 @@ def resolve(text: str, lex: Lexicon, *, blocked: list[Span] = (), name_token: st
         customer_ids = _by_sound(text, lex, ents, [*blocked, *ents.all_spans()])
     ents.customer_ids = tuple(customer_ids)
     return ents
+
+
+def _fits_token(hit: Hit, token: str, lex: Lexicon) -> bool:
+    """A word written where a name goes names a customer only if it is part of that customer's name: 华东精
+    inside 华东精密 is not 华东精工 (that is a typo at best, for the approximate steps to ask about)."""
+    if hit.kind != CUSTOMER or hit.start >= len(token):
+        return True
+    return token in normalize_text(lex.customers[int(hit.ref)].name).lower()
 
 
 def _by_pinyin(text: str, lex: Lexicon, ents: Entities, taken: list[Span]) -> list[int]:
