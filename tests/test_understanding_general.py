@@ -356,3 +356,35 @@ def test_what_is_not_understood_stays_unknown_and_keeps_what_it_named(company_b:
         session, user=world.users["liwei"], text="嗯嗯那个啥", now=world.today, config=default_config()
     )
     assert nothing.intent in (Intent.UNKNOWN, Intent.SMALLTALK) and nothing.customer_ids == ()
+
+
+@pytest.mark.parametrize(
+    ("outside", "nowhere"),
+    [
+        ("龙主任电话", "焦主任电话"),  # another rep's contact / a contact that exists nowhere
+        ("黔丰的电话多少", "鼗丰的电话多少"),
+        ("客户 黔丰", "客户 鼗丰"),
+        ("刚从黔丰回来，龙主任说下周要样品", "刚从鼗丰回来，焦主任说下周要样品"),
+        ("把黔丰分给陈静", "把鼗丰分给陈静"),
+    ],
+)
+def test_an_out_of_scope_name_reads_exactly_like_an_unknown_one(
+    company_b: Any, outside: str, nowhere: str
+) -> None:
+    session, world = company_b
+    rep = world.users["liwei"]
+
+    def read(text: str, names: tuple[str, str]) -> dict[str, Any]:
+        found = understand(session, user=rep, text=text, now=world.today, config=default_config())
+        fields = dict(vars(found))
+        for key in ("text", "mention"):
+            value = fields[key] or ""
+            for i, name in enumerate(names):
+                value = value.replace(name, f"<{i}>")
+            fields[key] = value
+        return fields
+
+    a = read(outside, ("黔丰", "龙主任"))
+    b = read(nowhere, ("鼗丰", "焦主任"))
+    assert a == b
+    assert a["customer_ids"] == () and a["contact"] is None

@@ -69,6 +69,8 @@ CONTACT_Q = _re(r"(?<![打回通来拨个])电话(?!联系|沟通|会议)|手机
 CUSTOMER_Q = _re(
     r"地址|在哪|哪里|位置|情况|进展|进度|怎么样了|谁在跟|谁跟|谁负责|负责人|资料|详情|信息|状态|最近|跟到哪|到哪一步|什么阶段"
 )
+# 某某电话 / 某某的手机号: asked the same whether the name is known, unknown or out of scope.
+CONTACT_ASK = _re(r"^[^了]{2,6}?的?(?:电话|手机|手机号|联系方式|号码|微信|微信号)(?:号码)?(?:是)?(?:多少)?$")
 COLLEAGUE_Q = _re(r"谁在跟|谁跟|谁负责|负责人")
 
 REMINDER = _re(

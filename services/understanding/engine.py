@@ -216,7 +216,7 @@ def _understand(
         confidence=confidence,
         items=tuple(str(f.value) for f in items) if intent is Intent.SCORE else (),
         did_you_mean=ents.did_you_mean,
-        mention=ents.mention or _unresolved_mention(intent, ents, name_token),
+        mention=ents.mention or _unresolved_mention(intent, ents, name_token, body),
         command=command[0] if command else None,
     )
 
@@ -277,8 +277,21 @@ _NAMED_INTENTS = {
 }
 
 
-def _unresolved_mention(intent: Intent, ents: Entities, name_token: str | None) -> str | None:
-    """The word written where a name goes that named nothing in scope (for 没有找到客户「…」)."""
+# Where a question about a customer stops naming it: 粤丰|的电话多少, 恒通|最近谁在跟.
+_NAME_END = re.compile(
+    r"的|那边|这边|那个|这个|现在|最近|目前|电话|手机|联系|微信|地址|在哪|情况|进展|怎么|什么|啥|谁|有没有|是不是|吗|呢"
+)
+_LEADING_CUE = re.compile(r"^(?:客户|请问|帮我|麻烦|查一下|查查|看看|问一下|我想知道)+")
+
+
+def _unresolved_mention(intent: Intent, ents: Entities, name_token: str | None, body: str) -> str | None:
+    """The word written where a name goes that named nothing in scope (for 没有找到客户「…」): a command's name
+    argument, or the head of a question about a customer or a contact."""
     if ents.customer_ids or ents.contact or intent not in _NAMED_INTENTS:
         return None
-    return name_token
+    if name_token or intent not in (Intent.QUERY_CUSTOMER, Intent.QUERY_CONTACT):
+        return name_token
+    head = _LEADING_CUE.sub("", body)
+    end = _NAME_END.search(head)
+    word = head[: end.start()] if end else ""
+    return word if 2 <= len(word) <= 12 and re.fullmatch(r"[\u4e00-\u9fffa-z0-9]+", word) else None

@@ -49,7 +49,7 @@ def classify(text: str, s: Signals) -> tuple[Intent, float]:
         or text.startswith("待办")
         or (
             cues.CONTACT_Q.search(text)
-            and (s.has_contact or s.has_customer)
+            and (s.has_contact or s.has_customer or (len(bare) <= 10 and cues.CONTACT_ASK.search(bare)))
             and len(bare) <= 15
             and not cues.REMINDER.search(text)
         )
