@@ -8,6 +8,7 @@ but not the claim.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import unicodedata
@@ -25,7 +26,7 @@ from chat.dialogs import SqlDialogStore
 from chat.errors import DomainError
 from chat.inbound import Inbound
 from chat.replies import Reply, Text
-from chat.router import Ctx, RouteTable
+from chat.router import Ctx, HandlerResult, Redispatch, RouteTable
 from models import User, norm_userid
 
 if TYPE_CHECKING:
@@ -186,6 +187,11 @@ def handle(
     writes_before = session.connection().info.get(WRITES, 0)
     try:
         result = route.handler(msg, ctx)
+        if isinstance(result, Redispatch):  # a pick's choice: run the command as if typed (a refusal is answered)
+            try:
+                result = run_command(msg, ctx, command=result.command, args=result.args)
+            except DomainError as exc:
+                result = Text(exc.message)
         if savepoint is not None:
             savepoint.commit()
     except DomainError as exc:
@@ -202,3 +208,26 @@ def handle(
     if result is None:
         return notices
     return notices + (list(result) if isinstance(result, list) else [result])
+
+
+def run_command(msg: Inbound, ctx: Ctx, *, command: str, args: str) -> HandlerResult:
+    """Run a command's own handler as the sender, in its own savepoint (a refusal undoes only its effects).
+
+    What a numbered pick's `Redispatch` and a confirmed proposal run: the same route, the same access rule on the
+    user's current record, as if the command had been typed. Raises DomainError when it refuses.
+    """
+    route = ctx.routes.command_route(command) if ctx.routes else None
+    if route is None:
+        raise DomainError("这个选择已失效，请重新发送命令。")
+    if route.info and not route.info.allows(ctx.user.role):
+        raise DomainError(route.info.refusal())
+    savepoint = ctx.session.begin_nested()
+    try:
+        result = route.handler(msg, dataclasses.replace(ctx, args=args, command=command, dialog=None))
+    except DomainError:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
+    if isinstance(result, Redispatch):
+        raise RuntimeError(f"command {command} answered with another Redispatch")
+    return result

@@ -10,10 +10,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chat.inbound import Inbound
 from chat.replies import Reply
@@ -28,9 +29,20 @@ if TYPE_CHECKING:
     from models import User
     from services.config import BusinessConfig
 
+D = TypeVar("D")
+
 ROLE_DENIED = "「{command}」只有{roles}可以使用。发送「帮助」查看您可用的命令。"
 
-HandlerResult = Reply | list[Reply] | None
+@dataclass(frozen=True)
+class Redispatch:
+    """A handler's answer "run this command as the sender instead" (a numbered pick's choice): chat/handle.py
+    runs it through the same route, access rule and savepoint as if it had been typed."""
+
+    command: str
+    args: str
+
+
+HandlerResult = Reply | list[Reply] | Redispatch | None
 Handler = Callable[[Inbound, "Ctx"], HandlerResult]
 
 
@@ -55,6 +67,24 @@ class Ctx:
     @property
     def userid(self) -> str:
         return self.user.userid
+
+    # --- the sender's dialog: a state (a StrEnum member per dialog) and its data (a dataclass per dialog) ---
+
+    def start_dialog(self, state: str, data: Any) -> None:
+        """Open (or replace) the sender's dialog; `data` is a dataclass (or a dict) of JSON-safe values."""
+        values = dataclasses.asdict(data) if dataclasses.is_dataclass(data) and not isinstance(data, type) else dict(data)
+        self.dialogs.set(
+            userid=self.userid, state=str(state), data=values, now=self.now, ttl_minutes=self.config.dialog_ttl_minutes
+        )
+
+    def clear_dialog(self) -> None:
+        self.dialogs.clear(userid=self.userid)
+
+    def dialog_data(self, cls: type[D]) -> D:
+        """The open dialog's data as `cls` (fields missing from older rows take their defaults)."""
+        raw = dict(self.dialog.data) if self.dialog else {}
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in raw.items() if k in names})
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,16 @@ name (`handle_pick`, routed from handlers/customers.py on state "pick.*").
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
-from typing import Any
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 from chat.errors import DomainError, NotFound
+from chat.handle import run_command as run_command_or_raise
 from chat.inbound import Inbound
 from chat.replies import Reply, Text
-from chat.router import Ctx, Handler, HandlerResult
+from chat.router import Ctx, Handler, HandlerResult, Redispatch
 from handlers.proposing import did_you_mean, guess_customer
 from models import Customer, Opportunity
 from services.lookup import Ambiguous, resolve_customer, resolve_opportunity
@@ -74,17 +75,27 @@ def picks(fn: Handler) -> Handler:
     return wrapper
 
 
+class Pick(StrEnum):
+    """The numbered-pick dialog's states (routed together as "pick.*")."""
+
+    CUSTOMER = "pick.customer"
+    OPPORTUNITY = "pick.opportunity"
+
+
+@dataclass
+class PickData:
+    ids: list[int] = field(default_factory=list)
+    command: str = ""  # re-run on the chosen record: `{command} {prefix}#{id} {rest}`
+    rest: str = ""
+    prefix: str = ""
+
+
 def ask_to_pick(
     ctx: Ctx, kind: str, choices: list[tuple[int, str]], then_command: str, rest_args: str = "", *, prefix: str = ""
 ) -> Text:
     """Store a pick dialog and return the numbered list. The reply `N` re-runs `then_command {prefix}#id rest`."""
-    ctx.dialogs.set(
-        userid=ctx.userid,
-        state=f"pick.{kind}",
-        data={"ids": [c[0] for c in choices], "command": then_command, "rest": rest_args, "prefix": prefix},
-        now=ctx.now,
-        ttl_minutes=ctx.config.dialog_ttl_minutes,
-    )
+    state = Pick.CUSTOMER if kind == "customer" else Pick.OPPORTUNITY
+    ctx.start_dialog(state, PickData(ids=[c[0] for c in choices], command=then_command, rest=rest_args, prefix=prefix))
     what = {"customer": "客户", "opportunity": "商机"}.get(kind, "记录")
     lines = [f"找到{len(choices)}个{what}，请回复编号选择："]
     lines += [f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)]
@@ -123,18 +134,17 @@ _NUMBER = re.compile(r"^\d{1,3}$")
 
 def handle_pick(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """The reply to a numbered list: re-run the stored command on the chosen record."""
-    data: dict[str, Any] = dict(ctx.dialog.data) if ctx.dialog else {}
-    ids = [int(i) for i in data.get("ids") or []]
+    pick = ctx.dialog_data(PickData)
+    ids = [int(i) for i in pick.ids]
     text = ctx.args.strip()
     if not _NUMBER.match(text) or not 1 <= int(text) <= len(ids):
         return Text(f"请回复 1-{len(ids)} 之间的编号；发送「取消」放弃。")
-    ctx.dialogs.clear(userid=ctx.userid)
-    command = str(data.get("command", ""))
+    ctx.clear_dialog()
     chosen = ids[int(text) - 1]
-    args = f"{data.get('prefix', '')}#{chosen} {data.get('rest', '')}".strip()
-    # The pick is used up even when the command then refuses (e.g. a gate): its own savepoint rolls back the
-    # command's effects, not the cleared dialog.
-    return run_command(msg, ctx, command=command, args=args)
+    command, args = pick.command, f"{pick.prefix}#{chosen} {pick.rest}".strip()
+    # The pick is used up even when the command then refuses (e.g. a gate): the command runs in its own
+    # savepoint (chat/handle.py), which rolls back its effects, not the cleared dialog.
+    return Redispatch(command, args)
 
 
 def run_command(msg: Inbound, ctx: Ctx, *, command: str, args: str) -> HandlerResult:
@@ -143,24 +153,3 @@ def run_command(msg: Inbound, ctx: Ctx, *, command: str, args: str) -> HandlerRe
         return run_command_or_raise(msg, ctx, command=command, args=args)
     except DomainError as exc:
         return Text(exc.message)
-
-
-def run_command_or_raise(msg: Inbound, ctx: Ctx, *, command: str, args: str) -> HandlerResult:
-    """Run a command's own handler as the sender, in its own savepoint (a refusal undoes only its effects).
-
-    Used by a numbered pick and by a confirmed proposal: the same rules as the typed command, including the
-    route's access rule on the user's current record. Raises DomainError when the command (or that rule) refuses.
-    """
-    route = ctx.routes.command_route(command) if ctx.routes else None
-    if route is None:
-        raise DomainError("这个选择已失效，请重新发送命令。")
-    if route.info and not route.info.allows(ctx.user.role):
-        raise DomainError(route.info.refusal())
-    savepoint = ctx.session.begin_nested()
-    try:
-        result = route.handler(msg, dataclasses.replace(ctx, args=args, command=command, dialog=None))
-    except DomainError:
-        savepoint.rollback()
-        raise
-    savepoint.commit()
-    return result

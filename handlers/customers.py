@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
 from chat.errors import DomainError
 from chat.inbound import Inbound
 from chat.replies import Reply, Text
@@ -16,7 +20,20 @@ from services.parsing import split_args
 
 router = Router("customers")
 
-NEW_STATE = "customer.new"
+class NewCustomer(StrEnum):
+    """The 新客户 dialog: asking for the next missing required field."""
+
+    ASKING = "customer.new"
+
+
+@dataclass
+class NewCustomerData:
+    name: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    asking: str = ""  # the field key asked for
+
+    def draft(self) -> customer_service.Draft:
+        return customer_service.Draft.from_data({"name": self.name, "values": self.values})
 
 
 def _ask(ctx: Ctx, draft: customer_service.Draft, problem: str = "") -> Text | None:
@@ -25,8 +42,7 @@ def _ask(ctx: Ctx, draft: customer_service.Draft, problem: str = "") -> Text | N
     if not missing:
         return None
     spec = missing[0]
-    data = draft.to_data() | {"asking": spec.key}
-    ctx.dialogs.set(userid=ctx.userid, state=NEW_STATE, data=data, now=ctx.now, ttl_minutes=ctx.config.dialog_ttl_minutes)
+    ctx.start_dialog(NewCustomer.ASKING, NewCustomerData(name=draft.name, values=dict(draft.values), asking=spec.key))
     hint = f"（可选：{'、'.join(spec.choices)}）" if spec.choices else ""
     lead = f"{problem}\n" if problem else ""
     left = f"还需 {len(missing)} 项。" if len(missing) > 1 else ""
@@ -35,7 +51,7 @@ def _ask(ctx: Ctx, draft: customer_service.Draft, problem: str = "") -> Text | N
 
 def _create(ctx: Ctx, draft: customer_service.Draft) -> Reply:
     customer = customer_service.create_customer(ctx.session, config=ctx.config, user=ctx.user, draft=draft, now=ctx.now)
-    ctx.dialogs.clear(userid=ctx.userid)
+    ctx.clear_dialog()
     filled = "信息完整" if customer.complete else "可稍后补充推荐字段"
     return Text(
         f"已创建客户「{customer.name}」（#{customer.id}），负责人：{ctx.user.name}，{filled}。\n"
@@ -63,14 +79,13 @@ def new_customer(msg: Inbound, ctx: Ctx) -> Reply:
     return asked if asked is not None else _create(ctx, draft)
 
 
-@router.text(state="customer.new")
+@router.text(state=NewCustomer.ASKING)
 def new_customer_step(msg: Inbound, ctx: Ctx) -> Reply:
-    assert ctx.dialog is not None
-    draft = customer_service.Draft.from_data(ctx.dialog.data)
-    key = str(ctx.dialog.data.get("asking", ""))
-    spec = next((f for f in ctx.config.customer_fields if f.key == key), None)
+    data = ctx.dialog_data(NewCustomerData)
+    draft = data.draft()
+    spec = next((f for f in ctx.config.customer_fields if f.key == data.asking), None)
     if spec is None:
-        ctx.dialogs.clear(userid=ctx.userid)
+        ctx.clear_dialog()
         return Text("这个新建客户的对话已失效，请重新发送「新客户 名称 ...」。")
     try:
         draft.values[spec.key] = clean_value(spec, ctx.args)
@@ -81,12 +96,12 @@ def new_customer_step(msg: Inbound, ctx: Ctx) -> Reply:
         return asked
     existing = customer_service.find_duplicate(ctx.session, user=ctx.user, name=draft.name, phone_norm=draft.values.get("phone"))
     if existing is not None:
-        ctx.dialogs.clear(userid=ctx.userid)
+        ctx.clear_dialog()
         return Text(customer_service.duplicate_message(existing))
     return _create(ctx, draft)
 
 
-@router.text(state="pick.*")
+@router.text(state="pick.*")  # every handlers.common.Pick state
 def pick(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return handle_pick(msg, ctx)
 

@@ -108,18 +108,16 @@ def tap_reject(msg: Inbound, ctx: Ctx) -> list[Reply]:
         ctx.session, config=ctx.config, actor=ctx.user, task_id=msg.task_id, response_code=msg.response_code, now=ctx.now
     )
     if data is not None:
-        ctx.dialogs.set(
-            userid=ctx.userid, state=approvals.REJECT_STATE, data=data, now=ctx.now, ttl_minutes=ctx.config.dialog_ttl_minutes
-        )
+        ctx.start_dialog(approvals.RejectReason.ASKING, data)
     return replies
 
 
-@router.text(state=approvals.REJECT_STATE)
+@router.text(state=approvals.RejectReason.ASKING)
 def reject_reason(msg: Inbound, ctx: Ctx) -> list[Reply]:
-    data = dict(ctx.dialog.data) if ctx.dialog else {}
+    data = ctx.dialog_data(approvals.RejectData)
     replies = approvals.finish_reject(ctx.session, config=ctx.config, actor=ctx.user, data=data, reason=ctx.args, now=ctx.now)
     if ctx.args.strip():
-        ctx.dialogs.clear(userid=ctx.userid)
+        ctx.clear_dialog()
     return replies
 
 
@@ -155,5 +153,5 @@ def decide_by_text(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
         return approvals.approve(ctx.session, config=ctx.config, actor=ctx.user, task_id=task_id, response_code=None, now=ctx.now)
     if not reason:
         return Text(f"请写上驳回理由。\n{REJECT_USAGE}")
-    data: dict[str, object] = {"task_id": task_id, "response_code": None}
+    data = approvals.RejectData(task_id=task_id)
     return approvals.finish_reject(ctx.session, config=ctx.config, actor=ctx.user, data=data, reason=reason, now=ctx.now)

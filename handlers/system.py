@@ -29,7 +29,7 @@ def show_help(msg: Inbound, ctx: Ctx) -> Reply:
 def cancel(msg: Inbound, ctx: Ctx) -> Reply:
     if ctx.dialog is None:
         return Text("当前没有进行中的操作。发送「帮助」查看命令。")
-    ctx.dialogs.clear(userid=ctx.userid)
+    ctx.clear_dialog()
     return Text("已取消，没有保存任何内容。")
 
 

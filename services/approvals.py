@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -437,7 +438,17 @@ def approve(session: Session, *, config: BusinessConfig, actor: User, task_id: s
     return out
 
 
-REJECT_STATE = "quote.reject_reason"
+class RejectReason(StrEnum):
+    """The 驳回 dialog: a reject tap waits for its reason."""
+
+    ASKING = "quote.reject_reason"
+
+
+@dataclass
+class RejectData:
+    task_id: str = ""  # the tapped card's task: authorised again when the reason arrives
+    response_code: str | None = None  # that tap's own code, to update the card
+    step_id: int | None = None
 
 
 def task_for_text(session: Session, *, actor: User, quote_id: int) -> str | None:
@@ -458,7 +469,7 @@ def task_for_text(session: Session, *, actor: User, quote_id: int) -> str | None
 
 def start_reject(
     session: Session, *, config: BusinessConfig, actor: User, task_id: str | None, response_code: str | None, now: datetime
-) -> tuple[list[Reply], dict[str, object] | None]:
+) -> tuple[list[Reply], RejectData | None]:
     """Authorise a 驳回 tap; returns (replies, dialog data) — the step changes only when the reason arrives."""
     target = _authorise(session, actor=actor, task_id=task_id, action="reject", now=now)
     if isinstance(target, list):
@@ -466,7 +477,7 @@ def start_reject(
     if target.quote.status != "pending" or target.step.status != "pending":
         return _stale(session, target=target, actor=actor, action="reject", response_code=response_code, now=now), None
     info = card_info(session, quote=target.quote, step=target.step)
-    data = {"step_id": target.step.id, "task_id": target.task.task_id, "response_code": response_code}
+    data = RejectData(task_id=target.task.task_id, response_code=response_code, step_id=target.step.id)
     text = (
         f"请回复驳回报价 #{target.quote.id}（{info.customer} {info.amount}）的理由，一句话即可，会转告{info.requester}。"
         "发送「取消」则不驳回。"
@@ -474,13 +485,11 @@ def start_reject(
     return [Text(text)], data
 
 
-def finish_reject(session: Session, *, config: BusinessConfig, actor: User, data: dict[str, object], reason: str, now: datetime) -> list[Reply]:
+def finish_reject(session: Session, *, config: BusinessConfig, actor: User, data: RejectData, reason: str, now: datetime) -> list[Reply]:
     reason = reason.strip()[:255]
     if not reason:
         return [Text("请写一句驳回理由，例如：价格低于成本线。发送「取消」则不驳回。")]
-    task_id = str(data.get("task_id") or "")
-    code = data.get("response_code")
-    response_code = str(code) if code else None
+    task_id, response_code = data.task_id, data.response_code or None
     target = _authorise(session, actor=actor, task_id=task_id, action="reject", now=now)
     if isinstance(target, list):
         return target

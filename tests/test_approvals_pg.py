@@ -78,7 +78,7 @@ def test_concurrent_double_tap_one_transition(pg_db: tuple[str, Engine]) -> None
 
 def test_concurrent_approve_and_reject(pg_db: tuple[str, Engine]) -> None:
     factory, quote_id, task = _setup(pg_db[1])
-    data = {"task_id": task, "response_code": "c2"}
+    data = approvals.RejectData(task_id=task, response_code="c2")
     results = _race(
         factory,
         [
