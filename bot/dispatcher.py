@@ -32,6 +32,7 @@ from chat.router import RouteTable
 from models import Dialog, InboundEvent, User, norm_userid
 from models.db import insert_for
 from services.config import BusinessConfig
+from services.pushes import push_to_others
 
 log = logging.getLogger("salesbot.dispatch")
 
@@ -208,6 +209,11 @@ class Dispatcher:
                         sender=(users.get(item.userid), dialogs), isolated=isolated,
                     )
                     after_commit += own
+                    # Messages to other people go through the push budget (services/pushes.py); the rest are answers.
+                    replies = push_to_others(
+                        session, replies=replies, sender=item.userid, key_prefix=f"in:{item.id}", now=now,
+                        config=self.config.pushes,
+                    )
                     rows += replies_rows(replies, default_recipient=item.userid, key_prefix=f"in:{item.id}")
                 outbox = insert_rows(session, rows, now=now, claim=deliverer is not None)
                 if deliverer is not None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cards.keys import QUOTE_APPROVE, QUOTE_REJECT, CardKey, valid_task_id
+from cards.keys import QUOTE_APPROVE, QUOTE_REJECT, QUOTE_REQUOTE, CardKey, valid_task_id
 from services import escape
 
 OUTCOME_APPROVED = "已同意"
@@ -82,3 +82,24 @@ def approval_card(info: ApprovalCardInfo, *, task_id: str, headline: str = "报�
 
 def decided_card(info: ApprovalCardInfo, *, task_id: str, outcome: str) -> dict[str, Any]:
     return approval_card(info, task_id=task_id, outcome=outcome)
+
+
+
+def requote_task_id(quote_id: int) -> str:
+    return f"q{quote_id}rej"
+
+
+def rejected_card(text: str, *, task_id: str, replace_text: str | None = None) -> dict[str, Any]:
+    """The requester's rejection notice; its next step is a button: 重新报价."""
+    lines = text.split("\n")
+    card: dict[str, Any] = {
+        "card_type": "button_interaction",
+        "source": {"desc": "销售助手", "desc_color": 0},
+        "main_title": {"title": "报价未通过", "desc": lines[0][:44]},
+        "sub_title_text": "\n".join(lines)[:160],
+        "task_id": task_id,
+        "button_list": [{"text": "重新报价", "style": 1, "key": CardKey(QUOTE_REQUOTE).pack()}],
+    }
+    if replace_text:
+        card["replace_text"] = replace_text
+    return card

@@ -20,6 +20,16 @@ PROPOSAL_CONFIRM = "prop.ok"
 PROPOSAL_CONFIRM_ONLY = "prop.only"
 PROPOSAL_EDIT = "prop.edit"
 PROPOSAL_CANCEL = "prop.no"
+# Issue 14: the next step as a button, reminders moved/cancelled, past dates confirmed, folded pushes.
+QUOTE_REQUOTE = "quote.requote"  # 重新报价 on a rejection
+REMINDER_CANCEL = "rem.cancel"  # 删除 on a reminder card
+REMINDER_YEAR_YES = "rem.year_yes"  # 是 (明年) on a past date
+REMINDER_YEAR_CHANGE = "rem.year_change"  # 改日期
+ESCALATION_CUSTOMER = "esc.customer"  # 查看客户 on a team escalation
+ESCALATION_ASSISTED = "esc.ack"  # 已协助
+NEXT_STEP = "next.step"  # 拜访 · 跟进 · 新商机 · 推进 · 评分 (arg "<code>-<id>", handlers/nextsteps.py)
+TODO_OPEN = "todo.open"  # 查看待办 on a folded push
+TODO_MORE = "todo.more"  # 更多 (arg: the page)
 ACTIONS = frozenset(
     {
         QUOTE_APPROVE,
@@ -31,6 +41,15 @@ ACTIONS = frozenset(
         PROPOSAL_CONFIRM_ONLY,
         PROPOSAL_EDIT,
         PROPOSAL_CANCEL,
+        QUOTE_REQUOTE,
+        REMINDER_CANCEL,
+        REMINDER_YEAR_YES,
+        REMINDER_YEAR_CHANGE,
+        ESCALATION_CUSTOMER,
+        ESCALATION_ASSISTED,
+        NEXT_STEP,
+        TODO_OPEN,
+        TODO_MORE,
     }
 )
 

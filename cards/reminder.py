@@ -6,7 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cards.keys import REMINDER_DONE, REMINDER_SNOOZE, VISIT_FOLLOWUP, CardKey
+from cards.keys import (
+    ESCALATION_ASSISTED,
+    ESCALATION_CUSTOMER,
+    REMINDER_CANCEL,
+    REMINDER_DONE,
+    REMINDER_SNOOZE,
+    REMINDER_YEAR_CHANGE,
+    REMINDER_YEAR_YES,
+    VISIT_FOLLOWUP,
+    CardKey,
+)
 from services import escape
 
 SOURCE = {"desc": "销售助手", "desc_color": 1}
@@ -20,6 +30,7 @@ class ReminderView:
     due_text: str  # format_when(...) of due_at
     snooze_count: int
     late: bool = False
+    outage: bool = False  # late because the server was down (else it only says 稍晚送达)
 
 
 def reminder_task_id(reminder_id: int, snooze_count: int) -> str:
@@ -32,12 +43,13 @@ def _buttons() -> list[dict[str, Any]]:
         {"text": "已完成", "style": 1, "key": CardKey(REMINDER_DONE).pack()},
         {"text": "推迟1天", "style": 2, "key": CardKey(REMINDER_SNOOZE, "1d").pack()},
         {"text": "推迟1周", "style": 2, "key": CardKey(REMINDER_SNOOZE, "1w").pack()},
+        {"text": "删除", "style": 2, "key": CardKey(REMINDER_CANCEL).pack()},
     ]
 
 
 def reminder_card(view: ReminderView, *, replace_text: str | None = None) -> dict[str, Any]:
     """The card sent at due time; with `replace_text` the buttons turn grey (after a tap or when stale)."""
-    title = "跟进提醒（补发）" if view.late else "跟进提醒"
+    title = "跟进提醒（补发）" if view.late and view.outage else "跟进提醒"
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": SOURCE,
@@ -51,18 +63,52 @@ def reminder_card(view: ReminderView, *, replace_text: str | None = None) -> dic
         "button_list": _buttons(),
     }
     if view.late:
-        card["sub_title_text"] = "服务暂停期间到期，现在补发。"
+        card["sub_title_text"] = "服务暂停期间到期，现在补发。" if view.outage else "稍晚送达。"
     if replace_text:
         card["replace_text"] = replace_text
     return card
 
 
-def escalation_text(*, owner_name: str, reminder_id: int, title: str, customer: str, due_text: str, hours: int) -> str:
-    return (
-        f"【跟进逾期】{owner_name}的跟进已逾期{hours}小时仍未完成：\n"
-        f"事项：{title}\n客户：{customer}\n到期：{due_text}（待办 #{reminder_id}）\n"
-        "请了解情况，必要时协助推进。"
-    )
+@dataclass(frozen=True)
+class OverdueItem:
+    reminder_id: int
+    owner_name: str
+    title: str
+    customer: str
+    customer_id: int | None
+    due_text: str
+
+
+def escalation_task_id(first_reminder_id: int) -> str:
+    return f"esc{first_reminder_id}"
+
+
+def escalation_line(item: OverdueItem) -> str:
+    return f"{item.owner_name}：{item.title[:20]}（{item.customer[:16]}，到期 {item.due_text}，#{item.reminder_id}）"
+
+
+def escalation_card(items: list[OverdueItem], *, hours: int, replace_text: str | None = None) -> dict[str, Any]:
+    """All of a team's follow-ups that became overdue in one run, in one card: 查看客户 · 已协助."""
+    lines = [escalation_line(item) for item in items]
+    body = "\n".join(lines)
+    if len(body) > 150:
+        body = body[:149] + "…"
+    customers = {item.customer_id for item in items}
+    buttons: list[dict[str, Any]] = []
+    if len(customers) == 1 and items[0].customer_id is not None:
+        buttons.append({"text": "查看客户", "style": 2, "key": CardKey(ESCALATION_CUSTOMER, str(items[0].customer_id)).pack()})
+    buttons.append({"text": "已协助", "style": 1, "key": CardKey(ESCALATION_ASSISTED).pack()})
+    card: dict[str, Any] = {
+        "card_type": "button_interaction",
+        "source": SOURCE,
+        "main_title": {"title": "团队跟进逾期", "desc": f"{len(items)}条跟进超过{hours}小时未完成，可以了解一下需要什么帮助"},
+        "sub_title_text": body,
+        "task_id": escalation_task_id(items[0].reminder_id),
+        "button_list": buttons,
+    }
+    if replace_text:
+        card["replace_text"] = replace_text
+    return card
 
 
 def visit_followup_card(
@@ -81,4 +127,22 @@ def visit_followup_card(
             {"text": "下周", "style": 2, "key": CardKey(VISIT_FOLLOWUP, "1w").pack()},
         ],
         "replace_text": replace_text,
+    }
+
+
+
+def year_card(*, month: int, day: int, title: str, customer: str) -> dict[str, Any]:
+    """A date already past this year is asked about: 是指明年 11月30日 吗？[是] [改日期]."""
+    from cards.next_step import new_task_id
+
+    return {
+        "card_type": "button_interaction",
+        "source": SOURCE,
+        "main_title": {"title": f"是指明年 {month}月{day}日 吗？", "desc": f"今年的{month}月{day}日已经过去了"},
+        "sub_title_text": f"跟进「{title[:40]}」（{customer[:20]}）",
+        "task_id": new_task_id("yr"),
+        "button_list": [
+            {"text": "是", "style": 1, "key": CardKey(REMINDER_YEAR_YES).pack()},
+            {"text": "改日期", "style": 2, "key": CardKey(REMINDER_YEAR_CHANGE).pack()},
+        ],
     }

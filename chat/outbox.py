@@ -81,8 +81,15 @@ def payloads_for(reply: Reply) -> list[tuple[str, dict[str, Any]]]:
 
 def enqueue(session: Session, *, reply: Reply, recipient: str, dedup_key: str, now: datetime) -> int:
     """Write the reply's rows; a row whose key exists already is skipped. Returns how many rows were new."""
+    return enqueue_rows(session, rows=payloads_for(reply), recipient=recipient, dedup_key=dedup_key, now=now)
+
+
+def enqueue_rows(
+    session: Session, *, rows: list[tuple[str, dict[str, Any]]] | list[list[Any]], recipient: str, dedup_key: str, now: datetime
+) -> int:
+    """Write prepared (kind, payload) rows (`payloads_for`), each once per key (services/pushes.py keeps
+    an event's rows so a held one can be handed over later)."""
     created = 0
-    rows = payloads_for(reply)
     for index, (kind, payload) in enumerate(rows):
         key = dedup_key if len(rows) == 1 else f"{dedup_key}#{index + 1}"
         stmt = (

@@ -4,7 +4,18 @@
 from __future__ import annotations
 
 from chat.router import Router, RouteTable
-from handlers import customers, digest, opportunities, quotes, reminders, system, understand, visits
+from handlers import (
+    customers,
+    digest,
+    nextsteps,
+    opportunities,
+    quotes,
+    reminders,
+    system,
+    todo,
+    understand,
+    visits,
+)
 
 ROUTERS: tuple[Router, ...] = (
     system.router,
@@ -14,6 +25,8 @@ ROUTERS: tuple[Router, ...] = (
     quotes.router,
     reminders.router,
     digest.router,
+    nextsteps.router,
+    todo.router,
     understand.router,
 )
 

@@ -11,6 +11,7 @@ from chat.inbound import Inbound
 from chat.replies import Reply, Text
 from chat.router import Ctx, HandlerResult, Router
 from handlers.common import customer_or_pick, example, handle_pick, picks, usage_error
+from handlers.nextsteps import customer_next_steps
 from models import User
 from services import customers as customer_service
 from services import reassign as reassign_service
@@ -108,12 +109,13 @@ def pick(msg: Inbound, ctx: Ctx) -> HandlerResult:
 
 @router.command("客户", help="查看客户360：资料、负责人、商机、最近拜访、下次跟进", example=example("客户"))
 @picks
-def show_customer(msg: Inbound, ctx: Ctx) -> Reply:
+def show_customer(msg: Inbound, ctx: Ctx) -> list[Reply]:
     keyword = ctx.args.strip()
     if not keyword:
         raise usage_error("客户", "请写上客户名称中的几个字或客户编号。")
     customer = customer_or_pick(ctx, keyword, then_command="客户")
-    return Text(customer_service.customer_view(ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now))
+    view = customer_service.customer_view(ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now)
+    return [Text(view), customer_next_steps(customer)]
 
 
 @router.command("分配", help="把客户及其进行中的商机和待办交给另一位销售", example=example("分配"), roles=roles.MANAGERS)

@@ -10,6 +10,7 @@ from chat.inbound import Inbound
 from chat.replies import Reply, Text
 from chat.router import Ctx, Router
 from handlers.common import customer_or_pick, example, opportunity_or_pick, picks, usage_error
+from handlers.nextsteps import opportunity_next_steps
 from models import Customer
 from services import contracts as contract_service
 from services import opportunities as opp_service
@@ -46,7 +47,7 @@ def _customer_name(ctx: Ctx, customer_id: int) -> str:
 
 @router.command("商机", help="新建商机（从「线索分配」开始）", example=example("商机"), roles=roles.SALES)
 @picks
-def new_opportunity(msg: Inbound, ctx: Ctx) -> Reply:
+def new_opportunity(msg: Inbound, ctx: Ctx) -> list[Reply]:
     words = split_args(ctx.args)
     if len(words) < 2:
         raise usage_error("商机", "请写上客户和商机名称。")
@@ -61,10 +62,10 @@ def new_opportunity(msg: Inbound, ctx: Ctx) -> Reply:
         ctx.session, config=ctx.config, user=ctx.user, customer=customer, name=" ".join(name_words), amount=amount, now=ctx.now
     )
     shown = f"，金额 {format_amount(amount)}" if amount is not None else ""
-    return Text(
-        f"已新建商机 #{opp.id}「{opp.name}」（{customer.name}{shown}），阶段：{opp.stage}。\n"
-        f"下一步：推进 #{opp.id}  或  评分 #{opp.id} 预算明确"
-    )
+    return [
+        Text(f"已新建商机 #{opp.id}「{opp.name}」（{customer.name}{shown}），阶段：{opp.stage}。"),
+        opportunity_next_steps(opp),
+    ]
 
 
 @router.command("推进", help="把商机推进到下一阶段（或指定阶段），会检查阶段条件", example=example("推进"), roles=roles.SALES)

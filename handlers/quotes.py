@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
-from cards.keys import QUOTE_APPROVE, QUOTE_REJECT
+from cards.keys import QUOTE_APPROVE, QUOTE_REJECT, QUOTE_REQUOTE
 from chat.inbound import Inbound
 from chat.replies import Reply, Text
 from chat.router import Ctx, Router
 from handlers.common import opportunity_or_pick, picks
-from services import approvals, delegation, roles
+from models import Opportunity, Quote
+from services import approvals, cardtasks, delegation, roles
 from services.parsing import format_amount, format_when, parse_amount, parse_when
 
 router = Router("quotes")
@@ -34,6 +36,10 @@ def request(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
         return Text(f"{getattr(exc, 'message', '金额无法识别')}\n{QUOTE_USAGE}")
     # Several open opportunities match → the numbered list; replying "2" re-runs 报价 on that one.
     opp = opportunity_or_pick(ctx, keyword, then_command="报价", rest=" ".join(parts[1:]), open_only=True)
+    return _submit(ctx, opp, amount, note)
+
+
+def _submit(ctx: Ctx, opp: Opportunity, amount: Decimal, note: str | None) -> list[Reply]:
     result = approvals.request_quote(
         ctx.session, config=ctx.config, requester=ctx.user, opportunity=opp, amount=amount, note=note, now=ctx.now
     )
@@ -155,3 +161,44 @@ def decide_by_text(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
         return Text(f"请写上驳回理由。\n{REJECT_USAGE}")
     data = approvals.RejectData(task_id=task_id)
     return approvals.finish_reject(ctx.session, config=ctx.config, actor=ctx.user, data=data, reason=reason, now=ctx.now)
+
+
+REQUOTE_STATE = "quote.requote"
+
+
+@router.card(QUOTE_REQUOTE)
+def tap_requote(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
+    """重新报价 on a rejection: asks for the new amount (authorised by the card's task record)."""
+    task = cardtasks.authorise(
+        ctx.session, actor=ctx.user, task_id=msg.task_id, kind=cardtasks.CardKind.REQUOTE, action=QUOTE_REQUOTE,
+        now=ctx.now, unknown_text="这张卡片已失效。需要报价时发送：报价 <商机> <金额>",
+    )
+    if isinstance(task, list):
+        return task
+    quote = ctx.session.get(Quote, task.ref_id)
+    opp = ctx.session.get(Opportunity, quote.opportunity_id) if quote else None
+    if quote is None or opp is None or opp.closed_at is not None:
+        return Text("这个商机已关闭，不能重新报价。")
+    ctx.dialogs.set(
+        userid=ctx.userid, state=REQUOTE_STATE, data={"opportunity_id": opp.id}, now=ctx.now,
+        ttl_minutes=ctx.config.dialog_ttl_minutes,
+    )
+    return Text(
+        f"重新报价「{opp.name}」（上次 {format_amount(quote.amount)}）：请回复新的金额和说明。\n"
+        f"例：{format_amount(quote.amount * Decimal('0.95'))} 含安装调试\n发送「取消」则不报价。"
+    )
+
+
+@router.text(state=REQUOTE_STATE)
+def requote_amount(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
+    data = dict(ctx.dialog.data) if ctx.dialog else {}
+    amount_text, _, note = ctx.args.strip().partition(" ")
+    try:
+        amount = parse_amount(amount_text)
+    except Exception as exc:  # ParseError: a Chinese hint; the dialog stays open for another try
+        return Text(f"{getattr(exc, 'message', '金额无法识别')}\n请回复新的金额和说明，例：7.5万 含安装调试；发送「取消」则不报价。")
+    opp = ctx.session.get(Opportunity, int(data.get("opportunity_id") or 0))
+    ctx.dialogs.clear(userid=ctx.userid)
+    if opp is None or opp.owner_userid != ctx.userid:
+        return Text("没有找到这个商机，没有提交报价。")
+    return _submit(ctx, opp, amount, note.strip() or None)

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import select
 
-from cards.keys import REMINDER_DONE, REMINDER_SNOOZE, VISIT_FOLLOWUP
-from cards.reminder import ReminderView, reminder_card, reminder_task_id, visit_followup_card
+from cards.keys import (
+    REMINDER_CANCEL,
+    REMINDER_DONE,
+    REMINDER_SNOOZE,
+    REMINDER_YEAR_CHANGE,
+    REMINDER_YEAR_YES,
+    VISIT_FOLLOWUP,
+)
+from cards.reminder import ReminderView, reminder_card, reminder_task_id, visit_followup_card, year_card
 from chat.errors import NotFound
 from chat.inbound import Inbound
-from chat.replies import Reply, Text, UpdateCard
+from chat.replies import Card, Reply, Text, UpdateCard
 from chat.router import Ctx, HandlerResult, Router
 from handlers.common import customer_or_pick, picks
 from models import Customer, Reminder, Visit
 from services import audit, cardtasks
+from services import reminder_changes as changes
 from services import reminders as svc
+from services.followup_time import when_of
 from services.lookup import find_customers
-from services.parsing import format_when
+from services.parsing import SHANGHAI, TimeParseError, format_when
 
 router = Router("reminders")
 
@@ -32,32 +44,110 @@ def followup(msg: Inbound, ctx: Ctx) -> Reply:
         customer = customer_or_pick(ctx, head, then_command="跟进", rest=rest)
         if not find_customers(ctx.session, user=ctx.user, keyword=head, limit=1):
             ctx.args = f"#{customer.id} {rest.strip()}"  # found by the understanding step (pinyin, initials)
-    created = svc.create_followup(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now)
+    created = svc.create_followup(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now, config=ctx.config)
+    if isinstance(created, svc.YearQuestion):
+        return ask_year(ctx, created)
     r = created.reminder
     return Text(
-        f"已设置跟进 #{r.id}：{format_when(r.due_at, now=ctx.now)} 提醒您「{r.title}」（{created.customer.name}）。\n"
-        f"到时会推送提醒卡片；做完后点「已完成」或发送「完成 {r.id}」。"
+        f"已设置跟进 #{r.id}：{format_when(r.due_at, now=ctx.now)}{'（按工作日顺延）' if created.moved else ''} "
+        f"提醒您「{r.title}」（{created.customer.name}）。\n"
+        f"到时会推送提醒卡片；做完后点「已完成」或发送「完成 {r.id}」，改时间发「改期 {r.id} <时间>」。"
     )
 
 
-@router.command("待办", help="查看我的待办和等我审批的报价", example="待办", aliases=("todo",))
-def todo(msg: Inbound, ctx: Ctx) -> Reply:
-    todo = svc.todo_list(ctx.session, user=ctx.user, now=ctx.now)
-    own: list[str] = []
-    if todo.own_quotes:  # not to-dos (they wait on the approvers), but the requester may withdraw them
-        own = [
-            "您发起、正在审批的报价：",
-            *todo.own_lines,
-            f"如需修改，先发送「撤回 #{todo.own_quotes[0]}」，改好后重新「报价」。",
-        ]
-    if todo.empty:
-        return Text("\n".join(["您目前没有待办。可以用「跟进 华东精密 明天下午3点 送样品」设置跟进提醒。", *own]))
-    hints: list[str] = []
-    if todo.reminders:
-        hints.append("跟进做完后，点提醒卡片上的「已完成」或发送「完成 <编号>」。")
-    if todo.approvals:
-        hints.append("待审批的报价，请在审批卡片上点「同意」或「驳回」。")
-    return Text("\n".join(["您的待办：", *todo.lines, *hints, *own]))
+YEAR_STATE = "followup.year"
+REDATE_STATE = "followup.redate"
+
+
+def ask_year(ctx: Ctx, question: svc.YearQuestion) -> Reply:
+    """`是指明年 11月30日 吗？[是] [改日期]`: nothing is written until 是."""
+    local = question.due_at.astimezone(SHANGHAI)
+    ctx.dialogs.set(
+        userid=ctx.userid,
+        state=YEAR_STATE,
+        data={
+            "customer_id": question.customer.id, "title": question.title, "due_at": question.due_at.isoformat(),
+            "opportunity_id": question.opportunity_id,
+        },
+        now=ctx.now,
+        ttl_minutes=ctx.config.dialog_ttl_minutes,
+    )
+    return Card(year_card(month=local.month, day=local.day, title=question.title, customer=question.customer.name))
+
+
+def _year_answer(ctx: Ctx, yes: bool) -> Reply:
+    data = dict(ctx.dialog.data) if ctx.dialog and ctx.dialog.state in (YEAR_STATE, REDATE_STATE) else {}
+    if not data:
+        return Text("这个问题已失效，请重新发送「跟进 <客户> <时间> <事项>」。")
+    if not yes:
+        ctx.dialogs.set(userid=ctx.userid, state=REDATE_STATE, data=data, now=ctx.now, ttl_minutes=ctx.config.dialog_ttl_minutes)
+        return Text("请回复新的跟进时间，例：下周一上午10点。发送「取消」放弃。")
+    ctx.dialogs.clear(userid=ctx.userid)
+    return _create_from(ctx, data, datetime.fromisoformat(str(data["due_at"])))
+
+
+def _create_from(ctx: Ctx, data: dict[str, Any], due_at: datetime) -> Reply:
+    customer = ctx.session.get(Customer, int(data["customer_id"]))
+    if customer is None:
+        return Text("这个客户已不存在，没有设置跟进。")
+    opp = data.get("opportunity_id")
+    r = svc.create_reminder(
+        ctx.session, owner_userid=ctx.userid, title=str(data["title"]), due_at=due_at, now=ctx.now,
+        customer_id=customer.id, opportunity_id=int(opp) if opp else None,
+    )
+    return Text(f"已设置跟进 #{r.id}：{format_when(r.due_at, now=ctx.now)} 提醒您「{r.title}」（{customer.name}）。")
+
+
+@router.card(REMINDER_YEAR_YES)
+def tap_year_yes(msg: Inbound, ctx: Ctx) -> Reply:
+    return _year_answer(ctx, True)
+
+
+@router.card(REMINDER_YEAR_CHANGE)
+def tap_year_change(msg: Inbound, ctx: Ctx) -> Reply:
+    return _year_answer(ctx, False)
+
+
+@router.text(state=YEAR_STATE)
+def year_text(msg: Inbound, ctx: Ctx) -> Reply:
+    answer = ctx.args.strip()
+    if answer in ("是", "是的", "对", "好"):
+        return _year_answer(ctx, True)
+    if answer in ("改日期", "不是", "否"):
+        return _year_answer(ctx, False)
+    return _redate(ctx)
+
+
+@router.text(state=REDATE_STATE)
+def redate_text(msg: Inbound, ctx: Ctx) -> Reply:
+    return _redate(ctx)
+
+
+def _redate(ctx: Ctx) -> Reply:
+    data = dict(ctx.dialog.data) if ctx.dialog else {}
+    try:
+        landing = when_of(ctx.args, now=ctx.now, config=ctx.config)
+    except TimeParseError as exc:
+        return Text(f"{exc.message}\n请回复新的跟进时间，或发送「取消」放弃。")
+    if landing.ask_year or landing.when <= ctx.now:
+        return Text("这个时间已经过去了，请回复一个将来的时间（跨年请写年份，如 2027-11-30），或发送「取消」放弃。")
+    ctx.dialogs.clear(userid=ctx.userid)
+    return _create_from(ctx, data, landing.when)
+
+
+@router.command("改期", help="修改一条待办的提醒时间", example="改期 12 下周一上午10点")
+def move(msg: Inbound, ctx: Ctx) -> Reply:
+    change = changes.move(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now, config=ctx.config)
+    audit.record(ctx.session, actor=ctx.userid, entity="reminder", entity_id=change.reminder.id, action="move", now=ctx.now,
+                 changes={"due_at": change.reminder.due_at.isoformat()})
+    return Text(changes.moved_text(change, now=ctx.now))
+
+
+@router.command("删除", help="删除一条待办（不计入按时完成率）", example="删除 12")
+def cancel(msg: Inbound, ctx: Ctx) -> Reply:
+    change = changes.cancel_by_text(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now)
+    audit.record(ctx.session, actor=ctx.userid, entity="reminder", entity_id=change.reminder.id, action="cancel", now=ctx.now)
+    return Text(f"已删除待办 #{change.reminder.id}「{change.reminder.title}」，不会再提醒。")
 
 
 @router.command("完成", help="把一条待办标记为已完成", example="完成 12")
@@ -90,7 +180,7 @@ def _state_text(reminder: Reminder, ctx: Ctx) -> str:
     if reminder.status == "done":
         return "已完成"
     if reminder.status == "cancelled":
-        return "已取消"
+        return "已删除"
     return f"已推迟至 {format_when(reminder.due_at, now=ctx.now)}"
 
 
@@ -116,6 +206,11 @@ def _reminder_tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
         outcome = svc.complete(
             ctx.session, reminder_id=reminder.id, userid=ctx.userid, now=ctx.now, snooze_count=reminder.snooze_count
         )
+    elif key.action == REMINDER_CANCEL:
+        change = changes.cancel(
+            ctx.session, user=ctx.user, reminder_id=reminder.id, now=ctx.now, snooze_count=reminder.snooze_count
+        )
+        outcome = svc.Outcome(change.reminder, change.changed, "cancel")
     else:
         if key.arg not in svc.SNOOZE:
             return Text(GONE)
@@ -126,6 +221,7 @@ def _reminder_tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
             arg=key.arg,
             now=ctx.now,
             snooze_count=reminder.snooze_count,
+            config=ctx.config,
         )
     r = outcome.reminder
     if outcome.changed:
@@ -153,6 +249,11 @@ def tap_snooze(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return _reminder_tap(msg, ctx)
 
 
+@router.card(REMINDER_CANCEL)
+def tap_cancel(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    return _reminder_tap(msg, ctx)
+
+
 @router.card(VISIT_FOLLOWUP)
 def tap_visit_followup(msg: Inbound, ctx: Ctx) -> HandlerResult:
     key = ctx.card_key
@@ -168,7 +269,9 @@ def tap_visit_followup(msg: Inbound, ctx: Ctx) -> HandlerResult:
     visit = ctx.session.get(Visit, task.ref_id)
     if visit is None:
         raise NotFound("这条拜访记录不存在了。")
-    result = svc.followup_from_visit(ctx.session, user=ctx.user, visit_id=visit.id, arg=key.arg, now=ctx.now)
+    result = svc.followup_from_visit(
+        ctx.session, user=ctx.user, visit_id=visit.id, arg=key.arg, now=ctx.now, config=ctx.config
+    )
     r = result.reminder
     when = format_when(r.due_at, now=ctx.now)
     customer = ctx.session.scalar(select(Customer.name).where(Customer.id == visit.customer_id)) or ""

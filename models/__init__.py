@@ -12,6 +12,7 @@ from models.messaging import (
 )
 from models.org import ROLE_LABELS, Role, User, norm_userid, role_labels
 from models.proposals import Proposal
+from models.pushes import Push
 from models.sales import (
     ApprovalStep,
     Contract,
@@ -43,6 +44,7 @@ __all__ = [
     "Payment",
     "Proposal",
     "PendingMedia",
+    "Push",
     "Quote",
     "Reminder",
     "Role",

@@ -12,11 +12,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cards import approval as cards
-from chat.outbox import enqueue
 from chat.replies import Card, Reply, Text
 from models import ApprovalStep, Quote, User
 from schedulers.base import JobEnv
-from services import approvals, audit, cardtasks
+from services import approvals, audit, cardtasks, pushes
 from services.config import BusinessConfig
 from services.workdays import working_hours_between
 
@@ -39,7 +38,8 @@ def _reminder(session: Session, *, step: ApprovalStep, quote: Quote, n: int, now
 
 
 def process(session: Session, *, config: BusinessConfig, step_id: int, now: datetime) -> int:
-    """Remind and/or escalate one step as of `now`; returns how many notices were enqueued."""
+    """Remind and/or escalate one step as of `now`, through the push budget; returns how many notices were
+    pushed (sent, folded or held for 待办)."""
     cfg = config.approval
     query = select(ApprovalStep).where(ApprovalStep.id == step_id)
     if session.get_bind().dialect.name == "postgresql":
@@ -51,7 +51,7 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
     if quote is None or quote.status != "pending":
         return 0
     waited = working_hours_between(step.activated_at, now, config=cfg)
-    sent = 0
+    events: list[pushes.Event] = []
     n = step.reminders_sent
     since_last = working_hours_between(step.last_reminded_at, now, config=cfg) if step.last_reminded_at else waited
     if waited >= cfg.remind_after_hours and n < cfg.max_reminders and since_last >= 24:
@@ -63,7 +63,24 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
         ).rowcount
         if claimed == 1:
             reply = _reminder(session, step=step, quote=quote, n=n + 1, now=now)
-            sent += enqueue(session, reply=reply, recipient=step.approver_userid, dedup_key=f"approval-remind:{step.id}:{n + 1}", now=now)
+            info = approvals.card_info(session, quote=quote, step=step)
+            events.append(pushes.Event(
+                to=step.approver_userid, kind="approval", priority=pushes.Priority.APPROVAL, reply=reply,
+                line=f"待您审批 报价#{quote.id} {info.customer} {info.amount}（第{n + 1}次提醒）",
+                key=f"approval-remind:{step.id}:{n + 1}",
+            ))
+            if step.seq > 1:  # the requester heard nothing since submitting: say where it stands, once per step
+                approver = _name(session, step.approver_userid)
+                events.append(pushes.Event(
+                    to=quote.requester_userid, kind="progress", priority=pushes.Priority.PROGRESS,
+                    reply=Text(
+                        f"报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）进展："
+                        f"{approvals.steps_summary(session, quote=quote)}。{approver}处已等待约{int(waited)}个工作小时，"
+                        "已再次提醒。"
+                    ),
+                    line=f"报价#{quote.id} 在{approver}处等待约{int(waited)}个工作小时",
+                    key=f"approval-progress:{step.id}",
+                ))
             audit.record(session, actor="system", entity="approval_step", entity_id=step.id, action="remind", now=now,
                          detail=f"reminder {n + 1}, waited {waited:.1f} working hours")
     if waited >= cfg.escalate_after_hours and step.escalated_at is None:
@@ -83,10 +100,19 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
                     f"在{approver.name if approver else step.approver_userid}（{info.role_label}）处已等待约{int(waited)}个工作小时，"
                     "请协助跟进。"
                 )
-                sent += enqueue(session, reply=Text(text), recipient=target, dedup_key=f"approval-escalate:{step.id}", now=now)
+                events.append(pushes.Event(
+                    to=target, kind="escalation", priority=pushes.Priority.FOLLOWUP, reply=Text(text),
+                    line=f"审批超时 报价#{quote.id} {info.customer} 在{approver.name if approver else step.approver_userid}处",
+                    key=f"approval-escalate:{step.id}",
+                ))
             audit.record(session, actor="system", entity="approval_step", entity_id=step.id, action="escalate", now=now,
                          detail=f"to {target}, waited {waited:.1f} working hours")
-    return sent
+    deliveries = pushes.push_all(session, events, now=now, config=config.pushes)
+    return sum(len(d.sent) + len(d.folded) + len(d.held) for d in deliveries.values())
+
+
+def _name(session: Session, userid: str) -> str:
+    return session.scalar(select(User.name).where(User.userid == userid)) or userid
 
 
 def _escalation_target(session: Session, *, quote: Quote, step: ApprovalStep) -> str | None:

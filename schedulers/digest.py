@@ -18,11 +18,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, literal, select
 from sqlalchemy.orm import Session
 
-from chat.outbox import enqueue
-from chat.replies import Text
+from chat.replies import Card, Reply, Text
 from models import Customer, JobOccurrence, Reminder, User
 from schedulers.base import JobEnv, claim_occurrence
-from services import roles
+from services import pushes, roles
 from services.config import BusinessConfig
 from services.digest import DigestView, build_digest, build_digests, view_replies
 from services.indicators import local_midnight
@@ -80,8 +79,10 @@ def run(env: JobEnv, now: datetime) -> str:
                 if view is None:
                     manager = session.scalars(select(User).where(User.userid == userid)).one()
                     view = build_digest(session, manager=manager, config=env.config, now=now)
-                for n, reply in enumerate(view_replies(view)):
-                    enqueue(session, reply=reply, recipient=userid, dedup_key=f"digest:{day}:{userid}:{n}", now=now)
+                pushes.push(
+                    session, to=userid, kind="digest", priority=pushes.Priority.APPROVAL, reply=view_replies(view),
+                    line=f"{day} 日报", key=f"digest:{day}:{userid}", now=now, config=env.config.pushes,
+                )
                 sent += 1
         except Exception:  # one broken digest must not stop the others; the claim rolled back, so it retries
             log.exception("digest for %s failed", userid)
@@ -123,7 +124,16 @@ def _send_todos(env: JobEnv, *, now: datetime, day: str) -> int:
             lines += [f"{i}. {item}" for i, item in enumerate(items[:TODO_MAX], 1)]
             if len(items) > TODO_MAX:
                 lines.append(f"……另有 {len(items) - TODO_MAX} 项")
+            held = pushes.release(session, userid=owner, now=now)
+            if held.lines:
+                lines.append(f"此前未单独推送的消息（{len(held.lines)} 条）：")
+                lines += [f"· {line}" for line in held.lines]
             lines.append("发送「待办」查看全部并处理。")
-            enqueue(session, reply=Text("\n".join(lines)), recipient=owner, dedup_key=f"todo:{day}:{owner}", now=now)
+            replies: list[Reply] = [Text("\n".join(lines))]
+            replies += [Card(payload["template_card"]) for kind, payload in held.cards]
+            pushes.push(
+                session, to=owner, kind="todo", priority=pushes.Priority.APPROVAL, reply=replies,
+                line="今日待办", key=f"todo:{day}:{owner}", now=now, config=env.config.pushes,
+            )
             sent += 1
     return sent

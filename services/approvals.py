@@ -404,7 +404,6 @@ def approve(session: Session, *, config: BusinessConfig, actor: User, task_id: s
     )
     info = card_info(session, quote=quote, step=step)
     out: list[Reply] = []
-    who = actor.name + (f"（代{_name(session, target.on_behalf_of)}）" if target.on_behalf_of else "")
     confirm = f"已同意报价 #{quote.id}（{info.customer} {info.amount}）。"
     if response_code:
         out.append(UpdateCard(cards.decided_card(info, task_id=target.task.task_id, outcome=cards.OUTCOME_APPROVED), response_code, fallback_text=confirm))
@@ -416,13 +415,8 @@ def approve(session: Session, *, config: BusinessConfig, actor: User, task_id: s
         nxt = session.scalar(select(ApprovalStep).where(ApprovalStep.quote_id == quote.id, ApprovalStep.seq == step.seq + 1))
         quote.current_step = nxt.seq
         out += _activate(session, quote=quote, step=nxt, now=now)
-        out.append(
-            Text(
-                f"报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）第{step.seq}/{quote.step_count}步"
-                f"已由{who}同意，已转{_name(session, nxt.approver_userid)}（{roles.label(nxt.role)}）审批。",
-                to=quote.requester_userid,
-            )
-        )
+        # No message to the requester for an intermediate step: one at the end says how every step went
+        # (the approvals job tells them earlier only when a step waits past the re-announce time).
         return out
     quote.status, quote.decided_at = "approved", now
     audit.record(session, actor=actor.userid, entity="quote", entity_id=quote.id, action="approved", now=now,
@@ -430,7 +424,8 @@ def approve(session: Session, *, config: BusinessConfig, actor: User, task_id: s
     opp = session.get(Opportunity, quote.opportunity_id)
     out.append(
         Text(
-            f"🎉 报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）已审批通过（最后一步：{who}）。"
+            f"🎉 报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）已审批通过。\n"
+            f"{steps_summary(session, quote=quote)}\n"
             f"签约后发送：合同 {opp.name if opp else '商机'} 金额",
             to=quote.requester_userid,
         )
@@ -516,14 +511,31 @@ def finish_reject(session: Session, *, config: BusinessConfig, actor: User, data
     out.append(Text(confirm))
     skip = task_id if response_code else None  # by text (驳回 #12 理由): the actor's own card updates too
     out += _update_cards(session, quote=quote, step=step, outcome=cards.OUTCOME_REJECTED, skip_task=skip, fallback=None)
-    out.append(
-        Text(
-            f"报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）被{who}驳回。\n理由：{reason}\n"
-            + (f"商机已回到「{moved}」，调整后可重新发送：报价 {info.opportunity} 金额 说明" if moved else "调整后可重新申请报价。"),
-            to=quote.requester_userid,
-        )
+    requote_task = cards.requote_task_id(quote.id)
+    cardtasks.issue(
+        session, task_id=requote_task, kind=cardtasks.CardKind.REQUOTE, ref_id=quote.id,
+        recipient=quote.requester_userid, now=now,
     )
+    text = (
+        f"报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）被{who}驳回。\n理由：{reason}\n"
+        + (f"商机已回到「{moved}」。" if moved else "")
+        + steps_summary(session, quote=quote)
+    )
+    out.append(Card(cards.rejected_card(text, task_id=requote_task), to=quote.requester_userid))
     return out
+
+
+
+def steps_summary(session: Session, *, quote: Quote) -> str:
+    """How each step went, in one line: 第1步 王主管 同意 → 第2步 李工 驳回."""
+    labels = {"approved": "同意", "rejected": "驳回", "pending": "审批中", "waiting": "未开始", "cancelled": "未进行"}
+    steps = session.scalars(select(ApprovalStep).where(ApprovalStep.quote_id == quote.id).order_by(ApprovalStep.seq)).all()
+    parts = [
+        f"第{s.seq}步 {_name(session, s.acted_by or s.approver_userid)} {labels.get(s.status, s.status)}"
+        for s in steps
+        if s.status != "cancelled"
+    ]
+    return "审批经过：" + " → ".join(parts)
 
 
 def _cancel_waiting(session: Session, *, quote: Quote) -> None:

@@ -29,6 +29,8 @@ class CardKind(StrEnum):
     REMINDER = "reminder"  # ref_id: Reminder.id
     VISIT = "visit"  # ref_id: Visit.id
     PROPOSAL = "proposal"  # ref_id: Proposal.id
+    ESCALATION = "escalation"  # ref_id: the first Reminder.id of a team escalation card
+    REQUOTE = "quote.requote"  # ref_id: the rejected Quote.id (重新报价)
 
 
 # The audit entity a refused tap on each kind of card is recorded under.
@@ -37,6 +39,8 @@ ENTITY: dict[CardKind, str] = {
     CardKind.REMINDER: "reminder",
     CardKind.VISIT: "visit",
     CardKind.PROPOSAL: "proposal",
+    CardKind.ESCALATION: "reminder",
+    CardKind.REQUOTE: "quote",
 }
 
 

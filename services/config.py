@@ -399,6 +399,52 @@ class ApprovalConfig(_Model):
 class RemindersConfig(_Model):
     escalate_after_hours: int = Field(default=24, ge=1)
     default_time: ClockTime = time(9, 0)
+    working_time_only: bool = Field(
+        default=True, description="relative follow-ups (3天后, card buttons) land on working days and hours"
+    )
+    work_start: ClockTime = time(9, 0)
+    work_end: ClockTime = time(18, 0)
+
+    @field_validator("work_end")
+    @classmethod
+    def _end_after_start(cls, value: time, info: ValidationInfo) -> time:
+        start = info.data.get("work_start")
+        if start is not None and value <= start:
+            raise _At((), f"必须晚于 work_start（{start:%H:%M}）", siblings=("work_start",))
+        return value
+
+
+class PushesConfig(_Model):
+    """The daily budget of pushes the bot makes on its own initiative, per person (replies do not count)."""
+
+    per_person_per_day: int = Field(default=5, ge=1, le=50)
+    reserve_for_approvals: int = Field(
+        default=1, ge=0, description="slots only an approval waiting on the person may use"
+    )
+    reserve_for_followups: int = Field(
+        default=1, ge=0, description="further slots progress news may not use (kept for overdue follow-ups)"
+    )
+
+    @field_validator("reserve_for_followups")
+    @classmethod
+    def _room_for_news(cls, value: int, info: ValidationInfo) -> int:
+        total, approvals = info.data.get("per_person_per_day"), info.data.get("reserve_for_approvals")
+        if total is not None and approvals is not None and approvals + value >= total:
+            raise _At(
+                (),
+                f"reserve_for_approvals + reserve_for_followups 必须小于 per_person_per_day（{total}），"
+                "否则进展消息一条也发不出",
+                siblings=("per_person_per_day", "reserve_for_approvals"),
+            )
+        return value
+
+    def cap(self, priority: int) -> int:
+        """The highest slot of the day a message of `priority` may take (1 approval, 2 follow-up, 3 news)."""
+        if priority <= 1:
+            return self.per_person_per_day
+        if priority == 2:
+            return self.per_person_per_day - self.reserve_for_approvals
+        return self.per_person_per_day - self.reserve_for_approvals - self.reserve_for_followups
 
 
 class StarRule(_Model):
@@ -564,6 +610,7 @@ class BusinessConfig(_Model):
     )
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    pushes: PushesConfig = Field(default_factory=PushesConfig)
     segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
     digest: DigestConfig = Field(default_factory=DigestConfig)
     visits: VisitsConfig = Field(default_factory=VisitsConfig)

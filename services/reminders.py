@@ -27,6 +27,8 @@ from models import (
     User,
 )
 from models.db import insert_for
+from services.config import BusinessConfig
+from services.followup_time import on_working_time, when_of, when_prefix
 from services.lookup import resolve_customer
 from services.parsing import SHANGHAI, TimeParseError, format_when, parse_when, parse_when_prefix
 from services.parsing.text import normalize_text
@@ -84,21 +86,43 @@ def create_reminder(
 class Created:
     reminder: Reminder
     customer: Customer
+    moved: bool = False  # landed on the next working day/hour (said in the reply, never silent)
 
 
-def create_followup(session: Session, *, user: User, args: str, now: datetime) -> Created:
-    """`跟进 <客户> <时间> <事项>`: the first token is the customer (names have no spaces)."""
+@dataclass(frozen=True)
+class YearQuestion:
+    """A yearless date already past this year (11月30日 on 12月3日): asked, not moved. `due_at` is next
+    year's; nothing is written until the user says 是."""
+
+    customer: Customer
+    title: str
+    due_at: datetime
+    opportunity_id: int | None
+
+
+def create_followup(
+    session: Session, *, user: User, args: str, now: datetime, config: BusinessConfig | None = None
+) -> Created | YearQuestion:
+    """`跟进 <客户> <时间> <事项>`: the first token is the customer (names have no spaces). With `config`,
+    relative times land on working days and hours and a past yearless date is asked about
+    (services/followup_time)."""
     text = normalize_text(args)
     head, _, rest = text.partition(" ")
     if not head or not rest.strip():
         raise DomainError(FOLLOWUP_USAGE)
     customer = resolve_customer(session, user=user, keyword=head)
     try:
-        due_at, title = parse_when_prefix(rest, now=now)
+        if config is not None:
+            landing, title = when_prefix(rest, now=now, config=config)
+            due_at = landing.when
+        else:
+            due_at, title = parse_when_prefix(rest, now=now)
     except TimeParseError as exc:
         raise DomainError(f"{exc.message}\n{FOLLOWUP_USAGE}") from None
     if not title.strip():
         raise DomainError(f"请写上要跟进的事项。\n{FOLLOWUP_USAGE}")
+    if config is not None and landing.ask_year:
+        return YearQuestion(customer, title.strip()[:255], due_at, _open_opportunity(session, customer.id))
     if due_at <= now:
         # 昨天 / 今天上午9点 at 10:00 / 2小时前: read, but already passed. Say when that was and show a future one.
         typed = rest.strip()
@@ -107,12 +131,6 @@ def create_followup(session: Session, *, user: User, args: str, now: datetime) -
             f"「{typed}」是 {format_when(due_at, now=now)}，这个时间已经过去了。跟进提醒要设在将来的时间。\n"
             f"例：跟进 {head} 明天上午10点 {title.strip()}"
         )
-    opportunity_id = session.scalar(
-        select(Opportunity.id)
-        .where(Opportunity.customer_id == customer.id, Opportunity.closed_at.is_(None))
-        .order_by(Opportunity.priority, Opportunity.id)
-        .limit(1)
-    )
     reminder = create_reminder(
         session,
         owner_userid=user.userid,
@@ -120,9 +138,18 @@ def create_followup(session: Session, *, user: User, args: str, now: datetime) -
         due_at=due_at,
         now=now,
         customer_id=customer.id,
-        opportunity_id=opportunity_id,
+        opportunity_id=_open_opportunity(session, customer.id),
     )
-    return Created(reminder, customer)
+    return Created(reminder, customer, moved=config is not None and landing.moved)
+
+
+def _open_opportunity(session: Session, customer_id: int) -> int | None:
+    return session.scalar(
+        select(Opportunity.id)
+        .where(Opportunity.customer_id == customer_id, Opportunity.closed_at.is_(None))
+        .order_by(Opportunity.priority, Opportunity.id)
+        .limit(1)
+    )
 
 
 def time_first(session: Session, *, user: User, args: str, now: datetime) -> str:
@@ -156,7 +183,9 @@ class VisitFollowup:
     created: bool  # False: this visit+choice had already set a follow-up (a second tap)
 
 
-def followup_from_visit(session: Session, *, user: User, visit_id: int, arg: str, now: datetime) -> VisitFollowup:
+def followup_from_visit(
+    session: Session, *, user: User, visit_id: int, arg: str, now: datetime, config: BusinessConfig | None = None
+) -> VisitFollowup:
     """A visit card's follow-up button; once per visit and choice (a JobOccurrence row is the unique mark).
 
     The caller has authorised `user` for the visit (CardTask recipient); `arg` is allowlisted here.
@@ -186,7 +215,9 @@ def followup_from_visit(session: Session, *, user: User, visit_id: int, arg: str
         if existing is not None:
             return VisitFollowup(existing, created=False)
         raise DomainError("已经设置过这个跟进了。")
-    due_at = parse_when(VISIT_FOLLOWUP[arg], now=now)
+    due_at = (
+        when_of(VISIT_FOLLOWUP[arg], now=now, config=config).when if config else parse_when(VISIT_FOLLOWUP[arg], now=now)
+    )
     reminder = create_reminder(
         session,
         owner_userid=user.userid,
@@ -350,7 +381,14 @@ def complete(
 
 
 def snooze(
-    session: Session, *, reminder_id: int, userid: str, arg: str, now: datetime, snooze_count: int
+    session: Session,
+    *,
+    reminder_id: int,
+    userid: str,
+    arg: str,
+    now: datetime,
+    snooze_count: int,
+    config: BusinessConfig | None = None,
 ) -> Outcome:
     """Move the due time by 1 day / 1 week (from the later of due_at and now, so a late tap cannot
     produce a due time already in the past), clear notified_at so the tick sends a new card."""
@@ -362,6 +400,8 @@ def snooze(
     if reminder.status != "open" or reminder.snooze_count != snooze_count:
         return Outcome(reminder, False, "snooze")
     new_due = max(reminder.due_at, now) + SNOOZE[arg]
+    if config is not None and config.reminders.working_time_only:
+        new_due = on_working_time(new_due, config, keep_clock=True)  # 推迟1天 on a Friday: Monday
     result = session.execute(
         update(Reminder)
         .where(Reminder.id == reminder_id, Reminder.status == "open", Reminder.snooze_count == snooze_count)
@@ -579,6 +619,7 @@ def on_time_rate(
 __all__ = [
     "Created",
     "Outcome",
+    "YearQuestion",
     "VisitFollowup",
     "claim_due",
     "claim_escalations",

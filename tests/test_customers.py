@@ -175,8 +175,10 @@ def test_director_may_move_across_regions(bot: Bot) -> None:
 def test_help_lists_commands_with_examples(bot: Bot) -> None:
     bot.send_text("rep_e1", "帮助")
     text = bot.last_text("rep_e1")
-    for word in ("新客户", "客户", "拜访", "商机", "推进", "输单", "评分", "合同", "回款"):
-        assert f"• {word}：" in text
-    assert "• 分配：" not in text
+    for word in ("客户", "拜访", "商机", "推进"):  # the most used, each with an example
+        assert f"• {word} " in text
+    for word in ("新客户", "输单", "评分", "合同", "回款"):  # the rest by name: 帮助 <命令> shows each
+        assert word in text.splitlines()[-2]
+    assert "分配" not in text
 
 

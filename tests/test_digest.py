@@ -238,7 +238,7 @@ def test_a_failed_delivery_is_not_sent_twice_on_rerun(bot: Bot) -> None:
     bot.run_job("digest", datetime(2026, 11, 28, 8, 50, tzinfo=SHANGHAI))
     with bot.session() as s:
         keys = list(s.scalars(select(OutboxMessage.dedup_key).where(OutboxMessage.recipient == "sup_east")))
-    assert len(keys) == len(set(keys)) and all(k.startswith("digest:2026-11-28:sup_east:") for k in keys)
+    assert len(keys) == len(set(keys)) and all(k.startswith("push:digest:2026-11-28:sup_east") for k in keys)
 
 
 def test_markdown_parts_fit_wecom_and_split_between_sections() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from models import OutboxMessage, Reminder
+from models import Push, Reminder
 from services.parsing import SHANGHAI
 from tests import reminders_factory as f
 from tests.harness import Bot
@@ -27,7 +27,12 @@ def key_of(card: dict[str, Any], text: str) -> str:
 
 
 def escalations(bot: Bot, userid: str) -> list[str]:
-    return [t for t in bot.texts(userid) if "跟进逾期" in t]
+    """The team escalations `userid` got: one card per run listing the overdue follow-ups."""
+    return [
+        f"{c['main_title']['title']} {c['sub_title_text']}"
+        for c in bot.cards(userid)
+        if c["main_title"]["title"] == "团队跟进逾期"
+    ]
 
 
 def test_done_when_walkthrough(bot: Bot) -> None:
@@ -99,28 +104,42 @@ def test_repeated_ticks_send_each_reminder_once(bot: Bot) -> None:
         for _ in range(2):
             bot.run_job("reminders", sh(2026, 11, 27, 10, minute))
     cards = reminder_cards(bot, "rep_e1")
-    assert sorted(c["horizontal_content_list"][0]["value"] for c in cards) == [f"事项{i}" for i in range(5)]
+    # One card a minute; the 5th would be the person's 5th push, a slot kept for approvals: held for 待办.
+    assert sorted(c["horizontal_content_list"][0]["value"] for c in cards) == [f"事项{i}" for i in range(4)]
     assert all("补发" not in c["main_title"]["title"] for c in cards)
     with bot.session() as s:
-        keys = s.scalars(select(OutboxMessage.dedup_key).where(OutboxMessage.dedup_key.like("reminder:%"))).all()
-        assert len(keys) == 5
+        rows = s.scalars(select(Push).where(Push.dedup_key.like("reminder:%"))).all()
+        assert len(rows) == 5 and len({r.dedup_key for r in rows}) == 5
+        assert [r.status for r in rows].count("held") == 1
+    bot.send_text("rep_e1", "待办")
+    assert "事项4" in bot.last_text("rep_e1")
 
 
 def test_catch_up_after_downtime_is_sent_once_marked_late(bot: Bot) -> None:
     with bot.session() as s, s.begin():
         c = f.customer(s)
         late_id = f.reminder(s, c, due_at=sh(2026, 11, 27, 9, 0), title="过期的").id
-        f.reminder(s, c, due_at=sh(2026, 11, 27, 13, 58), title="刚到期的")
+        f.reminder(s, c, due_at=sh(2026, 11, 27, 13, 58), title="刚到期的", owner="rep_e2")
         f.reminder(s, c, due_at=sh(2026, 11, 27, 15, 0), title="还没到期的")
+    bot.run_job("reminders", sh(2026, 11, 27, 8, 55))
     # Server down from 08:55 to 14:00; the first tick after restart:
     bot.run_job("reminders", sh(2026, 11, 27, 14, 0))
     bot.run_job("reminders", sh(2026, 11, 27, 14, 1))
-    cards = {c["horizontal_content_list"][0]["value"]: c for c in reminder_cards(bot, "rep_e1")}
-    assert set(cards) == {"过期的", "刚到期的"}
-    assert cards["过期的"]["main_title"]["title"] == "跟进提醒（补发）"
-    assert cards["刚到期的"]["main_title"]["title"] == "跟进提醒"
+    [late] = reminder_cards(bot, "rep_e1")
+    [fresh] = reminder_cards(bot, "rep_e2")
+    assert late["horizontal_content_list"][0]["value"] == "过期的" and fresh["horizontal_content_list"][0]["value"] == "刚到期的"
+    assert late["main_title"]["title"] == "跟进提醒（补发）" and "服务暂停" in late["sub_title_text"]
+    assert fresh["main_title"]["title"] == "跟进提醒"
     with bot.session() as s:
         assert s.get(Reminder, late_id).notified_late is True  # type: ignore[union-attr]
+    # The server is up; a card that still goes out late (the tick ran at its due time) only says 稍晚送达.
+    for minute in range(2, 60, 10):
+        bot.run_job("reminders", sh(2026, 11, 27, 14, minute))
+    with bot.session() as s, s.begin():  # e.g. written with a due time already 40 minutes past
+        f.reminder(s, c, due_at=sh(2026, 11, 27, 14, 30), title="稍晚的", owner="rep_s1")
+    bot.run_job("reminders", sh(2026, 11, 27, 15, 10))
+    [later] = reminder_cards(bot, "rep_s1")
+    assert later["main_title"]["title"] == "跟进提醒" and later["sub_title_text"] == "稍晚送达。"
 
 
 def test_cli_style_now_driving_reports_counts(bot: Bot) -> None:

@@ -69,7 +69,7 @@ def test_followup_on_an_ambiguous_customer_asks_for_a_number_and_the_number_pick
     assert "1. " in bot.last_text("rep_e1") and reminders(bot) == []
     bot.send_text("rep_e1", "2")
     [r] = reminders(bot)
-    assert r.customer_id == other and r.title == "打电话" and r.due_at == sh(2026, 11, 28, 9, 0)
+    assert r.customer_id == other and r.title == "打电话" and r.due_at == sh(2026, 11, 30, 9, 0)  # 明天 = Saturday → Monday
     assert "华东精密仪器" in bot.last_text("rep_e1")
 
 
@@ -136,18 +136,19 @@ def test_card_snooze_moves_due_and_sends_a_new_card(bot: Bot) -> None:
     [card] = reminder_cards(bot, "rep_e1")
     bot.tap("rep_e1", card["task_id"], key_of(card, "推迟1天"))
     [r] = reminders(bot)
-    assert r.due_at == sh(2026, 11, 29, 10, 0) and r.notified_at is None and r.snooze_count == 1
-    assert reminder_cards(bot, "rep_e1")[0]["replace_text"] == "已推迟至 11月29日(周日) 10:00"
+    # 推迟1天 from Saturday lands on the next working day, same time.
+    assert r.due_at == sh(2026, 11, 30, 10, 0) and r.notified_at is None and r.snooze_count == 1
+    assert reminder_cards(bot, "rep_e1")[0]["replace_text"] == "已推迟至 11月30日(周一) 10:00"
     # The old card tapped again: stale, nothing moves.
     bot.tap("rep_e1", card["task_id"], key_of(card, "推迟1周"))
-    assert reminders(bot)[0].due_at == sh(2026, 11, 29, 10, 0)
-    bot.run_job("reminders", sh(2026, 11, 29, 9, 59))
+    assert reminders(bot)[0].due_at == sh(2026, 11, 30, 10, 0)
+    bot.run_job("reminders", sh(2026, 11, 30, 9, 59))
     assert len(reminder_cards(bot, "rep_e1")) == 1
-    bot.run_job("reminders", sh(2026, 11, 29, 10, 0))
+    bot.run_job("reminders", sh(2026, 11, 30, 10, 0))
     cards = reminder_cards(bot, "rep_e1")
     assert len(cards) == 2 and cards[1]["task_id"] == f"rem{r.id}n1"
     bot.tap("rep_e1", cards[1]["task_id"], key_of(cards[1], "推迟1周"))
-    assert reminders(bot)[0].due_at == sh(2026, 12, 6, 10, 0)
+    assert reminders(bot)[0].due_at == sh(2026, 12, 7, 10, 0)
 
 
 def test_someone_else_cannot_tap_a_reminder_card(bot: Bot) -> None:
@@ -205,7 +206,12 @@ def test_todo_lists_pending_approvals_and_is_short(bot: Bot) -> None:
             f.reminder(s, c, due_at=sh(2026, 11, 28, 9, i), owner="sup_east", title=f"事项{i}")
     bot.send_text("sup_east", "待办")
     text = bot.last_text("sup_east")
-    assert "还有3条" in text and "事项9" in text and "事项10" not in text
+    assert "事项9" in text and "事项10" not in text
+    more = bot.cards("sup_east")[-1]  # the rest is one tap away: 更多
+    assert more["main_title"]["title"] == "还有3条待办" and [b["text"] for b in more["button_list"]] == ["更多"]
+    bot.tap("sup_east", more["task_id"], more["button_list"][0]["key"])
+    page = bot.last_text("sup_east")
+    assert "第2页" in page and "事项10" in page and "事项11" in page and "待审批 报价#" in page
     bot.send_text("rep_e1", "待办")
     assert "没有待办" in bot.last_text("rep_e1")
     with bot.session() as s, s.begin():
@@ -278,10 +284,10 @@ def test_visit_followup_buttons_create_once_and_update_card(bot: Bot) -> None:
     card = _send_visit_card(bot, f"visit-{visit_id}")
     bot.tap("rep_e1", card["task_id"], card["button_list"][1]["key"])
     [r] = reminders(bot)
-    assert r.due_at == sh(2026, 11, 30, 9, 0) and r.customer_id == customer_id and r.source == "visit"
+    assert r.due_at == sh(2026, 12, 2, 9, 0) and r.customer_id == customer_id and r.source == "visit"  # 3 working days
     assert r.title.startswith("跟进拜访：介绍了新款伺服电机") and r.title.endswith("…")
     [updated] = [c for c in bot.cards("rep_e1") if c["task_id"] == f"visit-{visit_id}"]
-    assert updated["replace_text"] == "已设置跟进 11月30日(周一) 09:00"
+    assert updated["replace_text"] == "已设置跟进 12月2日(周三) 09:00"
     bot.tap("rep_e1", card["task_id"], card["button_list"][1]["key"])  # second tap: nothing new
     assert len(reminders(bot)) == 1
     bot.tap("rep_e2", card["task_id"], card["button_list"][0]["key"])  # not the recipient
@@ -289,7 +295,7 @@ def test_visit_followup_buttons_create_once_and_update_card(bot: Bot) -> None:
     bot.tap("rep_e1", card["task_id"], card["button_list"][2]["key"])  # 下周 → next Monday
     assert reminders(bot)[1].due_at == sh(2026, 11, 30, 9, 0)
     bot.tap("rep_e1", card["task_id"], card["button_list"][0]["key"])
-    assert reminders(bot)[2].due_at == sh(2026, 11, 28, 9, 0)
+    assert reminders(bot)[2].due_at == sh(2026, 11, 30, 9, 0)  # 明天 from Friday: Monday
 
 
 # --- on-time rate ----------------------------------------------------------------------------------
@@ -325,7 +331,7 @@ def test_followup_times_across_month_and_year_boundaries(bot: Bot) -> None:
         ("明天", sh(2027, 1, 1, 9, 0), "2027年1月1日(周五) 09:00"),
         ("周五下午3点", sh(2027, 1, 1, 15, 0), "2027年1月1日(周五) 15:00"),
         ("下个月初", sh(2027, 1, 1, 9, 0), "2027年1月1日(周五) 09:00"),
-        ("3天后", sh(2027, 1, 3, 9, 0), "2027年1月3日(周日) 09:00"),
+        ("3天后", sh(2027, 1, 5, 9, 0), "2027年1月5日(周二) 09:00"),  # three working days
         ("今晚9点", sh(2026, 12, 31, 21, 0), "12月31日(周四) 21:00"),
     ]
     for expression, due, shown in cases:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.settings import Settings
-from models import CardTask, OutboxMessage, Reminder
+from models import CardTask, OutboxMessage, Push, Reminder
 from models.db import make_session_factory
 from schedulers.reminders import tick
 from services import reminders as svc
@@ -99,8 +99,14 @@ def test_pg_four_concurrent_ticks_send_each_reminder_once(pg_db: tuple[str, Engi
     assert _run_threads(4, worker) == []
     assert sum(sent for sent, _, _ in results) == 20
     with env.session_factory() as s:
-        keys = s.scalars(select(OutboxMessage.dedup_key).where(OutboxMessage.dedup_key.like("reminder:%"))).all()
+        # Every reminder is one event in the push ledger, exactly once across the four "replicas"...
+        keys = s.scalars(select(Push.dedup_key).where(Push.dedup_key.like("reminder:%"))).all()
         assert len(keys) == 20 and len(set(keys)) == 20
+        # ...and the owner's daily budget held under the race: follow-ups use at most slots 1-4, each once.
+        slots = s.scalars(select(Push.slot).where(Push.slot.is_not(None))).all()
+        assert sorted(slots) == list(range(1, len(slots) + 1)) and len(slots) <= 4
+        sent = s.scalars(select(OutboxMessage.dedup_key).where(OutboxMessage.dedup_key.like("push:reminder:%"))).all()
+        assert len(sent) == len(slots)
         assert s.scalar(select(func.count()).select_from(CardTask).where(CardTask.kind == "reminder")) == 20
         assert s.scalar(select(func.count()).select_from(Reminder).where(Reminder.notified_at.is_(None))) == 0
 
@@ -123,5 +129,9 @@ def test_pg_concurrent_escalations_once(pg_db: tuple[str, Engine]) -> None:
     assert _run_threads(4, lambda i: results.append(tick(env, NOW, batch=3))) == []
     assert sum(e for _, _, e in results) == 10
     with factory() as s:
-        rows = s.scalars(select(OutboxMessage.recipient).where(OutboxMessage.dedup_key.like("reminder-escalate:%"))).all()
-        assert rows == ["sup_east"] * 10
+        # Each overdue reminder is in exactly one team escalation (one card per run and supervisor).
+        keys = s.scalars(select(Push.dedup_key).where(Push.dedup_key.like("reminder-escalate:%"), Push.recipient == "sup_east")).all()
+        ids = [int(i) for key in keys for i in key.split(":", 1)[1].split("-")]
+        assert sorted(ids) == sorted(set(ids)) and len(ids) == 10
+        slots = s.scalars(select(Push.slot).where(Push.recipient == "sup_east", Push.slot.is_not(None))).all()
+        assert len(slots) == len(set(slots)) <= 4

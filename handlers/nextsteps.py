@@ -1,0 +1,99 @@
+"""Next-step buttons: a tap either runs the command at once (推进) or asks for the one missing piece
+(拜访 纪要, 跟进 时间和事项, 新商机 名称, 评分 项目) and runs it with the reply. The button only names the
+record; the command checks scope and role as if it had been typed."""
+
+from __future__ import annotations
+
+from cards.keys import NEXT_STEP
+from cards.next_step import next_step_card, step_key
+from chat.inbound import Inbound
+from chat.replies import Card, Reply, Text
+from chat.router import Ctx, HandlerResult, Router
+from handlers.common import run_command
+from models import Customer, Opportunity
+from services.lookup import resolve_customer
+
+router = Router("nextsteps")
+
+STATE = "next.step"
+# code → (command, what to ask for; None: run at once)
+STEPS: dict[str, tuple[str, str | None]] = {
+    "visit": ("拜访", "请回复这次拜访的纪要，例：谈了新产线的报价，下周送样"),
+    "followup": ("跟进", "请回复跟进时间和事项，例：3天后 送样品"),
+    "opp": ("商机", "请回复商机名称和金额，例：二期产线 30万"),
+    "advance": ("推进", None),
+    "score": ("评分", None),
+}
+
+
+def customer_next_steps(customer: Customer) -> Reply:
+    """After the customer 360: 拜访 · 跟进 · 新商机."""
+    return Card(
+        next_step_card(
+            title="下一步",
+            desc=customer.name,
+            buttons=[
+                ("拜访", step_key("visit", customer.id)),
+                ("跟进", step_key("followup", customer.id)),
+                ("新商机", step_key("opp", customer.id)),
+            ],
+        )
+    )
+
+
+def opportunity_next_steps(opp: Opportunity) -> Reply:
+    """After a new opportunity: 推进 · 评分."""
+    return Card(
+        next_step_card(
+            title="下一步",
+            desc=f"商机 #{opp.id} {opp.name}",
+            buttons=[("推进", step_key("advance", opp.id)), ("评分", step_key("score", opp.id))],
+        )
+    )
+
+
+def _score_prompt(ctx: Ctx) -> str:
+    items = " ".join(item.item for item in ctx.config.score_card)
+    return f"请回复成立的评分项（空格分开），可选：{items}"
+
+
+@router.card(NEXT_STEP)
+def tap_next(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    key = ctx.card_key
+    code, _, ref = (key.arg if key else "").partition("-")
+    if code not in STEPS or not ref.isdigit():
+        return Text("这个按钮已失效。发送「帮助」查看可用的命令。")
+    command, prompt = STEPS[code]
+    if code in ("visit", "followup", "opp"):
+        resolve_customer(ctx.session, user=ctx.user, keyword=f"#{ref}")  # out of scope: answered as missing
+    if code == "score":
+        prompt = _score_prompt(ctx)
+        ctx.dialogs.set(
+            userid=ctx.userid,
+            state=STATE,
+            data={"command": command, "prefix": f"#{ref}"},
+            now=ctx.now,
+            ttl_minutes=ctx.config.dialog_ttl_minutes,
+        )
+        return Text(f"{prompt}\n发送「取消」放弃。")
+    if prompt is None:
+        return run_command(msg, ctx, command=command, args=f"#{ref}")
+    ctx.dialogs.set(
+        userid=ctx.userid,
+        state=STATE,
+        data={"command": command, "prefix": f"#{ref}"},
+        now=ctx.now,
+        ttl_minutes=ctx.config.dialog_ttl_minutes,
+    )
+    return Text(f"{prompt}\n发送「取消」放弃。")
+
+
+@router.text(state=STATE)
+def answer(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    data = dict(ctx.dialog.data) if ctx.dialog else {}
+    command, prefix = str(data.get("command", "")), str(data.get("prefix", ""))
+    text = ctx.args.strip()
+    if not text:
+        return Text("请回复内容，或发送「取消」放弃。")
+    ctx.dialogs.clear(userid=ctx.userid)
+    return run_command(msg, ctx, command=command, args=f"{prefix} {text}")

@@ -1,0 +1,125 @@
+"""待办 (paged with 更多), the folded push's 查看待办, and the team escalation card (查看客户 · 已协助).
+
+待办 also hands over what the push budget held back: the lines of held events, and the approval cards that
+were held or folded (still needed to approve)."""
+
+from __future__ import annotations
+
+from cards.keys import ESCALATION_ASSISTED, ESCALATION_CUSTOMER, TODO_MORE, TODO_OPEN
+from cards.next_step import more_card
+from cards.reminder import OverdueItem, escalation_card
+from chat.inbound import Inbound
+from chat.replies import Card, Reply, Text, UpdateCard
+from chat.router import Ctx, HandlerResult, Router
+from handlers.common import run_command
+from models import CardTask, Reminder
+from services import audit, cardtasks, pushes
+from services import reminders as svc
+
+router = Router("todo")
+
+PAGE = 10
+EMPTY = "您目前没有待办。可以用「跟进 华东精密 明天下午3点 送样品」设置跟进提醒。"
+
+
+def todo_replies(ctx: Ctx, *, page: int = 1) -> list[Reply]:
+    todo = svc.todo_list(ctx.session, user=ctx.user, now=ctx.now, limit=10_000)
+    held = (
+        pushes.release(ctx.session, userid=ctx.userid, now=ctx.now) if page == 1 else pushes.Pending([], [])
+    )
+    start = (page - 1) * PAGE
+    lines = todo.lines[start : start + PAGE]
+    remaining = max(len(todo.lines) - start - PAGE, 0)
+    out: list[str] = []
+    if page == 1:
+        out.append("您的待办：" if lines else EMPTY)
+    else:
+        out.append(f"您的待办（第{page}页）：" if lines else "没有更多待办了。")
+    out += lines
+    if page == 1:
+        if todo.reminders:
+            out.append(
+                "跟进做完后，点提醒卡片上的「已完成」或发送「完成 <编号>」；要改时间发「改期 <编号> <时间>」。"
+            )
+        if todo.approvals:
+            out.append("待审批的报价，请在审批卡片上点「同意」或「驳回」。")
+        if todo.own_quotes:  # not to-dos (they wait on the approvers), but the requester may withdraw them
+            out += [
+                "您发起、正在审批的报价：",
+                *todo.own_lines,
+                f"如需修改，先发送「撤回 #{todo.own_quotes[0]}」，改好后重新「报价」。",
+            ]
+        if held.lines:
+            out.append(f"今天未单独推送的消息（{len(held.lines)} 条）：")
+            out += [f"· {line}" for line in held.lines]
+    replies: list[Reply] = [Text("\n".join(out))]
+    replies += [Card(payload["template_card"]) for kind, payload in held.cards]
+    if remaining:
+        replies.append(Card(more_card(remaining=remaining, page=page + 1)))
+    return replies
+
+
+@router.command("待办", help="查看我的待办和等我审批的报价", example="待办", aliases=("todo",))
+def todo(msg: Inbound, ctx: Ctx) -> list[Reply]:
+    return todo_replies(ctx)
+
+
+@router.card(TODO_OPEN)
+def tap_open(msg: Inbound, ctx: Ctx) -> list[Reply]:
+    return todo_replies(ctx)
+
+
+@router.card(TODO_MORE)
+def tap_more(msg: Inbound, ctx: Ctx) -> list[Reply]:
+    arg = ctx.card_key.arg if ctx.card_key else ""
+    page = int(arg) if arg.isdigit() and 1 < int(arg) < 1000 else 2
+    return todo_replies(ctx, page=page)
+
+
+def _escalation_task(ctx: Ctx, msg: Inbound, action: str) -> CardTask | list[Reply]:
+    return cardtasks.authorise(
+        ctx.session,
+        actor=ctx.user,
+        task_id=msg.task_id,
+        kind=cardtasks.CardKind.ESCALATION,
+        action=action,
+        now=ctx.now,
+        unknown_text="这张卡片已失效。",
+    )
+
+
+@router.card(ESCALATION_CUSTOMER)
+def tap_escalation_customer(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """查看客户: the customer 360, as if the supervisor had typed 客户 #id (their own scope applies)."""
+    task = _escalation_task(ctx, msg, ESCALATION_CUSTOMER)
+    if isinstance(task, list):
+        return task
+    arg = ctx.card_key.arg if ctx.card_key else ""
+    if not arg.isdigit():
+        return Text("这张卡片已失效。")
+    return run_command(msg, ctx, command="客户", args=f"#{arg}")
+
+
+@router.card(ESCALATION_ASSISTED)
+def tap_escalation_ack(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """已协助: the card turns grey; recorded for the audit, nobody else is told."""
+    task = _escalation_task(ctx, msg, ESCALATION_ASSISTED)
+    if isinstance(task, list):
+        return task
+    audit.record(
+        ctx.session,
+        actor=ctx.userid,
+        entity="reminder",
+        entity_id=task.ref_id,
+        action="assisted",
+        now=ctx.now,
+        task_id=task.task_id,
+    )
+    reminder = ctx.session.get(Reminder, task.ref_id)
+    done = "已标记为已协助。"
+    if not msg.response_code or reminder is None:
+        return Text(done)
+    item = OverdueItem(reminder.id, "", reminder.title, "", reminder.customer_id, "")
+    card = escalation_card([item], hours=ctx.config.reminders.escalate_after_hours, replace_text="已协助")
+    card["task_id"] = task.task_id
+    return UpdateCard(card, msg.response_code, fallback_text=done)

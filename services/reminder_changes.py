@@ -1,0 +1,117 @@
+"""Moving and cancelling a reminder (`改期 <编号> <时间>`, `删除 <编号>`, the card's 删除 button).
+
+A move keeps the reminder open with a new due time (a new card version: the old card goes stale); a
+cancellation sets status 'cancelled', which 关键节点按时完成率 leaves out (services/reminders.on_time_rate).
+Neither counts as done. Only the sender's own open reminders; others' look missing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+
+from chat.errors import DomainError, NotFound
+from models import Reminder, User
+from services.config import BusinessConfig
+from services.followup_time import when_of
+from services.parsing import TimeParseError, format_when
+from services.parsing.text import normalize_text
+
+MOVE_USAGE = "用法：改期 <待办编号> <时间>\n例：改期 12 下周一上午10点"
+CANCEL_USAGE = "用法：删除 <待办编号>\n例：删除 12（编号见「待办」或提醒卡片）"
+_ID = re.compile(r"^[#＃]?(\d{1,9})$")
+
+
+@dataclass(frozen=True)
+class Change:
+    reminder: Reminder
+    changed: bool
+
+
+def _own_open(session: Session, *, user: User, token: str, usage: str) -> Reminder:
+    match = _ID.match(token)
+    if not match:
+        raise DomainError(usage)
+    rid = int(match.group(1))
+    reminder = session.scalar(
+        select(Reminder)
+        .where(Reminder.id == rid, Reminder.owner_userid == user.userid)
+        .execution_options(populate_existing=True)
+    )
+    if reminder is None or reminder.status == "cancelled":
+        raise NotFound(f"没有找到待办 #{rid}。发送「待办」查看您的待办和编号。")
+    if reminder.status == "done":
+        raise DomainError(f"待办 #{rid}「{reminder.title}」已经完成，不需要改期或删除。")
+    return reminder
+
+
+def move(session: Session, *, user: User, args: str, now: datetime, config: BusinessConfig) -> Change:
+    """`改期 <编号> <时间>`: a future time (relative ones land on working time); a past one is refused."""
+    token, _, when_text = normalize_text(args).partition(" ")
+    if not token or not when_text.strip():
+        raise DomainError(MOVE_USAGE)
+    reminder = _own_open(session, user=user, token=token, usage=MOVE_USAGE)
+    try:
+        landing = when_of(when_text, now=now, config=config)
+    except TimeParseError as exc:
+        raise DomainError(f"{exc.message}\n{MOVE_USAGE}") from None
+    if landing.ask_year or landing.when <= now:
+        raise DomainError(
+            f"「{when_text.strip()}」已经过去了，没有改期。请写一个将来的时间（跨年请写年份，如 2027-11-30）。\n{MOVE_USAGE}"
+        )
+    return reschedule(session, reminder=reminder, due_at=landing.when)
+
+
+def reschedule(session: Session, *, reminder: Reminder, due_at: datetime) -> Change:
+    version = reminder.snooze_count
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Reminder)
+            .where(Reminder.id == reminder.id, Reminder.status == "open", Reminder.snooze_count == version)
+            .values(due_at=due_at, notified_at=None, notified_late=False, snooze_count=version + 1)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    session.refresh(reminder)
+    return Change(reminder, bool(result.rowcount))
+
+
+def cancel(
+    session: Session, *, user: User, reminder_id: int, now: datetime, snooze_count: int | None = None
+) -> Change:
+    """Cancel an open reminder of `user` (from a card: only the version that card showed)."""
+    conditions = [Reminder.id == reminder_id, Reminder.owner_userid == user.userid, Reminder.status == "open"]
+    if snooze_count is not None:
+        conditions.append(Reminder.snooze_count == snooze_count)
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Reminder)
+            .where(*conditions)
+            .values(status="cancelled")
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    reminder = session.scalar(
+        select(Reminder).where(Reminder.id == reminder_id).execution_options(populate_existing=True)
+    )
+    if reminder is None or reminder.owner_userid != user.userid:
+        raise NotFound("没有找到这条待办。")
+    return Change(reminder, bool(result.rowcount))
+
+
+def cancel_by_text(session: Session, *, user: User, args: str, now: datetime) -> Change:
+    reminder = _own_open(session, user=user, token=normalize_text(args), usage=CANCEL_USAGE)
+    return cancel(session, user=user, reminder_id=reminder.id, now=now)
+
+
+def moved_text(change: Change, *, now: datetime) -> str:
+    r = change.reminder
+    return f"已把待办 #{r.id}「{r.title}」改到 {format_when(r.due_at, now=now)}，到时提醒您。"
