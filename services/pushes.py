@@ -353,7 +353,7 @@ __all__ = [
     "Pending",
     "Priority",
     "local_day",
-    "handler_replies",
+    "push_to_others",
     "notice",
     "push",
     "push_all",

@@ -1,7 +1,7 @@
 """the push ledger (daily budget per person) and reminder/visit fields for issue 14
 
 Revision ID: 0003_h14_pushes
-Revises: 0002_h13b_proposals
+Revises: 0002_h17_inbound_user
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import models.base
 
 revision: str = "0003_h14_pushes"
-down_revision: str | None = "0002_h13b_proposals"
+down_revision: str | None = "0002_h17_inbound_user"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
