@@ -6,6 +6,7 @@ write needs or says that a pick or a detail is missing. The write itself is the 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -113,6 +114,12 @@ def _the_opportunity(session: Session, user: User, ask: Ask, example: str) -> tu
     return NeedMore(_NO_OPPORTUNITY.format(example=example))
 
 
+def _last_clause(note: str) -> str:
+    """The next step is usually said last (…，吴工说下周三要看样品): the follow-up's title."""
+    clauses = [c.strip() for c in re.split(r"[，,。；;！!？?\s]+", note) if c.strip()]
+    return clauses[-1] if clauses else note
+
+
 def _future(ask: Ask, now: datetime) -> datetime | None:
     return ask.when if ask.when is not None and ask.when > now else None
 
@@ -126,7 +133,7 @@ def _visit(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
     shown = ""
     when = _future(ask, now)
     if when is not None:
-        title = f"跟进：{note[:30]}"
+        title = f"跟进：{_last_clause(note)[:30]}"
         followup = f"#{found.id} {_stamp(when)} {title}"
         shown = f"{format_when(when, now=now)} {title}"
     view = ProposalView("记录拜访", (("客户", found.name), ("拜访时间", format_when(now, now=now))), note=note, followup=shown)

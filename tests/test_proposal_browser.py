@@ -1,5 +1,6 @@
-"""The proposal card in the simulator, in a real browser (Playwright + Debian's Chromium): a sentence becomes a
-card, 取消 greys it, 修改 asks for the change and proposes again, 确认 records it; screenshot to
+"""The proposal card in the simulator, in a real browser (Playwright + Debian's Chromium): a visit said as a
+sentence becomes a card offering its follow-up, 确认 records both; a mistyped command's card: 取消 greys it,
+确认 runs it, 修改 asks for the change and proposes again. Screenshot of the first card to
 tests/artifacts/sim-proposal.png (docs/sim-proposal.png is a copy). Run alone: pytest -q -m browser this file.
 """
 
@@ -33,10 +34,24 @@ def test_proposal_cards_in_the_simulator(demo_server: tuple[str, dict[str, Any]]
             expect(card).to_be_visible()
             return card
 
+        # A visit said as a sentence, with a time in it: the card offers the follow-up too.
+        _send(page, f"刚从{short}回来，王经理说下周三要看样品")
+        card = open_card()
+        expect(card).to_contain_text("记录拜访")
+        expect(card).to_contain_text(seeded["demo_customer"])
+        expect(card).to_contain_text("同时设跟进")
+        expect(card.locator("button", has_text="只记拜访")).to_be_visible()
+        card.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "sim-proposal.png"))
+        task = card.get_attribute("data-task-id")
+        card.locator("button", has_text="确认").first.click()
+        expect(page.locator(f'#messages .card.done[data-task-id="{task}"]')).to_contain_text("已确认", timeout=10_000)
+        expect(page.locator("#messages .msg.bot").last).to_contain_text("已设置跟进", timeout=10_000)
+
         # 取消: the card greys, nothing recorded.
         _send(page, f"拜放 {short} 聊了交期")
         card = open_card()
-        expect(card).to_contain_text("是要")
+        expect(card).to_contain_text("拜访")  # "是要记录一次拜访吗" (rules) or the visit itself (engine)
         task = card.get_attribute("data-task-id")
         card.locator("button", has_text="取消").click()
         expect(page.locator(f'#messages .card.done[data-task-id="{task}"]')).to_contain_text("已取消", timeout=10_000)
@@ -57,6 +72,5 @@ def test_proposal_cards_in_the_simulator(demo_server: tuple[str, dict[str, Any]]
         _send(page, f"{short} 谈了二期方案，下周三要看样品")
         card = open_card()
         expect(card).to_contain_text("下周三要看样品")
-        card.scroll_into_view_if_needed()
-        page.screenshot(path=str(ARTIFACTS / "sim-proposal.png"))
+        card.locator("button", has_text="取消").click()
         browser.close()
