@@ -25,6 +25,7 @@ from bot.wecom import WeComClient
 from bot.worker import Worker
 from models.db import make_engine, make_session_factory, upgrade_schema
 from services.config import BusinessConfig, load_config
+from services.understanding import ModelClient
 
 log = logging.getLogger("salesbot.app")
 
@@ -87,6 +88,9 @@ def build_state(
         on_committed=lambda: [notify() for notify in wake] and None,
     )
     services: dict[str, Any] = {"wecom": wecom, "session_factory": session_factory, "kv": kv, "photos": photo_fetcher}
+    model = ModelClient.from_settings(settings)
+    if model is not None:  # asked before each message's transaction, only when the rules cannot decide
+        services["understand_model"] = model
     wake_inbound: list[Callable[[], None]] = []
     dispatcher = Dispatcher(
         session_factory=session_factory,

@@ -83,3 +83,22 @@ def test_a_failing_model_leaves_the_rules_answer(bot: Bot, fake_model: FakeModel
     bot.send_text("rep_e1", "qwe rty 那个东西")
     reply: Any = bot.last_text("rep_e1")
     assert "没看懂" in reply and fake_model.requests
+
+
+def test_the_model_is_configured_from_the_environment_settings(db: Any, fake_model: FakeModel) -> None:
+    from tests.harness import make_bot, seed_org
+
+    url, engine = db
+    configured = make_bot(url, engine, salesbot_llm_base_url=fake_model.url, salesbot_llm_model="fake")
+    plain = make_bot(url, engine)
+    try:
+        assert isinstance(configured.state.dispatcher.services.get("understand_model"), ModelClient)
+        assert "understand_model" not in plain.state.dispatcher.services
+        with configured.session() as s, s.begin():
+            seed_org(s)
+        fake_model.reply = {"intent": "smalltalk"}
+        configured.send_text("rep_e1", "qwe rty 那个东西")
+        assert fake_model.requests and "没看懂" not in configured.last_text("rep_e1")
+    finally:
+        configured.client.close()
+        plain.client.close()
