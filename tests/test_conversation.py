@@ -301,3 +301,21 @@ def test_answers_stay_in_scope(bot: Bot) -> None:
     assert "星湖街88号" in bot.last_text("rep_e1") and len(bot.last_text("rep_e1").splitlines()) <= 8
     bot.send_text("rep_e1", "我的客户有哪些")
     assert "苏州金桥精工机械" in bot.last_text("rep_e1") and "粤丰" not in bot.last_text("rep_e1")
+
+
+def test_a_reject_reason_starting_with_a_command_word_is_the_reason(bot: Bot) -> None:
+    from cards.keys import QUOTE_REJECT
+    from models import Quote
+    from tests.approvals_factory import seed_opportunity
+
+    teach(bot, {})
+    opp = seed_opportunity(bot)
+    bot.send_text("rep_e1", f"报价 #{opp} 7万 含安装")
+    approval = next(c for c in bot.cards("sup_east") if "button_list" in c)
+    bot.tap("sup_east", approval["task_id"], CardKey(QUOTE_REJECT).pack())
+    assert "理由" in bot.last_text("sup_east")
+    bot.send_text("sup_east", "报价 偏高，客户资质也不明")  # starts with the command word 报价: still the reason
+    with bot.session() as s:
+        quote = s.scalars(select(Quote)).one()
+        assert quote.status == "rejected" and quote.reject_reason == "报价 偏高，客户资质也不明"
+    assert card_now(bot, "sup_east", approval["task_id"]).get("replace_text")
