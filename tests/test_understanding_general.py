@@ -388,3 +388,16 @@ def test_an_out_of_scope_name_reads_exactly_like_an_unknown_one(
     b = read(nowhere, ("鼗丰", "焦主任"))
     assert a == b
     assert a["customer_ids"] == () and a["contact"] is None
+
+
+def test_a_new_customer_said_as_a_sentence_reads_as_the_command_would(company_b: Any) -> None:
+    session, world = company_b
+    found = understand(
+        session,
+        user=world.users["liwei"],
+        text="认识了一家新客户叫德阳东方电机，联系人周工，电话13912345678",
+        now=world.today,
+        config=default_config(),
+    )
+    assert found.intent is Intent.NEW_CUSTOMER and found.customer_ids == ()
+    assert found.text == "德阳东方电机 联系人=周工 电话=13912345678"

@@ -89,8 +89,13 @@ def text_for(
     times: list[TimeFound],
     quote: Found | None,
     command: bool,
+    field_labels: tuple[str, ...] = (),
 ) -> str:
-    """The content for `intent`: `shown` is the message (or a command's arguments) as typed, `match` folded."""
+    """The content for `intent`: `shown` is the message (or a command's arguments) as typed, `match` folded.
+
+    For a new customer said as a sentence, the content is ready for the 新客户 command: the name, then
+    `字段=值` for every configured field the sentence gives (联系人周工 → 联系人=周工; a mobile number → 电话=…).
+    """
     customer_spans = ents.spans.get(CUSTOMER, [])
     name_spans = customer_spans + ents.spans.get(OPPORTUNITY, [])
     quote_spans = [quote.span] if quote else []
@@ -120,6 +125,9 @@ def text_for(
         if not command:
             doc.drop_words(cues.REJECT)
         return doc.text()
+    if intent is Intent.NEW_CUSTOMER and not command:
+        doc.drop_words(cues.NEW_CUSTOMER_WORDS).drop_words(cues.REQUEST_WORDS)
+        return _customer_fields([_strip(c, _PUNCT + "的") for c in doc.clauses()], field_labels)
     if intent in (Intent.NEW_CUSTOMER, Intent.LEAD):
         return doc.drop_words(cues.NEW_CUSTOMER_WORDS).text()
     if intent is Intent.HELP:
@@ -145,3 +153,24 @@ def _stands_alone(match: str, span: Span) -> bool:
     before = match[start - 1] if start > 0 else " "
     after = match[end] if end < len(match) else " "
     return bool(_SEPARATOR.match(before)) and bool(_SEPARATOR.match(after))
+
+
+_MOBILE = re.compile(r"1\d{10}")
+
+
+def _customer_fields(clauses: list[str], labels: tuple[str, ...]) -> str:
+    """德阳东方电机 / 联系人周工 / 13800000000 → `德阳东方电机 联系人=周工 电话=13800000000`."""
+    name = ""
+    pairs: list[str] = []
+    for clause in (c for c in clauses if c):
+        label = next((lb for lb in sorted(labels, key=len, reverse=True) if clause.startswith(lb)), None)
+        if label is not None:
+            value = clause[len(label) :].lstrip("是:：= ")
+            if value:
+                pairs.append(f"{label}={value}")
+            continue
+        if _MOBILE.fullmatch(clause) and "电话" in labels:
+            pairs.append(f"电话={clause}")
+        elif not name:
+            name = clause
+    return " ".join([name, *pairs]).strip() if name else ""

@@ -211,6 +211,7 @@ def _understand(
             times=times,
             quote=quote,
             command=command is not None,
+            field_labels=tuple(f.label for f in config.customer_fields if f.key != "name"),
         ),
         command_typo=command[2] if command else None,
         confidence=confidence,
