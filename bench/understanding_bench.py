@@ -12,6 +12,7 @@ the corpus's), each on the same database. Reported: medians, p95, the ratio to t
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import tempfile
@@ -24,11 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from demo.seed import seed_demo  # noqa: E402
 from models import Customer, Opportunity, User  # noqa: E402
 from models.db import make_engine, upgrade_schema  # noqa: E402
 from services.config import default_config  # noqa: E402
+from services.parsing import normalize_name  # noqa: E402
 from services.understanding import understand  # noqa: E402
 from services.understanding.lexicon import _CACHE  # noqa: E402
 from services.understanding.names import customer_aliases  # noqa: E402
@@ -54,6 +57,59 @@ TEMPLATES = (
 )
 
 
+def _add_customers(session: Session, count: int) -> None:
+    """`count` more customers with plausible, mostly distinct names, spread over the demo's other reps."""
+    rng = random.Random(7)
+    owners = [u.userid for u in session.scalars(select(User).where(User.role == "rep"))][1:]
+    cities = (
+        "上海",
+        "苏州",
+        "杭州",
+        "宁波",
+        "无锡",
+        "南京",
+        "广州",
+        "深圳",
+        "东莞",
+        "佛山",
+        "北京",
+        "天津",
+        "济南",
+    )
+    syllables = "安宝昌诚达德东丰富广海恒宏华汇佳嘉建金锦京凯康力联龙茂美明南鹏启荣瑞森盛顺泰天通万伟文祥鑫星兴旭扬永裕远振正志中众卓"
+    kinds = (
+        "精密机械",
+        "电气设备",
+        "汽车零部件",
+        "化工",
+        "食品",
+        "电子科技",
+        "新能源",
+        "制药",
+        "纺织",
+        "包装材料",
+    )
+    rows = []
+    for i in range(count):
+        name = (
+            f"{rng.choice(cities)}{rng.choice(syllables)}{rng.choice(syllables)}{rng.choice(kinds)}有限公司"
+        )
+        rows.append(
+            Customer(
+                name=f"{name[:-4]}{i}有限公司" if i % 7 == 0 else name,
+                name_norm=normalize_name(name),
+                region="华东",
+                contact=f"{rng.choice('王李张刘陈杨赵黄周吴')}经理",
+                owner_userid=owners[i % len(owners)],
+                custom={},
+                complete=True,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+    session.add_all(rows)
+
+
 def _short(name: str) -> str:
     prefixes = sorted((a for a, w in customer_aliases(name) if w == 2), key=len)
     return prefixes[0] if prefixes else name
@@ -67,6 +123,12 @@ def _ms(samples: list[float]) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument(
+        "--extra-customers",
+        type=int,
+        default=0,
+        help="add this many customers (other reps') to see the director's cost grow",
+    )
     args = parser.parse_args()
     config = default_config()
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,6 +139,8 @@ def main() -> int:
         bot = make_bot(url, engine, clock=clock)
         with bot.session() as session, session.begin():
             summary = seed_demo(session, config=config, now=NOW)
+            if args.extra_customers:
+                _add_customers(session, args.extra_customers)
         with bot.session() as session:
             rep = session.scalars(select(User).where(User.userid == summary.demo_rep)).one()
             customers = list(session.scalars(select(Customer).where(Customer.owner_userid == rep.userid)))

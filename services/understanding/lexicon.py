@@ -19,12 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Customer, Opportunity, User
+from services.parsing.text import normalize_name
 from services.scope import Scope
 from services.understanding.names import (
     contact_variants,
     customer_aliases,
+    is_cjk,
     opportunity_aliases,
-    pinyin_keys,
     syllables,
 )
 
@@ -45,7 +46,7 @@ class OpportunityInfo:
     id: int
     customer_id: int
     name: str
-    stage: str
+    stage: str  # not read from the database (a stage move must not rebuild the lexicon): always ""
     open: bool
 
 
@@ -115,15 +116,18 @@ def _build(
     cust_info: dict[int, CustomerInfo] = {}
     for cid, name, contact, region, owner in customers:
         cust_info[cid] = CustomerInfo(cid, name, contact, region, owner)
+        core = normalize_name(name)
+        core_sounds = syllables(core)  # once per name; an alias inside it takes its slice
         for alias, weight in customer_aliases(name):
             add(alias, CUSTOMER, cid, weight)
-            if weight >= 2:
-                full, initials = pinyin_keys(alias)
-                if full:
-                    pinyin.setdefault(full, set()).add(cid)
-                    sounds.setdefault(syllables(alias), set()).add(cid)
-                if len(initials) >= 3:
-                    pinyin.setdefault(initials, set()).add(cid)
+            if weight < 2 or not all(is_cjk(ch) for ch in alias):
+                continue
+            at = core.find(alias)
+            syl = core_sounds[at : at + len(alias)] if at >= 0 and len(core_sounds) == len(core) else syllables(alias)
+            pinyin.setdefault("".join(syl), set()).add(cid)
+            sounds.setdefault(syl, set()).add(cid)
+            if len(syl) >= 3:
+                pinyin.setdefault("".join(x[0] for x in syl if x), set()).add(cid)
         if contact:
             for i, variant in enumerate(contact_variants(contact)):
                 add(variant, CONTACT, cid, 3 if i == 0 else 1)
@@ -181,15 +185,9 @@ def rows_in_scope(session: Session, *, user: User) -> _Key:
         )
     )
     opportunities = tuple(
-        (row[0], row[1], row[2], row[3], row[4] is None)
+        (row[0], row[1], row[2], "", row[3] is None)  # not the stage: moving a stage must not rebuild
         for row in conn.execute(
-            select(
-                Opportunity.id,
-                Opportunity.customer_id,
-                Opportunity.name,
-                Opportunity.stage,
-                Opportunity.closed_at,
-            )
+            select(Opportunity.id, Opportunity.customer_id, Opportunity.name, Opportunity.closed_at)
             .join(Customer, Customer.id == Opportunity.customer_id)
             .where(scope.customers())
             .order_by(Opportunity.id)

@@ -116,7 +116,7 @@ def _only_generic(s: str) -> bool:
 
 @lru_cache(maxsize=16384)
 def customer_aliases(name: str) -> tuple[tuple[str, int], ...]:
-    """(alias, weight) for a company name. Weight: 3 full name, 2 its short name's prefixes, 1 inner parts.
+    """(alias, weight) for a company name. Weight: 3 full name, 2 its short name's prefixes, 1 inner 3-4 character parts.
 
     The short name is the normalised name without its leading place: people write 金桥, 金桥精工 or
     苏州金桥 for 苏州金桥精工机械有限公司, not 桥精. Inner substrings of 3+ characters are kept as weaker
@@ -144,7 +144,7 @@ def customer_aliases(name: str) -> tuple[tuple[str, int], ...]:
                 add(core[start:end], 2)
     for i in cuts:
         for j in cuts:
-            if j - i >= 3:
+            if 3 <= j - i <= 4:
                 add(core[i:j], 1)
     return tuple(out.items())
 
@@ -166,7 +166,7 @@ def opportunity_aliases(name: str) -> tuple[tuple[str, int], ...]:
             add(base[:end], 2)
     for i in cuts:
         for j in cuts:
-            if j - i >= 3:
+            if 3 <= j - i <= 4:
                 add(base[i:j], 1)
     return tuple(out.items())
 
