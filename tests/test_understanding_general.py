@@ -260,6 +260,24 @@ MESSAGES: list[dict[str, Any]] = [
     {"who": "wanggang", "text": "李伟今天干嘛了", "intent": "query.rep_today"},
     {"who": "dong", "text": "华北区这周咋样", "intent": "query.region", "expect": {"answer_has": ["华北"]}},
     {"who": "dong", "text": "我们公司这个月业绩", "intent": "query.my_numbers"},
+    {"who": "liwei", "text": "九洲的报价批下来没有", "intent": "query.quote_status"},
+    {
+        "who": "liwei",
+        "text": "帮我约一下下周二去山城",
+        "intent": "followup",
+        "expect": {"customer": SHANCHENG, "due": "next tue"},
+    },
+    {
+        "who": "liwei",
+        "text": "蓝天的废气处理二期丢单了，客户预算取消",
+        "intent": "lost",
+        "expect": {"opportunity": "废气处理二期", "reason_has": ["客户预算取消"]},
+    },
+    {
+        "who": "liwei",
+        "text": "山城液压站报价撤回",
+        "intent": "unknown",
+    },  # the 撤回 command's; never a new quote
 ]
 
 

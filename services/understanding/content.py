@@ -118,7 +118,7 @@ def text_for(
         return " ".join(p for p in (_strip(c, _NAME_EDGE) for c in doc.clauses()) if p)
     if intent is Intent.LOST:
         doc.drop(name_spans).drop_words(cues.LOST_WORDS)
-        reason = " ".join(p for p in (_strip(c, _PUNCT + "的") for c in doc.clauses()) if p)
+        reason = " ".join(p for p in (_strip(c, _PUNCT + "的了") for c in doc.clauses()) if p)
         return reason or _Doc(shown, match).text()
     if intent is Intent.REJECT:
         doc.drop(quote_spans)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from models import User
 from services.config import BusinessConfig
 from services.parsing.timeparse import SHANGHAI
-from services.understanding import content
+from services.understanding import content, cues
 from services.understanding.commands import COMMANDS, OTHER_COMMANDS
 from services.understanding.extract import (
     Found,
@@ -178,7 +179,9 @@ def _understand(
             future_time=bool(future),
             past_first=bool(future) and "了" in body[: future[0].span[0]],
         )
-        intent, confidence = classify(_cue_text(body, ents, stage), signals)
+        cue_text = _cue_text(body, ents, stage)
+        rest = cues.PUNCT_SPACE.sub("", cue_text.replace("某", ""))
+        intent, confidence = classify(cue_text, replace(signals, rest_len=len(rest)))
     if ents.did_you_mean:
         confidence = min(confidence, 0.6)
 

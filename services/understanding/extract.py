@@ -111,6 +111,9 @@ def find_times(text: str, *, now: datetime) -> list[TimeFound]:
         if m.end() == m.start() or not (m["date"] or m["period"] or m["clock"]):
             pos = m.start() + 1
             continue
+        if m[0].startswith("下下") and m.start() > 0 and text[m.start() - 1] == "一":
+            pos = m.start() + 1  # 约一下下周二: the particle 一下, then 下周二
+            continue
         raw = m[0].strip()
         raw = re.sub(r"^这个?(?=(?:周|星期|礼拜))", "这", raw)
         raw = re.sub(r"^这个?月", "本月", raw)

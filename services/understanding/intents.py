@@ -22,9 +22,10 @@ class Signals:
     has_quote_id: bool
     score_items: int
     future_time: bool
-    past_first: bool = (
-        False  # something was done (了) before the first future time: a report with a next step
-    )
+    # Something was done (了) before the first future time: a report with a next step.
+    past_first: bool = False
+    # Characters left once the names are taken out (a bare name leaves almost nothing).
+    rest_len: int = 0
 
 
 def classify(text: str, s: Signals) -> tuple[Intent, float]:
@@ -65,8 +66,8 @@ def classify(text: str, s: Signals) -> tuple[Intent, float]:
         if s.has_customer or s.has_contact:
             return Intent.QUERY_CUSTOMER, 0.7
         return Intent.UNKNOWN, 0.3
-    if s.has_customer and len(bare) <= 12:
-        return Intent.QUERY_CUSTOMER, 0.7  # just a name: show that customer
+    if s.has_customer and len(bare) <= 12 and (s.rest_len <= 2 or cues.CUSTOMER_Q.search(text)):
+        return Intent.QUERY_CUSTOMER, 0.7  # just a name (and maybe what about it): show that customer
     return Intent.UNKNOWN, 0.3
 
 
@@ -114,6 +115,8 @@ def _write(text: str, s: Signals) -> tuple[Intent, float] | None:
         return Intent.PAYMENT, 0.9
     if cues.CONTRACT.search(text):
         return Intent.CONTRACT, 0.9
+    if cues.QUOTE.search(text) and cues.WITHDRAW.search(text):
+        return None  # 撤回报价 is the 撤回 command's, not a new quote
     if cues.QUOTE.search(text) and (s.has_amount or s.has_opportunity or s.has_customer):
         return Intent.QUOTE, 0.9
     if s.has_stage and cues.ADVANCE.search(text):

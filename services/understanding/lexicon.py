@@ -123,7 +123,11 @@ def _build(
             if weight < 2 or not all(is_cjk(ch) for ch in alias):
                 continue
             at = core.find(alias)
-            syl = core_sounds[at : at + len(alias)] if at >= 0 and len(core_sounds) == len(core) else syllables(alias)
+            syl = (
+                core_sounds[at : at + len(alias)]
+                if at >= 0 and len(core_sounds) == len(core)
+                else syllables(alias)
+            )
             pinyin.setdefault("".join(syl), set()).add(cid)
             sounds.setdefault(syl, set()).add(cid)
             if len(syl) >= 3:
