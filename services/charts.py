@@ -12,7 +12,7 @@ import threading
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -21,6 +21,8 @@ matplotlib.use("Agg")
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from services.digest_regions import as_of  # noqa: E402
 
 if TYPE_CHECKING:
     from services.digest import DigestView
@@ -63,8 +65,10 @@ def render_chart(view: DigestView) -> bytes:
     """The funnel (count per stage, amount as label) and the collections trend, side by side."""
     family, _ = cjk_font()
     with _lock, matplotlib.rc_context({"font.family": [family], "axes.unicode_minus": False}):
-        fig = Figure(figsize=(10, 4.2), dpi=100)
-        funnel_ax, trend_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1]})
+        regions = view.regions
+        fig = Figure(figsize=(15 if regions else 10, 4.2), dpi=100)
+        axes = fig.subplots(1, 3 if regions else 2, gridspec_kw={"width_ratios": [1.1, 1, 1.1] if regions else [1.1, 1]})
+        funnel_ax, trend_ax = axes[0], axes[1]
 
         stages = [row.stage for row in view.funnel]
         counts = [row.count for row in view.funnel]
@@ -83,27 +87,50 @@ def render_chart(view: DigestView) -> bytes:
         trend_ax.plot(months, amounts, marker="o", color="#e07b39")
         for x, y in enumerate(amounts):
             trend_ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
-        trend_ax.set_title("近6个月回款（万元）", y=1.0, pad=6)
+        trend_ax.set_title(f"近6个月回款（万元，本月{as_of(view.today)}）", y=1.0, pad=6)
         trend_ax.set_ylim(bottom=0, top=max([*amounts, 1.0]) * 1.25)
         trend_ax.grid(axis="y", alpha=0.3)
         trend_ax.yaxis.set_major_locator(MaxNLocator(nbins=6))
 
-        fig.suptitle(f"销售日报 {view.yesterday:%Y-%m-%d}")
+        if regions:
+            _regions(axes[2], view)
+        fig.suptitle(f"销售日报 {view.yesterday:%Y-%m-%d}{'（今日实时）' if view.live else ''}")
         # Speed (profiled; ~21 charts per morning): titles at a fixed height (y=… turns off the per-draw search
         # for overlapping tick labels), at most ~6 ticks per axis (each tick is a text to lay out and draw),
         # fixed margins, not tight_layout (which lays every text out an extra time: ~40% of the render);
         # the left margin follows the longest stage name (configurable) so that no label is clipped.
         longest = max((len(stage) for stage in stages), default=4)
-        fig.subplots_adjust(left=min(0.03 + 0.0135 * longest, 0.3), right=0.975, top=0.83, bottom=0.14, wspace=0.16)
+        left = min(0.03 + 0.0135 * longest, 0.3) * (10 / 15 if regions else 1)
+        fig.subplots_adjust(left=left, right=0.975, top=0.83, bottom=0.14, wspace=0.2 if regions else 0.16)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
     return buffer.getvalue()
 
 
+def _regions(ax: Any, view: DigestView) -> None:
+    """The regions side by side: this month's signed and collected amounts (万元), grouped bars."""
+    names = [row.region for row in view.regions]
+    signed = [float(row.signed) / 10000 for row in view.regions]
+    collected = [float(row.collected) / 10000 for row in view.regions]
+    xs = list(range(len(names)))
+    width = 0.38
+    ax.bar([x - width / 2 for x in xs], signed, width, label="签约", color="#3b7dd8")
+    ax.bar([x + width / 2 for x in xs], collected, width, label="回款", color="#e07b39")
+    for x, (a, b) in enumerate(zip(signed, collected, strict=True)):
+        ax.annotate(f"{a:.1f}", (x - width / 2, a), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8)
+        ax.annotate(f"{b:.1f}", (x + width / 2, b), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8)
+    ax.set_xticks(xs, labels=names)
+    ax.set_ylim(bottom=0, top=max([*signed, *collected, 1.0]) * 1.25)
+    ax.set_title(f"区域对比：本月签约/回款（万元，{as_of(view.today)}）", y=1.0, pad=6)
+    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6))
+
+
 def chart_labels(view: DigestView) -> str:
     """Every Chinese text the chart draws (for the font coverage test)."""
-    parts = [row.stage for row in view.funnel]
-    parts += [f"销售漏斗（{view.scope_label}）", "商机数", "近6个月回款（万元）", "销售日报", "个", "万", "元", "月"]
+    parts = [row.stage for row in view.funnel] + [row.region for row in view.regions]
+    parts += [f"销售漏斗（{view.scope_label}）", "商机数", f"近6个月回款（万元，本月{as_of(view.today)}）", "销售日报", "个", "万", "元", "月"]
+    parts += [f"区域对比：本月签约/回款（万元，{as_of(view.today)}）", "签约", "回款", "今日实时"]
     return "".join(parts)
 
 

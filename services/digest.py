@@ -19,16 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from chat.outbox import MAX_CONTENT_BYTES, split_content
 from chat.replies import Image, Markdown
 from models import Contract, Customer, Opportunity, Payment, Quote, Reminder, Role, StageMove, User, Visit
 from services import indicators as ind
 from services.config import SEGMENT_NAMES, BusinessConfig
-from services.escape import markdown as md
+from services.digest_regions import RegionRow, quiet_reps
 from services.scope import Scope
 
 TOP_REPS = 5
@@ -76,6 +76,13 @@ class DigestView:
     new_dormant_count: int = 0
     indicators: list[ind.Indicator] = field(default_factory=list)
     now: datetime | None = None
+    live: bool = False  # 日报 今天: today so far instead of yesterday
+    regions: list[RegionRow] = field(default_factory=list)  # the whole company's view: regions side by side
+    quiet: list[tuple[str, int | None]] = field(default_factory=list)  # no visit: (name, working days since last)
+
+    @property
+    def day_word(self) -> str:
+        return "今日" if self.live else "昨日"
 
     @property
     def reps_without_visits(self) -> list[str]:
@@ -88,13 +95,16 @@ class DigestView:
         return (self.now - self.oldest_pending_since).total_seconds() / 3600
 
 
-def build_digest(session: Session, *, manager: User, config: BusinessConfig, now: datetime) -> DigestView:
-    """One manager's digest (日报): `build_digests` for that manager alone, its queries limited to the scope."""
-    return build_digests(session, managers=[manager], config=config, now=now)[manager.userid]
+def build_digest(
+    session: Session, *, manager: User, config: BusinessConfig, now: datetime, live: bool = False
+) -> DigestView:
+    """One manager's digest (日报): `build_digests` for that manager alone, its queries limited to the scope.
+    `live` (日报 今天): today's figures so far instead of yesterday's."""
+    return build_digests(session, managers=[manager], config=config, now=now, live=live)[manager.userid]
 
 
 def build_digests(
-    session: Session, *, managers: Sequence[User], config: BusinessConfig, now: datetime
+    session: Session, *, managers: Sequence[User], config: BusinessConfig, now: datetime, live: bool = False
 ) -> dict[str, DigestView]:
     """Every manager's digest from ONE set of aggregate queries (about 14, whatever the number of managers):
     records about customers are grouped by the customer's region, people's activity by the person, and each
@@ -104,6 +114,8 @@ def build_digests(
     today = now.astimezone(tz).date()
     yesterday = today - timedelta(days=1)
     y_start, y_end = ind.local_midnight(yesterday, tz), ind.local_midnight(today, tz)
+    if live:  # 日报 今天: the period is today until now
+        yesterday, y_start, y_end = today, ind.local_midnight(today, tz), now
 
     # What the queries must cover: every region (and person) if one manager sees the whole company.
     scoped = [(m, Scope.of(m).regions()) for m in managers]
@@ -121,14 +133,18 @@ def build_digests(
     names = {u.userid: u.name for u in users}
     userids = None if regions is None else tuple(u.userid for u in users)
 
-    # 2. Yesterday's visits per person.
-    visits = dict(
-        session.execute(
-            select(Visit.userid, func.count(Visit.id))
-            .where(Visit.visited_at >= y_start, Visit.visited_at < y_end, _owner_in(Visit.userid, userids))
-            .group_by(Visit.userid)
-        ).all()
-    )
+    # 2. The period's visits per person, and each person's last visit before the period's end (a supervisor
+    # reads gaps, not just names) — one query.
+    visits: dict[str, int] = {}
+    last_visit: dict[str, date] = {}
+    for userid, in_period, last_at in session.execute(
+        select(Visit.userid, func.count(case((Visit.visited_at >= y_start, Visit.id))), func.max(Visit.visited_at))
+        .where(Visit.visited_at < y_end, _owner_in(Visit.userid, userids))
+        .group_by(Visit.userid)
+    ).all():
+        if in_period:
+            visits[userid] = int(in_period)
+        last_visit[userid] = last_at.astimezone(tz).date()
 
     # 3. Opportunities by region and stage: the funnel (open ones) and those created yesterday.
     created_y = and_(Opportunity.created_at >= y_start, Opportunity.created_at < y_end)
@@ -251,6 +267,7 @@ def build_digests(
             today=today,
             yesterday=yesterday,
             now=now,
+            live=live,
         )
         view.visits = sorted(
             (
@@ -329,8 +346,49 @@ def build_digests(
             ),
             ind.sales_growth_from(*ind.add_pairs(ind.in_regions(growth, mine))),
         ]
+        view.quiet = quiet_reps(
+            [(r.userid, r.name, r.visits) for r in view.visits], last_visit, period_end=yesterday, config=config
+        )
+        if mine is None:  # the whole company: the regions side by side
+            view.regions = _region_rows(
+                config=config, users=users, visits=visits, funnel=funnel, quotes=quotes, signed=signed,
+                collections=collections, counts=counts, conversion=conversion, reminders_timely=reminders_timely,
+                steps_timely=steps_timely, growth=growth,
+            )
         views[manager.userid] = view
     return views
+
+
+def _region_rows(*, config: BusinessConfig, users: Sequence[Any], visits: dict[str, int], **groups: Any) -> list[RegionRow]:
+    """One row per region from the per-region groups already loaded (no further query)."""
+    names = sorted({u.region for u in users if u.region} | {r for r, *_ in groups["funnel"] if r})
+    rows: list[RegionRow] = []
+    for region in names:
+        only = (region,)
+        row = RegionRow(region=region)
+        row.visits = sum(int(visits.get(u.userid, 0)) for u in users if u.region == region)
+        row.new_opportunities = sum(int(new_n) for r, _s, _n, _a, new_n, _na in groups["funnel"] if r == region)
+        row.quotes = sum(int(n) for r, _st, n, _o in groups["quotes"] if r == region)
+        row.signed = sum((_dec(a) for r, _u, a in groups["signed"] if r == region), Decimal(0))
+        row.collected = sum((values[-2] for values in ind.in_regions(groups["collections"], only)), Decimal(0))
+        total = complete = 0
+        for (r, _segment), (n, done) in groups["counts"].items():
+            if r == region:
+                total, complete = total + n, complete + done
+        members = {u.userid for u in users if u.region == region}
+        row.indicators = [
+            ind.conversion_cycle_from(*ind.add_pairs(ind.in_regions(groups["conversion"], only))),
+            ind.completeness_from(total, complete),
+            ind.on_time_rate_from(
+                *ind.add_pairs(
+                    [*(v for u, v in groups["reminders_timely"].items() if u in members),
+                     *ind.in_regions(groups["steps_timely"], only)]
+                )
+            ),
+            ind.sales_growth_from(*ind.add_pairs(ind.in_regions(groups["growth"], only))),
+        ]
+        rows.append(row)
+    return rows
 
 
 def _owner_in(column: ColumnElement[str], userids: tuple[str, ...] | None) -> ColumnElement[bool]:
@@ -343,131 +401,18 @@ def _desc(day: date) -> int:
 
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Markdown
-# ---------------------------------------------------------------------------------------------------------
-
-
-def render_markdown(view: DigestView, *, limit: int = MAX_CONTENT_BYTES) -> list[str]:
-    """WeCom markdown parts, each ≤ `limit` UTF-8 bytes; sections are kept whole unless one alone is too long."""
-    sections = _sections(view)
-    parts: list[str] = []
-    current = ""
-    for section in sections:
-        candidate = f"{current}\n\n{section}" if current else section
-        if _size(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            parts.append(current)
-        if _size(section) <= limit:
-            current = section
-        else:  # one very long section (a big team): split between its lines
-            pieces = split_content(section, limit)
-            parts.extend(pieces[:-1])
-            current = pieces[-1]
-    if current:
-        parts.append(current)
-    return parts
-
-
-def _sections(v: DigestView) -> list[str]:
-    out = [f"## 销售日报 · {md(v.scope_label)}\n<font color=\"comment\">{v.yesterday:%m月%d日}（昨日）数据，{md(v.manager_name)} 收</font>"]
-
-    total_visits = sum(r.visits for r in v.visits)
-    lines = [f"**昨日拜访** 共 {total_visits} 次"]
-    visited = [f"{md(r.name)} {r.visits}次" for r in v.visits if r.visits]
-    if visited:
-        lines.append("> " + "、".join(visited))
-    missing = v.reps_without_visits
-    if missing:
-        lines.append(f"> 无拜访：<font color=\"warning\">{'、'.join(md(n) for n in missing)}</font>")
-    if not v.visits:
-        lines.append("> 范围内暂无销售")
-    out.append("\n".join(lines))
-
-    lines = [f"**商机** 昨日新增 {v.new_opportunities} 个（{ind.wan(v.new_opportunity_amount)}）"]
-    if v.stage_moves:
-        lines.append("> 阶段推进：" + "、".join(f"{md(stage)} {n}" for stage, n in v.stage_moves))
-    else:
-        lines.append("> 昨日无阶段推进")
-    out.append("\n".join(lines))
-
-    lines = ["**销售漏斗**（进行中）"]
-    lines += [f"> {md(row.stage)}：{row.count} 个 · {ind.wan(row.amount)}" for row in v.funnel]
-    out.append("\n".join(lines))
-
-    wait = v.oldest_wait_hours
-    oldest = f"，最久已等 {_hours(wait)}" if wait is not None else ""
-    out.append(
-        f"**报价审批** 待审 {v.quotes_pending} 个{oldest}\n> 昨日通过 {v.quotes_approved} 个，驳回 {v.quotes_rejected} 个"
-    )
-
-    overdue_total = sum(n for _, n in v.overdue)
-    lines = [f"**逾期跟进** {overdue_total} 项"]
-    if v.overdue:
-        lines.append("> " + "、".join(f"{md(name)} {n}" for name, n in v.overdue[:MAX_NAMED]))
-    out.append("\n".join(lines))
-
-    lines = [
-        f"**回款** 本月累计 {ind.wan(v.collections_mtd)}，上月同期 {ind.wan(v.collections_last_month_same)}"
-        f"{_change(v.collections_mtd, v.collections_last_month_same)}"
-    ]
-    lines.append("> 近6个月：" + "、".join(f"{m[5:]}月 {ind.wan(a)}" for m, a in v.collections_trend))
-    out.append("\n".join(lines))
-
-    lines = ["**本月签约 Top5**"]
-    if v.top_reps:
-        lines += [f"> {i}. {md(name)} {ind.wan(amount)}" for i, (name, amount) in enumerate(v.top_reps, 1)]
-    else:
-        lines.append("> 本月暂无签约")
-    out.append("\n".join(lines))
-
-    seg = v.segments
-    lines = [
-        "**客户分层** " + "、".join(f"{name}{seg.get(name, 0)}" for name in ("明星", "成长", "稳定", "休眠"))
-        + f"、潜在{seg.get('潜在', 0)}"
-    ]
-    if v.new_dormant:
-        more = f" 等{v.new_dormant_count}个" if v.new_dormant_count > len(v.new_dormant) else ""
-        lines.append(f"> 新增休眠：<font color=\"warning\">{'、'.join(md(n) for n in v.new_dormant)}</font>{more}（已给负责人建唤醒任务）")
-    out.append("\n".join(lines))
-
-    lines = ["**管理指标**"]
-    for item in v.indicators:
-        mark = "" if item.ok is None else ("（达标）" if item.ok else f"<font color=\"warning\">（未达标 {item.target}）</font>")
-        detail = f" <font color=\"comment\">{item.detail}</font>" if item.detail else ""
-        lines.append(f"> {item.name}：{item.text}{mark}{detail}")
-    out.append("\n".join(lines))
-    return out
-
-
-def _size(text: str) -> int:
-    return len(text.encode("utf-8"))
-
-
-def _hours(hours: float) -> str:
-    if hours >= 48:
-        return f"{hours / 24:.0f}天"
-    return f"{hours:.0f}小时"
-
-
-def _change(now_amount: Decimal, before: Decimal) -> str:
-    if not before:
-        return ""
-    pct = float((now_amount - before) / before)
-    return f"（{pct:+.0%}）"
-
-
 def _dec(value: object) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value or 0))
 
 
+from services.digest_markdown import render_markdown  # noqa: E402  (re-exported: the view's text)
+
+
 def digest_replies(
-    session: Session, *, manager: User, config: BusinessConfig, now: datetime
+    session: Session, *, manager: User, config: BusinessConfig, now: datetime, live: bool = False
 ) -> list[Markdown | Image]:
     """One manager's digest as replies (the 日报 command; the job builds everyone's at once)."""
-    return view_replies(build_digest(session, manager=manager, config=config, now=now))
+    return view_replies(build_digest(session, manager=manager, config=config, now=now, live=live))
 
 
 def view_replies(view: DigestView) -> list[Markdown | Image]:

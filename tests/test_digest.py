@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import event, func, select
 
-from models import JobOccurrence, OutboxMessage, User
+from models import Customer, JobOccurrence, OutboxMessage, User, Visit
 from services.config import default_config
 from services.digest import DigestView, RepVisits, build_digest, build_digests, render_markdown
 from services.scope import visible_userids
@@ -57,7 +57,7 @@ def test_east_supervisor_sees_her_region_only(bot: Bot) -> None:
     two_regions(bot)
     view, text = digest_text(bot, "sup_east")
     assert [(r.name, r.visits) for r in view.visits] == [("张伟", 2), ("李娜", 0)]
-    assert "无拜访" in text and "李娜" in text
+    assert "昨日未记录拜访：李娜（还没有拜访记录）" in text  # neutral words, no colour
     assert view.new_opportunities == 1 and view.new_opportunity_amount == Decimal(120000)
     assert view.stage_moves == [("方案制定", 1)]
     assert {r.stage: r.count for r in view.funnel}["方案制定"] == 1
@@ -307,3 +307,45 @@ def test_d28_two_replicas_at_once_send_one_digest_each(bot: Bot) -> None:
         kinds = [m["msgtype"] for m in bot.messages(userid)]
         assert kinds.count("image") == 1, (userid, kinds)
     assert len([t for t in bot.texts("rep_e1") if "今日待办" in t]) == 1
+
+
+def test_no_warning_colour_on_people_regions_side_by_side_and_as_of_labels(bot: Bot) -> None:
+    """Issue 14: the digest informs and encourages."""
+    two_regions(bot)
+    _, sup = digest_text(bot, "sup_east")
+    view, boss = digest_text(bot, "boss")
+    for text in (sup, boss):
+        assert 'color="warning"' not in text and "无拜访" not in text
+        assert "截至 11月28日" in text  # month-to-date figures say up to which day
+    assert [row.region for row in view.regions] == ["华东", "华南"]
+    assert "**区域对比**" in boss and "> 华东：拜访 2 · 新商机 1" in boss and "> 华南：" in boss
+    assert "李娜" not in boss  # the director sees regions and exceptions, not names without visits
+    assert "**值得关注**" in boss and "报价审批最久已等" in boss
+    assert "区域对比" not in sup
+
+
+def test_quiet_reps_show_working_days_since_their_last_visit(bot: Bot) -> None:
+    two_regions(bot)
+    with bot.session() as s, s.begin():
+        east = s.scalars(select(Customer).where(Customer.name == "华东精密")).first()
+        s.add(Visit(customer_id=east.id, userid="rep_e2", summary="回访", visited_at=f.at(2026, 11, 23, 10)))
+    _, text = digest_text(bot, "sup_east")  # Saturday morning: Mon 23rd → Fri 27th = 4 working days
+    assert "李娜（上次拜访在 4 个工作日前）" in text
+
+
+def test_today_live_for_supervisor_and_director(bot: Bot) -> None:
+    two_regions(bot)
+    bot.clock.set(datetime(2026, 11, 28, 16, 0, tzinfo=SHANGHAI))
+    with bot.session() as s, s.begin():
+        east = s.scalars(select(Customer).where(Customer.name == "华东精密")).first()
+        s.add(Visit(customer_id=east.id, userid="rep_e2", summary="今天上午拜访", visited_at=f.at(2026, 11, 28, 10)))
+    for userid in ("sup_east", "boss"):
+        bot.send_text(userid, "日报 今天")
+        text = "\n".join(m["markdown"]["content"] for m in bot.messages(userid) if m.get("msgtype") == "markdown")
+        assert "今日拜访" in text and "李娜 1次" in text, text[:400]
+    before = len(bot.messages("sup_east"))
+    bot.send_text("sup_east", "日报")
+    latest = "\n".join(m["markdown"]["content"] for m in bot.messages("sup_east")[before:] if m.get("msgtype") == "markdown")
+    assert "昨日拜访" in latest and "今日拜访" not in latest
+    bot.send_text("sup_east", "日报 明年")
+    assert "用法：日报" in bot.last_text("sup_east")
