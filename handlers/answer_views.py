@@ -69,14 +69,12 @@ def contact_view(customers: list[Customer], *, contact: str | None) -> str:
     for c in customers[:6]:
         who = c.contact or "（未填联系人）"
         body.append(f"{c.name}：{who} {c.phone or '（未填电话）'}")
-    name = short_name(customers[0].name)
-    return lines(body, f"下一步：拜访 {name} 纪要  或  跟进 {name} 明天上午10点 回电")
+    return lines(body)
 
 
 def address_view(customer: Customer) -> str:
     return lines(
         [f"{customer.name}", f"地址：{customer.address or '（未填地址）'}", f"联系人：{customer.contact or '—'} {customer.phone or ''}".rstrip()],
-        f"下一步：拜访 {short_name(customer.name)} 纪要",
     )
 
 
@@ -97,9 +95,7 @@ def situation_view(s: Situation, *, now: datetime) -> str:
         body.append(f"下次跟进：{_when(s.next_followup.due_at, now)} {clip(s.next_followup.title, 16)}")
     else:
         body.append("下次跟进：未安排")
-    name = short_name(c.name)
-    step = f"下一步：拜访 {name} 纪要" if s.next_followup else f"下一步：跟进 {name} 明天上午10点 事项"
-    return lines(body, step)
+    return lines(body)
 
 
 def customers_view(customers: list[Customer], *, rep: bool) -> str:
@@ -120,7 +116,7 @@ def opportunities_view(opps: list[OpenOpportunity]) -> str:
         f"• #{o.id} {o.name}（{short_name(o.customer)}）{format_amount(o.amount) if o.amount is not None else ''}｜{o.stage}"
         for o in opps
     ]
-    return lines(body, f"下一步：推进 #{opps[0].id}")
+    return lines(body)
 
 
 def todo_view(items: list[DueItem], *, label: str, now: datetime, approvals: int) -> str:

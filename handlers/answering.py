@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chat.replies import Text
+from chat.replies import Reply, Text
 from chat.router import CommandInfo, Ctx
 from handlers import answer_views as views
-from models import Customer
+from handlers.nextsteps import customer_next_steps, opportunity_next_steps
+from models import Customer, Opportunity
 from services import answers as svc
 from services import roles
 from services.approvals import pending_for
@@ -75,12 +76,15 @@ def _asks_about_opportunities(ask: Ask) -> bool:
     return any(word in ask.source for word in ("商机", "单子", "项目"))
 
 
-def answer(ctx: Ctx, ask: Ask) -> Text:
-    """A read-only answer, in the asker's scope; an out-of-scope record is answered as not found."""
+def answer(ctx: Ctx, ask: Ask) -> Reply | list[Reply]:
+    """A read-only answer, in the asker's scope; an out-of-scope record is answered as not found. Where one
+    record is the subject, the next step follows as buttons (handlers/nextsteps.py: 拜访 · 跟进 · 新商机)."""
     intent = ask.intent
     if intent == "query.contact":
         customers = _customers(ctx, ask)
-        return Text(views.contact_view(customers, contact=ask.contact)) if customers else Text(NOT_FOUND)
+        if not customers:
+            return Text(NOT_FOUND)
+        return [Text(views.contact_view(customers, contact=ask.contact)), customer_next_steps(customers[0])]
     if intent == "query.customer":
         customers = _customers(ctx, ask)
         if not customers:
@@ -88,10 +92,14 @@ def answer(ctx: Ctx, ask: Ask) -> Text:
         if len(customers) > 1:
             return _which(customers)
         if "地址" in ask.source or "在哪" in ask.source:
-            return Text(views.address_view(customers[0]))
-        return Text(views.situation_view(svc.situation(ctx.session, user=ctx.user, customer=customers[0]), now=ctx.now))
+            return [Text(views.address_view(customers[0])), customer_next_steps(customers[0])]
+        found = svc.situation(ctx.session, user=ctx.user, customer=customers[0])
+        return [Text(views.situation_view(found, now=ctx.now)), customer_next_steps(customers[0])]
     if intent == "query.my_opportunities" or (intent == "query.my_customers" and _asks_about_opportunities(ask)):
-        return Text(views.opportunities_view(svc.my_opportunities(ctx.session, user=ctx.user)))
+        opps = svc.my_opportunities(ctx.session, user=ctx.user)
+        top = ctx.session.get(Opportunity, opps[0].id) if opps else None
+        text = Text(views.opportunities_view(opps))
+        return [text, opportunity_next_steps(top)] if top is not None else text
     if intent == "query.my_customers":
         customers = svc.my_customers(ctx.session, user=ctx.user)
         return Text(views.customers_view(customers, rep=ctx.user.role == roles.Role.REP))

@@ -294,6 +294,8 @@ def test_answers_stay_in_scope(bot: Bot) -> None:
     )
     bot.send_text("rep_e1", "吴工电话多少")
     assert "13912340001" in bot.last_text("rep_e1")
+    buttons = [b["text"] for b in last_card(bot, "rep_e1").get("button_list", [])]
+    assert "拜访" in buttons and "跟进" in buttons  # the next step, as buttons on that customer
     bot.send_text("rep_e1", "粤丰的电话多少")
     reply = bot.last_text("rep_e1")
     assert "13912340006" not in reply and "黄生" not in reply and "东莞粤丰" not in reply
