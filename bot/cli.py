@@ -121,18 +121,36 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_org_import(args: argparse.Namespace, settings: Settings) -> int:
+    from chat.outbox import enqueue_all
+    from services import approval_rules
+    from services.config import ConfigError, load_config
     from services.org import import_org
 
+    try:
+        config = load_config(settings.salesbot_config)
+    except ConfigError as exc:
+        print(f"组织架构导入失败：{exc}", file=sys.stderr)
+        return 1
     _, session_factory = open_database(settings.database_url)
+    now = datetime.now(UTC)
     with session_factory() as session, session.begin():
         try:
-            report = import_org(session, path=Path(args.file), now=datetime.now(UTC))
+            report = import_org(session, path=Path(args.file), now=now, keep_missing=args.keep_missing)
         except FileNotFoundError:
             print(f"组织架构导入失败：找不到文件 {args.file}", file=sys.stderr)
             return 1
         except ValueError as exc:
             print(f"组织架构导入失败：{exc}", file=sys.stderr)
             return 1
+        # The same transaction: whoever lost a role loses its pending approvals and delegations.
+        ended = approval_rules.end_delegations_of_inactive(session, now=now)
+        notes, moved, problems = approval_rules.reroute_open_steps(session, config=config, now=now)
+        enqueue_all(session, replies=notes, default_recipient="", key_prefix=f"org-import:{now.isoformat()}", now=now)
+        if ended:
+            report.notes.append(f"已结束 {ended} 项涉及停用人员的审批委托")
+        if moved:
+            report.notes.append(f"已将 {moved} 个待审批步骤转交给现任审批人")
+        report.notes += [f"需要处理：{p}" for p in problems]
     print(report.summary())
     return 0
 
@@ -218,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     org = sub.add_parser("org", help="org chart").add_subparsers(dest="action", required=True)
     org_import = org.add_parser("import", help="import userid,name,role,region,manager from CSV/XLSX")
     org_import.add_argument("file")
+    org_import.add_argument(
+        "--keep-missing", action="store_true",
+        help="the file lists only some people: do not deactivate those it omits",
+    )
     org_import.set_defaults(func=cmd_org_import)
 
     jobs = sub.add_parser("jobs", help="scheduled jobs").add_subparsers(dest="action", required=True)

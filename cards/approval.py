@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,9 +39,12 @@ def score_text(score: int | None, priority: str | None, items: Sequence[str] | N
     return f"{score or 0}分 / {priority}" if priority else f"{score or 0}分"
 
 
-def task_id_for(quote_id: int, seq: int, suffix: str = "") -> str:
-    """q{quote}s{seq}[suffix]; suffix tells reminder (r2) and delegate (d5) copies apart."""
-    task_id = f"q{quote_id}s{seq}{suffix}"
+def task_id_for(quote_id: int, seq: int, suffix: str = "", *, token: str | None = None) -> str:
+    """q{quote}s{seq}[suffix]-{random}; suffix tells reminder (r2) and delegate (d5) copies apart.
+
+    The random part makes task ids unguessable (issue 16 #12): a forged id names no card of anybody's.
+    """
+    task_id = f"q{quote_id}s{seq}{suffix}-{token or secrets.token_hex(6)}"
     assert valid_task_id(task_id), task_id
     return task_id
 

@@ -31,16 +31,18 @@ from models import (
     Role,
     User,
 )
-from services import audit, cardtasks, roles, stages
+from services import approval_rules, audit, cardtasks, roles, stages
 from services.config import BusinessConfig
 from services.delegation import active_delegates, active_delegation
 from services.parsing import format_amount
 
 CARD_KIND = cardtasks.CardKind.APPROVAL
 
-NOT_YOURS = "这不是您的审批，没有做任何更改。"
 OWN_QUOTE = "不能审批自己提交的报价（审批与申请须由不同的人完成），没有做任何更改。"
-UNKNOWN_CARD = "这张卡片已失效或无法识别，没有做任何更改。"
+# One answer for a card that does not exist, is not the sender's, or that the sender may no longer act on:
+# a forged TaskId learns nothing about which ids exist (issue 16 #12).
+UNKNOWN_CARD = "这张卡片已失效或不属于您，没有做任何更改。"
+NOT_YOURS = UNKNOWN_CARD
 
 
 # --- routing -------------------------------------------------------------------------------------------
@@ -173,9 +175,17 @@ def _delegate_cards(session: Session, *, quote: Quote, step: ApprovalStep, now: 
     for delegate in active_delegates(session, approver_userid=step.approver_userid, now=now):
         if delegate == quote.requester_userid or (only and delegate != only):
             continue
+        person = _active_user(session, delegate)
+        if person is None or not approval_rules.may_act_as_delegate(session, delegate=person, step=step, quote=quote):
+            continue  # separation of duties: no card, so nothing about the customer reaches them
         delegation = active_delegation(session, approver_userid=step.approver_userid, delegate_userid=delegate, now=now)
         task_id = cards.task_id_for(quote.id, step.seq, f"d{delegation.id}" if delegation else "d")
-        if session.get(CardTask, task_id) is not None:  # this delegate has the card already
+        sent = session.scalar(
+            select(CardTask.task_id).where(
+                CardTask.kind == CARD_KIND, CardTask.ref_id == step.id, CardTask.recipient == delegate
+            ).limit(1)
+        )
+        if sent is not None:
             continue
         approver = _active_user(session, step.approver_userid)
         out.append(
@@ -328,9 +338,14 @@ def _authorise(
     session.refresh(step)
     if actor.userid == quote.requester_userid:
         return [Text(OWN_QUOTE), *deny("requester tapped own quote", step.id)]
+    # Authority is re-checked against the org chart at the moment of the tap (issue 16 #2, #4).
     if actor.userid == step.approver_userid:
-        return TapTarget(task, step, quote, None)
-    if active_delegation(session, approver_userid=step.approver_userid, delegate_userid=actor.userid, now=now):
+        if approval_rules.may_approve(session, user=actor, step=step, quote=quote):
+            return TapTarget(task, step, quote, None)
+        return [Text(NOT_YOURS), *deny(f"no longer holds the {step.role} role", step.id)]
+    if active_delegation(
+        session, approver_userid=step.approver_userid, delegate_userid=actor.userid, now=now
+    ) and approval_rules.may_act_as_delegate(session, delegate=actor, step=step, quote=quote):
         return TapTarget(task, step, quote, step.approver_userid)
     return [Text(NOT_YOURS), *deny(f"not the approver ({step.approver_userid})", step.id)]
 

@@ -76,6 +76,12 @@ def create(
         raise DomainError("只有审批人（销售主管、技术负责人、财务经理、总经理）可以委托审批。")
     if delegate.userid == approver.userid:
         raise DomainError("不能委托给自己。")
+    if not delegate.active or delegate.role not in (approver.role, roles.Role.DIRECTOR):
+        # Only someone who could approve the same steps (a peer, or the 总经理) receives the cards (issue 16 #4).
+        raise DomainError(
+            f"{delegate.name}不是{roles.label(approver.role)}或总经理，不能代您审批。"
+            f"请委托同为{roles.label(approver.role)}的同事或总经理。"
+        )
     if ends_at <= starts_at:
         raise DomainError("结束时间要晚于开始时间。例：委托 李娜 明天 下周一")
     if ends_at <= now:

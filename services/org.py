@@ -1,7 +1,13 @@
-"""The org chart: import from CSV/XLSX (Chinese or English headers and role names); re-import updates in place."""
+"""The org chart: import from CSV/XLSX (Chinese or English headers and role names); re-import updates in place.
+
+The file is the source of truth: an active person it no longer lists is deactivated (issue 16 #1), unless the
+administrator says the file is partial (`keep_missing`). A person whose row is in the file but rejected is
+left as they were. Userids must be ones WeCom can issue (never `@all` or `a|b`, which address many people).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +18,13 @@ from sqlalchemy.orm import Session
 from models import User, norm_userid
 from services import roles
 from services.tabular import read_rows
+
+# WeCom userids: 1-64 characters of letters, digits and _ - . @, starting with a letter or digit. `@all` and
+# `a|b` are addressing syntax for many recipients, never one person's id.
+USERID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+USERID_RULE = "账号只能由字母、数字和 _ - . @ 组成，以字母或数字开头，最长 64 个字符"
+NAME_MAX = 64
+REGION_MAX = 64
 
 HEADERS = {
     "userid": "userid",
@@ -36,17 +49,26 @@ class OrgImportReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, userid, reason)
+    deactivated: list[str] = field(default_factory=list)  # "name（userid）" of people missing from the file
+    kept_missing: list[str] = field(default_factory=list)  # missing but kept active (--keep-missing)
+    notes: list[str] = field(default_factory=list)  # follow-up effects (re-routed approvals, ended delegations)
 
     def summary(self) -> str:
         lines = [
             f"新建 {len(self.created)} 人，更新 {len(self.updated)} 人，未变 {len(self.unchanged)} 人，"
             f"拒绝 {len(self.rejected)} 行"
+            + (f"，停用 {len(self.deactivated)} 人" if self.deactivated else "")
         ]
         lines += [f"  第 {line} 行 {userid or '（无账号）'}：{reason}" for line, userid, reason in sorted(self.rejected)]
+        if self.deactivated:
+            lines.append("  文件中没有、已停用：" + "、".join(self.deactivated))
+        if self.kept_missing:
+            lines.append(f"  文件中没有、按 --keep-missing 保留：{len(self.kept_missing)} 人")
+        lines += [f"  {note}" for note in self.notes]
         return "\n".join(lines)
 
 
-def import_org(session: Session, *, path: Path, now: datetime) -> OrgImportReport:
+def import_org(session: Session, *, path: Path, now: datetime, keep_missing: bool = False) -> OrgImportReport:
     headers, rows = read_rows(path)
     columns = [HEADERS.get(h.strip().lower(), HEADERS.get(h.strip())) for h in headers]
     missing = {"userid", "name", "role"} - set(c for c in columns if c)
@@ -80,12 +102,18 @@ def import_org(session: Session, *, path: Path, now: datetime) -> OrgImportRepor
             report.rejected.append((line, userid, f"账号重复（第 {seen[key]} 行已有）"))
             continue
         seen[key] = line
+        if not USERID.match(userid.strip()):
+            reject(line, record, f"账号「{userid}」无效：{USERID_RULE}")
+            continue
         role_raw = record.get("role", "").strip()
         if roles.parse(role_raw, aliases=False) is None:
             reject(line, record, f"未知角色「{role_raw}」（可用：{_ROLE_CHOICES}）")
             continue
         if not record.get("name"):
             reject(line, record, "姓名为空")
+            continue
+        if len(record["name"]) > NAME_MAX or len(record.get("region", "")) > REGION_MAX:
+            reject(line, record, f"姓名或区域过长（各最多 {NAME_MAX} 个字）")
             continue
         parsed.append((line, record))
     existing = {u.userid: u for u in session.scalars(select(User))}
@@ -152,5 +180,14 @@ def import_org(session: Session, *, path: Path, now: datetime) -> OrgImportRepor
             report.updated.append(userid)
         else:
             report.unchanged.append(userid)
+    for user in sorted(existing.values(), key=lambda u: u.id):
+        if user.userid in seen or not user.active:
+            continue
+        if keep_missing:
+            report.kept_missing.append(user.userid)
+            continue
+        user.active = False
+        user.updated_at = now
+        report.deactivated.append(f"{user.name}（{user.display_userid}）")
     session.flush()
     return report

@@ -38,6 +38,13 @@ def stage_of(bot: Bot, opp_id: int) -> str:
         return s.get(Opportunity, opp_id).stage
 
 
+def task_of(bot: Bot, quote_id: int, seq: int) -> str:
+    """The task id of the step's card (random, issue 16 #12)."""
+    with bot.session() as s:
+        step = s.scalars(select(ApprovalStep).where(ApprovalStep.quote_id == quote_id, ApprovalStep.seq == seq)).one()
+        return str(step.task_id)
+
+
 def denials(bot: Bot, actor: str) -> list[AuditEntry]:
     with bot.session() as s:
         return list(s.scalars(select(AuditEntry).where(AuditEntry.actor == actor, AuditEntry.outcome == "denied")))
@@ -141,11 +148,11 @@ def test_done_when_full_chain(bot: Bot) -> None:
     assert "陈主管" in bot.texts("rep_e1")[0] and "孙工" in bot.texts("rep_e1")[0]
     assert stage_of(bot, oid) == "报价审批"
     card = bot.cards("sup_east")[-1]
-    assert card["task_id"] == f"q{q.id}s1"
+    assert card["task_id"].startswith(f"q{q.id}s1-")
 
     # another rep tapping it changes nothing (E33), and is audited
     bot.tap("rep_e2", card["task_id"], APPROVE_KEY)
-    assert "不是您的审批" in bot.last_text("rep_e2")
+    assert "已失效或不属于您" in bot.last_text("rep_e2")  # the same answer as a forged task id (issue 16 #12)
     assert steps_of(bot, q.id)[0][2] == "pending" and not bot.cards("tech")
     assert denials(bot, "rep_e2")[0].task_id == card["task_id"]
 
@@ -310,8 +317,9 @@ def test_e36_forged_task_or_action(bot: Bot) -> None:
     q = request(bot)
     bot.tap("sup_east", "q999s1", APPROVE_KEY)  # unknown task
     assert "失效" in bot.last_text("sup_east")
-    bot.tap("sup_east", f"q{q.id}s1", "v1:quote.delete")  # action not in the allowlist
-    bot.tap("sup_east", f"q{q.id}s1", "v1:quote.approve:999")  # the arg is ignored: authorised by task only
+    task_id = bot.cards("sup_east")[-1]["task_id"]
+    bot.tap("sup_east", task_id, "v1:quote.delete")  # action not in the allowlist
+    bot.tap("sup_east", task_id, "v1:quote.approve:999")  # the arg is ignored: authorised by task only
     assert steps_of(bot, q.id)[0][2] == "approved"
     assert len(denials(bot, "sup_east")) == 1
 
@@ -330,16 +338,16 @@ def test_e37_userid_case(bot: Bot) -> None:
     seed_opportunity(bot, owner="rep_n", region="华北")
     q = request(bot, "报价 数控改造 2万", who="rep_n")
     assert steps_of(bot, q.id)[0][1] == "zhangsan"
-    bot.tap("zhangsan1", f"q{q.id}s1", APPROVE_KEY)
+    bot.tap("zhangsan1", task_of(bot, q.id, 1), APPROVE_KEY)
     assert steps_of(bot, q.id)[0][2] == "pending"
-    bot.tap("ZhangSan", f"q{q.id}s1", APPROVE_KEY)
+    bot.tap("ZhangSan", task_of(bot, q.id, 1), APPROVE_KEY)
     assert steps_of(bot, q.id)[0][2] == "approved"
 
 
 def test_e38_requester_cannot_approve_own(bot: Bot) -> None:
     seed_opportunity(bot)
     q = request(bot)
-    bot.tap("rep_e1", f"q{q.id}s1", APPROVE_KEY)
+    bot.tap("rep_e1", task_of(bot, q.id, 1), APPROVE_KEY)
     assert "自己" in bot.last_text("rep_e1")
     assert steps_of(bot, q.id)[0][2] == "pending"
     assert denials(bot, "rep_e1")[0].detail == "requester tapped own quote"
@@ -354,19 +362,19 @@ def test_delegate_approves_within_window(bot: Bot) -> None:
     card = bot.cards("sup_east")[-1]
     bot.tap("rep_e2", card["task_id"], APPROVE_KEY)  # not a delegate yet
     assert steps_of(bot, q.id)[0][2] == "pending"
-    bot.send_text("sup_east", "委托 李娜 今天 下周一")
-    assert "李娜" in bot.last_text("sup_east")
-    delegate_cards = bot.cards("rep_e2")
+    bot.send_text("sup_east", "委托 王总 今天 下周一")
+    assert "王总" in bot.last_text("sup_east")
+    delegate_cards = bot.cards("boss")
     assert delegate_cards and "代陈主管" in delegate_cards[-1]["main_title"]["title"]
     with bot.session() as s:
-        assert [p.quote_id for p in approvals.pending_for(s, userid="rep_e2", now=bot.clock())] == [q.id]
+        assert [p.quote_id for p in approvals.pending_for(s, userid="boss", now=bot.clock())] == [q.id]
         assert [p.quote_id for p in approvals.pending_for(s, userid="sup_east", now=bot.clock())] == [q.id]
         assert approvals.pending_for(s, userid="rep_e1", now=bot.clock()) == []
-    bot.tap("rep_e2", delegate_cards[-1]["task_id"], APPROVE_KEY)
+    bot.tap("boss", delegate_cards[-1]["task_id"], APPROVE_KEY)
     assert steps_of(bot, q.id)[0][2] == "approved"
     with bot.session() as s:
         entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "approve", AuditEntry.outcome == "ok"))
-        assert entry.actor == "rep_e2" and entry.detail == "on behalf of sup_east"
+        assert entry.actor == "boss" and entry.detail == "on behalf of sup_east"
     bot.deliver()
     sup_card = [m for m in bot.wecom.messages_for("sup_east") if m.get("msgtype") == "template_card"][-1]
     assert sup_card["template_card"]["replace_text"] == "已同意"  # the approver's own card greys too
@@ -375,13 +383,13 @@ def test_delegate_approves_within_window(bot: Bot) -> None:
 
 def test_delegation_window_ends(bot: Bot) -> None:
     seed_opportunity(bot)
-    bot.send_text("sup_east", "委托 rep_e2 明天 后天")
+    bot.send_text("sup_east", "委托 boss 明天 后天")
     q = request(bot)
-    assert not bot.cards("rep_e2")  # the window has not started
-    bot.tap("rep_e2", f"q{q.id}s1", APPROVE_KEY)
+    assert not bot.cards("boss")  # the window has not started
+    bot.tap("boss", task_of(bot, q.id, 1), APPROVE_KEY)
     assert steps_of(bot, q.id)[0][2] == "pending"
     bot.clock.advance(days=3)
-    bot.tap("rep_e2", f"q{q.id}s1", APPROVE_KEY)
+    bot.tap("boss", task_of(bot, q.id, 1), APPROVE_KEY)
     assert steps_of(bot, q.id)[0][2] == "pending"
     bot.send_text("sup_east", "委托 取消")
     bot.send_text("rep_e1", "委托 李娜 明天 后天")
@@ -412,7 +420,7 @@ def test_reminders_and_escalation_on_working_days(bot: Bot) -> None:
     assert len([t for t in bot.texts("boss") if "审批超时" in t]) == 1
     # a reminder card works like the original
     reminder = bot.cards("sup_east")[-1]
-    assert reminder["task_id"] == f"q{q.id}s1r3"
+    assert reminder["task_id"].startswith(f"q{q.id}s1r3-")
     bot.tap("sup_east", reminder["task_id"], APPROVE_KEY)
     assert steps_of(bot, q.id)[0][2] == "approved"
     codes_unique(bot)
@@ -421,7 +429,7 @@ def test_reminders_and_escalation_on_working_days(bot: Bot) -> None:
 def test_escalation_goes_to_requester_supervisor(bot: Bot) -> None:
     seed_opportunity(bot)
     q = request(bot)
-    bot.tap("sup_east", f"q{q.id}s1", APPROVE_KEY)
+    bot.tap("sup_east", task_of(bot, q.id, 1), APPROVE_KEY)
     tz = bot.clock.local().tzinfo
     bot.run_job("approvals", datetime(2026, 12, 2, 10, 30, tzinfo=tz))
     assert any("审批超时" in t and "孙工" in t for t in bot.texts("sup_east"))
