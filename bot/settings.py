@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     wecom_read_timeout: float = 10.0
     outbox_max_attempts: int = 12
     outbox_per_member_per_minute: int = 30
+    # Retention (schedulers/retention.py): handled inbound events and delivered outbox rows older than this
+    # are pruned daily; dead letters are kept until re-driven.
+    salesbot_retention_days: int = Field(default=30, ge=1)
     demo_mode: bool = Field(default=False, description="mounts /sim and the stand-in WeCom API")
     # Optional understanding model (docs/understanding.md): an OpenAI-compatible chat endpoint, asked only
     # when the rules cannot decide. Unset: the embedded rules alone.

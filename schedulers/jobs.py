@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from schedulers import approvals, digest, outbox, reminders, segments
+from schedulers import approvals, digest, outbox, reminders, retention, segments
 from schedulers.base import JobFn
 from services.config import BusinessConfig
 
@@ -48,6 +48,7 @@ JOBS: tuple[Job, ...] = (
     Job("approvals", approvals.run, lambda _: (Every(10 * 60),), "审批超时提醒与升级"),
     Job("digest", digest.run, _digest_triggers, "早间销售日报"),
     Job("segments", segments.run, lambda _: (DailyAt(2, 3),), "夜间客户分层"),
+    Job("retention", retention.run, lambda _: (DailyAt(3, 17),), "清理已处理的消息记录（保留死信）", in_demo=False),
 )
 
 
