@@ -220,6 +220,17 @@ def _check_name(value: str, what: str) -> str:
     return value
 
 
+def _check_stage_length(value: str, what: str) -> str:
+    """A stage is stored in opportunities.stage and stage_moves (issue 16 #10: check before PostgreSQL does)."""
+    from models import Opportunity
+    from services.limits import column_limit
+
+    limit = column_limit(Opportunity.stage) or 16
+    if len(value) > limit:
+        raise ValueError(f"{what}{_show(value)}太长：最多 {limit} 个字")
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -279,6 +290,8 @@ class CustomerField(_Model):
                     raise _At(("choices", i), "选项不能为空")
                 if choice in self.choices[:i]:
                     raise _At(("choices", i), f"选项{_show(choice)}重复了")
+                if len(choice) > self.max_length:
+                    raise _At(("choices", i), f"选项{_show(choice)}太长：这个字段最多 {self.max_length} 个字")
         elif self.choices is not None:
             raise _At(
                 ("choices",), f"只有选项类字段（kind: choice）才能写 choices（这个字段是「{self.kind}」）"
@@ -288,6 +301,15 @@ class CustomerField(_Model):
     @property
     def builtin(self) -> bool:
         return self.key in BUILTIN_FIELDS
+
+    @property
+    def max_length(self) -> int:
+        """The longest value this field stores (its column for built-in fields)."""
+        from models import Customer
+        from services.limits import CUSTOM_FIELD_MAX, column_limit
+
+        column = Customer.__table__.c.get(self.key) if self.builtin else None
+        return (column_limit(column) if column is not None else None) or CUSTOM_FIELD_MAX
 
 
 class ScoreItem(_Model):
@@ -342,6 +364,10 @@ class ApprovalConfig(_Model):
     )
     escalate_after_hours: int = Field(default=48, ge=1, description="working hours before escalation")
     max_reminders: int = Field(default=3, ge=0)
+    contract_tolerance_percent: Decimal = Field(
+        default=Decimal(0), ge=0, le=100,
+        description="a contract may exceed its approved quote by this much before it needs a new quote",
+    )
     holidays: list[date] = Field(default_factory=list)
     extra_workdays: list[date] = Field(default_factory=list, description="weekend days worked (调休上班)")
 
@@ -627,6 +653,7 @@ class BusinessConfig(_Model):
         for i, stage in enumerate(value):
             try:
                 name = _check_name(stage, "阶段名称")
+                _check_stage_length(name, "阶段名称")
             except ValueError as exc:
                 raise _At((i,), str(exc)) from None
             if name in cleaned:
@@ -637,7 +664,7 @@ class BusinessConfig(_Model):
     @field_validator("lost_stage")
     @classmethod
     def _lost_stage(cls, value: str, info: ValidationInfo) -> str:
-        value = _check_name(value, "输单状态 lost_stage ")
+        value = _check_stage_length(_check_name(value, "输单状态 lost_stage "), "输单状态 lost_stage ")
         if value in (info.data.get("stages") or []):
             raise ValueError(f"「{value}」是输单（关闭）状态，不能同时写在 stages 阶段里")
         return value

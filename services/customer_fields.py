@@ -10,6 +10,7 @@ from typing import Any
 from chat.errors import DomainError
 from models import Customer
 from services.config import BusinessConfig, CustomerField
+from services.limits import check_length
 from services.parsing import normalize_name, normalize_phone, normalize_text
 
 BUILTIN_COLUMNS = ("name", "industry", "region", "contact", "phone", "address")
@@ -21,10 +22,10 @@ def clean_value(field: CustomerField, raw: str) -> str:
     if not value:
         raise DomainError(f"「{field.label}」不能为空。")
     if field.kind == "phone":
-        return normalize_phone(value)
+        value = normalize_phone(value)
     if field.kind == "choice" and field.choices and value not in field.choices:
         raise DomainError(f"「{field.label}」只能是：{'、'.join(field.choices)}（收到：{value}）")
-    return value
+    return check_length(value, limit=field.max_length, label=field.label)
 
 
 def get_value(customer: Customer, field: CustomerField) -> str | None:

@@ -81,7 +81,10 @@ def parse_new_customer(args: str, *, config: BusinessConfig) -> Draft:
         draft.values[spec.key] = value
     if not draft.name:
         raise DomainError(f"请写上客户名称。\n{NEW_USAGE}")
-    draft.name = clean_value(config.field_by_label_or_key("name") or _name_field(config), draft.name)
+    try:
+        draft.name = clean_value(config.field_by_label_or_key("name") or _name_field(config), draft.name)
+    except DomainError as exc:
+        raise DomainError(f"{exc.message}\n{NEW_USAGE}") from None
     return draft
 
 

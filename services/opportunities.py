@@ -11,6 +11,7 @@ from chat.errors import DomainError
 from models import Customer, Opportunity, StageMove, User
 from services import audit, stages
 from services.config import BusinessConfig
+from services.limits import check_length
 
 
 def open_opportunity(
@@ -27,9 +28,10 @@ def open_opportunity(
     name = name.strip()
     if not name:
         raise DomainError("请写上商机名称。")
+    check_length(name, column=Opportunity.name, label="商机名称")
     opp = Opportunity(
         customer_id=customer.id,
-        name=name[:128],
+        name=name,
         amount=amount,
         stage=config.stages[0],
         score=0,
