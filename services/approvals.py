@@ -437,6 +437,10 @@ def approve(session: Session, *, config: BusinessConfig, actor: User, task_id: s
     audit.record(session, actor=actor.userid, entity="quote", entity_id=quote.id, action="approved", now=now,
                  changes={"status": ["pending", "approved"]})
     opp = session.get(Opportunity, quote.opportunity_id)
+    if opp is not None and opp.amount != quote.amount:  # the opportunity is worth what was approved
+        audit.record(session, actor=actor.userid, entity="opportunity", entity_id=opp.id, action="amount", now=now,
+                     changes={"amount": [opp.amount, quote.amount]}, detail=f"approved quote #{quote.id}")
+        opp.amount = quote.amount
     out.append(
         Text(
             f"🎉 报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）已审批通过。\n"

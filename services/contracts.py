@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chat.errors import DomainError, NotFound
-from models import Contract, Customer, Opportunity, Payment, User
+from models import Contract, Customer, Opportunity, Payment, Quote, User
 from services import audit, stages
 from services.config import BusinessConfig
 from services.parsing import format_amount
@@ -47,7 +47,11 @@ def record_contract(
 ) -> Contract:
     existing = session.scalar(select(Contract).where(Contract.opportunity_id == opportunity.id))
     if existing is not None:
-        raise DomainError(f"商机「{opportunity.name}」已登记合同 #{existing.id}（{format_amount(existing.amount)}）。")
+        raise DomainError(
+            f"商机「{opportunity.name}」已经有合同 #{existing.id}（{format_amount(existing.amount)}），"
+            f"这次没有重复登记。收到款项后发送：回款 #{existing.id} 金额"
+        )
+    _check_covered(session, config=config, opportunity=opportunity, amount=amount)
     target = contract_stage(config)
     if target is not None and opportunity.stage != target:
         stages.move_stage(
@@ -67,6 +71,10 @@ def record_contract(
     )
     session.add(contract)
     session.flush()
+    if opportunity.amount != amount:  # the opportunity is worth what was signed
+        audit.record(session, actor=user.userid, entity="opportunity", entity_id=opportunity.id, action="amount",
+                     now=now, changes={"amount": [opportunity.amount, amount]}, detail=f"contract #{contract.id}")
+        opportunity.amount = amount
     audit.record(
         session,
         actor=user.userid,
@@ -77,6 +85,25 @@ def record_contract(
         changes={"opportunity_id": [None, opportunity.id], "customer_id": [None, customer.id], "amount": [None, amount]},
     )
     return contract
+
+
+def _check_covered(session: Session, *, config: BusinessConfig, opportunity: Opportunity, amount: Decimal) -> None:
+    """An approval covers an amount (issue 16 #3): a contract above the approved quote (beyond the configured
+    tolerance) needs a new quote, whose chain is decided by the larger amount."""
+    approved = session.scalar(
+        select(Quote)
+        .where(Quote.opportunity_id == opportunity.id, Quote.status == "approved")
+        .order_by(Quote.decided_at.desc(), Quote.id.desc())
+        .limit(1)
+    )
+    if approved is None:
+        return  # no approval to exceed; the stage gate (if configured) says whether one is needed
+    ceiling = Decimal(approved.amount) * (1 + config.approval.contract_tolerance_percent / Decimal(100))
+    if amount > ceiling:
+        raise DomainError(
+            f"合同金额 {format_amount(amount)} 超过已审批报价 #{approved.id} 的 {format_amount(approved.amount)}，"
+            f"需要按新金额重新审批。发送：报价 {opportunity.name} {amount.normalize():f} 说明"
+        )
 
 
 def paid(session: Session, *, contract_id: int) -> Decimal:

@@ -157,7 +157,7 @@ def test_contract_needs_approved_quote(sbot: Bot) -> None:
         c = s.scalars(select(Contract)).one()
         assert c.amount == Decimal(280000) and c.signed_by == "rep_e1"
     sbot.send_text("rep_e1", "合同 二期产线 1万")
-    assert "已登记合同" in sbot.last_text("rep_e1") and n(sbot, Contract) == 1
+    assert "已经有合同" in sbot.last_text("rep_e1") and "没有重复登记" in sbot.last_text("rep_e1") and n(sbot, Contract) == 1
 
 
 @pytest.mark.parametrize("text", ["合同", "合同 二期产线", "合同 二期产线 很多钱"])

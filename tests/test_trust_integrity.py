@@ -1,0 +1,100 @@
+"""Issue 16 #3 and the integrity findings around quotes and contracts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from models import ApprovalStep, Contract, Opportunity, Quote
+from tests.approvals_factory import seed_opportunity
+from tests.harness import Bot
+
+APPROVE = "v1:quote.approve"
+
+
+def _quote(bot: Bot) -> Quote:
+    with bot.session() as s:
+        q = s.scalars(select(Quote).order_by(Quote.id.desc())).first()
+        assert q is not None
+        s.expunge(q)
+        return q
+
+
+def _approve_all(bot: Bot, quote_id: int) -> None:
+    for _ in range(3):
+        with bot.session() as s:
+            step = s.scalar(select(ApprovalStep).where(ApprovalStep.quote_id == quote_id, ApprovalStep.status == "pending"))
+            if step is None:
+                return
+            who, task = step.approver_userid, step.task_id
+        bot.tap(who, str(task), APPROVE)
+
+
+def _opp(bot: Bot) -> Opportunity:
+    with bot.session() as s:
+        o = s.scalars(select(Opportunity)).one()
+        s.expunge(o)
+        return o
+
+
+def _contracts(bot: Bot) -> int:
+    with bot.session() as s:
+        return s.scalar(select(func.count()).select_from(Contract)) or 0
+
+
+def test_case3_a_small_approved_quote_does_not_unlock_a_large_contract(bot: Bot) -> None:
+    seed_opportunity(bot)
+    bot.send_text("rep_e1", "报价 数控改造 1元")
+    q = _quote(bot)
+    assert q.step_count == 1  # the supervisor alone
+    _approve_all(bot, q.id)
+    assert _quote(bot).status == "approved"
+    bot.send_text("rep_e1", "合同 数控改造 500万")
+    reply = bot.last_text("rep_e1")
+    assert "超过已审批报价" in reply and "报价 数控改造 5000000" in reply
+    assert _contracts(bot) == 0
+    # the new quote at the contract's amount runs the whole chain, then the contract is accepted
+    bot.send_text("rep_e1", "报价 数控改造 500万 正式报价")
+    big = _quote(bot)
+    assert big.step_count == 3
+    _approve_all(bot, big.id)
+    bot.send_text("rep_e1", "合同 数控改造 500万")
+    assert "已登记合同" in bot.last_text("rep_e1") and _contracts(bot) == 1
+
+
+def test_case3_tolerance_is_configurable(bot: Bot) -> None:
+    config = bot.state.config
+    bot.state.dispatcher.config = config.model_copy(
+        update={"approval": config.approval.model_copy(update={"contract_tolerance_percent": Decimal(5)})}
+    )
+    seed_opportunity(bot)
+    bot.send_text("rep_e1", "报价 数控改造 1万")
+    _approve_all(bot, _quote(bot).id)
+    bot.send_text("rep_e1", "合同 数控改造 10600")
+    assert "超过已审批报价" in bot.last_text("rep_e1")
+    bot.send_text("rep_e1", "合同 数控改造 10500")
+    assert "已登记合同" in bot.last_text("rep_e1")
+
+
+def test_opportunity_amount_follows_its_approved_quote_and_its_contract(bot: Bot) -> None:
+    seed_opportunity(bot)  # estimated at ¥80,000
+    bot.send_text("rep_e1", "报价 数控改造 7万")
+    assert _opp(bot).amount == Decimal(80000)  # a request alone changes nothing
+    _approve_all(bot, _quote(bot).id)
+    assert _opp(bot).amount == Decimal(70000)
+    bot.send_text("rep_e1", "合同 数控改造 68000")
+    assert _opp(bot).amount == Decimal(68000)
+
+
+def test_contract_on_an_opportunity_that_has_one_says_so(bot: Bot) -> None:
+    seed_opportunity(bot)
+    bot.send_text("rep_e1", "报价 数控改造 7万")
+    _approve_all(bot, _quote(bot).id)
+    bot.send_text("rep_e1", "合同 数控改造 7万")
+    with bot.session() as s:
+        contract_id = s.scalars(select(Contract.id)).one()
+    bot.send_text("rep_e1", "合同 数控改造 7万")
+    reply = bot.last_text("rep_e1")
+    assert f"已经有合同 #{contract_id}" in reply and "没有重复登记" in reply and not reply.startswith("已登记")
+    assert _contracts(bot) == 1
