@@ -30,6 +30,8 @@ ESCALATION_ASSISTED = "esc.ack"  # 已协助
 NEXT_STEP = "next.step"  # 拜访 · 跟进 · 新商机 · 推进 · 评分 (arg "<code>-<id>", handlers/nextsteps.py)
 TODO_OPEN = "todo.open"  # 查看待办 on a folded push
 TODO_MORE = "todo.more"  # 更多 (arg: the page)
+CUSTOMER_CREATE_ANYWAY = "customer.create_anyway"  # 仍然新建: a new customer whose phone another one has
+CUSTOMER_CREATE_CANCEL = "customer.create_cancel"
 ACTIONS = frozenset(
     {
         QUOTE_APPROVE,
@@ -50,6 +52,8 @@ ACTIONS = frozenset(
         NEXT_STEP,
         TODO_OPEN,
         TODO_MORE,
+        CUSTOMER_CREATE_ANYWAY,
+        CUSTOMER_CREATE_CANCEL,
     }
 )
 

@@ -6,25 +6,43 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from cards import customer as customer_cards
 from chat.errors import DomainError
 from chat.inbound import Inbound
-from chat.replies import Reply, Text
+from chat.replies import Card, Reply, Text, UpdateCard
 from chat.router import Ctx, HandlerResult, Router
 from handlers.common import customer_or_pick, example, handle_pick, picks, usage_error
 from handlers.nextsteps import customer_next_steps
-from models import User
+from models import Customer, User
+from services import cardtasks, roles
 from services import customers as customer_service
 from services import reassign as reassign_service
-from services import roles
 from services.customer_fields import clean_value
 from services.parsing import split_args
 
 router = Router("customers")
 
 class NewCustomer(StrEnum):
-    """The 新客户 dialog: asking for the next missing required field."""
+    """The 新客户 dialog: asking for the next missing required field, or whether to go on when the phone
+    belongs to another customer (仍然新建)."""
 
     ASKING = "customer.new"
+    PHONE_TAKEN = "customer.phone_dup"
+
+
+PHONE_DUP = cardtasks.CardKind.CUSTOMER_DUP
+GONE_CARD = "这张卡片已失效，没有做任何更改。如需新建，请重新发送「新客户 名称 ...」。"
+
+
+@dataclass
+class PhoneTakenData:
+    name: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    phone_of: int = 0  # the customer that has the phone already
+    task_id: str = ""
+
+    def draft(self) -> customer_service.Draft:
+        return customer_service.Draft.from_data({"name": self.name, "values": self.values})
 
 
 @dataclass
@@ -75,9 +93,83 @@ def new_customer(msg: Inbound, ctx: Ctx) -> Reply:
         ctx.session, user=ctx.user, name=draft.name, phone_norm=draft.values.get("phone")
     )
     if existing is not None:
-        return Text(customer_service.duplicate_message(existing))
+        return _duplicate(ctx, draft, existing)
     asked = _ask(ctx, draft)
     return asked if asked is not None else _create(ctx, draft)
+
+
+def _duplicate(ctx: Ctx, draft: customer_service.Draft, existing: Customer) -> Reply:
+    """Same name: the customer exists. Same phone, other name: ask, with a way on (仍然新建), keeping the draft."""
+    if customer_service.same_name(existing, draft.name):
+        ctx.clear_dialog()
+        return Text(customer_service.duplicate_message(existing))
+    task_id = customer_cards.phone_task_id()
+    cardtasks.issue(ctx.session, task_id=task_id, kind=PHONE_DUP, ref_id=existing.id, recipient=ctx.userid, now=ctx.now)
+    ctx.start_dialog(
+        NewCustomer.PHONE_TAKEN,
+        PhoneTakenData(name=draft.name, values=dict(draft.values), phone_of=existing.id, task_id=task_id),
+    )
+    return Card(
+        customer_cards.phone_taken_card(task_id=task_id, new_name=draft.name, existing_name=existing.name,
+                                        existing_id=existing.id)
+    )
+
+
+def _confirm_phone_dup(ctx: Ctx, *, create: bool, task_id: str | None, response_code: str | None) -> Reply:
+    dialog = ctx.dialog
+    if dialog is None and task_id:
+        dialog = ctx.dialogs.get(userid=ctx.userid, now=ctx.now)
+    if dialog is None or dialog.state != NewCustomer.PHONE_TAKEN or (task_id and dialog.data.get("task_id") != task_id):
+        return Text(GONE_CARD)
+    names = {f for f in PhoneTakenData.__dataclass_fields__}
+    data = PhoneTakenData(**{k: v for k, v in dict(dialog.data).items() if k in names})
+    ctx.clear_dialog()
+    draft = data.draft()
+    if not create:
+        reply = Text(f"已取消新建客户「{draft.name}」。")
+        outcome = "已取消"
+    else:
+        customer = customer_service.create_customer(
+            ctx.session, config=ctx.config, user=ctx.user, draft=draft, now=ctx.now, allow_phone_of=data.phone_of or None
+        )
+        reply = Text(
+            f"已创建客户「{customer.name}」（#{customer.id}），负责人：{ctx.user.name}。\n"
+            f"下一步：拜访 {customer.name} 纪要  或  商机 {customer.name} 名称 金额"
+        )
+        outcome = "已新建"
+    if task_id and response_code:
+        existing = ctx.session.get(Customer, data.phone_of)
+        card = customer_cards.phone_taken_card(
+            task_id=task_id, new_name=draft.name, existing_name=existing.name if existing else "",
+            existing_id=data.phone_of, replace_text=outcome,
+        )
+        return UpdateCard(card, response_code, fallback_text=reply.content)
+    return reply
+
+
+@router.text(state=NewCustomer.PHONE_TAKEN)
+def phone_taken_reply(msg: Inbound, ctx: Ctx) -> Reply:
+    return _confirm_phone_dup(ctx, create=ctx.args.strip() == "仍然新建", task_id=None, response_code=None)
+
+
+@router.card(customer_cards.CREATE_ANYWAY)
+def tap_create_anyway(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    return _phone_dup_tap(msg, ctx, create=True)
+
+
+@router.card(customer_cards.CREATE_CANCEL)
+def tap_create_cancel(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    return _phone_dup_tap(msg, ctx, create=False)
+
+
+def _phone_dup_tap(msg: Inbound, ctx: Ctx, *, create: bool) -> HandlerResult:
+    found = cardtasks.authorise(
+        ctx.session, actor=ctx.user, task_id=msg.task_id, kind=PHONE_DUP,
+        action=ctx.card_key.action if ctx.card_key else "", now=ctx.now, unknown_text=GONE_CARD,
+    )
+    if isinstance(found, list):
+        return found
+    return _confirm_phone_dup(ctx, create=create, task_id=found.task_id, response_code=msg.response_code)
 
 
 @router.text(state=NewCustomer.ASKING)
@@ -97,8 +189,7 @@ def new_customer_step(msg: Inbound, ctx: Ctx) -> Reply:
         return asked
     existing = customer_service.find_duplicate(ctx.session, user=ctx.user, name=draft.name, phone_norm=draft.values.get("phone"))
     if existing is not None:
-        ctx.clear_dialog()
-        return Text(customer_service.duplicate_message(existing))
+        return _duplicate(ctx, draft, existing)
     return _create(ctx, draft)
 
 

@@ -275,7 +275,10 @@ def tap_visit_followup(msg: Inbound, ctx: Ctx) -> HandlerResult:
     r = result.reminder
     when = format_when(r.due_at, now=ctx.now)
     customer = ctx.session.scalar(select(Customer.name).where(Customer.id == visit.customer_id)) or ""
-    fallback = f"已设置跟进 #{r.id}：{when}「{r.title}」。"
+    fallback = (
+        f"已设置跟进 #{r.id}：{when}「{r.title}」。" if result.created
+        else f"这张卡片已设置过跟进 #{r.id}：{when}「{r.title}」，没有重复设置。如需改时间，请在待办中推迟。"
+    )
     if not msg.response_code:
         return Text(fallback)
     card = visit_followup_card(

@@ -29,6 +29,7 @@ from models import (
     Opportunity,
     Quote,
     Role,
+    StageMove,
     User,
 )
 from services import approval_rules, audit, cardtasks, roles, stages
@@ -567,10 +568,19 @@ def _cancel_waiting(session: Session, *, quote: Quote) -> None:
 
 
 def _move_back(session: Session, *, config: BusinessConfig, quote: Quote, actor: str, now: datetime, via: str = stages.QUOTE_REJECTED) -> str | None:
-    """Opportunity back from the quote stage; a gate that refuses leaves it where it is (audited by move_stage)."""
+    """Opportunity back from the quote stage to where it was when the quote was requested (issue 16: never to a
+    stage it did not reach); a gate that refuses leaves it where it is (audited by move_stage)."""
     opp = session.get(Opportunity, quote.opportunity_id)
-    back = _back_stage(config)
-    if opp is None or back is None or opp.stage != _quote_stage(config):
+    quote_stage = _quote_stage(config)
+    entered = session.scalar(
+        select(StageMove.from_stage)
+        .where(StageMove.opportunity_id == quote.opportunity_id, StageMove.to_stage == quote_stage,
+               StageMove.moved_at <= quote.created_at)
+        .order_by(StageMove.moved_at.desc(), StageMove.id.desc())
+        .limit(1)
+    )
+    back = entered if entered in config.stages and entered != quote_stage else _back_stage(config)
+    if opp is None or back is None or opp.stage != quote_stage:
         return None
     try:
         with session.begin_nested():

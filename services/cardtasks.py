@@ -31,6 +31,7 @@ class CardKind(StrEnum):
     PROPOSAL = "proposal"  # ref_id: Proposal.id
     ESCALATION = "escalation"  # ref_id: the first Reminder.id of a team escalation card
     REQUOTE = "quote.requote"  # ref_id: the rejected Quote.id (重新报价)
+    CUSTOMER_DUP = "customer_dup"  # ref_id: the Customer whose phone a new customer shares (仍然新建)
 
 
 # The audit entity a refused tap on each kind of card is recorded under.
@@ -41,6 +42,7 @@ ENTITY: dict[CardKind, str] = {
     CardKind.PROPOSAL: "proposal",
     CardKind.ESCALATION: "reminder",
     CardKind.REQUOTE: "quote",
+    CardKind.CUSTOMER_DUP: "customer",
 }
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from chat.errors import DomainError
@@ -102,12 +102,20 @@ def missing_fields(draft: Draft, *, config: BusinessConfig) -> list[CustomerFiel
     return missing_required(values, config)
 
 
-def find_duplicate(session: Session, *, user: User, name: str, phone_norm: str | None) -> Customer | None:
-    """A customer in `user`'s scope with the same normalised name or phone."""
+def find_duplicate(
+    session: Session, *, user: User, name: str, phone_norm: str | None, allow_phone_of: int | None = None
+) -> Customer | None:
+    """A customer in `user`'s scope with the same normalised name or phone (`allow_phone_of`: a customer whose
+    phone the user has confirmed is shared, e.g. by two companies of one group)."""
     conditions = [Customer.name_norm == normalize_name(name)]
     if phone_norm:
-        conditions.append(Customer.phone_norm == phone_norm)
+        same_phone = Customer.phone_norm == phone_norm
+        conditions.append(same_phone if allow_phone_of is None else and_(same_phone, Customer.id != allow_phone_of))
     return session.scalar(select(Customer).where(or_(*conditions), Scope.of(user).customers()).order_by(Customer.id).limit(1))
+
+
+def same_name(existing: Customer, name: str) -> bool:
+    return existing.name_norm == normalize_name(name)
 
 
 def duplicate_message(existing: Customer) -> str:
@@ -115,14 +123,17 @@ def duplicate_message(existing: Customer) -> str:
 
 
 def create_customer(
-    session: Session, *, config: BusinessConfig, user: User, draft: Draft, now: datetime
+    session: Session, *, config: BusinessConfig, user: User, draft: Draft, now: datetime,
+    allow_phone_of: int | None = None,
 ) -> Customer:
     """Create from a complete draft (all required fields present). The creator is the owner."""
     apply_defaults(draft, owner=user)
     missing = missing_fields(draft, config=config)
     if missing:
         raise DomainError(f"还缺少：{'、'.join(f.label for f in missing)}。\n{NEW_USAGE}")
-    existing = find_duplicate(session, user=user, name=draft.name, phone_norm=draft.values.get("phone"))
+    existing = find_duplicate(
+        session, user=user, name=draft.name, phone_norm=draft.values.get("phone"), allow_phone_of=allow_phone_of
+    )
     if existing is not None:
         raise DomainError(duplicate_message(existing))
     customer = Customer(

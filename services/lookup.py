@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -14,6 +16,7 @@ from services.parsing.text import normalize_name, normalize_text
 from services.scope import Scope
 
 _NUMBER = re.compile(r"^[#＃]?(\d{1,9})$")
+T = TypeVar("T")
 
 
 class Ambiguous(DomainError):
@@ -45,11 +48,9 @@ def find_customers(session: Session, *, user: User, keyword: str, limit: int = 8
             return [found]
     norm = normalize_name(keyword)
     exact = list(session.scalars(select(Customer).where(Customer.name_norm == norm, Scope.of(user).customers()).limit(limit)))
-    if exact:
-        return exact
     pattern = f"%{_escape(keyword)}%"
     pattern_norm = f"%{_escape(norm)}%" if norm else pattern
-    return list(
+    containing = list(
         session.scalars(
             select(Customer)
             .where(or_(Customer.name.like(pattern, escape="\\"), Customer.name_norm.like(pattern_norm, escape="\\")))
@@ -58,6 +59,19 @@ def find_customers(session: Session, *, user: User, keyword: str, limit: int = 8
             .limit(limit)
         )
     )
+    exact_ids = {c.id for c in exact}
+    others = [c for c in containing if c.id not in exact_ids]
+    return exact if exact and not others else (exact + others)[:limit]
+
+
+def _exact_if_unambiguous(matches: list[T], keyword: str, name: Callable[[T], str]) -> list[T]:
+    """The record named exactly `keyword` only when no other record's name contains it (issue 16): `报价 备件`
+    with 备件 and 备件年度框架 both existing is a numbered pick, the exact one first."""
+    exact = [m for m in matches if name(m) == keyword]
+    others = [m for m in matches if name(m) != keyword]
+    if exact and not any(keyword in name(m) for m in others):
+        return exact
+    return exact + others if exact else matches
 
 
 def resolve_customer(session: Session, *, user: User, keyword: str) -> Customer:
@@ -93,8 +107,7 @@ def find_opportunities(session: Session, *, user: User, keyword: str, open_only:
     )
     if open_only:
         query = query.where(Opportunity.closed_at.is_(None))
-    exact = [o for o in session.scalars(query) if o.name == keyword]
-    return exact or list(session.scalars(query))
+    return _exact_if_unambiguous(list(session.scalars(query)), keyword, lambda o: o.name)
 
 
 def resolve_opportunity(session: Session, *, user: User, keyword: str, open_only: bool = False) -> Opportunity:

@@ -186,7 +186,8 @@ class VisitFollowup:
 def followup_from_visit(
     session: Session, *, user: User, visit_id: int, arg: str, now: datetime, config: BusinessConfig | None = None
 ) -> VisitFollowup:
-    """A visit card's follow-up button; once per visit and choice (a JobOccurrence row is the unique mark).
+    """A visit card's follow-up button; once per visit card, whichever button (a JobOccurrence row is the unique
+    mark): a second tap, even on another button of the same card, sets nothing new (issue 16).
 
     The caller has authorised `user` for the visit (CardTask recipient); `arg` is allowlisted here.
     """
@@ -200,7 +201,7 @@ def followup_from_visit(
     title = f"跟进拜访：{shorten(visit.summary)}"
     mark = session.execute(
         insert_for(session)(JobOccurrence)
-        .values(job="visit.followup", occurrence=f"{visit_id}:{arg}", created_at=now)
+        .values(job="visit.followup", occurrence=f"{visit_id}:card", created_at=now)
         .on_conflict_do_nothing(index_elements=["job", "occurrence"])
         .returning(JobOccurrence.id)
     ).scalar()

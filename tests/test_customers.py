@@ -110,7 +110,9 @@ def test_360_view_and_numbered_pick(bot: Bot) -> None:
     bot.send_text("rep_e1", "2")
     view = bot.last_text("rep_e1")
     assert view.startswith("【华东精密二厂】") and "潜在客户" in view and "负责人：张伟" in view
-    bot.send_text("rep_e1", "客户 华东精密")  # an exact name wins
+    bot.send_text("rep_e1", "客户 华东精密")  # exact, but 华东精密二厂 contains it too: a pick, exact first (issue 16)
+    assert bot.last_text("rep_e1").splitlines()[1] == "1. #1 华东精密"
+    bot.send_text("rep_e1", "1")
     view = bot.last_text("rep_e1")
     assert view.startswith("【华东精密】") and "联系人：王经理" in view and "下次跟进：未安排" in view
 

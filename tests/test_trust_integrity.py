@@ -98,3 +98,58 @@ def test_contract_on_an_opportunity_that_has_one_says_so(bot: Bot) -> None:
     reply = bot.last_text("rep_e1")
     assert f"已经有合同 #{contract_id}" in reply and "没有重复登记" in reply and not reply.startswith("已登记")
     assert _contracts(bot) == 1
+
+
+def test_a_phone_of_another_customer_is_pointed_out_with_a_way_on(bot: Bot) -> None:
+    from models import Customer
+
+    bot.send_text("rep_e1", "新客户 宁波星辰电气 联系人=王经理 电话=13812345678 地址=宁波")
+    bot.send_text("rep_e1", "新客户 杭州远大设备 联系人=李工 电话=13812345678 地址=杭州")
+    card = bot.cards("rep_e1")[-1]
+    assert "电话已登记在「宁波星辰电气」" in card["sub_title_text"] and "确认是另一家客户" in card["sub_title_text"]
+    assert [b["text"] for b in card["button_list"]] == ["仍然新建", "取消"]
+    bot.tap("rep_e2", card["task_id"], card["button_list"][0]["key"])  # not theirs: nothing
+    bot.tap("rep_e1", card["task_id"], card["button_list"][0]["key"])
+    with bot.session() as s:
+        assert sorted(s.scalars(select(Customer.name))) == ["宁波星辰电气", "杭州远大设备"]
+    bot.tap("rep_e1", card["task_id"], card["button_list"][0]["key"])  # a second tap: used once
+    with bot.session() as s:
+        assert s.scalar(select(func.count()).select_from(Customer)) == 2
+    # the same name is still a duplicate, with nothing to confirm
+    bot.send_text("rep_e1", "新客户 宁波星辰电气 联系人=王经理 电话=13900000000 地址=宁波")
+    assert "已有客户「宁波星辰电气」" in bot.last_text("rep_e1")
+
+
+def test_withdraw_returns_the_opportunity_to_the_stage_it_was_at_when_the_quote_was_requested(bot: Bot) -> None:
+    seed_opportunity(bot)
+    with bot.session() as s, s.begin():
+        s.scalars(select(Opportunity)).one().stage = "线索分配"
+    bot.send_text("rep_e1", "报价 数控改造 7万")
+    assert _opp(bot).stage == "报价审批"
+    bot.send_text("rep_e1", "撤回 数控改造")
+    assert "已撤回" in bot.last_text("rep_e1")
+    assert _opp(bot).stage == "线索分配"
+    # rejection too
+    bot.send_text("rep_e1", "报价 数控改造 7万")
+    q = _quote(bot)
+    with bot.session() as s:
+        task = s.scalar(select(ApprovalStep.task_id).where(ApprovalStep.quote_id == q.id))
+    bot.tap("sup_east", str(task), "v1:quote.reject")
+    bot.send_text("sup_east", "价格太低")
+    assert _opp(bot).stage == "线索分配"
+
+
+def test_an_exact_name_is_preferred_only_when_no_other_name_contains_it(bot: Bot) -> None:
+    seed_opportunity(bot)
+    bot.send_text("rep_e1", "商机 华东精密 备件 1万")
+    bot.send_text("rep_e1", "商机 华东精密 备件年度框架 2万")
+    bot.send_text("rep_e1", "商机 华东精密 备件年度框架二期 3万")
+    with bot.session() as s:
+        before = s.scalar(select(func.count()).select_from(Quote))
+    bot.send_text("rep_e1", "推进 备件")
+    reply = bot.last_text("rep_e1")
+    assert "找到" in reply and "1. #" in reply and "备件（" in reply.splitlines()[1], reply
+    with bot.session() as s:
+        assert s.scalar(select(func.count()).select_from(Quote)) == before
+    bot.send_text("rep_e1", "推进 数控改造")  # a name nothing else contains is taken at once
+    assert "找到" not in bot.last_text("rep_e1")
