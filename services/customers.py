@@ -93,7 +93,9 @@ def _name_field(config: BusinessConfig) -> CustomerField:
 
 
 def apply_defaults(draft: Draft, *, owner: User) -> None:
-    if not draft.values.get("region") and owner.region:
+    """A customer's region is its owner's (issue 16 #6): a typed 区域= cannot move it out of the owner's
+    supervisor's sight. Only an administrator chooses a region (or an owner without one, e.g. the 总经理)."""
+    if owner.region and owner.role != roles.Role.ADMIN:
         draft.values["region"] = owner.region
 
 
@@ -162,6 +164,33 @@ def create_customer(
 # --- the 360 view -------------------------------------------------------------------------------------------
 
 
+def _card_view(session: Session, *, user: User, customer: Customer) -> str:
+    """What a 技术负责人/财务经理 may see of a customer: what their approval cards show, nothing more
+    (no phone, contact, visits or other opportunities; issue 16 #5)."""
+    from models import ApprovalStep, Quote
+
+    rows = session.execute(
+        select(Quote, Opportunity, ApprovalStep)
+        .join(Opportunity, Opportunity.id == Quote.opportunity_id)
+        .join(ApprovalStep, ApprovalStep.quote_id == Quote.id)
+        .where(
+            Opportunity.customer_id == customer.id,
+            ApprovalStep.approver_userid == user.userid,
+            or_(ApprovalStep.status == "pending", ApprovalStep.acted_by == user.userid),
+        )
+        .order_by(Quote.id)
+    ).all()
+    names = dict(session.execute(select(User.userid, User.name)).all())
+    lines = [f"【{customer.name}】#{customer.id}", "您审批过或待您审批的报价："]
+    status = {"pending": "待您审批", "approved": "您已同意", "rejected": "您已驳回"}
+    for quote, opp, step in rows:
+        lines.append(
+            f"• 报价 #{quote.id} {opp.name} {format_amount(quote.amount)}｜申请人：{names.get(quote.requester_userid, quote.requester_userid)}"
+            f"｜{status.get(step.status, step.status)}"
+        )
+    return "\n".join(lines)
+
+
 def _local(dt: datetime) -> datetime:
     return dt.astimezone(SHANGHAI)
 
@@ -172,6 +201,8 @@ def _km(meters: float | None) -> str:
 
 def customer_view(session: Session, *, config: BusinessConfig, user: User, customer: Customer, now: datetime) -> str:
     """The 360 text: fields, segment, owner, open opportunities, last 3 visits, next follow-up."""
+    if Scope.of(user).card_only:
+        return _card_view(session, user=user, customer=customer)
     owner = session.scalar(select(User).where(User.userid == customer.owner_userid))
     segment = f"{customer.segment}客户" if customer.segment else "潜在客户"
     lines = [f"【{customer.name}】#{customer.id}  {segment}", f"负责人：{owner.name if owner else customer.owner_userid}"]

@@ -37,24 +37,28 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def find_customers(session: Session, *, user: User, keyword: str, limit: int = 8) -> list[Customer]:
+def find_customers(
+    session: Session, *, user: User, keyword: str, limit: int = 8, for_change: bool = False
+) -> list[Customer]:
     keyword = normalize_text(keyword)
     if not keyword:
         return []
+    scope = Scope.of(user)
+    visible = scope.changes_customers() if for_change else scope.customers()
     number = _NUMBER.match(keyword)
     if number:
-        found = session.scalar(select(Customer).where(Customer.id == int(number.group(1)), Scope.of(user).customers()))
+        found = session.scalar(select(Customer).where(Customer.id == int(number.group(1)), visible))
         if found is not None:
             return [found]
     norm = normalize_name(keyword)
-    exact = list(session.scalars(select(Customer).where(Customer.name_norm == norm, Scope.of(user).customers()).limit(limit)))
+    exact = list(session.scalars(select(Customer).where(Customer.name_norm == norm, visible).limit(limit)))
     pattern = f"%{_escape(keyword)}%"
     pattern_norm = f"%{_escape(norm)}%" if norm else pattern
     containing = list(
         session.scalars(
             select(Customer)
             .where(or_(Customer.name.like(pattern, escape="\\"), Customer.name_norm.like(pattern_norm, escape="\\")))
-            .where(Scope.of(user).customers())
+            .where(visible)
             .order_by(Customer.id)
             .limit(limit)
         )
@@ -74,9 +78,11 @@ def _exact_if_unambiguous(matches: list[T], keyword: str, name: Callable[[T], st
     return exact + others if exact else matches
 
 
-def resolve_customer(session: Session, *, user: User, keyword: str) -> Customer:
-    """Exactly one visible customer, else NotFound (also for out of scope) or Ambiguous with a numbered list."""
-    found = find_customers(session, user=user, keyword=keyword)
+def resolve_customer(session: Session, *, user: User, keyword: str, for_change: bool = False) -> Customer:
+    """Exactly one visible customer, else NotFound (also for out of scope) or Ambiguous with a numbered list.
+
+    `for_change`: the customer will be acted on, which needs more than seeing it (Scope.changes_customers)."""
+    found = find_customers(session, user=user, keyword=keyword, for_change=for_change)
     if not found:
         raise NotFound(f"没有找到客户「{keyword}」。可以用名称中的几个字，或客户编号（如 #12）。")
     if len(found) == 1:

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from chat.errors import DomainError, NotFound
-from models import Customer, Opportunity, Reminder, User, Visit
+from models import Customer, Opportunity, Quote, Reminder, User, Visit
 from services import audit, roles
 from services.parsing import SHANGHAI, format_amount, normalize_text
 
@@ -84,6 +84,16 @@ def reassign_customer(session: Session, *, actor: User, customer: Customer, new_
             opp_changes = audit.diff(opp, {"owner_userid": new_owner.userid})
             opp.updated_at = now
             audit.record(session, actor=actor.userid, entity="opportunity", entity_id=opp.id, action="reassign", now=now, changes=opp_changes)
+    # The previous owner is out of the loop on the customer's open quotes (issue 16 #11): the new owner hears
+    # about them, sees them in 待办 and is the one who may 撤回.
+    open_quotes = session.scalars(
+        select(Quote).where(Quote.opportunity_id.in_([o.id for o in opps] or [-1]), Quote.status == "pending")
+    ).all()
+    for quote in open_quotes:
+        if quote.requester_userid != new_owner.userid:
+            audit.record(session, actor=actor.userid, entity="quote", entity_id=quote.id, action="reassign", now=now,
+                         changes={"requester_userid": [quote.requester_userid, new_owner.userid]})
+            quote.requester_userid = new_owner.userid
     reminders = list(
         session.scalars(
             select(Reminder)

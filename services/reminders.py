@@ -110,7 +110,7 @@ def create_followup(
     head, _, rest = text.partition(" ")
     if not head or not rest.strip():
         raise DomainError(FOLLOWUP_USAGE)
-    customer = resolve_customer(session, user=user, keyword=head)
+    customer = resolve_customer(session, user=user, keyword=head, for_change=True)
     try:
         if config is not None:
             landing, title = when_prefix(rest, now=now, config=config)

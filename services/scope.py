@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, exists, false, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from models import ApprovalStep, Customer, Opportunity, Quote, User
@@ -27,7 +27,7 @@ class Reach(StrEnum):
     ALL = "all"  # 总经理, 管理员
     REGION = "region"  # 销售主管 with a region
     OWN = "own"  # a rep: their own customers
-    ROUTED = "routed"  # 技术负责人, 财务经理: customers whose quotes were routed to them
+    ROUTED = "routed"  # 技术负责人, 财务经理: customers of quotes pending on them or that they acted on
     NONE = "none"  # a supervisor without a region, an unknown role
 
 
@@ -77,10 +77,28 @@ class Scope:
                 select(ApprovalStep.id)
                 .join(Quote, Quote.id == ApprovalStep.quote_id)
                 .join(Opportunity, Opportunity.id == Quote.opportunity_id)
-                .where(and_(ApprovalStep.approver_userid == self.userid, Opportunity.customer_id == Customer.id))
+                .where(
+                    and_(
+                        ApprovalStep.approver_userid == self.userid,
+                        Opportunity.customer_id == Customer.id,
+                        # only while a step of theirs waits on them, or one they acted on (issue 16 #5): not a
+                        # step not yet reached, nor one cancelled before it came to them
+                        or_(ApprovalStep.status == "pending", ApprovalStep.acted_by == self.userid),
+                    )
+                )
             )
             return exists(routed)
         return false()
+
+    def changes_customers(self) -> ColumnElement[bool]:
+        """The customers the user may act on (跟进 and the like): 技术负责人/财务经理 only read what the
+        approval card shows, so none (issue 16 #5)."""
+        return false() if self.reach is Reach.ROUTED else self.customers()
+
+    @property
+    def card_only(self) -> bool:
+        """True when the user sees a customer only as far as an approval card shows it."""
+        return self.reach is Reach.ROUTED
 
     def opportunities(self) -> ColumnElement[bool]:
         """A WHERE clause on `Opportunity` (through its customer)."""

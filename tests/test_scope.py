@@ -99,7 +99,7 @@ def test_tech_lead_sees_customers_routed_to_them(world: Bot) -> None:
         quote = Quote(opportunity_id=opp.id, amount=Decimal(300000), requester_userid="rep_e1", created_at=world.clock())
         s.add(quote)
         s.flush()
-        s.add(ApprovalStep(quote_id=quote.id, seq=2, role="tech_lead", approver_userid="tech", status="waiting"))
+        s.add(ApprovalStep(quote_id=quote.id, seq=2, role="tech_lead", approver_userid="tech", status="pending"))  # a waiting step shows nothing (issue 16 #5)
     world.send_text("tech", "客户 华东精密")
     assert world.last_text("tech").startswith("【华东精密】")
     world.send_text("tech", "客户 华东精工")
