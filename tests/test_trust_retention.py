@@ -23,15 +23,15 @@ def test_retention_prunes_old_handled_rows_and_keeps_dead_letters(bot: Bot) -> N
     inbound, outbox = _rows(bot)
     assert set(inbound.values()) == {"done"} and set(outbox.values()) == {"sent"} and len(outbox) >= 2
     old_inbound, old_outbox = sorted(inbound), sorted(outbox)
-    with bot.session() as s, s.begin():  # one old row of each kind is still in work / dead
-        s.execute(update(InboundEvent).where(InboundEvent.id == old_inbound[0]).values(status="received"))
-        s.execute(update(OutboxMessage).where(OutboxMessage.id == old_outbox[0]).values(status="dead"))
     bot.clock.advance(days=29)
     bot.send_text("rep_e1", "帮助")  # recent traffic
     bot.deliver()
     assert "pruned 0 handled inbound events and 0 delivered" in bot.run_job("retention")
 
     bot.clock.advance(days=2)  # the first messages are now 31 days old
+    with bot.session() as s, s.begin():  # one old row of each kind is still in work / dead
+        s.execute(update(InboundEvent).where(InboundEvent.id == old_inbound[0]).values(status="received"))
+        s.execute(update(OutboxMessage).where(OutboxMessage.id == old_outbox[0]).values(status="dead"))
     summary = bot.run_job("retention")
     inbound, outbox = _rows(bot)
     assert old_inbound[0] in inbound and all(i not in inbound for i in old_inbound[1:])
