@@ -122,7 +122,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_org_import(args: argparse.Namespace, settings: Settings) -> int:
     from chat.outbox import enqueue_all
-    from services import approval_rules
+    from services import approval_reroute, approval_rules
     from services.config import ConfigError, load_config
     from services.org import import_org
 
@@ -144,7 +144,7 @@ def cmd_org_import(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         # The same transaction: whoever lost a role loses its pending approvals and delegations.
         ended = approval_rules.end_delegations_of_inactive(session, now=now)
-        notes, moved, problems = approval_rules.reroute_open_steps(session, config=config, now=now)
+        notes, moved, problems = approval_reroute.reroute_open_steps(session, config=config, now=now)
         enqueue_all(session, replies=notes, default_recipient="", key_prefix=f"org-import:{now.isoformat()}", now=now)
         if ended:
             report.notes.append(f"已结束 {ended} 项涉及停用人员的审批委托")

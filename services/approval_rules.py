@@ -10,21 +10,17 @@ of another step of the same quote.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chat.errors import DomainError
-from chat.replies import Reply, Text
-from models import ApprovalStep, CardTask, Delegation, Quote, User
+from models import ApprovalStep, Delegation, Quote, User
 from services import audit
-from services.config import BusinessConfig
 from services.roles import Role
 
 
-def _user(session: Session, userid: str | None) -> User | None:
+def user_of(session: Session, userid: str | None) -> User | None:
     if not userid:
         return None
     return session.scalar(select(User).where(User.userid == userid.lower()))
@@ -47,7 +43,7 @@ def may_approve(session: Session, *, user: User, step: ApprovalStep, quote: Quot
     """The named approver still may act on this step."""
     if user.userid != step.approver_userid or user.userid == quote.requester_userid:
         return False
-    return holds_step_role(user, step=step, requester=_user(session, quote.requester_userid))
+    return holds_step_role(user, step=step, requester=user_of(session, quote.requester_userid))
 
 
 def other_step_approvers(session: Session, *, step: ApprovalStep) -> set[str]:
@@ -65,7 +61,7 @@ def may_act_as_delegate(session: Session, *, delegate: User, step: ApprovalStep,
         return False
     if delegate.active and delegate.role == Role.DIRECTOR:
         return True
-    return holds_step_role(delegate, step=step, requester=_user(session, quote.requester_userid))
+    return holds_step_role(delegate, step=step, requester=user_of(session, quote.requester_userid))
 
 
 # --- after the org chart changed ------------------------------------------------------------------------
@@ -87,56 +83,3 @@ def end_delegations_of_inactive(session: Session, *, now: datetime) -> int:
         audit.record(session, actor="org-import", entity="delegation", entity_id=row.id, action="cancel", now=now,
                      detail="approver or delegate no longer active")
     return len(rows)
-
-
-def reroute_open_steps(session: Session, *, config: BusinessConfig, now: datetime) -> tuple[list[Reply], int, list[str]]:
-    """Steps (waiting or pending) of pending quotes whose approver may no longer approve go to whoever the
-    chain names today; a pending step's old cards stop working and the new approver gets a card.
-
-    Returns (notifications with `to=` set, steps re-routed, problems for the operator: steps nobody can take).
-    """
-    from services import approvals  # approvals imports this module for the tap checks
-    out: list[Reply] = []
-    problems: list[str] = []
-    moved = 0
-    steps = session.execute(
-        select(ApprovalStep, Quote)
-        .join(Quote, Quote.id == ApprovalStep.quote_id)
-        .where(Quote.status == "pending", ApprovalStep.status.in_(("waiting", "pending")))
-        .order_by(ApprovalStep.quote_id, ApprovalStep.seq)
-    ).all()
-    for step, quote in steps:
-        approver = _user(session, step.approver_userid)
-        if approver is not None and may_approve(session, user=approver, step=step, quote=quote):
-            continue
-        requester = _user(session, quote.requester_userid)
-        try:
-            chain = approvals.route(session, config=config, requester=requester, amount=quote.amount) if requester else []
-        except DomainError as exc:  # no one holds the role any more
-            chain = []
-            reason = exc.message
-        else:
-            reason = "找不到接替的审批人"
-        fresh = next((r.approver for r in chain if r.role == step.role), None)
-        if fresh is None or fresh.userid == step.approver_userid or fresh.userid == quote.requester_userid:
-            problems.append(f"报价 #{quote.id} 第{step.seq}步（原审批人 {step.approver_userid}）：{reason}")
-            continue
-        old = step.approver_userid
-        moved += 1
-        step.approver_userid = fresh.userid
-        audit.record(session, actor="org-import", entity="approval_step", entity_id=step.id, action="reroute", now=now,
-                     changes={"approver": [old, fresh.userid]})
-        if step.status != "pending":
-            continue
-        for task in session.scalars(select(CardTask).where(CardTask.kind == approvals.CARD_KIND, CardTask.ref_id == step.id)):
-            session.delete(task)  # the old approver's (and delegates') cards now answer as unknown
-        session.flush()
-        step.task_id = approvals.cards.task_id_for(quote.id, step.seq, f"x{secrets.token_hex(6)}")
-        out.append(
-            approvals._send_card(session, quote=quote, step=step, recipient=fresh.userid, task_id=step.task_id,
-                                 now=now, headline="报价审批（转交）")
-        )
-        out += approvals._delegate_cards(session, quote=quote, step=step, now=now)
-        if old:
-            out.append(Text(f"报价 #{quote.id} 第{step.seq}步已因组织架构变更转交{fresh.name}审批，您无需再处理。", to=old))
-    return out, moved, problems

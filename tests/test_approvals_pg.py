@@ -30,7 +30,8 @@ def _setup(engine: Engine) -> tuple[Any, int, str]:
         rep = s.scalar(select(User).where(User.userid == "rep_e1"))
         result = approvals.request_quote(s, config=CFG, requester=rep, opportunity=opp, amount=Decimal(80000), note=None, now=NOW)
         quote_id = result.quote.id
-    return factory, quote_id, f"q{quote_id}s1"
+        task_id = s.scalar(select(ApprovalStep.task_id).where(ApprovalStep.quote_id == quote_id, ApprovalStep.seq == 1))
+    return factory, quote_id, str(task_id)  # random, not q{quote}s1 (issue 16 #12)
 
 
 def _race(factory: Any, actions: list[Any]) -> list[list[Any]]:
