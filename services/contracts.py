@@ -2,8 +2,8 @@
 
 Rules chosen here: one contract per opportunity; recording it moves the opportunity to 合同签署 through
 services/stages.move_stage (via=CONTRACT), so the gate "needs an approved quote" applies. A payment never
-exceeds what is still outstanding: for `#合同号` that contract's balance, for a customer the total balance of
-its contracts (the payment is attached to the oldest contract it fits in, else to the customer alone).
+exceeds what is still outstanding on its contract: `#合同号` names it; a customer name is enough only while the
+customer has one contract left to collect, otherwise the user is asked which (never picked silently).
 """
 
 from __future__ import annotations
@@ -151,14 +151,23 @@ def record_payment(
         if not contracts:
             raise DomainError(f"客户「{customer.name}」还没有合同，先登记：合同 商机 金额")
         balances = [(c, Decimal(c.amount) - Decimal(paid(session, contract_id=c.id))) for c in contracts]
-        unattached = session.scalar(
-            select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.customer_id == customer.id, Payment.contract_id.is_(None))
-        ) or Decimal(0)
-        total = sum((b for _, b in balances), Decimal(0)) - Decimal(unattached)
-        if amount > total:
-            raise DomainError(f"回款超过客户「{customer.name}」的未收合同金额（未收 {format_amount(max(total, Decimal(0)))}）。没有记录。")
-        target = next((c for c, b in balances if b >= amount), None)
-        outstanding_after = total - amount
+        open_ = [(c, b) for c, b in balances if b > 0]
+        if not open_:
+            raise DomainError(f"客户「{customer.name}」的合同都已收齐，没有未收金额。没有记录。")
+        if len(open_) > 1:
+            # Which contract a payment settles is the user's to say (issue 16): never picked silently, and
+            # what is outstanding is always per contract.
+            lines = [f"客户「{customer.name}」有 {len(open_)} 份未收完的合同，请指定合同编号，没有记录："]
+            lines += [f"• #{c.id} 合同 {format_amount(c.amount)}，未收 {format_amount(b)}" for c, b in open_]
+            lines.append(f"例：回款 #{open_[0][0].id} {amount.normalize():f}")
+            raise DomainError("\n".join(lines))
+        target, balance = open_[0]
+        if amount > balance:
+            raise DomainError(
+                f"回款超过合同 #{target.id} 的未收金额：合同 {format_amount(target.amount)}，"
+                f"未收 {format_amount(balance)}。没有记录。"
+            )
+        outstanding_after = balance - amount
     payment = Payment(
         contract_id=target.id if target else None, customer_id=customer.id, amount=amount, received_at=now, recorded_by=user.userid
     )

@@ -153,3 +153,27 @@ def test_an_exact_name_is_preferred_only_when_no_other_name_contains_it(bot: Bot
         assert s.scalar(select(func.count()).select_from(Quote)) == before
     bot.send_text("rep_e1", "推进 数控改造")  # a name nothing else contains is taken at once
     assert "找到" not in bot.last_text("rep_e1")
+
+
+def test_a_payment_by_customer_name_asks_which_contract_and_outstanding_is_per_contract(bot: Bot) -> None:
+    from models import Payment
+
+    seed_opportunity(bot)
+    with bot.session() as s, s.begin():
+        opp = s.scalars(select(Opportunity)).one()
+        s.add(Contract(opportunity_id=opp.id, customer_id=opp.customer_id, amount=Decimal(166000),
+                       signed_at=bot.clock(), signed_by="rep_e1"))
+        s.add(Contract(opportunity_id=None, customer_id=opp.customer_id, amount=Decimal(36000),
+                       signed_at=bot.clock(), signed_by="rep_e1"))
+    bot.send_text("rep_e1", "回款 华东精密 3万")
+    reply = bot.last_text("rep_e1")
+    assert "2 份未收完的合同" in reply and "请指定合同编号" in reply and "例：回款 #" in reply
+    with bot.session() as s:
+        assert s.scalar(select(func.count()).select_from(Payment)) == 0
+        first, second = s.scalars(select(Contract.id).order_by(Contract.id)).all()
+    bot.send_text("rep_e1", f"回款 #{second} 36000")  # settles the small one
+    bot.send_text("rep_e1", "回款 华东精密 3万")  # one contract left: taken, outstanding of that contract
+    reply = bot.last_text("rep_e1")
+    assert "尚未收 ¥136,000" in reply, reply
+    with bot.session() as s:
+        assert s.scalars(select(Payment.contract_id).order_by(Payment.id)).all() == [second, first]
