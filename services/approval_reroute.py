@@ -5,7 +5,6 @@ Run by `salesbot org import` in the import's transaction, so the re-routed cards
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import select
@@ -60,12 +59,12 @@ def reroute_open_steps(session: Session, *, config: BusinessConfig, now: datetim
         for task in session.scalars(select(CardTask).where(CardTask.kind == approvals.CARD_KIND, CardTask.ref_id == step.id)):
             session.delete(task)  # the old approver's (and delegates') cards now answer as unknown
         session.flush()
-        step.task_id = approvals.cards.task_id_for(quote.id, step.seq, f"x{secrets.token_hex(6)}")
+        step.task_id = approvals.cards.task_id_for(quote.id, step.seq, "x")
         out.append(
             approvals._send_card(session, quote=quote, step=step, recipient=fresh.userid, task_id=step.task_id,
                                  now=now, headline="报价审批（转交）")
         )
         out += approvals._delegate_cards(session, quote=quote, step=step, now=now)
-        if old:
+        if approver is not None and approver.active:  # demoted or moved: tell them; someone who left gets nothing
             out.append(Text(f"报价 #{quote.id} 第{step.seq}步已因组织架构变更转交{fresh.name}审批，您无需再处理。", to=old))
     return out, moved, problems
