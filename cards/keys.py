@@ -32,6 +32,8 @@ TODO_OPEN = "todo.open"  # 查看待办 on a folded push
 TODO_MORE = "todo.more"  # 更多 (arg: the page)
 CUSTOMER_CREATE_ANYWAY = "customer.create_anyway"  # 仍然新建: a new customer whose phone another one has
 CUSTOMER_CREATE_CANCEL = "customer.create_cancel"
+VISIT_EXPLAIN = "visit.explain"  # 在客户新厂区 / 其他地点，补充说明 on a flagged visit (arg: site|other)
+VISIT_REPEAT = "visit.repeat"  # 再记一次: the same visit text again within 10 minutes
 ACTIONS = frozenset(
     {
         QUOTE_APPROVE,
@@ -54,6 +56,8 @@ ACTIONS = frozenset(
         TODO_MORE,
         CUSTOMER_CREATE_ANYWAY,
         CUSTOMER_CREATE_CANCEL,
+        VISIT_EXPLAIN,
+        VISIT_REPEAT,
     }
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cards.keys import VISIT_FOLLOWUP, CardKey
+from cards.keys import VISIT_EXPLAIN, VISIT_FOLLOWUP, VISIT_REPEAT, CardKey
 from services import escape
 
 FOLLOWUPS = (("明天跟进", "1d"), ("3天后跟进", "3d"), ("下周跟进", "1w"))
@@ -18,6 +18,7 @@ class VisitView:
     summary: str
     location_label: str | None
     photos: int  # attached to the visit; they are downloaded after it is recorded
+    flag: str | None = None  # 距客户约 54 公里: the same flag the supervisor sees, with a one-tap explanation
 
 
 def task_id_for(visit_id: int) -> str:
@@ -28,8 +29,38 @@ def _photos(view: VisitView) -> str:
     return f"{view.photos}张" if view.photos else "无"
 
 
+EXPLAIN = (("在客户新厂区", "site"), ("其他地点，补充说明", "other"))
+SITE_NOTE = "在客户新厂区"
+
+
+def flag_text(distance_m: float | None) -> str:
+    """What a flagged visit says, to the rep and the supervisor alike: 距客户约 54 公里."""
+    return f"距客户约 {round((distance_m or 0) / 1000)} 公里"
+
+
 def visit_card(view: VisitView) -> dict[str, Any]:
     summary = escape.card(view.summary, 151)
+    card = _visit_card(view, summary)
+    if view.flag:
+        card["horizontal_content_list"].append({"keyname": "提示", "value": view.flag})
+        card["button_list"] += [
+            {"text": text, "style": 2, "key": CardKey(VISIT_EXPLAIN, arg).pack()} for text, arg in EXPLAIN
+        ]
+    return card
+
+
+def repeat_card(*, customer_name: str, summary: str, task_id: str) -> dict[str, Any]:
+    """The same visit text for the same customer within 10 minutes: asked, not stored twice."""
+    return {
+        "card_type": "button_interaction",
+        "main_title": {"title": "刚才已记录过相同的拜访，再记一次？", "desc": escape.card(customer_name, 44)},
+        "sub_title_text": escape.card(summary, 151),
+        "task_id": task_id,
+        "button_list": [{"text": "再记一次", "style": 1, "key": CardKey(VISIT_REPEAT).pack()}],
+    }
+
+
+def _visit_card(view: VisitView, summary: str) -> dict[str, Any]:
     return {
         "card_type": "button_interaction",
         "main_title": {"title": "拜访已记录", "desc": escape.card(view.customer_name, 44)},

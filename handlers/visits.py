@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from cards.visit import VisitView, task_id_for, visit_card
+from cards.keys import VISIT_EXPLAIN, VISIT_REPEAT
+from cards.next_step import new_task_id
+from cards.visit import SITE_NOTE, VisitView, flag_text, repeat_card, task_id_for, visit_card
 from chat.inbound import Inbound
 from chat.replies import Card, Reply, Text
-from chat.router import Ctx, Router
+from chat.router import Ctx, HandlerResult, Redispatch, Router
 from handlers.common import customer_or_pick, example, picks, usage_error
+from models import Customer, Visit
 from services import cardtasks, roles
 from services import visits as visit_service
+from services.lookup import resolve_customer
 from services.parsing import split_args
 
 router = Router("visits")
@@ -22,6 +26,13 @@ def visit(msg: Inbound, ctx: Ctx) -> list[Reply]:
         raise usage_error("拜访", problem)
     keyword, summary = words[0], " ".join(words[1:])
     customer = customer_or_pick(ctx, keyword, then_command="拜访", rest=summary)
+    if visit_service.same_visit_just_now(ctx.session, user=ctx.user, customer=customer, summary=summary, now=ctx.now):
+        ctx.start_dialog(REPEAT_STATE, {"customer_id": customer.id, "summary": summary})
+        return [Card(repeat_card(customer_name=customer.name, summary=summary, task_id=new_task_id("vr")))]
+    return _record(ctx, customer, summary)
+
+
+def _record(ctx: Ctx, customer: Customer, summary: str) -> list[Reply]:
     result = visit_service.record_visit(
         ctx.session,
         config=ctx.config,
@@ -30,19 +41,21 @@ def visit(msg: Inbound, ctx: Ctx) -> list[Reply]:
         summary=summary,
         now=ctx.now,
     )
+    v = result.visit
     view = VisitView(
-        visit_id=result.visit.id,
+        visit_id=v.id,
         customer_name=customer.name,
-        summary=result.visit.summary,
+        summary=v.summary,
         location_label=result.location_label,
         photos=result.photos_pending,
+        flag=flag_text(v.distance_m) if v.location_anomaly else None,
     )
     card = visit_card(view)
     cardtasks.issue(
         ctx.session,
-        task_id=task_id_for(result.visit.id),
+        task_id=task_id_for(v.id),
         kind=cardtasks.CardKind.VISIT,
-        ref_id=result.visit.id,
+        ref_id=v.id,
         recipient=ctx.userid,
         now=ctx.now,
     )
@@ -50,6 +63,67 @@ def visit(msg: Inbound, ctx: Ctx) -> list[Reply]:
     if result.photos_pending and photos is not None:
         ctx.after_commit.append(photos.notify)  # download them now, on the photo thread, after this commits
     return [Card(card)]
+
+
+REPEAT_STATE = "visit.repeat"
+EXPLAIN_STATE = "visit.explain"
+
+
+@router.card(VISIT_REPEAT)
+def tap_repeat(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """再记一次: record the visit the sender was asked about (kept in their dialog, never in the button)."""
+    data = dict(ctx.dialog.data) if ctx.dialog and ctx.dialog.state == REPEAT_STATE else {}
+    customer = ctx.session.get(Customer, int(data.get("customer_id") or 0)) if data else None
+    if customer is None:
+        return Text("这个问题已失效。需要记录时请重新发送「拜访 客户 纪要」。")
+    ctx.clear_dialog()
+    resolve_customer(ctx.session, user=ctx.user, keyword=f"#{customer.id}")  # still in the sender's scope
+    return _record(ctx, customer, str(data.get("summary", "")))
+
+
+@router.text(state=REPEAT_STATE)
+def repeat_answer(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """A reply while asked 再记一次？: 再记一次/是 records it; a new command runs as typed; anything else drops it."""
+    text = ctx.args.strip()
+    if text in ("再记一次", "是", "记", "记一次"):
+        return tap_repeat(msg, ctx)
+    ctx.clear_dialog()
+    word, _, rest = text.partition(" ")
+    if ctx.routes and ctx.routes.command_route(word):
+        return Redispatch(word, rest)
+    return Text("好的，这次拜访不重复记录。")
+
+
+@router.card(VISIT_EXPLAIN)
+def tap_explain(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """在客户新厂区 (one tap) / 其他地点，补充说明 (asks for one sentence) on the rep's own flagged visit."""
+    key = ctx.card_key
+    task = cardtasks.authorise(
+        ctx.session, actor=ctx.user, task_id=msg.task_id, kind=cardtasks.CardKind.VISIT,
+        action=VISIT_EXPLAIN, now=ctx.now, unknown_text="这张卡片已失效。",
+    )
+    if isinstance(task, list):
+        return task
+    visit = ctx.session.get(Visit, task.ref_id)
+    if visit is None or key is None or key.arg not in ("site", "other"):
+        return Text("这张卡片已失效。")
+    if key.arg == "other":
+        ctx.start_dialog(EXPLAIN_STATE, {"visit_id": visit.id})
+        return Text("请回复一句说明（例如：在客户的新仓库），主管会在这条拜访旁看到。发送「取消」放弃。")
+    visit_service.explain_flag(ctx.session, visit=visit, user=ctx.user, note=SITE_NOTE, now=ctx.now)
+    return Text(f"已记录说明：{SITE_NOTE}。主管看到「{flag_text(visit.distance_m)}」时会同时看到这条说明。")
+
+
+@router.text(state=EXPLAIN_STATE)
+def explain_text(msg: Inbound, ctx: Ctx) -> Reply:
+    data = dict(ctx.dialog.data) if ctx.dialog else {}
+    visit = ctx.session.get(Visit, int(data.get("visit_id") or 0))
+    if visit is None:
+        ctx.clear_dialog()
+        return Text("这条拜访记录不存在了。")
+    visit_service.explain_flag(ctx.session, visit=visit, user=ctx.user, note=f"其他地点：{ctx.args}", now=ctx.now)
+    ctx.clear_dialog()
+    return Text(f"已记录说明：其他地点：{ctx.args.strip()}。主管会在这条拜访旁看到。")
 
 
 def _window(ctx: Ctx) -> int:

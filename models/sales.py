@@ -55,6 +55,7 @@ class Visit(Base):
     distance_m: Mapped[float | None]
     location_anomaly: Mapped[bool] = mapped_column(default=False)
     photo_count: Mapped[int] = mapped_column(default=0)
+    flag_note: Mapped[str | None] = mapped_column(String(255), comment="the rep's explanation of a location flag")
 
 
 class VisitPhoto(Base):

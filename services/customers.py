@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from cards.visit import flag_text
 from chat.errors import DomainError
 from models import Customer, Opportunity, Reminder, User, Visit
-from services import audit, roles
+from services import audit
 from services.config import BusinessConfig, CustomerField
 from services.customer_fields import clean_value, get_value, is_complete, missing_required, set_value
 from services.parsing import (
@@ -236,7 +237,6 @@ def customer_view(session: Session, *, config: BusinessConfig, user: User, custo
             select(Visit).where(Visit.customer_id == customer.id).order_by(Visit.visited_at.desc(), Visit.id.desc()).limit(3)
         )
     )
-    supervisor_view = user.role in roles.MANAGERS
     if visits:
         names = dict(session.execute(select(User.userid, User.name).where(User.userid.in_({v.userid for v in visits}))).all())
         lines.append("最近拜访：")
@@ -246,8 +246,9 @@ def customer_view(session: Session, *, config: BusinessConfig, user: User, custo
                 extra.append(f"📍{v.location_label}")
             if v.photo_count:
                 extra.append(f"照片{v.photo_count}张")
-            if supervisor_view and v.location_anomaly:
-                extra.append(f"位置异常（距客户约{_km(v.distance_m)}）")
+            if v.location_anomaly:  # the rep sees the same flag as the supervisor, with their explanation
+                note = f"，说明：{v.flag_note}" if v.flag_note else ""
+                extra.append(f"{flag_text(v.distance_m)}{note}")
             summary = v.summary if len(v.summary) <= 60 else v.summary[:60] + "…"
             tail = f"（{'，'.join(extra)}）" if extra else ""
             lines.append(f"• {_local(v.visited_at):%m-%d} {names.get(v.userid, v.userid)}：{summary}{tail}")

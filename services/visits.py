@@ -150,3 +150,32 @@ def record_visit(
         location_label=visit.location_label,
         located=location is not None,
     )
+
+
+REPEAT_WINDOW = timedelta(minutes=10)
+
+
+def same_visit_just_now(session: Session, *, user: User, customer: Customer, summary: str, now: datetime) -> Visit | None:
+    """The same visit text for the same customer by the same rep within 10 minutes (asked about, not stored twice)."""
+    wanted = " ".join(summary.split())
+    recent = session.scalars(
+        select(Visit).where(
+            Visit.userid == user.userid, Visit.customer_id == customer.id, Visit.visited_at >= now - REPEAT_WINDOW
+        )
+    ).all()
+    return next((v for v in recent if " ".join(v.summary.split()) == wanted), None)
+
+
+def explain_flag(session: Session, *, visit: Visit, user: User, note: str, now: datetime) -> Visit:
+    """The rep's explanation of their visit's location flag; the supervisor sees it beside the flag."""
+    note = " ".join(note.split())[:255]
+    if not note:
+        raise DomainError("请写一句说明，例如：在客户的新仓库。")
+    if visit.userid != user.userid:
+        raise DomainError("只有记录这次拜访的销售可以补充说明。")
+    old, visit.flag_note = visit.flag_note, note
+    audit.record(
+        session, actor=user.userid, entity="visit", entity_id=visit.id, action="explain", now=now,
+        changes={"flag_note": [old, note]},
+    )
+    return visit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -115,7 +116,7 @@ def test_photo_download_is_retried_after_a_timeout(mbot: Bot) -> None:
     assert not [t for t in mbot.texts("rep_e1") if "未能保存" in t]
 
 
-def test_location_anomaly_shown_to_supervisor_not_rep(mbot: Bot) -> None:
+def _flagged_visit(mbot: Bot) -> dict[str, Any]:
     mbot.send_text("rep_e1", NEW)
     with mbot.session() as s, s.begin():
         c = s.scalars(select(Customer)).one()
@@ -124,12 +125,51 @@ def test_location_anomaly_shown_to_supervisor_not_rep(mbot: Bot) -> None:
     mbot.send_text("rep_e1", "拜访 华东精密 约在市区见面")
     [v] = visits(mbot)
     assert v.location_anomaly and v.distance_m and v.distance_m > 2000
-    card_text = str(mbot.cards("rep_e1")[-1])
-    assert "异常" not in card_text
+    return mbot.cards("rep_e1")[-1]
+
+
+def test_a_flag_is_shown_to_the_rep_too_and_explained_in_one_tap(mbot: Bot) -> None:
+    """Issue 14: the rep sees exactly the flag the supervisor sees, explains it in one tap, and the
+    supervisor sees the explanation beside the flag."""
+    card = _flagged_visit(mbot)
+    flag = "距客户约 25 公里"
+    assert {"keyname": "提示", "value": flag} in card["horizontal_content_list"]
+    assert "异常" not in str(card)
     mbot.send_text("rep_e1", "客户 华东精密")
-    assert "异常" not in mbot.last_text("rep_e1")
+    rep_view = mbot.last_text("rep_e1")
     mbot.send_text("sup_east", "客户 华东精密")
-    assert "位置异常" in mbot.last_text("sup_east")
+    assert flag in rep_view and flag in mbot.last_text("sup_east")  # the same words for both
+    site = next(b["key"] for b in card["button_list"] if b["text"] == "在客户新厂区")
+    mbot.tap("rep_e2", card["task_id"], site)  # not the rep's card: refused, nothing recorded
+    assert "不是发给您的" in mbot.last_text("rep_e2") and visits(mbot)[0].flag_note is None
+    mbot.tap("rep_e1", card["task_id"], site)
+    assert "已记录说明：在客户新厂区" in mbot.last_text("rep_e1")
+    mbot.send_text("sup_east", "客户 华东精密")
+    assert f"{flag}，说明：在客户新厂区" in mbot.last_text("sup_east")
+    other = next(b["key"] for b in card["button_list"] if b["text"] == "其他地点，补充说明")
+    mbot.tap("rep_e1", card["task_id"], other)
+    mbot.send_text("rep_e1", "客户临时约在市区的咖啡馆")
+    mbot.send_text("sup_east", "客户 华东精密")
+    assert "说明：其他地点：客户临时约在市区的咖啡馆" in mbot.last_text("sup_east")
+
+
+def test_the_same_visit_twice_within_ten_minutes_is_asked_about(mbot: Bot) -> None:
+    mbot.send_text("rep_e1", NEW)
+    mbot.send_text("rep_e1", "拜访 华东精密 谈了新产线的报价")
+    mbot.clock.advance(minutes=1)
+    mbot.send_text("rep_e1", "拜访 华东精密 谈了新产线的报价")
+    question = mbot.cards("rep_e1")[-1]
+    assert question["main_title"]["title"] == "刚才已记录过相同的拜访，再记一次？"
+    assert [b["text"] for b in question["button_list"]] == ["再记一次"] and len(visits(mbot)) == 1
+    mbot.send_text("rep_e1", "拜访 华东精密 另外确认了交期")  # different text: recorded at once
+    assert len(visits(mbot)) == 2
+    mbot.send_text("rep_e1", "拜访 华东精密 谈了新产线的报价")
+    question = mbot.cards("rep_e1")[-1]
+    mbot.tap("rep_e1", question["task_id"], question["button_list"][0]["key"])
+    assert len(visits(mbot)) == 3
+    mbot.clock.advance(minutes=11)
+    mbot.send_text("rep_e1", "拜访 华东精密 谈了新产线的报价")  # later than 10 minutes: a new visit
+    assert len(visits(mbot)) == 4
 
 
 def test_nearby_visit_is_not_flagged(mbot: Bot) -> None:
