@@ -11,6 +11,7 @@ free-form write obeys exactly the rules of the typed command; nothing is written
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from cards.keys import PROPOSAL_CANCEL, PROPOSAL_CONFIRM, PROPOSAL_CONFIRM_ONLY, PROPOSAL_EDIT
@@ -19,7 +20,7 @@ from chat.commandline import tidy_args
 from chat.errors import DomainError
 from chat.inbound import Inbound
 from chat.replies import Reply, Text, UpdateCard
-from chat.router import Ctx, HandlerResult, Router
+from chat.router import Ctx, HandlerResult, Redispatch, Router
 from handlers.answering import answer, help_for, small_talk, suggestion
 from handlers.common import run_command, run_command_or_raise
 from handlers.proposing import action_of, store_proposal, understand_text
@@ -65,7 +66,7 @@ def _typo_proposal(ctx: Ctx, ask: Ask) -> Reply:
     return store_proposal(ctx, store.Draft(word, args), view, ask)
 
 
-def propose(ctx: Ctx, ask: Ask) -> Reply:
+def propose(msg: Inbound, ctx: Ctx, ask: Ask) -> Reply:
     """A write: the proposal card, a numbered pick, or what is still missing. Writes nothing."""
     outcome = draft_for(ctx.session, user=ctx.user, ask=ask, config=ctx.config, now=ctx.now)
     if isinstance(outcome, NeedMore):
@@ -84,7 +85,32 @@ def propose(ctx: Ctx, ask: Ask) -> Reply:
         lines.append("（发送「取消」放弃）")
         return Text("\n".join(lines))
     assert isinstance(outcome, Proposed)
+    refusal = _would_refuse(msg, ctx, outcome.draft)
+    if refusal is not None:  # say it now (a quote already pending, a gate), not after 确认
+        what = "，".join(f"{k}：{v}" for k, v in outcome.view.fields if v)
+        return Text(f"{outcome.view.title}（{what}）暂时记录不了，没有保存：\n{refusal}")
     return store_proposal(ctx, outcome.draft, outcome.view, ask)
+
+
+# Commands tried once, undone, before their card is shown: pure database work whose refusal the user should
+# hear at once. (拜访 attaches pending photos and 新客户 opens a dialog: those are only run on 确认.)
+_TRIED_FIRST = frozenset({"跟进", "商机", "推进", "评分", "报价", "合同", "回款", "输单", "分配", "同意", "驳回"})
+
+
+def _would_refuse(msg: Inbound, ctx: Ctx, draft: store.Draft) -> str | None:
+    """The command's own refusal if it were confirmed now, found by running it in a savepoint that is always
+    rolled back (one set of rules: no second copy of the gates). None: it would go through."""
+    if draft.command not in _TRIED_FIRST:
+        return None
+    trial = dataclasses.replace(ctx, after_commit=[])
+    savepoint = ctx.session.begin_nested()
+    try:
+        run_command_or_raise(msg, trial, command=draft.command, args=draft.args)
+    except DomainError as exc:
+        return exc.message
+    finally:
+        savepoint.rollback()
+    return None
 
 
 def respond(msg: Inbound, ctx: Ctx, ask: Ask) -> HandlerResult:
@@ -96,7 +122,7 @@ def respond(msg: Inbound, ctx: Ctx, ask: Ask) -> HandlerResult:
     if ask.intent.startswith("query."):
         return answer(ctx, ask)
     if ask.writes:
-        return propose(ctx, ask)
+        return propose(msg, ctx, ask)
     typo = _typo_ask(ctx, ask)
     if typo is not None:
         return _typo_proposal(ctx, typo)
@@ -139,7 +165,7 @@ def pick_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
         ask = ask.but(customer_ids=(chosen,), opportunity_ids=())
     else:
         ask = ask.but(opportunity_ids=(chosen,))
-    return propose(ctx, ask)
+    return propose(msg, ctx, ask)
 
 
 def _merge(old: Ask, new: Ask, reply: str) -> Ask:
@@ -168,7 +194,7 @@ def edit_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
     new = understand_text(ctx, reply)
     if old.command_typo and not new.writes:  # a mistyped command: the reply is its corrected arguments
         return _typo_proposal(ctx, old.but(text=reply))
-    return propose(ctx, _merge(old, new, reply))
+    return propose(msg, ctx, _merge(old, new, reply))
 
 
 def _card_update(msg: Inbound, view: ProposalView, proposal_id: int, outcome: str, fallback: str) -> Reply:
@@ -179,7 +205,8 @@ def _card_update(msg: Inbound, view: ProposalView, proposal_id: int, outcome: st
 
 
 def _as_list(result: HandlerResult) -> list[Reply]:
-    if result is None:
+    """A command's replies (run_command never passes a Redispatch on: it raises instead)."""
+    if result is None or isinstance(result, Redispatch):
         return []
     return list(result) if isinstance(result, list) else [result]
 

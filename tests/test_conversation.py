@@ -321,3 +321,18 @@ def test_a_reject_reason_starting_with_a_command_word_is_the_reason(bot: Bot) ->
         quote = s.scalars(select(Quote)).one()
         assert quote.status == "rejected" and quote.reject_reason == "报价 偏高，客户资质也不明"
     assert card_now(bot, "sup_east", approval["task_id"]).get("replace_text")
+
+
+def test_a_write_the_command_would_refuse_is_answered_at_once_and_nothing_is_kept(bot: Bot) -> None:
+    from models import Quote
+    from tests.approvals_factory import seed_opportunity
+
+    opp = seed_opportunity(bot)
+    teach(bot, {"那个单子再报个价 6万": lambda: Said("quote", opportunity_ids=(opp,), amount=Decimal(60000))})
+    bot.send_text("rep_e1", f"报价 #{opp} 7万 含安装")  # one quote already in approval
+    bot.send_text("rep_e1", "那个单子再报个价 6万")
+    reply = bot.last_text("rep_e1")
+    assert "暂时记录不了" in reply and "撤回" in reply and "¥60,000" in reply
+    with bot.session() as s:
+        assert s.scalar(select(func.count()).select_from(Quote)) == 1  # the trial run was rolled back
+        assert s.scalar(select(func.count()).select_from(Proposal)) == 0

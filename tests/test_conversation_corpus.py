@@ -124,6 +124,14 @@ def check_proposal(p: Proposal | None, shown: str, expect: dict[str, Any], world
     return problems
 
 
+def check_refusal(shown: str, expect: dict[str, Any]) -> list[str]:
+    """An honest "cannot record this now" must still name what was understood."""
+    problems = [f"refusal lacks {expect[k]!r}" for k in ("customer", "opportunity") if k in expect and str(expect[k]) not in shown]
+    if "amount" in expect and format_amount(Decimal(expect["amount"])) not in shown:
+        problems.append("refusal lacks the amount")
+    return problems
+
+
 def _choice(listing: str, expect: dict[str, Any]) -> str:
     """The number of the line naming what `expect` names (its opportunity, else its customer), else 1."""
     wanted = [str(expect[k]) for k in ("opportunity", "customer") if k in expect]
@@ -205,8 +213,11 @@ def test_every_corpus_message_through_the_bot(corpus_bot: Any, capsys: pytest.Ca
             if snapshot(bot) != before_rows:
                 problems.append("WROTE WITHOUT 确认")
             cards = [m for m in out if m.get("msgtype") == "template_card"]
-            proposal = _latest_proposal(bot, who) if cards else None
-            problems += check_proposal(proposal, shown, expect, world)
+            if not cards and "暂时记录不了" in shown:  # the command's own refusal, said before any card
+                problems += check_refusal(shown, expect)
+            else:
+                proposal = _latest_proposal(bot, who) if cards else None
+                problems += check_proposal(proposal, shown, expect, world)
         elif dialog_quote is not None:
             with bot.session() as s:
                 quote = s.get_one(Quote, dialog_quote)
