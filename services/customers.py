@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from cards.visit import flag_text
 from chat.errors import DomainError
 from models import Customer, Opportunity, Reminder, User, Visit
-from services import audit
+from services import audit, roles
 from services.config import BusinessConfig, CustomerField
 from services.customer_fields import clean_value, get_value, is_complete, missing_required, set_value
 from services.parsing import (
