@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.settings import Settings
 from services.config import default_config
 from services.understanding import Intent, ModelClient, understand, understand_rules
-from tests.test_understanding_general import JIUZHOU, LANTIAN, WORLD_B
+from tests.understanding_company_b import JIUZHOU, LANTIAN, WORLD_B
 from tests.understanding_world import seed_world
 
 

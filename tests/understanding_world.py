@@ -6,7 +6,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -242,7 +242,3 @@ def _answer_entities(
         ):
             problems.append(f"region {found.region} != {fact}")
     return problems
-
-
-def utc(dt: datetime) -> datetime:
-    return dt.astimezone(UTC)

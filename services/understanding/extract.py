@@ -14,7 +14,7 @@ from datetime import datetime
 from services.config import BusinessConfig
 from services.parsing.amounts import parse_amount
 from services.parsing.text import ParseError
-from services.parsing.timeparse import SHANGHAI, parse_when
+from services.parsing.timeparse import parse_when
 
 Span = tuple[int, int]
 
@@ -226,7 +226,3 @@ def find_score_items(text: str, *, config: BusinessConfig) -> list[Found]:
             continue
         out.append(Found(item, (i, i + len(noun) + window.index(hit) + len(hit))))
     return out
-
-
-def local_date(when: datetime) -> object:
-    return when.astimezone(SHANGHAI).date()

@@ -183,15 +183,6 @@ def syllables(s: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=16384)
-def pinyin_keys(alias: str) -> tuple[str, str]:
-    """(full pinyin, initials) of a Chinese alias: 宏达 → ("hongda", "hd"); 金桥精工 → (…, "jqjg")."""
-    if not all(is_cjk(ch) for ch in alias):
-        return "", ""
-    syl = syllables(alias)
-    return "".join(syl), "".join(s[0] for s in syl if s)
-
-
 # A contact written as a surname and a form of address: 吴工, 陆经理, 沈总, 黄生, 王姐.
 CONTACT_TITLES = (
     "经理",

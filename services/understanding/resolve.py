@@ -26,7 +26,6 @@ _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 @dataclass
 class Entities:
     customer_ids: tuple[int, ...] = ()
-    customer_span: Span | None = None
     contact: str | None = None
     opportunity_ids: tuple[int, ...] = ()
     person_userid: str | None = None
@@ -80,8 +79,6 @@ def resolve(text: str, lex: Lexicon, *, blocked: list[Span] = (), name_token: st
 
     customer_hits = _best_group(kinds.get(CUSTOMER, []))
     customer_ids = sorted({int(h.ref) for h in customer_hits})
-    if customer_hits:
-        ents.customer_span = (customer_hits[0].start, customer_hits[0].end)
     contact_hits = kinds.get(CONTACT, [])
     if contact_hits:
         contact_customers = {int(h.ref) for h in contact_hits}
@@ -146,14 +143,12 @@ def _by_pinyin(text: str, lex: Lexicon, ents: Entities, taken: list[Span]) -> li
         ids = lex.pinyin.get(word)
         if ids:
             ents.spans[CUSTOMER] = [m.span()]
-            ents.customer_span = m.span()
             ents.mention = word
             return sorted(ids)
         if len(word) >= 5 and lex.pinyin:
             found = process.extractOne(word, lex.pinyin.keys(), scorer=OSA.distance, score_cutoff=1)
             if found is not None:
                 ents.spans[CUSTOMER] = [m.span()]
-                ents.customer_span = m.span()
                 ents.did_you_mean, ents.mention = True, word
                 return sorted(lex.pinyin[found[0]])
     return []
@@ -181,7 +176,6 @@ def _by_sound(text: str, lex: Lexicon, ents: Entities, taken: list[Span]) -> lis
     if best is None:
         return []
     ents.spans[CUSTOMER] = [best[1]]
-    ents.customer_span = best[1]
     ents.did_you_mean, ents.mention = True, text[best[1][0] : best[1][1]]
     return sorted(best[2])
 
