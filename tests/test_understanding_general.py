@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from models import Customer
 from services.config import default_config
 from services.understanding import Intent, understand
 from tests.understanding_company_b import LANTIAN, MESSAGES, WORLD_B
@@ -48,8 +49,6 @@ def test_a_renamed_customer_is_found_by_its_new_name_at_once(company_b: Any) -> 
     config = default_config()
     rep = world.users["liwei"]
     assert understand(session, user=rep, text="客户 蓝天", now=world.today, config=config).customer_ids
-    from models import Customer
-
     customer = session.get(Customer, world.customers[LANTIAN])
     customer.name = "成都碧空环保设备有限公司"
     session.flush()
@@ -153,3 +152,21 @@ def test_a_new_customer_said_as_a_sentence_reads_as_the_command_would(company_b:
     )
     assert found.intent is Intent.NEW_CUSTOMER and found.customer_ids == ()
     assert found.text == "德阳东方电机 联系人=周工 电话=13912345678"
+
+
+def test_a_customer_taken_away_is_gone_from_the_very_next_message(company_b: Any) -> None:
+    """Scope is read on every message: a reassigned customer stops resolving for its old owner at once."""
+    session, world = company_b
+    rep = world.users["liwei"]
+    assert understand(
+        session, user=rep, text="蓝天罗经理电话", now=world.today, config=default_config()
+    ).customer_ids
+    customer = session.get(Customer, world.customers[LANTIAN])
+    customer.owner_userid = "chenjing"
+    session.flush()
+    gone = understand(session, user=rep, text="蓝天罗经理电话", now=world.today, config=default_config())
+    assert gone.customer_ids == () and gone.contact is None
+    taker = understand(
+        session, user=world.users["chenjing"], text="蓝天罗经理电话", now=world.today, config=default_config()
+    )
+    assert taker.customer_ids == (customer.id,) and taker.contact == "罗经理"

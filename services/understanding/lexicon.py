@@ -4,11 +4,13 @@ Built from the company's own records, filtered by services/scope.py, so an out-o
 in it (exactly like an unknown one). Building it (aliases, pinyin, an Aho-Corasick automaton) costs far more
 than reading the rows, so a built lexicon is cached by the content of the rows it was built from: every
 request reads the rows in scope (a few cheap queries) and reuses the lexicon when they are unchanged. Any
-edit to a name, a contact, an owner, a stage or the org chart gives different rows and a fresh build.
+edit to a name, a contact, what the sender may see or the org chart gives different rows and a fresh build
+(a stage move or an owner change within the sender's scope does not).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -38,7 +40,6 @@ class CustomerInfo:
     name: str
     contact: str | None
     region: str | None
-    owner: str
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class Lexicon:
 
 
 def _build(
-    customers: tuple[tuple[int, str, str | None, str | None, str], ...],
+    customers: tuple[tuple[int, str, str | None, str | None], ...],
     opportunities: tuple[tuple[int, int, str, str, bool], ...],
     users: tuple[tuple[str, str, str | None], ...],
 ) -> Lexicon:
@@ -114,8 +115,8 @@ def _build(
             words.setdefault(word, []).append((kind, ref, weight))
 
     cust_info: dict[int, CustomerInfo] = {}
-    for cid, name, contact, region, owner in customers:
-        cust_info[cid] = CustomerInfo(cid, name, contact, region, owner)
+    for cid, name, contact, region in customers:
+        cust_info[cid] = CustomerInfo(cid, name, contact, region)
         core = normalize_name(name)
         core_sounds = syllables(core)  # once per name; an alias inside it takes its slice
         for alias, weight in customer_aliases(name):
@@ -171,7 +172,7 @@ def _build(
 
 
 _Key = tuple[tuple, tuple, tuple]  # type: ignore[type-arg]
-_CACHE: OrderedDict[_Key, Lexicon] = OrderedDict()
+_CACHE: OrderedDict[bytes, Lexicon] = OrderedDict()
 _CACHE_SIZE = 64
 _LOCK = threading.Lock()
 
@@ -183,7 +184,7 @@ def rows_in_scope(session: Session, *, user: User) -> _Key:
     customers = tuple(
         tuple(row)
         for row in conn.execute(
-            select(Customer.id, Customer.name, Customer.contact, Customer.region, Customer.owner_userid)
+            select(Customer.id, Customer.name, Customer.contact, Customer.region)
             .where(scope.customers())
             .order_by(Customer.id)
         )
@@ -204,13 +205,16 @@ def rows_in_scope(session: Session, *, user: User) -> _Key:
 
 def lexicon_for(session: Session, *, user: User) -> Lexicon:
     """The sender's lexicon: rebuilt only when the rows in scope changed since it was last built."""
-    key = rows_in_scope(session, user=user)
+    rows = rows_in_scope(session, user=user)
+    # A 128-bit digest of the rows, not the rows: comparing thousands of tuples on every message costs more
+    # than reading them.
+    key = hashlib.blake2b(repr(rows).encode(), digest_size=16).digest()
     with _LOCK:
         found = _CACHE.get(key)
         if found is not None:
             _CACHE.move_to_end(key)
             return found
-    built = _build(*key)
+    built = _build(*rows)
     with _LOCK:
         _CACHE[key] = built
         while len(_CACHE) > _CACHE_SIZE:
