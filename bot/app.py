@@ -80,12 +80,21 @@ def build_state(
         per_member_per_minute=settings.outbox_per_member_per_minute,
     )
     wake: list[Callable[[], None]] = []
+
+    def wake_all_inbound() -> None:
+        for notify in wake_inbound:
+            notify()
+
+    def wake_all() -> None:
+        for notify in wake:
+            notify()
+
     photo_fetcher = PhotoFetcher(
         session_factory=session_factory,
         fetch_media=media_fetcher(wecom),
         media_dir=settings.salesbot_media_dir,
         clock=clock,
-        on_committed=lambda: [notify() for notify in wake] and None,
+        on_committed=wake_all,
     )
     services: dict[str, Any] = {"wecom": wecom, "session_factory": session_factory, "kv": kv, "photos": photo_fetcher}
     model = ModelClient.from_settings(settings)
@@ -99,8 +108,8 @@ def build_state(
         routes=build_routes(),
         clock=clock,
         services=services,
-        on_committed=lambda: [notify() for notify in wake] and None,
-        on_accepted=lambda: [notify() for notify in wake_inbound] and None,
+        on_committed=wake_all,
+        on_accepted=wake_all_inbound,
     )
     worker = Worker(dispatcher=dispatcher, deliverer=deliverer, clock=clock)
     wake.append(worker.notify)

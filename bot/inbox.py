@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, Update, bindparam, exists, literal_column, select, update
+from sqlalchemy import ColumnElement, Table, Update, bindparam, exists, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from models import InboundEvent
@@ -27,7 +27,7 @@ from models import InboundEvent
 _table: Table = InboundEvent.__table__  # type: ignore[assignment]
 _earlier = _table.alias("earlier")
 # A literal, not a parameter: a prepared statement's generic plan can then still use the partial index.
-RECEIVED = literal_column("'received'")
+RECEIVED: ColumnElement[str] = literal_column("'received'")
 
 
 @dataclass(frozen=True)

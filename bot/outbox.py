@@ -30,6 +30,7 @@ from bot.outbox_batch import (
 from chat.outbox import alert_admins, enqueue
 from chat.replies import Text
 from models import OutboxMessage
+from models.db import affected
 
 log = logging.getLogger("salesbot.outbox")
 
@@ -74,7 +75,7 @@ def sweep_stuck(session: Session, *, now: datetime) -> int:
         .where(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
         .values(status="pending", next_attempt_at=now)
     )
-    return result.rowcount or 0
+    return affected(result) or 0
 
 
 class Deliverer:

@@ -207,6 +207,7 @@ def handle(
         return [Text(INTERNAL_ERROR)]
     if result is None:
         return notices
+    assert not isinstance(result, Redispatch)  # run above
     return notices + (list(result) if isinstance(result, list) else [result])
 
 

@@ -158,7 +158,7 @@ def to_payload(msg: Inbound) -> dict[str, Any]:
 
 
 def from_payload(data: dict[str, Any]) -> Inbound:
-    values = {name: data.get(name) for name in Inbound.__dataclass_fields__ if name in data}
+    values: dict[str, Any] = {name: data.get(name) for name in Inbound.__dataclass_fields__ if name in data}
     values["selected"] = tuple(
         SelectedItem(item["question_key"], tuple(item["option_ids"])) for item in data.get("selected") or ()
     )

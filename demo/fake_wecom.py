@@ -21,7 +21,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import httpx
@@ -300,7 +300,7 @@ class FakeWeCom:
                 )
             if path == "gettoken":
                 return _json_response(self.gettoken(params.get("corpid"), params.get("corpsecret")))
-            routes = {
+            routes: dict[tuple[str, str], Callable[[Any], Any]] = {
                 ("POST", "message/send"): lambda agent: self._send(agent, payload),
                 ("POST", "message/update_template_card"): lambda agent: self._update_card(agent, payload),
                 ("POST", "media/upload"): lambda agent: self._upload(params, body, content_type),
@@ -409,7 +409,7 @@ class FakeWeCom:
             message: dict[str, Any] = {
                 "msgid": result["msgid"],
                 "msgtype": msgtype,
-                msgtype: copy.deepcopy(content),
+                cast(str, msgtype): copy.deepcopy(content),
                 "agentid": agent_id,
                 "sent_at": now,
                 "updated": False,

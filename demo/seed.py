@@ -346,12 +346,12 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
     for contract in contracts:
         per_customer.setdefault(contract.customer_id, []).append(contract)
     for customer in customers:
-        signed = per_customer.get(customer.id, [])
-        if not signed:
+        signed_contracts = per_customer.get(customer.id, [])
+        if not signed_contracts:
             continue
-        last365 = [c for c in signed if c.signed_at >= now - timedelta(days=365)]
-        recent = sum((c.amount for c in signed if c.signed_at >= now - timedelta(days=180)), Decimal(0))
-        before = sum((c.amount for c in signed if now - timedelta(days=360) <= c.signed_at < now - timedelta(days=180)), Decimal(0))
+        last365 = [c for c in signed_contracts if c.signed_at >= now - timedelta(days=365)]
+        recent = sum((c.amount for c in signed_contracts if c.signed_at >= now - timedelta(days=180)), Decimal(0))
+        before = sum((c.amount for c in signed_contracts if now - timedelta(days=360) <= c.signed_at < now - timedelta(days=180)), Decimal(0))
         if recent == 0:
             customer.segment = "休眠"
         elif len(last365) >= 3 and sum((c.amount for c in last365), Decimal(0)) > 200000:

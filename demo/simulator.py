@@ -103,7 +103,7 @@ class DemoRuntime:
                     items.append((entry["at"], 0, {"from": "me", "kind": entry["kind"], "text": entry["text"],
                                                    "at": entry["at"], "id": f"me-{entry['seq']}"}))
         for index, message in enumerate(self.fake.messages_for(userid)):
-            kind = message.get("msgtype")
+            kind = str(message.get("msgtype"))
             item: dict[str, Any] = {"from": "bot", "kind": kind, "at": message.get("sent_at", 0.0),
                                     "id": message.get("msgid", f"bot-{index}")}
             if kind in ("text", "markdown"):

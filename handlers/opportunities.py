@@ -115,8 +115,8 @@ def lose(msg: Inbound, ctx: Ctx) -> Reply:
 def score(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)
     if len(words) < 2:
-        items = "、".join(s.item for s in ctx.config.score_card)
-        raise usage_error("评分", f"请写上商机和成立的评分项（{items}）。")
+        names = "、".join(s.item for s in ctx.config.score_card)
+        raise usage_error("评分", f"请写上商机和成立的评分项（{names}）。")
     try:
         items = opp_service.parse_score_items(words[1:], config=ctx.config)
     except DomainError as exc:

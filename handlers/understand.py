@@ -208,6 +208,8 @@ def _as_list(result: HandlerResult) -> list[Reply]:
     """A command's replies (run_command never passes a Redispatch on: it raises instead)."""
     if result is None or isinstance(result, Redispatch):
         return []
+    if isinstance(result, Redispatch):  # only a numbered pick answers so, never a command run from a card
+        raise TypeError("unexpected Redispatch")
     return list(result) if isinstance(result, list) else [result]
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -67,6 +67,11 @@ def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
     engine = make_engine(url)
     upgrade_schema(engine)
     return engine, make_session_factory(engine)
+
+
+def affected(result: Any) -> int:
+    """Rows an UPDATE/DELETE matched (`Session.execute` is typed as returning a plain `Result`)."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def insert_for(target: Any) -> Any:

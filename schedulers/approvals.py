@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from cards import approval as cards
 from chat.replies import Card, Reply, Text
 from models import ApprovalStep, Quote, User
+from models.db import affected
 from schedulers.base import JobEnv
 from services import approvals, audit, cardtasks, pushes
 from services.config import BusinessConfig
@@ -55,12 +56,12 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
     n = step.reminders_sent
     since_last = working_hours_between(step.last_reminded_at, now, config=cfg) if step.last_reminded_at else waited
     if waited >= cfg.remind_after_hours and n < cfg.max_reminders and since_last >= 24:
-        claimed = session.execute(
+        claimed = affected(session.execute(
             update(ApprovalStep)
             .where(ApprovalStep.id == step.id, ApprovalStep.status == "pending", ApprovalStep.reminders_sent == n)
             .values(reminders_sent=n + 1, last_reminded_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         if claimed == 1:
             reply = _reminder(session, step=step, quote=quote, n=n + 1, now=now)
             info = approvals.card_info(session, quote=quote, step=step)
@@ -84,12 +85,12 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
             audit.record(session, actor="system", entity="approval_step", entity_id=step.id, action="remind", now=now,
                          detail=f"reminder {n + 1}, waited {waited:.1f} working hours")
     if waited >= cfg.escalate_after_hours and step.escalated_at is None:
-        claimed = session.execute(
+        claimed = affected(session.execute(
             update(ApprovalStep)
             .where(ApprovalStep.id == step.id, ApprovalStep.status == "pending", ApprovalStep.escalated_at.is_(None))
             .values(escalated_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         if claimed == 1:
             target = _escalation_target(session, quote=quote, step=step)
             if target is not None:

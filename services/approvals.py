@@ -32,6 +32,7 @@ from models import (
     StageMove,
     User,
 )
+from models.db import affected
 from services import approval_rules, audit, cardtasks, roles, stages
 from services.config import BusinessConfig
 from services.delegation import active_delegates, active_delegation
@@ -397,7 +398,7 @@ def _claim_step(session: Session, *, step: ApprovalStep, status: str, actor: str
         .values(status=status, acted_by=actor, acted_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if affected(result) != 1:
         return False
     session.refresh(step)
     return True
@@ -428,7 +429,9 @@ def approve(session: Session, *, config: BusinessConfig, actor: User, task_id: s
     skip = target.task.task_id if response_code else None  # by text (同意 #12): the actor's own card updates too
     out += _update_cards(session, quote=quote, step=step, outcome=cards.OUTCOME_APPROVED, skip_task=skip, fallback=None)
     if step.seq < quote.step_count:
-        nxt = session.scalar(select(ApprovalStep).where(ApprovalStep.quote_id == quote.id, ApprovalStep.seq == step.seq + 1))
+        nxt = session.scalars(
+            select(ApprovalStep).where(ApprovalStep.quote_id == quote.id, ApprovalStep.seq == step.seq + 1)
+        ).one()
         quote.current_step = nxt.seq
         out += _activate(session, quote=quote, step=nxt, now=now)
         # No message to the requester for an intermediate step: one at the end says how every step went
@@ -627,7 +630,7 @@ def withdraw(session: Session, *, config: BusinessConfig, requester: User, quote
         update(Quote).where(Quote.id == quote.id, Quote.status == "pending")
         .values(status="withdrawn", decided_at=now).execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if affected(result) != 1:
         raise DomainError(f"报价 #{quote.id} 刚刚已被处理，不能撤回。")
     session.refresh(quote)
     pending = list(session.scalars(select(ApprovalStep).where(ApprovalStep.quote_id == quote.id, ApprovalStep.status == "pending")))

@@ -85,8 +85,8 @@ def render_chart(view: DigestView) -> bytes:
         months = [f"{m[5:]}月" for m, _ in view.collections_trend]
         amounts = [float(a) / 10000 for _, a in view.collections_trend]
         trend_ax.plot(months, amounts, marker="o", color="#e07b39")
-        for x, y in enumerate(amounts):
-            trend_ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+        for i, value in enumerate(amounts):
+            trend_ax.annotate(f"{value:.1f}", (i, value), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
         trend_ax.set_title(f"近6个月回款（万元，本月{as_of(view.today)}）", y=1.0, pad=6)
         trend_ax.set_ylim(bottom=0, top=max([*amounts, 1.0]) * 1.25)
         trend_ax.grid(axis="y", alpha=0.3)

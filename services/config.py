@@ -551,7 +551,7 @@ class DigestConfig(_Model):
 
     @field_validator("catch_up_until")
     @classmethod
-    def _after_send(cls, value: time, info: ValidationInfo) -> time:
+    def _after_send(cls, value: dt.time, info: ValidationInfo) -> dt.time:
         start, jitter = info.data.get("time"), info.data.get("jitter_minutes")
         if start is not None and jitter is not None and _minutes(value) <= _minutes(start) + jitter:
             raise _At(
@@ -572,7 +572,7 @@ class DigestConfig(_Model):
         return value
 
     @property
-    def send_time(self) -> time:
+    def send_time(self) -> dt.time:
         """`time` plus `jitter_minutes`."""
         minutes = _minutes(self.time) + self.jitter_minutes
         return dt.time(minutes // 60, minutes % 60)
@@ -900,7 +900,7 @@ def _parse(text: str, path: Path) -> BusinessConfig:
     defaults = BusinessConfig().model_dump()
     merged = _merge(defaults, data)
     # Default gates of stages the file renamed away are dropped (gates the file names are kept, and checked).
-    user_gates = data.get("gates") if isinstance(data.get("gates"), dict) else {}
+    user_gates: dict[str, Any] = data["gates"] if isinstance(data.get("gates"), dict) else {}
     if isinstance(merged.get("gates"), dict) and isinstance(merged.get("stages"), list):
         merged["gates"] = {
             stage: gates

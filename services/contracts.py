@@ -137,6 +137,7 @@ def record_payment(
     now: datetime,
     contract: Contract | None = None,
 ) -> PaymentResult:
+    target: Contract | None
     if contract is not None:
         balance = Decimal(contract.amount) - Decimal(paid(session, contract_id=contract.id))
         if amount > balance:

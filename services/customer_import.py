@@ -36,10 +36,10 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from chat.errors import DomainError
@@ -73,8 +73,8 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
 
 BATCH_SIZE = 1000
 # Core tables: executemany with every key present (ORM bulk inserts split batches on varying NULL columns).
-_CUSTOMERS = Customer.__table__
-_AUDIT = AuditEntry.__table__
+_CUSTOMERS = cast(Table, Customer.__table__)
+_AUDIT = cast(Table, AuditEntry.__table__)
 _CREATE_FIELDS = ("name", "name_norm", "industry", "region", "contact", "phone", "phone_norm", "address",
                   "custom", "owner_userid", "complete")
 
@@ -89,9 +89,9 @@ def match_headers(headers: list[str], config: BusinessConfig) -> tuple[list[str 
     Keys are customer field keys plus "owner". A field given by two columns keeps the first one.
     """
     lookup: dict[str, str] = {}
-    for key, names in HEADER_SYNONYMS.items():
+    for field_key, names in HEADER_SYNONYMS.items():
         for name in names:
-            lookup.setdefault(_header_key(name), key)
+            lookup.setdefault(_header_key(name), field_key)
     for f in config.customer_fields:  # configured labels/keys (custom fields, renamed built-ins)
         lookup[_header_key(f.label)] = f.key
         lookup[_header_key(f.key)] = f.key

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from chat.replies import Image, Markdown
 from models import Contract, Customer, Opportunity, Payment, Quote, Reminder, Role, StageMove, User, Visit
@@ -121,7 +121,7 @@ def build_digests(
     scoped = [(m, Scope.of(m).regions()) for m in managers]
     if any(regions is None for _, regions in scoped):
         regions: ind.Regions = None
-        user_where = true()
+        user_where: ColumnElement[bool] = true()
     else:
         regions = tuple(sorted({r for _, rs in scoped for r in rs or ()}))
         user_where = or_(*(Scope.of(m).users() for m in managers))
@@ -391,7 +391,7 @@ def _region_rows(*, config: BusinessConfig, users: Sequence[Any], visits: dict[s
     return rows
 
 
-def _owner_in(column: ColumnElement[str], userids: tuple[str, ...] | None) -> ColumnElement[bool]:
+def _owner_in(column: ColumnElement[str] | InstrumentedAttribute[str], userids: tuple[str, ...] | None) -> ColumnElement[bool]:
     return true() if userids is None else column.in_(userids)
 
 

@@ -308,6 +308,7 @@ def step_timeliness(
     clock = WorkingClock(since, now, config=config)
     parts: dict[str | None, tuple[int, int]] = {}
     for region, status, activated, acted in steps:
+        assert activated is not None  # the query keeps activated steps only
         total, on_time = parts.get(region, (0, 0))
         if status == "pending" or acted is None:
             if clock.hours(activated, now) > limit:

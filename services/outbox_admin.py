@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import OutboxMessage
+from models.db import affected
 
 _STATUS_LABELS = {"dead": "已放弃（多次重试未成功，可重发）", "failed": "无法送达（不会重试）"}
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -33,4 +34,4 @@ def redrive(session: Session, *, ids: Iterable[int] | None, now: datetime) -> in
     if ids:
         stmt = stmt.where(OutboxMessage.id.in_(list(ids)))
     result = session.execute(stmt.values(status="pending", attempts=0, next_attempt_at=now, lease_until=None))
-    return result.rowcount or 0
+    return affected(result) or 0

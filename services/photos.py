@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from chat.outbox import enqueue
 from chat.replies import Text
 from models import Customer, Visit, VisitPhoto
+from models.db import affected
 from services.media import save_photo
 
 log = logging.getLogger("salesbot.photos")
@@ -67,12 +68,12 @@ def claim_due(session: Session, *, now: datetime, limit: int) -> list[PhotoJob]:
     ).all()
     jobs: list[PhotoJob] = []
     for photo_id, attempts in rows:
-        claimed = session.execute(
+        claimed = affected(session.execute(
             update(VisitPhoto)
             .where(VisitPhoto.id == photo_id, VisitPhoto.status == PENDING, VisitPhoto.attempts == attempts)
             .values(attempts=attempts + 1, next_attempt_at=now + LEASE)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         if claimed != 1:
             continue
         photo = session.get_one(VisitPhoto, photo_id)

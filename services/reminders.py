@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, and_, false, select, update
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ from models import (
     Role,
     User,
 )
-from models.db import insert_for
+from models.db import affected, insert_for
 from services.config import BusinessConfig
 from services.followup_time import on_working_time, when_of, when_prefix
 from services.lookup import resolve_customer
@@ -235,7 +236,7 @@ def followup_from_visit(
 # The tick: due reminders and escalations
 
 
-def due_candidates(*, now: datetime, limit: int, postgres: bool) -> Select[tuple[int]]:
+def due_candidates(*, now: datetime, limit: int, postgres: bool) -> Select[Any]:
     """The candidate SELECT of the claim (separate so its PostgreSQL compilation can be asserted)."""
     query = (
         select(Reminder.id)
@@ -261,7 +262,7 @@ def claim_due(session: Session, *, now: datetime, limit: int = 100) -> list[Remi
             .values(notified_at=now, notified_late=Reminder.due_at < now - LATE_AFTER)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount:
+        if affected(result):
             claimed.append(rid)
     if not claimed:
         return []
@@ -271,7 +272,7 @@ def claim_due(session: Session, *, now: datetime, limit: int = 100) -> list[Remi
     return list(rows)
 
 
-def escalation_candidates(*, now: datetime, after_hours: int, limit: int, postgres: bool) -> Select[tuple[int]]:
+def escalation_candidates(*, now: datetime, after_hours: int, limit: int, postgres: bool) -> Select[Any]:
     query = (
         select(Reminder.id)
         .where(
@@ -299,7 +300,7 @@ def claim_escalations(session: Session, *, now: datetime, after_hours: int, limi
             .values(escalated_at=now)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount:
+        if affected(result):
             claimed.append(rid)
     if not claimed:
         return []
@@ -378,7 +379,7 @@ def complete(
     reminder = _load(session, reminder_id)
     if reminder is None:
         raise NotFound("没有找到这条待办。")
-    return Outcome(reminder, bool(result.rowcount), "done")
+    return Outcome(reminder, bool(affected(result)), "done")
 
 
 def snooze(
@@ -411,7 +412,7 @@ def snooze(
     )
     reminder = _load(session, reminder_id)
     assert reminder is not None
-    return Outcome(reminder, bool(result.rowcount), "snooze")
+    return Outcome(reminder, bool(affected(result)), "snooze")
 
 
 def complete_by_text(session: Session, *, user: User, args: str, now: datetime) -> Outcome:
@@ -459,11 +460,11 @@ def _opportunity_priorities(
             by_cust[cust_id] = prio
     out: dict[int, str] = {}
     for r in reminders:
-        prio = (by_opp.get(r.opportunity_id) if r.opportunity_id else None) or (
+        best = (by_opp.get(r.opportunity_id) if r.opportunity_id else None) or (
             by_cust.get(r.customer_id) if r.customer_id else None
         )
-        if prio:
-            out[r.id] = prio
+        if best:
+            out[r.id] = best
     return out
 
 
