@@ -24,7 +24,8 @@ from bot.settings import Settings
 from bot.wecom import WeComClient
 from bot.worker import Worker
 from models.db import make_engine, make_session_factory, upgrade_schema
-from services.config import BusinessConfig, load_config
+from services.config import BusinessConfig
+from services.config_load import load_config
 from services.understanding import ModelClient
 
 log = logging.getLogger("salesbot.app")

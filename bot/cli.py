@@ -174,7 +174,7 @@ def cmd_jobs_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
-    from services.config import ConfigError, check_config_file
+    from services.config_load import ConfigError, check_config_file
 
     try:
         print(check_config_file(Path(args.file)))
@@ -284,7 +284,7 @@ def _settings() -> Settings:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from services.config import ConfigError
+    from services.config_load import ConfigError
 
     args = build_parser().parse_args(argv)
     settings = _settings()

@@ -13,14 +13,14 @@ from models.db import open_database
 
 
 def _config(settings: Settings) -> Any:
-    from services.config import load_config
+    from services.config_load import load_config
 
     return load_config(settings.salesbot_config)
 
 
 def cmd_customers_import(args: argparse.Namespace, settings: Settings) -> int:
     from chat.errors import DomainError
-    from services.config import ConfigError
+    from services.config_load import ConfigError
     from services.customer_import import import_customers
 
     path = Path(args.file)

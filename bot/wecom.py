@@ -11,6 +11,8 @@ What this client guarantees:
 - On 40001/40014/42001 from an API call: invalidate that token, refresh once, retry once. No recursion.
 - Every failure is a `WeComError` whose `kind` tells the caller (the outbox) what to do.
 - Logs and exception strings never contain the access_token, the corpsecret or message content.
+
+Long because the client keeps timeouts, token refresh with its lock, errcode classification and log scrubbing together: the WeCom edge in one place.
 """
 
 from __future__ import annotations

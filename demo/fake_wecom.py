@@ -8,6 +8,8 @@ and hangs. Every call is recorded without its access_token or corpsecret.
 
 Use `transport()` in-process (an `httpx.MockTransport`) or mount `asgi_app()` and point
 `WECOM_API_BASE` at it (demo mode).
+
+Long because it stands in for every WeCom API the bot calls, with injectable failures; test and demo code only.
 """
 
 from __future__ import annotations

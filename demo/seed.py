@@ -5,6 +5,8 @@ company. Rows are written with the models directly (fast: well under a second fo
 The pending quotes are requested through the real approval service (`services.approvals.request_quote`), so
 their steps, card tasks and approval cards are exactly what a rep's 报价 would produce; the cards are enqueued to
 the approvers' outbox and reach them when the demo starts.
+
+Long because it seeds a whole believable company (people, customers, a year of history); demo code only.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ the app's own `/wecom/callback`; every button tap a real `template_card_event` w
 The demo secrets are fixed (they protect nothing: the fake API is in-process). The conversation record
 (what the fake WeCom received per user, and what each user typed) is kept in `DATA_DIR/conversation.json`
 so that a restart keeps the chat history, like the real WeCom app would.
+
+Long because the simulator's HTTP API, its conversation store and the suggestions are one small app; it is demo code, never imported by production.
 """
 
 from __future__ import annotations

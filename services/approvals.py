@@ -6,6 +6,8 @@ conditional UPDATE ... WHERE status='pending' whose rowcount decides the single 
 
 Notifications are returned as `chat.replies` objects with `to=` set; the caller (dispatcher or job) writes
 them to the outbox in the same transaction.
+
+Long because routing, cards, taps, delegation and withdrawal are one state machine over ApprovalStep.
 """
 
 from __future__ import annotations

@@ -1,46 +1,34 @@
-"""The business configuration: one validated YAML file with the product defaults built in.
+"""The business configuration's schema: the product defaults built in, every value validated.
 
-`load_config(path)` deep-merges the file onto the defaults (mappings merge key by key; lists and scalars
-replace) and validates the result. A bad file raises `ConfigError`, whose message names the file, the line
-and the problem in plain words, e.g.
-
-    salesbot.yaml:12: approval.rules[1].chain[0]: 未知角色「boss」（可选：supervisor 销售主管、tech_lead 技术负责人、…）
-
-Every problem is written in Chinese for the office clerk who edits the file (pydantic's and PyYAML's own
-messages are mapped to Chinese; see `_plain` and `_yaml_problem`).
-
-Line numbers come from composing the YAML (node marks) and walking the nodes along the pydantic error's
-location; when the location is not in the file (a default), the nearest parent that is gives the line.
+What the file may say and what each setting means (stages, gates, approval rules, fields, segments, score card,
+digest time). Reading a file is services/config_load.py; the Chinese problem messages are
+services/config_messages.py. This module is long because it is one schema: one class per section, each with
+its validators next to its fields.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
-import types
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from services import roles
+from services.config_messages import show as _show
 
 __all__ = [
     "BUILTIN_FIELDS",
@@ -50,7 +38,6 @@ __all__ = [
     "ApprovalConfig",
     "ApprovalRule",
     "BusinessConfig",
-    "ConfigError",
     "CustomerField",
     "DigestConfig",
     "DormantRule",
@@ -61,16 +48,12 @@ __all__ = [
     "SegmentsConfig",
     "StarRule",
     "VisitsConfig",
-    "check_config_file",
     "default_config",
-    "load_config",
 ]
 
-# ---------------------------------------------------------------------------------------------------------
-# Vocabularies
-# ---------------------------------------------------------------------------------------------------------
-
 GATES: tuple[str, ...] = ("visit", "quote_request", "approved_quote", "signed_contract")
+
+
 GATE_LABELS: dict[str, str] = {
     "visit": "客户至少有一次拜访记录",
     "quote_request": "只能通过发起报价审批进入",
@@ -78,11 +61,18 @@ GATE_LABELS: dict[str, str] = {
     "signed_contract": "需要一份已签合同",
 }
 
+
 SEGMENT_NAMES: tuple[str, ...] = ("休眠", "明星", "成长", "稳定")
 
+
 FieldKind = Literal["text", "phone", "choice"]
+
+
 Requirement = Literal["required", "recommended", "optional"]
+
+
 Priority = Literal["A", "B", "C"]
+
 
 # key -> (label, kind, default requirement). These map to columns of `customers`; they cannot be removed.
 BUILTIN_FIELDS: dict[str, tuple[str, FieldKind, Requirement]] = {
@@ -94,6 +84,7 @@ BUILTIN_FIELDS: dict[str, tuple[str, FieldKind, Requirement]] = {
     "address": ("地址", "text", "recommended"),
 }
 
+
 _KIND_ALIASES: dict[str, str] = {
     "文本": "text",
     "电话": "phone",
@@ -101,6 +92,8 @@ _KIND_ALIASES: dict[str, str] = {
     "选项": "choice",
     "单选": "choice",
 }
+
+
 _REQUIREMENT_ALIASES: dict[str, str] = {
     "必填": "required",
     "推荐": "recommended",
@@ -109,27 +102,6 @@ _REQUIREMENT_ALIASES: dict[str, str] = {
     "选填": "optional",
     "可选": "optional",
 }
-
-# ---------------------------------------------------------------------------------------------------------
-# Errors
-# ---------------------------------------------------------------------------------------------------------
-
-
-class ConfigError(Exception):
-    """A configuration file that cannot be used. `str(err)` is one `file:line: problem` line per problem."""
-
-    def __init__(self, path: str | Path, problems: Sequence[tuple[int | None, str]]) -> None:
-        self.path = str(path)
-        self.problems: list[tuple[int | None, str]] = list(problems)
-        lines = [
-            f"{self.path}:{line}: {text}" if line else f"{self.path}: {text}" for line, text in self.problems
-        ]
-        super().__init__("\n".join(lines))
-
-    @property
-    def line(self) -> int | None:
-        """The line of the first problem (if known)."""
-        return self.problems[0][0] if self.problems else None
 
 
 class _At(ValueError):
@@ -146,10 +118,6 @@ class _At(ValueError):
         self.sub_loc = sub_loc
         self.siblings = siblings
 
-
-# ---------------------------------------------------------------------------------------------------------
-# Small value types
-# ---------------------------------------------------------------------------------------------------------
 
 _TIME_RE = re.compile(r"^\s*(\d{1,2})\s*[:：]\s*(\d{2})\s*$")
 
@@ -205,8 +173,14 @@ def _alias(aliases: dict[str, str]) -> Any:
 
 
 ClockTime = Annotated[time, BeforeValidator(_parse_time)]
+
+
 Amount = Annotated[Decimal, BeforeValidator(_parse_amount)]
+
+
 Role = Annotated[str, BeforeValidator(_role)]
+
+
 Gate = Annotated[str, BeforeValidator(_gate)]
 
 
@@ -233,11 +207,6 @@ def _check_stage_length(value: str, what: str) -> str:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Sections
-# ---------------------------------------------------------------------------------------------------------
 
 
 class CustomerField(_Model):
@@ -587,11 +556,9 @@ class VisitsConfig(_Model):
     anomaly_distance_km: float = Field(default=2.0, gt=0)
 
 
-# ---------------------------------------------------------------------------------------------------------
-# The whole configuration
-# ---------------------------------------------------------------------------------------------------------
-
 _DEFAULT_STAGES = ["线索分配", "初步接洽", "方案制定", "报价审批", "合同签署", "实施交付"]
+
+
 _DEFAULT_GATES = {
     "方案制定": ["visit"],
     "报价审批": ["quote_request"],
@@ -813,327 +780,7 @@ class BusinessConfig(_Model):
         )
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Loading
-# ---------------------------------------------------------------------------------------------------------
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1's base-60 numbers, so `8:30` stays the text '8:30' (not 510)."""
-
-
-_INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT_TAG, _FLOAT_TAG)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    _INT_TAG, re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"), list("-+0123456789")
-)
-_Loader.add_implicit_resolver(
-    _FLOAT_TAG,
-    re.compile(
-        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
-        |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
-
-
 @lru_cache(maxsize=1)
 def default_config() -> BusinessConfig:
     """The built-in defaults (the product specification's); shared, since the model is frozen."""
     return BusinessConfig()
-
-
-def load_config(path: Path | str | None) -> BusinessConfig:
-    """The configuration in `path` merged onto the defaults; None gives the defaults. Raises ConfigError."""
-    if path is None:
-        return default_config()
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(path, [(None, "找不到这个文件")]) from None
-    except IsADirectoryError:
-        raise ConfigError(path, [(None, "这是一个文件夹，不是文件")]) from None
-    except UnicodeDecodeError as exc:
-        line = exc.object[: exc.start].count(b"\n") + 1
-        raise ConfigError(path, [(line, "文件不是 UTF-8 编码（请用记事本等“另存为”UTF-8 编码）")]) from None
-    except PermissionError:
-        raise ConfigError(path, [(None, "没有权限读取这个文件")]) from None
-    except OSError as exc:
-        raise ConfigError(path, [(None, f"无法读取这个文件（{exc.strerror or exc}）")]) from None
-    return _parse(text, path)
-
-
-def check_config_file(path: Path | str) -> str:
-    """`salesbot config check FILE`: a one-line summary starting with 配置有效, or ConfigError."""
-    return load_config(Path(path)).summary()
-
-
-def _parse(text: str, path: Path) -> BusinessConfig:
-    loader = _Loader(text)
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as exc:
-        raise ConfigError(path, [_yaml_problem(exc)]) from None
-    except yaml.YAMLError:
-        raise ConfigError(path, [(None, "YAML 格式错误：文件无法解析，请检查缩进（只用空格）、冒号和引号")]) from None
-    finally:
-        loader.dispose()
-
-    if root is not None:
-        duplicates = _duplicate_keys(root, ())
-        if duplicates:
-            raise ConfigError(path, duplicates)
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        line = root.start_mark.line + 1 if root is not None else 1
-        raise ConfigError(path, [(line, "整个文件应由「键: 值」分节组成（例如「digest:」），不能以「- 」列表开头")])
-
-    defaults = BusinessConfig().model_dump()
-    merged = _merge(defaults, data)
-    # Default gates of stages the file renamed away are dropped (gates the file names are kept, and checked).
-    user_gates: dict[str, Any] = data["gates"] if isinstance(data.get("gates"), dict) else {}
-    if isinstance(merged.get("gates"), dict) and isinstance(merged.get("stages"), list):
-        merged["gates"] = {
-            stage: gates
-            for stage, gates in merged["gates"].items()
-            if stage in user_gates or stage not in defaults["gates"] or stage in merged["stages"]
-        }
-    try:
-        return BusinessConfig.model_validate(merged)
-    except ValidationError as exc:
-        raise ConfigError(path, _validation_problems(exc, root)) from None
-
-
-def _merge(default: Any, override: Any) -> Any:
-    """Mappings merge key by key; lists and scalars replace; an empty section or list keeps the default."""
-    if isinstance(default, dict) and isinstance(override, dict):
-        out = dict(default)
-        for key, value in override.items():
-            out[key] = _merge(default[key], value) if key in default else value
-        return out
-    if override is None and isinstance(default, (dict, list)):
-        return default
-    return override
-
-
-# PyYAML's problems (English) -> what to check, in plain Chinese. First match wins.
-_YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
-    ("'\\t'", "这里有制表符（Tab 键），请只用空格缩进"),
-    ("mapping values are not allowed", "这一行多了一个「: 」或缩进不对；「键: 值」的冒号后面要有空格，值里有冒号时请用引号括起来"),
-    ("expected <block end>", "缩进没有对齐：同一分节里的各行要用同样多的空格开头"),
-    ("could not find expected ':'", "缺少「: 」：每一行应写成「键: 值」"),
-    ("did not find expected key", "缩进没有对齐，或这一行缺少「键: 值」的写法"),
-    ("did not find expected '-'", "列表没有对齐：列表的每一项都要以同样缩进的「- 」开头"),
-    ("expected ',' or ']'", "方括号 [ ] 没有闭合，或两项之间缺少逗号"),
-    ("expected ',' or '}'", "花括号 { } 没有闭合，或两项之间缺少逗号"),
-    ("quoted scalar", "引号没有闭合：请检查引号是否成对"),
-    ("end of stream", "文件意外结束：请检查引号和括号是否成对"),
-    ("expected the node content", "这里缺少内容：请检查括号和引号是否成对"),
-    ("undefined alias", "「*」开头的写法无法识别：如果是文字，请用引号括起来"),
-    ("cannot start any token", "这里有无法识别的字符（例如 @ 或 `）：如果是文字，请用引号括起来"),
-)
-
-
-def _yaml_problem(exc: yaml.MarkedYAMLError) -> tuple[int | None, str]:
-    mark = exc.problem_mark or exc.context_mark
-    english = f"{exc.problem or ''} {exc.context or ''}"
-    problem = next(
-        (chinese for needle, chinese in _YAML_PROBLEMS if needle in english),
-        "这一行写法不对：请检查缩进（只用空格）、「键: 值」的冒号和空格、引号和括号是否成对",
-    )
-    where = [f"第 {mark.column + 1} 列"] if mark is not None else []
-    if exc.context and exc.problem and exc.context_mark is not None and exc.context_mark is not mark:
-        where.append(f"所在的部分从第 {exc.context_mark.line + 1} 行开始")
-    at = f"（{'，'.join(where)}）" if where else ""
-    return (mark.line + 1 if mark is not None else None), f"YAML 格式错误{at}：{problem}"
-
-
-def _duplicate_keys(node: Node, path: tuple[str | int, ...]) -> list[tuple[int | None, str]]:
-    problems: list[tuple[int | None, str]] = []
-    if isinstance(node, MappingNode):
-        seen: dict[str, int] = {}
-        for key, value in node.value:
-            if isinstance(key, ScalarNode):
-                if key.value in seen:
-                    where = _format_loc((*path, key.value))
-                    problems.append(
-                        (
-                            key.start_mark.line + 1,
-                            f"{where}: 「{key.value}」写了两次（第一次在第 {seen[key.value]} 行），请删掉一处",
-                        )
-                    )
-                else:
-                    seen[key.value] = key.start_mark.line + 1
-                problems += _duplicate_keys(value, (*path, key.value))
-    elif isinstance(node, SequenceNode):
-        for i, item in enumerate(node.value):
-            problems += _duplicate_keys(item, (*path, i))
-    return problems
-
-
-def _locate(root: Node | None, loc: Sequence[str | int]) -> tuple[int | None, bool]:
-    """The 1-based line of `loc` in the file, else of its nearest parent that is; and whether `loc` was found."""
-    if root is None:
-        return None, False
-    node: Node = root
-    line = root.start_mark.line + 1
-    for seg in loc:
-        if seg == "[key]":
-            continue
-        if isinstance(node, MappingNode):
-            entry = next(
-                (e for e in reversed(node.value) if isinstance(e[0], ScalarNode) and e[0].value == str(seg)),
-                None,
-            )
-            if entry is None:
-                return line, False
-            # A key's own line, even when its value is a block on the following lines.
-            line, node = entry[0].start_mark.line + 1, entry[1]
-        elif isinstance(node, SequenceNode) and isinstance(seg, int) and 0 <= seg < len(node.value):
-            node = node.value[seg]
-            line = node.start_mark.line + 1
-        else:
-            return line, False
-    return line, True
-
-
-def _format_loc(loc: Sequence[str | int]) -> str:
-    out = ""
-    for seg in loc:
-        if seg == "[key]":
-            continue
-        out += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if out else str(seg))
-    return out
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "空的"
-    if isinstance(value, str):
-        return f"「{value}」"
-    if isinstance(value, bool):
-        return "「true」" if value else "「false」"
-    if isinstance(value, (dict, list)):
-        return "一个分节" if isinstance(value, dict) else "一个列表"
-    return f"「{value}」"
-
-
-def _unwrap(tp: Any) -> Any:
-    while True:
-        origin = get_origin(tp)
-        if origin is Annotated:
-            tp = get_args(tp)[0]
-        elif origin is Union or origin is types.UnionType:
-            args = [a for a in get_args(tp) if a is not type(None)]
-            if len(args) != 1:
-                return tp
-            tp = args[0]
-        else:
-            return tp
-
-
-def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
-    """The model class that validates the mapping at `loc` (for listing its keys)."""
-    tp: Any = BusinessConfig
-    for seg in loc:
-        tp = _unwrap(tp)
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            if not isinstance(seg, str) or seg not in tp.model_fields:
-                return None
-            tp = tp.model_fields[seg].annotation
-        elif get_origin(tp) is list and isinstance(seg, int):
-            tp = get_args(tp)[0]
-        elif get_origin(tp) is dict:
-            tp = get_args(tp)[1]
-        else:
-            return None
-    tp = _unwrap(tp)
-    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
-
-
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def _plain(err: Any, loc: tuple[str | int, ...]) -> str:
-    """Pydantic's error in Chinese words an office clerk can act on."""
-    kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
-    got = f"，现在是{_show(value)}"
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        model = _model_at(loc[:-1])
-        allowed = list(model.model_fields) if model else []
-        close = difflib.get_close_matches(key, allowed, n=1)
-        hint = f"，是不是「{close[0]}」？" if close else ""
-        listing = f"（这里可以写：{'、'.join(allowed)}）" if allowed else ""
-        return f"未知的配置项「{key}」{hint}{listing}"
-    if kind == "missing":
-        name = str(loc[-1]) if loc and isinstance(loc[-1], str) else ""
-        return f"缺少必填项「{name}」" if name else "缺少必填项"
-    if kind in ("int_type", "int_parsing", "int_from_float", "int_parsing_size"):
-        return f"应填整数（例如 30）{got}"
-    if kind in ("float_type", "float_parsing", "finite_number"):
-        return f"应填数字（例如 2.5）{got}"
-    if kind.startswith("decimal"):
-        return f"应填金额（例如 50000 或 5万）{got}"
-    if kind in ("string_type", "string_sub_type", "string_unicode"):
-        return f"应填文字{got}"
-    if kind in ("list_type", "tuple_type", "set_type", "iterable_type"):
-        return f"应填列表（每项一行，以「- 」开头）{got}"
-    if kind in ("dict_type", "model_type", "model_attributes_type", "mapping_type"):
-        return f"应填一个分节（下面缩进几行「键: 值」）{got}"
-    if kind.startswith("date"):
-        return f"应填日期（例如 2025-10-01）{got}"
-    if kind.startswith("time"):
-        return f"应填时间（例如 08:30）{got}"
-    if kind.startswith("bool"):
-        return f"应填 true（是）或 false（否）{got}"
-    if kind == "literal_error":
-        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ").split(", ")
-        return f"不能填{_show(value)}（可选：{'、'.join(e for e in expected if e)}）"
-    if kind == "greater_than":
-        return f"必须大于 {ctx.get('gt')}{got}"
-    if kind == "greater_than_equal":
-        return f"不能小于 {ctx.get('ge')}{got}"
-    if kind == "less_than":
-        return f"必须小于 {ctx.get('lt')}{got}"
-    if kind == "less_than_equal":
-        return f"不能大于 {ctx.get('le')}{got}"
-    if kind in ("too_short", "string_too_short"):
-        return "不能为空"
-    if kind in ("too_long", "string_too_long"):
-        return f"内容太多{got}"
-    message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if _CJK.search(message):  # our own validators' messages are already Chinese
-        return message
-    return f"这个值不符合要求{got}"
-
-
-def _validation_problems(exc: ValidationError, root: Node | None) -> list[tuple[int | None, str]]:
-    problems: list[tuple[int | None, str]] = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        cause = (err.get("ctx") or {}).get("error")
-        siblings: tuple[str, ...] = ()
-        if isinstance(cause, _At):
-            loc += cause.sub_loc
-            siblings = cause.siblings
-        line, found = _locate(root, loc)
-        for sibling in siblings if not found else ():
-            sibling_line, sibling_found = _locate(root, (*loc[:-1], sibling))
-            if sibling_found:
-                line = sibling_line
-                break
-        where = _format_loc(loc)
-        text = f"{where}: {_plain(err, loc)}" if where else _plain(err, loc)
-        problems.append((line, text))
-    problems.sort(key=lambda p: p[0] or 0)
-    return problems

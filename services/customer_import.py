@@ -23,6 +23,8 @@ Performance: users and existing customers' match keys are loaded once; writes ar
 batch (bulk INSERT ... RETURNING, bulk UPDATE by primary key, bulk audit rows); no per-row queries.
 The service never commits: `on_batch` (e.g. `session.commit`) is called after each flushed batch, so an
 interrupted import keeps whole batches and a rerun (matching is idempotent) completes it.
+
+Long because header mapping, row validation and the batched writes of one import belong together.
 """
 
 from __future__ import annotations

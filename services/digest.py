@@ -11,6 +11,8 @@ their region (Scope.customers); the 总经理 (and 管理员) everything. Activi
 contracts, payments, segments) by the customer's region.
 
 "Yesterday" is the calendar day before `now` in config.digest.timezone (Asia/Shanghai).
+
+Long because one set of aggregate queries builds every manager's digest; the markdown view still lives here (moving it to cards/ is follow-up work).
 """
 
 from __future__ import annotations

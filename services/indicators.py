@@ -12,6 +12,8 @@ of one scope into the Indicator. Counts and sums add up exactly, so the 总经�
 every group (including customers without a region).
 
 Also here: the small scope and calendar helpers the digest shares.
+
+Long because the four indicators each need a parts query and a combiner, kept together with their definitions.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Exactly-once comes from conditional updates (compare-and-set on ``notified_at``/
 ``escalated_at``); on PostgreSQL the candidate SELECTs also lock with ``FOR UPDATE SKIP LOCKED`` so
 concurrent ticks on several replicas split the work instead of waiting on each other.
 No WeCom and no outbox here: the handler and the scheduler turn the results into replies.
+
+Long because reminders, their claims and escalations and 待办 share one model and its queries.
 """
 
 from __future__ import annotations

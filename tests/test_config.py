@@ -10,14 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from services.config import (
-    BUILTIN_FIELDS,
-    BusinessConfig,
-    ConfigError,
-    check_config_file,
-    default_config,
-    load_config,
-)
+from services.config import BUILTIN_FIELDS, BusinessConfig, default_config
+from services.config_load import ConfigError, check_config_file, load_config
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -33,6 +33,8 @@ Rules (the choices the tests pin down):
 * Past results are returned as they are (``今天上午9点`` at 10:00, ``这周一``, ``昨天``, ``前天下午3点``,
   ``3天前``, ``2小时前``); the caller decides what to do with them, with :func:`is_past` (a follow-up
   reminder answers that the time has passed rather than that it cannot read it).
+
+Long because Chinese time expressions have many forms; one parser with its table of forms.
 """
 
 from __future__ import annotations
