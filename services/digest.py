@@ -12,7 +12,7 @@ contracts, payments, segments) by the customer's region.
 
 "Yesterday" is the calendar day before `now` in config.digest.timezone (Asia/Shanghai).
 
-Long because one set of aggregate queries builds every manager's digest; the markdown view still lives here (moving it to cards/ is follow-up work).
+Long because one set of aggregate queries builds every manager's digest (the markdown view is services/digest_markdown.py, the chart services/charts.py).
 """
 
 from __future__ import annotations
