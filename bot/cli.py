@@ -123,7 +123,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_org_import(args: argparse.Namespace, settings: Settings) -> int:
     from chat.outbox import enqueue_all
     from services import approval_reroute, approval_rules
-    from services.config import ConfigError, load_config
+    from services.config_load import ConfigError, load_config
     from services.org import import_org
 
     try:

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Customer, Opportunity
-from services.config import ConfigError, default_config, load_config
+from services.config import default_config
+from services.config_load import ConfigError, load_config
 from services.customer_import import import_customers
 from tests.approvals_factory import seed_opportunity
 from tests.harness import Bot
