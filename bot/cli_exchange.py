@@ -83,6 +83,43 @@ def _export(kind: str) -> Any:
     return run
 
 
+def cmd_targets_import(args: argparse.Namespace, settings: Settings) -> int:
+    from chat.errors import DomainError
+    from services.target_import import import_targets
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"找不到文件：{path}", file=sys.stderr)
+        return 1
+    _, session_factory = open_database(settings.database_url)
+    with session_factory() as session:
+        try:
+            report = import_targets(session, path=path, now=datetime.now(UTC))
+        except (DomainError, ValueError) as exc:
+            session.rollback()
+            print(f"导入失败：{getattr(exc, 'message', exc)}", file=sys.stderr)
+            return 1
+        session.commit()
+    print(report.summary())
+    return 0
+
+
+def cmd_targets_export(args: argparse.Namespace, settings: Settings) -> int:
+    from services.export import _write
+    from services.target_import import export_rows
+
+    path = Path(args.file)
+    if path.suffix.lower() != ".xlsx":
+        print("导出文件须是 .xlsx，例如：salesbot targets export targets.xlsx", file=sys.stderr)
+        return 2
+    _, session_factory = open_database(settings.database_url)
+    with session_factory() as session:
+        headers, rows = export_rows(session, now=datetime.now(UTC))
+        count = _write(path, "目标", headers, rows)
+    print(f"已导出 {count} 条目标到 {path}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     if "customers" in sub.choices:  # bot.cli.main() appends this hook again on every call (tests call it twice)
         return
@@ -102,3 +139,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p = group.add_parser("export", help=f"export {label} to XLSX")
         p.add_argument("file")
         p.set_defaults(func=_export(kind))
+    targets = sub.add_parser("targets", help="monthly targets").add_subparsers(dest="action", required=True)
+    t_imp = targets.add_parser("import", help="import targets (账号/姓名/区域, 月份, 指标, 目标) from CSV/XLSX")
+    t_imp.add_argument("file")
+    t_imp.set_defaults(func=cmd_targets_import)
+    t_exp = targets.add_parser("export", help="export targets with what is done so far to XLSX")
+    t_exp.add_argument("file")
+    t_exp.set_defaults(func=cmd_targets_export)

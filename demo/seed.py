@@ -38,6 +38,7 @@ from services import approvals
 from services.config import BusinessConfig
 from services.indicators import same_period_last_month
 from services.parsing import normalize_name
+from services.targets import seed_demo_targets
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_SEED = 2026
@@ -111,6 +112,7 @@ class DemoSummary:
     contracts: int = 0
     payments: int = 0
     reminders: int = 0
+    targets: int = 0
     stages: dict[str, int] = field(default_factory=dict)
     demo_rep: str = ""
     demo_customer: str = ""
@@ -121,7 +123,7 @@ class DemoSummary:
         return (
             f"{self.users} 人，{self.customers} 个客户，{self.visits} 次拜访，{self.opportunities} 个商机，"
             f"{self.quotes} 份报价（{self.pending_approvals} 份待审批），{self.contracts} 份合同，"
-            f"{self.payments} 笔回款，{self.reminders} 条待办"
+            f"{self.payments} 笔回款，{self.reminders} 条待办，{self.targets} 个本月目标"
         )
 
 
@@ -454,6 +456,7 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
     summary.demo_opportunity = f"#{open_plan[0].id}" if open_plan else ""
     summary.demo_supervisor = chosen_supervisor or SUPERVISORS[rep_region][0]
 
+    summary.targets = seed_demo_targets(session, now=now)
     summary.users = len(users)
     summary.customers = len(customers)
     summary.visits = session.scalar(select(func.count()).select_from(Visit)) or 0

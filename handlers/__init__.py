@@ -12,6 +12,7 @@ from handlers import (
     quotes,
     reminders,
     system,
+    targets,
     todo,
     understand,
     visits,
@@ -27,6 +28,7 @@ ROUTERS: tuple[Router, ...] = (
     digest.router,
     nextsteps.router,
     todo.router,
+    targets.router,
     understand.router,
 )
 

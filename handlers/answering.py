@@ -11,6 +11,7 @@ from chat.replies import Reply, Text
 from chat.router import CommandInfo, Ctx
 from handlers import answer_views as views
 from handlers.nextsteps import customer_next_steps, opportunity_next_steps
+from handlers.targets import targets_answer
 from models import Customer, Opportunity
 from services import answers as svc
 from services import roles
@@ -108,6 +109,8 @@ def answer(ctx: Ctx, ask: Ask) -> Reply | list[Reply]:
     if intent == "query.my_numbers":
         if ctx.user.role in roles.MANAGERS:  # a manager's numbers are their area's (the company for 总经理)
             return _area(ctx, ask, region=None)
+        if target_answer := targets_answer(ctx):
+            return target_answer
         return Text(views.numbers_view(svc.my_numbers(ctx.session, user=ctx.user, now=ctx.now)))
     if intent == "query.quote_status":
         return Text(views.quotes_view(svc.quote_states(ctx.session, user=ctx.user, quote_id=ask.quote_id), now=ctx.now))

@@ -26,6 +26,7 @@ from models.sales import (
     Visit,
     VisitPhoto,
 )
+from models.targets import Target, TargetNudge
 
 __all__ = [
     "ROLE_LABELS",
@@ -49,6 +50,8 @@ __all__ = [
     "Reminder",
     "Role",
     "StageMove",
+    "Target",
+    "TargetNudge",
     "User",
     "Visit",
     "VisitPhoto",

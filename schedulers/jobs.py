@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from schedulers import approvals, digest, outbox, reminders, retention, segments
+from schedulers import approvals, digest, outbox, reminders, retention, segments, targets
 from schedulers.base import JobFn
 from services.config import BusinessConfig
 
@@ -49,6 +49,7 @@ JOBS: tuple[Job, ...] = (
     Job("digest", digest.run, _digest_triggers, "早间销售日报"),
     Job("segments", segments.run, lambda _: (DailyAt(2, 3),), "夜间客户分层"),
     Job("retention", retention.run, lambda _: (DailyAt(3, 17),), "清理已处理的消息记录（保留死信）", in_demo=False),
+    Job("targets", targets.run, lambda _: (DailyAt(9, 17),), "目标进度提醒（过半、达成、月末进度）"),
 )
 
 

@@ -14,9 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import ApprovalStep, Contract, Customer, Opportunity, Payment, Quote, Reminder, User, Visit
+from models.targets import Metric
 from services import roles
 from services.parsing import SHANGHAI
 from services.scope import Scope, visible_userids
+from services.targets import done_by_user
 
 
 def day_start(now: datetime) -> datetime:
@@ -152,20 +154,18 @@ class Numbers:
 
 
 def my_numbers(session: Session, *, user: User, now: datetime) -> Numbers:
-    """This month: contracts the asker signed, payments on their customers' accounts they recorded, visits."""
+    """This month's signed, collected and visits, counted as the targets count them (services/targets)."""
     since = month_start(now)
-    signed, count = session.execute(
-        select(func.coalesce(func.sum(Contract.amount), 0), func.count(Contract.id)).where(
-            Contract.signed_by == user.userid, Contract.signed_at >= since
+    done = {
+        metric: done_by_user(session, metric=metric, start=since, end=now, userids=[user.userid]).get(
+            user.userid, Decimal(0)
         )
-    ).one()
-    collected = session.scalar(
-        select(func.coalesce(func.sum(Payment.amount), 0))
-        .join(Customer, Customer.id == Payment.customer_id)
-        .where(Customer.owner_userid == user.userid, Payment.received_at >= since)
+        for metric in (Metric.SIGNED, Metric.COLLECTED, Metric.VISITS)
+    }
+    count = session.scalar(
+        select(func.count(Contract.id)).where(Contract.signed_by == user.userid, Contract.signed_at >= since)
     )
-    visits = session.scalar(select(func.count(Visit.id)).where(Visit.userid == user.userid, Visit.visited_at >= since))
-    return Numbers(Decimal(signed), int(count), Decimal(collected or 0), int(visits or 0), since)
+    return Numbers(done[Metric.SIGNED], int(count or 0), done[Metric.COLLECTED], int(done[Metric.VISITS]), since)
 
 
 @dataclass(frozen=True)

@@ -23,15 +23,31 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from cards.targets import Progress, digest_target_lines
 from chat.replies import Image, Markdown
-from models import Contract, Customer, Opportunity, Payment, Quote, Reminder, Role, StageMove, User, Visit
+from models import (
+    Contract,
+    Customer,
+    Opportunity,
+    Payment,
+    Quote,
+    Reminder,
+    Role,
+    StageMove,
+    Target,
+    User,
+    Visit,
+)
+from models.targets import Metric
 from services import indicators as ind
 from services.config import SEGMENT_NAMES, BusinessConfig
 from services.digest_regions import RegionRow, quiet_reps
+from services.escape import markdown as md
 from services.scope import Scope
+from services.targets import elapsed_share, month_key
 
 TOP_REPS = 5
 TREND_MONTHS = 6
@@ -77,6 +93,7 @@ class DigestView:
     new_dormant: list[str] = field(default_factory=list)
     new_dormant_count: int = 0
     indicators: list[ind.Indicator] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)  # 完成率 lines (cards/targets.digest_target_lines)
     now: datetime | None = None
     live: bool = False  # 日报 今天: today so far instead of yesterday
     regions: list[RegionRow] = field(default_factory=list)  # the whole company's view: regions side by side
@@ -108,7 +125,7 @@ def build_digest(
 def build_digests(
     session: Session, *, managers: Sequence[User], config: BusinessConfig, now: datetime, live: bool = False
 ) -> dict[str, DigestView]:
-    """Every manager's digest from ONE set of aggregate queries (about 14, whatever the number of managers):
+    """Every manager's digest from ONE set of aggregate queries (about 15, whatever the number of managers):
     records about customers are grouped by the customer's region, people's activity by the person, and each
     manager's view takes the groups of their scope (a 销售主管: their region and its people; the 总经理: all
     of them). The queries cover only the union of the managers' scopes."""
@@ -247,6 +264,17 @@ def build_digests(
         )
     ).all()
 
+    # 8b. This month's signing targets (reps and regions): 完成率 beside the time elapsed.
+    month = month_key(today)
+    month_targets = {
+        (level, key): _dec(value)
+        for level, key, value in session.execute(
+            select(Target.level, Target.key, Target.value).where(
+                Target.month == month, Target.metric == Metric.SIGNED.value, Target.level.in_(("rep", "region"))
+            )
+        ).all()
+    }
+
     # 11–14. The indicators' parts.
     conversion = ind.conversion_cycle_parts(session, regions=regions, now=now)
     reminders_timely = ind.reminder_timeliness(session, userids=userids, now=now)
@@ -324,6 +352,7 @@ def build_digests(
                 by_signer[signer] = by_signer.get(signer, Decimal(0)) + _dec(amount)
         best = sorted(by_signer.items(), key=lambda x: (-x[1], x[0]))[:TOP_REPS]
         view.top_reps = [(names.get(u, u), amount) for u, amount in best]
+        view.targets = _target_lines(manager, users, members, by_signer, month_targets, elapsed_share(now, month))
 
         segments: dict[str | None, int] = {}
         complete = total_customers = 0
@@ -391,6 +420,26 @@ def _region_rows(*, config: BusinessConfig, users: Sequence[Any], visits: dict[s
         ]
         rows.append(row)
     return rows
+def _target_lines(
+    manager: User, users: Sequence[Row[Any]], members: frozenset[str] | None, by_signer: dict[str, Decimal],
+    month_targets: dict[tuple[str, str], Decimal], elapsed: float,
+) -> list[str]:
+    """Per rep for a supervisor, per region for the director: signed this month against the month's target."""
+    def row(name: str, level: str, key: str, done: Decimal) -> tuple[str, Progress]:
+        return name, Progress(Metric.SIGNED, month_targets.get((level, key)), done, None)
+
+    if manager.role == Role.SUPERVISOR.value:
+        rows = [row(md(u.name), "rep", u.userid, by_signer.get(u.userid, Decimal(0)))
+                for u in users if u.role == Role.REP.value and members is not None and u.userid in members]
+    else:
+        region_of = {u.userid: u.region for u in users}
+        done: dict[str, Decimal] = {}
+        for signer, amount in by_signer.items():
+            if region_of.get(signer):
+                done[region_of[signer]] = done.get(region_of[signer], Decimal(0)) + amount
+        regions = sorted({u.region for u in users if u.region and u.role == Role.REP.value})
+        rows = [row(md(r), "region", r, done.get(r, Decimal(0))) for r in regions]
+    return digest_target_lines(sorted(rows, key=lambda r: r[0]), elapsed=elapsed)
 
 
 def _owner_in(column: ColumnElement[str] | InstrumentedAttribute[str], userids: tuple[str, ...] | None) -> ColumnElement[bool]:

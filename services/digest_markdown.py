@@ -117,6 +117,9 @@ def _sections(v: DigestView) -> list[str]:
         lines.append("> 本月暂无签约")
     out.append("\n".join(lines))
 
+    if v.targets:
+        out.append("\n".join([f"**本月签约目标**（{mtd}）", *(f"> {line}" for line in v.targets)]))
+
     seg = v.segments
     lines = [
         "**客户分层** " + "、".join(f"{name}{seg.get(name, 0)}" for name in ("明星", "成长", "稳定", "休眠"))
