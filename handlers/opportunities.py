@@ -68,7 +68,7 @@ def new_opportunity(msg: Inbound, ctx: Ctx) -> list[Reply]:
     ]
 
 
-@router.command("推进", help="把商机推进到下一阶段（或指定阶段），会检查阶段条件", example=example("推进"), roles=roles.SALES)
+@router.command("推进", help="把商机推进到下一阶段或指定阶段", example=example("推进"), roles=roles.SALES)
 @picks
 def advance(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)

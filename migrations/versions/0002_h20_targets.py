@@ -1,7 +1,7 @@
 """targets and target nudges
 
 Revision ID: 0002_h20_targets
-Revises: 0002_h13b_proposals
+Revises: 0002_h17_inbound_user
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import models.base
 
 revision: str = "0002_h20_targets"
-down_revision: str | None = "0002_h13b_proposals"
+down_revision: str | None = "0002_h17_inbound_user"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
