@@ -9,7 +9,8 @@ from chat.errors import DomainError
 from chat.inbound import Inbound
 from chat.replies import Reply, Text
 from chat.router import Ctx, Router
-from models import Customer, User
+from handlers.nextsteps import opportunity_next_steps
+from models import Customer, Opportunity, User
 from models.targets import Level, Metric
 from services import escape as esc
 from services import roles
@@ -34,14 +35,14 @@ def _as_of(ctx: Ctx) -> str:
 
 @router.command("目标", help="目标完成情况", example="我的目标", roles=VIEWERS,
                 aliases=("我的目标", "团队目标", "目标完成"))
-def targets(msg: Inbound, ctx: Ctx) -> Reply:
+def targets(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
     """One command word in 帮助: 我的目标 / 团队目标 / 目标 alone view, 目标 with four words sets."""
     if ctx.command == "团队目标" or (ctx.command == "目标" and not ctx.args and ctx.user.role != roles.Role.REP):
         if ctx.user.role == roles.Role.REP:
-            return my_targets(msg, ctx)
+            return my_targets_replies(msg, ctx)
         return team_targets(msg, ctx)
     if ctx.command != "目标" or not ctx.args:
-        return my_targets(msg, ctx)
+        return my_targets_replies(msg, ctx)
     if ctx.user.role not in SETTERS:
         raise DomainError("目标由主管或管理员设置。发「我的目标」看本月完成情况。")
     return set_target(msg, ctx)
@@ -90,9 +91,19 @@ def _rep(ctx: Ctx, name: str) -> User:
     return found[0]
 
 
-def my_targets(msg: Inbound | None, ctx: Ctx) -> Text:
+def my_targets_replies(msg: Inbound, ctx: Ctx) -> list[Reply]:
+    """我的目标: the figures, then 推进 · 评分 for the opportunity most likely to close the gap."""
     if ctx.user.role != roles.Role.REP:
-        return team_targets(msg, ctx)
+        return [team_targets(msg, ctx)]
+    text, opps = _my_targets(ctx)
+    return [text, opportunity_next_steps(opps[0])] if opps else [text]
+
+
+def my_targets(msg: Inbound | None, ctx: Ctx) -> Text:
+    return _my_targets(ctx)[0]
+
+
+def _my_targets(ctx: Ctx) -> tuple[Text, list[Opportunity]]:
     month = svc.month_key(ctx.now.astimezone(svc.SHANGHAI).date())
     quarter = svc.quarter_months(month)
     month_rows = svc.progress(ctx.session, level=Level.REP, key=ctx.userid, months=[month], now=ctx.now,
@@ -111,7 +122,7 @@ def my_targets(msg: Inbound | None, ctx: Ctx) -> Text:
                             o.priority, o.amount)
             for o in opps
         ],
-    ))
+    )), opps
 
 
 def team_targets(msg: Inbound, ctx: Ctx) -> Reply:

@@ -1,25 +1,23 @@
-"""`jobs run targets` (daily at 09:17): the once-only target nudges of services/target_nudges.py."""
+"""`jobs run targets` (daily at 09:17): the once-only target nudges of services/target_nudges.py, sent through
+the push budget (services/pushes: progress news, the lowest priority; what does not fit waits in 待办)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
-from chat.outbox import enqueue
 from chat.replies import Text
 from schedulers.base import JobEnv
-from services.target_nudges import Nudge, due_nudges
-
-
-def _push(session: Session, *, nudge: Nudge, now: datetime) -> None:
-    """The one place target nudges leave: the push budget's entry point once it exists."""
-    enqueue(session, reply=Text(nudge.text), recipient=nudge.to, dedup_key=nudge.key, now=now)
+from services import pushes
+from services.target_nudges import due_nudges
 
 
 def run(env: JobEnv, now: datetime) -> str:
     with env.session_factory() as session, session.begin():
         nudges = due_nudges(session, config=env.config, now=now)
-        for nudge in nudges:
-            _push(session, nudge=nudge, now=now)
+        events = [
+            pushes.Event(to=n.to, kind="target", priority=pushes.Priority.PROGRESS, reply=Text(n.text),
+                         line=n.line or n.text, key=n.key)
+            for n in nudges
+        ]
+        pushes.push_all(session, events, now=now, config=env.config.pushes)
     return f"{len(nudges)} target nudges"

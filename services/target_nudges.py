@@ -40,6 +40,7 @@ class Nudge:
     metric: str  # a Metric value, or "all"
     month: str
     text: str
+    line: str = ""  # the nudge in a few words, for a folded message or 待办
 
     @property
     def key(self) -> str:
@@ -84,10 +85,12 @@ def due_nudges(session: Session, *, config: BusinessConfig, now: datetime) -> li
             first = _claim(session, userid=userid, month=month, metric=metric.value, kind="passed100", now=now)
             _claim(session, userid=userid, month=month, metric=metric.value, kind="passed50", now=now)
             if first:
-                out.append(Nudge(userid, "passed100", metric.value, month, f"恭喜！本月{label}目标已达成：{figures}。"))
+                out.append(Nudge(userid, "passed100", metric.value, month, f"恭喜！本月{label}目标已达成：{figures}。",
+                                 f"本月{label}目标已达成（{rate_text(p.rate)}）"))
         elif rate >= 0.5 and _claim(session, userid=userid, month=month, metric=metric.value, kind="passed50", now=now):
             rest = f"还剩 {days_left} 个工作日，" if days_left else ""
-            out.append(Nudge(userid, "passed50", metric.value, month, f"本月{label}目标已完成过半：{figures}。{rest}继续加油！"))
+            out.append(Nudge(userid, "passed50", metric.value, month, f"本月{label}目标已完成过半：{figures}。{rest}继续加油！",
+                             f"本月{label}目标已过半（{rate_text(p.rate)}）"))
         if rate < elapsed and in_last_week(now, month):
             behind.setdefault(userid, []).append((label, metric, rate))
     if behind:
@@ -114,5 +117,6 @@ def _supervisor_notes(
         names = "；".join(by_region[sup.region or ""])
         out.append(Nudge(sup.userid, "behind", "all", month,
                          f"本月时间已过 {elapsed * 100:.0f}%，还剩 {days_left} 个工作日。这几位同事的进度还可以一起看看"
-                         f"商机、帮一把：{names}。发「团队目标」看全部。"))
+                         f"商机、帮一把：{names}。发「团队目标」看全部。",
+                         "月末目标进度：有同事可以帮一把，发「团队目标」查看"))
     return out

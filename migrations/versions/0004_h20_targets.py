@@ -1,7 +1,7 @@
 """targets and target nudges
 
-Revision ID: 0002_h20_targets
-Revises: 0002_h17_inbound_user
+Revision ID: 0004_h20_targets
+Revises: 0003_h14_pushes
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 import models.base
 
-revision: str = "0002_h20_targets"
-down_revision: str | None = "0002_h17_inbound_user"
+revision: str = "0004_h20_targets"
+down_revision: str | None = "0003_h14_pushes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
