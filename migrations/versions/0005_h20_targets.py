@@ -1,7 +1,7 @@
 """targets and target nudges
 
-Revision ID: 0004_h20_targets
-Revises: 0003_h14_pushes
+Revision ID: 0005_h20_targets
+Revises: 0004_h14_visit_flag_note
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 import models.base
 
-revision: str = "0004_h20_targets"
-down_revision: str | None = "0003_h14_pushes"
+revision: str = "0005_h20_targets"
+down_revision: str | None = "0004_h14_visit_flag_note"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
