@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from cards.targets import Progress, digest_target_lines
@@ -421,7 +421,7 @@ def _region_rows(*, config: BusinessConfig, users: Sequence[Any], visits: dict[s
         rows.append(row)
     return rows
 def _target_lines(
-    manager: User, users: Sequence[Row[Any]], members: frozenset[str] | None, by_signer: dict[str, Decimal],
+    manager: User, users: Sequence[Any], members: frozenset[str] | None, by_signer: dict[str, Decimal],
     month_targets: dict[tuple[str, str], Decimal], elapsed: float,
 ) -> list[str]:
     """Per rep for a supervisor, per region for the director: signed this month against the month's target."""
