@@ -35,7 +35,8 @@ def holds_step_role(user: User, *, step: ApprovalStep, requester: User | None) -
     if user.role != step.role:
         return False
     if step.role == Role.SUPERVISOR and requester is not None:
-        return user.region is not None and user.region == requester.region
+        # the requester's own manager (as the chain routes it), or the 销售主管 of the requester's region
+        return user.userid == requester.manager_userid or (user.region is not None and user.region == requester.region)
     return True
 
 

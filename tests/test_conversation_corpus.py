@@ -224,7 +224,8 @@ def test_every_corpus_message_through_the_bot(corpus_bot: Any, capsys: pytest.Ca
                 if quote.status != "rejected" or not all(w in (quote.reject_reason or "") for w in expect.get("reason_has", [])):
                     problems.append(f"reject dialog: {quote.status} {quote.reject_reason!r}")
         elif item["intent"] in ("visit", "followup", "approve", "reject", "reassign"):
-            refused = item["intent"] in ("approve", "reject") and "不是您的审批" in shown  # the card's own rule
+            # the card's own rule: one answer for a foreign, stale or forged approval (issue 16 #12)
+            refused = item["intent"] in ("approve", "reject") and "已失效或不属于您" in shown
             if snapshot(bot) == before_rows and not refused:
                 problems.append(f"typed command did not write: {shown!r}")
             for word in expect.get("note_has", []) + expect.get("title_has", []) + expect.get("reason_has", []):

@@ -87,8 +87,9 @@ def test_case2_a_demoted_approver_cannot_approve_what_was_routed_to_her(bot: Bot
     bot.tap("sup_east", card["task_id"], APPROVE)
     assert step(bot, q.id).status == "pending"
     assert "已失效或不属于您" in bot.last_text("sup_east")
-    with bot.session() as s, s.begin():  # moved to another region: not 华东's supervisor any more
+    with bot.session() as s, s.begin():  # moved to another region (and no longer 张伟's manager): not 华东's any more
         s.execute(update(User).where(User.userid == "sup_east").values(role="supervisor", region="华南"))
+        s.execute(update(User).where(User.userid == "rep_e1").values(manager_userid="boss"))
     bot.tap("sup_east", card["task_id"], APPROVE)
     assert step(bot, q.id).status == "pending"
 
