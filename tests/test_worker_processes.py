@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from chat.outbox import enqueue
 from chat.replies import Text
-from models import Customer, InboundEvent, OutboxMessage
+from models import Customer, InboundEvent, OutboxMessage, Visit
 from models.db import make_session_factory
 from tests.harness import AGENT_ID, CORP_ID, TOKEN, seed_org
 from tests.procs import (
@@ -179,8 +179,10 @@ def test_four_worker_processes_drain_a_backlog_once_each_and_in_each_users_order
         assert len(fake.calls_to("message/send")) == expected  # nothing twice
         for userid in VISITORS:
             cards = [json.dumps(m, ensure_ascii=False) for m in fake.messages_for(userid) if m.get("msgtype") == "template_card"]
-            order = [next(n for n in range(rounds) if f"第{n}次面谈" in c) for c in cards]
-            assert order == list(range(rounds)), (userid, order)  # each user's visits in the order sent
+            assert sorted(next(n for n in range(rounds) if f"第{n}次面谈" in c) for c in cards) == list(range(rounds))
+            with factory() as session:  # handled one at a time, in the order sent: visit ids follow the messages
+                summaries = list(session.scalars(select(Visit.summary).where(Visit.userid == userid).order_by(Visit.id)))
+            assert summaries == [f"第{n}次面谈" for n in range(rounds)], (userid, summaries)
         reminders = sorted(m["text"]["content"] for u in VISITORS for m in fake.messages_for(u) if m.get("msgtype") == "text")
         assert reminders == sorted(f"提醒 {i}" for i in range(12))
         wait_for(lambda: _all_sent(factory), timeout=10, what="rows marked sent")
