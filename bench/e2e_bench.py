@@ -232,7 +232,7 @@ def run_bot_phase(args: argparse.Namespace, work: Path, *, name: str, workers: i
         "REDIS_URL": args.redis_url, "SALESBOT_LOG_LEVEL": "WARNING",
     }
     web = ServeProcess(env, args=("--no-scheduler", "--no-worker"), log_dir=work)
-    pool = [WorkerProcess(env, args=("--interval", "1"), log_dir=work) for _ in range(workers)]
+    pool = [WorkerProcess(env, args=("--interval", "2"), log_dir=work) for _ in range(workers)]
     phase = Phase(name, messages=count)
     with running(server, web, *pool):
         for proc in (web, *pool):

@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="handle accepted messages and deliver replies (PostgreSQL; no HTTP)")
     worker.add_argument("--batch", type=int, default=32, help="messages claimed per transaction (several users)")
-    worker.add_argument("--interval", type=float, default=1.0, help="seconds between outbox polls")
+    worker.add_argument("--interval", type=float, default=2.0, help="seconds between outbox polls")
     worker.add_argument("--heartbeat", default="", help="a file touched on every poll (for a container healthcheck)")
     worker.set_defaults(func=cmd_worker)
 

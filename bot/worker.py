@@ -33,6 +33,7 @@ STEP_ASIDE_MAX_S = 0.2
 # After a partial batch the next claim comes this soon, even without a wake-up: a user's next message
 # becomes claimable only once the previous one has committed, and its notification is already spent.
 SETTLE_S = 0.05
+LINGER_MAX_S = 0.32
 
 
 class Worker:
@@ -57,6 +58,7 @@ class Worker:
         self.busy = busy
         self.heartbeat = heartbeat
         self.marks = PendingMarks()
+        self._linger_now = linger
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -123,7 +125,10 @@ class Worker:
             if self._stop.is_set():
                 break
             if woke and timeout > SETTLE_S and self.linger:
-                self._stop.wait(self.linger)  # from idle: let a burst's callbacks commit, claim them together
+                # From idle: let a burst's callbacks commit and claim them together. Every worker hears every
+                # notification; one that keeps finding nothing waits longer each time (up to LINGER_MAX_S), so
+                # idle workers do not each spend a transaction per message on empty claims.
+                self._stop.wait(self._linger_now)
             try:
                 self._resumed = time.monotonic()
                 handled = self.handle_round()
@@ -138,6 +143,10 @@ class Worker:
             except Exception:
                 log.exception("worker round failed")
                 handled, next_poll = 0, time.monotonic() + self.interval
+            if handled:
+                self._linger_now = self.linger
+            elif woke:
+                self._linger_now = min(LINGER_MAX_S, self._linger_now * 2)
             if handled >= self.batch:
                 timeout = 0.0
                 self._step_aside()
