@@ -139,12 +139,14 @@ class Counters:
             statements = None
             if self.statements:
                 # Transaction control (BEGIN/COMMIT/ROLLBACK) is not a statement; the bench's own reads are left out.
-                statements = conn.execute(
+                row = conn.execute(
                     "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
                     "WHERE d.datname = current_database() AND query !~* '^\\s*(begin|commit|rollback)' "
                     "AND query !~* 'pg_stat_(statements|database|clear)'"
-                ).fetchone()[0]
-        return int(xacts[0]) - since[0] - 2, None if statements is None else int(statements)  # -2: this read
+                ).fetchone()
+                statements = int(row[0]) if row else 0
+        total = int(xacts[0]) if xacts else 0
+        return total - since[0] - 2, statements  # -2: this read
 
 
 # --- load -------------------------------------------------------------------------------------------
