@@ -26,7 +26,6 @@ from bot.worker import Worker
 from models.db import make_engine, make_session_factory, upgrade_schema
 from services.config import BusinessConfig
 from services.config_load import load_config
-from services.understanding import ModelClient
 
 log = logging.getLogger("salesbot.app")
 
@@ -98,9 +97,13 @@ def build_state(
         on_committed=wake_all,
     )
     services: dict[str, Any] = {"wecom": wecom, "session_factory": session_factory, "kv": kv, "photos": photo_fetcher}
-    model = ModelClient.from_settings(settings)
-    if model is not None:  # asked before each message's transaction, only when the rules cannot decide
-        services["understand_model"] = model
+    if settings.salesbot_llm_base_url and settings.salesbot_llm_model:
+        # Imported only when configured: the engine's dictionaries (pypinyin) would otherwise slow every start-up.
+        from services.understanding import ModelClient
+
+        model = ModelClient.from_settings(settings)
+        if model is not None:  # asked before each message's transaction, only when the rules cannot decide
+            services["understand_model"] = model
     wake_inbound: list[Callable[[], None]] = []
     dispatcher = Dispatcher(
         session_factory=session_factory,

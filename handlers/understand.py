@@ -5,7 +5,7 @@
                                    → question → a read-only answer (services/answers)
                                    → small talk / unknown → one friendly line / a hint from what it said
 
-确认 runs the proposal's command line through that command's own handler (handlers.common.run_command), so a
+确认 runs the proposal's command line through that command's own handler (chat.handle.run_command), so a
 free-form write obeys exactly the rules of the typed command; nothing is written before it.
 """
 
