@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
-
 from services.parsing.text import normalize_name, normalize_text
 
 
@@ -173,7 +171,13 @@ def opportunity_aliases(name: str) -> tuple[tuple[str, int], ...]:
 
 @lru_cache(maxsize=65536)
 def syllables(s: str) -> tuple[str, ...]:
-    """Tone-less pinyin, one syllable per character (non-Chinese characters kept as they are)."""
+    """Tone-less pinyin, one syllable per character (non-Chinese characters kept as they are).
+
+    pypinyin is imported here, on first use: loading its phrase dictionary takes about a second, which the
+    server's start (bot/app.py imports this package for ModelClient) should not pay.
+    """
+    from pypinyin import Style, lazy_pinyin
+
     out: list[str] = []
     for run in re.findall(r"[\u4e00-\u9fff]+|[^\u4e00-\u9fff]", s):
         if is_cjk(run[0]):
