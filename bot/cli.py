@@ -8,13 +8,11 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from bot import cli_exchange
 from bot.settings import MissingSecrets, Settings
 from models.db import open_database
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from services.parsing import SHANGHAI
 
 
 def parse_now(value: str | None) -> datetime:

@@ -15,7 +15,6 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -37,10 +36,9 @@ from models import (
 from services import approvals
 from services.config import BusinessConfig
 from services.indicators import same_period_last_month
-from services.parsing import normalize_name
+from services.parsing import SHANGHAI, normalize_name
 from services.targets import seed_demo_targets
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_SEED = 2026
 REGIONS = ("华东", "华南", "华北")
 REPS_PER_REGION = {"华东": 13, "华南": 12, "华北": 10}

@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import FastAPI, HTTPException, Request
@@ -41,13 +40,13 @@ from models import Customer, Opportunity, OutboxMessage, User
 from schedulers import run_job
 from schedulers.jobs import JOBS, names
 from services import roles
+from services.parsing import SHANGHAI
 
 if TYPE_CHECKING:
     from bot.app import AppState
 
 log = logging.getLogger("salesbot.demo")
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 STATIC_DIR = Path(__file__).parent / "static"
 
 # Fixed demo secrets: the stand-in API only lives inside this process.

@@ -6,15 +6,13 @@ Each run records the night it covers; a server that was down at 02:00 runs it on
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from models import JobOccurrence
 from schedulers.base import JobEnv, claim_occurrence
+from services.parsing import SHANGHAI
 from services.segments import recompute_segments
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def night_of(now: datetime) -> str:

@@ -39,7 +39,6 @@ from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
@@ -48,12 +47,11 @@ from chat.errors import DomainError
 from models import AuditEntry, Customer, User, norm_userid
 from services.config import BusinessConfig, CustomerField
 from services.customer_fields import BUILTIN_COLUMNS, clean_value, is_complete
-from services.parsing import PhoneError, normalize_name, normalize_text
+from services.parsing import SHANGHAI, PhoneError, normalize_name, normalize_text
 from services.tabular import read_rows
 
 REASON_COLUMN = "原因"
 LINE_COLUMN = "原行号"
-_SHANGHAI = ZoneInfo("Asia/Shanghai")
 # "x.rejects" or "x.rejects-20261127-0830" (or "-2" when one minute gave two) -> "x"
 _REJECTS_STEM = re.compile(r"\.rejects(?:-\d{8}-\d{4}(?:-\d+)?)?$")
 OWNER = "owner"
@@ -472,7 +470,7 @@ def rejects_target(path: Path, *, now: datetime) -> Path:
     target = rejects_path_for(path)
     if not target.exists():
         return target
-    stamp = now.astimezone(_SHANGHAI).strftime("%Y%m%d-%H%M")
+    stamp = now.astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
     stem = target.name[: -len(target.suffix)]
     candidate = target.with_name(f"{stem}-{stamp}{target.suffix}")
     n = 2

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import OutboxMessage
 from models.db import affected
+from services.parsing import SHANGHAI
 
 _STATUS_LABELS = {"dead": "已放弃（多次重试未成功，可重发）", "failed": "无法送达（不会重试）"}
-_SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def list_dead(session: Session) -> list[str]:
@@ -24,7 +23,7 @@ def list_dead(session: Session) -> list[str]:
     return [
         f"#{r.id}\t{_STATUS_LABELS.get(r.status, r.status)}\t收件人 {r.recipient}\t{r.kind}"
         f"\t错误码 {r.last_errcode if r.last_errcode is not None else '无'}\t已尝试 {r.attempts} 次"
-        f"\t{r.created_at.astimezone(_SHANGHAI):%Y-%m-%d %H:%M}"
+        f"\t{r.created_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
         for r in rows
     ]
 
