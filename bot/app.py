@@ -184,6 +184,9 @@ def create_app(
     from bot.callback import router as callback_router
 
     app.include_router(callback_router)
+    from bot.leads_api import router as leads_router
+
+    app.include_router(leads_router)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

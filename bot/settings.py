@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # Retention (schedulers/retention.py): handled inbound events and delivered outbox rows older than this
     # are pruned daily; dead letters are kept until re-driven.
     salesbot_retention_days: int = Field(default=30, ge=1)
+    # POST /api/leads: source (as in the configuration's leads.sources) -> its token. JSON in the environment:
+    # SALESBOT_LEAD_TOKENS='{"官网": "a-long-random-token"}'. No tokens: the endpoint answers 404.
+    salesbot_lead_tokens: dict[str, str] = Field(default_factory=dict)
     demo_mode: bool = Field(default=False, description="mounts /sim and the stand-in WeCom API")
     # Optional understanding model (docs/understanding.md): an OpenAI-compatible chat endpoint, asked only
     # when the rules cannot decide. Unset: the embedded rules alone.

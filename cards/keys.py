@@ -34,6 +34,16 @@ CUSTOMER_CREATE_ANYWAY = "customer.create_anyway"  # 仍然新建: a new custome
 CUSTOMER_CREATE_CANCEL = "customer.create_cancel"
 VISIT_EXPLAIN = "visit.explain"  # 在客户新厂区 / 其他地点，补充说明 on a flagged visit (arg: site|other)
 VISIT_REPEAT = "visit.repeat"  # 再记一次: the same visit text again within 10 minutes
+LEAD_ACCEPT = "lead.accept"
+LEAD_TRANSFER = "lead.transfer"
+LEAD_INVALID = "lead.invalid"
+LEAD_TRANSFER_OK = "lead.transfer_ok"
+LEAD_TRANSFER_NO = "lead.transfer_no"
+POOL_FOLLOWUP = "pool.followup"
+POOL_EXTEND = "pool.extend"
+POOL_RETURN = "pool.return"
+POOL_EXTEND_OK = "pool.extend_ok"
+POOL_EXTEND_NO = "pool.extend_no"
 ACTIONS = frozenset(
     {
         QUOTE_APPROVE,
@@ -58,6 +68,16 @@ ACTIONS = frozenset(
         CUSTOMER_CREATE_CANCEL,
         VISIT_EXPLAIN,
         VISIT_REPEAT,
+        LEAD_ACCEPT,
+        LEAD_TRANSFER,
+        LEAD_INVALID,
+        LEAD_TRANSFER_OK,
+        LEAD_TRANSFER_NO,
+        POOL_FOLLOWUP,
+        POOL_EXTEND,
+        POOL_RETURN,
+        POOL_EXTEND_OK,
+        POOL_EXTEND_NO,
     }
 )
 

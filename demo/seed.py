@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chat.outbox import enqueue
+from demo.seed_leads import seed_leads
 from models import (
     ApprovalStep,
     Contract,
@@ -116,12 +117,14 @@ class DemoSummary:
     demo_customer: str = ""
     demo_opportunity: str = ""
     demo_supervisor: str = ""
+    leads: int = 0
+    pool: int = 0
 
     def line(self) -> str:
         return (
             f"{self.users} 人，{self.customers} 个客户，{self.visits} 次拜访，{self.opportunities} 个商机，"
             f"{self.quotes} 份报价（{self.pending_approvals} 份待审批），{self.contracts} 份合同，"
-            f"{self.payments} 笔回款，{self.reminders} 条待办，{self.targets} 个本月目标"
+            f"{self.payments} 笔回款，{self.reminders} 条待办，{self.targets} 个本月目标，{self.leads} 条线索，公海 {self.pool} 个客户"
         )
 
 
@@ -453,6 +456,8 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
         open_plan = [opp]
     summary.demo_opportunity = f"#{open_plan[0].id}" if open_plan else ""
     summary.demo_supervisor = chosen_supervisor or SUPERVISORS[rep_region][0]
+    seeded = seed_leads(session, config=config, now=now, rng=rng, demo_rep=demo_rep)
+    summary.leads, summary.pool = seeded.leads, seeded.pool
 
     summary.targets = seed_demo_targets(session, now=now)
     summary.users = len(users)

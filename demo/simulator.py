@@ -440,6 +440,7 @@ def suggestions_for(state: AppState, userid: str) -> list[str]:
                 out += [f"报价 #{opp.id} 80000 含安装调试"]
             if customer is not None:
                 out += [f"新客户 {customer.name[:2]}新建示例有限公司"]
+            out += ["公海", "线索 宁波示例精工 王总 13812345678 展会 想要报价"]
         elif user.role in roles.DIGEST_RECIPIENTS:
             out += ["日报"]
         return out

@@ -7,8 +7,10 @@ from chat.router import Router, RouteTable
 from handlers import (
     customers,
     digest,
+    leads,
     nextsteps,
     opportunities,
+    pool,
     quotes,
     reminders,
     system,
@@ -29,6 +31,8 @@ ROUTERS: tuple[Router, ...] = (
     nextsteps.router,
     todo.router,
     targets.router,
+    leads.router,
+    pool.router,
     understand.router,
 )
 

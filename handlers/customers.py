@@ -222,7 +222,7 @@ def reassign(msg: Inbound, ctx: Ctx) -> list[Reply]:
     new_owner = reassign_service.resolve_assignee(ctx.session, actor=ctx.user, keyword=assignee_kw)
     handover = reassign_service.reassign_customer(ctx.session, actor=ctx.user, customer=customer, new_owner=new_owner, now=ctx.now)
     old = ctx.session.query(User).filter_by(userid=handover.old_owner).one_or_none()
-    old_name = old.name if old else handover.old_owner
+    old_name = old.name if old else (handover.old_owner or "公海")
     replies: list[Reply] = [
         Text(
             f"已把客户「{customer.name}」从{old_name}分配给{new_owner.name}"

@@ -24,7 +24,7 @@ from chat.router import Ctx, HandlerResult, Redispatch, Router
 from handlers.answering import answer, help_for, small_talk, suggestion
 from handlers.common import run_command, run_command_or_raise
 from handlers.proposing import action_of, store_proposal, understand_text
-from services import cardtasks
+from services import cardtasks, lead_sentence
 from services import proposals as store
 from services.asks import Ask
 from services.drafts import NeedMore, NeedPick, Proposed, draft_for
@@ -121,6 +121,8 @@ def respond(msg: Inbound, ctx: Ctx, ask: Ask) -> HandlerResult:
         return Text(help_for(ctx, ask))
     if ask.intent.startswith("query."):
         return answer(ctx, ask)
+    if not ask.writes and lead_sentence.parse(ask.source, config=ctx.config) is not None:
+        ask = ask.but(intent="lead")  # a company, a contact and a phone from outside: a lead (services/leads.py)
     if ask.writes:
         return propose(msg, ctx, ask)
     typo = _typo_ask(ctx, ask)

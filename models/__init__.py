@@ -1,6 +1,7 @@
 """SQLAlchemy 2 typed models and the engine/session factory."""
 
 from models.base import Base
+from models.leads import POOL_OWNER, Lead, PoolEvent, PoolExtension
 from models.messaging import (
     AuditEntry,
     CardTask,
@@ -39,13 +40,17 @@ __all__ = [
     "Delegation",
     "Dialog",
     "InboundEvent",
+    "Lead",
     "JobOccurrence",
     "Opportunity",
     "OutboxMessage",
     "Payment",
     "Proposal",
+    "POOL_OWNER",
     "PendingMedia",
     "Push",
+    "PoolEvent",
+    "PoolExtension",
     "Quote",
     "Reminder",
     "Role",

@@ -32,6 +32,9 @@ class Customer(Base):
     segment: Mapped[str | None] = mapped_column(String(16), comment="明星|成长|稳定|休眠; null = 潜在")
     segment_since: Mapped[date | None]
     complete: Mapped[bool] = mapped_column(default=False, comment="required and recommended fields filled")
+    owner_since: Mapped[datetime | None] = mapped_column(comment="when the current owner got it (null: created_at)")
+    pooled_at: Mapped[datetime | None] = mapped_column(comment="in the pool (公海) since; null while owned")
+    pool_hold_until: Mapped[datetime | None] = mapped_column(comment="an approved extension: not released before")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from schedulers import approvals, digest, outbox, reminders, retention, segments, targets
+from schedulers import approvals, digest, leads, outbox, pool, reminders, retention, segments, targets
 from schedulers.base import JobFn
 from services.config import BusinessConfig
 
@@ -50,6 +50,9 @@ JOBS: tuple[Job, ...] = (
     Job("segments", segments.run, lambda _: (DailyAt(2, 3),), "夜间客户分层"),
     Job("retention", retention.run, lambda _: (DailyAt(3, 17),), "清理已处理的消息记录（保留死信）", in_demo=False),
     Job("targets", targets.run, lambda _: (DailyAt(9, 17),), "目标进度提醒（过半、达成、月末进度）"),
+    Job("leads", leads.run, lambda _: (Every(5 * 60),), "线索超时提醒与改派"),
+    # Releases and countdown cards before the working day (not at night: they are pushes).
+    Job("pool", pool.run, lambda _: (DailyAt(7, 53),), "公海回收与回收倒计时"),
 )
 
 

@@ -26,6 +26,7 @@ WRITE_INTENTS = frozenset(
         "approve",
         "reject",
         "reassign",
+        "lead",
     }
 )
 

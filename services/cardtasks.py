@@ -32,6 +32,10 @@ class CardKind(StrEnum):
     ESCALATION = "escalation"  # ref_id: the first Reminder.id of a team escalation card
     REQUOTE = "quote.requote"  # ref_id: the rejected Quote.id (重新报价)
     CUSTOMER_DUP = "customer_dup"  # ref_id: the Customer whose phone a new customer shares (仍然新建)
+    LEAD = "lead"  # ref_id: Lead.id (the assignee's card)
+    LEAD_TRANSFER = "lead.transfer"  # ref_id: Lead.id (the supervisor's 转派 card)
+    POOL_COUNTDOWN = "pool.countdown"  # ref_id: User.id of the owner (the customers are re-read at the tap)
+    POOL_EXTENSION = "pool.extension"  # ref_id: PoolExtension.id
 
 
 # The audit entity a refused tap on each kind of card is recorded under.
@@ -43,6 +47,10 @@ ENTITY: dict[CardKind, str] = {
     CardKind.ESCALATION: "reminder",
     CardKind.REQUOTE: "quote",
     CardKind.CUSTOMER_DUP: "customer",
+    CardKind.LEAD: "lead",
+    CardKind.LEAD_TRANSFER: "lead",
+    CardKind.POOL_COUNTDOWN: "customer",
+    CardKind.POOL_EXTENSION: "pool_extension",
 }
 
 

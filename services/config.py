@@ -29,6 +29,7 @@ from pydantic import (
 
 from services import roles
 from services.config_messages import show as _show
+from services.leadpool_config import LeadsConfig, PoolConfig
 
 __all__ = [
     "BUILTIN_FIELDS",
@@ -607,6 +608,8 @@ class BusinessConfig(_Model):
     segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
     digest: DigestConfig = Field(default_factory=DigestConfig)
     visits: VisitsConfig = Field(default_factory=VisitsConfig)
+    leads: LeadsConfig = Field(default_factory=LeadsConfig)
+    pool: PoolConfig = Field(default_factory=PoolConfig)
     dialog_ttl_minutes: int = Field(default=30, ge=1)
 
     # -- validation -----------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The managers' morning digest (product.md "Scheduled work").
 
 `build_digests` gathers everything for several managers at once with aggregate queries — GROUP BY the
-customer's region (or the person), never a query per manager, rep or customer: 14 queries for the morning
+customer's region (or the person), never a query per manager, rep or customer: 20 queries for the morning
 job's 21 managers or for one manager's 日报 (`build_digest`), tested — into one `DigestView` per manager;
 `render_markdown` turns it into WeCom markdown parts of at most 2048 UTF-8 bytes each, split between sections.
 
@@ -43,6 +43,7 @@ from models import (
 )
 from models.targets import Metric
 from services import indicators as ind
+from services import lead_digest
 from services.config import SEGMENT_NAMES, BusinessConfig
 from services.digest_regions import RegionRow, quiet_reps
 from services.escape import markdown as md
@@ -94,6 +95,7 @@ class DigestView:
     new_dormant_count: int = 0
     indicators: list[ind.Indicator] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)  # 完成率 lines (cards/targets.digest_target_lines)
+    leads: lead_digest.LeadLines = field(default_factory=lead_digest.LeadLines)
     now: datetime | None = None
     live: bool = False  # 日报 今天: today so far instead of yesterday
     regions: list[RegionRow] = field(default_factory=list)  # the whole company's view: regions side by side
@@ -125,7 +127,7 @@ def build_digest(
 def build_digests(
     session: Session, *, managers: Sequence[User], config: BusinessConfig, now: datetime, live: bool = False
 ) -> dict[str, DigestView]:
-    """Every manager's digest from ONE set of aggregate queries (about 15, whatever the number of managers):
+    """Every manager's digest from ONE set of aggregate queries (about 20, whatever the number of managers):
     records about customers are grouped by the customer's region, people's activity by the person, and each
     manager's view takes the groups of their scope (a 销售主管: their region and its people; the 总经理: all
     of them). The queries cover only the union of the managers' scopes."""
@@ -280,6 +282,8 @@ def build_digests(
     reminders_timely = ind.reminder_timeliness(session, userids=userids, now=now)
     steps_timely = ind.step_timeliness(session, regions=regions, config=config, now=now)
     growth = ind.sales_growth_parts(session, regions=regions, config=config, now=now)
+    # Leads and the pool (services/lead_digest.py): five grouped queries.
+    leads = lead_digest.gather(session, regions=regions, start=y_start, end=y_end, now=now)
 
     # Each manager's view: the groups of their scope.
     views: dict[str, DigestView] = {}
@@ -386,6 +390,7 @@ def build_digests(
                 collections=collections, counts=counts, conversion=conversion, reminders_timely=reminders_timely,
                 steps_timely=steps_timely, growth=growth,
             )
+        view.leads = lead_digest.for_scope(leads, mine)
         views[manager.userid] = view
     return views
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from chat.outbox import MAX_CONTENT_BYTES, split_content
 from services import indicators as ind
+from services import lead_digest
 from services.digest_regions import as_of, quiet_text
 from services.escape import markdown as md
 
@@ -119,6 +120,10 @@ def _sections(v: DigestView) -> list[str]:
 
     if v.targets:
         out.append("\n".join([f"**本月签约目标**（{mtd}）", *(f"> {line}" for line in v.targets)]))
+
+    leads = lead_digest.section(v.leads, day_word=v.day_word)
+    if leads is not None:
+        out.append(leads)
 
     seg = v.segments
     lines = [

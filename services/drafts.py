@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from cards.proposal import ProposalView
 from models import Customer, Opportunity, Quote, User
+from services import lead_sentence
 from services.asks import Ask
 from services.config import BusinessConfig
 from services.parsing import SHANGHAI, format_amount, format_when
@@ -232,7 +233,20 @@ def _reassign(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
     return Proposed(Draft("分配", f"#{found.id} {person.userid}"), view)
 
 
-def _new_customer(ask: Ask) -> Outcome:
+def _lead(ask: Ask, config: BusinessConfig) -> Outcome | None:
+    """A lead told in a sentence (services/lead_sentence.py); 确认 runs `线索` (services/leads.py)."""
+    lead = lead_sentence.parse(ask.source, config=config)
+    if lead is None:
+        return None
+    fields = (("公司", lead.company), ("联系人", lead.contact or "—"), ("电话", lead.phone or "—"), ("来源", lead.source))
+    view = ProposalView("登记线索", fields, note=f"备注：{lead.note}" if lead.note else "")
+    return Proposed(Draft("线索", lead_sentence.command_args(lead)), view)
+
+
+def _new_customer(ask: Ask, config: BusinessConfig) -> Outcome:
+    as_lead = _lead(ask, config)  # a new company with a contact and a phone, from outside: a lead to assign
+    if as_lead is not None:
+        return as_lead
     name = _one_line(ask.text)
     if not name:
         return NeedMore("新客户叫什么名字？例如：新客户 华东精密")
@@ -272,7 +286,11 @@ def draft_for(session: Session, *, user: User, ask: Ask, config: BusinessConfig,
     if ask.intent == "reassign":
         return _reassign(session, user, ask, now)
     if ask.intent == "new_customer":
-        return _new_customer(ask)
+        return _new_customer(ask, config)
+    if ask.intent == "lead":
+        return _lead(ask, config) or NeedMore(
+            "请写上公司、联系人和电话，例如：今天展会加了个客户，宁波华东精密的王总，电话13812345678，想要报价"
+        )
     if ask.intent in ("approve", "reject"):
         return _decision(session, user, ask)
     return NeedMore("这条消息看起来要记录什么，但没看懂要记哪一项。发送「帮助」查看可用命令。")

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from chat.errors import DomainError, NotFound
-from models import Customer, Opportunity, Quote, Reminder, User, Visit
+from models import Customer, Opportunity, PoolEvent, Quote, Reminder, User, Visit
 from services import audit, roles
 from services.parsing import SHANGHAI, format_amount, normalize_text
 
@@ -68,7 +68,10 @@ def reassign_customer(session: Session, *, actor: User, customer: Customer, new_
     if customer.owner_userid == new_owner.userid:
         raise DomainError(f"客户「{customer.name}」已经由{new_owner.name}负责。")
     old_owner = customer.owner_userid
-    values: dict[str, object] = {"owner_userid": new_owner.userid}
+    values: dict[str, object] = {"owner_userid": new_owner.userid, "owner_since": now, "pooled_at": None}
+    if customer.pooled_at is not None:  # 分配 from the pool (公海)
+        session.add(PoolEvent(customer_id=customer.id, kind="assign", userid=new_owner.userid, actor=actor.userid,
+                              region=customer.region, at=now))
     if new_owner.region and customer.region != new_owner.region:
         values["region"] = new_owner.region
     changes = audit.diff(customer, values)

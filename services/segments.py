@@ -22,7 +22,7 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import Session
 
-from models import Contract, Customer, JobOccurrence, Reminder
+from models import POOL_OWNER, Contract, Customer, JobOccurrence, Reminder
 from models.db import insert_for
 from services.config import BusinessConfig, SegmentsConfig
 from services.indicators import local_midnight
@@ -115,7 +115,7 @@ def recompute_segments(session: Session, *, config: BusinessConfig, now: datetim
         if new == segment:
             continue
         moves.setdefault(new, []).append(customer_id)
-        if new == "休眠":
+        if new == "休眠" and owner != POOL_OWNER:  # a pool customer has nobody to wake it up
             run.newly_dormant.append(customer_id)
             owners[customer_id] = (owner, name)
     for segment, ids in moves.items():  # one UPDATE per target segment, in chunks

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from chat.errors import DomainError
 from models import Customer, PendingMedia, User, Visit, VisitPhoto
-from services import audit
+from services import audit, leads
 from services.config import BusinessConfig
 from services.photos import PENDING
 
@@ -142,6 +142,7 @@ def record_visit(
         changes={"customer_id": [None, customer.id], "photos": [None, visit.photo_count]},
         detail=f"anomaly {visit.distance_m:.0f}m" if visit.location_anomaly and visit.distance_m else None,
     )
+    leads.on_visit(session, config=config, customer_id=customer.id, actor=user.userid, now=now)
     session.flush()
     return VisitResult(
         visit=visit,

@@ -211,8 +211,10 @@ def test_sending_goes_through_the_real_callback_and_reply_arrives(demo: tuple[Te
     response = client.post("/sim/api/send", json={"userid": "rep_e01", "text": "帮助"})
     assert response.status_code == 200
     messages = response.json()["messages"]
-    assert messages[0] == {**messages[0], "from": "me", "text": "帮助"}
-    assert any(m["from"] == "bot" and m["kind"] in ("text", "markdown") for m in messages[1:])
+    # The demo rep's chat starts with the seeded lead and countdown cards; then what they typed, then the answer.
+    sent = next(i for i, m in enumerate(messages) if m["from"] == "me")
+    assert messages[sent] == {**messages[sent], "from": "me", "text": "帮助"}
+    assert any(m["from"] == "bot" and m["kind"] in ("text", "markdown") for m in messages[sent + 1:])
     with state.session_factory() as s:  # the real edge recorded the decrypted callback
         assert s.scalar(select(func.count()).select_from(InboundEvent).where(InboundEvent.userid == "rep_e01")) == 1
 
@@ -252,3 +254,26 @@ def test_conversation_survives_a_restart(tmp_path: Path) -> None:
         after = client.get("/sim/api/conversation?userid=rep_e01").json()["messages"]
     state.engine.dispose()
     assert [m["id"] for m in after] == [m["id"] for m in before]
+
+
+def test_demo_company_has_leads_a_pool_and_the_cards(demo: tuple[TestClient, Any]) -> None:
+    from sqlalchemy import func, select
+
+    from models import POOL_OWNER, Customer, Lead
+
+    client, state = demo
+    with state.session_factory() as s:
+        assert (s.scalar(select(func.count()).select_from(Lead)) or 0) >= 6
+        assert {st for (st,) in s.execute(select(Lead.status).distinct())} == {"assigned", "accepted", "invalid"}
+        pooled = dict(s.execute(select(Customer.region, func.count()).where(Customer.owner_userid == POOL_OWNER)
+                                .group_by(Customer.region)).all())
+        assert set(pooled) == {"华东", "华南", "华北"}
+    messages = client.get("/sim/api/conversation", params={"userid": "rep_e01"}).json()["messages"]
+    titles = [m["card"]["main_title"]["title"] for m in messages if m.get("kind") == "template_card"]
+    assert "新线索" in titles and "客户即将回收到公海" in titles
+    # The rep may act on them: 接单 on the lead card makes the customer.
+    lead_card = next(m["card"] for m in messages if m.get("kind") == "template_card"
+                     and m["card"]["main_title"]["title"] == "新线索")
+    key = lead_card["button_list"][0]["key"]
+    tapped = client.post("/sim/api/tap", json={"userid": "rep_e01", "task_id": lead_card["task_id"], "key": key})
+    assert any("已接单" in (m.get("text") or "") for m in tapped.json()["messages"])
