@@ -12,6 +12,8 @@ free-form write obeys exactly the rules of the typed command; nothing is written
 from __future__ import annotations
 
 import dataclasses
+import re
+from datetime import datetime
 from typing import Any
 
 from cards.keys import PROPOSAL_CANCEL, PROPOSAL_CONFIRM, PROPOSAL_CONFIRM_ONLY, PROPOSAL_EDIT
@@ -187,12 +189,32 @@ def _merge(old: Ask, new: Ask, reply: str) -> Ask:
     return old.but(**changes)
 
 
+# 改成… / 时间改成… / 跟进时间改为… / 提醒改到…: words that only say "change it to" before the new value.
+_CHANGE_TO = re.compile(r"^(?:把)?(?:跟进|提醒|拜访)?(?:的)?(?:时间)?(?:改成|改为|改到|换成|调到|挪到|定在|改)?\s*")
+_TRAILING = re.compile(r"[\s，,。.！!；;]+$")
+
+
+def _time_only(reply: str, now: datetime) -> datetime | None:
+    """The new time when a 修改 reply is nothing but a time (`周四下午3点`, `改成后天下午两点`,
+    `跟进时间改成下周二上午十点`): that changes the time and keeps the title / note."""
+    from services.understanding.extract import find_times  # the engine's reader; imported on first use
+
+    rest = _TRAILING.sub("", _CHANGE_TO.sub("", reply.strip(), count=1))
+    times = find_times(rest, now=now) if rest else []
+    if len(times) == 1 and times[0].span[0] == 0 and not rest[times[0].span[1] :].strip():
+        return times[0].when
+    return None
+
+
 @router.text(state=EDIT_STATE)
 def edit_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
     data: dict[str, Any] = dict(ctx.dialog.data) if ctx.dialog else {}
     ctx.dialogs.clear(userid=ctx.userid)
     old = Ask.from_data(dict(data.get("ask") or {}))
     reply = ctx.args.strip()
+    when = _time_only(reply, ctx.now) if not old.command_typo else None
+    if when is not None:
+        return propose(msg, ctx, old.but(when=when))
     new = understand_text(ctx, reply)
     if old.command_typo and not new.writes:  # a mistyped command: the reply is its corrected arguments
         return _typo_proposal(ctx, old.but(text=reply))

@@ -1,0 +1,65 @@
+"""QA fixes on the conversation side, against the real understanding engine (the bot's own words)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from models import Reminder, Visit
+from tests.harness import SHANGHAI, Bot
+from tests.test_conversation import CONFIRM, EDIT, add_customer, card_text, count, last_card, tap
+
+
+@pytest.mark.parametrize(
+    ("reply", "shown", "due"),
+    [
+        ("周四下午3点", "12月3日", datetime(2026, 12, 3, 15, 0, tzinfo=SHANGHAI)),
+        ("改成后天下午两点", "11月29日", datetime(2026, 11, 29, 14, 0, tzinfo=SHANGHAI)),
+        ("时间改为下周二上午十点。", "12月1日", datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)),
+    ],
+)
+def test_edit_with_only_a_time_changes_the_followups_time_and_keeps_its_title(
+    bot: Bot, reply: str, shown: str, due: datetime
+) -> None:
+    add_customer(bot, "嘉兴永盛化工有限公司")
+    bot.send_text("rep_e1", "提醒我下周一给永盛打电话")
+    card = last_card(bot, "rep_e1")
+    assert "11月30日" in card_text(card) and "给永盛打电话" in card_text(card)
+    tap(bot, "rep_e1", card, EDIT)
+    bot.send_text("rep_e1", reply)
+    again = last_card(bot, "rep_e1")
+    assert again["task_id"] != card["task_id"]
+    assert shown in card_text(again) and "事项:给永盛打电话" in card_text(again) and reply not in card_text(again)
+    tap(bot, "rep_e1", again, CONFIRM)
+    with bot.session() as s:
+        reminder = s.scalars(select(Reminder)).one()
+        assert reminder.due_at.astimezone(SHANGHAI) == due and reminder.title == "给永盛打电话"
+
+
+def test_edit_of_a_visits_followup_time_keeps_the_visit_note(bot: Bot) -> None:
+    add_customer(bot, "嘉兴永盛化工有限公司", contact="王经理")
+    bot.send_text("rep_e1", "刚从永盛回来，王经理说下周三要看样品")
+    card = last_card(bot, "rep_e1")
+    assert "记录拜访" in card_text(card) and "12月2日" in card_text(card)
+    tap(bot, "rep_e1", card, EDIT)
+    bot.send_text("rep_e1", "跟进时间改成下周二上午十点")
+    again = last_card(bot, "rep_e1")
+    assert "12月1日" in card_text(again) and "改成" not in card_text(again)
+    tap(bot, "rep_e1", again, CONFIRM)
+    with bot.session() as s:
+        visit = s.scalars(select(Visit)).one()
+        reminder = s.scalars(select(Reminder)).one()
+        assert "看样品" in visit.summary and "改成" not in visit.summary
+        assert reminder.due_at.astimezone(SHANGHAI) == datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
+
+
+def test_edit_with_a_whole_new_sentence_still_replaces_the_proposal(bot: Bot) -> None:
+    add_customer(bot, "嘉兴永盛化工有限公司")
+    bot.send_text("rep_e1", "提醒我下周一给永盛打电话")
+    tap(bot, "rep_e1", last_card(bot, "rep_e1"), EDIT)
+    bot.send_text("rep_e1", "周四下午3点提醒我给永盛送样品")
+    again = last_card(bot, "rep_e1")
+    assert "12月3日" in card_text(again) and "送样品" in card_text(again) and "打电话" not in card_text(again)
+    assert count(bot, Reminder) == 0
