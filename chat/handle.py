@@ -87,6 +87,20 @@ def left_dialog_notice(state: str) -> Text:
     return Text(f"已退出刚才未完成的「{label}」。")
 
 
+LEFT_PICK = "已退出刚才的选择。"
+
+
+def is_numbered_pick(state: str) -> bool:
+    """The dialogs that wait for a number from a list (handlers/common.py's "pick.*", a proposal's pick)."""
+    return state.startswith("pick.") or state == "propose.pick"
+
+
+def answers_a_pick(args_text: str) -> bool:
+    """`2`, `２`, `2。`: a number is the answer to a numbered pick; anything else is a new message."""
+    folded = unicodedata.normalize("NFKC", args_text).strip().rstrip("。.")
+    return folded.isdigit()
+
+
 class NeedsIsolation(Exception):
     """A handler failed after it had written: only a rollback of the whole transaction undoes it."""
 
@@ -152,6 +166,18 @@ def handle(
         if card_key is None:
             return [Text(BAD_BUTTON)]
     notices: list[Reply] = []
+    if (
+        dialog is not None
+        and msg.kind == "text"
+        and is_numbered_pick(dialog.state)
+        and not (command == "取消" and not args)
+        and not answers_a_pick(msg.content or "")
+    ):
+        # Not a number: not the answer to the pick. Leave it, say so in one line, and handle the message as
+        # if no dialog were open (a command runs, free text goes to the understanding step).
+        dialogs.clear(userid=userid)
+        notices.append(Text(LEFT_PICK))
+        dialog = None
     if dialog is not None and msg.kind == "text" and command in routes.command_words():
         # An open dialog takes the reply as its answer, even one starting with a command word; only `取消` or a
         # command word on its own leaves it (and then the bot says so).

@@ -9,7 +9,17 @@ from sqlalchemy import select
 
 from models import Reminder, Visit
 from tests.harness import SHANGHAI, Bot
-from tests.test_conversation import CONFIRM, EDIT, add_customer, card_text, count, last_card, tap
+from tests.test_conversation import (
+    CONFIRM,
+    EDIT,
+    Said,
+    add_customer,
+    card_text,
+    count,
+    last_card,
+    tap,
+    teach,
+)
 
 
 @pytest.mark.parametrize(
@@ -63,3 +73,34 @@ def test_edit_with_a_whole_new_sentence_still_replaces_the_proposal(bot: Bot) ->
     again = last_card(bot, "rep_e1")
     assert "12月3日" in card_text(again) and "送样品" in card_text(again) and "打电话" not in card_text(again)
     assert count(bot, Reminder) == 0
+
+
+def test_a_message_that_is_not_a_number_leaves_a_numbered_pick_and_is_handled(bot: Bot) -> None:
+    a = add_customer(bot, "华东精密一厂")
+    add_customer(bot, "华东精密二厂")
+    bot.send_text("rep_e1", "客户 华东精密")  # a typed command's pick
+    assert "1. " in bot.last_text("rep_e1") and "2. " in bot.last_text("rep_e1")
+    bot.send_text("rep_e1", "客户 华东精密一厂")  # another command: it runs, the pick is left
+    texts = bot.texts("rep_e1")
+    assert texts[-2] == "已退出刚才的选择。" and texts[-1].startswith("【华东精密一厂】")
+    bot.send_text("rep_e1", "2")  # the pick is gone: a bare number is no longer an answer to it
+    assert not bot.last_text("rep_e1").startswith("【华东精密二厂】")
+
+    teach(bot, {"华东那边去过了": lambda: Said("visit", customer_ids=(a, a + 1), text="华东那边去过了")})
+    bot.send_text("rep_e1", "华东那边去过了")  # a proposal's pick
+    assert "请回复编号" in bot.last_text("rep_e1")
+    bot.send_text("rep_e1", "分期怎么登记")  # free text: to the understanding step, not "请回复 1-2"
+    texts = bot.texts("rep_e1")
+    assert texts[-2] == "已退出刚才的选择。" and "请回复 1-" not in texts[-1]
+    assert count(bot, Visit) == 0
+
+
+def test_a_number_still_answers_the_pick_and_a_wrong_one_is_asked_again(bot: Bot) -> None:
+    add_customer(bot, "华东精密一厂")
+    add_customer(bot, "华东精密二厂")
+    bot.send_text("rep_e1", "客户 华东精密")
+    bot.send_text("rep_e1", "7")
+    assert "请回复 1-2" in bot.last_text("rep_e1")
+    bot.send_text("rep_e1", "２")
+    assert bot.last_text("rep_e1").startswith("【华东精密二厂】")
+
