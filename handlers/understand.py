@@ -36,6 +36,7 @@ router = Router("understand")
 PICK_STATE = "propose.pick"
 EDIT_STATE = "propose.edit"
 GONE = "这张确认卡片已失效，没有做任何更改。"
+ALREADY_DECIDED = "这张卡片已处理过。"
 EDIT_PROMPT = (
     "请直接发送修改后的内容：整句重说，或只说要改的部分（如「30万」「周四下午3点」「客户 宏达」）。"
     "发送「取消」放弃。"
@@ -252,6 +253,8 @@ def _tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
     view = ProposalView.from_data(proposal.view)
     status = {PROPOSAL_CANCEL: "cancelled", PROPOSAL_EDIT: "edited"}.get(key.action, "confirmed")
     if not store.decide(ctx.session, proposal=proposal, userid=ctx.userid, status=status, now=ctx.now):
+        if proposal.status != "pending":  # a second tap: the card shows its outcome already; one short line
+            return Text(ALREADY_DECIDED)
         label = store.outcome_label(proposal, now=ctx.now)
         return _card_update(msg, view, proposal.id, label, f"这张确认卡片{label}，没有做任何更改。")
     if status == "cancelled":

@@ -7,9 +7,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from models import Reminder, Visit
+from models import Proposal, Reminder, Visit
 from tests.harness import SHANGHAI, Bot
 from tests.test_conversation import (
+    CANCEL,
     CONFIRM,
     EDIT,
     Said,
@@ -104,3 +105,19 @@ def test_a_number_still_answers_the_pick_and_a_wrong_one_is_asked_again(bot: Bot
     bot.send_text("rep_e1", "２")
     assert bot.last_text("rep_e1").startswith("【华东精密二厂】")
 
+
+@pytest.mark.parametrize("first", [CONFIRM, CANCEL])
+def test_a_second_tap_on_a_decided_card_is_answered_once_and_writes_nothing(bot: Bot, first: str) -> None:
+    add_customer(bot, "嘉兴永盛化工有限公司")
+    bot.send_text("rep_e1", "提醒我下周一给永盛打电话")
+    card = last_card(bot, "rep_e1")
+    tap(bot, "rep_e1", card, first)
+    reminders = count(bot, Reminder)
+    texts_before = len(bot.texts("rep_e1"))
+    for again in (CONFIRM, CANCEL):
+        tap(bot, "rep_e1", card, again)
+    texts = bot.texts("rep_e1")
+    assert texts[texts_before:] == ["这张卡片已处理过。", "这张卡片已处理过。"]
+    assert count(bot, Reminder) == reminders == (1 if first == CONFIRM else 0)
+    with bot.session() as s:
+        assert s.scalars(select(Proposal)).one().status == ("confirmed" if first == CONFIRM else "cancelled")
