@@ -21,6 +21,7 @@ from bot.kv import KV, make_kv
 from bot.outbox import Deliverer
 from bot.photos import PhotoFetcher, media_fetcher
 from bot.settings import Settings
+from bot.webhook import WebhookSender
 from bot.wecom import WeComClient
 from bot.worker import Worker
 from models.db import make_engine, make_session_factory, upgrade_schema
@@ -78,6 +79,7 @@ def build_state(
         client=wecom,
         max_attempts=settings.outbox_max_attempts,
         per_member_per_minute=settings.outbox_per_member_per_minute,
+        webhook=WebhookSender(secret=settings.salesbot_webhook_secret),
     )
     wake: list[Callable[[], None]] = []
 

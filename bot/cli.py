@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import cli_exchange, cli_leads
+from bot import cli_exchange, cli_finance, cli_leads
 from bot.settings import MissingSecrets, Settings
 from models.db import open_database
 from services.parsing import SHANGHAI
@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Subcommands defined with the capability they serve, included explicitly (customer import/export).
-EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [cli_exchange.register, cli_leads.register]  # type: ignore[type-arg]
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [cli_exchange.register, cli_leads.register, cli_finance.register]  # type: ignore[type-arg]
 
 
 def _settings() -> Settings:

@@ -95,9 +95,11 @@ class Deliverer:
         per_member_per_minute: int = 30,
         per_member_per_hour: int = 1000,
         rng: random.Random | None = None,
+        webhook: Any = None,
     ) -> None:
         self.session_factory = session_factory
         self.client = client
+        self.webhook = webhook  # bot/webhook.WebhookSender, for kind "webhook" (finance events)
         self.max_attempts = max_attempts
         self.per_minute = per_member_per_minute
         self.per_hour = per_member_per_hour
@@ -169,6 +171,10 @@ class Deliverer:
             return self.client.send(recipient, payload)
         if kind == "update_card":
             return self.client.update_template_card([recipient], payload["response_code"], payload["template_card"])
+        if kind == "webhook":
+            if self.webhook is None:
+                raise ValueError("no webhook sender configured")
+            return self.webhook.post(payload)
         if kind == "image":
             media_id = self.client.upload_media(base64.b64decode(payload["png_b64"]), payload.get("filename", "chart.png"))
             return self.client.send(recipient, {"msgtype": "image", "image": {"media_id": media_id}})

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     salesbot_media_dir: Path = Path("./data/media")
     salesbot_timezone: str = "Asia/Shanghai"
     salesbot_log_level: str = "INFO"
+    salesbot_webhook_secret: str = Field(default="", repr=False, description="signs the finance webhook (HMAC-SHA256)")
 
     # Edge limits (reliability.md §0).
     callback_max_body: int = 256 * 1024

@@ -44,6 +44,10 @@ POOL_EXTEND = "pool.extend"
 POOL_RETURN = "pool.return"
 POOL_EXTEND_OK = "pool.extend_ok"
 POOL_EXTEND_NO = "pool.extend_no"
+# The due-day collections card: 已回款 ¥x, 客户承诺日期, 需要开票.
+COLLECTION_PAID = "coll.paid"
+COLLECTION_PROMISE = "coll.promise"
+COLLECTION_INVOICE = "coll.invoice"
 ACTIONS = frozenset(
     {
         QUOTE_APPROVE,
@@ -78,6 +82,9 @@ ACTIONS = frozenset(
         POOL_RETURN,
         POOL_EXTEND_OK,
         POOL_EXTEND_NO,
+        COLLECTION_PAID,
+        COLLECTION_PROMISE,
+        COLLECTION_INVOICE,
     }
 )
 

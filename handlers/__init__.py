@@ -7,6 +7,7 @@ from chat.router import Router, RouteTable
 from handlers import (
     customers,
     digest,
+    finance,
     leads,
     nextsteps,
     opportunities,
@@ -25,6 +26,7 @@ ROUTERS: tuple[Router, ...] = (
     customers.router,
     visits.router,
     opportunities.router,
+    finance.router,
     quotes.router,
     reminders.router,
     digest.router,

@@ -34,8 +34,12 @@ USAGE: dict[str, tuple[str, str]] = {
     "推进": ("推进 商机 [阶段]", "推进 二期产线 方案制定"),
     "输单": ("输单 商机 原因", "输单 二期产线 预算取消"),
     "评分": ("评分 商机 项目...", "评分 二期产线 预算明确 决策人已接触"),
-    "合同": ("合同 商机 金额", "合同 二期产线 28万"),
+    "合同": ("合同 商机 金额 [分期 比例或金额 [回款条件]]", "合同 二期产线 28万 分期 30/60/10"),
     "回款": ("回款 合同或客户 金额", "回款 #3 10万"),
+    "回款计划": ("回款计划 #合同 比例或金额 [回款条件]", "回款计划 #3 50/50 签约时/验收后30天"),
+    "交付": ("交付 #合同 发货|安装|验收 [日期]", "交付 #3 发货"),
+    "开票": ("开票 #合同 金额 [发票号]", "开票 #3 8.4万 04512345"),
+    "承诺": ("承诺 #合同 日期", "承诺 #3 12月20日"),
     "分配": ("分配 客户 销售", "分配 华东精密 李娜"),
 }
 
@@ -96,7 +100,7 @@ def ask_to_pick(
     """Store a pick dialog and return the numbered list. The reply `N` re-runs `then_command {prefix}#id rest`."""
     state = Pick.CUSTOMER if kind == "customer" else Pick.OPPORTUNITY
     ctx.start_dialog(state, PickData(ids=[c[0] for c in choices], command=then_command, rest=rest_args, prefix=prefix))
-    what = {"customer": "客户", "opportunity": "商机"}.get(kind, "记录")
+    what = {"customer": "客户", "opportunity": "商机", "contract": "合同"}.get(kind, "记录")
     lines = [f"找到{len(choices)}个{what}，请回复编号选择："]
     lines += [f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)]
     lines.append("（发送「取消」放弃）")

@@ -9,13 +9,23 @@ from chat.errors import DomainError, NotFound
 from chat.inbound import Inbound
 from chat.replies import Reply, Text
 from chat.router import Ctx, Router
-from handlers.common import customer_or_pick, example, opportunity_or_pick, picks, usage_error
+from handlers import finance as finance_handlers
+from handlers.common import (
+    PickRequested,
+    ask_to_pick,
+    customer_or_pick,
+    example,
+    opportunity_or_pick,
+    picks,
+    usage_error,
+)
 from handlers.nextsteps import opportunity_next_steps
 from models import Customer
 from services import contracts as contract_service
 from services import opportunities as opp_service
-from services import roles
-from services.lookup import find_opportunities
+from services import plans as plan_service
+from services import receipts, roles
+from services.lookup import Ambiguous, find_opportunities
 from services.parsing import AmountError, format_amount, parse_amount, split_args
 
 router = Router("opportunities")
@@ -127,23 +137,37 @@ def score(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(f"商机 #{opp.id}「{opp.name}」评分 {total}，优先级 {priority}（成立：{held}）。")
 
 
-@router.command("合同", help="登记已签合同（商机进入「合同签署」，需已批准的报价）", example=example("合同"), roles=roles.SALES)
+@router.command("合同", help="登记合同和分期回款计划（需已批准的报价）", example=example("合同"), roles=roles.SALES)
 @picks
 def contract(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)
+    if len(words) == 1 and _CONTRACT_REF.match(words[0]):
+        return Text(finance_handlers.contract_text(ctx, int(words[0][1:])))
+    plan_words: list[str] = []
+    if "分期" in words:
+        at = words.index("分期")
+        words, plan_words = words[:at], words[at + 1 :]
+        if not plan_words:
+            raise usage_error("合同", "「分期」后面请写比例或金额。")
     if len(words) < 2:
         raise usage_error("合同", "请写上商机和合同金额。")
     amount = _amount("合同", words[-1])
+    parts = finance_handlers.plan_parts(ctx, "合同", plan_words, total=amount) if plan_words else None
     keyword = " ".join(words[:-1])
-    opp = opportunity_or_pick(ctx, keyword, then_command="合同", rest=words[-1], open_only=True)
-    customer = contract_service.customer_of(ctx.session, opportunity=opp)
-    signed = contract_service.record_contract(
-        ctx.session, config=ctx.config, user=ctx.user, opportunity=opp, customer=customer, amount=amount, now=ctx.now
+    rest = " ".join([words[-1], *(["分期", *plan_words] if plan_words else [])])
+    opp = opportunity_or_pick(ctx, keyword, then_command="合同", rest=rest, open_only=True)
+    signed, states = plan_service.sign_contract(
+        ctx.session, config=ctx.config, user=ctx.user, opportunity=opp, amount=amount, parts=parts, now=ctx.now
     )
-    return Text(
-        f"已登记合同 #{signed.id}：{customer.name}「{opp.name}」{format_amount(amount)}，商机阶段：{opp.stage}。\n"
-        f"收到款项后发送：回款 #{signed.id} 金额"
-    )
+    customer = ctx.session.get_one(Customer, signed.customer_id)
+    default = "（默认计划）" if parts is None else ""
+    lines = [
+        f"已登记合同 #{signed.id}：{customer.name}「{opp.name}」{format_amount(amount)}，商机阶段：{opp.stage}。",
+        f"回款计划{default}：",
+        *plan_service.plan_lines(states, today=plan_service.local_day(ctx.now)),
+        f"收到款项后发送：回款 #{signed.id} 金额；发货、验收后发送：交付 #{signed.id} 发货",
+    ]
+    return Text("\n".join(lines))
 
 
 @router.command("回款", help="登记回款（合同编号如 #3，或客户名称）", example=example("回款"), roles=roles.PAYMENT)
@@ -156,16 +180,17 @@ def payment(msg: Inbound, ctx: Ctx) -> Reply:
     ref = " ".join(words[:-1])
     contract_ref = _CONTRACT_REF.match(ref)
     if contract_ref:
-        signed = contract_service.resolve_contract(ctx.session, user=ctx.user, contract_id=int(contract_ref.group(1)))
-        customer = ctx.session.get_one(Customer, signed.customer_id)
-        result = contract_service.record_payment(
-            ctx.session, user=ctx.user, customer=customer, amount=amount, now=ctx.now, contract=signed
-        )
+        signed = receipts.resolve_visible_contract(ctx.session, user=ctx.user, contract_id=int(contract_ref.group(1)))
     else:
         by_id = _CUSTOMER_REF.match(ref)
         customer = customer_or_pick(ctx, by_id.group(1) if by_id else ref, then_command="回款", rest=words[-1], prefix="客户")
-        result = contract_service.record_payment(ctx.session, user=ctx.user, customer=customer, amount=amount, now=ctx.now)
-    where = f"合同 #{result.contract.id}" if result.contract else "客户"
-    return Text(
-        f"已登记回款 {format_amount(amount)}：{customer.name}（{where}），尚未收 {format_amount(result.outstanding_after)}。"
-    )
+        try:
+            found = receipts.contract_for_customer(ctx.session, customer=customer)
+        except Ambiguous as exc:  # several contracts still owe money: which one?
+            raise PickRequested(ask_to_pick(ctx, "contract", exc.choices, "回款", words[-1])) from None
+        if found is None:  # no contract owes anything: the old rule (the customer's balance) answers
+            result = contract_service.record_payment(ctx.session, user=ctx.user, customer=customer, amount=amount, now=ctx.now)
+            return Text(f"已登记回款 {format_amount(amount)}：{customer.name}，尚未收 {format_amount(result.outstanding_after)}。")
+        signed = found
+    receipt = receipts.receive(ctx.session, config=ctx.config, user=ctx.user, contract=signed, amount=amount, now=ctx.now)
+    return Text(receipt.text())

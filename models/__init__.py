@@ -1,6 +1,7 @@
 """SQLAlchemy 2 typed models and the engine/session factory."""
 
 from models.base import Base
+from models.collections import Instalment, Invoice, Milestone
 from models.leads import POOL_OWNER, Lead, PoolEvent, PoolExtension
 from models.messaging import (
     AuditEntry,
@@ -41,7 +42,10 @@ __all__ = [
     "Dialog",
     "InboundEvent",
     "Lead",
+    "Instalment",
+    "Invoice",
     "JobOccurrence",
+    "Milestone",
     "Opportunity",
     "OutboxMessage",
     "Payment",

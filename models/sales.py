@@ -179,6 +179,8 @@ class Payment(Base):
     amount: Mapped[Decimal]
     received_at: Mapped[datetime]
     recorded_by: Mapped[str] = mapped_column(String(64))
+    voucher_no: Mapped[str | None] = mapped_column(String(64), unique=True, comment="凭证号 of an ERP receipt")
+    source: Mapped[str] = mapped_column(String(8), default="chat", server_default="chat", comment="chat|erp")
 
 
 class Reminder(Base):

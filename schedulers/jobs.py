@@ -6,7 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from schedulers import approvals, digest, leads, outbox, pool, reminders, retention, segments, targets
+from schedulers import (
+    approvals,
+    collections,
+    digest,
+    leads,
+    outbox,
+    pool,
+    reminders,
+    retention,
+    segments,
+    targets,
+)
 from schedulers.base import JobFn
 from services.config import BusinessConfig
 
@@ -36,6 +47,14 @@ class Job:
     in_demo: bool = True  # offered as a button in the simulator
 
 
+def _collections_triggers(config: BusinessConfig) -> tuple[Trigger, ...]:
+    """Daily a few minutes after the digest (inside its send window), and every 30 minutes as a catch-up:
+    each notice is claimed once, so the reruns send nothing twice."""
+    send = config.digest.send_time
+    minute = send.hour * 60 + send.minute + 4
+    return (DailyAt(minute // 60 % 24, minute % 60, id="collections"), Every(30 * 60, id="collections_catchup"))
+
+
 def _digest_triggers(config: BusinessConfig) -> tuple[Trigger, ...]:
     send = config.digest.send_time  # time + jitter_minutes, validated off :00/:30
     # Catch-up after downtime: the digest job itself skips people already served today and stops at noon.
@@ -53,6 +72,7 @@ JOBS: tuple[Job, ...] = (
     Job("leads", leads.run, lambda _: (Every(5 * 60),), "线索超时提醒与改派"),
     # Releases and countdown cards before the working day (not at night: they are pushes).
     Job("pool", pool.run, lambda _: (DailyAt(7, 53),), "公海回收与回收倒计时"),
+    Job("collections", collections.run, _collections_triggers, "回款催收阶梯"),
 )
 
 

@@ -36,6 +36,7 @@ class CardKind(StrEnum):
     LEAD_TRANSFER = "lead.transfer"  # ref_id: Lead.id (the supervisor's 转派 card)
     POOL_COUNTDOWN = "pool.countdown"  # ref_id: User.id of the owner (the customers are re-read at the tap)
     POOL_EXTENSION = "pool.extension"  # ref_id: PoolExtension.id
+    COLLECTION = "collection"  # ref_id: Instalment.id (the due-day card)
 
 
 # The audit entity a refused tap on each kind of card is recorded under.
@@ -51,6 +52,7 @@ ENTITY: dict[CardKind, str] = {
     CardKind.LEAD_TRANSFER: "lead",
     CardKind.POOL_COUNTDOWN: "customer",
     CardKind.POOL_EXTENSION: "pool_extension",
+    CardKind.COLLECTION: "instalment",
 }
 
 

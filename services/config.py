@@ -557,6 +557,71 @@ class VisitsConfig(_Model):
     anomaly_distance_km: float = Field(default=2.0, gt=0)
 
 
+class PlanPartConfig(_Model):
+    percent: Decimal = Field(gt=0, le=100)
+    due: str = Field(description="签约后10天 | 发货时 | 验收后30天 (a date makes no sense in a default plan)")
+
+    @field_validator("due")
+    @classmethod
+    def _rule(cls, value: str) -> str:
+        from services.parsing.plans import DATE_EVENT, parse_rule
+        from services.parsing.text import ParseError
+
+        try:
+            rule = parse_rule(value, now=dt.datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC")))
+        except ParseError as exc:
+            raise ValueError(exc.message) from None
+        if rule.event == DATE_EVENT:
+            raise ValueError(f"默认回款计划不能写具体日期{_show(value)}，请写「签约后10天」「发货时」「验收后30天」这样的条件")
+        return value
+
+
+class CollectionsConfig(_Model):
+    """Payment plans and the collections ladder (services/plans.py, schedulers/collections.py)."""
+
+    default_plan: list[PlanPartConfig] = Field(
+        default_factory=lambda: [
+            PlanPartConfig(percent=Decimal(30), due="签约时"),
+            PlanPartConfig(percent=Decimal(60), due="发货时"),
+            PlanPartConfig(percent=Decimal(10), due="验收后30天"),
+        ]
+    )
+    remind_before_workdays: int = Field(default=7, ge=0, description="the owner hears this many working days before")
+    supervisor_after_workdays: int = Field(default=15, ge=1)
+    director_after_workdays: int = Field(default=30, ge=1)
+    largest_overdue: int = Field(default=5, ge=1, le=20, description="overdue items listed in the digest")
+    webhook_url: str | None = Field(default=None, description="POST each new contract and payment here (signed)")
+
+    @field_validator("default_plan")
+    @classmethod
+    def _hundred(cls, value: list[PlanPartConfig]) -> list[PlanPartConfig]:
+        if not value:
+            raise ValueError("默认回款计划至少要有一期")
+        total = sum((p.percent for p in value), Decimal(0))
+        if total != 100:
+            raise ValueError(f"默认回款计划的比例加起来是 {total:g}%，应为 100%")
+        return value
+
+    @field_validator("director_after_workdays")
+    @classmethod
+    def _after_supervisor(cls, value: int, info: ValidationInfo) -> int:
+        first = info.data.get("supervisor_after_workdays")
+        if first is not None and value <= first:
+            raise _At((), f"必须大于 supervisor_after_workdays（{first}）", siblings=("supervisor_after_workdays",))
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://", value.strip()):
+            raise ValueError(f"webhook_url 要以 http:// 或 https:// 开头{_show(value)}")
+        return value.strip() if value else None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The whole configuration
+# ---------------------------------------------------------------------------------------------------------
+
 _DEFAULT_STAGES = ["线索分配", "初步接洽", "方案制定", "报价审批", "合同签署", "实施交付"]
 
 
@@ -610,6 +675,7 @@ class BusinessConfig(_Model):
     visits: VisitsConfig = Field(default_factory=VisitsConfig)
     leads: LeadsConfig = Field(default_factory=LeadsConfig)
     pool: PoolConfig = Field(default_factory=PoolConfig)
+    collections: CollectionsConfig = Field(default_factory=CollectionsConfig)
     dialog_ttl_minutes: int = Field(default=30, ge=1)
 
     # -- validation -----------------------------------------------------------------------------------------

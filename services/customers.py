@@ -231,6 +231,9 @@ def customer_view(session: Session, *, config: BusinessConfig, user: User, custo
             lines.append(f"• #{o.id} {o.name}{amount}｜{o.stage}｜优先级{o.priority}")
     else:
         lines.append("进行中的商机：无")
+    from services.plans import customer_lines  # the contracts and their payment plans
+
+    lines += customer_lines(session, customer_id=customer.id, today=_local(now).date())
 
     visits = list(
         session.scalars(

@@ -43,7 +43,7 @@ from models import (
 )
 from models.targets import Metric
 from services import indicators as ind
-from services import lead_digest
+from services import lead_digest, receivables
 from services.config import SEGMENT_NAMES, BusinessConfig
 from services.digest_regions import RegionRow, quiet_reps
 from services.escape import markdown as md
@@ -96,6 +96,7 @@ class DigestView:
     indicators: list[ind.Indicator] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)  # 完成率 lines (cards/targets.digest_target_lines)
     leads: lead_digest.LeadLines = field(default_factory=lead_digest.LeadLines)
+    receivables: receivables.ReceivablesView | None = None
     now: datetime | None = None
     live: bool = False  # 日报 今天: today so far instead of yesterday
     regions: list[RegionRow] = field(default_factory=list)  # the whole company's view: regions side by side
@@ -392,6 +393,8 @@ def build_digests(
             )
         view.leads = lead_digest.for_scope(leads, mine)
         views[manager.userid] = view
+    for userid, owed in receivables.build_for(session, managers=managers, config=config, now=now).items():
+        views[userid].receivables = owed
     return views
 
 

@@ -111,6 +111,11 @@ def _sections(v: DigestView) -> list[str]:
     lines.append("> 近6个月：" + "、".join(f"{m[5:]}月 {ind.wan(a)}" for m, a in v.collections_trend))
     out.append("\n".join(lines))
 
+    if v.receivables is not None and not v.receivables.empty:
+        from services.receivables import section  # the receivables section (docs/finance.md)
+
+        out.append(section(v.receivables, today=v.today))
+
     lines = [f"**本月签约 Top5**（{mtd}）"]
     if v.top_reps:
         lines += [f"> {i}. {md(name)} {ind.wan(amount)}" for i, (name, amount) in enumerate(v.top_reps, 1)]

@@ -17,6 +17,7 @@ __all__ = [
     "APPROVERS",
     "ASSIGNABLE",
     "DIGEST_RECIPIENTS",
+    "INVOICING",
     "LABELS",
     "MANAGERS",
     "PAYMENT",
@@ -36,6 +37,8 @@ ALL: tuple[Role, ...] = tuple(Role)
 SALES = frozenset({Role.REP, Role.SUPERVISOR, Role.DIRECTOR, Role.ADMIN})
 # Register payments: the sales roles plus 财务经理.
 PAYMENT = SALES | {Role.FINANCE}
+# Record invoices (开票) and be told what to invoice: 财务经理 (管理员 to correct).
+INVOICING = frozenset({Role.FINANCE, Role.ADMIN})
 # Manage people's work: 分配, 日报, the supervisor's view of a customer.
 MANAGERS = frozenset({Role.SUPERVISOR, Role.DIRECTOR, Role.ADMIN})
 # Receive the morning digest on the scheduler's initiative.

@@ -1,7 +1,8 @@
 """The one data-visibility rule, used by every query and answer (docs/product.md "Data visibility").
 
 A rep sees their own customers; a 销售主管 their region; 总经理 and 管理员 everything; 技术负责人 and 财务经理
-the customers whose quotes were routed to them. Out of scope is answered exactly like not found.
+the customers whose quotes were routed to them (财务经理 also every customer with a signed contract: they
+invoice and collect it). Out of scope is answered exactly like not found.
 
 `Scope.of(user)` decides it once from the user's role; lookups, the 360 view, contracts, the indicators and
 the digest all ask the same object (as a WHERE clause on customers, opportunities or users, or as regions).
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from models import ApprovalStep, Customer, Opportunity, Quote, User
+from models import ApprovalStep, Contract, Customer, Opportunity, Quote, User
 from services import roles
 
 Regions = tuple[str, ...] | None
@@ -27,7 +28,8 @@ class Reach(StrEnum):
     ALL = "all"  # 总经理, 管理员
     REGION = "region"  # 销售主管 with a region
     OWN = "own"  # a rep: their own customers
-    ROUTED = "routed"  # 技术负责人, 财务经理: customers of quotes pending on them or that they acted on
+    ROUTED = "routed"  # 技术负责人: customers whose quotes were routed to them
+    FINANCE = "finance"  # 财务经理: routed quotes, and every customer with a signed contract (they invoice and collect it)
     NONE = "none"  # a supervisor without a region, an unknown role
 
 
@@ -47,6 +49,8 @@ class Scope:
             reach = Reach.REGION if user.region else Reach.NONE
         elif role == roles.Role.REP:
             reach = Reach.OWN
+        elif role == roles.Role.FINANCE:
+            reach = Reach.FINANCE
         elif role in roles.SEES_ROUTED:
             reach = Reach.ROUTED
         else:
@@ -72,7 +76,7 @@ class Scope:
             return Customer.region == self.region
         if self.reach is Reach.OWN:
             return Customer.owner_userid == self.userid
-        if self.reach is Reach.ROUTED:
+        if self.reach in (Reach.ROUTED, Reach.FINANCE):
             routed = (
                 select(ApprovalStep.id)
                 .join(Quote, Quote.id == ApprovalStep.quote_id)
@@ -87,18 +91,22 @@ class Scope:
                     )
                 )
             )
+            if self.reach is Reach.FINANCE:  # docs/finance.md
+                signed = aliased(Contract)  # aliased: the outer query may select contracts itself
+                contracted = select(signed.id).where(signed.customer_id == Customer.id).correlate(Customer)
+                return or_(exists(routed), exists(contracted))
             return exists(routed)
         return false()
 
     def changes_customers(self) -> ColumnElement[bool]:
         """The customers the user may act on (跟进 and the like): 技术负责人/财务经理 only read what the
         approval card shows, so none (issue 16 #5)."""
-        return false() if self.reach is Reach.ROUTED else self.customers()
+        return false() if self.reach in (Reach.ROUTED, Reach.FINANCE) else self.customers()
 
     @property
     def card_only(self) -> bool:
         """True when the user sees a customer only as far as an approval card shows it."""
-        return self.reach is Reach.ROUTED
+        return self.reach in (Reach.ROUTED, Reach.FINANCE)
 
     def opportunities(self) -> ColumnElement[bool]:
         """A WHERE clause on `Opportunity` (through its customer)."""

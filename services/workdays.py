@@ -51,3 +51,17 @@ def add_working_hours(start: datetime, hours: float, *, config: ApprovalConfig) 
             remaining -= available
         cursor = day_end
     raise ValueError("no working days configured")
+
+
+def working_days_between(start: date, end: date, *, config: ApprovalConfig) -> int:
+    """Working days d with start < d <= end (negative when end is before start): how far `end` is ahead."""
+    if end == start:
+        return 0
+    sign, lo, hi = (1, start, end) if end > start else (-1, end, start)
+    count = 0
+    day = lo + timedelta(days=1)
+    while day <= hi:
+        if is_working_day(day, config=config):
+            count += 1
+        day += timedelta(days=1)
+    return sign * count

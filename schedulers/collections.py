@@ -1,0 +1,149 @@
+"""`jobs run collections`: the collections ladder (services/ladder.py) for every open instalment, daily.
+
+Each notice is claimed with a unique JobOccurrence row (job "collections", a natural occurrence such as
+`due:<instalment>:<due date>` or `overdue:<instalment>:<due date>:<today>`) in the same transaction as its
+outbox rows, so reruns, restarts and replicas never send one twice. It runs in the digest's send window
+(between digest.send_time and digest.catch_up_until, local time), so nobody is woken at night.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cards import collections as cards
+from chat.outbox import enqueue
+from chat.replies import Card, Reply, Text
+from models import Contract, Customer, Instalment, Opportunity, User
+from schedulers.base import JobEnv, claim_occurrence
+from services import approvals, cardtasks, plans, receipts, roles
+from services.config import BusinessConfig
+from services.ladder import Rung, Step, steps_for
+from services.parsing import format_amount
+
+log = logging.getLogger("salesbot.jobs.collections")
+
+
+def push(session: Session, *, to: str, reply: Reply, key: str, now: datetime, config: BusinessConfig) -> int:
+    """Every notice of the ladder goes out here (the bot's own initiative): the one place to route through
+    the per-person push budget."""
+    return enqueue(session, reply=reply, recipient=to, dedup_key=key, now=now)
+
+
+def candidates(session: Session) -> list[int]:
+    """Instalments with a due date on contracts that still owe money."""
+    rows = session.execute(select(Instalment.id, Instalment.contract_id).where(Instalment.due_on.is_not(None))).all()
+    paid, _ = plans.totals_by_contract(session, {c for _, c in rows})
+    amounts = dict(session.execute(select(Contract.id, Contract.amount).where(Contract.id.in_({c for _, c in rows}))).all())
+    return [i for i, c in rows if Decimal(amounts.get(c, 0)) > paid.get(c, Decimal(0))]
+
+
+def process(session: Session, *, config: BusinessConfig, instalment_id: int, now: datetime) -> int:
+    """The notices one instalment is owed as of `now`; returns how many messages were queued."""
+    inst = session.get(Instalment, instalment_id)
+    if inst is None or inst.due_on is None:
+        return 0
+    contract = session.get_one(Contract, inst.contract_id)
+    state = next(s for s in plans.contract_states(session, contract=contract) if s.instalment.id == inst.id)
+    steps = steps_for(
+        instalment_id=inst.id,
+        due_on=inst.due_on,
+        promised_on=inst.promised_on,
+        settled=state.settled,
+        needs_invoice=state.needs_invoice,
+        today=plans.local_day(now),
+        config=config,
+    )
+    sent = 0
+    due_sent_now = False
+    for step in steps:
+        if not claim_occurrence(session, job="collections", occurrence=step.occurrence, now=now):
+            continue
+        if step.rung == Rung.DUE:
+            due_sent_now = True
+        elif step.rung == Rung.OVERDUE and due_sent_now:
+            continue  # the due-day card went out in this same run: one message is enough today
+        sent += _notify(session, config=config, step=step, contract=contract, state=state, now=now)
+    return sent
+
+
+def _notify(
+    session: Session, *, config: BusinessConfig, step: Step, contract: Contract, state: plans.InstalmentState, now: datetime
+) -> int:
+    inst = state.instalment
+    assert inst.due_on is not None
+    customer = session.get_one(Customer, contract.customer_id)
+    opp = session.get(Opportunity, contract.opportunity_id) if contract.opportunity_id else None
+    what = f"{customer.name}「{opp.name if opp else ''}」合同 #{contract.id} {state.label}"
+    owner_id = plans.owner_of(session, contract=contract)
+    owner = session.scalar(select(User).where(User.userid == owner_id))
+    owner_name = owner.name if owner else owner_id
+    finance = list(session.scalars(select(User.userid).where(User.role == roles.Role.FINANCE, User.active.is_(True)).order_by(User.userid)))
+    left = format_amount(state.remaining)
+    key = f"coll:{step.occurrence}"
+    n = 0
+    if step.rung == Rung.BEFORE:
+        text = (
+            f"【回款提醒】{what}（未收 {left}）将于 {inst.due_on:%m月%d日} 到期。\n"
+            f"收到后发送：回款 #{contract.id} 金额；客户另约了日期：承诺 #{contract.id} 日期"
+        )
+        n += push(session, to=owner_id, reply=Text(text), key=key, now=now, config=config)
+    elif step.rung == Rung.INVOICE:
+        text = (
+            f"【待开票】{what} {format_amount(Decimal(inst.amount))} 将于 {inst.due_on:%m月%d日} 到期，尚未开票。\n"
+            f"开票后发送：开票 #{contract.id} 金额 发票号"
+        )
+        for userid in finance:
+            n += push(session, to=userid, reply=Text(text), key=f"{key}:{userid}", now=now, config=config)
+    elif step.rung == Rung.DUE:
+        view = receipts.due_view(session, instalment=inst, contract=contract)
+        if view is not None:
+            for i, userid in enumerate(dict.fromkeys([owner_id, *finance])):
+                task_id = cards.due_task_id(inst.id, inst.due_on, i)
+                if not cardtasks.issue(
+                    session, task_id=task_id, kind=cardtasks.CardKind.COLLECTION, ref_id=inst.id, recipient=userid, now=now
+                ):
+                    continue
+                n += push(session, to=userid, reply=Card(cards.due_card(view, task_id=task_id)), key=f"{key}:{userid}", now=now, config=config)
+    elif step.rung == Rung.OVERDUE:
+        text = (
+            f"【回款逾期】{what} 已逾期 {step.overdue_days} 个工作日，未收 {left}（{inst.due_on:%m月%d日}到期）。\n"
+            f"收到后发送：回款 #{contract.id} 金额；客户承诺了日期：承诺 #{contract.id} 日期"
+        )
+        n += push(session, to=owner_id, reply=Text(text), key=key, now=now, config=config)
+    else:
+        if step.rung == Rung.SUPERVISOR:
+            boss = approvals.supervisor_of(session, user=owner) if owner else None
+            targets = [boss.userid] if boss else []
+        else:
+            targets = list(session.scalars(select(User.userid).where(User.role == roles.Role.DIRECTOR, User.active.is_(True))))
+        text = (
+            f"【回款逾期 {step.overdue_days} 个工作日】{what}，未收 {left}（{inst.due_on:%m月%d日}到期），负责人 {owner_name}。\n"
+            f"请了解情况，必要时协助催收。查看：合同 #{contract.id}"
+        )
+        for userid in targets:
+            if userid != owner_id:
+                n += push(session, to=userid, reply=Text(text), key=f"{key}:{userid}", now=now, config=config)
+    return n
+
+
+def run(env: JobEnv, now: datetime) -> str:
+    cfg = env.config.digest
+    local = now.astimezone(cfg.tz)
+    if not (cfg.send_time <= local.time() < cfg.catch_up_until):
+        return f"collections: outside {cfg.send_time:%H:%M}–{cfg.catch_up_until:%H:%M} ({local:%H:%M}), nothing sent"
+    with env.session_factory() as session:
+        ids = candidates(session)
+    sent = failed = 0
+    for instalment_id in ids:
+        try:
+            with env.session_factory() as session, session.begin():
+                sent += process(session, config=env.config, instalment_id=instalment_id, now=now)
+        except Exception:  # one broken row must not stop the others; its claims rolled back, so it retries
+            log.exception("collections for instalment %s failed", instalment_id)
+            failed += 1
+    return f"collections: checked {len(ids)} open instalments, {sent} messages, failed {failed}"
