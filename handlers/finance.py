@@ -74,7 +74,7 @@ def contract_text(ctx: Ctx, contract_id: int) -> str:
     return "\n".join(lines)
 
 
-@router.command("回款计划", help="设置合同的分期回款计划", example=example("回款计划"), roles=roles.SALES)
+@router.command("回款计划", help="设置分期回款计划", example=example("回款计划"), roles=roles.SALES)
 def set_plan(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)
     if len(words) < 2:
@@ -86,7 +86,7 @@ def set_plan(msg: Inbound, ctx: Ctx) -> Reply:
     return Text("\n".join([f"合同 #{contract.id} 的回款计划已更新：", *plans.plan_lines(states, today=plans.local_day(ctx.now))]))
 
 
-@router.command("交付", help="登记发货、安装、验收（可写计划日期）", example=example("交付"), roles=roles.SALES)
+@router.command("交付", help="登记发货、安装、验收", example=example("交付"), roles=roles.SALES)
 def milestone(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)
     if len(words) < 2 or words[1] not in delivery.KINDS:
@@ -131,7 +131,7 @@ def invoice(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(f"已登记合同 #{contract.id} 开票 {format_amount(amount)}{shown}，尚未开票 {format_amount(left)}。")
 
 
-@router.command("承诺", help="记录客户承诺的回款日期", example=example("承诺"), roles=roles.SALES)
+@router.command("承诺", help="客户承诺的回款日期", example=example("承诺"), roles=roles.SALES)
 @picks
 def promise(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)

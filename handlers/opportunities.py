@@ -137,7 +137,7 @@ def score(msg: Inbound, ctx: Ctx) -> Reply:
     return Text(f"商机 #{opp.id}「{opp.name}」评分 {total}，优先级 {priority}（成立：{held}）。")
 
 
-@router.command("合同", help="登记合同和分期回款计划（需已批准的报价）", example=example("合同"), roles=roles.SALES)
+@router.command("合同", help="登记已签合同（需已批准的报价）", example=example("合同"), roles=roles.SALES)
 @picks
 def contract(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)
