@@ -33,6 +33,7 @@ class DueView:
     due_on: date
     owner_name: str
     invoiced: bool
+    through: Decimal = Decimal(0)  # what settles it: its own remaining plus earlier instalments still open
 
 
 def due_task_id(instalment_id: int, due_on: date, n: int) -> str:
@@ -50,12 +51,17 @@ def due_card(view: DueView, *, task_id: str, replace_text: str | None = None) ->
             {"keyname": "商机", "value": (view.opportunity or "—")[:60]},
             {"keyname": "应收", "value": f"{short_amount(view.amount)}（未收 {short_amount(view.remaining)}）"},
             {"keyname": "到期", "value": f"{view.due_on:%Y-%m-%d}"},
+            *(
+                [{"keyname": "连同前期", "value": f"共待收 {short_amount(view.through)}"}]
+                if view.through > view.remaining
+                else []
+            ),
             {"keyname": "负责人", "value": view.owner_name[:30]},
             {"keyname": "发票", "value": "已开" if view.invoiced else "尚未开票"},
         ],
         "task_id": task_id,
         "button_list": [
-            {"text": f"已回款 {short_amount(view.remaining)}", "style": 1, "key": CardKey(PAID).pack()},
+            {"text": f"已回款 {short_amount(max(view.through, view.remaining))}", "style": 1, "key": CardKey(PAID).pack()},
             {"text": "客户承诺日期", "style": 2, "key": CardKey(PROMISE).pack()},
             {"text": "需要开票", "style": 2, "key": CardKey(INVOICE).pack()},
         ],

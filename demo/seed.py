@@ -345,6 +345,14 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
                         received_at=received, recorded_by=contract.signed_by)
             )
     session.add_all(payments)
+    session.flush()
+    from demo.collections_seed import seed_collections  # plans, milestones and invoices in every state
+
+    east_rep = reps["华东"][0]
+    seed_collections(
+        session, config=config, now=now, rng=random.Random(seed + 19), contracts=contracts, demo_rep=east_rep,
+        demo_customers=[c for c in customers if c.owner_userid == east_rep.userid] or customers[:1],
+    )
 
     # Segments as the nightly job would compute them (so 客户 360 shows one before the job first runs).
     per_customer: dict[int, list[Contract]] = {}

@@ -202,11 +202,13 @@ def tap_paid(msg: Inbound, ctx: Ctx) -> HandlerResult:
     instalment, contract = found
     if ctx.user.role not in roles.PAYMENT:
         return Text("您没有权限登记回款。")
-    state = next(s for s in plans.contract_states(ctx.session, contract=contract) if s.instalment.id == instalment.id)
+    states = plans.contract_states(ctx.session, contract=contract)
+    state = next(s for s in states if s.instalment.id == instalment.id)
     if state.settled:
         return _grey(ctx, msg, instalment, contract, "已回款", f"合同 #{contract.id} {state.label}已经收齐。")
-    receipt = receipts.receive(ctx.session, config=ctx.config, user=ctx.user, contract=contract, amount=state.remaining, now=ctx.now)
-    return _grey(ctx, msg, instalment, contract, f"已回款 {cards.short_amount(state.remaining)}", receipt.text())
+    amount = receipts.settle_amount(states, instalment_id=instalment.id)  # earlier open instalments come first
+    receipt = receipts.receive(ctx.session, config=ctx.config, user=ctx.user, contract=contract, amount=amount, now=ctx.now)
+    return _grey(ctx, msg, instalment, contract, f"已回款 {cards.short_amount(amount)}", receipt.text())
 
 
 @router.card(cards.PROMISE)

@@ -78,7 +78,7 @@ def _notify(
     assert inst.due_on is not None
     customer = session.get_one(Customer, contract.customer_id)
     opp = session.get(Opportunity, contract.opportunity_id) if contract.opportunity_id else None
-    what = f"{customer.name}「{opp.name if opp else ''}」合同 #{contract.id} {state.label}"
+    what = f"{customer.name}{f'「{opp.name}」' if opp else ''} 合同 #{contract.id} {state.label}"
     owner_id = plans.owner_of(session, contract=contract)
     owner = session.scalar(select(User).where(User.userid == owner_id))
     owner_name = owner.name if owner else owner_id

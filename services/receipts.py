@@ -263,4 +263,16 @@ def due_view(session: Session, *, instalment: Instalment, contract: Contract) ->
         due_on=instalment.due_on,
         owner_name=owner_name,
         invoiced=not state.needs_invoice,
+        through=settle_amount(states, instalment_id=instalment.id),
     )
+
+
+def settle_amount(states: list[plans.InstalmentState], *, instalment_id: int) -> Decimal:
+    """What must be received for this instalment to be settled: payments land on the oldest open instalment
+    first, so the earlier instalments' open remainders come with it."""
+    total = Decimal(0)
+    for s in states:
+        total += max(s.remaining, Decimal(0))
+        if s.instalment.id == instalment_id:
+            return total
+    return total

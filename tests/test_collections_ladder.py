@@ -162,3 +162,17 @@ def test_due_card_invoice_button_tells_finance(bot: Bot, signed: int) -> None:
     bot.send_text("fin", f"开票 #{signed} 15万")
     with bot.session() as s:
         assert s.scalar(select(JobOccurrence.id).where(JobOccurrence.job == "collections")) is not None
+
+
+def test_paid_button_on_a_later_instalment_settles_the_earlier_ones_too(bot: Bot) -> None:
+    ready_opportunity(bot)
+    bot.send_text("rep_e1", "合同 贴片线 50万 分期 30/70 2026-12-14/2026-12-15")
+    cid = contract_id(bot)
+    bot.send_text("rep_e1", f"回款 #{cid} 10万")  # 第一期 still owes 5万
+    bot.run_job("collections", at(2026, 12, 15))
+    second = next(c for c in bot.cards("rep_e1") if "第二期" in c["main_title"]["desc"])
+    assert second["button_list"][0]["text"] == "已回款 ¥40万"  # 5万 of 第一期 comes first
+    assert {"keyname": "连同前期", "value": "共待收 ¥40万"} in second["horizontal_content_list"]
+    bot.tap("rep_e1", second["task_id"], CardKey("coll.paid").pack())
+    with bot.session() as s:
+        assert [p.amount for p in s.scalars(select(Payment).order_by(Payment.id))] == [Decimal(100000), Decimal(400000)]
