@@ -15,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cards.proposal import ProposalView
-from models import Customer, Opportunity, Quote, User
-from services import lead_sentence
+from models import Contract, Customer, Opportunity, Quote, User
+from services import lead_sentence, receipts
 from services.asks import Ask
 from services.config import BusinessConfig
+from services.lookup import Ambiguous
 from services.parsing import SHANGHAI, format_amount, format_when
 from services.proposals import Draft
 from services.scope import Scope
@@ -213,13 +214,42 @@ def _on_opportunity(
 
 
 def _payment(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
-    found = _the_customer(session, user, ask, "华东精密的首付款到了，10万")
-    if not isinstance(found, Customer):
-        return found
+    """回款 against the payment plan: the contract of the opportunity named (else the customer's one open
+    contract), and the instalment it lands on (services/receipts.target_for_contract), named on the card."""
+    example = "华东精密的首付款到了，10万"
+    contract: Contract | None = None
+    if len(ask.opportunity_ids) == 1:
+        contract = session.scalar(
+            select(Contract)
+            .join(Customer, Customer.id == Contract.customer_id)
+            .where(Contract.opportunity_id == ask.opportunity_ids[0], Scope.of(user).customers())
+        )
+    if contract is None:
+        found = _the_customer(session, user, ask, example)
+        if not isinstance(found, Customer):
+            return found
+        if ask.amount is None:
+            return NeedMore(f"回款金额是多少？例如：{found.name}的首付款到了，10万")
+        try:
+            contract = receipts.contract_for_customer(session, customer=found)
+        except Ambiguous:  # several contracts owe money: 确认 runs 回款 on the customer, which asks which one
+            contract = None
+        if contract is None:
+            view = ProposalView("登记回款", (("客户", found.name), ("金额", format_amount(ask.amount))))
+            return Proposed(Draft("回款", f"客户#{found.id} {_money(ask.amount)}"), view)
     if ask.amount is None:
-        return NeedMore(f"回款金额是多少？例如：{found.name}的首付款到了，10万")
-    view = ProposalView("登记回款", (("客户", found.name), ("金额", format_amount(ask.amount))))
-    return Proposed(Draft("回款", f"客户#{found.id} {_money(ask.amount)}"), view)
+        return NeedMore(f"回款金额是多少？例如：{example}")
+    target = receipts.target_for_contract(session, contract=contract, amount=ask.amount, hint=ask.source or ask.text)
+    fields: list[tuple[str, str]] = [
+        ("客户", target.customer.name),
+        ("合同", f"#{contract.id} {target.opportunity}".strip()),
+        ("金额", format_amount(ask.amount)),
+    ]
+    if target.lands_on is not None:
+        inst = target.lands_on
+        fields.append(("记入", f"{inst.label}（应收 {format_amount(Decimal(inst.instalment.amount))}，未收 {format_amount(inst.remaining)}）"))
+    view = ProposalView("登记回款", tuple(fields), warnings=tuple(target.notes))
+    return Proposed(Draft("回款", f"#{contract.id} {_money(ask.amount)}"), view)
 
 
 def _reassign(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
