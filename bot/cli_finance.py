@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bot.settings import Settings
+from models.db import open_database
 
 
 def _day(value: str, flag: str) -> date:
@@ -18,7 +19,6 @@ def _day(value: str, flag: str) -> date:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli import _db
     from services.finance_export import export_finance
 
     path = Path(args.file)
@@ -29,7 +29,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     if end < start:
         print(f"--to（{end}）早于 --from（{start}）。", file=sys.stderr)
         return 2
-    _, session_factory = _db(settings)
+    _, session_factory = open_database(settings.database_url)
     with session_factory() as session:
         counts = export_finance(session, path=path, start=start, end=end, now=datetime.now(UTC))
     print(counts.summary(path, start, end))
@@ -37,7 +37,6 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli import _db
     from chat.errors import DomainError
     from services.config import ConfigError, load_config
     from services.finance_import import import_receipts
@@ -51,7 +50,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    _, session_factory = _db(settings)
+    _, session_factory = open_database(settings.database_url)
     with session_factory() as session:
         try:
             report = import_receipts(session, path=path, config=config, now=datetime.now(UTC), dry_run=args.dry_run)
