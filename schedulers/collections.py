@@ -16,11 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cards import collections as cards
-from chat.outbox import enqueue
 from chat.replies import Card, Reply, Text
 from models import Contract, Customer, Instalment, Opportunity, User
 from schedulers.base import JobEnv, claim_occurrence
-from services import approvals, cardtasks, plans, receipts, roles
+from services import approvals, cardtasks, plans, pushes, receipts, roles
 from services.config import BusinessConfig
 from services.ladder import Rung, Step, steps_for
 from services.parsing import format_amount
@@ -28,10 +27,19 @@ from services.parsing import format_amount
 log = logging.getLogger("salesbot.jobs.collections")
 
 
-def push(session: Session, *, to: str, reply: Reply, key: str, now: datetime, config: BusinessConfig) -> int:
-    """Every notice of the ladder goes out here (the bot's own initiative): the one place to route through
-    the per-person push budget."""
-    return enqueue(session, reply=reply, recipient=to, dedup_key=key, now=now)
+def push(
+    session: Session, *, to: str, reply: Reply, key: str, line: str, now: datetime, config: BusinessConfig,
+    urgent: bool = True,
+) -> int:
+    """Every notice of the ladder goes out here (the bot's own initiative), within the person's daily push
+    budget (services/pushes.py): what does not fit is listed in their next 待办 instead. Due and overdue
+    instalments rank with overdue follow-ups; the heads-up before the due date with progress news."""
+    priority = pushes.Priority.FOLLOWUP if urgent else pushes.Priority.PROGRESS
+    delivery = pushes.push(
+        session, to=to, kind="collection", priority=priority, reply=reply, line=line, key=key, now=now,
+        config=config.pushes,
+    )
+    return delivery.messages
 
 
 def candidates(session: Session) -> list[int]:
@@ -91,14 +99,16 @@ def _notify(
             f"【回款提醒】{what}（未收 {left}）将于 {inst.due_on:%m月%d日} 到期。\n"
             f"收到后发送：回款 #{contract.id} 金额；客户另约了日期：承诺 #{contract.id} 日期"
         )
-        n += push(session, to=owner_id, reply=Text(text), key=key, now=now, config=config)
+        n += push(session, to=owner_id, reply=Text(text), key=key, now=now, config=config,
+                  line=f"回款提醒：{what} {inst.due_on:%m-%d}到期", urgent=False)
     elif step.rung == Rung.INVOICE:
         text = (
             f"【待开票】{what} {format_amount(Decimal(inst.amount))} 将于 {inst.due_on:%m月%d日} 到期，尚未开票。\n"
             f"开票后发送：开票 #{contract.id} 金额 发票号"
         )
         for userid in finance:
-            n += push(session, to=userid, reply=Text(text), key=f"{key}:{userid}", now=now, config=config)
+            n += push(session, to=userid, reply=Text(text), key=f"{key}:{userid}", now=now, config=config,
+                      line=f"待开票：{what} {inst.due_on:%m-%d}到期", urgent=False)
     elif step.rung == Rung.DUE:
         view = receipts.due_view(session, instalment=inst, contract=contract)
         if view is not None:
@@ -108,13 +118,15 @@ def _notify(
                     session, task_id=task_id, kind=cardtasks.CardKind.COLLECTION, ref_id=inst.id, recipient=userid, now=now
                 ):
                     continue
-                n += push(session, to=userid, reply=Card(cards.due_card(view, task_id=task_id)), key=f"{key}:{userid}", now=now, config=config)
+                n += push(session, to=userid, reply=Card(cards.due_card(view, task_id=task_id)), key=f"{key}:{userid}",
+                          now=now, config=config, line=f"回款今日到期：{what}")
     elif step.rung == Rung.OVERDUE:
         text = (
             f"【回款逾期】{what} 已逾期 {step.overdue_days} 个工作日，未收 {left}（{inst.due_on:%m月%d日}到期）。\n"
             f"收到后发送：回款 #{contract.id} 金额；客户承诺了日期：承诺 #{contract.id} 日期"
         )
-        n += push(session, to=owner_id, reply=Text(text), key=key, now=now, config=config)
+        n += push(session, to=owner_id, reply=Text(text), key=key, now=now, config=config,
+                  line=f"回款逾期{step.overdue_days}个工作日：{what}")
     else:
         if step.rung == Rung.SUPERVISOR:
             boss = approvals.supervisor_of(session, user=owner) if owner else None
@@ -127,7 +139,8 @@ def _notify(
         )
         for userid in targets:
             if userid != owner_id:
-                n += push(session, to=userid, reply=Text(text), key=f"{key}:{userid}", now=now, config=config)
+                n += push(session, to=userid, reply=Text(text), key=f"{key}:{userid}", now=now, config=config,
+                          line=f"回款逾期{step.overdue_days}个工作日：{what}（{owner_name}）")
     return n
 
 

@@ -176,3 +176,25 @@ def test_paid_button_on_a_later_instalment_settles_the_earlier_ones_too(bot: Bot
     bot.tap("rep_e1", second["task_id"], CardKey("coll.paid").pack())
     with bot.session() as s:
         assert [p.amount for p in s.scalars(select(Payment).order_by(Payment.id))] == [Decimal(100000), Decimal(400000)]
+
+
+def test_the_ladder_stays_within_the_push_budget(bot: Bot) -> None:
+    """Eight instalments falling due on one morning: at most the daily budget goes out as messages, the rest is
+    held for the owner's 待办 (services/pushes.py), and a rerun adds nothing."""
+    from models import Push
+
+    for i in range(8):
+        ready_opportunity(bot, customer=f"华瑞电子{i}", name=f"贴片线{i}", phone=f"1381234{i:04d}")
+        bot.send_text("rep_e1", f"合同 贴片线{i} 10万 分期 100 2026-12-01")
+
+    def ledger() -> list[tuple[str | None, int | None]]:
+        with bot.session() as s:
+            return [(p.status, p.slot) for p in s.scalars(select(Push).where(Push.recipient == "rep_e1", Push.kind == "collection"))]
+
+    bot.run_job("collections", at(2026, 12, 3))
+    rows = ledger()
+    sent = [r for r in rows if r[0] == "sent"]
+    assert len(rows) == 8 and 1 <= len(sent) < bot.state.config.pushes.per_person_per_day
+    assert sum(1 for r in rows if r[0] == "held") == 8 - len(sent)
+    bot.run_job("collections", at(2026, 12, 3, 10))
+    assert ledger() == rows

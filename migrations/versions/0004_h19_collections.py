@@ -1,7 +1,7 @@
 """h19 collections
 
-Revision ID: 0002_h19_collections
-Revises: 0001
+Revision ID: 0007_h19_collections
+Revises: 0006_h18_leads
 Create Date: 2026-12-01 22:32:36.066888
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 import models.base
 
-revision: str = '0002_h19_collections'
+revision: str = '0007_h19_collections'
 down_revision: str | None = '0006_h18_leads'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
