@@ -9,7 +9,7 @@ outbox rows, so reruns, restarts and replicas never send one twice. It runs in t
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -42,12 +42,17 @@ def push(
     return delivery.messages
 
 
-def candidates(session: Session) -> list[int]:
-    """Instalments with a due date on contracts that still owe money."""
-    rows = session.execute(select(Instalment.id, Instalment.contract_id).where(Instalment.due_on.is_not(None))).all()
-    paid, _ = plans.totals_by_contract(session, {c for _, c in rows})
-    amounts = dict(session.execute(select(Contract.id, Contract.amount).where(Contract.id.in_({c for _, c in rows}))).all())
-    return [i for i, c in rows if Decimal(amounts.get(c, 0)) > paid.get(c, Decimal(0))]
+def candidates(session: Session, *, today: date) -> list[int]:
+    """Instalments with a due date on contracts that still owe money, nearest to today first: each notice
+    takes a slot of the owner's push budget, so today's due-day cards go before older overdue reminders."""
+    rows = session.execute(
+        select(Instalment.id, Instalment.contract_id, Instalment.due_on).where(Instalment.due_on.is_not(None))
+    ).all()
+    contract_ids = {c for _, c, _ in rows}
+    paid, _ = plans.totals_by_contract(session, contract_ids)
+    amounts = dict(session.execute(select(Contract.id, Contract.amount).where(Contract.id.in_(contract_ids))).all())
+    owing = [(i, due) for i, c, due in rows if Decimal(amounts.get(c, 0)) > paid.get(c, Decimal(0))]
+    return [i for i, due in sorted(owing, key=lambda r: (abs((r[1] - today).days), r[0]))]
 
 
 def process(session: Session, *, config: BusinessConfig, instalment_id: int, now: datetime) -> int:
@@ -150,7 +155,7 @@ def run(env: JobEnv, now: datetime) -> str:
     if not (cfg.send_time <= local.time() < cfg.catch_up_until):
         return f"collections: outside {cfg.send_time:%H:%M}–{cfg.catch_up_until:%H:%M} ({local:%H:%M}), nothing sent"
     with env.session_factory() as session:
-        ids = candidates(session)
+        ids = candidates(session, today=local.date())
     sent = failed = 0
     for instalment_id in ids:
         try:
