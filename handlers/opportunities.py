@@ -11,8 +11,6 @@ from chat.replies import Reply, Text
 from chat.router import Ctx, Router
 from handlers import finance as finance_handlers
 from handlers.common import (
-    PickRequested,
-    ask_to_pick,
     customer_or_pick,
     example,
     opportunity_or_pick,
@@ -186,9 +184,9 @@ def payment(msg: Inbound, ctx: Ctx) -> Reply:
         customer = customer_or_pick(ctx, by_id.group(1) if by_id else ref, then_command="回款", rest=words[-1], prefix="客户")
         try:
             found = receipts.contract_for_customer(ctx.session, customer=customer)
-        except Ambiguous as exc:  # several contracts still owe money: which one?
-            raise PickRequested(ask_to_pick(ctx, "contract", exc.choices, "回款", words[-1])) from None
-        if found is None:  # no contract owes anything: the old rule (the customer's balance) answers
+        except Ambiguous:
+            found = None
+        if found is None:  # several contracts, or none left to collect: the contracts service says which
             result = contract_service.record_payment(ctx.session, user=ctx.user, customer=customer, amount=amount, now=ctx.now)
             return Text(f"已登记回款 {format_amount(amount)}：{customer.name}，尚未收 {format_amount(result.outstanding_after)}。")
         signed = found

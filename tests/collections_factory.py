@@ -19,7 +19,7 @@ def ready_opportunity(
         o = s.scalars(select(Opportunity).where(Opportunity.name == name)).one()
         s.add(Visit(customer_id=o.customer_id, userid=owner, summary="x", visited_at=bot.clock()))
         o.stage = "报价审批"
-        s.add(Quote(opportunity_id=o.id, amount=Decimal(500000), requester_userid=owner, status="approved", created_at=bot.clock()))
+        s.add(Quote(opportunity_id=o.id, amount=Decimal(1000000), requester_userid=owner, status="approved", created_at=bot.clock()))
         return o.id
 
 
