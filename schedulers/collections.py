@@ -51,7 +51,7 @@ def candidates(session: Session, *, today: date) -> list[int]:
     contract_ids = {c for _, c, _ in rows}
     paid, _ = plans.totals_by_contract(session, contract_ids)
     amounts = dict(session.execute(select(Contract.id, Contract.amount).where(Contract.id.in_(contract_ids))).all())
-    owing = [(i, due) for i, c, due in rows if Decimal(amounts.get(c, 0)) > paid.get(c, Decimal(0))]
+    owing = [(i, due) for i, c, due in rows if due is not None and Decimal(amounts.get(c, 0)) > paid.get(c, Decimal(0))]
     return [i for i, due in sorted(owing, key=lambda r: (abs((r[1] - today).days), r[0]))]
 
 

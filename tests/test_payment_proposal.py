@@ -51,3 +51,16 @@ def test_naming_a_later_instalment_warns_where_it_lands(bot: Bot) -> None:
     bot.send_text("rep_e1", sentence)
     shown = card_text(last_card(bot, "rep_e1"))
     assert "记入:第一期" in shown and "第一期还未收齐（未收 ¥150,000），这笔会先记入第一期。" in shown
+
+
+def test_the_sentence_with_the_real_engine(bot: Bot) -> None:
+    """No engine given: services/understanding reads the sentence (华瑞 → 华瑞电子, 贴片线 → its opportunity)."""
+    ready_opportunity(bot)
+    bot.send_text("rep_e1", "合同 贴片线 50万")
+    bot.send_text("rep_e1", SENTENCE)
+    card = last_card(bot, "rep_e1")
+    shown = card_text(card)
+    assert "登记回款" in shown and f"合同:#{contract_id(bot)} 贴片线" in shown and "记入:第一期" in shown
+    tap(bot, "rep_e1", card, CONFIRM)
+    with bot.session() as s:
+        assert s.scalars(select(Payment.amount)).one() == Decimal(150000)
