@@ -38,7 +38,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from chat.errors import DomainError
-    from services.config import ConfigError, load_config
+    from services.config_load import ConfigError, load_config
     from services.finance_import import import_receipts
 
     path = Path(args.file)
