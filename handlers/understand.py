@@ -25,9 +25,10 @@ from chat.replies import Reply, Text, UpdateCard
 from chat.router import Ctx, HandlerResult, Redispatch, Router
 from handlers.answering import answer, help_for, small_talk, suggestion
 from handlers.common import run_command, run_command_or_raise
-from handlers.proposing import action_of, store_proposal, understand_text
+from handlers.proposing import action_of, did_you_mean, store_proposal, understand_text
 from services import cardtasks, lead_sentence
 from services import proposals as store
+from services.answers import visible_customers
 from services.asks import Ask
 from services.drafts import NeedMore, NeedPick, Proposed, draft_for
 
@@ -88,6 +89,11 @@ def propose(msg: Inbound, ctx: Ctx, ask: Ask) -> Reply:
         lines.append("（发送「取消」放弃）")
         return Text("\n".join(lines))
     assert isinstance(outcome, Proposed)
+    if ask.did_you_mean:  # the name matched only approximately: the card asks about the customer first
+        names = "、".join(c.name for c in visible_customers(ctx.session, user=ctx.user, ids=ask.customer_ids))
+        mention = f"没有找到「{(ask.mention or '')[:20]}」。" if ask.mention else ""
+        question = f"{mention}您是不是要找「{names}」？点「确认」照此记录。"
+        outcome = dataclasses.replace(outcome, view=dataclasses.replace(outcome.view, question=question))
     refusal = _would_refuse(msg, ctx, outcome.draft)
     if refusal is not None:  # say it now (a quote already pending, a gate), not after 确认
         what = "，".join(f"{k}：{v}" for k, v in outcome.view.fields if v)
@@ -123,6 +129,8 @@ def respond(msg: Inbound, ctx: Ctx, ask: Ask) -> HandlerResult:
     if ask.intent == "help":
         return Text(help_for(ctx, ask))
     if ask.intent.startswith("query."):
+        if ask.did_you_mean and ask.customer_ids and ask.intent in ("query.customer", "query.contact"):
+            return _ask_first(ctx, ask)
         return answer(ctx, ask)
     if not ask.writes and lead_sentence.parse(ask.source, config=ctx.config) is not None:
         ask = ask.but(intent="lead")  # a company, a contact and a phone from outside: a lead (services/leads.py)
@@ -135,6 +143,16 @@ def respond(msg: Inbound, ctx: Ctx, ask: Ask) -> HandlerResult:
     if glued is not None:
         return run_command(msg, ctx, command=glued[0], args=glued[1])
     return Text(suggestion(ctx, ask))
+
+
+def _ask_first(ctx: Ctx, ask: Ask) -> HandlerResult:
+    """A question naming a customer only approximately (a typo, a homophone) is not answered about a guess:
+    "您是不是要找「…」？", and 确认 shows that customer."""
+    found = visible_customers(ctx.session, user=ctx.user, ids=ask.customer_ids)
+    if len(found) != 1:
+        return answer(ctx, ask.but(customer_ids=(), did_you_mean=False))
+    keyword = ask.mention or ask.source
+    return did_you_mean(ctx, keyword=keyword, customer=found[0], command="客户", args=f"#{found[0].id}")
 
 
 def _glued_command(ctx: Ctx, text: str) -> tuple[str, str] | None:

@@ -49,6 +49,19 @@ GENERIC_WORDS: frozenset[str] = frozenset(
     )
 )
 
+# Words that say what trade a company is in: typed next to a name (汇丰冶金), they must agree with the
+# customer's own name, or the sender means another company (see resolve.py, foreign_words).
+TRADES: frozenset[str] = frozenset(
+    _words(
+        """
+    科技 机械 设备 电子 化工 纺织 物流 精工 精密 贸易 商贸 电气 电器 自动化 材料 新材料 环保 能源 新能源 食品
+    医药 药业 软件 建材 塑胶 塑料 五金 汽车 汽配 零部件 包装 印刷 服装 服饰 家具 仪器 仪表 装备 重工 钢铁 钢材
+    金属 模具 光电 通信 生物 机电 动力 数控 冶金 矿业 橡胶 陶瓷 玻璃 造纸 电力 电缆 线缆 半导体 化学 化纤 石化
+    光伏 照明 农业 水务 船舶 制药 纸业 铝业 铜业 钢构 轴承 阀门 泵业 电机 地产 置业 物业 传媒 文化 酒店 餐饮
+    """
+    )
+)
+
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_RUN = re.compile(r"[a-z0-9]+")
 

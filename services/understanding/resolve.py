@@ -17,10 +17,13 @@ from rapidfuzz.distance import OSA, Levenshtein
 from services.parsing.text import normalize_text
 from services.understanding.extract import Span
 from services.understanding.lexicon import CONTACT, CUSTOMER, OPPORTUNITY, PERSON, REGION, Hit, Lexicon
-from services.understanding.names import customer_aliases, is_cjk, syllables
+from services.understanding.names import PLACES, TRADES, customer_aliases, is_cjk, syllables
 
 _LATIN = re.compile(r"[a-z]{2,}")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+# What may follow a trade word for it to still be part of the typed name (汇丰冶金|的白总, 汇丰冶金|，…),
+# rather than the start of what is said about it (恒力|设备采购).
+_AFTER_NAME = re.compile(r"$|[^\u4e00-\u9fff]|的|那边|这边|最近|现在|目前|公司|有限|集团|厂|怎么|情况|电话|这个|那个")
 
 
 @dataclass
@@ -77,6 +80,12 @@ def resolve(text: str, lex: Lexicon, *, blocked: list[Span] = (), name_token: st
     for hit in chosen:
         kinds.setdefault(hit.kind, []).append(hit)
 
+    foreign: list[Span] = []
+    if kinds.get(CUSTOMER):
+        kinds[CUSTOMER], foreign = _agreeing(text, kinds[CUSTOMER], lex)
+        if not kinds[CUSTOMER]:
+            del kinds[CUSTOMER]
+            ents.mention = text[foreign[0][0] : foreign[0][1]]
     customer_hits = _best_group(kinds.get(CUSTOMER, []))
     customer_ids = sorted({int(h.ref) for h in customer_hits})
     contact_hits = kinds.get(CONTACT, [])
@@ -116,14 +125,62 @@ def resolve(text: str, lex: Lexicon, *, blocked: list[Span] = (), name_token: st
         ents.spans[REGION] = [(h.start, h.end) for h in region_hits]
 
     if not customer_ids:
-        taken = [*blocked, *ents.all_spans()]
+        taken = [*blocked, *foreign, *ents.all_spans()]
         customer_ids = _by_pinyin(text, lex, ents, taken)
     if not customer_ids and name_token:
         customer_ids = _by_edit_distance(name_token, lex, ents)
     if not customer_ids:
-        customer_ids = _by_sound(text, lex, ents, [*blocked, *ents.all_spans()])
+        customer_ids = _by_sound(text, lex, ents, [*blocked, *foreign, *ents.all_spans()])
     ents.customer_ids = tuple(customer_ids)
     return ents
+
+
+def typed_name(text: str, span: Span) -> Span:
+    """The name as typed around a matched word: with a place written just before it (佛山|汇丰) and a trade
+    word just after it (汇丰|冶金) when what follows still reads as the end of a name."""
+    start, end = span
+    for size in (5, 4, 3, 2):
+        word = text[max(start - size, 0) : start]
+        if len(word) == size and (word in PLACES or (word[-1] == "市" and word[:-1] in PLACES)):
+            start -= size
+            break
+    for size in (3, 2):
+        word = text[end : end + size]
+        if len(word) == size and word in TRADES and _AFTER_NAME.match(text, end + size):
+            end += size
+            break
+    return start, end
+
+
+def foreign_words(typed: str, name: str) -> bool:
+    """Does `typed` carry a place or a trade word that the customer's name lacks (佛山 or 冶金 typed for
+    南京汇丰电气设备)? Then it names another company, not this one."""
+    own = normalize_text(name).lower()
+    i = 0
+    while i < len(typed):
+        for size in (4, 3, 2):
+            word = typed[i : i + size]
+            if len(word) == size and (word in PLACES or word in TRADES):
+                if word not in own:
+                    return True
+                i += size
+                break
+        else:
+            i += 1
+    return False
+
+
+def _agreeing(text: str, hits: list[Hit], lex: Lexicon) -> tuple[list[Hit], list[Span]]:
+    """The customer hits whose typed name agrees with the customer's name, and the spans of those that do not."""
+    kept: list[Hit] = []
+    foreign: list[Span] = []
+    for hit in hits:
+        span = typed_name(text, (hit.start, hit.end))
+        if foreign_words(text[span[0] : span[1]], lex.customers[int(hit.ref)].name):
+            foreign.append(span)
+        else:
+            kept.append(hit)
+    return kept, foreign
 
 
 def _fits_token(hit: Hit, token: str, lex: Lexicon) -> bool:
@@ -170,6 +227,9 @@ def _by_sound(text: str, lex: Lexicon, ents: Entities, taken: list[Span]) -> lis
                 if any(span[0] < t[1] and t[0] < span[1] for t in taken):
                     continue
                 ids = lex.sounds.get(syl[i : i + size])
+                if ids:
+                    typed = typed_name(text, span)
+                    ids = frozenset(c for c in ids if not foreign_words(text[typed[0] : typed[1]], lex.customers[c].name))
                 if ids and (best is None or size > best[0]):
                     best = (size, span, ids)
                     break
