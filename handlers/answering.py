@@ -108,7 +108,7 @@ def answer(ctx: Ctx, ask: Ask) -> Reply | list[Reply]:
         return _todo(ctx, ask)
     if intent == "query.my_numbers":
         if ctx.user.role in roles.MANAGERS:  # a manager's numbers are their area's (the company for 总经理)
-            return _area(ctx, ask, region=None)
+            return _area(ctx, ask, region=ask.region)  # or the region the question named (华东这个月签了多少)
         if target_answer := targets_answer(ctx):
             return target_answer
         return Text(views.numbers_view(svc.my_numbers(ctx.session, user=ctx.user, now=ctx.now)))

@@ -80,7 +80,8 @@ def _query(text: str, s: Signals) -> Intent | None:
         return Intent.QUERY_TEAM_TODAY
     if s.other_person and cues.REP_ACTIVITY.search(text):
         return Intent.QUERY_REP_TODAY
-    if s.has_region and not s.has_customer and cues.REGION_Q.search(text):
+    if s.has_region and not s.has_customer and (cues.REGION_Q.search(text) or cues.MY_NUMBERS.search(text)):
+        # 华东这个月回款多少: figures asked about a named region are that region's, not the asker's own
         return Intent.QUERY_REGION
     if cues.MY_NUMBERS.search(text) and not s.has_customer:
         return Intent.QUERY_MY_NUMBERS

@@ -104,6 +104,7 @@ def _build(
     customers: tuple[tuple[int, str, str | None, str | None], ...],
     opportunities: tuple[tuple[int, int, str, str, bool], ...],
     users: tuple[tuple[str, str, str | None], ...],
+    sales_regions: tuple[str, ...] = (),
 ) -> Lexicon:
     words: dict[str, list[tuple[str, int | str, int]]] = {}
     pinyin: dict[str, set[int]] = {}
@@ -143,7 +144,9 @@ def _build(
         for alias, weight in opportunity_aliases(name):
             add(alias, OPPORTUNITY, oid, weight)
     people: dict[str, str] = {}
-    regions: set[str] = {c.region for c in cust_info.values() if c.region}
+    # Every sales region is a word for everyone (the names are no secret): 华东这个月签了多少 from 华南's
+    # supervisor is a question about 华东, refused politely, not one about their own figures.
+    regions: set[str] = {c.region for c in cust_info.values() if c.region} | set(sales_regions)
     for userid, name, region in users:
         people[userid] = name
         if len(name) >= 2:
@@ -171,7 +174,7 @@ def _build(
     )
 
 
-_Key = tuple[tuple, tuple, tuple]  # type: ignore[type-arg]
+_Key = tuple[tuple, tuple, tuple, tuple]  # type: ignore[type-arg]
 _CACHE: OrderedDict[bytes, Lexicon] = OrderedDict()
 _CACHE_SIZE = 64
 _LOCK = threading.Lock()
@@ -200,7 +203,9 @@ def rows_in_scope(session: Session, *, user: User) -> _Key:
     )
     query = select(User.userid, User.name, User.region).where(User.active.is_(True), scope.users())
     users = tuple(tuple(row) for row in conn.execute(query.order_by(User.userid)))
-    return customers, opportunities, users
+    everywhere = select(Customer.region).where(Customer.region.is_not(None)).distinct()
+    sales_regions = tuple(sorted(str(r) for (r,) in conn.execute(everywhere) if r))
+    return customers, opportunities, users, sales_regions
 
 
 def lexicon_for(session: Session, *, user: User) -> Lexicon:
