@@ -39,7 +39,10 @@ def main() -> int:
                 "VALUES (%s, %s, 'text', %s, 'done', %s, %s)",
                 (f"bare:{msg_id}", userid, now, Json({"content": f"拜访 华东精密 {summary}"}), now),
             )
-            cur.execute("SELECT id FROM customers WHERE owner_userid = %s AND name_norm = %s LIMIT 1", (userid, "华东精密"))
+            cur.execute(
+                "SELECT id FROM customers WHERE owner_userid = %s AND name_norm = %s LIMIT 1",
+                (userid, "华东精密"),
+            )
             row = cur.fetchone()
             customer_id = row[0] if row else None
             cur.execute(
@@ -48,7 +51,12 @@ def main() -> int:
                 (customer_id, userid, summary, now),
             )
             visit_id = cur.fetchone()[0]  # type: ignore[index]
-            message = {"touser": userid, "msgtype": "text", "agentid": int(agent_id), "text": {"content": f"已记录拜访 #{visit_id}"}}
+            message = {
+                "touser": userid,
+                "msgtype": "text",
+                "agentid": int(agent_id),
+                "text": {"content": f"已记录拜访 #{visit_id}"},
+            }
             cur.execute(
                 "INSERT INTO outbox (dedup_key, recipient, kind, payload, status, attempts, next_attempt_at, created_at, sent_at) "
                 "VALUES (%s, %s, 'text', %s, 'sent', 1, %s, %s, %s)",

@@ -95,9 +95,21 @@ def make_callbacks(path: Path, count: int, *, seed_url: str | None = None) -> No
 
 def run_wrk(url: str, callbacks: Path, duration: int, connections: int, threads: int) -> str:
     env = {**os.environ, "CALLBACKS": str(callbacks), "WRK_THREADS": str(threads), "HOST_HEADER": "127.0.0.1"}
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s",
-           "-s", str(ROOT / "bench/wrk_callback.lua"), url]
-    return subprocess.run(cmd, check=True, env=env, capture_output=True, text=True, timeout=duration + 60).stdout
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "--timeout",
+        "5s",
+        "-s",
+        str(ROOT / "bench/wrk_callback.lua"),
+        url,
+    ]
+    return subprocess.run(
+        cmd, check=True, env=env, capture_output=True, text=True, timeout=duration + 60
+    ).stdout
 
 
 def bench_bot(args: argparse.Namespace, work: Path) -> Result:
@@ -110,9 +122,15 @@ def bench_bot(args: argparse.Namespace, work: Path) -> Result:
     fake = FakeWeCom(corp_id=CORP_ID, agent_id=AGENT_ID, secret=SECRET, per_member_per_minute=None)
     server = FakeWeComServer(fake).start()
     env = {
-        "WECOM_CORP_ID": CORP_ID, "WECOM_AGENT_ID": str(AGENT_ID), "WECOM_SECRET": SECRET, "WECOM_TOKEN": TOKEN,
-        "WECOM_AES_KEY": AES_KEY, "WECOM_API_BASE": server.url, "DATABASE_URL": args.database_url,
-        "REDIS_URL": args.redis_url, "SALESBOT_LOG_LEVEL": "WARNING",
+        "WECOM_CORP_ID": CORP_ID,
+        "WECOM_AGENT_ID": str(AGENT_ID),
+        "WECOM_SECRET": SECRET,
+        "WECOM_TOKEN": TOKEN,
+        "WECOM_AES_KEY": AES_KEY,
+        "WECOM_API_BASE": server.url,
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "SALESBOT_LOG_LEVEL": "WARNING",
     }
     serve = ServeProcess(env, log_dir=work)
     with running(server, serve):
@@ -120,7 +138,9 @@ def bench_bot(args: argparse.Namespace, work: Path) -> Result:
         assert serve.proc is not None
         sampler = RssSampler(serve.proc.pid)
         sampler.start()
-        output = run_wrk(serve.url + "/wecom/callback", callbacks, args.duration, args.connections, args.threads)
+        output = run_wrk(
+            serve.url + "/wecom/callback", callbacks, args.duration, args.connections, args.threads
+        )
         result = parse_wrk(output, "salesbot serve (PG + Redis)")
         result.peak_rss_mb = sampler.stop()
         if not args.no_drain:
@@ -159,7 +179,9 @@ def bench_bare(args: argparse.Namespace, work: Path) -> Result:
     callbacks = work / "bare.tsv"
     make_callbacks(callbacks, args.count)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bench/bare_server.py"), "--port", str(port)], cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench/bare_server.py"), "--port", str(port)], cwd=ROOT
+    )
     try:
         import httpx
 
@@ -172,7 +194,13 @@ def bench_bare(args: argparse.Namespace, work: Path) -> Result:
         wait_for(up, timeout=20, what="bare server")
         sampler = RssSampler(proc.pid)
         sampler.start()
-        output = run_wrk(f"http://127.0.0.1:{port}/wecom/callback", callbacks, args.duration, args.connections, args.threads)
+        output = run_wrk(
+            f"http://127.0.0.1:{port}/wecom/callback",
+            callbacks,
+            args.duration,
+            args.connections,
+            args.threads,
+        )
         result = parse_wrk(output, "bare verify+decrypt+parse")
         result.peak_rss_mb = sampler.stop()
     finally:
@@ -183,8 +211,10 @@ def bench_bare(args: argparse.Namespace, work: Path) -> Result:
 
 def show(result: Result) -> None:
     lat = " ".join(f"p{k}={v:.1f}ms" for k, v in sorted(result.latency_ms.items(), key=lambda kv: int(kv[0])))
-    print(f"{result.name:32s} {result.rps:8.1f} req/s  {lat}  requests={result.requests} "
-          f"non2xx={result.non_2xx} socket_errors={result.socket_errors} peak_rss={result.peak_rss_mb:.0f}MB")
+    print(
+        f"{result.name:32s} {result.rps:8.1f} req/s  {lat}  requests={result.requests} "
+        f"non2xx={result.non_2xx} socket_errors={result.socket_errors} peak_rss={result.peak_rss_mb:.0f}MB"
+    )
 
 
 def main() -> int:
@@ -193,8 +223,13 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--count", type=int, default=40000, help="pre-built callbacks per server")
-    parser.add_argument("--no-drain", action="store_true", help="skip timing the handling backlog after the load")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_rel"))
+    parser.add_argument(
+        "--no-drain", action="store_true", help="skip timing the handling backlog after the load"
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_rel"),
+    )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="callback-bench-") as tmp:

@@ -155,7 +155,9 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--no-fill", action="store_true", help="reuse the data already in the database")
-    parser.add_argument("--explain", type=int, default=0, metavar="N", help="EXPLAIN ANALYZE the N slowest statements")
+    parser.add_argument(
+        "--explain", type=int, default=0, metavar="N", help="EXPLAIN ANALYZE the N slowest statements"
+    )
     args = parser.parse_args()
 
     if args.no_fill:
@@ -171,7 +173,9 @@ def main() -> int:
         counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in data.TABLES}
         managers = list(
             conn.execute(
-                select(User.userid).where(User.role.in_(DIGEST_RECIPIENTS), User.active.is_(True)).order_by(User.userid)
+                select(User.userid)
+                .where(User.role.in_(DIGEST_RECIPIENTS), User.active.is_(True))
+                .order_by(User.userid)
             ).scalars()
         )
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
@@ -187,12 +191,19 @@ def main() -> int:
     build_med = statistics.median(p.build_s for p in warm)
     chart_med = statistics.median(p.chart_s for p in warm)
     total_med = statistics.median(p.total_s for p in warm)
-    singles = {u: one_digest(engine, recorder, u) for u in [*[u for u in managers if u == "boss"], *[u for u in managers if u != "boss"][:1]]}
+    singles = {
+        u: one_digest(engine, recorder, u)
+        for u in [*[u for u in managers if u == "boss"], *[u for u in managers if u != "boss"][:1]]
+    }
     max_queries = max(best.queries, *(q for _, q in singles.values()))
 
-    print(f"\n{len(managers)} managers' digests, {len(passes)} passes (the first in a fresh process: cold caches)")
+    print(
+        f"\n{len(managers)} managers' digests, {len(passes)} passes (the first in a fresh process: cold caches)"
+    )
     print(f"  baseline: count(*) over the {len(data.TABLES)} tables   {baseline * 1000:8.0f} ms")
-    print(f"  first pass: build {first.build_s * 1000:6.0f} ms + replies {first.chart_s * 1000:6.0f} ms = {first.total_s * 1000:6.0f} ms")
+    print(
+        f"  first pass: build {first.build_s * 1000:6.0f} ms + replies {first.chart_s * 1000:6.0f} ms = {first.total_s * 1000:6.0f} ms"
+    )
     print(
         f"  warm (median of {len(warm)}): build {build_med * 1000:6.0f} ms + replies {chart_med * 1000:6.0f} ms = "
         f"{total_med * 1000:6.0f} ms  ({total_med / baseline:.1f}× baseline; build alone {build_med / baseline:.1f}×)"
@@ -212,8 +223,14 @@ def main() -> int:
             print(explain(engine, stmt, params))
 
     checks = [
-        (f"all {len(managers)} digests (build + replies, warm) {total_med:.2f} s (target < {TARGET_TOTAL_S:.0f} s)", total_med < TARGET_TOTAL_S),
-        (f"first pass (cold) {first.total_s:.2f} s (target < {TARGET_TOTAL_S:.0f} s)", first.total_s < TARGET_TOTAL_S),
+        (
+            f"all {len(managers)} digests (build + replies, warm) {total_med:.2f} s (target < {TARGET_TOTAL_S:.0f} s)",
+            total_med < TARGET_TOTAL_S,
+        ),
+        (
+            f"first pass (cold) {first.total_s:.2f} s (target < {TARGET_TOTAL_S:.0f} s)",
+            first.total_s < TARGET_TOTAL_S,
+        ),
         (
             f"queries per digest: max {max_queries} (the job's whole build, or one 日报) (target ≤ {TARGET_QUERIES})",
             max_queries <= TARGET_QUERIES,

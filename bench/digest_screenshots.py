@@ -34,8 +34,11 @@ def markdown_html(parts: list[str]) -> str:
     for part in parts:
         for line in part.split("\n"):
             text = html.escape(line)
-            text = re.sub(r"&lt;font color=&quot;(\w+)&quot;&gt;(.*?)&lt;/font&gt;",
-                          lambda m: f'<span style="color:{COLOURS.get(m[1], "#000")}">{m[2]}</span>', text)
+            text = re.sub(
+                r"&lt;font color=&quot;(\w+)&quot;&gt;(.*?)&lt;/font&gt;",
+                lambda m: f'<span style="color:{COLOURS.get(m[1], "#000")}">{m[2]}</span>',
+                text,
+            )
             text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
             if text.startswith("## "):
                 out.append(f"<h3>{text[3:]}</h3>")
@@ -45,13 +48,15 @@ def markdown_html(parts: list[str]) -> str:
                 out.append(f"<div>{text}</div>")
             else:
                 out.append('<div class="gap"></div>')
-        out.append('<hr>')
+        out.append("<hr>")
     style = (
         "body{font-family:'Noto Sans CJK SC',sans-serif;width:420px;margin:12px;font-size:14px;line-height:1.5}"
         ".q{border-left:3px solid #ddd;padding-left:8px;color:#333}.gap{height:8px}h3{margin:4px 0}"
         "hr{border:0;border-top:1px dashed #ccc}"
     )
-    return f"<html><head><meta charset='utf-8'><style>{style}</style></head><body>{''.join(out)}</body></html>"
+    return (
+        f"<html><head><meta charset='utf-8'><style>{style}</style></head><body>{''.join(out)}</body></html>"
+    )
 
 
 def main() -> None:
@@ -69,10 +74,14 @@ def main() -> None:
         from playwright.sync_api import sync_playwright
 
         with factory() as session, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+            browser = pw.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+            )
             page = browser.new_page(viewport={"width": 450, "height": 800})
             director = session.scalars(select(User).where(User.role == roles.Role.DIRECTOR)).first()
-            supervisor = session.scalars(select(User).where(User.role == roles.Role.SUPERVISOR).order_by(User.id)).first()
+            supervisor = session.scalars(
+                select(User).where(User.role == roles.Role.SUPERVISOR).order_by(User.id)
+            ).first()
             for label, who in (("director", director), ("supervisor", supervisor)):
                 assert who is not None
                 view = build_digest(session, manager=who, config=config, now=now)

@@ -112,7 +112,9 @@ class Counters:
     def __init__(self, url: str) -> None:
         self.url = url
         with psycopg.connect(url, autocommit=True) as conn:
-            self.statements = bool(conn.execute("SELECT 1 FROM pg_extension WHERE extname='pg_stat_statements'").fetchone())
+            self.statements = bool(
+                conn.execute("SELECT 1 FROM pg_extension WHERE extname='pg_stat_statements'").fetchone()
+            )
             if not self.statements:
                 try:
                     conn.execute("CREATE EXTENSION pg_stat_statements")
@@ -165,7 +167,12 @@ def build_callbacks(count: int, reps: int, offset: int) -> list[tuple[str, str, 
 
 
 async def post_all(
-    url: str, items: list[tuple[str, str, bytes]], sent: list[tuple[float, str, int]], *, rate: float | None, connections: int = 16
+    url: str,
+    items: list[tuple[str, str, bytes]],
+    sent: list[tuple[float, str, int]],
+    *,
+    rate: float | None,
+    connections: int = 16,
 ) -> None:
     """Open loop at `rate` per second (each callback at its scheduled time), or as fast as `connections` go;
     appends (posted at, userid, status) to `sent` as answers come."""
@@ -224,14 +231,22 @@ def latencies(sent: list[tuple[float, str, int]], delivered: list[tuple[float, s
 # --- phases -----------------------------------------------------------------------------------------
 
 
-def run_bot_phase(args: argparse.Namespace, work: Path, *, name: str, workers: int, rate: float | None, count: int) -> Phase:
+def run_bot_phase(
+    args: argparse.Namespace, work: Path, *, name: str, workers: int, rate: float | None, count: int
+) -> Phase:
     clear_effects(args.database_url)
     fake = FakeWeCom(corp_id=CORP_ID, agent_id=AGENT_ID, secret=SECRET, per_member_per_minute=None)
     server = FakeWeComServer(fake).start()
     env = {
-        "WECOM_CORP_ID": CORP_ID, "WECOM_AGENT_ID": str(AGENT_ID), "WECOM_SECRET": SECRET, "WECOM_TOKEN": TOKEN,
-        "WECOM_AES_KEY": AES_KEY, "WECOM_API_BASE": server.url, "DATABASE_URL": args.database_url,
-        "REDIS_URL": args.redis_url, "SALESBOT_LOG_LEVEL": "WARNING",
+        "WECOM_CORP_ID": CORP_ID,
+        "WECOM_AGENT_ID": str(AGENT_ID),
+        "WECOM_SECRET": SECRET,
+        "WECOM_TOKEN": TOKEN,
+        "WECOM_AES_KEY": AES_KEY,
+        "WECOM_API_BASE": server.url,
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "SALESBOT_LOG_LEVEL": "WARNING",
     }
     web = ServeProcess(env, args=("--no-scheduler", "--no-worker"), log_dir=work)
     pool = [WorkerProcess(env, args=("--interval", "2"), log_dir=work) for _ in range(workers)]
@@ -241,7 +256,9 @@ def run_bot_phase(args: argparse.Namespace, work: Path, *, name: str, workers: i
             proc.spawn()
         for proc in (web, *pool):
             wait_for(proc.healthy, timeout=120, what=proc.log_path.name)
-        samplers = {"serve": RssSampler(web.proc.pid)} | {f"worker{i}": RssSampler(p.proc.pid) for i, p in enumerate(pool)}  # type: ignore[union-attr]
+        samplers = {"serve": RssSampler(web.proc.pid)} | {
+            f"worker{i}": RssSampler(p.proc.pid) for i, p in enumerate(pool)
+        }  # type: ignore[union-attr]
         for sampler in samplers.values():
             sampler.start()
         items = build_callbacks(count, args.reps, offset=hash(name) % 1000 * 10_000)
@@ -267,12 +284,18 @@ def run_bot_phase(args: argparse.Namespace, work: Path, *, name: str, workers: i
         acked_at = time.time()
         phase.acked = sum(1 for _, _, status in sent if status == 200)
         phase.ack_s = acked_at - started
-        wait_for(lambda: len(fake.calls_to("message/send")) >= phase.acked, timeout=600, what=f"{name}: every reply delivered")
+        wait_for(
+            lambda: len(fake.calls_to("message/send")) >= phase.acked,
+            timeout=600,
+            what=f"{name}: every reply delivered",
+        )
         done_at = max(at for at, _ in deliveries(fake))
         phase.handled_s = done_at - started
         phase.drain_s = max(0.0, done_at - acked_at)
         phase.latencies = latencies(sent, deliveries(fake))
-        for proc in pool:  # SIGTERM: the workers write their last 'sent' marks, the backends exit and flush stats
+        for (
+            proc
+        ) in pool:  # SIGTERM: the workers write their last 'sent' marks, the backends exit and flush stats
             proc.stop()
         web.stop()
         phase.rss_mb = {label: s.stop() for label, s in samplers.items()}
@@ -291,13 +314,28 @@ def run_baseline(args: argparse.Namespace, work: Path, *, processes: int, count:
     procs = []
     with running(server):
         for p in range(processes):
-            jobs = [[f"rep{i % args.reps}", f"面谈 第{i}次，聊了新产线报价", f"{p}-{i}"] for i in range(p, count, processes)]
+            jobs = [
+                [f"rep{i % args.reps}", f"面谈 第{i}次，聊了新产线报价", f"{p}-{i}"]
+                for i in range(p, count, processes)
+            ]
             path = work / f"bare-{p}.json"
             path.write_text(json.dumps(jobs, ensure_ascii=False), encoding="utf-8")
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, str(ROOT / "bench/bare_worker.py"), args.database_url, server.url, CORP_ID, SECRET, str(AGENT_ID), str(path)],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                    [
+                        sys.executable,
+                        str(ROOT / "bench/bare_worker.py"),
+                        args.database_url,
+                        server.url,
+                        CORP_ID,
+                        SECRET,
+                        str(AGENT_ID),
+                        str(path),
+                    ],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    cwd=ROOT,
                 )
             )
         for proc in procs:
@@ -357,7 +395,9 @@ def main() -> int:
         import private_pg
 
         if not private_pg.available():
-            print("needs root and PostgreSQL binaries for a private cluster, or --database-url (a scratch database)")
+            print(
+                "needs root and PostgreSQL binaries for a private cluster, or --database-url (a scratch database)"
+            )
             return 2
         private = private_pg.PrivatePostgres(free_port()).start()
         args.database_url = private.url
@@ -368,11 +408,20 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="e2e-bench-") as tmp:
             work = Path(tmp)
             count = int(args.rate * args.rate_duration)
-            rated = run_bot_phase(args, work, name=f"rate {args.rate:.0f}/s × {args.rate_workers}w", workers=args.rate_workers, rate=args.rate, count=count)
+            rated = run_bot_phase(
+                args,
+                work,
+                name=f"rate {args.rate:.0f}/s × {args.rate_workers}w",
+                workers=args.rate_workers,
+                rate=args.rate,
+                count=count,
+            )
             print(line(rated), flush=True)
             saturation: dict[int, tuple[Phase, Phase]] = {}
             for k in worker_counts:
-                bot = run_bot_phase(args, work, name=f"saturation × {k}w", workers=k, rate=None, count=args.burst)
+                bot = run_bot_phase(
+                    args, work, name=f"saturation × {k}w", workers=k, rate=None, count=args.burst
+                )
                 print(line(bot), flush=True)
                 bare = run_baseline(args, work, processes=k, count=args.burst)
                 print(line(bare), flush=True)
@@ -381,27 +430,51 @@ def main() -> int:
         if private is not None:
             private.remove()
 
-    print("\nTargets (2-core machine shared with other work: figures are noisy; compare ratios within this run)")
+    print(
+        "\nTargets (2-core machine shared with other work: figures are noisy; compare ratios within this run)"
+    )
     p99 = rated.pct(99)
-    results.append((f"rate {args.rate:.0f}/s: p99 callback→delivered {p99 * 1000:.0f} ms (target < 1000 ms)", p99 < 1.0))
+    results.append(
+        (f"rate {args.rate:.0f}/s: p99 callback→delivered {p99 * 1000:.0f} ms (target < 1000 ms)", p99 < 1.0)
+    )
     growth = rated.backlog[-1] if rated.backlog else 0
     results.append(
-        (f"rate {args.rate:.0f}/s: {rated.acked} of {count} acknowledged; backlog at end of load {growth}, max "
-         f"{max(rated.backlog or [0])}, drained {rated.drain_s:.1f} s after (target: every callback acknowledged, "
-         "no growing backlog = drained within 2 s)", rated.acked == count and rated.drain_s < 2.0)
+        (
+            f"rate {args.rate:.0f}/s: {rated.acked} of {count} acknowledged; backlog at end of load {growth}, max "
+            f"{max(rated.backlog or [0])}, drained {rated.drain_s:.1f} s after (target: every callback acknowledged, "
+            "no growing backlog = drained within 2 s)",
+            rated.acked == count and rated.drain_s < 2.0,
+        )
     )
-    for label, phase in [("rate", rated), *[(f"saturation × {k}w", bot) for k, (bot, _) in saturation.items()]]:
-        results.append((f"{label}: {phase.transactions:.2f} transactions per 拜访 (target ≤ 2.0)", phase.transactions <= 2.0))
+    for label, phase in [
+        ("rate", rated),
+        *[(f"saturation × {k}w", bot) for k, (bot, _) in saturation.items()],
+    ]:
+        results.append(
+            (
+                f"{label}: {phase.transactions:.2f} transactions per 拜访 (target ≤ 2.0)",
+                phase.transactions <= 2.0,
+            )
+        )
         if phase.statements is not None:
-            results.append((f"{label}: {phase.statements:.1f} statements per 拜访 (target ≤ 12)", phase.statements <= 12))
+            results.append(
+                (f"{label}: {phase.statements:.1f} statements per 拜访 (target ≤ 12)", phase.statements <= 12)
+            )
     base1 = saturation[worker_counts[0]][0].handled_per_s if worker_counts else 0.0
     for k, (bot, bare) in saturation.items():
         ratio = bot.handled_per_s / bare.handled_per_s if bare.handled_per_s else 0.0
         results.append(
-            (f"× {k}: {bot.handled_per_s:.0f} vs bare {bare.handled_per_s:.0f} handled+delivered/s = {ratio:.2f} × baseline "
-             f"(target ≥ 0.5); scaling vs × {worker_counts[0]}: {bot.handled_per_s / base1 if base1 else 0:.2f}", ratio >= 0.5)
+            (
+                f"× {k}: {bot.handled_per_s:.0f} vs bare {bare.handled_per_s:.0f} handled+delivered/s = {ratio:.2f} × baseline "
+                f"(target ≥ 0.5); scaling vs × {worker_counts[0]}: {bot.handled_per_s / base1 if base1 else 0:.2f}",
+                ratio >= 0.5,
+            )
         )
-    peak = max((v, f"{p.name}/{k}") for p in [rated, *(b for b, _ in saturation.values())] for k, v in p.rss_mb.items())
+    peak = max(
+        (v, f"{p.name}/{k}")
+        for p in [rated, *(b for b, _ in saturation.values())]
+        for k, v in p.rss_mb.items()
+    )
     results.append((f"peak RSS {peak[0]:.0f} MB ({peak[1]}) (target < 200 MB each process)", peak[0] < 200))
     for label, ok in results:
         print(f"  [{'PASS' if ok else 'FAIL'}] {label}")

@@ -47,8 +47,17 @@ def seed_owners(session_factory) -> None:  # type: ignore[no-untyped-def]
         have = set(s.scalars(select(User.userid)))
         for userid, name, region in DEFAULT_OWNERS:
             if userid not in have:
-                s.add(User(userid=userid, display_userid=userid, name=name, role="rep", region=region,
-                           created_at=now, updated_at=now))
+                s.add(
+                    User(
+                        userid=userid,
+                        display_userid=userid,
+                        name=name,
+                        role="rep",
+                        region=region,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
 
 
 def run_import(session_factory, path: Path) -> tuple[float, str]:  # type: ignore[no-untyped-def]
@@ -90,13 +99,20 @@ def bench_database(label: str, url: str, path: Path, base_s: float, *, reset: bo
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
     parser.add_argument("--sheet", help="use this sheet instead of generating one")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
-                        help="PostgreSQL (or other) database to run on as well as SQLite")
-    parser.add_argument("--reset", action="store_true", help="empty customers/audit_log of --database-url first")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="PostgreSQL (or other) database to run on as well as SQLite",
+    )
+    parser.add_argument(
+        "--reset", action="store_true", help="empty customers/audit_log of --database-url first"
+    )
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
 
@@ -108,9 +124,11 @@ def main() -> int:
             path = tmpdir / f"customers.{args.format}"
             start = time.perf_counter()
             info = make_sheet(path, args.rows, duplicates=args.rows // 100, bad=args.rows // 300)
-            print(f"sheet: {path.name}, {info.rows} rows ({info.customers} customers, "
-                  f"{len(info.duplicate_lines)} duplicates, {len(info.bad_lines)} bad), "
-                  f"made in {time.perf_counter() - start:.1f} s")
+            print(
+                f"sheet: {path.name}, {info.rows} rows ({info.customers} customers, "
+                f"{len(info.duplicate_lines)} duplicates, {len(info.bad_lines)} bad), "
+                f"made in {time.perf_counter() - start:.1f} s"
+            )
         base_s, count = baseline(path)
         print(f"baseline (read_rows only): {base_s:6.1f} s for {count} rows")
         ok = True

@@ -55,9 +55,16 @@ def add_customers(session: Any, reps: int) -> None:
     for i in range(reps):
         session.add(
             Customer(
-                name="华东精密", name_norm="华东精密", region=f"区域{i % 10}", owner_userid=f"rep{i}",
-                contact="王工", phone=f"1380000{i:04d}", phone_norm=f"1380000{i:04d}", custom={},
-                created_at=now, updated_at=now,
+                name="华东精密",
+                name_norm="华东精密",
+                region=f"区域{i % 10}",
+                owner_userid=f"rep{i}",
+                contact="王工",
+                phone=f"1380000{i:04d}",
+                phone_norm=f"1380000{i:04d}",
+                custom={},
+                created_at=now,
+                updated_at=now,
             )
         )
 

@@ -59,7 +59,12 @@ def _spaced(name: str) -> str:
 
 
 def make_rows(
-    n: int, *, duplicates: int = 2, bad: int = 3, seed: int = 7, owners: list[tuple[str, str, str]] | None = None
+    n: int,
+    *,
+    duplicates: int = 2,
+    bad: int = 3,
+    seed: int = 7,
+    owners: list[tuple[str, str, str]] | None = None,
 ) -> tuple[list[list[str]], SheetInfo]:
     owners = owners or DEFAULT_OWNERS
     rng = random.Random(seed)
@@ -72,17 +77,19 @@ def make_rows(
         userid, owner_name, region = owners[i % len(owners)]
         name = f"{rng.choice(_CITIES)}{rng.choice(_CORES)}{i + 1}号{rng.choice(_LEGAL)}"
         number = f"13{i + 100000:09d}"
-        rows.append([
-            name,
-            f"{rng.choice(_SURNAMES)}{rng.choice(_TITLES)}",
-            _phone(number, rng.randrange(4)),
-            rng.choice(_INDUSTRIES),
-            "" if rng.random() < 0.3 else region,
-            userid.upper() if rng.random() < 0.3 else (owner_name if rng.random() < 0.5 else userid),
-            f"{rng.choice(_CITIES)}市工业园区{rng.randrange(1, 300)}号" if rng.random() < 0.8 else "",
-            rng.choice(_GRADES),
-            "老客户" if rng.random() < 0.1 else "",
-        ])
+        rows.append(
+            [
+                name,
+                f"{rng.choice(_SURNAMES)}{rng.choice(_TITLES)}",
+                _phone(number, rng.randrange(4)),
+                rng.choice(_INDUSTRIES),
+                "" if rng.random() < 0.3 else region,
+                userid.upper() if rng.random() < 0.3 else (owner_name if rng.random() < 0.5 else userid),
+                f"{rng.choice(_CITIES)}市工业园区{rng.randrange(1, 300)}号" if rng.random() < 0.8 else "",
+                rng.choice(_GRADES),
+                "老客户" if rng.random() < 0.1 else "",
+            ]
+        )
     # Extra rows go in at spread positions; positions are chosen in the final sheet's coordinates.
     extras: list[tuple[str, list[str]]] = []
     for k in range(duplicates):
@@ -148,7 +155,9 @@ def make_sheet(path: Path, n: int, *, duplicates: int = 2, bad: int = 3, seed: i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("file", help=".xlsx or .csv")
     parser.add_argument("--rows", type=int, default=1205)
     parser.add_argument("--duplicates", type=int, default=2)
@@ -156,8 +165,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     info = make_sheet(Path(args.file), args.rows, duplicates=args.duplicates, bad=args.bad, seed=args.seed)
-    print(f"{args.file}: {info.rows} rows, {info.customers} customers, {len(info.duplicate_lines)} duplicates, "
-          f"{len(info.bad_lines)} bad rows")
+    print(
+        f"{args.file}: {info.rows} rows, {info.customers} customers, {len(info.duplicate_lines)} duplicates, "
+        f"{len(info.bad_lines)} bad rows"
+    )
 
 
 if __name__ == "__main__":

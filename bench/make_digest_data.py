@@ -262,7 +262,9 @@ def fill(engine: Engine, *, scale: float = 1.0, log: bool = True) -> dict[str, t
               "start": datetime(2025, 1, 1)}  # fmt: skip
     timings: dict[str, tuple[int, float]] = {}
     with engine.begin() as conn:
-        conn.execute(text("SET LOCAL session_replication_role = replica"))  # no FK triggers: valid by construction
+        conn.execute(
+            text("SET LOCAL session_replication_role = replica")
+        )  # no FK triggers: valid by construction
         conn.execute(text("SET LOCAL synchronous_commit = off"))
         conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
         conn.exec_driver_sql(FUNCTIONS)
@@ -276,7 +278,11 @@ def fill(engine: Engine, *, scale: float = 1.0, log: bool = True) -> dict[str, t
             if log:
                 print(f"  {table:<15} {rows:>10,} rows  {timings[table][1]:6.1f} s", flush=True)
         for table in TABLES:  # ids were given explicitly in some tables: move the sequences past them
-            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"))
+            conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"
+                )
+            )
         started = time.perf_counter()
         for _, sql in indexes:
             conn.execute(text(sql))
@@ -296,7 +302,9 @@ def fill(engine: Engine, *, scale: float = 1.0, log: bool = True) -> dict[str, t
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
-    parser.add_argument("--scale", type=float, default=1.0, help="multiply the row counts (0.01 for a quick try)")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiply the row counts (0.01 for a quick try)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     engine = reset(args.database_url)

@@ -42,9 +42,21 @@ class PrivatePostgres:
             "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all'"
         )
         _as_postgres(
-            f"{self.bin}/pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-o", options, "-w", "-t", "60", "start"
+            f"{self.bin}/pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
         )
-        _as_postgres(f"{self.bin}/createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "bench")
+        _as_postgres(
+            f"{self.bin}/createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "bench"
+        )
         return self
 
     def remove(self) -> None:

@@ -106,7 +106,10 @@ def main() -> int:
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_rel"))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_rel"),
+    )
     args = parser.parse_args()
     engine = reset(args.database_url)
     results = {}
@@ -116,11 +119,16 @@ def main() -> int:
         fill_s = time.perf_counter() - started
         ms, claimed = tick_ms(engine, args.repeats)
         results[rows] = ms
-        print(f"{rows:>9,} rows (filled in {fill_s:.1f}s): one tick claims {claimed} in {ms:.1f} ms (median of {args.repeats})")
+        print(
+            f"{rows:>9,} rows (filled in {fill_s:.1f}s): one tick claims {claimed} in {ms:.1f} ms (median of {args.repeats})"
+        )
     print("plan at the large size:\n" + explain(engine))
     ratio = results[args.large] / results[args.small]
     checks = [
-        (f"tick at {args.large:,} rows {results[args.large]:.1f} ms (target < 100 ms)", results[args.large] < 100),
+        (
+            f"tick at {args.large:,} rows {results[args.large]:.1f} ms (target < 100 ms)",
+            results[args.large] < 100,
+        ),
         (f"ratio {ratio:.2f} (target < 2.0)", ratio < 2.0),
     ]
     for label, ok in checks:

@@ -98,7 +98,12 @@ def build_state(
         clock=clock,
         on_committed=wake_all,
     )
-    services: dict[str, Any] = {"wecom": wecom, "session_factory": session_factory, "kv": kv, "photos": photo_fetcher}
+    services: dict[str, Any] = {
+        "wecom": wecom,
+        "session_factory": session_factory,
+        "kv": kv,
+        "photos": photo_fetcher,
+    }
     if settings.salesbot_llm_base_url and settings.salesbot_llm_model:
         # Imported only when configured: the engine's dictionaries (pypinyin) would otherwise slow every start-up.
         from services.understanding import ModelClient
@@ -208,6 +213,8 @@ def create_app(
             status["redis"] = "not configured"
         # Redis down degrades (in-process fallbacks take over) but does not make the replica unhealthy.
         overall = "ok" if status["database"] == "ok" and status["redis"] != "down" else "degraded"
-        return JSONResponse({"status": overall, **status}, status_code=200 if status["database"] == "ok" else 503)
+        return JSONResponse(
+            {"status": overall, **status}, status_code=200 if status["database"] == "ok" else 503
+        )
 
     return app

@@ -36,7 +36,9 @@ def _setup_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # httpx logs full URLs, which carry the token
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # every command upgrades the schema; keep that quiet
+    logging.getLogger("alembic").setLevel(
+        logging.WARNING
+    )  # every command upgrades the schema; keep that quiet
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -45,13 +47,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import create_app
 
     if settings.is_sqlite and args.workers > 1:
-        print("SQLite 模式只能单进程运行；要运行多个进程，请改用 PostgreSQL（设置 DATABASE_URL）。", file=sys.stderr)
+        print(
+            "SQLite 模式只能单进程运行；要运行多个进程，请改用 PostgreSQL（设置 DATABASE_URL）。",
+            file=sys.stderr,
+        )
         return 2
     if settings.is_sqlite and args.no_worker:
         print(SQLITE_NEEDS_ONE_PROCESS.format(what="serve --no-worker"), file=sys.stderr)
         return 2
     try:
-        app = create_app(settings, run_worker=not args.no_worker, run_scheduler=not args.no_scheduler, fast_accept=True)
+        app = create_app(
+            settings, run_worker=not args.no_worker, run_scheduler=not args.no_scheduler, fast_accept=True
+        )
     except MissingSecrets as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -86,7 +93,10 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         print(SQLITE_NEEDS_ONE_PROCESS.format(what="worker"), file=sys.stderr)
         return 2
     if args.batch < 1 or args.interval <= 0:
-        print("--batch 必须是正整数，--interval 必须大于 0。例：salesbot worker --batch 32 --interval 1", file=sys.stderr)
+        print(
+            "--batch 必须是正整数，--interval 必须大于 0。例：salesbot worker --batch 32 --interval 1",
+            file=sys.stderr,
+        )
         return 2
     try:
         state = build_state(settings)
@@ -143,7 +153,9 @@ def cmd_org_import(args: argparse.Namespace, settings: Settings) -> int:
         # The same transaction: whoever lost a role loses its pending approvals and delegations.
         ended = approval_rules.end_delegations_of_inactive(session, now=now)
         notes, moved, problems = approval_reroute.reroute_open_steps(session, config=config, now=now)
-        enqueue_all(session, replies=notes, default_recipient="", key_prefix=f"org-import:{now.isoformat()}", now=now)
+        enqueue_all(
+            session, replies=notes, default_recipient="", key_prefix=f"org-import:{now.isoformat()}", now=now
+        )
         if ended:
             report.notes.append(f"已结束 {ended} 项涉及停用人员的审批委托")
         if moved:
@@ -160,7 +172,10 @@ def cmd_jobs_run(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.name not in names():
         known = "、".join(sorted(names()))
-        print(f"没有名为「{args.name}」的任务。可用的任务：{known}。例：salesbot jobs run reminders", file=sys.stderr)
+        print(
+            f"没有名为「{args.name}」的任务。可用的任务：{known}。例：salesbot jobs run reminders",
+            file=sys.stderr,
+        )
         return 2
     try:
         state = build_state(settings)
@@ -192,7 +207,9 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
             if not lines:
                 print("没有发送失败或已放弃的消息。")
                 return 0
-            print(f"共 {len(lines)} 条消息没有送达（「已放弃」的可以重发：salesbot outbox redrive [编号 ...]，不写编号即全部重发）：")
+            print(
+                f"共 {len(lines)} 条消息没有送达（「已放弃」的可以重发：salesbot outbox redrive [编号 ...]，不写编号即全部重发）："
+            )
             for line in lines:
                 print(line)
         else:
@@ -214,14 +231,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-scheduler", action="store_true")
     serve.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     serve.add_argument(
-        "--no-worker", action="store_true", help="only acknowledge callbacks; `salesbot worker` processes handle them"
+        "--no-worker",
+        action="store_true",
+        help="only acknowledge callbacks; `salesbot worker` processes handle them",
     )
     serve.set_defaults(func=cmd_serve)
 
-    worker = sub.add_parser("worker", help="handle accepted messages and deliver replies (PostgreSQL; no HTTP)")
-    worker.add_argument("--batch", type=int, default=32, help="messages claimed per transaction (several users)")
+    worker = sub.add_parser(
+        "worker", help="handle accepted messages and deliver replies (PostgreSQL; no HTTP)"
+    )
+    worker.add_argument(
+        "--batch", type=int, default=32, help="messages claimed per transaction (several users)"
+    )
     worker.add_argument("--interval", type=float, default=2.0, help="seconds between outbox polls")
-    worker.add_argument("--heartbeat", default="", help="a file touched on every poll (for a container healthcheck)")
+    worker.add_argument(
+        "--heartbeat", default="", help="a file touched on every poll (for a container healthcheck)"
+    )
     worker.set_defaults(func=cmd_worker)
 
     demo = sub.add_parser("demo", help="try the product in a browser, no WeCom account needed")
@@ -235,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     org_import = org.add_parser("import", help="import userid,name,role,region,manager from CSV/XLSX")
     org_import.add_argument("file")
     org_import.add_argument(
-        "--keep-missing", action="store_true",
+        "--keep-missing",
+        action="store_true",
         help="the file lists only some people: do not deactivate those it omits",
     )
     org_import.set_defaults(func=cmd_org_import)
@@ -249,7 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     jobs_run.add_argument("--now", help="ISO-8601; without an offset, Asia/Shanghai")
     jobs_run.set_defaults(func=cmd_jobs_run)
 
-    config = sub.add_parser("config", help="business configuration").add_subparsers(dest="action", required=True)
+    config = sub.add_parser("config", help="business configuration").add_subparsers(
+        dest="action", required=True
+    )
     check = config.add_parser("check", help="validate a configuration file")
     check.add_argument("file")
     check.set_defaults(func=cmd_config_check)
@@ -267,7 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Subcommands defined with the capability they serve, included explicitly (customer import/export).
-EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [cli_exchange.register, cli_leads.register, cli_finance.register]  # type: ignore[type-arg]
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    cli_exchange.register,
+    cli_leads.register,
+    cli_finance.register,
+]  # type: ignore[type-arg]
 
 
 def _settings() -> Settings:
@@ -277,7 +309,10 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "；".join(f"{'.'.join(str(p) for p in err['loc']).upper()}={err.get('input')!r} 无效" for err in exc.errors())
+        problems = "；".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper()}={err.get('input')!r} 无效"
+            for err in exc.errors()
+        )
         raise SystemExit(f"环境变量有误：{problems}（见 .env.example）") from None
 
 

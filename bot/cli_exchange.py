@@ -121,7 +121,9 @@ def cmd_targets_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    if "customers" in sub.choices:  # bot.cli.main() appends this hook again on every call (tests call it twice)
+    if (
+        "customers" in sub.choices
+    ):  # bot.cli.main() appends this hook again on every call (tests call it twice)
         return
     customers = sub.add_parser("customers", help="customer import/export").add_subparsers(
         dest="action", required=True
@@ -129,7 +131,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp = customers.add_parser("import", help="import customers from CSV/XLSX (re-runnable)")
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="report what would happen, write nothing")
-    imp.add_argument("--overwrite", action="store_true", help="replace existing values instead of filling blanks")
+    imp.add_argument(
+        "--overwrite", action="store_true", help="replace existing values instead of filling blanks"
+    )
     imp.set_defaults(func=cmd_customers_import)
     exp = customers.add_parser("export", help="export customers to XLSX")
     exp.add_argument("file")
@@ -140,7 +144,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p.add_argument("file")
         p.set_defaults(func=_export(kind))
     targets = sub.add_parser("targets", help="monthly targets").add_subparsers(dest="action", required=True)
-    t_imp = targets.add_parser("import", help="import targets (账号/姓名/区域, 月份, 指标, 目标) from CSV/XLSX")
+    t_imp = targets.add_parser(
+        "import", help="import targets (账号/姓名/区域, 月份, 指标, 目标) from CSV/XLSX"
+    )
     t_imp.add_argument("file")
     t_imp.set_defaults(func=cmd_targets_import)
     t_exp = targets.add_parser("export", help="export targets with what is done so far to XLSX")

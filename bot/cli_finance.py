@@ -23,7 +23,10 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     path = Path(args.file)
     if path.suffix.lower() != ".xlsx":
-        print("导出文件须是 .xlsx，例如：salesbot finance export 财务-12月.xlsx --from 2026-12-01 --to 2026-12-31", file=sys.stderr)
+        print(
+            "导出文件须是 .xlsx，例如：salesbot finance export 财务-12月.xlsx --from 2026-12-01 --to 2026-12-31",
+            file=sys.stderr,
+        )
         return 2
     start, end = _day(args.date_from, "--from"), _day(args.date_to, "--to")
     if end < start:
@@ -53,7 +56,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     _, session_factory = open_database(settings.database_url)
     with session_factory() as session:
         try:
-            report = import_receipts(session, path=path, config=config, now=datetime.now(UTC), dry_run=args.dry_run)
+            report = import_receipts(
+                session, path=path, config=config, now=datetime.now(UTC), dry_run=args.dry_run
+            )
         except (DomainError, ValueError) as exc:
             session.rollback()
             print(f"导入失败：{getattr(exc, 'message', exc)}", file=sys.stderr)

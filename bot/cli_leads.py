@@ -29,14 +29,18 @@ def cmd_leads_import(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     if args.source and args.source not in config.leads.sources:
         known = "、".join(config.leads.sources)
-        print(f"未知的来源「{args.source}」（配置里的来源：{known}）。例：salesbot leads import 展会.xlsx --source 展会",
-              file=sys.stderr)
+        print(
+            f"未知的来源「{args.source}」（配置里的来源：{known}）。例：salesbot leads import 展会.xlsx --source 展会",
+            file=sys.stderr,
+        )
         return 2
     now = datetime.now(UTC)
     _, session_factory = open_database(settings.database_url)
     with session_factory() as session:
         try:
-            report = import_leads(session, path=path, config=config, now=now, source=args.source, dry_run=args.dry_run)
+            report = import_leads(
+                session, path=path, config=config, now=now, source=args.source, dry_run=args.dry_run
+            )
         except (DomainError, ValueError) as exc:
             session.rollback()
             print(f"导入失败：{getattr(exc, 'message', exc)}", file=sys.stderr)
@@ -48,8 +52,13 @@ def cmd_leads_import(args: argparse.Namespace, settings: Settings) -> int:
             for created in report.leads:  # each assignee's card, committed with the leads
                 lead = created.lead
                 if lead.assignee_userid:
-                    enqueue(session, reply=lead_card_for(session, lead=lead, now=now), recipient=lead.assignee_userid,
-                            dedup_key=f"lead-card:{lead.id}:{lead.assign_count}", now=now)
+                    enqueue(
+                        session,
+                        reply=lead_card_for(session, lead=lead, now=now),
+                        recipient=lead.assignee_userid,
+                        dedup_key=f"lead-card:{lead.id}:{lead.assign_count}",
+                        now=now,
+                    )
             session.commit()
     print(summary)
     if report.leads and not args.dry_run:

@@ -73,7 +73,9 @@ class CallbackCrypto:
         if len(self.key) != 32:
             raise ValueError("EncodingAESKey must decode to 32 bytes")
 
-    def check(self, *, msg_signature: str, timestamp: str, nonce: str, encrypted: str, now: float | None = None) -> None:
+    def check(
+        self, *, msg_signature: str, timestamp: str, nonce: str, encrypted: str, now: float | None = None
+    ) -> None:
         if not (msg_signature and timestamp and nonce and encrypted):
             raise CallbackRejected(403, "missing signature parameters")
         expected = signature(self.token, timestamp, nonce, encrypted)
@@ -103,11 +105,15 @@ class CallbackCrypto:
             raise CallbackRejected(400, "undecryptable") from exc
         return plain if isinstance(plain, str) else plain.decode("utf-8")
 
-    def verify_url(self, *, msg_signature: str, timestamp: str, nonce: str, echostr: str, now: float | None = None) -> str:
+    def verify_url(
+        self, *, msg_signature: str, timestamp: str, nonce: str, echostr: str, now: float | None = None
+    ) -> str:
         self.check(msg_signature=msg_signature, timestamp=timestamp, nonce=nonce, encrypted=echostr, now=now)
         return self.decrypt(echostr)
 
-    def encrypt_reply(self, plaintext_xml: str, *, nonce: str | None = None, timestamp: str | None = None) -> str:
+    def encrypt_reply(
+        self, plaintext_xml: str, *, nonce: str | None = None, timestamp: str | None = None
+    ) -> str:
         """A passive encrypted reply (wecom-protocol.md §1.6); also used by tests and the demo to build callbacks."""
         nonce = nonce or secrets.token_hex(8)
         timestamp = timestamp or str(int(time.time()))

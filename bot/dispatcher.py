@@ -159,10 +159,16 @@ class Dispatcher:
         `marks` (rows this process sent earlier) are marked 'sent' in the same transaction too.
         """
         try:
-            return self._handle_batch(limit=limit, deliverer=deliverer, marks=marks, stats=stats, isolated=False)
+            return self._handle_batch(
+                limit=limit, deliverer=deliverer, marks=marks, stats=stats, isolated=False
+            )
         except NeedsIsolation:
-            log.info("a handler failed after writing: the batch is handled again, each message in a savepoint")
-            return self._handle_batch(limit=limit, deliverer=deliverer, marks=marks, stats=stats, isolated=True)
+            log.info(
+                "a handler failed after writing: the batch is handled again, each message in a savepoint"
+            )
+            return self._handle_batch(
+                limit=limit, deliverer=deliverer, marks=marks, stats=stats, isolated=True
+            )
 
     def _understand_early(self, limit: int) -> dict[int, tuple[str, Any]]:
         """With a model configured: its answers for the messages the next claim will most likely take, got
@@ -176,7 +182,12 @@ class Dispatcher:
         early: dict[int, tuple[str, Any]] = {}
         for event_id, payload, received_at in heads:
             found = understand_early(
-                self.session_factory, from_payload(payload), now=received_at, routes=self.routes, config=self.config, model=model
+                self.session_factory,
+                from_payload(payload),
+                now=received_at,
+                routes=self.routes,
+                config=self.config,
+                model=model,
             )
             if found is not None:
                 early[event_id] = found
@@ -205,13 +216,22 @@ class Dispatcher:
                 for item in claimed:
                     own: list[Callable[[], None]] = []
                     replies = self._route(
-                        session, from_payload(item.payload), item.received_at, own, early.get(item.id),
-                        sender=(users.get(item.userid), dialogs), isolated=isolated,
+                        session,
+                        from_payload(item.payload),
+                        item.received_at,
+                        own,
+                        early.get(item.id),
+                        sender=(users.get(item.userid), dialogs),
+                        isolated=isolated,
                     )
                     after_commit += own
                     # Messages to other people go through the push budget (services/pushes.py); the rest are answers.
                     replies = push_to_others(
-                        session, replies=replies, sender=item.userid, key_prefix=f"in:{item.id}", now=now,
+                        session,
+                        replies=replies,
+                        sender=item.userid,
+                        key_prefix=f"in:{item.id}",
+                        now=now,
                         config=self.config.pushes,
                     )
                     rows += replies_rows(replies, default_recipient=item.userid, key_prefix=f"in:{item.id}")
@@ -242,8 +262,16 @@ class Dispatcher:
     ) -> list[Reply]:
         services = {**self.services, "understood": early} if early is not None else self.services
         return handle(
-            session, msg, now=now, routes=self.routes, settings=self.settings, config=self.config,
-            services=services, after_commit=after_commit, sender=sender, isolated=isolated,
+            session,
+            msg,
+            now=now,
+            routes=self.routes,
+            settings=self.settings,
+            config=self.config,
+            services=services,
+            after_commit=after_commit,
+            sender=sender,
+            isolated=isolated,
         )
 
     def _load_senders(self, session: Session, userids: set[str]) -> tuple[dict[str, User], SqlDialogStore]:

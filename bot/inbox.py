@@ -49,7 +49,11 @@ def claim_statement(dialect: str = "postgresql") -> Update:
         select(_table.c.id)
         .where(_table.c.status == RECEIVED)
         .where(
-            ~exists().where(_earlier.c.userid == _table.c.userid, _earlier.c.status == RECEIVED, _earlier.c.id < _table.c.id)
+            ~exists().where(
+                _earlier.c.userid == _table.c.userid,
+                _earlier.c.status == RECEIVED,
+                _earlier.c.id < _table.c.id,
+            )
         )
         .order_by(_table.c.id)
         .limit(bindparam("limit"))
@@ -70,7 +74,11 @@ _CLAIMS = {name: claim_statement(name) for name in ("postgresql", "sqlite")}
 _PEEK = (
     select(_table.c.id, _table.c.payload, _table.c.received_at)
     .where(_table.c.status == RECEIVED)
-    .where(~exists().where(_earlier.c.userid == _table.c.userid, _earlier.c.status == RECEIVED, _earlier.c.id < _table.c.id))
+    .where(
+        ~exists().where(
+            _earlier.c.userid == _table.c.userid, _earlier.c.status == RECEIVED, _earlier.c.id < _table.c.id
+        )
+    )
     .order_by(_table.c.id)
     .limit(bindparam("limit"))
 )

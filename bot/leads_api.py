@@ -77,14 +77,22 @@ async def post_lead(request: Request) -> JSONResponse:
         body = json.loads(raw or b"{}")
     except ValueError:
         return _answer(422, status="error", message="请求体不是 JSON")
-    if not isinstance(body, dict) or any(k in body and not isinstance(body[k], str | None) for k in (*_FIELDS, "client_key")):
+    if not isinstance(body, dict) or any(
+        k in body and not isinstance(body[k], str | None) for k in (*_FIELDS, "client_key")
+    ):
         return _answer(422, status="error", message="字段格式不对：都应是文字")
     client_key = str(body.get("client_key") or request.headers.get("idempotency-key") or "").strip()
     if not client_key or len(client_key) > 128:
         return _answer(422, status="error", message="缺少 client_key（每次提交一个唯一编号，重试时不变）")
     data = lead_service.LeadInput(
-        company=body.get("company") or "", contact=body.get("contact"), phone=body.get("phone"), source=source,
-        note=body.get("note"), address=body.get("address"), industry=body.get("industry"), region_hint=body.get("region"),
+        company=body.get("company") or "",
+        contact=body.get("contact"),
+        phone=body.get("phone"),
+        source=source,
+        note=body.get("note"),
+        address=body.get("address"),
+        industry=body.get("industry"),
+        region_hint=body.get("region"),
     )
     # Database work off the event loop.
     return await run_in_threadpool(_create, state, data=data, source=source, client_key=client_key, now=now)
@@ -96,21 +104,33 @@ def _existing(state: Any, *, source: str, client_key: str) -> JSONResponse | Non
     return _answer(200, status="created", id=lead_id) if lead_id is not None else None
 
 
-def _create(state: Any, *, data: lead_service.LeadInput, source: str, client_key: str, now: Any) -> JSONResponse:
+def _create(
+    state: Any, *, data: lead_service.LeadInput, source: str, client_key: str, now: Any
+) -> JSONResponse:
     replay = _existing(state, source=source, client_key=client_key)
     if replay is not None:
         return replay
     try:
         with state.session_factory() as session, session.begin():
             created = lead_service.create_lead(
-                session, config=state.config, data=data, actor=f"api:{source}"[:64], user=None, now=now,
+                session,
+                config=state.config,
+                data=data,
+                actor=f"api:{source}"[:64],
+                user=None,
+                now=now,
                 client_key=client_key,
             )
             lead = created.lead
             if lead.assignee_userid:
                 card = lead_card_for(session, lead=lead, now=now)
-                enqueue(session, reply=card, recipient=lead.assignee_userid,
-                        dedup_key=f"lead-card:{lead.id}:{lead.assign_count}", now=now)
+                enqueue(
+                    session,
+                    reply=card,
+                    recipient=lead.assignee_userid,
+                    dedup_key=f"lead-card:{lead.id}:{lead.assign_count}",
+                    now=now,
+                )
             lead_id = lead.id
     except lead_service.DuplicateLead:
         return _answer(200, status="exists", message=lead_service.FOLLOWED)

@@ -105,7 +105,9 @@ class Deliverer:
         self.per_hour = per_member_per_hour
         self.rng = rng or random.Random()
 
-    def run_once(self, *, now: datetime, limit: int = 100, marks: PendingMarks | None = None) -> DeliveryStats:
+    def run_once(
+        self, *, now: datetime, limit: int = 100, marks: PendingMarks | None = None
+    ) -> DeliveryStats:
         """One claim-and-send round. `marks`: rows sent earlier whose 'sent' is written in this transaction."""
         stats = DeliveryStats()
         own = marks if marks is not None else PendingMarks()
@@ -120,7 +122,9 @@ class Deliverer:
             self.flush(own)
         return stats
 
-    def rate_limit(self, session: Session, rows: list[OutRow], *, now: datetime, stats: DeliveryStats) -> list[OutRow]:
+    def rate_limit(
+        self, session: Session, rows: list[OutRow], *, now: datetime, stats: DeliveryStats
+    ) -> list[OutRow]:
         """Inside the claiming transaction: rows over a member's limit go back to 'pending' for a minute."""
         if not rows:
             return rows
@@ -130,14 +134,23 @@ class Deliverer:
         stats.deferred += len(defer)
         return send
 
-    def send_rows(self, rows: list[OutRow], *, now: datetime, stats: DeliveryStats, marks: PendingMarks) -> None:
+    def send_rows(
+        self, rows: list[OutRow], *, now: datetime, stats: DeliveryStats, marks: PendingMarks
+    ) -> None:
         """Send claimed rows (outside any transaction); successes are added to `marks`, failures recorded."""
         for row in rows:
             try:
                 response = self._send(row.kind, row.recipient, dict(row.payload), row_id=row.id)
             except Exception as exc:  # WeComError or anything unexpected from the transport
                 self._record_failure(
-                    row.id, exc, now=now, stats=stats, kind=row.kind, recipient=row.recipient, key=row.dedup_key, payload=row.payload
+                    row.id,
+                    exc,
+                    now=now,
+                    stats=stats,
+                    kind=row.kind,
+                    recipient=row.recipient,
+                    key=row.dedup_key,
+                    payload=row.payload,
                 )
                 continue
             code = response.get("response_code") if isinstance(response, dict) else None
@@ -165,18 +178,26 @@ class Deliverer:
 
     def _send(self, kind: str, recipient: str, payload: dict[str, Any], *, row_id: int = 0) -> Any:
         if kind in ("text", "markdown"):
-            message = {**payload, "enable_duplicate_check": 1, "duplicate_check_interval": duplicate_check_interval(row_id)}
+            message = {
+                **payload,
+                "enable_duplicate_check": 1,
+                "duplicate_check_interval": duplicate_check_interval(row_id),
+            }
             return self.client.send(recipient, message)
         if kind == "card":
             return self.client.send(recipient, payload)
         if kind == "update_card":
-            return self.client.update_template_card([recipient], payload["response_code"], payload["template_card"])
+            return self.client.update_template_card(
+                [recipient], payload["response_code"], payload["template_card"]
+            )
         if kind == "webhook":
             if self.webhook is None:
                 raise ValueError("no webhook sender configured")
             return self.webhook.post(payload)
         if kind == "image":
-            media_id = self.client.upload_media(base64.b64decode(payload["png_b64"]), payload.get("filename", "chart.png"))
+            media_id = self.client.upload_media(
+                base64.b64decode(payload["png_b64"]), payload.get("filename", "chart.png")
+            )
             return self.client.send(recipient, {"msgtype": "image", "image": {"media_id": media_id}})
         raise ValueError(f"unknown outbox kind {kind}")
 
@@ -209,7 +230,13 @@ class Deliverer:
                 row.status = "failed"
                 stats.failed += 1
                 if kind == "update_card" and payload.get("fallback_text"):
-                    enqueue(session, reply=Text(payload["fallback_text"]), recipient=recipient, dedup_key=f"{key}:fallback", now=now)
+                    enqueue(
+                        session,
+                        reply=Text(payload["fallback_text"]),
+                        recipient=recipient,
+                        dedup_key=f"{key}:fallback",
+                        now=now,
+                    )
                 return
             if row.attempts >= self.max_attempts and now - row.created_at >= MIN_RETRY_HORIZON:
                 row.status = "dead"

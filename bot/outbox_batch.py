@@ -25,7 +25,15 @@ LEASE = timedelta(seconds=60)
 RATE_PAUSE_S = 60.0
 
 _table: Table = OutboxMessage.__table__  # type: ignore[assignment]
-_COLUMNS = (_table.c.id, _table.c.dedup_key, _table.c.recipient, _table.c.kind, _table.c.payload, _table.c.attempts, _table.c.created_at)
+_COLUMNS = (
+    _table.c.id,
+    _table.c.dedup_key,
+    _table.c.recipient,
+    _table.c.kind,
+    _table.c.payload,
+    _table.c.attempts,
+    _table.c.created_at,
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,9 @@ def reply_rows(reply: Reply, *, recipient: str, dedup_key: str) -> list[dict[str
     ]
 
 
-def replies_rows(replies: Iterable[Reply], *, default_recipient: str, key_prefix: str) -> list[dict[str, Any]]:
+def replies_rows(
+    replies: Iterable[Reply], *, default_recipient: str, key_prefix: str
+) -> list[dict[str, Any]]:
     """A message's replies as rows, keyed `{prefix}:{index}` like chat.outbox.enqueue_all."""
     rows: list[dict[str, Any]] = []
     for index, reply in enumerate(replies):
@@ -86,7 +96,9 @@ def insert_rows(session: Session, rows: list[dict[str, Any]], *, now: datetime, 
         }
         for row in rows
     ]
-    statement = insert_for(session)(_table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(*_COLUMNS)
+    statement = (
+        insert_for(session)(_table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(*_COLUMNS)
+    )
     # Core executemany with RETURNING: SQLAlchemy sends it as one multi-row INSERT (insertmanyvalues).
     written = [_row(r) for r in session.connection().execute(statement, values)]
     return sorted(written, key=lambda r: r.id)

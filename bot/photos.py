@@ -70,7 +70,10 @@ class PhotoFetcher:
             return 0
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="salesbot-photo") as pool:
             outcomes = list(
-                pool.map(lambda job: photos.download(job, fetch_media=self.fetch_media, media_dir=self.media_dir), jobs)
+                pool.map(
+                    lambda job: photos.download(job, fetch_media=self.fetch_media, media_dir=self.media_dir),
+                    jobs,
+                )
             )
         for job, outcome in zip(jobs, outcomes, strict=True):
             with self.session_factory() as session, session.begin():

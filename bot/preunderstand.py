@@ -43,7 +43,9 @@ def understand_early(
 
         text = normalize_command_text(msg.content)
         with session_factory() as session:
-            user = session.scalar(select(User).where(User.userid == norm_userid(msg.userid), User.active.is_(True)))
+            user = session.scalar(
+                select(User).where(User.userid == norm_userid(msg.userid), User.active.is_(True))
+            )
             if user is None or SqlDialogStore(session).get(userid=user.userid, now=now) is not None:
                 return None
             command, _ = split_command(text, routes.command_words())

@@ -19,7 +19,9 @@ class MissingSecrets(RuntimeError):
 
 class Settings(BaseSettings):
     # env_ignore_empty: `cp .env.example .env` leaves blanks (WECOM_AGENT_ID=, SALESBOT_CONFIG=) that mean "not set".
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     wecom_corp_id: str = ""
     wecom_agent_id: int = 0
@@ -34,7 +36,9 @@ class Settings(BaseSettings):
     salesbot_media_dir: Path = Path("./data/media")
     salesbot_timezone: str = "Asia/Shanghai"
     salesbot_log_level: str = "INFO"
-    salesbot_webhook_secret: str = Field(default="", repr=False, description="signs the finance webhook (HMAC-SHA256)")
+    salesbot_webhook_secret: str = Field(
+        default="", repr=False, description="signs the finance webhook (HMAC-SHA256)"
+    )
 
     # Edge limits (reliability.md §0).
     callback_max_body: int = 256 * 1024

@@ -23,7 +23,12 @@ class WebhookError(Exception):
 
 class WebhookSender:
     def __init__(
-        self, *, secret: str, timeout: float = 10.0, transport: httpx.BaseTransport | None = None, clock: Any = time.time
+        self,
+        *,
+        secret: str,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+        clock: Any = time.time,
     ) -> None:
         self.secret = secret
         self.timeout = timeout

@@ -106,7 +106,9 @@ class Worker:
     def handle_round(self) -> int:
         """One batch: claim, handle, commit (with the previous round's 'sent' marks), then send its replies."""
         stats = DeliveryStats()
-        batch = self.dispatcher.handle_batch(limit=self.batch, deliverer=self.deliverer, marks=self.marks, stats=stats)
+        batch = self.dispatcher.handle_batch(
+            limit=self.batch, deliverer=self.deliverer, marks=self.marks, stats=stats
+        )
         if batch.outbox:
             self.deliverer.send_rows(batch.outbox, now=self.clock(), stats=stats, marks=self.marks)
         return batch.handled

@@ -33,7 +33,7 @@ class ApprovalCardInfo:
 
 
 def score_text(score: int | None, priority: str | None, items: Sequence[str] | None) -> str:
-    """"75分 / A"; an opportunity nobody has scored yet (0 points, no items) is 未评分, not "0分 / C"."""
+    """ "75分 / A"; an opportunity nobody has scored yet (0 points, no items) is 未评分, not "0分 / C"."""
     if not score and not items:
         return "未评分"
     return f"{score or 0}分 / {priority}" if priority else f"{score or 0}分"
@@ -53,7 +53,9 @@ def _short(value: str) -> str:
     return escape.card(value or "—", _VALUE_MAX)
 
 
-def approval_card(info: ApprovalCardInfo, *, task_id: str, headline: str = "报价审批", outcome: str | None = None) -> dict[str, Any]:
+def approval_card(
+    info: ApprovalCardInfo, *, task_id: str, headline: str = "报价审批", outcome: str | None = None
+) -> dict[str, Any]:
     """The card for the current approver; with `outcome` it is the greyed, decided variant (replace_text)."""
     if not valid_task_id(task_id):
         raise ValueError(f"invalid task_id {task_id!r}")
@@ -86,7 +88,6 @@ def approval_card(info: ApprovalCardInfo, *, task_id: str, headline: str = "报�
 
 def decided_card(info: ApprovalCardInfo, *, task_id: str, outcome: str) -> dict[str, Any]:
     return approval_card(info, task_id=task_id, outcome=outcome)
-
 
 
 def requote_task_id(quote_id: int) -> str:

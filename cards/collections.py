@@ -49,7 +49,10 @@ def due_card(view: DueView, *, task_id: str, replace_text: str | None = None) ->
         "horizontal_content_list": [
             {"keyname": "客户", "value": view.customer[:60]},
             {"keyname": "商机", "value": (view.opportunity or "—")[:60]},
-            {"keyname": "应收", "value": f"{short_amount(view.amount)}（未收 {short_amount(view.remaining)}）"},
+            {
+                "keyname": "应收",
+                "value": f"{short_amount(view.amount)}（未收 {short_amount(view.remaining)}）",
+            },
             {"keyname": "到期", "value": f"{view.due_on:%Y-%m-%d}"},
             *(
                 [{"keyname": "连同前期", "value": f"共待收 {short_amount(view.through)}"}]
@@ -61,7 +64,11 @@ def due_card(view: DueView, *, task_id: str, replace_text: str | None = None) ->
         ],
         "task_id": task_id,
         "button_list": [
-            {"text": f"已回款 {short_amount(max(view.through, view.remaining))}", "style": 1, "key": CardKey(PAID).pack()},
+            {
+                "text": f"已回款 {short_amount(max(view.through, view.remaining))}",
+                "style": 1,
+                "key": CardKey(PAID).pack(),
+            },
             {"text": "客户承诺日期", "style": 2, "key": CardKey(PROMISE).pack()},
             {"text": "需要开票", "style": 2, "key": CardKey(INVOICE).pack()},
         ],

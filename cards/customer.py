@@ -15,8 +15,9 @@ def phone_task_id() -> str:
     return f"cdup-{secrets.token_hex(8)}"
 
 
-def phone_taken_card(*, task_id: str, new_name: str, existing_name: str, existing_id: int,
-                     replace_text: str | None = None) -> dict[str, Any]:
+def phone_taken_card(
+    *, task_id: str, new_name: str, existing_name: str, existing_id: int, replace_text: str | None = None
+) -> dict[str, Any]:
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": {"desc": "销售助手"},

@@ -51,7 +51,10 @@ def lead_card(view: LeadView, *, outcome: str | None = None) -> dict[str, Any]:
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": SOURCE,
-        "main_title": {"title": "新线索（改派给您）" if view.reassigned else "新线索", "desc": f"线索 #{view.id}"},
+        "main_title": {
+            "title": "新线索（改派给您）" if view.reassigned else "新线索",
+            "desc": f"线索 #{view.id}",
+        },
         "sub_title_text": escape.card(view.company + (f"：{view.note}" if view.note else ""), 80),
         "horizontal_content_list": [
             {"keyname": "公司", "value": _short(view.company)},
@@ -72,8 +75,9 @@ def lead_card(view: LeadView, *, outcome: str | None = None) -> dict[str, Any]:
     return card
 
 
-def transfer_card(*, lead_id: int, version: int, company: str, requester: str, target: str,
-                  outcome: str | None = None) -> dict[str, Any]:
+def transfer_card(
+    *, lead_id: int, version: int, company: str, requester: str, target: str, outcome: str | None = None
+) -> dict[str, Any]:
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": SOURCE,

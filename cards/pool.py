@@ -44,7 +44,10 @@ def countdown_card(items: Sequence[AtRisk], *, task_id: str, outcome: str | None
     With more than one customer the card carries a selection (real WeCom sends the choice with the tap; a
     client that does not, gets a numbered list to reply to).
     """
-    rows = [{"keyname": escape.card(item.name, 12), "value": f"{item.when} {item.reason}"[:30]} for item in items[:SHOWN]]
+    rows = [
+        {"keyname": escape.card(item.name, 12), "value": f"{item.when} {item.reason}"[:30]}
+        for item in items[:SHOWN]
+    ]
     more = f"等 {len(items)} 个客户" if len(items) > SHOWN else f"{len(items)} 个客户"
     card: dict[str, Any] = {
         "card_type": "button_interaction",
@@ -75,8 +78,17 @@ def extension_task_id(ext_id: int) -> str:
     return f"poolext{ext_id}"
 
 
-def extension_card(*, ext_id: int, customer: str, requester: str, release: str, days: int, used: int, limit: int,
-                   outcome: str | None = None) -> dict[str, Any]:
+def extension_card(
+    *,
+    ext_id: int,
+    customer: str,
+    requester: str,
+    release: str,
+    days: int,
+    used: int,
+    limit: int,
+    outcome: str | None = None,
+) -> dict[str, Any]:
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": SOURCE,
@@ -100,6 +112,8 @@ def extension_card(*, ext_id: int, customer: str, requester: str, release: str, 
 
 
 def released_text(names: Sequence[str], *, block_days: int) -> str:
-    shown = "、".join(f"「{escape.inline_text(n, 30)}」" for n in names[:10]) + (f" 等 {len(names)} 个" if len(names) > 10 else "")
+    shown = "、".join(f"「{escape.inline_text(n, 30)}」" for n in names[:10]) + (
+        f" 等 {len(names)} 个" if len(names) > 10 else ""
+    )
     again = f"{block_days} 天后可以" if block_days else "可以"
     return f"以下客户长期未跟进，今天已回收到公海：{shown}。如仍需跟进，{again}发送「公海」查看并重新领取。"

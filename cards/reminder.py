@@ -87,7 +87,9 @@ def escalation_line(item: OverdueItem) -> str:
     return f"{item.owner_name}：{item.title[:20]}（{item.customer[:16]}，到期 {item.due_text}，#{item.reminder_id}）"
 
 
-def escalation_card(items: list[OverdueItem], *, hours: int, replace_text: str | None = None) -> dict[str, Any]:
+def escalation_card(
+    items: list[OverdueItem], *, hours: int, replace_text: str | None = None
+) -> dict[str, Any]:
     """All of a team's follow-ups that became overdue in one run, in one card: 查看客户 · 已协助."""
     lines = [escalation_line(item) for item in items]
     body = "\n".join(lines)
@@ -96,12 +98,21 @@ def escalation_card(items: list[OverdueItem], *, hours: int, replace_text: str |
     customers = {item.customer_id for item in items}
     buttons: list[dict[str, Any]] = []
     if len(customers) == 1 and items[0].customer_id is not None:
-        buttons.append({"text": "查看客户", "style": 2, "key": CardKey(ESCALATION_CUSTOMER, str(items[0].customer_id)).pack()})
+        buttons.append(
+            {
+                "text": "查看客户",
+                "style": 2,
+                "key": CardKey(ESCALATION_CUSTOMER, str(items[0].customer_id)).pack(),
+            }
+        )
     buttons.append({"text": "已协助", "style": 1, "key": CardKey(ESCALATION_ASSISTED).pack()})
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": SOURCE,
-        "main_title": {"title": "团队跟进逾期", "desc": f"{len(items)}条跟进超过{hours}小时未完成，可以了解一下需要什么帮助"},
+        "main_title": {
+            "title": "团队跟进逾期",
+            "desc": f"{len(items)}条跟进超过{hours}小时未完成，可以了解一下需要什么帮助",
+        },
         "sub_title_text": body,
         "task_id": escalation_task_id(items[0].reminder_id),
         "button_list": buttons,
@@ -111,9 +122,7 @@ def escalation_card(items: list[OverdueItem], *, hours: int, replace_text: str |
     return card
 
 
-def visit_followup_card(
-    *, task_id: str, customer: str, summary: str, replace_text: str
-) -> dict[str, Any]:
+def visit_followup_card(*, task_id: str, customer: str, summary: str, replace_text: str) -> dict[str, Any]:
     """The visit confirmation after a follow-up button: same task_id, buttons greyed with the result."""
     return {
         "card_type": "button_interaction",
@@ -130,7 +139,6 @@ def visit_followup_card(
     }
 
 
-
 def year_card(*, month: int, day: int, title: str, customer: str) -> dict[str, Any]:
     """A date already past this year is asked about: 是指明年 11月30日 吗？[是] [改日期]."""
     from cards.next_step import new_task_id
@@ -138,7 +146,10 @@ def year_card(*, month: int, day: int, title: str, customer: str) -> dict[str, A
     return {
         "card_type": "button_interaction",
         "source": SOURCE,
-        "main_title": {"title": f"是指明年 {month}月{day}日 吗？", "desc": f"今年的{month}月{day}日已经过去了"},
+        "main_title": {
+            "title": f"是指明年 {month}月{day}日 吗？",
+            "desc": f"今年的{month}月{day}日已经过去了",
+        },
         "sub_title_text": f"跟进「{title[:40]}」（{customer[:20]}）",
         "task_id": new_task_id("yr"),
         "button_list": [

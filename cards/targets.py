@@ -58,23 +58,42 @@ def _line(p: Progress, *, elapsed: float | None) -> str:
 
 
 def my_targets_text(
-    *, month_label: str, as_of: str, month: list[Progress], quarter_label: str, quarter: list[Progress],
-    elapsed: float, opportunities: list[OpportunityLine],
+    *,
+    month_label: str,
+    as_of: str,
+    month: list[Progress],
+    quarter_label: str,
+    quarter: list[Progress],
+    elapsed: float,
+    opportunities: list[OpportunityLine],
 ) -> str:
     """At most 8 lines: the month per metric, the quarter's money, and what could close the gap."""
     lines = [f"{month_label}目标（截至 {as_of}）"]
-    lines += [_line(p, elapsed=elapsed) for p in month if p.target is not None or p.metric is Metric.SIGNED][:3]
+    lines += [_line(p, elapsed=elapsed) for p in month if p.target is not None or p.metric is Metric.SIGNED][
+        :3
+    ]
     q = [p for p in quarter if p.target is not None]
     if q:
-        lines.append(f"{quarter_label}：" + "；".join(
-            f"{METRIC_LABELS[p.metric]} {fmt(p.metric, p.done)}/{fmt(p.metric, p.target or Decimal(0))}"
-            f"（{rate_text(p.rate)}）" for p in q))
+        lines.append(
+            f"{quarter_label}："
+            + "；".join(
+                f"{METRIC_LABELS[p.metric]} {fmt(p.metric, p.done)}/{fmt(p.metric, p.target or Decimal(0))}"
+                f"（{rate_text(p.rate)}）"
+                for p in q
+            )
+        )
     if not any(p.target is not None for p in month):
         lines.append("本月还没有设目标，可请主管设置。")
     if opportunities:
-        lines.append("可推进：" + "；".join(
-            f"{o.name}（{o.customer}，{o.stage}，{o.priority}" + (f"，{fmt(Metric.SIGNED, o.amount)}" if o.amount else "") + "）"
-            for o in opportunities))
+        lines.append(
+            "可推进："
+            + "；".join(
+                f"{o.name}（{o.customer}，{o.stage}，{o.priority}"
+                + (f"，{fmt(Metric.SIGNED, o.amount)}" if o.amount else "")
+                + "）"
+                for o in opportunities
+            )
+        )
     return "\n".join(lines[:8])
 
 
@@ -87,7 +106,9 @@ def team_targets_text(*, title: str, rows: list[tuple[str, Progress]], elapsed: 
         if p.target is None:
             lines.append(f"{name}：未设目标，完成 {fmt(p.metric, p.done)}")
         else:
-            lines.append(f"{name}：完成 {fmt(p.metric, p.done)} / {fmt(p.metric, p.target)}（{rate_text(p.rate)}）")
+            lines.append(
+                f"{name}：完成 {fmt(p.metric, p.done)} / {fmt(p.metric, p.target)}（{rate_text(p.rate)}）"
+            )
     return "\n".join(lines)
 
 
@@ -98,5 +119,7 @@ def digest_target_lines(rows: list[tuple[str, Progress]], *, elapsed: float) -> 
         if p.target is None:
             continue
         share = f"时间过半 {elapsed * 100:.0f}%" if elapsed >= 0.5 else f"时间过去 {elapsed * 100:.0f}%"
-        out.append(f"{name} 完成 {rate_text(p.rate)}（{fmt(p.metric, p.done)}/{fmt(p.metric, p.target)}），{share}")
+        out.append(
+            f"{name} 完成 {rate_text(p.rate)}（{fmt(p.metric, p.done)}/{fmt(p.metric, p.target)}），{share}"
+        )
     return out

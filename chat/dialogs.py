@@ -25,7 +25,9 @@ class DialogState:
 class DialogStore(Protocol):
     def get(self, *, userid: str, now: datetime) -> DialogState | None: ...
 
-    def set(self, *, userid: str, state: str, data: dict[str, Any], now: datetime, ttl_minutes: int = 30) -> None: ...
+    def set(
+        self, *, userid: str, state: str, data: dict[str, Any], now: datetime, ttl_minutes: int = 30
+    ) -> None: ...
 
     def clear(self, *, userid: str) -> None: ...
 
@@ -51,7 +53,9 @@ class SqlDialogStore:
             return None
         return DialogState(row.state, dict(row.data or {}))
 
-    def set(self, *, userid: str, state: str, data: dict[str, Any], now: datetime, ttl_minutes: int = 30) -> None:
+    def set(
+        self, *, userid: str, state: str, data: dict[str, Any], now: datetime, ttl_minutes: int = 30
+    ) -> None:
         row = self._row(userid)
         expires = now + timedelta(minutes=ttl_minutes)
         if row is None:
@@ -79,7 +83,9 @@ class MemoryDialogStore:
             return None
         return found[0]
 
-    def set(self, *, userid: str, state: str, data: dict[str, Any], now: datetime, ttl_minutes: int = 30) -> None:
+    def set(
+        self, *, userid: str, state: str, data: dict[str, Any], now: datetime, ttl_minutes: int = 30
+    ) -> None:
         with self._lock:
             self._rows[userid] = (DialogState(state, dict(data)), now + timedelta(minutes=ttl_minutes))
 

@@ -108,7 +108,9 @@ class NeedsIsolation(Exception):
 WRITES = "salesbot_writes"
 
 
-def count_writes(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+def count_writes(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
     """`before_cursor_execute` listener: counts, per connection, statements that may have changed data
     (anything but a plain SELECT), so `handle` knows whether a failed handler left something to undo."""
     if not statement.lstrip()[:6].upper().startswith("SELECT"):
@@ -188,7 +190,10 @@ def handle(
             notices.append(left_dialog_notice(dialog.state))
             dialog = None
     route = routes.match(
-        msg, command=command, dialog_state=dialog.state if dialog else None, card_action=card_key.action if card_key else None
+        msg,
+        command=command,
+        dialog_state=dialog.state if dialog else None,
+        card_action=card_key.action if card_key else None,
     )
     if route is None:
         return [Text(BAD_BUTTON)] if msg.kind == "card_event" else []
@@ -213,7 +218,9 @@ def handle(
     writes_before = session.connection().info.get(WRITES, 0)
     try:
         result = route.handler(msg, ctx)
-        if isinstance(result, Redispatch):  # a pick's choice: run the command as if typed (a refusal is answered)
+        if isinstance(
+            result, Redispatch
+        ):  # a pick's choice: run the command as if typed (a refusal is answered)
             try:
                 result = run_command(msg, ctx, command=result.command, args=result.args)
             except DomainError as exc:

@@ -134,7 +134,9 @@ def from_dict(data: dict[str, Any]) -> Inbound:
                 **common,
             )
         if lowered == "enter_agent":
-            return Inbound(kind="enter_agent", event=event, event_key=_text(data.get("EventKey")) or None, **common)
+            return Inbound(
+                kind="enter_agent", event=event, event_key=_text(data.get("EventKey")) or None, **common
+            )
         if lowered in ("template_card_event", "template_card_menu_event"):
             return Inbound(
                 kind="card_event",
@@ -153,7 +155,9 @@ def from_dict(data: dict[str, Any]) -> Inbound:
 def to_payload(msg: Inbound) -> dict[str, Any]:
     """A JSON-safe dict of the message, stored on the inbound row until a worker handles it."""
     data = {name: getattr(msg, name) for name in Inbound.__dataclass_fields__}
-    data["selected"] = [{"question_key": s.question_key, "option_ids": list(s.option_ids)} for s in msg.selected]
+    data["selected"] = [
+        {"question_key": s.question_key, "option_ids": list(s.option_ids)} for s in msg.selected
+    ]
     return data
 
 

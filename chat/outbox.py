@@ -59,7 +59,8 @@ def payloads_for(reply: Reply) -> list[tuple[str, dict[str, Any]]]:
         return [("text", {"msgtype": "text", "text": {"content": part}}) for part in split_content(content)]
     if isinstance(reply, Markdown):
         return [
-            ("markdown", {"msgtype": "markdown", "markdown": {"content": part}}) for part in split_content(reply.content)
+            ("markdown", {"msgtype": "markdown", "markdown": {"content": part}})
+            for part in split_content(reply.content)
         ]
     if isinstance(reply, Card):
         return [("card", {"msgtype": "template_card", "template_card": reply.card})]
@@ -70,7 +71,9 @@ def payloads_for(reply: Reply) -> list[tuple[str, dict[str, Any]]]:
                 {
                     "response_code": reply.response_code,
                     "template_card": reply.card,
-                    "fallback_text": escape.text(reply.fallback_text) if reply.fallback_text else reply.fallback_text,
+                    "fallback_text": escape.text(reply.fallback_text)
+                    if reply.fallback_text
+                    else reply.fallback_text,
                 },
             )
         ]
@@ -85,7 +88,12 @@ def enqueue(session: Session, *, reply: Reply, recipient: str, dedup_key: str, n
 
 
 def enqueue_rows(
-    session: Session, *, rows: list[tuple[str, dict[str, Any]]] | list[list[Any]], recipient: str, dedup_key: str, now: datetime
+    session: Session,
+    *,
+    rows: list[tuple[str, dict[str, Any]]] | list[list[Any]],
+    recipient: str,
+    dedup_key: str,
+    now: datetime,
 ) -> int:
     """Write prepared (kind, payload) rows (`payloads_for`), each once per key (services/pushes.py keeps
     an event's rows so a held one can be handed over later)."""
@@ -118,7 +126,11 @@ def enqueue_all(
     total = 0
     for index, reply in enumerate(replies):
         total += enqueue(
-            session, reply=reply, recipient=reply.to or default_recipient, dedup_key=f"{key_prefix}:{index}", now=now
+            session,
+            reply=reply,
+            recipient=reply.to or default_recipient,
+            dedup_key=f"{key_prefix}:{index}",
+            now=now,
         )
     return total
 
@@ -128,7 +140,9 @@ def alert_admins(session: Session, *, key: str, text: str, now: datetime) -> int
     admins = session.scalars(select(User.userid).where(User.role == Role.ADMIN, User.active.is_(True))).all()
     log.warning("alert %s", key)
     return sum(
-        enqueue(session, reply=Text(f"【告警】{text}"), recipient=admin, dedup_key=f"alert:{key}:{admin}", now=now)
+        enqueue(
+            session, reply=Text(f"【告警】{text}"), recipient=admin, dedup_key=f"alert:{key}:{admin}", now=now
+        )
         for admin in admins
     )
 

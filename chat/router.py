@@ -33,6 +33,7 @@ D = TypeVar("D")
 
 ROLE_DENIED = "「{command}」只有{roles}可以使用。发送「帮助」查看您可用的命令。"
 
+
 @dataclass(frozen=True)
 class Redispatch:
     """A handler's answer "run this command as the sender instead" (a numbered pick's choice): chat/handle.py
@@ -61,7 +62,9 @@ class Ctx:
     command: str = ""
     card_key: CardKey | None = None
     services: dict[str, Any] = field(default_factory=dict)
-    routes: RouteTable | None = None  # the table this message was routed by (帮助, the fallback and picks read it)
+    routes: RouteTable | None = (
+        None  # the table this message was routed by (帮助, the fallback and picks read it)
+    )
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -72,9 +75,17 @@ class Ctx:
 
     def start_dialog(self, state: str, data: Any) -> None:
         """Open (or replace) the sender's dialog; `data` is a dataclass (or a dict) of JSON-safe values."""
-        values = dataclasses.asdict(data) if dataclasses.is_dataclass(data) and not isinstance(data, type) else dict(data)
+        values = (
+            dataclasses.asdict(data)
+            if dataclasses.is_dataclass(data) and not isinstance(data, type)
+            else dict(data)
+        )
         self.dialogs.set(
-            userid=self.userid, state=str(state), data=values, now=self.now, ttl_minutes=self.config.dialog_ttl_minutes
+            userid=self.userid,
+            state=str(state),
+            data=values,
+            now=self.now,
+            ttl_minutes=self.config.dialog_ttl_minutes,
         )
 
     def clear_dialog(self) -> None:
@@ -94,7 +105,9 @@ class CommandInfo:
     example: str
     roles: frozenset[str] | None  # None: everyone
     aliases: tuple[str, ...] = ()
-    listed: bool = True  # False: works when typed, but 帮助 does not list it (named where it is useful instead)
+    listed: bool = (
+        True  # False: works when typed, but 帮助 does not list it (named where it is useful instead)
+    )
 
     def allows(self, role: str) -> bool:
         """The one rule for command access: dispatch, 帮助, the fallback and the numbered pick all ask this."""
@@ -174,7 +187,12 @@ class RouteTable:
         seen: dict[str, CommandInfo] = {}
         for router in self.routers:
             for route in router.routes:
-                if route.kind == "command" and route.info and route.info.listed and route.info.name not in seen:
+                if (
+                    route.kind == "command"
+                    and route.info
+                    and route.info.listed
+                    and route.info.name not in seen
+                ):
                     seen[route.info.name] = route.info
         return list(seen.values())
 
@@ -190,7 +208,9 @@ class RouteTable:
             self._words = [r.key for router in self.routers for r in router.routes if r.kind == "command"]
         return self._words
 
-    def match(self, msg: Inbound, *, command: str | None, dialog_state: str | None, card_action: str | None) -> Route | None:
+    def match(
+        self, msg: Inbound, *, command: str | None, dialog_state: str | None, card_action: str | None
+    ) -> Route | None:
         """First match wins, in router order. A command word beats an open dialog (so 取消 and new commands work)."""
         if msg.kind == "card_event":
             return self._first("card", lambda key: key == card_action) if card_action else None

@@ -30,7 +30,9 @@ from demo.simulator import (
 log = logging.getLogger("salesbot.demo")
 
 
-def build_demo(data_dir: Path, *, reset: bool = False, now: datetime | None = None, run_worker: bool = True) -> tuple[FastAPI, Any]:
+def build_demo(
+    data_dir: Path, *, reset: bool = False, now: datetime | None = None, run_worker: bool = True
+) -> tuple[FastAPI, Any]:
     """The demo app on `data_dir` (created, and seeded on first start or with `reset`)."""
     if reset and data_dir.exists():
         for name in ("salesbot.db", "salesbot.db-wal", "salesbot.db-shm", "conversation.json", "demo.json"):
@@ -39,7 +41,9 @@ def build_demo(data_dir: Path, *, reset: bool = False, now: datetime | None = No
         shutil.rmtree(data_dir / "media", ignore_errors=True)
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = demo_settings(data_dir)
-    fake = FakeWeCom(corp_id=DEMO_CORP_ID, agent_id=DEMO_AGENT_ID, secret=DEMO_SECRET, per_member_per_minute=None)
+    fake = FakeWeCom(
+        corp_id=DEMO_CORP_ID, agent_id=DEMO_AGENT_ID, secret=DEMO_SECRET, per_member_per_minute=None
+    )
     runtime = DemoRuntime(fake=fake, data_dir=data_dir)
     runtime.load()
     state = build_state(settings, wecom_transport=fake.transport(), kv=MemoryKV())
@@ -48,7 +52,9 @@ def build_demo(data_dir: Path, *, reset: bool = False, now: datetime | None = No
     with state.session_factory() as session, session.begin():
         if not is_seeded(session):
             summary = seed_demo(session, config=state.config, now=now or datetime.now(UTC), seed=DEMO_SEED)
-            (data_dir / "demo.json").write_text(json.dumps(summary.__dict__, ensure_ascii=False, indent=1), encoding="utf-8")
+            (data_dir / "demo.json").write_text(
+                json.dumps(summary.__dict__, ensure_ascii=False, indent=1), encoding="utf-8"
+            )
             log.info("seeded the demo company: %s", summary.line())
     state.deliverer.drain(now=state.clock())  # the seeded approval cards reach their approvers
     runtime.save()
@@ -57,7 +63,9 @@ def build_demo(data_dir: Path, *, reset: bool = False, now: datetime | None = No
     return app, state
 
 
-def run_demo(*, port: int = 8000, host: str = "127.0.0.1", data_dir: Path = Path("./data/demo"), reset: bool = False) -> int:
+def run_demo(
+    *, port: int = 8000, host: str = "127.0.0.1", data_dir: Path = Path("./data/demo"), reset: bool = False
+) -> int:
     import uvicorn  # the server, only when the demo is run from the command line
 
     data_dir = Path(data_dir)
@@ -66,7 +74,9 @@ def run_demo(*, port: int = 8000, host: str = "127.0.0.1", data_dir: Path = Path
         print(f"another salesbot process already uses {data_dir}; stop it or pick another --data-dir.")
         return 2
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    print(f"销售助手 SalesBot demo — open http://{shown}:{port}/sim in your browser (data: {data_dir.resolve()})")
+    print(
+        f"销售助手 SalesBot demo — open http://{shown}:{port}/sim in your browser (data: {data_dir.resolve()})"
+    )
     print("Ctrl+C stops it; `salesbot demo --reset` starts again from the seeded company.")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     return 0

@@ -65,34 +65,148 @@ REGION_CENTRE = {"华东": (31.23, 121.47), "华南": (23.13, 113.26), "华北":
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
 GIVEN = (
-    "伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞",
-    "平", "刚", "桂英", "建华", "志强", "丽", "晓东", "海燕", "国庆", "文博", "子涵", "雨欣", "浩然", "思远",
-    "俊杰", "佳怡", "宇航", "欣怡", "建国", "春梅", "振宇", "晨曦", "立新", "卫东", "红梅", "小龙", "凯",
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "建华",
+    "志强",
+    "丽",
+    "晓东",
+    "海燕",
+    "国庆",
+    "文博",
+    "子涵",
+    "雨欣",
+    "浩然",
+    "思远",
+    "俊杰",
+    "佳怡",
+    "宇航",
+    "欣怡",
+    "建国",
+    "春梅",
+    "振宇",
+    "晨曦",
+    "立新",
+    "卫东",
+    "红梅",
+    "小龙",
+    "凯",
 )
 WORDS = (
-    "恒力", "华通", "精工", "宏达", "新锐", "联创", "永盛", "汇丰", "中科", "天成", "瑞祥", "金桥", "东方",
-    "博远", "信达", "鼎盛", "华鑫", "远航", "卓越", "同创", "海川", "正泰", "晶华", "嘉禾", "力拓", "万象",
-    "启明", "明阳", "九州", "长城", "腾飞", "富源", "泰和", "安捷", "众合", "隆基", "德润", "星辰",
+    "恒力",
+    "华通",
+    "精工",
+    "宏达",
+    "新锐",
+    "联创",
+    "永盛",
+    "汇丰",
+    "中科",
+    "天成",
+    "瑞祥",
+    "金桥",
+    "东方",
+    "博远",
+    "信达",
+    "鼎盛",
+    "华鑫",
+    "远航",
+    "卓越",
+    "同创",
+    "海川",
+    "正泰",
+    "晶华",
+    "嘉禾",
+    "力拓",
+    "万象",
+    "启明",
+    "明阳",
+    "九州",
+    "长城",
+    "腾飞",
+    "富源",
+    "泰和",
+    "安捷",
+    "众合",
+    "隆基",
+    "德润",
+    "星辰",
 )
 KINDS = (
-    ("精密机械", "机械制造"), ("电气设备", "电力设备"), ("汽车零部件", "汽车"), ("化工", "化工"),
-    ("食品", "食品饮料"), ("电子科技", "电子"), ("新能源", "新能源"), ("制药", "医药"), ("纺织", "纺织"),
-    ("冶金", "冶金"), ("包装材料", "包装"), ("环保设备", "环保"), ("塑胶制品", "塑料橡胶"),
+    ("精密机械", "机械制造"),
+    ("电气设备", "电力设备"),
+    ("汽车零部件", "汽车"),
+    ("化工", "化工"),
+    ("食品", "食品饮料"),
+    ("电子科技", "电子"),
+    ("新能源", "新能源"),
+    ("制药", "医药"),
+    ("纺织", "纺织"),
+    ("冶金", "冶金"),
+    ("包装材料", "包装"),
+    ("环保设备", "环保"),
+    ("塑胶制品", "塑料橡胶"),
 )
 PRODUCTS = (
-    "变频空压机", "数控机床改造", "配电柜", "工业机器人工作站", "冷水机组", "伺服系统", "输送线", "除尘设备",
-    "精密减速机", "激光切割机", "注塑机", "智能仓储货架", "备件年度框架", "产线自动化改造", "不间断电源",
+    "变频空压机",
+    "数控机床改造",
+    "配电柜",
+    "工业机器人工作站",
+    "冷水机组",
+    "伺服系统",
+    "输送线",
+    "除尘设备",
+    "精密减速机",
+    "激光切割机",
+    "注塑机",
+    "智能仓储货架",
+    "备件年度框架",
+    "产线自动化改造",
+    "不间断电源",
 )
 MODELS = ("KX-200", "KX-350", "HT-90", "HT-120", "ZR-5", "MX-800", "SV-30")
 VISIT_NOTES = (
-    "介绍新款{p}，客户对能耗指标感兴趣", "设备科反馈现有{p}故障率高，约下周技术交流", "与采购经理谈了年度预算，{p}预计下季度立项",
-    "现场勘查车间布局，收集{p}安装条件", "技术方案沟通，客户要求补充{p}的节能测算", "陪同技术负责人答疑，客户倾向我们的{p}方案",
-    "客户老板到场，谈了付款方式和交期", "送样测试结果良好，约定下月复盘", "了解到竞品在接触，需尽快出{p}报价",
-    "回访已交付设备运行情况，客户满意", "催收尾款，财务答应月底前安排", "节后拜访，维护关系，了解新项目线索",
+    "介绍新款{p}，客户对能耗指标感兴趣",
+    "设备科反馈现有{p}故障率高，约下周技术交流",
+    "与采购经理谈了年度预算，{p}预计下季度立项",
+    "现场勘查车间布局，收集{p}安装条件",
+    "技术方案沟通，客户要求补充{p}的节能测算",
+    "陪同技术负责人答疑，客户倾向我们的{p}方案",
+    "客户老板到场，谈了付款方式和交期",
+    "送样测试结果良好，约定下月复盘",
+    "了解到竞品在接触，需尽快出{p}报价",
+    "回访已交付设备运行情况，客户满意",
+    "催收尾款，财务答应月底前安排",
+    "节后拜访，维护关系，了解新项目线索",
 )
 REMINDER_TITLES = (
-    "发送{p}技术方案", "电话确认样机测试结果", "约客户老板面谈", "跟进尾款回款", "提交{p}报价材料",
-    "安排技术交流会", "回访设备运行情况", "确认合同条款修改",
+    "发送{p}技术方案",
+    "电话确认样机测试结果",
+    "约客户老板面谈",
+    "跟进尾款回款",
+    "提交{p}报价材料",
+    "安排技术交流会",
+    "回访设备运行情况",
+    "确认合同条款修改",
 )
 LOST_REASONS = ("价格高于竞品", "客户项目取消", "交期无法满足", "预算冻结", "选择了原供应商")
 NOTES = ("含安装调试", "首批试点", "年度框架价", "含两年质保", "客户要求加急")
@@ -147,7 +261,9 @@ def is_seeded(session: Session) -> bool:
     return bool(session.scalar(select(func.count()).select_from(User)))
 
 
-def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: int = DEFAULT_SEED) -> DemoSummary:
+def seed_demo(
+    session: Session, *, config: BusinessConfig, now: datetime, seed: int = DEFAULT_SEED
+) -> DemoSummary:
     """Write the demo company into an empty database (inside the caller's transaction)."""
     rng = random.Random(seed)
     today = now.astimezone(SHANGHAI).date()
@@ -161,8 +277,15 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
     def person(userid: str, name: str, role: str, region: str | None, manager: str | None) -> User:
         names_used.add(name)
         user = User(
-            userid=userid, display_userid=userid, name=name, role=role, region=region,
-            manager_userid=manager, active=True, created_at=start, updated_at=start,
+            userid=userid,
+            display_userid=userid,
+            name=name,
+            role=role,
+            region=region,
+            manager_userid=manager,
+            active=True,
+            created_at=start,
+            updated_at=start,
         )
         users.append(user)
         return user
@@ -204,13 +327,21 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
         created = start + timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 8))
         customers.append(
             Customer(
-                name=name, name_norm=normalize_name(name), industry=industry, region=region,
-                contact=rng.choice(SURNAMES) + rng.choice(("经理", "工", "总", "主任")), phone=phone, phone_norm=phone,
+                name=name,
+                name_norm=normalize_name(name),
+                industry=industry,
+                region=region,
+                contact=rng.choice(SURNAMES) + rng.choice(("经理", "工", "总", "主任")),
+                phone=phone,
+                phone_norm=phone,
                 address=f"{city}市{word}路{rng.randint(1, 999)}号",
                 custom={"power_load_grade": rng.choice(("一级", "二级", "三级"))} if complete else {},
                 owner_userid=owner.userid,
-                latitude=round(lat0 + rng.uniform(-0.4, 0.4), 5), longitude=round(lng0 + rng.uniform(-0.4, 0.4), 5),
-                complete=complete, created_at=created, updated_at=created,
+                latitude=round(lat0 + rng.uniform(-0.4, 0.4), 5),
+                longitude=round(lng0 + rng.uniform(-0.4, 0.4), 5),
+                complete=complete,
+                created_at=created,
+                updated_at=created,
             )
         )
         if complete and rng.random() < 0.5:
@@ -225,10 +356,15 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
     def add_visit(customer: Customer, when: datetime, note: str | None = None) -> Visit:
         product = rng.choice(PRODUCTS)
         visit = Visit(
-            customer_id=customer.id, userid=customer.owner_userid,
-            summary=note or rng.choice(VISIT_NOTES).format(p=product), visited_at=when,
-            latitude=customer.latitude, longitude=customer.longitude,
-            location_label=customer.address, distance_m=round(rng.uniform(5, 300), 1), photo_count=0,
+            customer_id=customer.id,
+            userid=customer.owner_userid,
+            summary=note or rng.choice(VISIT_NOTES).format(p=product),
+            visited_at=when,
+            latitude=customer.latitude,
+            longitude=customer.longitude,
+            location_label=customer.address,
+            distance_m=round(rng.uniform(5, 300), 1),
+            photo_count=0,
         )
         visits.append(visit)
         first = visited.get(customer.id)
@@ -261,16 +397,25 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
     opps: list[tuple[Opportunity, Customer, int]] = []
     for target in plan:
         customer = rng.choice(customers)
-        target_index = stages.index(target) if target in stages else rng.randint(0, max(0, contract_stage_index - 2))
+        target_index = (
+            stages.index(target) if target in stages else rng.randint(0, max(0, contract_stage_index - 2))
+        )
         created = now - timedelta(days=rng.randint(max(5, 12 * target_index), 150), hours=rng.randint(0, 9))
         if target_index >= 2 and customer.id not in visited:  # 方案制定 needs a visit first
             add_visit(customer, created + timedelta(days=1, hours=2))
         items = [s.item for s in config.score_card if rng.random() < 0.55]
         score, priority = config.score(items)
         opp = Opportunity(
-            customer_id=customer.id, name=rng.choice(PRODUCTS), amount=_money(rng, 20000, 480000),
-            stage=target, score=score, priority=priority, score_items=items,
-            owner_userid=customer.owner_userid, created_at=created, updated_at=created,
+            customer_id=customer.id,
+            name=rng.choice(PRODUCTS),
+            amount=_money(rng, 20000, 480000),
+            stage=target,
+            score=score,
+            priority=priority,
+            score_items=items,
+            owner_userid=customer.owner_userid,
+            created_at=created,
+            updated_at=created,
             lost_reason=rng.choice(LOST_REASONS) if target == config.lost_stage else None,
             closed_at=created + timedelta(days=rng.randint(5, 30)) if target == config.lost_stage else None,
         )
@@ -286,7 +431,15 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
     pending: list[tuple[Opportunity, Customer, datetime]] = []
     for opp, customer, target_index in opps:
         span = max(1, int((now - opp.created_at).total_seconds() // 86400) - 1)
-        moves.append(StageMove(opportunity_id=opp.id, from_stage=None, to_stage=stages[0], moved_by=opp.owner_userid, moved_at=opp.created_at))
+        moves.append(
+            StageMove(
+                opportunity_id=opp.id,
+                from_stage=None,
+                to_stage=stages[0],
+                moved_by=opp.owner_userid,
+                moved_at=opp.created_at,
+            )
+        )
         when = opp.created_at
         for i in range(1, target_index + 1):
             when = when + timedelta(days=max(1, span // (target_index + 2)), hours=rng.randint(0, 4))
@@ -299,20 +452,39 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
                 opp.stage = stages[i - 1]
                 pending.append((opp, customer, when))
                 break
-            moves.append(StageMove(opportunity_id=opp.id, from_stage=stages[i - 1], to_stage=stage, moved_by=opp.owner_userid, moved_at=when))
+            moves.append(
+                StageMove(
+                    opportunity_id=opp.id,
+                    from_stage=stages[i - 1],
+                    to_stage=stage,
+                    moved_by=opp.owner_userid,
+                    moved_at=when,
+                )
+            )
             if stage == quote_stage:
                 amount = ((opp.amount or Decimal(50000)) * Decimal("0.95")).quantize(Decimal(1000))
                 quotes.append(
                     Quote(
-                        opportunity_id=opp.id, amount=amount, note=rng.choice(NOTES), requester_userid=opp.owner_userid,
-                        status="approved", current_step=1, step_count=len(config.chain_for(amount)), created_at=when,
+                        opportunity_id=opp.id,
+                        amount=amount,
+                        note=rng.choice(NOTES),
+                        requester_userid=opp.owner_userid,
+                        status="approved",
+                        current_step=1,
+                        step_count=len(config.chain_for(amount)),
+                        created_at=when,
                         decided_at=when + timedelta(days=1),
                     )
                 )
             if i == contract_stage_index:
                 contracts.append(
-                    Contract(opportunity_id=opp.id, customer_id=customer.id, amount=(opp.amount or Decimal(0)),
-                             signed_at=when, signed_by=opp.owner_userid)
+                    Contract(
+                        opportunity_id=opp.id,
+                        customer_id=customer.id,
+                        amount=(opp.amount or Decimal(0)),
+                        signed_at=when,
+                        signed_by=opp.owner_userid,
+                    )
                 )
         opp.updated_at = when
     # Older repeat business (for segments: stars, growth, dormant customers).
@@ -320,8 +492,13 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
         for _ in range(rng.choice((1, 1, 2, 3, 4))):
             signed = _local(_workday_back(rng, today, 20, 420), rng.randint(9, 17))
             contracts.append(
-                Contract(opportunity_id=None, customer_id=customer.id, amount=_money(rng, 30000, 260000),
-                         signed_at=signed, signed_by=customer.owner_userid)
+                Contract(
+                    opportunity_id=None,
+                    customer_id=customer.id,
+                    amount=_money(rng, 30000, 260000),
+                    signed_at=signed,
+                    signed_by=customer.owner_userid,
+                )
             )
     contracts += _healthy_months(rng, contracts, customers, reps, now)
     session.add_all(moves)
@@ -334,15 +511,26 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
         if contract.signed_at > now - timedelta(days=3):
             continue
         paid = Decimal(0)
-        for share in rng.choice(((Decimal("0.3"),), (Decimal("0.3"), Decimal("0.6")), (Decimal("0.3"), Decimal("0.6"), Decimal("0.1")))):
+        for share in rng.choice(
+            (
+                (Decimal("0.3"),),
+                (Decimal("0.3"), Decimal("0.6")),
+                (Decimal("0.3"), Decimal("0.6"), Decimal("0.1")),
+            )
+        ):
             received = contract.signed_at + timedelta(days=rng.randint(3, 45) * (1 + len(payments) % 2))
             if received >= now:
                 break
             amount = (contract.amount * share).quantize(Decimal("0.01"))
             paid += amount
             payments.append(
-                Payment(contract_id=contract.id, customer_id=contract.customer_id, amount=amount,
-                        received_at=received, recorded_by=contract.signed_by)
+                Payment(
+                    contract_id=contract.id,
+                    customer_id=contract.customer_id,
+                    amount=amount,
+                    received_at=received,
+                    recorded_by=contract.signed_by,
+                )
             )
     session.add_all(payments)
     session.flush()
@@ -350,7 +538,12 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
 
     east_rep = reps["华东"][0]
     seed_collections(
-        session, config=config, now=now, rng=random.Random(seed + 19), contracts=contracts, demo_rep=east_rep,
+        session,
+        config=config,
+        now=now,
+        rng=random.Random(seed + 19),
+        contracts=contracts,
+        demo_rep=east_rep,
         demo_customers=[c for c in customers if c.owner_userid == east_rep.userid] or customers[:1],
     )
 
@@ -363,8 +556,17 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
         if not signed_contracts:
             continue
         last365 = [c for c in signed_contracts if c.signed_at >= now - timedelta(days=365)]
-        recent = sum((c.amount for c in signed_contracts if c.signed_at >= now - timedelta(days=180)), Decimal(0))
-        before = sum((c.amount for c in signed_contracts if now - timedelta(days=360) <= c.signed_at < now - timedelta(days=180)), Decimal(0))
+        recent = sum(
+            (c.amount for c in signed_contracts if c.signed_at >= now - timedelta(days=180)), Decimal(0)
+        )
+        before = sum(
+            (
+                c.amount
+                for c in signed_contracts
+                if now - timedelta(days=360) <= c.signed_at < now - timedelta(days=180)
+            ),
+            Decimal(0),
+        )
         if recent == 0:
             customer.segment = "休眠"
         elif len(last365) >= 3 and sum((c.amount for c in last365), Decimal(0)) > 200000:
@@ -385,23 +587,46 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
             acted = quote.created_at + timedelta(hours=4 * seq)
             approver = _approver(role, opp_owner, users)
             session.add(
-                ApprovalStep(quote_id=quote.id, seq=seq, role=role, approver_userid=approver, status="approved",
-                             acted_by=approver, acted_at=acted, activated_at=acted - timedelta(hours=4))
+                ApprovalStep(
+                    quote_id=quote.id,
+                    seq=seq,
+                    role=role,
+                    approver_userid=approver,
+                    status="approved",
+                    acted_by=approver,
+                    acted_at=acted,
+                    activated_at=acted - timedelta(hours=4),
+                )
             )
         quote.current_step = quote.step_count
     session.flush()
     for opp, _customer, when in pending:
         owner = by_id[opp.owner_userid]
         # Amounts on both sides of the ¥50,000 edge: short chains (supervisor) and long ones (+ tech lead, finance).
-        amount = _money(rng, 20000, 48000) if rng.random() < 0.5 else ((opp.amount or Decimal(80000)) * Decimal("0.95")).quantize(Decimal(1000))
+        amount = (
+            _money(rng, 20000, 48000)
+            if rng.random() < 0.5
+            else ((opp.amount or Decimal(80000)) * Decimal("0.95")).quantize(Decimal(1000))
+        )
         requested = max(when, now - timedelta(hours=rng.randint(2, 96)))  # waiting hours to a few days
         request = approvals.request_quote(
-            session, config=config, requester=owner, opportunity=opp, amount=amount, note=rng.choice(NOTES), now=requested
+            session,
+            config=config,
+            requester=owner,
+            opportunity=opp,
+            amount=amount,
+            note=rng.choice(NOTES),
+            now=requested,
         )
         quotes.append(request.quote)
         for index, reply in enumerate(request.notifications):
-            enqueue(session, reply=reply, recipient=reply.to or owner.userid,
-                    dedup_key=f"demo-seed:quote:{request.quote.id}:{index}", now=now)
+            enqueue(
+                session,
+                reply=reply,
+                recipient=reply.to or owner.userid,
+                dedup_key=f"demo-seed:quote:{request.quote.id}:{index}",
+                now=now,
+            )
         if owner.region == "华东" and not chosen_supervisor:
             chosen_supervisor = request.chain[0].approver.userid
 
@@ -419,21 +644,35 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
             overdue = due < now
             reminders.append(
                 Reminder(
-                    owner_userid=rep.userid, customer_id=customer.id, title=rng.choice(REMINDER_TITLES).format(p=rng.choice(PRODUCTS)),
-                    due_at=due, status="open", source=rng.choice(("manual", "visit")),
-                    notified_at=due if overdue else None, created_at=due - timedelta(days=rng.randint(1, 7)),
+                    owner_userid=rep.userid,
+                    customer_id=customer.id,
+                    title=rng.choice(REMINDER_TITLES).format(p=rng.choice(PRODUCTS)),
+                    due_at=due,
+                    status="open",
+                    source=rng.choice(("manual", "visit")),
+                    notified_at=due if overdue else None,
+                    created_at=due - timedelta(days=rng.randint(1, 7)),
                 )
             )
         # The last four weeks' follow-ups, nearly all done on time (关键节点按时完成率 ≈ 85–92%).
         for _ in range(rng.randint(6, 9)):
-            due = _local(_workday_back(rng, today, 1, 28), rng.choice((9, 10, 14, 15, 16)), rng.choice((0, 30)))
+            due = _local(
+                _workday_back(rng, today, 1, 28), rng.choice((9, 10, 14, 15, 16)), rng.choice((0, 30))
+            )
             late = rng.random() < 0.07
-            done_at = due + (timedelta(hours=rng.randint(2, 30)) if late else -timedelta(minutes=rng.randint(10, 1200)))
+            done_at = due + (
+                timedelta(hours=rng.randint(2, 30)) if late else -timedelta(minutes=rng.randint(10, 1200))
+            )
             reminders.append(
                 Reminder(
-                    owner_userid=rep.userid, customer_id=rng.choice(own).id,
-                    title=rng.choice(REMINDER_TITLES).format(p=rng.choice(PRODUCTS)), due_at=due, status="done",
-                    source=rng.choice(("manual", "visit")), notified_at=due, completed_at=min(done_at, now),
+                    owner_userid=rep.userid,
+                    customer_id=rng.choice(own).id,
+                    title=rng.choice(REMINDER_TITLES).format(p=rng.choice(PRODUCTS)),
+                    due_at=due,
+                    status="done",
+                    source=rng.choice(("manual", "visit")),
+                    notified_at=due,
+                    completed_at=min(done_at, now),
                     created_at=due - timedelta(days=rng.randint(1, 7)),
                 )
             )
@@ -449,18 +688,47 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
     open_plan = [o for o, c, i in opps if o.owner_userid == demo_rep.userid and o.stage == "方案制定"]
     if not open_plan and own:  # make sure the demo rep has something to quote
         opp = Opportunity(
-            customer_id=own[0].id, name="变频空压机", amount=Decimal(80000), stage=stages[min(2, len(stages) - 1)],
-            score=75, priority="A" if config.priority_for(75) == "A" else config.priority_for(75),
-            score_items=[s.item for s in config.score_card][:2], owner_userid=demo_rep.userid,
-            created_at=now - timedelta(days=20), updated_at=now - timedelta(days=6),
+            customer_id=own[0].id,
+            name="变频空压机",
+            amount=Decimal(80000),
+            stage=stages[min(2, len(stages) - 1)],
+            score=75,
+            priority="A" if config.priority_for(75) == "A" else config.priority_for(75),
+            score_items=[s.item for s in config.score_card][:2],
+            owner_userid=demo_rep.userid,
+            created_at=now - timedelta(days=20),
+            updated_at=now - timedelta(days=6),
         )
         if own[0].id not in visited:
-            session.add(Visit(customer_id=own[0].id, userid=demo_rep.userid, summary="初次拜访，介绍公司产品",
-                              visited_at=now - timedelta(days=19), photo_count=0))
+            session.add(
+                Visit(
+                    customer_id=own[0].id,
+                    userid=demo_rep.userid,
+                    summary="初次拜访，介绍公司产品",
+                    visited_at=now - timedelta(days=19),
+                    photo_count=0,
+                )
+            )
         session.add(opp)
         session.flush()
-        session.add(StageMove(opportunity_id=opp.id, from_stage=None, to_stage=stages[0], moved_by=demo_rep.userid, moved_at=opp.created_at))
-        session.add(StageMove(opportunity_id=opp.id, from_stage=stages[0], to_stage=opp.stage, moved_by=demo_rep.userid, moved_at=opp.updated_at))
+        session.add(
+            StageMove(
+                opportunity_id=opp.id,
+                from_stage=None,
+                to_stage=stages[0],
+                moved_by=demo_rep.userid,
+                moved_at=opp.created_at,
+            )
+        )
+        session.add(
+            StageMove(
+                opportunity_id=opp.id,
+                from_stage=stages[0],
+                to_stage=opp.stage,
+                moved_by=demo_rep.userid,
+                moved_at=opp.updated_at,
+            )
+        )
         open_plan = [opp]
     summary.demo_opportunity = f"#{open_plan[0].id}" if open_plan else ""
     summary.demo_supervisor = chosen_supervisor or SUPERVISORS[rep_region][0]
@@ -477,13 +745,19 @@ def seed_demo(session: Session, *, config: BusinessConfig, now: datetime, seed: 
     summary.contracts = len(contracts)
     summary.payments = len(payments)
     summary.reminders = sum(1 for r in reminders if r.status == "open")
-    for stage, count in session.execute(select(Opportunity.stage, func.count()).group_by(Opportunity.stage)).all():
+    for stage, count in session.execute(
+        select(Opportunity.stage, func.count()).group_by(Opportunity.stage)
+    ).all():
         summary.stages[stage] = count
     return summary
 
 
 def _healthy_months(
-    rng: random.Random, contracts: list[Contract], customers: list[Customer], reps: dict[str, list[User]], now: datetime
+    rng: random.Random,
+    contracts: list[Contract],
+    customers: list[Customer],
+    reps: dict[str, list[User]],
+    now: datetime,
 ) -> list[Contract]:
     """Extra contracts so that each region looks like a growing business: at least five reps have signed
     this month, and this month so far is 6–20% above the same period of last month (销售额环比增长)."""
@@ -497,8 +771,13 @@ def _healthy_months(
         span = max((hi - lo).total_seconds(), 60.0)
         signed = lo + timedelta(seconds=span * rng.uniform(0.05, 0.95))
         customer = rng.choice(owned[rep.userid])
-        contract = Contract(opportunity_id=None, customer_id=customer.id, amount=_money(rng, 60000, 220000),
-                            signed_at=signed, signed_by=rep.userid)
+        contract = Contract(
+            opportunity_id=None,
+            customer_id=customer.id,
+            amount=_money(rng, 60000, 220000),
+            signed_at=signed,
+            signed_by=rep.userid,
+        )
         added.append(contract)
         return contract
 

@@ -44,7 +44,9 @@ class LeadSummary:
     countdown: int = 0
 
 
-def seed_leads(session: Session, *, config: BusinessConfig, now: datetime, rng: random.Random, demo_rep: User) -> LeadSummary:
+def seed_leads(
+    session: Session, *, config: BusinessConfig, now: datetime, rng: random.Random, demo_rep: User
+) -> LeadSummary:
     out = LeadSummary()
     # An industry rule, as a company would configure it: the demo rep takes 机械 leads of their region first.
     rule = LeadRule(region=demo_rep.region or "华东", industry="机械", reps=[demo_rep.userid])
@@ -53,49 +55,98 @@ def seed_leads(session: Session, *, config: BusinessConfig, now: datetime, rng: 
         when = now - timedelta(days=rng.randint(1, 12), hours=rng.randint(0, 6))
         phone = f"139{rng.randint(10_000_000, 99_999_999)}"
         mine = i < 2  # waiting on the demo rep (by the rule above): their lead card is in the chat
-        data = leads.LeadInput(company=company, contact=contact, phone=phone, source=source, note=note,
-                               industry="机械" if mine else None)
+        data = leads.LeadInput(
+            company=company,
+            contact=contact,
+            phone=phone,
+            source=source,
+            note=note,
+            industry="机械" if mine else None,
+        )
         try:
-            created = leads.create_lead(session, config=ruled if mine else config, data=data, actor="import", user=None,
-                                        now=now - timedelta(hours=1) if mine else when)
+            created = leads.create_lead(
+                session,
+                config=ruled if mine else config,
+                data=data,
+                actor="import",
+                user=None,
+                now=now - timedelta(hours=1) if mine else when,
+            )
         except leads.DuplicateLead:
             continue
         lead = created.lead
         out.leads += 1
         if mine:
-            enqueue(session, reply=lead_card_for(session, lead=lead, now=now), recipient=demo_rep.userid,
-                    dedup_key=f"lead-card:{lead.id}:{lead.assign_count}", now=now)
+            enqueue(
+                session,
+                reply=lead_card_for(session, lead=lead, now=now),
+                recipient=demo_rep.userid,
+                dedup_key=f"lead-card:{lead.id}:{lead.assign_count}",
+                now=now,
+            )
         elif created.assignee is not None and i % 3 == 0:
-            leads.mark_invalid(session, lead=lead, user=created.assignee, reason="空号", now=when + timedelta(hours=3))
+            leads.mark_invalid(
+                session, lead=lead, user=created.assignee, reason="空号", now=when + timedelta(hours=3)
+            )
         elif created.assignee is not None:
-            leads.accept(session, config=config, lead=lead, user=created.assignee, now=when + timedelta(hours=2))
+            leads.accept(
+                session, config=config, lead=lead, user=created.assignee, now=when + timedelta(hours=2)
+            )
 
     # Each region's pool: a few customers without a pending quote, released by their old owners.
     everyone = list(session.scalars(select(Customer).order_by(Customer.id)))
     blocked = pool.blocked_ids(session, [c.id for c in everyone])
-    candidates = [c for c in everyone if c.owner_userid != demo_rep.userid and c.id not in blocked and c.region]
+    candidates = [
+        c for c in everyone if c.owner_userid != demo_rep.userid and c.id not in blocked and c.region
+    ]
     by_region: dict[str, list[Customer]] = {}
     for c in candidates:
         by_region.setdefault(c.region or "", []).append(c)
     for customers in by_region.values():
         for c in rng.sample(customers, k=min(4, len(customers))):
-            pool.release(session, customer=c, actor="pool", reason=f"{config.pool.followup_days(c.segment)}天无跟进",
-                         now=now - timedelta(days=rng.randint(1, 20)))
+            pool.release(
+                session,
+                customer=c,
+                actor="pool",
+                reason=f"{config.pool.followup_days(c.segment)}天无跟进",
+                now=now - timedelta(days=rng.randint(1, 20)),
+            )
             out.pool += 1
 
     # Two of the demo rep's customers are two days from the pool: the countdown card.
     for name in ("东海精密机械", "瑞安液压设备"):
         since = now - timedelta(days=(config.pool.followup_days(None) or 30) - 2)
-        session.add(Customer(name=name, name_norm=normalize_name(name), industry="机械", region=demo_rep.region,
-                             contact="钱经理", phone=f"137{rng.randint(10_000_000, 99_999_999)}", custom={},
-                             owner_userid=demo_rep.userid, owner_since=since, created_at=since, updated_at=since))
+        session.add(
+            Customer(
+                name=name,
+                name_norm=normalize_name(name),
+                industry="机械",
+                region=demo_rep.region,
+                contact="钱经理",
+                phone=f"137{rng.randint(10_000_000, 99_999_999)}",
+                custom={},
+                owner_userid=demo_rep.userid,
+                owner_since=since,
+                created_at=since,
+                updated_at=since,
+            )
+        )
     session.flush()
-    dues = pool.countdown(pool.scan(session, config=config, now=now, owner=demo_rep.userid), config=config, now=now)
+    dues = pool.countdown(
+        pool.scan(session, config=config, now=now, owner=demo_rep.userid), config=config, now=now
+    )
     going = dues.get(demo_rep.userid, [])
     if going:
-        card = countdown_card_for(session, owner=demo_rep, items=at_risk(going, now=now, config=config), now=now)
+        card = countdown_card_for(
+            session, owner=demo_rep, items=at_risk(going, now=now, config=config), now=now
+        )
         day = now.astimezone(SHANGHAI).date().isoformat()
-        enqueue(session, reply=card, recipient=demo_rep.userid, dedup_key=f"pool-countdown:{demo_rep.userid}:{day}",
-                now=now)
+        enqueue(
+            session,
+            reply=card,
+            recipient=demo_rep.userid,
+            dedup_key=f"pool-countdown:{demo_rep.userid}:{day}",
+            now=now,
+        )
         out.countdown = len(going)
     return out

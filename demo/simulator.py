@@ -92,7 +92,9 @@ class DemoRuntime:
     def note(self, userid: str, kind: str, text: str) -> None:
         with self.lock:
             self.seq += 1
-            self.typed.append({"userid": userid, "kind": kind, "text": text, "at": time.time(), "seq": self.seq})
+            self.typed.append(
+                {"userid": userid, "kind": kind, "text": text, "at": time.time(), "seq": self.seq}
+            )
 
     def conversation(self, userid: str) -> list[dict[str, Any]]:
         """The user's chat, oldest first: what they typed and what the bot sent them (cards as updated)."""
@@ -101,12 +103,27 @@ class DemoRuntime:
         with self.lock:
             for entry in self.typed:
                 if entry["userid"] == userid:
-                    items.append((entry["at"], 0, {"from": "me", "kind": entry["kind"], "text": entry["text"],
-                                                   "at": entry["at"], "id": f"me-{entry['seq']}"}))
+                    items.append(
+                        (
+                            entry["at"],
+                            0,
+                            {
+                                "from": "me",
+                                "kind": entry["kind"],
+                                "text": entry["text"],
+                                "at": entry["at"],
+                                "id": f"me-{entry['seq']}",
+                            },
+                        )
+                    )
         for index, message in enumerate(self.fake.messages_for(userid)):
             kind = str(message.get("msgtype"))
-            item: dict[str, Any] = {"from": "bot", "kind": kind, "at": message.get("sent_at", 0.0),
-                                    "id": message.get("msgid", f"bot-{index}")}
+            item: dict[str, Any] = {
+                "from": "bot",
+                "kind": kind,
+                "at": message.get("sent_at", 0.0),
+                "id": message.get("msgid", f"bot-{index}"),
+            }
             if kind in ("text", "markdown"):
                 item["text"] = message[kind].get("content", "")
             elif kind == "template_card":
@@ -139,8 +156,12 @@ class DemoRuntime:
                 if not path.exists():
                     path.write_bytes(data)
                     path.with_suffix(".type").write_text(content_type)
-            record = {"inbox": inbox, "typed": self.typed, "seq": self.seq,
-                      "task_ids": sorted(t for _, t in fake._task_ids)}
+            record = {
+                "inbox": inbox,
+                "typed": self.typed,
+                "seq": self.seq,
+                "task_ids": sorted(t for _, t in fake._task_ids),
+            }
         tmp = self.data_dir / "conversation.json.tmp"
         tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
         tmp.replace(self.data_dir / "conversation.json")
@@ -189,7 +210,9 @@ def _msg_id() -> int:
 
 
 def text_body(content: str) -> str:
-    return f"<MsgType><![CDATA[text]]></MsgType><Content>{_cdata(content)}</Content><MsgId>{_msg_id()}</MsgId>"
+    return (
+        f"<MsgType><![CDATA[text]]></MsgType><Content>{_cdata(content)}</Content><MsgId>{_msg_id()}</MsgId>"
+    )
 
 
 def location_body(lat: float, lng: float, label: str) -> str:
@@ -248,7 +271,9 @@ def mount_demo(app: FastAPI, state: AppState) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://salesbot.demo") as client:
             response = await client.post(f"/wecom/callback?{query}", content=body)
         if response.status_code != 200:
-            raise HTTPException(502, f"/wecom/callback answered {response.status_code}: {response.text[:200]}")
+            raise HTTPException(
+                502, f"/wecom/callback answered {response.status_code}: {response.text[:200]}"
+            )
 
     async def settle() -> None:
         await run_in_threadpool(deliver_now, state)
@@ -289,14 +314,25 @@ def mount_demo(app: FastAPI, state: AppState) -> None:
             rows = sorted(rows, key=lambda u: (order.get(u.role, 99), u.region or "", u.userid))
             out = []
             for u in rows:
-                out.append({
-                    "userid": u.userid, "name": u.name, "role": u.role,
-                    "role_label": roles.label(u.role),
-                    "region": u.region or "", "messages": len(rt.fake.messages_for(u.userid)),
-                })
+                out.append(
+                    {
+                        "userid": u.userid,
+                        "name": u.name,
+                        "role": u.role,
+                        "role_label": roles.label(u.role),
+                        "region": u.region or "",
+                        "messages": len(rt.fake.messages_for(u.userid)),
+                    }
+                )
         groups = [{"role": r.value, "label": roles.LABELS[r]} for r in roles.ALL]
-        return JSONResponse({"users": out, "roles": groups, "jobs": [job.name for job in JOBS if job.in_demo],
-                             "now": datetime.now(SHANGHAI).strftime("%Y-%m-%dT%H:%M")})
+        return JSONResponse(
+            {
+                "users": out,
+                "roles": groups,
+                "jobs": [job.name for job in JOBS if job.in_demo],
+                "now": datetime.now(SHANGHAI).strftime("%Y-%m-%dT%H:%M"),
+            }
+        )
 
     @app.get("/sim/api/conversation")
     def conversation(userid: str) -> JSONResponse:
@@ -369,7 +405,9 @@ def mount_demo(app: FastAPI, state: AppState) -> None:
             summary = await run_in_threadpool(run_job, name, state, when)
         except Exception as exc:  # show the operator what broke instead of a bare 500
             log.exception("demo job %s failed", name)
-            return JSONResponse({"ok": False, "summary": f"任务出错：{type(exc).__name__}: {exc}"}, status_code=200)
+            return JSONResponse(
+                {"ok": False, "summary": f"任务出错：{type(exc).__name__}: {exc}"}, status_code=200
+            )
         await settle()
         local = when.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
         return JSONResponse({"ok": True, "summary": f"{name} @ {local}：{summary}"})
@@ -383,8 +421,11 @@ def mount_demo(app: FastAPI, state: AppState) -> None:
         data, content_type = entry
         if data[:8] == b"\x89PNG\r\n\x1a\n":
             content_type = "image/png"
-        return Response(data, media_type=content_type or "application/octet-stream",
-                        headers={"cache-control": "max-age=86400"})
+        return Response(
+            data,
+            media_type=content_type or "application/octet-stream",
+            headers={"cache-control": "max-age=86400"},
+        )
 
 
 def deliver_now(state: AppState, timeout_s: float = 3.0) -> None:
@@ -397,7 +438,10 @@ def deliver_now(state: AppState, timeout_s: float = 3.0) -> None:
             busy = session.scalar(
                 select(func.count())
                 .select_from(OutboxMessage)
-                .where(OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.next_attempt_at <= state.clock())
+                .where(
+                    OutboxMessage.status.in_(("pending", "sending")),
+                    OutboxMessage.next_attempt_at <= state.clock(),
+                )
             )
         if not busy or time.monotonic() > deadline:
             return
@@ -435,7 +479,11 @@ def suggestions_for(state: AppState, userid: str) -> list[str]:
             )
             if customer is not None:
                 short = customer.name[:6]
-                out += [f"客户 {short}", f"拜访 {short} 谈了需求，客户关注能耗", f"跟进 {short} 明天下午3点 发技术方案"]
+                out += [
+                    f"客户 {short}",
+                    f"拜访 {short} 谈了需求，客户关注能耗",
+                    f"跟进 {short} 明天下午3点 发技术方案",
+                ]
             if opp is not None:
                 out += [f"报价 #{opp.id} 80000 含安装调试"]
             if customer is not None:

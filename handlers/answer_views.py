@@ -74,7 +74,11 @@ def contact_view(customers: list[Customer], *, contact: str | None) -> str:
 
 def address_view(customer: Customer) -> str:
     return lines(
-        [f"{customer.name}", f"地址：{customer.address or '（未填地址）'}", f"联系人：{customer.contact or '—'} {customer.phone or ''}".rstrip()],
+        [
+            f"{customer.name}",
+            f"地址：{customer.address or '（未填地址）'}",
+            f"联系人：{customer.contact or '—'} {customer.phone or ''}".rstrip(),
+        ],
     )
 
 
@@ -126,7 +130,9 @@ def todo_view(items: list[DueItem], *, label: str, now: datetime, approvals: int
     body.append(f"{label}要跟进{len(items)}项：" if items else f"{label}没有到期的跟进。")
     for item in items:
         late = "（已逾期）" if item.due_at < now else ""
-        body.append(f"• #{item.id} {_when(item.due_at, now)} {short_name(item.customer)}：{clip(item.title, 16)}{late}")
+        body.append(
+            f"• #{item.id} {_when(item.due_at, now)} {short_name(item.customer)}：{clip(item.title, 16)}{late}"
+        )
     if approvals:
         body.append(f"另有{approvals}个报价等您审批。")
     step = f"做完后：完成 {items[0].id}" if items else "查看全部：待办"
@@ -151,9 +157,15 @@ def quotes_view(states: list[QuoteState], *, now: datetime) -> str:
     body = []
     for q in states:
         status = _QUOTE_STATUS.get(q.status, q.status)
-        extra = f"，等{q.waiting_on}审批 {_waited(q.since, now)}" if q.status == "pending" and q.waiting_on else ""
+        extra = (
+            f"，等{q.waiting_on}审批 {_waited(q.since, now)}"
+            if q.status == "pending" and q.waiting_on
+            else ""
+        )
         reason = f"，理由：{clip(q.reason or '', 16)}" if q.status == "rejected" and q.reason else ""
-        body.append(f"报价 #{q.id} {q.opportunity}（{short_name(q.customer)}）{format_amount(q.amount)}：{status}{extra}{reason}")
+        body.append(
+            f"报价 #{q.id} {q.opportunity}（{short_name(q.customer)}）{format_amount(q.amount)}：{status}{extra}{reason}"
+        )
     pending = next((q for q in states if q.status == "pending"), None)
     step = f"需要修改：撤回 #{pending.id}" if pending else ""
     return lines(body, step)
@@ -188,7 +200,11 @@ def person_day_view(day: PersonDay) -> str:
 def waiting_view(items: list[Waiting], *, now: datetime, mine: bool) -> str:
     if not items:
         return "目前没有等您审批的报价。" if mine else "目前没有审批中的报价。"
-    head = f"等您审批的报价{len(items)}个（最早的在前）：" if mine else f"审批中的报价{len(items)}个，等得最久的在前："
+    head = (
+        f"等您审批的报价{len(items)}个（最早的在前）："
+        if mine
+        else f"审批中的报价{len(items)}个，等得最久的在前："
+    )
     body = [head]
     for w in items:
         who = "" if mine else f"，在{w.approver}处"

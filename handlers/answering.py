@@ -56,7 +56,10 @@ def _todo(ctx: Ctx, ask: Ask) -> Text:
     if ask.period == "week":
         end, label = svc.week_start(ctx.now) + timedelta(days=7), "本周"
     elif ask.period == "month":
-        end, label = svc.month_start(ctx.now).replace(month=start.month % 12 + 1, year=start.year + start.month // 12), "本月"
+        end, label = (
+            svc.month_start(ctx.now).replace(month=start.month % 12 + 1, year=start.year + start.month // 12),
+            "本月",
+        )
     else:
         end, label = start + timedelta(days=1), "今天"
     items = svc.due_between(ctx.session, user=ctx.user, start=start, end=end)
@@ -96,7 +99,9 @@ def answer(ctx: Ctx, ask: Ask) -> Reply | list[Reply]:
             return [Text(views.address_view(customers[0])), customer_next_steps(customers[0])]
         found = svc.situation(ctx.session, user=ctx.user, customer=customers[0])
         return [Text(views.situation_view(found, now=ctx.now)), customer_next_steps(customers[0])]
-    if intent == "query.my_opportunities" or (intent == "query.my_customers" and _asks_about_opportunities(ask)):
+    if intent == "query.my_opportunities" or (
+        intent == "query.my_customers" and _asks_about_opportunities(ask)
+    ):
         opps = svc.my_opportunities(ctx.session, user=ctx.user)
         top = ctx.session.get(Opportunity, opps[0].id) if opps else None
         text = Text(views.opportunities_view(opps))
@@ -113,7 +118,11 @@ def answer(ctx: Ctx, ask: Ask) -> Reply | list[Reply]:
             return target_answer
         return Text(views.numbers_view(svc.my_numbers(ctx.session, user=ctx.user, now=ctx.now)))
     if intent == "query.quote_status":
-        return Text(views.quotes_view(svc.quote_states(ctx.session, user=ctx.user, quote_id=ask.quote_id), now=ctx.now))
+        return Text(
+            views.quotes_view(
+                svc.quote_states(ctx.session, user=ctx.user, quote_id=ask.quote_id), now=ctx.now
+            )
+        )
     if intent == "query.team_today":
         days = svc.team_day(ctx.session, user=ctx.user, now=ctx.now)
         title = "今天团队动态（实时）：" if ctx.user.role in roles.MANAGERS else "您今天："

@@ -95,11 +95,19 @@ class PickData:
 
 
 def ask_to_pick(
-    ctx: Ctx, kind: str, choices: list[tuple[int, str]], then_command: str, rest_args: str = "", *, prefix: str = ""
+    ctx: Ctx,
+    kind: str,
+    choices: list[tuple[int, str]],
+    then_command: str,
+    rest_args: str = "",
+    *,
+    prefix: str = "",
 ) -> Text:
     """Store a pick dialog and return the numbered list. The reply `N` re-runs `then_command {prefix}#id rest`."""
     state = Pick.CUSTOMER if kind == "customer" else Pick.OPPORTUNITY
-    ctx.start_dialog(state, PickData(ids=[c[0] for c in choices], command=then_command, rest=rest_args, prefix=prefix))
+    ctx.start_dialog(
+        state, PickData(ids=[c[0] for c in choices], command=then_command, rest=rest_args, prefix=prefix)
+    )
     what = {"customer": "客户", "opportunity": "商机", "contract": "合同"}.get(kind, "记录")
     lines = [f"找到{len(choices)}个{what}，请回复编号选择："]
     lines += [f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)]
@@ -107,14 +115,18 @@ def ask_to_pick(
     return Text("\n".join(lines))
 
 
-def customer_or_pick(ctx: Ctx, keyword: str, *, then_command: str, rest: str = "", prefix: str = "") -> Customer:
+def customer_or_pick(
+    ctx: Ctx, keyword: str, *, then_command: str, rest: str = "", prefix: str = ""
+) -> Customer:
     """The one customer `keyword` names; several → a numbered pick. A name found only by the understanding step
     (pinyin `hongda`, initials `jqjg`) is taken as it is; one found only approximately (a typo, `金侨`) is asked
     on a card first ("您是不是要找…", 确认 runs the same command on it)."""
     try:
         return resolve_customer(ctx.session, user=ctx.user, keyword=keyword)
     except Ambiguous as exc:
-        raise PickRequested(ask_to_pick(ctx, "customer", exc.choices, then_command, rest, prefix=prefix)) from None
+        raise PickRequested(
+            ask_to_pick(ctx, "customer", exc.choices, then_command, rest, prefix=prefix)
+        ) from None
     except NotFound:
         guess = guess_customer(ctx, keyword)
         if guess is None:
@@ -123,10 +135,14 @@ def customer_or_pick(ctx: Ctx, keyword: str, *, then_command: str, rest: str = "
         if sure:
             return customer
         args = f"{prefix}#{customer.id} {rest}".strip()
-        raise PickRequested(did_you_mean(ctx, keyword=keyword, customer=customer, command=then_command, args=args)) from None
+        raise PickRequested(
+            did_you_mean(ctx, keyword=keyword, customer=customer, command=then_command, args=args)
+        ) from None
 
 
-def opportunity_or_pick(ctx: Ctx, keyword: str, *, then_command: str, rest: str = "", open_only: bool = False) -> Opportunity:
+def opportunity_or_pick(
+    ctx: Ctx, keyword: str, *, then_command: str, rest: str = "", open_only: bool = False
+) -> Opportunity:
     try:
         return resolve_opportunity(ctx.session, user=ctx.user, keyword=keyword, open_only=open_only)
     except Ambiguous as exc:

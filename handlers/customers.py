@@ -22,6 +22,7 @@ from services.parsing import split_args
 
 router = Router("customers")
 
+
 class NewCustomer(StrEnum):
     """The 新客户 dialog: asking for the next missing required field, or whether to go on when the phone
     belongs to another customer (仍然新建)."""
@@ -61,7 +62,9 @@ def _ask(ctx: Ctx, draft: customer_service.Draft, problem: str = "") -> Text | N
     if not missing:
         return None
     spec = missing[0]
-    ctx.start_dialog(NewCustomer.ASKING, NewCustomerData(name=draft.name, values=dict(draft.values), asking=spec.key))
+    ctx.start_dialog(
+        NewCustomer.ASKING, NewCustomerData(name=draft.name, values=dict(draft.values), asking=spec.key)
+    )
     hint = f"（可选：{'、'.join(spec.choices)}）" if spec.choices else ""
     lead = f"{problem}\n" if problem else ""
     left = f"还需 {len(missing)} 项。" if len(missing) > 1 else ""
@@ -69,7 +72,9 @@ def _ask(ctx: Ctx, draft: customer_service.Draft, problem: str = "") -> Text | N
 
 
 def _create(ctx: Ctx, draft: customer_service.Draft) -> Reply:
-    customer = customer_service.create_customer(ctx.session, config=ctx.config, user=ctx.user, draft=draft, now=ctx.now)
+    customer = customer_service.create_customer(
+        ctx.session, config=ctx.config, user=ctx.user, draft=draft, now=ctx.now
+    )
     ctx.clear_dialog()
     filled = "信息完整" if customer.complete else "可稍后补充推荐字段"
     return Text(
@@ -104,14 +109,17 @@ def _duplicate(ctx: Ctx, draft: customer_service.Draft, existing: Customer) -> R
         ctx.clear_dialog()
         return Text(customer_service.duplicate_message(existing))
     task_id = customer_cards.phone_task_id()
-    cardtasks.issue(ctx.session, task_id=task_id, kind=PHONE_DUP, ref_id=existing.id, recipient=ctx.userid, now=ctx.now)
+    cardtasks.issue(
+        ctx.session, task_id=task_id, kind=PHONE_DUP, ref_id=existing.id, recipient=ctx.userid, now=ctx.now
+    )
     ctx.start_dialog(
         NewCustomer.PHONE_TAKEN,
         PhoneTakenData(name=draft.name, values=dict(draft.values), phone_of=existing.id, task_id=task_id),
     )
     return Card(
-        customer_cards.phone_taken_card(task_id=task_id, new_name=draft.name, existing_name=existing.name,
-                                        existing_id=existing.id)
+        customer_cards.phone_taken_card(
+            task_id=task_id, new_name=draft.name, existing_name=existing.name, existing_id=existing.id
+        )
     )
 
 
@@ -119,7 +127,11 @@ def _confirm_phone_dup(ctx: Ctx, *, create: bool, task_id: str | None, response_
     dialog = ctx.dialog
     if dialog is None and task_id:
         dialog = ctx.dialogs.get(userid=ctx.userid, now=ctx.now)
-    if dialog is None or dialog.state != NewCustomer.PHONE_TAKEN or (task_id and dialog.data.get("task_id") != task_id):
+    if (
+        dialog is None
+        or dialog.state != NewCustomer.PHONE_TAKEN
+        or (task_id and dialog.data.get("task_id") != task_id)
+    ):
         return Text(GONE_CARD)
     names = {f for f in PhoneTakenData.__dataclass_fields__}
     data = PhoneTakenData(**{k: v for k, v in dict(dialog.data).items() if k in names})
@@ -130,7 +142,12 @@ def _confirm_phone_dup(ctx: Ctx, *, create: bool, task_id: str | None, response_
         outcome = "已取消"
     else:
         customer = customer_service.create_customer(
-            ctx.session, config=ctx.config, user=ctx.user, draft=draft, now=ctx.now, allow_phone_of=data.phone_of or None
+            ctx.session,
+            config=ctx.config,
+            user=ctx.user,
+            draft=draft,
+            now=ctx.now,
+            allow_phone_of=data.phone_of or None,
         )
         reply = Text(
             f"已创建客户「{customer.name}」（#{customer.id}），负责人：{ctx.user.name}。\n"
@@ -140,8 +157,11 @@ def _confirm_phone_dup(ctx: Ctx, *, create: bool, task_id: str | None, response_
     if task_id and response_code:
         existing = ctx.session.get(Customer, data.phone_of)
         card = customer_cards.phone_taken_card(
-            task_id=task_id, new_name=draft.name, existing_name=existing.name if existing else "",
-            existing_id=data.phone_of, replace_text=outcome,
+            task_id=task_id,
+            new_name=draft.name,
+            existing_name=existing.name if existing else "",
+            existing_id=data.phone_of,
+            replace_text=outcome,
         )
         return UpdateCard(card, response_code, fallback_text=reply.content)
     return reply
@@ -164,8 +184,13 @@ def tap_create_cancel(msg: Inbound, ctx: Ctx) -> HandlerResult:
 
 def _phone_dup_tap(msg: Inbound, ctx: Ctx, *, create: bool) -> HandlerResult:
     found = cardtasks.authorise(
-        ctx.session, actor=ctx.user, task_id=msg.task_id, kind=PHONE_DUP,
-        action=ctx.card_key.action if ctx.card_key else "", now=ctx.now, unknown_text=GONE_CARD,
+        ctx.session,
+        actor=ctx.user,
+        task_id=msg.task_id,
+        kind=PHONE_DUP,
+        action=ctx.card_key.action if ctx.card_key else "",
+        now=ctx.now,
+        unknown_text=GONE_CARD,
     )
     if isinstance(found, list):
         return found
@@ -187,7 +212,9 @@ def new_customer_step(msg: Inbound, ctx: Ctx) -> Reply:
     asked = _ask(ctx, draft)
     if asked is not None:
         return asked
-    existing = customer_service.find_duplicate(ctx.session, user=ctx.user, name=draft.name, phone_norm=draft.values.get("phone"))
+    existing = customer_service.find_duplicate(
+        ctx.session, user=ctx.user, name=draft.name, phone_norm=draft.values.get("phone")
+    )
     if existing is not None:
         return _duplicate(ctx, draft, existing)
     return _create(ctx, draft)
@@ -205,11 +232,15 @@ def show_customer(msg: Inbound, ctx: Ctx) -> list[Reply]:
     if not keyword:
         raise usage_error("客户", "请写上客户名称中的几个字或客户编号。")
     customer = customer_or_pick(ctx, keyword, then_command="客户")
-    view = customer_service.customer_view(ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now)
+    view = customer_service.customer_view(
+        ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now
+    )
     return [Text(view), customer_next_steps(customer)]
 
 
-@router.command("分配", help="把客户及其进行中的商机和待办交给另一位销售", example=example("分配"), roles=roles.MANAGERS)
+@router.command(
+    "分配", help="把客户及其进行中的商机和待办交给另一位销售", example=example("分配"), roles=roles.MANAGERS
+)
 @picks
 def reassign(msg: Inbound, ctx: Ctx) -> list[Reply]:
     words = split_args(ctx.args)
@@ -220,7 +251,9 @@ def reassign(msg: Inbound, ctx: Ctx) -> list[Reply]:
     customer_kw, assignee_kw = " ".join(words[:-1]), words[-1]
     customer = customer_or_pick(ctx, customer_kw, then_command="分配", rest=assignee_kw)
     new_owner = reassign_service.resolve_assignee(ctx.session, actor=ctx.user, keyword=assignee_kw)
-    handover = reassign_service.reassign_customer(ctx.session, actor=ctx.user, customer=customer, new_owner=new_owner, now=ctx.now)
+    handover = reassign_service.reassign_customer(
+        ctx.session, actor=ctx.user, customer=customer, new_owner=new_owner, now=ctx.now
+    )
     old = ctx.session.query(User).filter_by(userid=handover.old_owner).one_or_none()
     old_name = old.name if old else (handover.old_owner or "公海")
     replies: list[Reply] = [
@@ -228,10 +261,15 @@ def reassign(msg: Inbound, ctx: Ctx) -> list[Reply]:
             f"已把客户「{customer.name}」从{old_name}分配给{new_owner.name}"
             f"（商机 {len(handover.opportunities)} 个，待办 {len(handover.reminders)} 条一并转交）。"
         ),
-        Text(handover.summary_for_new_owner(actor_name=ctx.user.name, old_name=old_name), to=new_owner.userid),
+        Text(
+            handover.summary_for_new_owner(actor_name=ctx.user.name, old_name=old_name), to=new_owner.userid
+        ),
     ]
     if old is not None and old.userid not in (ctx.userid, new_owner.userid):
         replies.append(
-            Text(f"{ctx.user.name}已把客户「{customer.name}」转交给{new_owner.name}负责，相关商机和待办一并转交。", to=old.userid)
+            Text(
+                f"{ctx.user.name}已把客户「{customer.name}」转交给{new_owner.name}负责，相关商机和待办一并转交。",
+                to=old.userid,
+            )
         )
     return replies

@@ -41,7 +41,11 @@ def _contract(ctx: Ctx, command: str, word: str) -> Contract:
 def plan_parts(ctx: Ctx, command: str, words: list[str], *, total: Decimal) -> list[PlanPart]:
     try:
         return parse_plan(
-            words[0], "".join(words[1:]) or None, total=total, now=ctx.now, default_rules=plans.default_rules(ctx.config)
+            words[0],
+            "".join(words[1:]) or None,
+            total=total,
+            now=ctx.now,
+            default_rules=plans.default_rules(ctx.config),
         )
     except ParseError as exc:
         raise usage_error(command, exc.message) from None
@@ -65,10 +69,14 @@ def contract_text(ctx: Ctx, contract_id: int) -> str:
         lines += plans.plan_lines(states, today=today)
     else:
         lines.append(f"未设回款计划。例：回款计划 #{contract.id} 30/60/10 签约后10天/发货前/验收后30天")
-    milestones = ctx.session.scalars(select(Milestone).where(Milestone.contract_id == contract.id).order_by(Milestone.id)).all()
+    milestones = ctx.session.scalars(
+        select(Milestone).where(Milestone.contract_id == contract.id).order_by(Milestone.id)
+    ).all()
     if milestones:
         shown = [
-            f"{m.kind} {m.reached_on:%m-%d}" if m.reached_on else f"{m.kind} 计划{m.planned_on:%m-%d}" for m in milestones if m.reached_on or m.planned_on
+            f"{m.kind} {m.reached_on:%m-%d}" if m.reached_on else f"{m.kind} 计划{m.planned_on:%m-%d}"
+            for m in milestones
+            if m.reached_on or m.planned_on
         ]
         lines.append("交付：" + "、".join(shown))
     return "\n".join(lines)
@@ -83,7 +91,14 @@ def set_plan(msg: Inbound, ctx: Ctx) -> Reply:
     parts = plan_parts(ctx, "回款计划", words[1:], total=Decimal(contract.amount))
     plans.set_plan(ctx.session, user=ctx.user, contract=contract, parts=parts, now=ctx.now)
     states = plans.contract_states(ctx.session, contract=contract)
-    return Text("\n".join([f"合同 #{contract.id} 的回款计划已更新：", *plans.plan_lines(states, today=plans.local_day(ctx.now))]))
+    return Text(
+        "\n".join(
+            [
+                f"合同 #{contract.id} 的回款计划已更新：",
+                *plans.plan_lines(states, today=plans.local_day(ctx.now)),
+            ]
+        )
+    )
 
 
 @router.command("交付", help="登记发货、安装、验收", example=example("交付"), roles=roles.SALES)
@@ -109,7 +124,9 @@ def milestone(msg: Inbound, ctx: Ctx) -> Reply:
     lines = [f"已登记合同 #{contract.id} {m.kind}：{m.reached_on:%Y-%m-%d}。"]
     for inst in result.fixed:
         if inst.due_on is not None:
-            lines.append(f"{plans.instalment_label(inst)} {format_amount(Decimal(inst.amount))} 到期日定为 {inst.due_on:%Y-%m-%d}。")
+            lines.append(
+                f"{plans.instalment_label(inst)} {format_amount(Decimal(inst.amount))} 到期日定为 {inst.due_on:%Y-%m-%d}。"
+            )
     return Text("\n".join(lines))
 
 
@@ -126,9 +143,13 @@ def invoice(msg: Inbound, ctx: Ctx) -> Reply:
     number = words[2] if len(words) > 2 else None
     if number is not None and not re.fullmatch(r"[0-9A-Za-z\-]{4,64}", number):
         raise usage_error("开票", f"发票号「{number}」只能是数字和字母。")
-    inv, left = invoice_service.record_invoice(ctx.session, user=ctx.user, contract=contract, amount=amount, number=number, now=ctx.now)
+    inv, left = invoice_service.record_invoice(
+        ctx.session, user=ctx.user, contract=contract, amount=amount, number=number, now=ctx.now
+    )
     shown = f"（发票号 {inv.number}）" if inv.number else ""
-    return Text(f"已登记合同 #{contract.id} 开票 {format_amount(amount)}{shown}，尚未开票 {format_amount(left)}。")
+    return Text(
+        f"已登记合同 #{contract.id} 开票 {format_amount(amount)}{shown}，尚未开票 {format_amount(left)}。"
+    )
 
 
 @router.command("承诺", help="客户承诺的回款日期", example=example("承诺"), roles=roles.SALES)
@@ -156,7 +177,9 @@ def _promise(ctx: Ctx, contract: Contract, day_text: str) -> str:
 @router.text(state=PROMISE_STATE)
 def promise_answer(msg: Inbound, ctx: Ctx) -> Reply:
     data = ctx.dialog.data if ctx.dialog else {}
-    contract = receipts.resolve_visible_contract(ctx.session, user=ctx.user, contract_id=int(data.get("contract_id", 0)))
+    contract = receipts.resolve_visible_contract(
+        ctx.session, user=ctx.user, contract_id=int(data.get("contract_id", 0))
+    )
     try:
         reply = _promise(ctx, contract, ctx.args.strip())
     except DomainError as exc:
@@ -173,25 +196,38 @@ def _tap(msg: Inbound, ctx: Ctx) -> tuple[Instalment, Contract] | HandlerResult:
     still be in the tapper's scope now (a handover since the card was sent refuses it)."""
     action = ctx.card_key.action if ctx.card_key else "tap"
     task = cardtasks.authorise(
-        ctx.session, actor=ctx.user, task_id=msg.task_id, kind=cardtasks.CardKind.COLLECTION, action=action,
-        now=ctx.now, unknown_text=GONE,
+        ctx.session,
+        actor=ctx.user,
+        task_id=msg.task_id,
+        kind=cardtasks.CardKind.COLLECTION,
+        action=action,
+        now=ctx.now,
+        unknown_text=GONE,
     )
     if isinstance(task, list):
         return task
     instalment = ctx.session.get(Instalment, task.ref_id)
     if instalment is None:  # the plan was replaced since the card was sent
         return Text(GONE)
-    contract = receipts.resolve_visible_contract(ctx.session, user=ctx.user, contract_id=instalment.contract_id)
+    contract = receipts.resolve_visible_contract(
+        ctx.session, user=ctx.user, contract_id=instalment.contract_id
+    )
     return instalment, contract
 
 
-def _grey(ctx: Ctx, msg: Inbound, instalment: Instalment, contract: Contract, replace: str, fallback: str) -> Reply:
+def _grey(
+    ctx: Ctx, msg: Inbound, instalment: Instalment, contract: Contract, replace: str, fallback: str
+) -> Reply:
     if not msg.response_code:
         return Text(fallback)
     view = receipts.due_view(ctx.session, instalment=instalment, contract=contract)
     if view is None:
         return Text(fallback)
-    return UpdateCard(cards.due_card(view, task_id=msg.task_id or "", replace_text=replace), msg.response_code, fallback_text=fallback)
+    return UpdateCard(
+        cards.due_card(view, task_id=msg.task_id or "", replace_text=replace),
+        msg.response_code,
+        fallback_text=fallback,
+    )
 
 
 @router.card(cards.PAID)
@@ -206,8 +242,12 @@ def tap_paid(msg: Inbound, ctx: Ctx) -> HandlerResult:
     state = next(s for s in states if s.instalment.id == instalment.id)
     if state.settled:
         return _grey(ctx, msg, instalment, contract, "已回款", f"合同 #{contract.id} {state.label}已经收齐。")
-    amount = receipts.settle_amount(states, instalment_id=instalment.id)  # earlier open instalments come first
-    receipt = receipts.receive(ctx.session, config=ctx.config, user=ctx.user, contract=contract, amount=amount, now=ctx.now)
+    amount = receipts.settle_amount(
+        states, instalment_id=instalment.id
+    )  # earlier open instalments come first
+    receipt = receipts.receive(
+        ctx.session, config=ctx.config, user=ctx.user, contract=contract, amount=amount, now=ctx.now
+    )
     return _grey(ctx, msg, instalment, contract, f"已回款 {cards.short_amount(amount)}", receipt.text())
 
 
@@ -220,9 +260,15 @@ def tap_promise(msg: Inbound, ctx: Ctx) -> HandlerResult:
     if ctx.user.role not in roles.SALES:
         return Text(f"客户承诺由销售登记。收到款项后发送：回款 #{contract.id} 金额")
     ctx.dialogs.set(
-        userid=ctx.userid, state=PROMISE_STATE, data={"contract_id": contract.id}, now=ctx.now, ttl_minutes=ctx.config.dialog_ttl_minutes
+        userid=ctx.userid,
+        state=PROMISE_STATE,
+        data={"contract_id": contract.id},
+        now=ctx.now,
+        ttl_minutes=ctx.config.dialog_ttl_minutes,
     )
-    return Text(f"客户承诺哪天支付合同 #{contract.id} 的这笔款？请回复日期，例如 12月20日（发送「取消」放弃）。")
+    return Text(
+        f"客户承诺哪天支付合同 #{contract.id} 的这笔款？请回复日期，例如 12月20日（发送「取消」放弃）。"
+    )
 
 
 @router.card(cards.INVOICE)
@@ -231,12 +277,16 @@ def tap_invoice(msg: Inbound, ctx: Ctx) -> HandlerResult:
     if not isinstance(found, tuple):
         return found
     instalment, contract = found
-    state = next(s for s in plans.contract_states(ctx.session, contract=contract) if s.instalment.id == instalment.id)
+    state = next(
+        s for s in plans.contract_states(ctx.session, contract=contract) if s.instalment.id == instalment.id
+    )
     amount = format_amount(Decimal(instalment.amount) - state.invoiced)
     if ctx.user.role in roles.INVOICING:
         return Text(f"开票后请发送：开票 #{contract.id} {amount.lstrip('¥').replace(',', '')} 发票号")
     customer = ctx.session.get_one(Customer, contract.customer_id)
-    finance = ctx.session.scalars(select(User.userid).where(User.role == roles.Role.FINANCE, User.active.is_(True))).all()
+    finance = ctx.session.scalars(
+        select(User.userid).where(User.role == roles.Role.FINANCE, User.active.is_(True))
+    ).all()
     replies: list[Reply] = [
         Text(
             f"【需要开票】{ctx.user.name}请求为合同 #{contract.id}（{customer.name}）{state.label}开票 {amount}。"
@@ -245,7 +295,17 @@ def tap_invoice(msg: Inbound, ctx: Ctx) -> HandlerResult:
         )
         for userid in finance
     ]
-    audit.record(ctx.session, actor=ctx.userid, entity="instalment", entity_id=instalment.id, action="invoice_request", now=ctx.now, task_id=msg.task_id)
+    audit.record(
+        ctx.session,
+        actor=ctx.userid,
+        entity="instalment",
+        entity_id=instalment.id,
+        action="invoice_request",
+        now=ctx.now,
+        task_id=msg.task_id,
+    )
     done = "已通知财务开票" if finance else "没有找到财务经理，请联系管理员"
-    replies.append(_grey(ctx, msg, instalment, contract, done, f"{done}（合同 #{contract.id} {state.label}）。"))
+    replies.append(
+        _grey(ctx, msg, instalment, contract, done, f"{done}（合同 #{contract.id} {state.label}）。")
+    )
     return replies

@@ -29,19 +29,28 @@ def created_replies(ctx: Ctx, created: lead_service.Created) -> list[Reply]:
         return [Text(f"已登记线索 #{lead.id}「{company}」，但没有可分配的人，请联系管理员配置区域和销售。")]
     to_self = created.assignee.userid == ctx.userid
     who = "您" if to_self else escape.inline_text(created.assignee.name)
-    replies: list[Reply] = [Text(f"已登记线索 #{lead.id}「{company}」（{lead.source}），已按规则分配给{who}。"
-                                 + ("请在线索卡片上点「接单」。" if to_self else ""))]
+    replies: list[Reply] = [
+        Text(
+            f"已登记线索 #{lead.id}「{company}」（{lead.source}），已按规则分配给{who}。"
+            + ("请在线索卡片上点「接单」。" if to_self else "")
+        )
+    ]
     replies.append(lead_card_for(ctx.session, lead=lead, now=ctx.now))
     return replies
 
 
-@router.command("线索", help="登记线索，按规则自动分配", example="线索 宁波华东精密 王总 13812345678 展会 想要报价",
-                roles=roles.SALES)
+@router.command(
+    "线索",
+    help="登记线索，按规则自动分配",
+    example="线索 宁波华东精密 王总 13812345678 展会 想要报价",
+    roles=roles.SALES,
+)
 def new_lead(msg: Inbound, ctx: Ctx) -> list[Reply]:
     data = lead_service.parse_command(ctx.args, config=ctx.config)
     try:
-        created = lead_service.create_lead(ctx.session, config=ctx.config, data=data, actor=ctx.userid, user=ctx.user,
-                                           now=ctx.now)
+        created = lead_service.create_lead(
+            ctx.session, config=ctx.config, data=data, actor=ctx.userid, user=ctx.user, now=ctx.now
+        )
     except lead_service.DuplicateLead as dup:
         return [Text(dup.message)]
     return created_replies(ctx, created)
@@ -59,8 +68,15 @@ def _grey(msg: Inbound, card: dict[str, object], fallback: str) -> Reply:
 
 def _assigned_lead(ctx: Ctx, msg: Inbound, action: str) -> Lead | Reply | list[Reply]:
     """The lead behind the tapped card, if the sender is (still) its assignee; else the answer to give."""
-    task = cardtasks.authorise(ctx.session, actor=ctx.user, task_id=msg.task_id, kind=cardtasks.CardKind.LEAD,
-                               action=action, now=ctx.now, unknown_text=GONE)
+    task = cardtasks.authorise(
+        ctx.session,
+        actor=ctx.user,
+        task_id=msg.task_id,
+        kind=cardtasks.CardKind.LEAD,
+        action=action,
+        now=ctx.now,
+        unknown_text=GONE,
+    )
     if isinstance(task, list):
         return task
     lead = ctx.session.get(Lead, task.ref_id)
@@ -87,9 +103,11 @@ def tap_accept(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     name = escape.inline_text(c.name, 40)
     return [
         _grey(msg, lead_card(lead_view(found), outcome="已接单"), f"已接单：线索 #{found.id}"),
-        Text(f"已接单：客户「{name}」（#{c.id}）和商机 #{done.opportunity_id}（{ctx.config.stages[0]}）已建好，"
-             f"联系人 {escape.inline_text(c.contact or '—')} {c.phone or ''}。\n"
-             f"下一步：拜访 {name} 纪要（首次拜访后商机自动进入下一阶段）"),
+        Text(
+            f"已接单：客户「{name}」（#{c.id}）和商机 #{done.opportunity_id}（{ctx.config.stages[0]}）已建好，"
+            f"联系人 {escape.inline_text(c.contact or '—')} {c.phone or ''}。\n"
+            f"下一步：拜访 {name} 纪要（首次拜访后商机自动进入下一阶段）"
+        ),
     ]
 
 
@@ -98,8 +116,13 @@ def tap_transfer(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
     found = _assigned_lead(ctx, msg, LEAD_TRANSFER)
     if not isinstance(found, Lead):
         return found
-    ctx.dialogs.set(userid=ctx.userid, state=TRANSFER_STATE, data={"lead": found.id}, now=ctx.now,
-                    ttl_minutes=ctx.config.dialog_ttl_minutes)
+    ctx.dialogs.set(
+        userid=ctx.userid,
+        state=TRANSFER_STATE,
+        data={"lead": found.id},
+        now=ctx.now,
+        ttl_minutes=ctx.config.dialog_ttl_minutes,
+    )
     return Text(f"线索 #{found.id} 转派给哪位同事？请回复同事的姓名（由主管确认）。发送「取消」放弃。")
 
 
@@ -108,15 +131,22 @@ def tap_invalid(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
     found = _assigned_lead(ctx, msg, LEAD_INVALID)
     if not isinstance(found, Lead):
         return found
-    ctx.dialogs.set(userid=ctx.userid, state=INVALID_STATE, data={"lead": found.id}, now=ctx.now,
-                    ttl_minutes=ctx.config.dialog_ttl_minutes)
+    ctx.dialogs.set(
+        userid=ctx.userid,
+        state=INVALID_STATE,
+        data={"lead": found.id},
+        now=ctx.now,
+        ttl_minutes=ctx.config.dialog_ttl_minutes,
+    )
     return Text(f"线索 #{found.id} 为什么无效？请回复原因，例如：空号、同行、无需求。发送「取消」放弃。")
 
 
 def _dialog_lead(ctx: Ctx) -> Lead:
     assert ctx.dialog is not None
     ctx.dialogs.clear(userid=ctx.userid)
-    return lead_service.lead_for_action(ctx.session, lead_id=int(ctx.dialog.data.get("lead", 0)), user=ctx.user)
+    return lead_service.lead_for_action(
+        ctx.session, lead_id=int(ctx.dialog.data.get("lead", 0)), user=ctx.user
+    )
 
 
 @router.text(state=INVALID_STATE)
@@ -126,7 +156,9 @@ def invalid_reason(msg: Inbound, ctx: Ctx) -> Reply:
         return Text("请回复无效的原因，例如：空号。发送「取消」放弃。")
     lead = _dialog_lead(ctx)
     lead_service.mark_invalid(ctx.session, lead=lead, user=ctx.user, reason=reason, now=ctx.now)
-    return Text(f"已把线索 #{lead.id}「{escape.inline_text(lead.company, 40)}」标记为无效（{escape.inline_text(reason, 60)}）。")
+    return Text(
+        f"已把线索 #{lead.id}「{escape.inline_text(lead.company, 40)}」标记为无效（{escape.inline_text(reason, 60)}）。"
+    )
 
 
 @router.text(state=TRANSFER_STATE)
@@ -141,15 +173,24 @@ def transfer_target(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     lead = _dialog_lead(ctx)
     boss = lead_service.request_transfer(ctx.session, lead=lead, user=ctx.user, target=target, now=ctx.now)
     return [
-        Text(f"已请{escape.inline_text(boss.name)}确认把线索 #{lead.id} 转给{escape.inline_text(target.name)}；确认前仍由您负责。"),
+        Text(
+            f"已请{escape.inline_text(boss.name)}确认把线索 #{lead.id} 转给{escape.inline_text(target.name)}；确认前仍由您负责。"
+        ),
         transfer_card_for(ctx.session, lead=lead, requester=ctx.user, target=target, boss=boss, now=ctx.now),
     ]
 
 
 def _transfer_decision(msg: Inbound, ctx: Ctx, approve: bool) -> list[Reply] | Reply:
     action = LEAD_TRANSFER_OK if approve else LEAD_TRANSFER_NO
-    task = cardtasks.authorise(ctx.session, actor=ctx.user, task_id=msg.task_id,
-                               kind=cardtasks.CardKind.LEAD_TRANSFER, action=action, now=ctx.now, unknown_text=GONE)
+    task = cardtasks.authorise(
+        ctx.session,
+        actor=ctx.user,
+        task_id=msg.task_id,
+        kind=cardtasks.CardKind.LEAD_TRANSFER,
+        action=action,
+        now=ctx.now,
+        unknown_text=GONE,
+    )
     if isinstance(task, list):
         return task
     lead = ctx.session.get(Lead, task.ref_id)
@@ -159,13 +200,22 @@ def _transfer_decision(msg: Inbound, ctx: Ctx, approve: bool) -> list[Reply] | R
     target_name = user_named(ctx.session, lead.transfer_to)
     to = lead_service.decide_transfer(ctx.session, lead=lead, approver=ctx.user, approve=approve, now=ctx.now)
     outcome = "已同意" if to is not None else "未同意"
-    card = transfer_card(lead_id=lead.id, version=lead.assign_count, company=lead.company,
-                         requester=requester.name if requester else "", target=target_name, outcome=outcome)
+    card = transfer_card(
+        lead_id=lead.id,
+        version=lead.assign_count,
+        company=lead.company,
+        requester=requester.name if requester else "",
+        target=target_name,
+        outcome=outcome,
+    )
     replies: list[Reply] = [_grey(msg, card, f"线索 #{lead.id} 转派{outcome}。")]
     company = escape.inline_text(lead.company, 40)
     if requester is not None:
-        text = (f"{escape.inline_text(ctx.user.name)}已同意，线索 #{lead.id}「{company}」转给{escape.inline_text(target_name)}。"
-                if to is not None else f"{escape.inline_text(ctx.user.name)}没有同意转派线索 #{lead.id}「{company}」，请继续跟进。")
+        text = (
+            f"{escape.inline_text(ctx.user.name)}已同意，线索 #{lead.id}「{company}」转给{escape.inline_text(target_name)}。"
+            if to is not None
+            else f"{escape.inline_text(ctx.user.name)}没有同意转派线索 #{lead.id}「{company}」，请继续跟进。"
+        )
         replies.append(Text(text, to=requester.userid))
     if to is not None:
         card_reply: Card = lead_card_for(ctx.session, lead=lead, now=ctx.now)

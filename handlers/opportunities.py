@@ -61,13 +61,21 @@ def new_opportunity(msg: Inbound, ctx: Ctx) -> list[Reply]:
         raise usage_error("商机", "请写上客户和商机名称。")
     amount = _maybe_amount(words[-1]) if len(words) >= 3 else None
     if amount is None and len(words) >= 3 and _AMOUNT_LIKE.match(words[-1]):
-        amount = _amount("商机", words[-1])  # "商机 华东精密 三期 -5万": the amount's problem, not a name "三期 -5万"
+        amount = _amount(
+            "商机", words[-1]
+        )  # "商机 华东精密 三期 -5万": the amount's problem, not a name "三期 -5万"
     name_words = words[1:-1] if amount is not None else words[1:]
     if len(words) == 2 and _maybe_amount(words[1]) is not None:
         raise usage_error("商机", "请写上商机名称。")
     customer = customer_or_pick(ctx, words[0], then_command="商机", rest=" ".join(words[1:]))
     opp = opp_service.open_opportunity(
-        ctx.session, config=ctx.config, user=ctx.user, customer=customer, name=" ".join(name_words), amount=amount, now=ctx.now
+        ctx.session,
+        config=ctx.config,
+        user=ctx.user,
+        customer=customer,
+        name=" ".join(name_words),
+        amount=amount,
+        now=ctx.now,
     )
     shown = f"，金额 {format_amount(amount)}" if amount is not None else ""
     return [
@@ -93,15 +101,24 @@ def advance(msg: Inbound, ctx: Ctx) -> Reply:
         opp = opportunity_or_pick(ctx, keyword, then_command="推进", rest=target or "", open_only=True)
     except NotFound:
         # "推进 二期产线 火星阶段": the opportunity exists, the last word is not a stage — say that, not "not found".
-        if target is None and len(words) >= 2 and find_opportunities(
-            ctx.session, user=ctx.user, keyword=" ".join(words[:-1]), open_only=True
+        if (
+            target is None
+            and len(words) >= 2
+            and find_opportunities(ctx.session, user=ctx.user, keyword=" ".join(words[:-1]), open_only=True)
         ):
-            raise usage_error("推进", f"没有「{words[-1]}」这个阶段。可选：{'、'.join(ctx.config.stages)}。") from None
+            raise usage_error(
+                "推进", f"没有「{words[-1]}」这个阶段。可选：{'、'.join(ctx.config.stages)}。"
+            ) from None
         raise
     before = opp.stage
     stage = opp_service.advance(
-        ctx.session, config=ctx.config, user=ctx.user, opportunity=opp, customer_name=_customer_name(ctx, opp.customer_id),
-        to_stage=target, now=ctx.now,
+        ctx.session,
+        config=ctx.config,
+        user=ctx.user,
+        opportunity=opp,
+        customer_name=_customer_name(ctx, opp.customer_id),
+        to_stage=target,
+        now=ctx.now,
     )
     return Text(f"商机 #{opp.id}「{opp.name}」：{before} → {stage}。")
 
@@ -114,11 +131,15 @@ def lose(msg: Inbound, ctx: Ctx) -> Reply:
         raise usage_error("输单", "请写上商机和输单原因。")
     reason = " ".join(words[1:])
     opp = opportunity_or_pick(ctx, words[0], then_command="输单", rest=reason, open_only=True)
-    opp_service.lose(ctx.session, config=ctx.config, user=ctx.user, opportunity=opp, reason=reason, now=ctx.now)
+    opp_service.lose(
+        ctx.session, config=ctx.config, user=ctx.user, opportunity=opp, reason=reason, now=ctx.now
+    )
     return Text(f"商机 #{opp.id}「{opp.name}」已记为输单，原因：{reason}。")
 
 
-@router.command("评分", help="记录商机评分卡中成立的项目，得出分数和优先级", example=example("评分"), roles=roles.SALES)
+@router.command(
+    "评分", help="记录商机评分卡中成立的项目，得出分数和优先级", example=example("评分"), roles=roles.SALES
+)
 @picks
 def score(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)
@@ -130,7 +151,9 @@ def score(msg: Inbound, ctx: Ctx) -> Reply:
     except DomainError as exc:
         raise usage_error("评分", exc.message) from None
     opp = opportunity_or_pick(ctx, words[0], then_command="评分", rest=" ".join(words[1:]), open_only=True)
-    total, priority = opp_service.score(ctx.session, config=ctx.config, user=ctx.user, opportunity=opp, items=items, now=ctx.now)
+    total, priority = opp_service.score(
+        ctx.session, config=ctx.config, user=ctx.user, opportunity=opp, items=items, now=ctx.now
+    )
     held = "、".join(items) if items else "无"
     return Text(f"商机 #{opp.id}「{opp.name}」评分 {total}，优先级 {priority}（成立：{held}）。")
 
@@ -155,7 +178,13 @@ def contract(msg: Inbound, ctx: Ctx) -> Reply:
     rest = " ".join([words[-1], *(["分期", *plan_words] if plan_words else [])])
     opp = opportunity_or_pick(ctx, keyword, then_command="合同", rest=rest, open_only=True)
     signed, states = plan_service.sign_contract(
-        ctx.session, config=ctx.config, user=ctx.user, opportunity=opp, amount=amount, parts=parts, now=ctx.now
+        ctx.session,
+        config=ctx.config,
+        user=ctx.user,
+        opportunity=opp,
+        amount=amount,
+        parts=parts,
+        now=ctx.now,
     )
     customer = ctx.session.get_one(Customer, signed.customer_id)
     default = "（默认计划）" if parts is None else ""
@@ -168,7 +197,9 @@ def contract(msg: Inbound, ctx: Ctx) -> Reply:
     return Text("\n".join(lines))
 
 
-@router.command("回款", help="登记回款（合同编号如 #3，或客户名称）", example=example("回款"), roles=roles.PAYMENT)
+@router.command(
+    "回款", help="登记回款（合同编号如 #3，或客户名称）", example=example("回款"), roles=roles.PAYMENT
+)
 @picks
 def payment(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)
@@ -178,17 +209,27 @@ def payment(msg: Inbound, ctx: Ctx) -> Reply:
     ref = " ".join(words[:-1])
     contract_ref = _CONTRACT_REF.match(ref)
     if contract_ref:
-        signed = receipts.resolve_visible_contract(ctx.session, user=ctx.user, contract_id=int(contract_ref.group(1)))
+        signed = receipts.resolve_visible_contract(
+            ctx.session, user=ctx.user, contract_id=int(contract_ref.group(1))
+        )
     else:
         by_id = _CUSTOMER_REF.match(ref)
-        customer = customer_or_pick(ctx, by_id.group(1) if by_id else ref, then_command="回款", rest=words[-1], prefix="客户")
+        customer = customer_or_pick(
+            ctx, by_id.group(1) if by_id else ref, then_command="回款", rest=words[-1], prefix="客户"
+        )
         try:
             found = receipts.contract_for_customer(ctx.session, customer=customer)
         except Ambiguous:
             found = None
         if found is None:  # several contracts, or none left to collect: the contracts service says which
-            result = contract_service.record_payment(ctx.session, user=ctx.user, customer=customer, amount=amount, now=ctx.now)
-            return Text(f"已登记回款 {format_amount(amount)}：{customer.name}，尚未收 {format_amount(result.outstanding_after)}。")
+            result = contract_service.record_payment(
+                ctx.session, user=ctx.user, customer=customer, amount=amount, now=ctx.now
+            )
+            return Text(
+                f"已登记回款 {format_amount(amount)}：{customer.name}，尚未收 {format_amount(result.outstanding_after)}。"
+            )
         signed = found
-    receipt = receipts.receive(ctx.session, config=ctx.config, user=ctx.user, contract=signed, amount=amount, now=ctx.now)
+    receipt = receipts.receive(
+        ctx.session, config=ctx.config, user=ctx.user, contract=signed, amount=amount, now=ctx.now
+    )
     return Text(receipt.text())

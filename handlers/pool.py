@@ -37,8 +37,10 @@ def show_pool(msg: Inbound, ctx: Ctx) -> Reply:
     lines = [f"本区域公海共 {total} 个客户" + ("（显示前 10 个）：" if total > len(rows) else "：")]
     for r in rows:
         last = f"{r.last_activity.astimezone(SHANGHAI):%Y-%m-%d}" if r.last_activity else "无"
-        lines.append(f"#{r.id} {escape.inline_text(r.name, 30)}｜{escape.inline_text(r.industry or '行业未填', 12)}"
-                     f"｜最近跟进 {last}｜{r.segment or '潜在'}客户")
+        lines.append(
+            f"#{r.id} {escape.inline_text(r.name, 30)}｜{escape.inline_text(r.industry or '行业未填', 12)}"
+            f"｜最近跟进 {last}｜{r.segment or '潜在'}客户"
+        )
     lines.append(f"领取：领取 #{rows[0].id}（联系人和电话领取后可见）")
     return Text("\n".join(lines))
 
@@ -47,10 +49,14 @@ def show_pool(msg: Inbound, ctx: Ctx) -> Reply:
 def claim(msg: Inbound, ctx: Ctx) -> Reply:
     keyword = ctx.args.strip()
     if not keyword:
-        return Text("请写上要领取的客户。\n用法：领取 客户\n例：领取 华东精密（先发「公海」查看可领取的客户）")
+        return Text(
+            "请写上要领取的客户。\n用法：领取 客户\n例：领取 华东精密（先发「公海」查看可领取的客户）"
+        )
     customer = pool.resolve_pool_customer(ctx.session, user=ctx.user, keyword=keyword)
     pool.claim(ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now)
-    view = customer_service.customer_view(ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now)
+    view = customer_service.customer_view(
+        ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now
+    )
     return Text(f"已领取「{escape.inline_text(customer.name, 40)}」，它的拜访和商机记录都在：\n{view}")
 
 
@@ -72,8 +78,15 @@ def _selected(msg: Inbound) -> int | None:
 
 
 def _countdown_tap(msg: Inbound, ctx: Ctx, action: str) -> Reply | list[Reply]:
-    task = cardtasks.authorise(ctx.session, actor=ctx.user, task_id=msg.task_id,
-                               kind=cardtasks.CardKind.POOL_COUNTDOWN, action=action, now=ctx.now, unknown_text=GONE)
+    task = cardtasks.authorise(
+        ctx.session,
+        actor=ctx.user,
+        task_id=msg.task_id,
+        kind=cardtasks.CardKind.POOL_COUNTDOWN,
+        action=action,
+        now=ctx.now,
+        unknown_text=GONE,
+    )
     if isinstance(task, list):
         return task
     ids = _at_risk_ids(ctx)
@@ -84,8 +97,13 @@ def _countdown_tap(msg: Inbound, ctx: Ctx, action: str) -> Reply | list[Reply]:
         if not ids:
             return Text("这些客户已经不在回收倒计时里了（已跟进、已延期或已回收）。")
         names = dict(ctx.session.query(Customer.id, Customer.name).filter(Customer.id.in_(ids)).all())
-        ctx.dialogs.set(userid=ctx.userid, state=PICK_STATE, data={"ids": ids, "action": action}, now=ctx.now,
-                        ttl_minutes=ctx.config.dialog_ttl_minutes)
+        ctx.dialogs.set(
+            userid=ctx.userid,
+            state=PICK_STATE,
+            data={"ids": ids, "action": action},
+            now=ctx.now,
+            ttl_minutes=ctx.config.dialog_ttl_minutes,
+        )
         lines = [f"{ACTIONS[action]}：请回复编号选择客户："]
         lines += [f"{i}. {escape.inline_text(names.get(cid, ''), 30)}" for i, cid in enumerate(ids, 1)]
         return Text("\n".join(lines + ["（发送「取消」放弃）"]))
@@ -96,20 +114,51 @@ def _act(msg: Inbound, ctx: Ctx, action: str, customer_id: int) -> Reply | list[
     customer = ext_service.owned(ctx.session, user=ctx.user, customer_id=customer_id)
     name = escape.inline_text(customer.name, 40)
     if action == POOL_FOLLOWUP:
-        ctx.dialogs.set(userid=ctx.userid, state=VISIT_STATE, data={"customer": customer.id}, now=ctx.now,
-                        ttl_minutes=ctx.config.dialog_ttl_minutes)
-        return Text(f"请用一条消息回复这次跟进「{name}」的纪要（可先发位置或照片），记下后回收重新计时。发送「取消」放弃。")
+        ctx.dialogs.set(
+            userid=ctx.userid,
+            state=VISIT_STATE,
+            data={"customer": customer.id},
+            now=ctx.now,
+            ttl_minutes=ctx.config.dialog_ttl_minutes,
+        )
+        return Text(
+            f"请用一条消息回复这次跟进「{name}」的纪要（可先发位置或照片），记下后回收重新计时。发送「取消」放弃。"
+        )
     if action == POOL_RETURN:
-        ctx.dialogs.set(userid=ctx.userid, state=RETURN_STATE, data={"customer": customer.id}, now=ctx.now,
-                        ttl_minutes=ctx.config.dialog_ttl_minutes)
+        ctx.dialogs.set(
+            userid=ctx.userid,
+            state=RETURN_STATE,
+            data={"customer": customer.id},
+            now=ctx.now,
+            ttl_minutes=ctx.config.dialog_ttl_minutes,
+        )
         return Text(f"把「{name}」放回公海的原因是？请回复，例如：暂无需求。发送「取消」放弃。")
-    ext, boss = ext_service.request_extension(ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now)
-    due = next((d.release_at for d in pool.scan(ctx.session, config=ctx.config, now=ctx.now, owner=ctx.userid)
-                if d.customer.id == customer.id), ctx.now)
+    ext, boss = ext_service.request_extension(
+        ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now
+    )
+    due = next(
+        (
+            d.release_at
+            for d in pool.scan(ctx.session, config=ctx.config, now=ctx.now, owner=ctx.userid)
+            if d.customer.id == customer.id
+        ),
+        ctx.now,
+    )
     used = ext_service.used_this_quarter(ctx.session, customer_id=customer.id, now=ctx.now)
-    card = extension_card_for(ctx.session, ext=ext, customer=customer, requester=ctx.user, release=due, used=used,
-                              limit=ctx.config.pool.extensions_per_quarter, now=ctx.now)
-    return [Text(f"已请{escape.inline_text(boss.name)}审批「{name}」延期 {ext.days} 天，结果会通知您。"), card]
+    card = extension_card_for(
+        ctx.session,
+        ext=ext,
+        customer=customer,
+        requester=ctx.user,
+        release=due,
+        used=used,
+        limit=ctx.config.pool.extensions_per_quarter,
+        now=ctx.now,
+    )
+    return [
+        Text(f"已请{escape.inline_text(boss.name)}审批「{name}」延期 {ext.days} 天，结果会通知您。"),
+        card,
+    ]
 
 
 @router.card(POOL_FOLLOWUP)
@@ -150,7 +199,9 @@ def followup_summary(msg: Inbound, ctx: Ctx) -> HandlerResult:
     customer_id = int(ctx.dialog.data.get("customer", 0))
     ctx.dialogs.clear(userid=ctx.userid)
     ext_service.owned(ctx.session, user=ctx.user, customer_id=customer_id)
-    return visit_handler(msg, dataclasses.replace(ctx, args=f"#{customer_id} {summary}", command="拜访", dialog=None))
+    return visit_handler(
+        msg, dataclasses.replace(ctx, args=f"#{customer_id} {summary}", command="拜访", dialog=None)
+    )
 
 
 @router.text(state=RETURN_STATE)
@@ -159,10 +210,14 @@ def return_reason(msg: Inbound, ctx: Ctx) -> Reply:
     reason = ctx.args.strip()
     if not reason:
         return Text("请回复放回公海的原因；发送「取消」放弃。")
-    customer = ext_service.owned(ctx.session, user=ctx.user, customer_id=int(ctx.dialog.data.get("customer", 0)))
+    customer = ext_service.owned(
+        ctx.session, user=ctx.user, customer_id=int(ctx.dialog.data.get("customer", 0))
+    )
     ctx.dialogs.clear(userid=ctx.userid)
     ext_service.return_to_pool(ctx.session, user=ctx.user, customer=customer, reason=reason, now=ctx.now)
-    return Text(f"已把「{escape.inline_text(customer.name, 40)}」放回公海（{escape.inline_text(reason, 60)}）。")
+    return Text(
+        f"已把「{escape.inline_text(customer.name, 40)}」放回公海（{escape.inline_text(reason, 60)}）。"
+    )
 
 
 # --- the supervisor's answer to an extension ----------------------------------------------------------------
@@ -170,20 +225,37 @@ def return_reason(msg: Inbound, ctx: Ctx) -> Reply:
 
 def _extension_decision(msg: Inbound, ctx: Ctx, approve: bool) -> Reply | list[Reply]:
     action = POOL_EXTEND_OK if approve else POOL_EXTEND_NO
-    task = cardtasks.authorise(ctx.session, actor=ctx.user, task_id=msg.task_id,
-                               kind=cardtasks.CardKind.POOL_EXTENSION, action=action, now=ctx.now, unknown_text=GONE)
+    task = cardtasks.authorise(
+        ctx.session,
+        actor=ctx.user,
+        task_id=msg.task_id,
+        kind=cardtasks.CardKind.POOL_EXTENSION,
+        action=action,
+        now=ctx.now,
+        unknown_text=GONE,
+    )
     if isinstance(task, list):
         return task
-    ext, customer = ext_service.decide_extension(ctx.session, config=ctx.config, ext_id=task.ref_id, approver=ctx.user,
-                                                 approve=approve, now=ctx.now)
+    ext, customer = ext_service.decide_extension(
+        ctx.session, config=ctx.config, ext_id=task.ref_id, approver=ctx.user, approve=approve, now=ctx.now
+    )
     requester = ctx.session.query(User).filter_by(userid=ext.requester_userid).one_or_none()
     outcome = "已同意" if approve else "已驳回"
-    card = extension_card(ext_id=ext.id, customer=customer.name, requester=requester.name if requester else "",
-                          release="—", days=ext.days, used=0, limit=ctx.config.pool.extensions_per_quarter,
-                          outcome=outcome)
+    card = extension_card(
+        ext_id=ext.id,
+        customer=customer.name,
+        requester=requester.name if requester else "",
+        release="—",
+        days=ext.days,
+        used=0,
+        limit=ctx.config.pool.extensions_per_quarter,
+        outcome=outcome,
+    )
     card["task_id"] = msg.task_id
     fallback = f"「{escape.inline_text(customer.name, 40)}」的延期申请{outcome}。"
-    replies: list[Reply] = [UpdateCard(card, msg.response_code, fallback_text=fallback) if msg.response_code else Text(fallback)]
+    replies: list[Reply] = [
+        UpdateCard(card, msg.response_code, fallback_text=fallback) if msg.response_code else Text(fallback)
+    ]
     if requester is not None:
         if approve and customer.pool_hold_until is not None:
             until = f"{customer.pool_hold_until.astimezone(SHANGHAI):%m-%d}"
@@ -202,4 +274,3 @@ def tap_extend_ok(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
 @router.card(POOL_EXTEND_NO)
 def tap_extend_no(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
     return _extension_decision(msg, ctx, False)
-

@@ -68,7 +68,7 @@ def action_of(help_text: str) -> str:
 
 
 def did_you_mean(ctx: Ctx, *, keyword: str, customer: Customer, command: str, args: str) -> Reply:
-    """"没有找到「金侨」，您是不是要找「苏州金桥精工机械有限公司」？" — 确认 runs `command args` on it."""
+    """ "没有找到「金侨」，您是不是要找「苏州金桥精工机械有限公司」？" — 确认 runs `command args` on it."""
     route = ctx.routes.command_route(command) if ctx.routes else None
     info = route.info if route else None
     view = ProposalView(
@@ -82,9 +82,15 @@ def did_you_mean(ctx: Ctx, *, keyword: str, customer: Customer, command: str, ar
 
 def store_proposal(ctx: Ctx, draft: store.Draft, view: ProposalView, ask: Ask) -> Reply:
     data: dict[str, Any] = view.to_data() | {"ask": ask.to_data()}
-    proposal = store.create(ctx.session, userid=ctx.userid, draft=draft, view=data, source_text=ask.source, now=ctx.now)
+    proposal = store.create(
+        ctx.session, userid=ctx.userid, draft=draft, view=data, source_text=ask.source, now=ctx.now
+    )
     cardtasks.issue(
-        ctx.session, task_id=proposal_task_id(proposal.id), kind=cardtasks.CardKind.PROPOSAL, ref_id=proposal.id,
-        recipient=ctx.userid, now=ctx.now,
+        ctx.session,
+        task_id=proposal_task_id(proposal.id),
+        kind=cardtasks.CardKind.PROPOSAL,
+        ref_id=proposal.id,
+        recipient=ctx.userid,
+        now=ctx.now,
     )
     return Card(proposal_card(view, proposal_id=proposal.id))

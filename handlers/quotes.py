@@ -41,7 +41,13 @@ def request(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
 
 def _submit(ctx: Ctx, opp: Opportunity, amount: Decimal, note: str | None) -> list[Reply]:
     result = approvals.request_quote(
-        ctx.session, config=ctx.config, requester=ctx.user, opportunity=opp, amount=amount, note=note, now=ctx.now
+        ctx.session,
+        config=ctx.config,
+        requester=ctx.user,
+        opportunity=opp,
+        amount=amount,
+        note=note,
+        now=ctx.now,
     )
     chain = " → ".join(f"{s.approver.name}（{roles.label(s.role)}）" for s in result.chain)
     ack = (
@@ -59,7 +65,9 @@ def withdraw(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     return approvals.withdraw(ctx.session, config=ctx.config, requester=ctx.user, quote=quote, now=ctx.now)
 
 
-@router.command("委托", help="出差/休假时委托他人代为审批", example="委托 李娜 明天 下周一", roles=roles.APPROVERS)
+@router.command(
+    "委托", help="出差/休假时委托他人代为审批", example="委托 李娜 明天 下周一", roles=roles.APPROVERS
+)
 def delegate(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     args = ctx.args.split(" ") if ctx.args else []
     if args == ["取消"]:
@@ -82,7 +90,9 @@ def delegate(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     if found is None:
         return Text(f"开始或结束时间无法识别。\n{DELEGATE_USAGE}")
     starts, ends = found
-    record = delegation.create(ctx.session, approver=ctx.user, delegate=who, starts_at=starts, ends_at=ends, now=ctx.now)
+    record = delegation.create(
+        ctx.session, approver=ctx.user, delegate=who, starts_at=starts, ends_at=ends, now=ctx.now
+    )
     out: list[Reply] = [
         Text(
             f"已委托{who.name}在 {format_when(starts, now=ctx.now)} 至 {format_when(ends, now=ctx.now)} 代您审批报价，"
@@ -104,14 +114,24 @@ def delegate(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
 @router.card(QUOTE_APPROVE)
 def tap_approve(msg: Inbound, ctx: Ctx) -> list[Reply]:
     return approvals.approve(
-        ctx.session, config=ctx.config, actor=ctx.user, task_id=msg.task_id, response_code=msg.response_code, now=ctx.now
+        ctx.session,
+        config=ctx.config,
+        actor=ctx.user,
+        task_id=msg.task_id,
+        response_code=msg.response_code,
+        now=ctx.now,
     )
 
 
 @router.card(QUOTE_REJECT)
 def tap_reject(msg: Inbound, ctx: Ctx) -> list[Reply]:
     replies, data = approvals.start_reject(
-        ctx.session, config=ctx.config, actor=ctx.user, task_id=msg.task_id, response_code=msg.response_code, now=ctx.now
+        ctx.session,
+        config=ctx.config,
+        actor=ctx.user,
+        task_id=msg.task_id,
+        response_code=msg.response_code,
+        now=ctx.now,
     )
     if data is not None:
         ctx.start_dialog(approvals.RejectReason.ASKING, data)
@@ -121,7 +141,9 @@ def tap_reject(msg: Inbound, ctx: Ctx) -> list[Reply]:
 @router.text(state=approvals.RejectReason.ASKING)
 def reject_reason(msg: Inbound, ctx: Ctx) -> list[Reply]:
     data = ctx.dialog_data(approvals.RejectData)
-    replies = approvals.finish_reject(ctx.session, config=ctx.config, actor=ctx.user, data=data, reason=ctx.args, now=ctx.now)
+    replies = approvals.finish_reject(
+        ctx.session, config=ctx.config, actor=ctx.user, data=data, reason=ctx.args, now=ctx.now
+    )
     if ctx.args.strip():
         ctx.clear_dialog()
     return replies
@@ -156,11 +178,15 @@ def decide_by_text(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     if task_id is None:
         return Text(f"报价 #{quote_id} 没有等待审批的步骤，没有做任何更改。发送「待办」查看等您审批的报价。")
     if ctx.command != "驳回":
-        return approvals.approve(ctx.session, config=ctx.config, actor=ctx.user, task_id=task_id, response_code=None, now=ctx.now)
+        return approvals.approve(
+            ctx.session, config=ctx.config, actor=ctx.user, task_id=task_id, response_code=None, now=ctx.now
+        )
     if not reason:
         return Text(f"请写上驳回理由。\n{REJECT_USAGE}")
     data = approvals.RejectData(task_id=task_id)
-    return approvals.finish_reject(ctx.session, config=ctx.config, actor=ctx.user, data=data, reason=reason, now=ctx.now)
+    return approvals.finish_reject(
+        ctx.session, config=ctx.config, actor=ctx.user, data=data, reason=reason, now=ctx.now
+    )
 
 
 REQUOTE_STATE = "quote.requote"
@@ -170,8 +196,13 @@ REQUOTE_STATE = "quote.requote"
 def tap_requote(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
     """重新报价 on a rejection: asks for the new amount (authorised by the card's task record)."""
     task = cardtasks.authorise(
-        ctx.session, actor=ctx.user, task_id=msg.task_id, kind=cardtasks.CardKind.REQUOTE, action=QUOTE_REQUOTE,
-        now=ctx.now, unknown_text="这张卡片已失效。需要报价时发送：报价 <商机> <金额>",
+        ctx.session,
+        actor=ctx.user,
+        task_id=msg.task_id,
+        kind=cardtasks.CardKind.REQUOTE,
+        action=QUOTE_REQUOTE,
+        now=ctx.now,
+        unknown_text="这张卡片已失效。需要报价时发送：报价 <商机> <金额>",
     )
     if isinstance(task, list):
         return task
@@ -180,7 +211,10 @@ def tap_requote(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
     if quote is None or opp is None or opp.closed_at is not None:
         return Text("这个商机已关闭，不能重新报价。")
     ctx.dialogs.set(
-        userid=ctx.userid, state=REQUOTE_STATE, data={"opportunity_id": opp.id}, now=ctx.now,
+        userid=ctx.userid,
+        state=REQUOTE_STATE,
+        data={"opportunity_id": opp.id},
+        now=ctx.now,
         ttl_minutes=ctx.config.dialog_ttl_minutes,
     )
     return Text(
@@ -196,7 +230,9 @@ def requote_amount(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     try:
         amount = parse_amount(amount_text)
     except Exception as exc:  # ParseError: a Chinese hint; the dialog stays open for another try
-        return Text(f"{getattr(exc, 'message', '金额无法识别')}\n请回复新的金额和说明，例：7.5万 含安装调试；发送「取消」则不报价。")
+        return Text(
+            f"{getattr(exc, 'message', '金额无法识别')}\n请回复新的金额和说明，例：7.5万 含安装调试；发送「取消」则不报价。"
+        )
     opp = ctx.session.get(Opportunity, int(data.get("opportunity_id") or 0))
     ctx.dialogs.clear(userid=ctx.userid)
     if opp is None or opp.owner_userid != ctx.userid:

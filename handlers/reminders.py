@@ -66,13 +66,17 @@ def ask_year(ctx: Ctx, question: svc.YearQuestion) -> Reply:
         userid=ctx.userid,
         state=YEAR_STATE,
         data={
-            "customer_id": question.customer.id, "title": question.title, "due_at": question.due_at.isoformat(),
+            "customer_id": question.customer.id,
+            "title": question.title,
+            "due_at": question.due_at.isoformat(),
             "opportunity_id": question.opportunity_id,
         },
         now=ctx.now,
         ttl_minutes=ctx.config.dialog_ttl_minutes,
     )
-    return Card(year_card(month=local.month, day=local.day, title=question.title, customer=question.customer.name))
+    return Card(
+        year_card(month=local.month, day=local.day, title=question.title, customer=question.customer.name)
+    )
 
 
 def _year_answer(ctx: Ctx, yes: bool) -> Reply:
@@ -80,7 +84,13 @@ def _year_answer(ctx: Ctx, yes: bool) -> Reply:
     if not data:
         return Text("这个问题已失效，请重新发送「跟进 <客户> <时间> <事项>」。")
     if not yes:
-        ctx.dialogs.set(userid=ctx.userid, state=REDATE_STATE, data=data, now=ctx.now, ttl_minutes=ctx.config.dialog_ttl_minutes)
+        ctx.dialogs.set(
+            userid=ctx.userid,
+            state=REDATE_STATE,
+            data=data,
+            now=ctx.now,
+            ttl_minutes=ctx.config.dialog_ttl_minutes,
+        )
         return Text("请回复新的跟进时间，例：下周一上午10点。发送「取消」放弃。")
     ctx.dialogs.clear(userid=ctx.userid)
     return _create_from(ctx, data, datetime.fromisoformat(str(data["due_at"])))
@@ -92,10 +102,17 @@ def _create_from(ctx: Ctx, data: dict[str, Any], due_at: datetime) -> Reply:
         return Text("这个客户已不存在，没有设置跟进。")
     opp = data.get("opportunity_id")
     r = svc.create_reminder(
-        ctx.session, owner_userid=ctx.userid, title=str(data["title"]), due_at=due_at, now=ctx.now,
-        customer_id=customer.id, opportunity_id=int(opp) if opp else None,
+        ctx.session,
+        owner_userid=ctx.userid,
+        title=str(data["title"]),
+        due_at=due_at,
+        now=ctx.now,
+        customer_id=customer.id,
+        opportunity_id=int(opp) if opp else None,
     )
-    return Text(f"已设置跟进 #{r.id}：{format_when(r.due_at, now=ctx.now)} 提醒您「{r.title}」（{customer.name}）。")
+    return Text(
+        f"已设置跟进 #{r.id}：{format_when(r.due_at, now=ctx.now)} 提醒您「{r.title}」（{customer.name}）。"
+    )
 
 
 @router.card(REMINDER_YEAR_YES)
@@ -130,7 +147,9 @@ def _redate(ctx: Ctx) -> Reply:
     except TimeParseError as exc:
         return Text(f"{exc.message}\n请回复新的跟进时间，或发送「取消」放弃。")
     if landing.ask_year or landing.when <= ctx.now:
-        return Text("这个时间已经过去了，请回复一个将来的时间（跨年请写年份，如 2027-11-30），或发送「取消」放弃。")
+        return Text(
+            "这个时间已经过去了，请回复一个将来的时间（跨年请写年份，如 2027-11-30），或发送「取消」放弃。"
+        )
     ctx.dialogs.clear(userid=ctx.userid)
     return _create_from(ctx, data, landing.when)
 
@@ -138,15 +157,29 @@ def _redate(ctx: Ctx) -> Reply:
 @router.command("改期", help="修改一条待办的提醒时间", example="改期 12 下周一上午10点")
 def move(msg: Inbound, ctx: Ctx) -> Reply:
     change = changes.move(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now, config=ctx.config)
-    audit.record(ctx.session, actor=ctx.userid, entity="reminder", entity_id=change.reminder.id, action="move", now=ctx.now,
-                 changes={"due_at": change.reminder.due_at.isoformat()})
+    audit.record(
+        ctx.session,
+        actor=ctx.userid,
+        entity="reminder",
+        entity_id=change.reminder.id,
+        action="move",
+        now=ctx.now,
+        changes={"due_at": change.reminder.due_at.isoformat()},
+    )
     return Text(changes.moved_text(change, now=ctx.now))
 
 
 @router.command("删除", help="删除一条待办（不计入按时完成率）", example="删除 12")
 def cancel(msg: Inbound, ctx: Ctx) -> Reply:
     change = changes.cancel_by_text(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now)
-    audit.record(ctx.session, actor=ctx.userid, entity="reminder", entity_id=change.reminder.id, action="cancel", now=ctx.now)
+    audit.record(
+        ctx.session,
+        actor=ctx.userid,
+        entity="reminder",
+        entity_id=change.reminder.id,
+        action="cancel",
+        now=ctx.now,
+    )
     return Text(f"已删除待办 #{change.reminder.id}「{change.reminder.title}」，不会再提醒。")
 
 
@@ -188,27 +221,55 @@ def _reminder_tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
     key = ctx.card_key
     assert key is not None
     task = cardtasks.authorise(
-        ctx.session, actor=ctx.user, task_id=msg.task_id, kind=cardtasks.CardKind.REMINDER, action=key.action,
-        now=ctx.now, unknown_text=GONE,
+        ctx.session,
+        actor=ctx.user,
+        task_id=msg.task_id,
+        kind=cardtasks.CardKind.REMINDER,
+        action=key.action,
+        now=ctx.now,
+        unknown_text=GONE,
     )
     if isinstance(task, list):
         return task
     reminder = ctx.session.get(Reminder, task.ref_id)
     if reminder is None or reminder.owner_userid != ctx.userid:  # handed over (分配) since the card was sent
-        return [Text(cardtasks.NOT_FOR_YOU), *cardtasks.deny(
-            ctx.session, actor=ctx.user, kind=cardtasks.CardKind.REMINDER, task_id=msg.task_id, action=key.action,
-            reason="not the reminder's owner", entity_id=task.ref_id, now=ctx.now,
-        )]
+        return [
+            Text(cardtasks.NOT_FOR_YOU),
+            *cardtasks.deny(
+                ctx.session,
+                actor=ctx.user,
+                kind=cardtasks.CardKind.REMINDER,
+                task_id=msg.task_id,
+                action=key.action,
+                reason="not the reminder's owner",
+                entity_id=task.ref_id,
+                now=ctx.now,
+            ),
+        ]
     current = reminder_task_id(reminder.id, reminder.snooze_count)
     if reminder.status != "open" or current != task.task_id:
-        return _reminder_update(ctx, msg, reminder, _state_text(reminder, ctx), f"待办 #{reminder.id} {_state_text(reminder, ctx)}。")
+        return _reminder_update(
+            ctx,
+            msg,
+            reminder,
+            _state_text(reminder, ctx),
+            f"待办 #{reminder.id} {_state_text(reminder, ctx)}。",
+        )
     if key.action == REMINDER_DONE:
         outcome = svc.complete(
-            ctx.session, reminder_id=reminder.id, userid=ctx.userid, now=ctx.now, snooze_count=reminder.snooze_count
+            ctx.session,
+            reminder_id=reminder.id,
+            userid=ctx.userid,
+            now=ctx.now,
+            snooze_count=reminder.snooze_count,
         )
     elif key.action == REMINDER_CANCEL:
         change = changes.cancel(
-            ctx.session, user=ctx.user, reminder_id=reminder.id, now=ctx.now, snooze_count=reminder.snooze_count
+            ctx.session,
+            user=ctx.user,
+            reminder_id=reminder.id,
+            now=ctx.now,
+            snooze_count=reminder.snooze_count,
         )
         outcome = svc.Outcome(change.reminder, change.changed, "cancel")
     else:
@@ -259,8 +320,13 @@ def tap_visit_followup(msg: Inbound, ctx: Ctx) -> HandlerResult:
     key = ctx.card_key
     assert key is not None
     task = cardtasks.authorise(
-        ctx.session, actor=ctx.user, task_id=msg.task_id, kind=cardtasks.CardKind.VISIT, action=key.action,
-        now=ctx.now, unknown_text=GONE,
+        ctx.session,
+        actor=ctx.user,
+        task_id=msg.task_id,
+        kind=cardtasks.CardKind.VISIT,
+        action=key.action,
+        now=ctx.now,
+        unknown_text=GONE,
     )
     if isinstance(task, list):
         return task
@@ -276,12 +342,16 @@ def tap_visit_followup(msg: Inbound, ctx: Ctx) -> HandlerResult:
     when = format_when(r.due_at, now=ctx.now)
     customer = ctx.session.scalar(select(Customer.name).where(Customer.id == visit.customer_id)) or ""
     fallback = (
-        f"已设置跟进 #{r.id}：{when}「{r.title}」。" if result.created
+        f"已设置跟进 #{r.id}：{when}「{r.title}」。"
+        if result.created
         else f"这张卡片已设置过跟进 #{r.id}：{when}「{r.title}」，没有重复设置。如需改时间，请在待办中推迟。"
     )
     if not msg.response_code:
         return Text(fallback)
     card = visit_followup_card(
-        task_id=msg.task_id or task.task_id, customer=customer, summary=visit.summary, replace_text=f"已设置跟进 {when}"
+        task_id=msg.task_id or task.task_id,
+        customer=customer,
+        summary=visit.summary,
+        replace_text=f"已设置跟进 {when}",
     )
     return UpdateCard(card, msg.response_code, fallback_text=fallback)

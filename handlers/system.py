@@ -83,7 +83,12 @@ EXTRA_EXAMPLES: dict[str, tuple[str, ...]] = {
 }
 
 
-@router.command("帮助", help="查看可用命令；帮助 <命令> 看某个命令的用法", example="帮助 报价", aliases=("help", "?", "？", "菜单"))
+@router.command(
+    "帮助",
+    help="查看可用命令；帮助 <命令> 看某个命令的用法",
+    example="帮助 报价",
+    aliases=("help", "?", "？", "菜单"),
+)
 def show_help(msg: Inbound, ctx: Ctx) -> Reply:
     word = ctx.args.strip().split(" ")[0] if ctx.args.strip() else ""
     return Text(command_help(ctx, word) if word else help_text(ctx))

@@ -33,11 +33,18 @@ def _as_of(ctx: Ctx) -> str:
     return f"{local.month}月{local.day}日"
 
 
-@router.command("目标", help="目标完成情况", example="我的目标", roles=VIEWERS,
-                aliases=("我的目标", "团队目标", "目标完成"))
+@router.command(
+    "目标",
+    help="目标完成情况",
+    example="我的目标",
+    roles=VIEWERS,
+    aliases=("我的目标", "团队目标", "目标完成"),
+)
 def targets(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
     """One command word in 帮助: 我的目标 / 团队目标 / 目标 alone view, 目标 with four words sets."""
-    if ctx.command == "团队目标" or (ctx.command == "目标" and not ctx.args and ctx.user.role != roles.Role.REP):
+    if ctx.command == "团队目标" or (
+        ctx.command == "目标" and not ctx.args and ctx.user.role != roles.Role.REP
+    ):
         if ctx.user.role == roles.Role.REP:
             return my_targets_replies(msg, ctx)
         return team_targets(msg, ctx)
@@ -56,21 +63,44 @@ def set_target(msg: Inbound, ctx: Ctx) -> Reply:
     month = svc.parse_month(month_raw, today=ctx.now.astimezone(svc.SHANGHAI).date())
     metric = svc.parse_metric(metric_raw)
     try:
-        value = parse_amount(value_raw) if metric in svc.MONEY_METRICS else parse_amount(value_raw.rstrip("个次家"))
+        value = (
+            parse_amount(value_raw)
+            if metric in svc.MONEY_METRICS
+            else parse_amount(value_raw.rstrip("个次家"))
+        )
     except AmountError as exc:
         raise _usage(exc.message) from None
     name = normalize_text(who)
     if ctx.user.role != roles.Role.SUPERVISOR and name in _regions(ctx):
-        row, _ = svc.upsert_target(ctx.session, level=Level.REGION, key=name, month=month, metric=metric,
-                                   value=value, actor=ctx.userid, now=ctx.now)
-        return Text(f"已设 {name} 区域 {month} {svc.METRIC_LABELS[metric]}目标 {svc.fmt(metric, row.value)}。")
+        row, _ = svc.upsert_target(
+            ctx.session,
+            level=Level.REGION,
+            key=name,
+            month=month,
+            metric=metric,
+            value=value,
+            actor=ctx.userid,
+            now=ctx.now,
+        )
+        return Text(
+            f"已设 {name} 区域 {month} {svc.METRIC_LABELS[metric]}目标 {svc.fmt(metric, row.value)}。"
+        )
     rep = _rep(ctx, name)
     if ctx.user.role == roles.Role.SUPERVISOR:
-        row = svc.set_rep_target(ctx.session, supervisor=ctx.user, rep=rep, month=month, metric=metric,
-                                 value=value, now=ctx.now)
+        row = svc.set_rep_target(
+            ctx.session, supervisor=ctx.user, rep=rep, month=month, metric=metric, value=value, now=ctx.now
+        )
     else:
-        row, _ = svc.upsert_target(ctx.session, level=Level.REP, key=rep.userid, month=month, metric=metric,
-                                   value=value, actor=ctx.userid, now=ctx.now)
+        row, _ = svc.upsert_target(
+            ctx.session,
+            level=Level.REP,
+            key=rep.userid,
+            month=month,
+            metric=metric,
+            value=value,
+            actor=ctx.userid,
+            now=ctx.now,
+        )
     return Text(f"已设 {rep.name} {month} {svc.METRIC_LABELS[metric]}目标 {svc.fmt(metric, row.value)}。")
 
 
@@ -79,7 +109,9 @@ def _regions(ctx: Ctx) -> set[str]:
 
 
 def _rep(ctx: Ctx, name: str) -> User:
-    stmt = select(User).where(User.active, User.role == roles.Role.REP, (User.name == name) | (User.userid == name.lower()))
+    stmt = select(User).where(
+        User.active, User.role == roles.Role.REP, (User.name == name) | (User.userid == name.lower())
+    )
     if ctx.user.role == roles.Role.SUPERVISOR:
         stmt = stmt.where(User.region == ctx.user.region)
     found = list(ctx.session.scalars(stmt))
@@ -106,30 +138,53 @@ def my_targets(msg: Inbound | None, ctx: Ctx) -> Text:
 def _my_targets(ctx: Ctx) -> tuple[Text, list[Opportunity]]:
     month = svc.month_key(ctx.now.astimezone(svc.SHANGHAI).date())
     quarter = svc.quarter_months(month)
-    month_rows = svc.progress(ctx.session, level=Level.REP, key=ctx.userid, months=[month], now=ctx.now,
-                              config=ctx.config)
-    quarter_rows = svc.progress(ctx.session, level=Level.REP, key=ctx.userid, months=quarter, now=ctx.now,
-                                config=ctx.config, metrics=svc.MONEY_METRICS)
+    month_rows = svc.progress(
+        ctx.session, level=Level.REP, key=ctx.userid, months=[month], now=ctx.now, config=ctx.config
+    )
+    quarter_rows = svc.progress(
+        ctx.session,
+        level=Level.REP,
+        key=ctx.userid,
+        months=quarter,
+        now=ctx.now,
+        config=ctx.config,
+        metrics=svc.MONEY_METRICS,
+    )
     opps = svc.closing_candidates(ctx.session, userids=[ctx.userid], config=ctx.config)
-    names = {c.id: c.name for c in ctx.session.scalars(select(Customer).where(Customer.id.in_([o.customer_id for o in opps])))}
+    names = {
+        c.id: c.name
+        for c in ctx.session.scalars(select(Customer).where(Customer.id.in_([o.customer_id for o in opps])))
+    }
     first = svc.month_first(month)
-    return Text(my_targets_text(
-        month_label=f"{first.month}月", as_of=_as_of(ctx), month=month_rows,
-        quarter_label=f"第{(first.month - 1) // 3 + 1}季度", quarter=quarter_rows,
-        elapsed=svc.elapsed_share(ctx.now, month),
-        opportunities=[
-            OpportunityLine(esc.inline_text(o.name, 20), esc.inline_text(names.get(o.customer_id, ""), 20), o.stage,
-                            o.priority, o.amount)
-            for o in opps
-        ],
-    )), opps
+    return Text(
+        my_targets_text(
+            month_label=f"{first.month}月",
+            as_of=_as_of(ctx),
+            month=month_rows,
+            quarter_label=f"第{(first.month - 1) // 3 + 1}季度",
+            quarter=quarter_rows,
+            elapsed=svc.elapsed_share(ctx.now, month),
+            opportunities=[
+                OpportunityLine(
+                    esc.inline_text(o.name, 20),
+                    esc.inline_text(names.get(o.customer_id, ""), 20),
+                    o.stage,
+                    o.priority,
+                    o.amount,
+                )
+                for o in opps
+            ],
+        )
+    ), opps
 
 
 def team_targets(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args) if ctx.command == "团队目标" else []
     metric = svc.parse_metric(words[0]) if words else Metric.SIGNED
     month = svc.month_key(ctx.now.astimezone(svc.SHANGHAI).date())
-    rows = svc.team_progress(ctx.session, viewer=ctx.user, month=month, now=ctx.now, config=ctx.config, metric=metric)
+    rows = svc.team_progress(
+        ctx.session, viewer=ctx.user, month=month, now=ctx.now, config=ctx.config, metric=metric
+    )
     who = "团队" if ctx.user.role == roles.Role.SUPERVISOR else "各区域"
     title = f"{who} {svc.month_first(month).month}月{svc.METRIC_LABELS[metric]}目标（截至 {_as_of(ctx)}）"
     rows = [(esc.inline_text(name), p) for name, p in rows]

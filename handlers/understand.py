@@ -52,7 +52,11 @@ def _typo_ask(ctx: Ctx, ask: Ask) -> Ask | None:
     allowed = ctx.routes.commands_for(ctx.user.role) if ctx.routes else []
     names = [i.name for i in allowed if i.name not in ("帮助", "取消")]
     if word is None and rest.strip() and len(first) >= 2 and first not in names:
-        close = [n for n in names if len(n) == len(first) and sum(a != b for a, b in zip(n, first, strict=True)) == 1]
+        close = [
+            n
+            for n in names
+            if len(n) == len(first) and sum(a != b for a, b in zip(n, first, strict=True)) == 1
+        ]
         word = close[0] if len(close) == 1 else None
     if word is None or word not in names:
         return None
@@ -66,7 +70,9 @@ def _typo_proposal(ctx: Ctx, ask: Ask) -> Reply:
     info = route.info
     args = ask.text.strip()
     action = action_of(info.help)
-    view = ProposalView(action, (("命令", f"{word} {args}".strip()),), question=f"是要{action}吗？点「确认」照此执行。")
+    view = ProposalView(
+        action, (("命令", f"{word} {args}".strip()),), question=f"是要{action}吗？点「确认」照此执行。"
+    )
     return store_proposal(ctx, store.Draft(word, args), view, ask)
 
 
@@ -103,7 +109,9 @@ def propose(msg: Inbound, ctx: Ctx, ask: Ask) -> Reply:
 
 # Commands tried once, undone, before their card is shown: pure database work whose refusal the user should
 # hear at once. (拜访 attaches pending photos and 新客户 opens a dialog: those are only run on 确认.)
-_TRIED_FIRST = frozenset({"跟进", "商机", "推进", "评分", "报价", "合同", "回款", "输单", "分配", "同意", "驳回"})
+_TRIED_FIRST = frozenset(
+    {"跟进", "商机", "推进", "评分", "报价", "合同", "回款", "输单", "分配", "同意", "驳回"}
+)
 
 
 def _would_refuse(msg: Inbound, ctx: Ctx, draft: store.Draft) -> str | None:
@@ -133,7 +141,9 @@ def respond(msg: Inbound, ctx: Ctx, ask: Ask) -> HandlerResult:
             return _ask_first(ctx, ask)
         return answer(ctx, ask)
     if not ask.writes and lead_sentence.parse(ask.source, config=ctx.config) is not None:
-        ask = ask.but(intent="lead")  # a company, a contact and a phone from outside: a lead (services/leads.py)
+        ask = ask.but(
+            intent="lead"
+        )  # a company, a contact and a phone from outside: a lead (services/leads.py)
     if ask.writes:
         return propose(msg, ctx, ask)
     typo = _typo_ask(ctx, ask)
@@ -158,7 +168,9 @@ def _ask_first(ctx: Ctx, ask: Ask) -> HandlerResult:
 def _glued_command(ctx: Ctx, text: str) -> tuple[str, str] | None:
     """`客户华东`: a command word glued to its argument, as it was read before the understanding step existed —
     used only when the engine made nothing of the message."""
-    words = sorted({w for w in (ctx.routes.command_words() if ctx.routes else []) if len(w) >= 2}, key=len, reverse=True)
+    words = sorted(
+        {w for w in (ctx.routes.command_words() if ctx.routes else []) if len(w) >= 2}, key=len, reverse=True
+    )
     for word in words:
         if text.startswith(word) and text[len(word) :].strip():
             return word, tidy_args(word, text[len(word) :].strip())
@@ -209,7 +221,9 @@ def _merge(old: Ask, new: Ask, reply: str) -> Ask:
 
 
 # 改成… / 时间改成… / 跟进时间改为… / 提醒改到…: words that only say "change it to" before the new value.
-_CHANGE_TO = re.compile(r"^(?:把)?(?:跟进|提醒|拜访)?(?:的)?(?:时间)?(?:改成|改为|改到|换成|调到|挪到|定在|改)?\s*")
+_CHANGE_TO = re.compile(
+    r"^(?:把)?(?:跟进|提醒|拜访)?(?:的)?(?:时间)?(?:改成|改为|改到|换成|调到|挪到|定在|改)?\s*"
+)
 _TRAILING = re.compile(r"[\s，,。.！!；;]+$")
 
 
@@ -260,8 +274,13 @@ def _tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
     key = ctx.card_key
     assert key is not None
     task = cardtasks.authorise(
-        ctx.session, actor=ctx.user, task_id=msg.task_id, kind=cardtasks.CardKind.PROPOSAL, action=key.action,
-        now=ctx.now, unknown_text=GONE,
+        ctx.session,
+        actor=ctx.user,
+        task_id=msg.task_id,
+        kind=cardtasks.CardKind.PROPOSAL,
+        action=key.action,
+        now=ctx.now,
+        unknown_text=GONE,
     )
     if isinstance(task, list):
         return task
@@ -280,7 +299,10 @@ def _tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
     if status == "edited":
         ask = dict(proposal.view.get("ask") or {})
         ctx.dialogs.set(
-            userid=ctx.userid, state=EDIT_STATE, data={"ask": ask, "proposal_id": proposal.id}, now=ctx.now,
+            userid=ctx.userid,
+            state=EDIT_STATE,
+            data={"ask": ask, "proposal_id": proposal.id},
+            now=ctx.now,
             ttl_minutes=ctx.config.dialog_ttl_minutes,
         )
         return [_card_update(msg, view, proposal.id, "修改中", EDIT_PROMPT), Text(EDIT_PROMPT)]

@@ -17,7 +17,10 @@ from services.parsing import split_args
 
 router = Router("visits")
 
-@router.command("拜访", help="记录一次拜访，自动附上30分钟内发送的位置和照片", example=example("拜访"), roles=roles.SALES)
+
+@router.command(
+    "拜访", help="记录一次拜访，自动附上30分钟内发送的位置和照片", example=example("拜访"), roles=roles.SALES
+)
 @picks
 def visit(msg: Inbound, ctx: Ctx) -> list[Reply]:
     words = split_args(ctx.args)
@@ -26,7 +29,9 @@ def visit(msg: Inbound, ctx: Ctx) -> list[Reply]:
         raise usage_error("拜访", problem)
     keyword, summary = words[0], " ".join(words[1:])
     customer = customer_or_pick(ctx, keyword, then_command="拜访", rest=summary)
-    if visit_service.same_visit_just_now(ctx.session, user=ctx.user, customer=customer, summary=summary, now=ctx.now):
+    if visit_service.same_visit_just_now(
+        ctx.session, user=ctx.user, customer=customer, summary=summary, now=ctx.now
+    ):
         ctx.start_dialog(REPEAT_STATE, {"customer_id": customer.id, "summary": summary})
         return [Card(repeat_card(customer_name=customer.name, summary=summary, task_id=new_task_id("vr")))]
     return _record(ctx, customer, summary)
@@ -99,8 +104,13 @@ def tap_explain(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """在客户新厂区 (one tap) / 其他地点，补充说明 (asks for one sentence) on the rep's own flagged visit."""
     key = ctx.card_key
     task = cardtasks.authorise(
-        ctx.session, actor=ctx.user, task_id=msg.task_id, kind=cardtasks.CardKind.VISIT,
-        action=VISIT_EXPLAIN, now=ctx.now, unknown_text="这张卡片已失效。",
+        ctx.session,
+        actor=ctx.user,
+        task_id=msg.task_id,
+        kind=cardtasks.CardKind.VISIT,
+        action=VISIT_EXPLAIN,
+        now=ctx.now,
+        unknown_text="这张卡片已失效。",
     )
     if isinstance(task, list):
         return task
@@ -121,7 +131,9 @@ def explain_text(msg: Inbound, ctx: Ctx) -> Reply:
     if visit is None:
         ctx.clear_dialog()
         return Text("这条拜访记录不存在了。")
-    visit_service.explain_flag(ctx.session, visit=visit, user=ctx.user, note=f"其他地点：{ctx.args}", now=ctx.now)
+    visit_service.explain_flag(
+        ctx.session, visit=visit, user=ctx.user, note=f"其他地点：{ctx.args}", now=ctx.now
+    )
     ctx.clear_dialog()
     return Text(f"已记录说明：其他地点：{ctx.args.strip()}。主管会在这条拜访旁看到。")
 
@@ -133,7 +145,13 @@ def _window(ctx: Ctx) -> int:
 @router.event("location")
 def location(msg: Inbound, ctx: Ctx) -> Reply:
     kept = visit_service.keep_location(
-        ctx.session, userid=ctx.userid, lat=msg.latitude, lng=msg.longitude, label=msg.label, now=ctx.now, automatic=False
+        ctx.session,
+        userid=ctx.userid,
+        lat=msg.latitude,
+        lng=msg.longitude,
+        label=msg.label,
+        now=ctx.now,
+        automatic=False,
     )
     if not kept:
         return Text("这个位置无法识别，请重新发送位置。")
@@ -144,7 +162,13 @@ def location(msg: Inbound, ctx: Ctx) -> Reply:
 def location_event(msg: Inbound, ctx: Ctx) -> None:
     """Automatic location reports: kept quietly, never answered."""
     visit_service.keep_location(
-        ctx.session, userid=ctx.userid, lat=msg.latitude, lng=msg.longitude, label=None, now=ctx.now, automatic=True
+        ctx.session,
+        userid=ctx.userid,
+        lat=msg.latitude,
+        lng=msg.longitude,
+        label=None,
+        now=ctx.now,
+        automatic=True,
     )
     return None
 

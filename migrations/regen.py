@@ -1,6 +1,6 @@
 """Regenerate the initial migration from the models (development only, before the first release).
 
-    python -m migrations.regen
+python -m migrations.regen
 """
 
 from __future__ import annotations

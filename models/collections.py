@@ -26,7 +26,9 @@ class Instalment(Base):
     amount: Mapped[Decimal]
     percent: Mapped[Decimal | None] = mapped_column(comment="as written, when the plan was given in percent")
     event: Mapped[str] = mapped_column(String(8), comment="date|签约|发货|安装|验收")
-    offset_days: Mapped[int] = mapped_column(default=0, comment="calendar days after the event (negative: before)")
+    offset_days: Mapped[int] = mapped_column(
+        default=0, comment="calendar days after the event (negative: before)"
+    )
     fixed_on: Mapped[date | None] = mapped_column(comment="the due date when the rule is a date")
     due_on: Mapped[date | None] = mapped_column(comment="known once the event has happened")
     promised_on: Mapped[date | None] = mapped_column(comment="客户承诺: the ladder pauses until this day")

@@ -29,7 +29,9 @@ class Lead(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company: Mapped[str] = mapped_column(String(128))
-    company_key: Mapped[str] = mapped_column(String(128), index=True, comment="name without legal form and place prefix")
+    company_key: Mapped[str] = mapped_column(
+        String(128), index=True, comment="name without legal form and place prefix"
+    )
     contact: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(32))
     phone_norm: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -41,10 +43,16 @@ class Lead(Base):
     status: Mapped[str] = mapped_column(String(16), default="assigned", comment="assigned|accepted|invalid")
     assignee_userid: Mapped[str | None] = mapped_column(String(64))
     assigned_at: Mapped[datetime | None]
-    assign_count: Mapped[int] = mapped_column(default=0, comment="1 for the first assignment; +1 per re-assignment")
-    reminded_at: Mapped[datetime | None] = mapped_column(comment="the SLA reminder for the current assignment")
+    assign_count: Mapped[int] = mapped_column(
+        default=0, comment="1 for the first assignment; +1 per re-assignment"
+    )
+    reminded_at: Mapped[datetime | None] = mapped_column(
+        comment="the SLA reminder for the current assignment"
+    )
     supervisor_told_at: Mapped[datetime | None]
-    transfer_to: Mapped[str | None] = mapped_column(String(64), comment="转派 asked for, waiting on the supervisor")
+    transfer_to: Mapped[str | None] = mapped_column(
+        String(64), comment="转派 asked for, waiting on the supervisor"
+    )
     created_by: Mapped[str] = mapped_column(String(64), comment="a userid, or 'api:<source>' / 'import'")
     client_key: Mapped[str | None] = mapped_column(String(128), comment="the API client's idempotency key")
     customer_id: Mapped[int | None] = mapped_column(comment="the customer 接单 made")
@@ -69,7 +77,9 @@ class PoolEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int]
     kind: Mapped[str] = mapped_column(String(16))
-    userid: Mapped[str] = mapped_column(String(64), comment="the owner released from, or the claimer / new owner")
+    userid: Mapped[str] = mapped_column(
+        String(64), comment="the owner released from, or the claimer / new owner"
+    )
     actor: Mapped[str] = mapped_column(String(64))
     region: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(255))

@@ -37,7 +37,9 @@ class InboundEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     received_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="received", comment="received|done")
-    payload: Mapped[dict[str, Any]] = mapped_column(default=dict, comment="the decrypted message (bot.inbound.Inbound)")
+    payload: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, comment="the decrypted message (bot.inbound.Inbound)"
+    )
     processed_at: Mapped[datetime | None]
 
 
@@ -52,7 +54,9 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(16), comment="text|markdown|card|update_card|image")
     payload: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(16), default="pending", comment="pending|sending|sent|failed|dead")
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending", comment="pending|sending|sent|failed|dead"
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]

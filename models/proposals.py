@@ -29,7 +29,9 @@ class Proposal(Base):
     followup_args: Mapped[str | None] = mapped_column(Text, comment="a 跟进 offered on the same card")
     view: Mapped[dict[str, Any]] = mapped_column(comment="what the card says (cards.proposal.ProposalView)")
     source_text: Mapped[str] = mapped_column(Text, comment="the message as typed")
-    status: Mapped[str] = mapped_column(String(16), default="pending", comment="pending|confirmed|cancelled|edited|failed")
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending", comment="pending|confirmed|cancelled|edited|failed"
+    )
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]

@@ -32,9 +32,13 @@ class Customer(Base):
     segment: Mapped[str | None] = mapped_column(String(16), comment="明星|成长|稳定|休眠; null = 潜在")
     segment_since: Mapped[date | None]
     complete: Mapped[bool] = mapped_column(default=False, comment="required and recommended fields filled")
-    owner_since: Mapped[datetime | None] = mapped_column(comment="when the current owner got it (null: created_at)")
+    owner_since: Mapped[datetime | None] = mapped_column(
+        comment="when the current owner got it (null: created_at)"
+    )
     pooled_at: Mapped[datetime | None] = mapped_column(comment="in the pool (公海) since; null while owned")
-    pool_hold_until: Mapped[datetime | None] = mapped_column(comment="an approved extension: not released before")
+    pool_hold_until: Mapped[datetime | None] = mapped_column(
+        comment="an approved extension: not released before"
+    )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -58,7 +62,9 @@ class Visit(Base):
     distance_m: Mapped[float | None]
     location_anomaly: Mapped[bool] = mapped_column(default=False)
     photo_count: Mapped[int] = mapped_column(default=0)
-    flag_note: Mapped[str | None] = mapped_column(String(255), comment="the rep's explanation of a location flag")
+    flag_note: Mapped[str | None] = mapped_column(
+        String(255), comment="the rep's explanation of a location flag"
+    )
 
 
 class VisitPhoto(Base):
@@ -79,7 +85,10 @@ class VisitPhoto(Base):
 
 class Opportunity(Base):
     __tablename__ = "opportunities"
-    __table_args__ = (Index("ix_opps_customer", "customer_id"), Index("ix_opps_owner_stage", "owner_userid", "stage"))
+    __table_args__ = (
+        Index("ix_opps_customer", "customer_id"),
+        Index("ix_opps_owner_stage", "owner_userid", "stage"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
@@ -117,7 +126,9 @@ class Quote(Base):
     amount: Mapped[Decimal]
     note: Mapped[str | None] = mapped_column(String(255))
     requester_userid: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="pending", comment="pending|approved|rejected|withdrawn")
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending", comment="pending|approved|rejected|withdrawn"
+    )
     current_step: Mapped[int] = mapped_column(default=1)
     step_count: Mapped[int] = mapped_column(default=1)
     reject_reason: Mapped[str | None] = mapped_column(String(255))
@@ -127,7 +138,10 @@ class Quote(Base):
 
 class ApprovalStep(Base):
     __tablename__ = "approval_steps"
-    __table_args__ = (UniqueConstraint("quote_id", "seq"), Index("ix_steps_approver", "approver_userid", "status"))
+    __table_args__ = (
+        UniqueConstraint("quote_id", "seq"),
+        Index("ix_steps_approver", "approver_userid", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id"))
@@ -159,7 +173,10 @@ class Delegation(Base):
 
 class Contract(Base):
     __tablename__ = "contracts"
-    __table_args__ = (Index("ix_contracts_signed", "signed_at"), Index("ix_contracts_customer", "customer_id"))
+    __table_args__ = (
+        Index("ix_contracts_signed", "signed_at"),
+        Index("ix_contracts_customer", "customer_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunities.id"))
@@ -179,7 +196,9 @@ class Payment(Base):
     amount: Mapped[Decimal]
     received_at: Mapped[datetime]
     recorded_by: Mapped[str] = mapped_column(String(64))
-    voucher_no: Mapped[str | None] = mapped_column(String(64), unique=True, comment="凭证号 of an ERP receipt")
+    voucher_no: Mapped[str | None] = mapped_column(
+        String(64), unique=True, comment="凭证号 of an ERP receipt"
+    )
     source: Mapped[str] = mapped_column(String(8), default="chat", server_default="chat", comment="chat|erp")
 
 
@@ -189,7 +208,9 @@ class Reminder(Base):
     __tablename__ = "reminders"
     __table_args__ = (
         Index("ix_reminders_due", "status", "notified_at", "due_at"),
-        Index("ix_reminders_owner", "owner_userid", "status", "due_at"),  # + due_at: the digest's overdue counts
+        Index(
+            "ix_reminders_owner", "owner_userid", "status", "due_at"
+        ),  # + due_at: the digest's overdue counts
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

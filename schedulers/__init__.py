@@ -22,7 +22,9 @@ def run_job(name: str, env: JobEnv, now: datetime, *, deliver: bool = True) -> s
     summary = by_name(name).run(env, now)
     if deliver and name != "outbox":
         stats = env.deliverer.drain(now=now)
-        summary += f"; delivered {stats.sent}, retrying {stats.retried}, failed {stats.failed}, dead {stats.dead}"
+        summary += (
+            f"; delivered {stats.sent}, retrying {stats.retried}, failed {stats.failed}, dead {stats.dead}"
+        )
     return summary
 
 
@@ -57,7 +59,9 @@ def start_scheduler(env: Any) -> Any:
             scheduler.add_job(runner(entry.name), aps, id=trigger.id or entry.name, replace_existing=True)
     scheduler.start()
     if any(entry.name == "segments" for entry in JOBS):
-        threading.Thread(target=_segments_catch_up(env, runner("segments")), name="segments-catch-up", daemon=True).start()
+        threading.Thread(
+            target=_segments_catch_up(env, runner("segments")), name="segments-catch-up", daemon=True
+        ).start()
     return scheduler
 
 

@@ -25,7 +25,11 @@ def _candidates(session: Session) -> list[int]:
     query = (
         select(ApprovalStep.id)
         .join(Quote, Quote.id == ApprovalStep.quote_id)
-        .where(ApprovalStep.status == "pending", Quote.status == "pending", ApprovalStep.activated_at.is_not(None))
+        .where(
+            ApprovalStep.status == "pending",
+            Quote.status == "pending",
+            ApprovalStep.activated_at.is_not(None),
+        )
         .order_by(ApprovalStep.id)
     )
     return list(session.scalars(query))
@@ -33,9 +37,19 @@ def _candidates(session: Session) -> list[int]:
 
 def _reminder(session: Session, *, step: ApprovalStep, quote: Quote, n: int, now: datetime) -> Reply:
     task_id = cards.task_id_for(quote.id, step.seq, f"r{n}")
-    cardtasks.issue(session, task_id=task_id, kind=approvals.CARD_KIND, ref_id=step.id, recipient=step.approver_userid, now=now)
+    cardtasks.issue(
+        session,
+        task_id=task_id,
+        kind=approvals.CARD_KIND,
+        ref_id=step.id,
+        recipient=step.approver_userid,
+        now=now,
+    )
     info = approvals.card_info(session, quote=quote, step=step)
-    return Card(cards.approval_card(info, task_id=task_id, headline=f"报价审批 · 待您处理（第{n}次提醒）"), to=step.approver_userid)
+    return Card(
+        cards.approval_card(info, task_id=task_id, headline=f"报价审批 · 待您处理（第{n}次提醒）"),
+        to=step.approver_userid,
+    )
 
 
 def process(session: Session, *, config: BusinessConfig, step_id: int, now: datetime) -> int:
@@ -54,43 +68,75 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
     waited = working_hours_between(step.activated_at, now, config=cfg)
     events: list[pushes.Event] = []
     n = step.reminders_sent
-    since_last = working_hours_between(step.last_reminded_at, now, config=cfg) if step.last_reminded_at else waited
+    since_last = (
+        working_hours_between(step.last_reminded_at, now, config=cfg) if step.last_reminded_at else waited
+    )
     if waited >= cfg.remind_after_hours and n < cfg.max_reminders and since_last >= 24:
-        claimed = affected(session.execute(
-            update(ApprovalStep)
-            .where(ApprovalStep.id == step.id, ApprovalStep.status == "pending", ApprovalStep.reminders_sent == n)
-            .values(reminders_sent=n + 1, last_reminded_at=now)
-            .execution_options(synchronize_session=False)
-        ))
+        claimed = affected(
+            session.execute(
+                update(ApprovalStep)
+                .where(
+                    ApprovalStep.id == step.id,
+                    ApprovalStep.status == "pending",
+                    ApprovalStep.reminders_sent == n,
+                )
+                .values(reminders_sent=n + 1, last_reminded_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        )
         if claimed == 1:
             reply = _reminder(session, step=step, quote=quote, n=n + 1, now=now)
             info = approvals.card_info(session, quote=quote, step=step)
-            events.append(pushes.Event(
-                to=step.approver_userid, kind="approval", priority=pushes.Priority.APPROVAL, reply=reply,
-                line=f"待您审批 报价#{quote.id} {info.customer} {info.amount}（第{n + 1}次提醒）",
-                key=f"approval-remind:{step.id}:{n + 1}",
-            ))
-            if step.seq > 1:  # the requester heard nothing since submitting: say where it stands, once per step
+            events.append(
+                pushes.Event(
+                    to=step.approver_userid,
+                    kind="approval",
+                    priority=pushes.Priority.APPROVAL,
+                    reply=reply,
+                    line=f"待您审批 报价#{quote.id} {info.customer} {info.amount}（第{n + 1}次提醒）",
+                    key=f"approval-remind:{step.id}:{n + 1}",
+                )
+            )
+            if (
+                step.seq > 1
+            ):  # the requester heard nothing since submitting: say where it stands, once per step
                 approver = _name(session, step.approver_userid)
-                events.append(pushes.Event(
-                    to=quote.requester_userid, kind="progress", priority=pushes.Priority.PROGRESS,
-                    reply=Text(
-                        f"报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）进展："
-                        f"{approvals.steps_summary(session, quote=quote)}。{approver}处已等待约{int(waited)}个工作小时，"
-                        "已再次提醒。"
-                    ),
-                    line=f"报价#{quote.id} 在{approver}处等待约{int(waited)}个工作小时",
-                    key=f"approval-progress:{step.id}",
-                ))
-            audit.record(session, actor="system", entity="approval_step", entity_id=step.id, action="remind", now=now,
-                         detail=f"reminder {n + 1}, waited {waited:.1f} working hours")
+                events.append(
+                    pushes.Event(
+                        to=quote.requester_userid,
+                        kind="progress",
+                        priority=pushes.Priority.PROGRESS,
+                        reply=Text(
+                            f"报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）进展："
+                            f"{approvals.steps_summary(session, quote=quote)}。{approver}处已等待约{int(waited)}个工作小时，"
+                            "已再次提醒。"
+                        ),
+                        line=f"报价#{quote.id} 在{approver}处等待约{int(waited)}个工作小时",
+                        key=f"approval-progress:{step.id}",
+                    )
+                )
+            audit.record(
+                session,
+                actor="system",
+                entity="approval_step",
+                entity_id=step.id,
+                action="remind",
+                now=now,
+                detail=f"reminder {n + 1}, waited {waited:.1f} working hours",
+            )
     if waited >= cfg.escalate_after_hours and step.escalated_at is None:
-        claimed = affected(session.execute(
-            update(ApprovalStep)
-            .where(ApprovalStep.id == step.id, ApprovalStep.status == "pending", ApprovalStep.escalated_at.is_(None))
-            .values(escalated_at=now)
-            .execution_options(synchronize_session=False)
-        ))
+        claimed = affected(
+            session.execute(
+                update(ApprovalStep)
+                .where(
+                    ApprovalStep.id == step.id,
+                    ApprovalStep.status == "pending",
+                    ApprovalStep.escalated_at.is_(None),
+                )
+                .values(escalated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        )
         if claimed == 1:
             target = _escalation_target(session, quote=quote, step=step)
             if target is not None:
@@ -101,13 +147,25 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
                     f"在{approver.name if approver else step.approver_userid}（{info.role_label}）处已等待约{int(waited)}个工作小时，"
                     "请协助跟进。"
                 )
-                events.append(pushes.Event(
-                    to=target, kind="escalation", priority=pushes.Priority.FOLLOWUP, reply=Text(text),
-                    line=f"审批超时 报价#{quote.id} {info.customer} 在{approver.name if approver else step.approver_userid}处",
-                    key=f"approval-escalate:{step.id}",
-                ))
-            audit.record(session, actor="system", entity="approval_step", entity_id=step.id, action="escalate", now=now,
-                         detail=f"to {target}, waited {waited:.1f} working hours")
+                events.append(
+                    pushes.Event(
+                        to=target,
+                        kind="escalation",
+                        priority=pushes.Priority.FOLLOWUP,
+                        reply=Text(text),
+                        line=f"审批超时 报价#{quote.id} {info.customer} 在{approver.name if approver else step.approver_userid}处",
+                        key=f"approval-escalate:{step.id}",
+                    )
+                )
+            audit.record(
+                session,
+                actor="system",
+                entity="approval_step",
+                entity_id=step.id,
+                action="escalate",
+                now=now,
+                detail=f"to {target}, waited {waited:.1f} working hours",
+            )
     deliveries = pushes.push_all(session, events, now=now, config=config.pushes)
     return sum(len(d.sent) + len(d.folded) + len(d.held) for d in deliveries.values())
 

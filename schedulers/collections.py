@@ -28,7 +28,14 @@ log = logging.getLogger("salesbot.jobs.collections")
 
 
 def push(
-    session: Session, *, to: str, reply: Reply, key: str, line: str, now: datetime, config: BusinessConfig,
+    session: Session,
+    *,
+    to: str,
+    reply: Reply,
+    key: str,
+    line: str,
+    now: datetime,
+    config: BusinessConfig,
     urgent: bool = True,
 ) -> int:
     """Every notice of the ladder goes out here (the bot's own initiative), within the person's daily push
@@ -36,7 +43,14 @@ def push(
     instalments rank with overdue follow-ups; the heads-up before the due date with progress news."""
     priority = pushes.Priority.FOLLOWUP if urgent else pushes.Priority.PROGRESS
     delivery = pushes.push(
-        session, to=to, kind="collection", priority=priority, reply=reply, line=line, key=key, now=now,
+        session,
+        to=to,
+        kind="collection",
+        priority=priority,
+        reply=reply,
+        line=line,
+        key=key,
+        now=now,
         config=config.pushes,
     )
     return delivery.messages
@@ -50,8 +64,14 @@ def candidates(session: Session, *, today: date) -> list[int]:
     ).all()
     contract_ids = {c for _, c, _ in rows}
     paid, _ = plans.totals_by_contract(session, contract_ids)
-    amounts = dict(session.execute(select(Contract.id, Contract.amount).where(Contract.id.in_(contract_ids))).all())
-    owing = [(i, due) for i, c, due in rows if due is not None and Decimal(amounts.get(c, 0)) > paid.get(c, Decimal(0))]
+    amounts = dict(
+        session.execute(select(Contract.id, Contract.amount).where(Contract.id.in_(contract_ids))).all()
+    )
+    owing = [
+        (i, due)
+        for i, c, due in rows
+        if due is not None and Decimal(amounts.get(c, 0)) > paid.get(c, Decimal(0))
+    ]
     return [i for i, due in sorted(owing, key=lambda r: (abs((r[1] - today).days), r[0]))]
 
 
@@ -85,7 +105,13 @@ def process(session: Session, *, config: BusinessConfig, instalment_id: int, now
 
 
 def _notify(
-    session: Session, *, config: BusinessConfig, step: Step, contract: Contract, state: plans.InstalmentState, now: datetime
+    session: Session,
+    *,
+    config: BusinessConfig,
+    step: Step,
+    contract: Contract,
+    state: plans.InstalmentState,
+    now: datetime,
 ) -> int:
     inst = state.instalment
     assert inst.due_on is not None
@@ -95,7 +121,13 @@ def _notify(
     owner_id = plans.owner_of(session, contract=contract)
     owner = session.scalar(select(User).where(User.userid == owner_id))
     owner_name = owner.name if owner else owner_id
-    finance = list(session.scalars(select(User.userid).where(User.role == roles.Role.FINANCE, User.active.is_(True)).order_by(User.userid)))
+    finance = list(
+        session.scalars(
+            select(User.userid)
+            .where(User.role == roles.Role.FINANCE, User.active.is_(True))
+            .order_by(User.userid)
+        )
+    )
     left = format_amount(state.remaining)
     key = f"coll:{step.occurrence}"
     n = 0
@@ -104,48 +136,94 @@ def _notify(
             f"【回款提醒】{what}（未收 {left}）将于 {inst.due_on:%m月%d日} 到期。\n"
             f"收到后发送：回款 #{contract.id} 金额；客户另约了日期：承诺 #{contract.id} 日期"
         )
-        n += push(session, to=owner_id, reply=Text(text), key=key, now=now, config=config,
-                  line=f"回款提醒：{what} {inst.due_on:%m-%d}到期", urgent=False)
+        n += push(
+            session,
+            to=owner_id,
+            reply=Text(text),
+            key=key,
+            now=now,
+            config=config,
+            line=f"回款提醒：{what} {inst.due_on:%m-%d}到期",
+            urgent=False,
+        )
     elif step.rung == Rung.INVOICE:
         text = (
             f"【待开票】{what} {format_amount(Decimal(inst.amount))} 将于 {inst.due_on:%m月%d日} 到期，尚未开票。\n"
             f"开票后发送：开票 #{contract.id} 金额 发票号"
         )
         for userid in finance:
-            n += push(session, to=userid, reply=Text(text), key=f"{key}:{userid}", now=now, config=config,
-                      line=f"待开票：{what} {inst.due_on:%m-%d}到期", urgent=False)
+            n += push(
+                session,
+                to=userid,
+                reply=Text(text),
+                key=f"{key}:{userid}",
+                now=now,
+                config=config,
+                line=f"待开票：{what} {inst.due_on:%m-%d}到期",
+                urgent=False,
+            )
     elif step.rung == Rung.DUE:
         view = receipts.due_view(session, instalment=inst, contract=contract)
         if view is not None:
             for i, userid in enumerate(dict.fromkeys([owner_id, *finance])):
                 task_id = cards.due_task_id(inst.id, inst.due_on, i)
                 if not cardtasks.issue(
-                    session, task_id=task_id, kind=cardtasks.CardKind.COLLECTION, ref_id=inst.id, recipient=userid, now=now
+                    session,
+                    task_id=task_id,
+                    kind=cardtasks.CardKind.COLLECTION,
+                    ref_id=inst.id,
+                    recipient=userid,
+                    now=now,
                 ):
                     continue
-                n += push(session, to=userid, reply=Card(cards.due_card(view, task_id=task_id)), key=f"{key}:{userid}",
-                          now=now, config=config, line=f"回款今日到期：{what}")
+                n += push(
+                    session,
+                    to=userid,
+                    reply=Card(cards.due_card(view, task_id=task_id)),
+                    key=f"{key}:{userid}",
+                    now=now,
+                    config=config,
+                    line=f"回款今日到期：{what}",
+                )
     elif step.rung == Rung.OVERDUE:
         text = (
             f"【回款逾期】{what} 已逾期 {step.overdue_days} 个工作日，未收 {left}（{inst.due_on:%m月%d日}到期）。\n"
             f"收到后发送：回款 #{contract.id} 金额；客户承诺了日期：承诺 #{contract.id} 日期"
         )
-        n += push(session, to=owner_id, reply=Text(text), key=key, now=now, config=config,
-                  line=f"回款逾期{step.overdue_days}个工作日：{what}")
+        n += push(
+            session,
+            to=owner_id,
+            reply=Text(text),
+            key=key,
+            now=now,
+            config=config,
+            line=f"回款逾期{step.overdue_days}个工作日：{what}",
+        )
     else:
         if step.rung == Rung.SUPERVISOR:
             boss = approvals.supervisor_of(session, user=owner) if owner else None
             targets = [boss.userid] if boss else []
         else:
-            targets = list(session.scalars(select(User.userid).where(User.role == roles.Role.DIRECTOR, User.active.is_(True))))
+            targets = list(
+                session.scalars(
+                    select(User.userid).where(User.role == roles.Role.DIRECTOR, User.active.is_(True))
+                )
+            )
         text = (
             f"【回款逾期 {step.overdue_days} 个工作日】{what}，未收 {left}（{inst.due_on:%m月%d日}到期），负责人 {owner_name}。\n"
             f"请了解情况，必要时协助催收。查看：合同 #{contract.id}"
         )
         for userid in targets:
             if userid != owner_id:
-                n += push(session, to=userid, reply=Text(text), key=f"{key}:{userid}", now=now, config=config,
-                          line=f"回款逾期{step.overdue_days}个工作日：{what}（{owner_name}）")
+                n += push(
+                    session,
+                    to=userid,
+                    reply=Text(text),
+                    key=f"{key}:{userid}",
+                    now=now,
+                    config=config,
+                    line=f"回款逾期{step.overdue_days}个工作日：{what}（{owner_name}）",
+                )
     return n
 
 

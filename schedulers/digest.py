@@ -44,7 +44,9 @@ def pending_views(
         .label("claimed")
     )
     rows = session.execute(
-        select(User, claimed).where(User.role.in_(roles.DIGEST_RECIPIENTS), User.active.is_(True)).order_by(User.userid)
+        select(User, claimed)
+        .where(User.role.in_(roles.DIGEST_RECIPIENTS), User.active.is_(True))
+        .order_by(User.userid)
     ).all()
     pending = [manager for manager, done in rows if not done]
     views: dict[str, DigestView] = {}
@@ -80,8 +82,15 @@ def run(env: JobEnv, now: datetime) -> str:
                     manager = session.scalars(select(User).where(User.userid == userid)).one()
                     view = build_digest(session, manager=manager, config=env.config, now=now)
                 pushes.push(
-                    session, to=userid, kind="digest", priority=pushes.Priority.APPROVAL, reply=view_replies(view),
-                    line=f"{day} 日报", key=f"digest:{day}:{userid}", now=now, config=env.config.pushes,
+                    session,
+                    to=userid,
+                    kind="digest",
+                    priority=pushes.Priority.APPROVAL,
+                    reply=view_replies(view),
+                    line=f"{day} 日报",
+                    key=f"digest:{day}:{userid}",
+                    now=now,
+                    config=env.config.pushes,
                 )
                 sent += 1
         except Exception:  # one broken digest must not stop the others; the claim rolled back, so it retries
@@ -132,8 +141,15 @@ def _send_todos(env: JobEnv, *, now: datetime, day: str) -> int:
             replies: list[Reply] = [Text("\n".join(lines))]
             replies += [Card(payload["template_card"]) for kind, payload in held.cards]
             pushes.push(
-                session, to=owner, kind="todo", priority=pushes.Priority.APPROVAL, reply=replies,
-                line="今日待办", key=f"todo:{day}:{owner}", now=now, config=env.config.pushes,
+                session,
+                to=owner,
+                kind="todo",
+                priority=pushes.Priority.APPROVAL,
+                reply=replies,
+                line="今日待办",
+                key=f"todo:{day}:{owner}",
+                now=now,
+                config=env.config.pushes,
             )
             sent += 1
     return sent

@@ -52,7 +52,10 @@ def _collections_triggers(config: BusinessConfig) -> tuple[Trigger, ...]:
     each notice is claimed once, so the reruns send nothing twice."""
     send = config.digest.send_time
     minute = send.hour * 60 + send.minute + 4
-    return (DailyAt(minute // 60 % 24, minute % 60, id="collections"), Every(30 * 60, id="collections_catchup"))
+    return (
+        DailyAt(minute // 60 % 24, minute % 60, id="collections"),
+        Every(30 * 60, id="collections_catchup"),
+    )
 
 
 def _digest_triggers(config: BusinessConfig) -> tuple[Trigger, ...]:
@@ -67,7 +70,13 @@ JOBS: tuple[Job, ...] = (
     Job("approvals", approvals.run, lambda _: (Every(10 * 60),), "审批超时提醒与升级"),
     Job("digest", digest.run, _digest_triggers, "早间销售日报"),
     Job("segments", segments.run, lambda _: (DailyAt(2, 3),), "夜间客户分层"),
-    Job("retention", retention.run, lambda _: (DailyAt(3, 17),), "清理已处理的消息记录（保留死信）", in_demo=False),
+    Job(
+        "retention",
+        retention.run,
+        lambda _: (DailyAt(3, 17),),
+        "清理已处理的消息记录（保留死信）",
+        in_demo=False,
+    ),
     Job("targets", targets.run, lambda _: (DailyAt(9, 17),), "目标进度提醒（过半、达成、月末进度）"),
     Job("leads", leads.run, lambda _: (Every(5 * 60),), "线索超时提醒与改派"),
     # Releases and countdown cards before the working day (not at night: they are pushes).

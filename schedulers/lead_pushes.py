@@ -14,7 +14,14 @@ from services.config import BusinessConfig
 
 
 def push(
-    session: Session, *, reply: Reply, to: str, key: str, line: str, followup: bool, now: datetime,
+    session: Session,
+    *,
+    reply: Reply,
+    to: str,
+    key: str,
+    line: str,
+    followup: bool,
+    now: datetime,
     config: BusinessConfig,
 ) -> int:
     """Push `reply` to `to` in the caller's transaction; `key` is the event's natural key (a rerun is a no-op),
@@ -22,6 +29,15 @@ def push(
     Returns 1 when it went out now (alone or folded), 0 when it was held for 待办 or was already pushed."""
     priority = pushes.Priority.FOLLOWUP if followup else pushes.Priority.PROGRESS
     kind = key.split(":", 1)[0]
-    delivery = pushes.push(session, to=to, kind=kind, priority=priority, reply=reply, line=line, key=key, now=now,
-                           config=config.pushes)
+    delivery = pushes.push(
+        session,
+        to=to,
+        kind=kind,
+        priority=priority,
+        reply=reply,
+        line=line,
+        key=key,
+        now=now,
+        config=config.pushes,
+    )
     return 1 if delivery.sent or delivery.folded else 0

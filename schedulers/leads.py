@@ -22,24 +22,59 @@ def tick(env: JobEnv, now: datetime) -> tuple[int, int]:
         for r in moved:
             lead = r.lead
             if r.to is not None:
-                push(session, reply=lead_card_for(session, lead=lead, now=now), to=r.to.userid,
-                     key=f"lead-card:{lead.id}:{lead.assign_count}", line=f"新线索：{lead.company}", followup=True,
-                     now=now, config=config)
+                push(
+                    session,
+                    reply=lead_card_for(session, lead=lead, now=now),
+                    to=r.to.userid,
+                    key=f"lead-card:{lead.id}:{lead.assign_count}",
+                    line=f"新线索：{lead.company}",
+                    followup=True,
+                    now=now,
+                    config=config,
+                )
                 if r.previous:
-                    push(session, reply=Text(reassigned_text(lead_id=lead.id, company=lead.company, hours=hours)),
-                         to=r.previous, key=f"lead-moved:{lead.id}:{lead.assign_count}",
-                         line=f"线索已改派：{lead.company}", followup=False, now=now, config=config)
+                    push(
+                        session,
+                        reply=Text(reassigned_text(lead_id=lead.id, company=lead.company, hours=hours)),
+                        to=r.previous,
+                        key=f"lead-moved:{lead.id}:{lead.assign_count}",
+                        line=f"线索已改派：{lead.company}",
+                        followup=False,
+                        now=now,
+                        config=config,
+                    )
             if r.tell_supervisor is not None:
-                text = supervisor_text(lead_id=lead.id, company=lead.company, previous=user_named(session, r.previous),
-                                       to=r.to.name if r.to is not None else None, hours=hours)
-                push(session, reply=Text(text), to=r.tell_supervisor.userid, key=f"lead-supervisor:{lead.id}",
-                     line=f"线索超时未接单：{lead.company}", followup=True, now=now, config=config)
+                text = supervisor_text(
+                    lead_id=lead.id,
+                    company=lead.company,
+                    previous=user_named(session, r.previous),
+                    to=r.to.name if r.to is not None else None,
+                    hours=hours,
+                )
+                push(
+                    session,
+                    reply=Text(text),
+                    to=r.tell_supervisor.userid,
+                    key=f"lead-supervisor:{lead.id}",
+                    line=f"线索超时未接单：{lead.company}",
+                    followup=True,
+                    now=now,
+                    config=config,
+                )
         reminded = lead_sla.due_reminders(session, config=config, now=now)
         for lead in reminded:
             assert lead.assignee_userid is not None
             text = reminder_text(lead_id=lead.id, company=lead.company, hours=config.leads.remind_after_hours)
-            push(session, reply=Text(text), to=lead.assignee_userid, key=f"lead-remind:{lead.id}:{lead.assign_count}",
-                 line=f"线索待接单：{lead.company}", followup=True, now=now, config=config)
+            push(
+                session,
+                reply=Text(text),
+                to=lead.assignee_userid,
+                key=f"lead-remind:{lead.id}:{lead.assign_count}",
+                line=f"线索待接单：{lead.company}",
+                followup=True,
+                now=now,
+                config=config,
+            )
     return len(reminded), len(moved)
 
 

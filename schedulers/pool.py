@@ -27,19 +27,42 @@ def tick(env: JobEnv, now: datetime) -> tuple[int, int]:
         released = pool.release_due(session, config=config, now=now)
         for owner, dues in released.items():
             if owner:
-                text = released_text([d.customer.name for d in dues], block_days=config.pool.reclaim_block_days)
-                push(session, reply=Text(text), to=owner, key=f"pool-released:{owner}:{day}",
-                     line=f"{len(dues)} 个客户已回收到公海", followup=False, now=now, config=config)
+                text = released_text(
+                    [d.customer.name for d in dues], block_days=config.pool.reclaim_block_days
+                )
+                push(
+                    session,
+                    reply=Text(text),
+                    to=owner,
+                    key=f"pool-released:{owner}:{day}",
+                    line=f"{len(dues)} 个客户已回收到公海",
+                    followup=False,
+                    now=now,
+                    config=config,
+                )
         warned = pool.countdown(pool.scan(session, config=config, now=now), config=config, now=now)
-        users = {u.userid: u for u in session.scalars(select(User).where(User.userid.in_(list(warned)), User.active.is_(True)))}
+        users = {
+            u.userid: u
+            for u in session.scalars(select(User).where(User.userid.in_(list(warned)), User.active.is_(True)))
+        }
         cards = 0
         for owner, dues in warned.items():
             user = users.get(owner)
             if user is None:
                 continue
-            card = countdown_card_for(session, owner=user, items=at_risk(dues, now=now, config=config), now=now)
-            cards += push(session, reply=card, to=owner, key=f"pool-countdown:{owner}:{day}",
-                          line=f"{len(dues)} 个客户即将回收到公海", followup=True, now=now, config=config)
+            card = countdown_card_for(
+                session, owner=user, items=at_risk(dues, now=now, config=config), now=now
+            )
+            cards += push(
+                session,
+                reply=card,
+                to=owner,
+                key=f"pool-countdown:{owner}:{day}",
+                line=f"{len(dues)} 个客户即将回收到公海",
+                followup=True,
+                now=now,
+                config=config,
+            )
     return sum(len(d) for d in released.values()), cards
 
 

@@ -54,12 +54,18 @@ def _card_task(
     cardtasks.issue(session, task_id=task_id, kind=kind, ref_id=ref_id, recipient=recipient, now=now)
 
 
-def card_event(session: Session, reminder: Reminder, *, now: datetime, last_tick: datetime | None) -> pushes.Event:
+def card_event(
+    session: Session, reminder: Reminder, *, now: datetime, last_tick: datetime | None
+) -> pushes.Event:
     outage = reminder.notified_late and (last_tick is None or last_tick < reminder.due_at)
     view = view_of(session, reminder, now=now, outage=outage)
     _card_task(
-        session, task_id=reminder_task_id(reminder.id, reminder.snooze_count), kind=cardtasks.CardKind.REMINDER, ref_id=reminder.id,
-        recipient=reminder.owner_userid, now=now,
+        session,
+        task_id=reminder_task_id(reminder.id, reminder.snooze_count),
+        kind=cardtasks.CardKind.REMINDER,
+        ref_id=reminder.id,
+        recipient=reminder.owner_userid,
+        now=now,
     )
     return pushes.Event(
         to=reminder.owner_userid,
@@ -71,10 +77,16 @@ def card_event(session: Session, reminder: Reminder, *, now: datetime, last_tick
     )
 
 
-def escalation_events(session: Session, claimed: list[Reminder], *, now: datetime, hours: int) -> list[pushes.Event]:
+def escalation_events(
+    session: Session, claimed: list[Reminder], *, now: datetime, hours: int
+) -> list[pushes.Event]:
     """One card per supervisor listing all of their team's reminders that became overdue in this run."""
     by_boss: dict[str, list[OverdueItem]] = {}
-    names = dict(session.execute(select(User.userid, User.name).where(User.userid.in_({r.owner_userid for r in claimed}))).all())
+    names = dict(
+        session.execute(
+            select(User.userid, User.name).where(User.userid.in_({r.owner_userid for r in claimed}))
+        ).all()
+    )
     for reminder in claimed:
         boss = svc.manager_of(session, userid=reminder.owner_userid)
         if boss is None:
@@ -92,7 +104,14 @@ def escalation_events(session: Session, claimed: list[Reminder], *, now: datetim
     events: list[pushes.Event] = []
     for boss_id, items in by_boss.items():
         task_id = escalation_task_id(items[0].reminder_id)
-        _card_task(session, task_id=task_id, kind=cardtasks.CardKind.ESCALATION, ref_id=items[0].reminder_id, recipient=boss_id, now=now)
+        _card_task(
+            session,
+            task_id=task_id,
+            kind=cardtasks.CardKind.ESCALATION,
+            ref_id=items[0].reminder_id,
+            recipient=boss_id,
+            now=now,
+        )
         line = f"团队跟进逾期 {len(items)} 条：" + "；".join(escalation_line(i) for i in items[:3])
         events.append(
             pushes.Event(
@@ -110,7 +129,9 @@ def escalation_events(session: Session, claimed: list[Reminder], *, now: datetim
 def _heartbeat(session: Session, *, now: datetime) -> datetime | None:
     """The previous tick's time (None: never ran), and record this one."""
     job_name, occurrence = HEARTBEAT
-    row = session.scalar(select(JobOccurrence).where(JobOccurrence.job == job_name, JobOccurrence.occurrence == occurrence))
+    row = session.scalar(
+        select(JobOccurrence).where(JobOccurrence.job == job_name, JobOccurrence.occurrence == occurrence)
+    )
     if row is None:
         session.execute(
             insert_for(session)(JobOccurrence)
@@ -121,7 +142,9 @@ def _heartbeat(session: Session, *, now: datetime) -> datetime | None:
     previous = row.created_at
     if previous < now:
         session.execute(
-            update(JobOccurrence).where(JobOccurrence.id == row.id, JobOccurrence.created_at < now).values(created_at=now)
+            update(JobOccurrence)
+            .where(JobOccurrence.id == row.id, JobOccurrence.created_at < now)
+            .values(created_at=now)
         )
     return previous
 
@@ -145,7 +168,9 @@ def tick(env: JobEnv, now: datetime, *, batch: int = BATCH) -> tuple[int, int, i
     while True:
         with env.session_factory() as session, session.begin():
             claimed = svc.claim_escalations(session, now=now, after_hours=hours, limit=batch)
-            pushes.push_all(session, escalation_events(session, claimed, now=now, hours=hours), now=now, config=budget)
+            pushes.push_all(
+                session, escalation_events(session, claimed, now=now, hours=hours), now=now, config=budget
+            )
             escalated += len(claimed)
         if len(claimed) < batch:
             break

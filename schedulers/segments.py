@@ -31,6 +31,8 @@ def missed(env: JobEnv, now: datetime) -> bool:
     """True when tonight's (or last night's) recompute has not happened yet."""
     with env.session_factory() as session:
         done = session.scalar(
-            select(JobOccurrence.id).where(JobOccurrence.job == "segments", JobOccurrence.occurrence == night_of(now))
+            select(JobOccurrence.id).where(
+                JobOccurrence.job == "segments", JobOccurrence.occurrence == night_of(now)
+            )
         )
     return done is None

@@ -15,8 +15,14 @@ def run(env: JobEnv, now: datetime) -> str:
     with env.session_factory() as session, session.begin():
         nudges = due_nudges(session, config=env.config, now=now)
         events = [
-            pushes.Event(to=n.to, kind="target", priority=pushes.Priority.PROGRESS, reply=Text(n.text),
-                         line=n.line or n.text, key=n.key)
+            pushes.Event(
+                to=n.to,
+                kind="target",
+                priority=pushes.Priority.PROGRESS,
+                reply=Text(n.text),
+                line=n.line or n.text,
+                key=n.key,
+            )
             for n in nudges
         ]
         pushes.push_all(session, events, now=now, config=env.config.pushes)

@@ -38,7 +38,11 @@ def month_start(now: datetime) -> datetime:
 def visible_customers(session: Session, *, user: User, ids: tuple[int, ...]) -> list[Customer]:
     if not ids:
         return []
-    return list(session.scalars(select(Customer).where(Customer.id.in_(ids), Scope.of(user).customers()).order_by(Customer.id)))
+    return list(
+        session.scalars(
+            select(Customer).where(Customer.id.in_(ids), Scope.of(user).customers()).order_by(Customer.id)
+        )
+    )
 
 
 def customers_with_contact(session: Session, *, user: User, contact: str) -> list[Customer]:
@@ -48,7 +52,10 @@ def customers_with_contact(session: Session, *, user: User, contact: str) -> lis
         return []
     return list(
         session.scalars(
-            select(Customer).where(Customer.contact == contact, Scope.of(user).customers()).order_by(Customer.id).limit(8)
+            select(Customer)
+            .where(Customer.contact == contact, Scope.of(user).customers())
+            .order_by(Customer.id)
+            .limit(8)
         )
     )
 
@@ -79,7 +86,10 @@ def situation(session: Session, *, user: User, customer: Customer) -> Situation:
         )
     )
     visit = session.scalar(
-        select(Visit).where(Visit.customer_id == customer.id).order_by(Visit.visited_at.desc(), Visit.id.desc()).limit(1)
+        select(Visit)
+        .where(Visit.customer_id == customer.id)
+        .order_by(Visit.visited_at.desc(), Visit.id.desc())
+        .limit(1)
     )
     reminder = session.scalar(
         select(Reminder)
@@ -165,7 +175,9 @@ def my_numbers(session: Session, *, user: User, now: datetime) -> Numbers:
     count = session.scalar(
         select(func.count(Contract.id)).where(Contract.signed_by == user.userid, Contract.signed_at >= since)
     )
-    return Numbers(done[Metric.SIGNED], int(count or 0), done[Metric.COLLECTED], int(done[Metric.VISITS]), since)
+    return Numbers(
+        done[Metric.SIGNED], int(count or 0), done[Metric.COLLECTED], int(done[Metric.VISITS]), since
+    )
 
 
 @dataclass(frozen=True)
@@ -197,18 +209,30 @@ def quote_states(session: Session, *, user: User, quote_id: int | None, limit: i
     pending = {
         step.quote_id: step
         for step in session.scalars(
-            select(ApprovalStep).where(ApprovalStep.quote_id.in_([q.id for q, _, _ in rows]), ApprovalStep.status == "pending")
+            select(ApprovalStep).where(
+                ApprovalStep.quote_id.in_([q.id for q, _, _ in rows]), ApprovalStep.status == "pending"
+            )
         )
     }
     names = _names(session, {s.approver_userid for s in pending.values()})
     out = []
     for quote, opp_name, customer_name in rows:
         step = pending.get(quote.id)
-        since = (step.activated_at if step and step.activated_at else None) or quote.decided_at or quote.created_at
+        since = (
+            (step.activated_at if step and step.activated_at else None)
+            or quote.decided_at
+            or quote.created_at
+        )
         out.append(
             QuoteState(
-                quote.id, opp_name, customer_name, quote.amount, quote.status,
-                names.get(step.approver_userid, step.approver_userid) if step else "", since, quote.reject_reason,
+                quote.id,
+                opp_name,
+                customer_name,
+                quote.amount,
+                quote.status,
+                names.get(step.approver_userid, step.approver_userid) if step else "",
+                since,
+                quote.reject_reason,
             )
         )
     return out
@@ -245,7 +269,11 @@ def team_day(session: Session, *, user: User, now: datetime, only: str | None = 
     ).all():
         days[visit.userid].visits.append((customer, visit.summary))
     for opp in session.scalars(
-        select(Opportunity).where(Opportunity.owner_userid.in_(days), Opportunity.created_at >= since, Scope.of(user).opportunities())
+        select(Opportunity).where(
+            Opportunity.owner_userid.in_(days),
+            Opportunity.created_at >= since,
+            Scope.of(user).opportunities(),
+        )
     ):
         days[opp.owner_userid].new_opportunities.append(opp.name)
     for requester, count in session.execute(
@@ -277,8 +305,15 @@ def waiting_quotes(session: Session, *, user: User, now: datetime, mine_only: bo
         mine = pending_for(session, userid=user.userid, now=now)
         names = _names(session, {p.requester_userid for p in mine} | {p.approver_userid for p in mine})
         return [
-            Waiting(p.quote_id, p.customer, p.opportunity, p.amount, names.get(p.approver_userid, ""),
-                    names.get(p.requester_userid, p.requester_userid), p.waiting_since)
+            Waiting(
+                p.quote_id,
+                p.customer,
+                p.opportunity,
+                p.amount,
+                names.get(p.approver_userid, ""),
+                names.get(p.requester_userid, p.requester_userid),
+                p.waiting_since,
+            )
             for p in mine
         ]
     rows = session.execute(
@@ -291,8 +326,15 @@ def waiting_quotes(session: Session, *, user: User, now: datetime, mine_only: bo
     ).all()
     names = _names(session, {s.approver_userid for s, *_ in rows} | {q.requester_userid for _, q, *_ in rows})
     return [
-        Waiting(q.id, customer, opp, q.amount, names.get(s.approver_userid, s.approver_userid),
-                names.get(q.requester_userid, q.requester_userid), s.activated_at or q.created_at)
+        Waiting(
+            q.id,
+            customer,
+            opp,
+            q.amount,
+            names.get(s.approver_userid, s.approver_userid),
+            names.get(q.requester_userid, q.requester_userid),
+            s.activated_at or q.created_at,
+        )
         for s, q, opp, customer in rows
     ]
 
@@ -319,23 +361,38 @@ def area_period(session: Session, *, user: User, region: str | None, since: date
     where = Customer.region == region if region is not None else scope.customers()
     area = region or scope.label
     in_area = select(Customer.id).where(where)
-    visits = session.scalar(select(func.count(Visit.id)).where(Visit.customer_id.in_(in_area), Visit.visited_at >= since))
+    visits = session.scalar(
+        select(func.count(Visit.id)).where(Visit.customer_id.in_(in_area), Visit.visited_at >= since)
+    )
     new_opps = session.scalar(
-        select(func.count(Opportunity.id)).where(Opportunity.customer_id.in_(in_area), Opportunity.created_at >= since)
+        select(func.count(Opportunity.id)).where(
+            Opportunity.customer_id.in_(in_area), Opportunity.created_at >= since
+        )
     )
     signed = session.scalar(
-        select(func.coalesce(func.sum(Contract.amount), 0)).where(Contract.customer_id.in_(in_area), Contract.signed_at >= since)
+        select(func.coalesce(func.sum(Contract.amount), 0)).where(
+            Contract.customer_id.in_(in_area), Contract.signed_at >= since
+        )
     )
     collected = session.scalar(
-        select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.customer_id.in_(in_area), Payment.received_at >= since)
+        select(func.coalesce(func.sum(Payment.amount), 0)).where(
+            Payment.customer_id.in_(in_area), Payment.received_at >= since
+        )
     )
     pipeline = session.scalar(
         select(func.coalesce(func.sum(Opportunity.amount), 0)).where(
             Opportunity.customer_id.in_(in_area), Opportunity.closed_at.is_(None)
         )
     )
-    return AreaPeriod(area, int(visits or 0), int(new_opps or 0), Decimal(signed or 0), Decimal(collected or 0),
-                      Decimal(pipeline or 0), since)
+    return AreaPeriod(
+        area,
+        int(visits or 0),
+        int(new_opps or 0),
+        Decimal(signed or 0),
+        Decimal(collected or 0),
+        Decimal(pipeline or 0),
+        since,
+    )
 
 
 def find_person(session: Session, *, user: User, userid: str | None) -> User | None:

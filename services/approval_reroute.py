@@ -18,7 +18,9 @@ from services.approval_rules import may_approve, user_of
 from services.config import BusinessConfig
 
 
-def reroute_open_steps(session: Session, *, config: BusinessConfig, now: datetime) -> tuple[list[Reply], int, list[str]]:
+def reroute_open_steps(
+    session: Session, *, config: BusinessConfig, now: datetime
+) -> tuple[list[Reply], int, list[str]]:
     """Steps (waiting or pending) of pending quotes whose approver may no longer approve go to whoever the
     chain names today; a pending step's old cards stop working and the new approver gets a card.
 
@@ -39,7 +41,11 @@ def reroute_open_steps(session: Session, *, config: BusinessConfig, now: datetim
             continue
         requester = user_of(session, quote.requester_userid)
         try:
-            chain = approvals.route(session, config=config, requester=requester, amount=quote.amount) if requester else []
+            chain = (
+                approvals.route(session, config=config, requester=requester, amount=quote.amount)
+                if requester
+                else []
+            )
         except DomainError as exc:  # no one holds the role any more
             chain = []
             reason = exc.message
@@ -52,19 +58,42 @@ def reroute_open_steps(session: Session, *, config: BusinessConfig, now: datetim
         old = step.approver_userid
         moved += 1
         step.approver_userid = fresh.userid
-        audit.record(session, actor="org-import", entity="approval_step", entity_id=step.id, action="reroute", now=now,
-                     changes={"approver": [old, fresh.userid]})
+        audit.record(
+            session,
+            actor="org-import",
+            entity="approval_step",
+            entity_id=step.id,
+            action="reroute",
+            now=now,
+            changes={"approver": [old, fresh.userid]},
+        )
         if step.status != "pending":
             continue
-        for task in session.scalars(select(CardTask).where(CardTask.kind == approvals.CARD_KIND, CardTask.ref_id == step.id)):
+        for task in session.scalars(
+            select(CardTask).where(CardTask.kind == approvals.CARD_KIND, CardTask.ref_id == step.id)
+        ):
             session.delete(task)  # the old approver's (and delegates') cards now answer as unknown
         session.flush()
         step.task_id = approvals.cards.task_id_for(quote.id, step.seq, "x")
         out.append(
-            approvals._send_card(session, quote=quote, step=step, recipient=fresh.userid, task_id=step.task_id,
-                                 now=now, headline="报价审批（转交）")
+            approvals._send_card(
+                session,
+                quote=quote,
+                step=step,
+                recipient=fresh.userid,
+                task_id=step.task_id,
+                now=now,
+                headline="报价审批（转交）",
+            )
         )
         out += approvals._delegate_cards(session, quote=quote, step=step, now=now)
-        if approver is not None and approver.active:  # demoted or moved: tell them; someone who left gets nothing
-            out.append(Text(f"报价 #{quote.id} 第{step.seq}步已因组织架构变更转交{fresh.name}审批，您无需再处理。", to=old))
+        if (
+            approver is not None and approver.active
+        ):  # demoted or moved: tell them; someone who left gets nothing
+            out.append(
+                Text(
+                    f"报价 #{quote.id} 第{step.seq}步已因组织架构变更转交{fresh.name}审批，您无需再处理。",
+                    to=old,
+                )
+            )
     return out, moved, problems

@@ -36,7 +36,9 @@ def holds_step_role(user: User, *, step: ApprovalStep, requester: User | None) -
         return False
     if step.role == Role.SUPERVISOR and requester is not None:
         # the requester's own manager (as the chain routes it), or the 销售主管 of the requester's region
-        return user.userid == requester.manager_userid or (user.region is not None and user.region == requester.region)
+        return user.userid == requester.manager_userid or (
+            user.region is not None and user.region == requester.region
+        )
     return True
 
 
@@ -49,7 +51,9 @@ def may_approve(session: Session, *, user: User, step: ApprovalStep, quote: Quot
 
 def other_step_approvers(session: Session, *, step: ApprovalStep) -> set[str]:
     rows = session.scalars(
-        select(ApprovalStep.approver_userid).where(ApprovalStep.quote_id == step.quote_id, ApprovalStep.id != step.id)
+        select(ApprovalStep.approver_userid).where(
+            ApprovalStep.quote_id == step.quote_id, ApprovalStep.id != step.id
+        )
     )
     return set(rows)
 
@@ -81,6 +85,13 @@ def end_delegations_of_inactive(session: Session, *, now: datetime) -> int:
     ).all()
     for row in rows:
         row.ends_at = max(now, row.starts_at)
-        audit.record(session, actor="org-import", entity="delegation", entity_id=row.id, action="cancel", now=now,
-                     detail="approver or delegate no longer active")
+        audit.record(
+            session,
+            actor="org-import",
+            entity="delegation",
+            entity_id=row.id,
+            action="cancel",
+            now=now,
+            detail="approver or delegate no longer active",
+        )
     return len(rows)

@@ -98,7 +98,9 @@ def route(session: Session, *, config: BusinessConfig, requester: User, amount: 
                 approver = _active_user(session, requester.manager_userid)  # route up past the requester
         else:
             candidates = list(
-                session.scalars(select(User).where(User.role == role, User.active.is_(True)).order_by(User.id))
+                session.scalars(
+                    select(User).where(User.role == role, User.active.is_(True)).order_by(User.id)
+                )
             )
             past = any(c.userid == requester.userid for c in candidates)
             others = [c for c in candidates if c.userid != requester.userid]
@@ -155,10 +157,20 @@ def card_info(session: Session, *, quote: Quote, step: ApprovalStep) -> cards.Ap
 
 
 def _send_card(
-    session: Session, *, quote: Quote, step: ApprovalStep, recipient: str, task_id: str, now: datetime, headline: str
+    session: Session,
+    *,
+    quote: Quote,
+    step: ApprovalStep,
+    recipient: str,
+    task_id: str,
+    now: datetime,
+    headline: str,
 ) -> Card:
     cardtasks.issue(session, task_id=task_id, kind=CARD_KIND, ref_id=step.id, recipient=recipient, now=now)
-    return Card(cards.approval_card(card_info(session, quote=quote, step=step), task_id=task_id, headline=headline), to=recipient)
+    return Card(
+        cards.approval_card(card_info(session, quote=quote, step=step), task_id=task_id, headline=headline),
+        to=recipient,
+    )
 
 
 def _activate(session: Session, *, quote: Quote, step: ApprovalStep, now: datetime) -> list[Reply]:
@@ -168,44 +180,67 @@ def _activate(session: Session, *, quote: Quote, step: ApprovalStep, now: dateti
     step.task_id = cards.task_id_for(quote.id, step.seq)
     session.flush()
     out: list[Reply] = [
-        _send_card(session, quote=quote, step=step, recipient=step.approver_userid, task_id=step.task_id, now=now, headline="报价审批")
+        _send_card(
+            session,
+            quote=quote,
+            step=step,
+            recipient=step.approver_userid,
+            task_id=step.task_id,
+            now=now,
+            headline="报价审批",
+        )
     ]
     out += _delegate_cards(session, quote=quote, step=step, now=now)
     return out
 
 
-def _delegate_cards(session: Session, *, quote: Quote, step: ApprovalStep, now: datetime, only: str | None = None) -> list[Reply]:
+def _delegate_cards(
+    session: Session, *, quote: Quote, step: ApprovalStep, now: datetime, only: str | None = None
+) -> list[Reply]:
     out: list[Reply] = []
     for delegate in active_delegates(session, approver_userid=step.approver_userid, now=now):
         if delegate == quote.requester_userid or (only and delegate != only):
             continue
         person = _active_user(session, delegate)
-        if person is None or not approval_rules.may_act_as_delegate(session, delegate=person, step=step, quote=quote):
+        if person is None or not approval_rules.may_act_as_delegate(
+            session, delegate=person, step=step, quote=quote
+        ):
             continue  # separation of duties: no card, so nothing about the customer reaches them
-        delegation = active_delegation(session, approver_userid=step.approver_userid, delegate_userid=delegate, now=now)
+        delegation = active_delegation(
+            session, approver_userid=step.approver_userid, delegate_userid=delegate, now=now
+        )
         task_id = cards.task_id_for(quote.id, step.seq, f"d{delegation.id}" if delegation else "d")
         sent = session.scalar(
-            select(CardTask.task_id).where(
-                CardTask.kind == CARD_KIND, CardTask.ref_id == step.id, CardTask.recipient == delegate
-            ).limit(1)
+            select(CardTask.task_id)
+            .where(CardTask.kind == CARD_KIND, CardTask.ref_id == step.id, CardTask.recipient == delegate)
+            .limit(1)
         )
         if sent is not None:
             continue
         approver = _active_user(session, step.approver_userid)
         out.append(
             _send_card(
-                session, quote=quote, step=step, recipient=delegate, task_id=task_id, now=now,
+                session,
+                quote=quote,
+                step=step,
+                recipient=delegate,
+                task_id=task_id,
+                now=now,
                 headline=f"报价审批（代{approver.name if approver else step.approver_userid}）",
             )
         )
     return out
 
 
-def cards_for_new_delegation(session: Session, *, approver_userid: str, delegate_userid: str, now: datetime) -> list[Reply]:
+def cards_for_new_delegation(
+    session: Session, *, approver_userid: str, delegate_userid: str, now: datetime
+) -> list[Reply]:
     """A delegation that starts now also gets the cards of the steps already waiting on the approver."""
     out: list[Reply] = []
     steps = session.scalars(
-        select(ApprovalStep).where(ApprovalStep.approver_userid == approver_userid, ApprovalStep.status == "pending")
+        select(ApprovalStep).where(
+            ApprovalStep.approver_userid == approver_userid, ApprovalStep.status == "pending"
+        )
     ).all()
     for step in steps:
         quote = session.get(Quote, step.quote_id)
@@ -270,18 +305,38 @@ def request_quote(
     session.flush()
     steps = []
     for seq, routed in enumerate(chain, 1):
-        step = ApprovalStep(quote_id=quote.id, seq=seq, role=routed.role, approver_userid=routed.approver.userid, status="waiting")
+        step = ApprovalStep(
+            quote_id=quote.id,
+            seq=seq,
+            role=routed.role,
+            approver_userid=routed.approver.userid,
+            status="waiting",
+        )
         session.add(step)
         steps.append(step)
         if routed.routed_past_requester:
             audit.record(
-                session, actor=requester.userid, entity="quote", entity_id=quote.id, action="route", now=now,
+                session,
+                actor=requester.userid,
+                entity="quote",
+                entity_id=quote.id,
+                action="route",
+                now=now,
                 detail=f"routed past requester: step {seq} ({routed.role}) → {routed.approver.userid}",
             )
     session.flush()
     audit.record(
-        session, actor=requester.userid, entity="quote", entity_id=quote.id, action="request", now=now,
-        changes={"amount": amount, "opportunity_id": opportunity.id, "chain": [s.approver.userid for s in chain]},
+        session,
+        actor=requester.userid,
+        entity="quote",
+        entity_id=quote.id,
+        action="request",
+        now=now,
+        changes={
+            "amount": amount,
+            "opportunity_id": opportunity.id,
+            "chain": [s.approver.userid for s in chain],
+        },
     )
     notes = _activate(session, quote=quote, step=steps[0], now=now)
     return QuoteRequest(quote=quote, chain=chain, notifications=notes)
@@ -322,7 +377,13 @@ def _authorise(
 ) -> TapTarget | list[Reply]:
     """The step this tap may act on, or the refusal replies (audited)."""
     found = cardtasks.authorise(
-        session, actor=actor, task_id=task_id, kind=CARD_KIND, action=action, now=now, unknown_text=UNKNOWN_CARD,
+        session,
+        actor=actor,
+        task_id=task_id,
+        kind=CARD_KIND,
+        action=action,
+        now=now,
+        unknown_text=UNKNOWN_CARD,
         recipient_only=False,
     )
     if isinstance(found, list):
@@ -331,7 +392,13 @@ def _authorise(
 
     def deny(reason: str, entity_id: int | None) -> list[Reply]:
         return cardtasks.deny(
-            session, actor=actor, kind=CARD_KIND, task_id=task_id, action=action, reason=reason, entity_id=entity_id,
+            session,
+            actor=actor,
+            kind=CARD_KIND,
+            task_id=task_id,
+            action=action,
+            reason=reason,
+            entity_id=entity_id,
             now=now,
         )
 
@@ -354,27 +421,47 @@ def _authorise(
     return [Text(NOT_YOURS), *deny(f"not the approver ({step.approver_userid})", step.id)]
 
 
-def _stale(session: Session, *, target: TapTarget, actor: User, action: str, response_code: str | None, now: datetime) -> list[Reply]:
+def _stale(
+    session: Session, *, target: TapTarget, actor: User, action: str, response_code: str | None, now: datetime
+) -> list[Reply]:
     label = _outcome_label(target.quote, target.step)
     audit.record(
-        session, actor=actor.userid, entity="approval_step", entity_id=target.step.id, action=action,
-        outcome="stale", detail=f"step {target.step.status}, quote {target.quote.status}", task_id=target.task.task_id,
+        session,
+        actor=actor.userid,
+        entity="approval_step",
+        entity_id=target.step.id,
+        action=action,
+        outcome="stale",
+        detail=f"step {target.step.status}, quote {target.quote.status}",
+        task_id=target.task.task_id,
         now=now,
     )
     text = f"这条审批已处理（{label}），无需再操作，没有做任何更改。"
     if not response_code:
         return [Text(text)]
-    card = cards.decided_card(card_info(session, quote=target.quote, step=target.step), task_id=target.task.task_id, outcome=label)
+    card = cards.decided_card(
+        card_info(session, quote=target.quote, step=target.step), task_id=target.task.task_id, outcome=label
+    )
     return [UpdateCard(card, response_code, fallback_text=text)]
 
 
 def _update_cards(
-    session: Session, *, quote: Quote, step: ApprovalStep, outcome: str, skip_task: str | None, fallback: str | None
+    session: Session,
+    *,
+    quote: Quote,
+    step: ApprovalStep,
+    outcome: str,
+    skip_task: str | None,
+    fallback: str | None,
 ) -> list[Reply]:
     """Grey the step's other cards with their send codes (each used once; then cleared); text when none."""
     out: list[Reply] = []
     info = card_info(session, quote=quote, step=step)
-    tasks = session.scalars(select(CardTask).where(CardTask.kind == CARD_KIND, CardTask.ref_id == step.id).order_by(CardTask.created_at)).all()
+    tasks = session.scalars(
+        select(CardTask)
+        .where(CardTask.kind == CARD_KIND, CardTask.ref_id == step.id)
+        .order_by(CardTask.created_at)
+    ).all()
     for task in tasks:
         if task.task_id == skip_task:
             continue
@@ -406,30 +493,59 @@ def _claim_step(session: Session, *, step: ApprovalStep, status: str, actor: str
     return True
 
 
-def approve(session: Session, *, config: BusinessConfig, actor: User, task_id: str | None, response_code: str | None, now: datetime) -> list[Reply]:
+def approve(
+    session: Session,
+    *,
+    config: BusinessConfig,
+    actor: User,
+    task_id: str | None,
+    response_code: str | None,
+    now: datetime,
+) -> list[Reply]:
     target = _authorise(session, actor=actor, task_id=task_id, action="approve", now=now)
     if isinstance(target, list):
         return target
     step, quote = target.step, target.quote
     if quote.status != "pending" or step.status != "pending":
-        return _stale(session, target=target, actor=actor, action="approve", response_code=response_code, now=now)
+        return _stale(
+            session, target=target, actor=actor, action="approve", response_code=response_code, now=now
+        )
     if not _claim_step(session, step=step, status="approved", actor=actor.userid, now=now):
         session.refresh(step)
-        return _stale(session, target=target, actor=actor, action="approve", response_code=response_code, now=now)
+        return _stale(
+            session, target=target, actor=actor, action="approve", response_code=response_code, now=now
+        )
     behalf = f"on behalf of {target.on_behalf_of}" if target.on_behalf_of else None
     audit.record(
-        session, actor=actor.userid, entity="approval_step", entity_id=step.id, action="approve", now=now,
-        changes={"status": ["pending", "approved"]}, detail=behalf, task_id=target.task.task_id,
+        session,
+        actor=actor.userid,
+        entity="approval_step",
+        entity_id=step.id,
+        action="approve",
+        now=now,
+        changes={"status": ["pending", "approved"]},
+        detail=behalf,
+        task_id=target.task.task_id,
     )
     info = card_info(session, quote=quote, step=step)
     out: list[Reply] = []
     confirm = f"已同意报价 #{quote.id}（{info.customer} {info.amount}）。"
     if response_code:
-        out.append(UpdateCard(cards.decided_card(info, task_id=target.task.task_id, outcome=cards.OUTCOME_APPROVED), response_code, fallback_text=confirm))
+        out.append(
+            UpdateCard(
+                cards.decided_card(info, task_id=target.task.task_id, outcome=cards.OUTCOME_APPROVED),
+                response_code,
+                fallback_text=confirm,
+            )
+        )
     else:
         out.append(Text(confirm))
-    skip = target.task.task_id if response_code else None  # by text (同意 #12): the actor's own card updates too
-    out += _update_cards(session, quote=quote, step=step, outcome=cards.OUTCOME_APPROVED, skip_task=skip, fallback=None)
+    skip = (
+        target.task.task_id if response_code else None
+    )  # by text (同意 #12): the actor's own card updates too
+    out += _update_cards(
+        session, quote=quote, step=step, outcome=cards.OUTCOME_APPROVED, skip_task=skip, fallback=None
+    )
     if step.seq < quote.step_count:
         nxt = session.scalars(
             select(ApprovalStep).where(ApprovalStep.quote_id == quote.id, ApprovalStep.seq == step.seq + 1)
@@ -440,12 +556,27 @@ def approve(session: Session, *, config: BusinessConfig, actor: User, task_id: s
         # (the approvals job tells them earlier only when a step waits past the re-announce time).
         return out
     quote.status, quote.decided_at = "approved", now
-    audit.record(session, actor=actor.userid, entity="quote", entity_id=quote.id, action="approved", now=now,
-                 changes={"status": ["pending", "approved"]})
+    audit.record(
+        session,
+        actor=actor.userid,
+        entity="quote",
+        entity_id=quote.id,
+        action="approved",
+        now=now,
+        changes={"status": ["pending", "approved"]},
+    )
     opp = session.get(Opportunity, quote.opportunity_id)
     if opp is not None and opp.amount != quote.amount:  # the opportunity is worth what was approved
-        audit.record(session, actor=actor.userid, entity="opportunity", entity_id=opp.id, action="amount", now=now,
-                     changes={"amount": [opp.amount, quote.amount]}, detail=f"approved quote #{quote.id}")
+        audit.record(
+            session,
+            actor=actor.userid,
+            entity="opportunity",
+            entity_id=opp.id,
+            action="amount",
+            now=now,
+            changes={"amount": [opp.amount, quote.amount]},
+            detail=f"approved quote #{quote.id}",
+        )
         opp.amount = quote.amount
     out.append(
         Text(
@@ -476,26 +607,38 @@ def task_for_text(session: Session, *, actor: User, quote_id: int) -> str | None
     approver or delegate), else the approver's own; `approve`/`finish_reject` then authorise it exactly as a
     tap on that card. None when the quote has no pending step."""
     step = session.scalar(
-        select(ApprovalStep).where(ApprovalStep.quote_id == quote_id, ApprovalStep.status == "pending").limit(1)
+        select(ApprovalStep)
+        .where(ApprovalStep.quote_id == quote_id, ApprovalStep.status == "pending")
+        .limit(1)
     )
     if step is None:
         return None
     tasks = session.scalars(
-        select(CardTask).where(CardTask.kind == CARD_KIND, CardTask.ref_id == step.id).order_by(CardTask.created_at)
+        select(CardTask)
+        .where(CardTask.kind == CARD_KIND, CardTask.ref_id == step.id)
+        .order_by(CardTask.created_at)
     ).all()
     chosen = next((t for t in tasks if t.recipient == actor.userid), tasks[0] if tasks else None)
     return chosen.task_id if chosen is not None else step.task_id
 
 
 def start_reject(
-    session: Session, *, config: BusinessConfig, actor: User, task_id: str | None, response_code: str | None, now: datetime
+    session: Session,
+    *,
+    config: BusinessConfig,
+    actor: User,
+    task_id: str | None,
+    response_code: str | None,
+    now: datetime,
 ) -> tuple[list[Reply], RejectData | None]:
     """Authorise a 驳回 tap; returns (replies, dialog data) — the step changes only when the reason arrives."""
     target = _authorise(session, actor=actor, task_id=task_id, action="reject", now=now)
     if isinstance(target, list):
         return target, None
     if target.quote.status != "pending" or target.step.status != "pending":
-        return _stale(session, target=target, actor=actor, action="reject", response_code=response_code, now=now), None
+        return _stale(
+            session, target=target, actor=actor, action="reject", response_code=response_code, now=now
+        ), None
     info = card_info(session, quote=target.quote, step=target.step)
     data = RejectData(task_id=target.task.task_id, response_code=response_code, step_id=target.step.id)
     text = (
@@ -505,7 +648,9 @@ def start_reject(
     return [Text(text)], data
 
 
-def finish_reject(session: Session, *, config: BusinessConfig, actor: User, data: RejectData, reason: str, now: datetime) -> list[Reply]:
+def finish_reject(
+    session: Session, *, config: BusinessConfig, actor: User, data: RejectData, reason: str, now: datetime
+) -> list[Reply]:
     reason = reason.strip()[:255]
     if not reason:
         return [Text("请写一句驳回理由，例如：价格低于成本线。发送「取消」则不驳回。")]
@@ -514,15 +659,26 @@ def finish_reject(session: Session, *, config: BusinessConfig, actor: User, data
     if isinstance(target, list):
         return target
     step, quote = target.step, target.quote
-    if quote.status != "pending" or step.status != "pending" or not _claim_step(
-        session, step=step, status="rejected", actor=actor.userid, now=now
+    if (
+        quote.status != "pending"
+        or step.status != "pending"
+        or not _claim_step(session, step=step, status="rejected", actor=actor.userid, now=now)
     ):
         session.refresh(step)
-        return _stale(session, target=target, actor=actor, action="reject", response_code=response_code, now=now)
+        return _stale(
+            session, target=target, actor=actor, action="reject", response_code=response_code, now=now
+        )
     behalf = f"on behalf of {target.on_behalf_of}" if target.on_behalf_of else None
     audit.record(
-        session, actor=actor.userid, entity="approval_step", entity_id=step.id, action="reject", now=now,
-        changes={"status": ["pending", "rejected"], "reason": reason}, detail=behalf, task_id=task_id,
+        session,
+        actor=actor.userid,
+        entity="approval_step",
+        entity_id=step.id,
+        action="reject",
+        now=now,
+        changes={"status": ["pending", "rejected"], "reason": reason},
+        detail=behalf,
+        task_id=task_id,
     )
     quote.status, quote.decided_at, quote.reject_reason = "rejected", now, reason
     _cancel_waiting(session, quote=quote)
@@ -532,14 +688,26 @@ def finish_reject(session: Session, *, config: BusinessConfig, actor: User, data
     confirm = f"已驳回报价 #{quote.id}（{info.customer} {info.amount}），理由已转告{info.requester}。"
     out: list[Reply] = []
     if response_code:
-        out.append(UpdateCard(cards.decided_card(info, task_id=task_id, outcome=cards.OUTCOME_REJECTED), response_code, fallback_text=confirm))
+        out.append(
+            UpdateCard(
+                cards.decided_card(info, task_id=task_id, outcome=cards.OUTCOME_REJECTED),
+                response_code,
+                fallback_text=confirm,
+            )
+        )
     out.append(Text(confirm))
     skip = task_id if response_code else None  # by text (驳回 #12 理由): the actor's own card updates too
-    out += _update_cards(session, quote=quote, step=step, outcome=cards.OUTCOME_REJECTED, skip_task=skip, fallback=None)
+    out += _update_cards(
+        session, quote=quote, step=step, outcome=cards.OUTCOME_REJECTED, skip_task=skip, fallback=None
+    )
     requote_task = cards.requote_task_id(quote.id)
     cardtasks.issue(
-        session, task_id=requote_task, kind=cardtasks.CardKind.REQUOTE, ref_id=quote.id,
-        recipient=quote.requester_userid, now=now,
+        session,
+        task_id=requote_task,
+        kind=cardtasks.CardKind.REQUOTE,
+        ref_id=quote.id,
+        recipient=quote.requester_userid,
+        now=now,
     )
     text = (
         f"报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）被{who}驳回。\n理由：{reason}\n"
@@ -550,11 +718,18 @@ def finish_reject(session: Session, *, config: BusinessConfig, actor: User, data
     return out
 
 
-
 def steps_summary(session: Session, *, quote: Quote) -> str:
     """How each step went, in one line: 第1步 王主管 同意 → 第2步 李工 驳回."""
-    labels = {"approved": "同意", "rejected": "驳回", "pending": "审批中", "waiting": "未开始", "cancelled": "未进行"}
-    steps = session.scalars(select(ApprovalStep).where(ApprovalStep.quote_id == quote.id).order_by(ApprovalStep.seq)).all()
+    labels = {
+        "approved": "同意",
+        "rejected": "驳回",
+        "pending": "审批中",
+        "waiting": "未开始",
+        "cancelled": "未进行",
+    }
+    steps = session.scalars(
+        select(ApprovalStep).where(ApprovalStep.quote_id == quote.id).order_by(ApprovalStep.seq)
+    ).all()
     parts = [
         f"第{s.seq}步 {_name(session, s.acted_by or s.approver_userid)} {labels.get(s.status, s.status)}"
         for s in steps
@@ -572,15 +747,26 @@ def _cancel_waiting(session: Session, *, quote: Quote) -> None:
     )
 
 
-def _move_back(session: Session, *, config: BusinessConfig, quote: Quote, actor: str, now: datetime, via: str = stages.QUOTE_REJECTED) -> str | None:
+def _move_back(
+    session: Session,
+    *,
+    config: BusinessConfig,
+    quote: Quote,
+    actor: str,
+    now: datetime,
+    via: str = stages.QUOTE_REJECTED,
+) -> str | None:
     """Opportunity back from the quote stage to where it was when the quote was requested (issue 16: never to a
     stage it did not reach); a gate that refuses leaves it where it is (audited by move_stage)."""
     opp = session.get(Opportunity, quote.opportunity_id)
     quote_stage = _quote_stage(config)
     entered = session.scalar(
         select(StageMove.from_stage)
-        .where(StageMove.opportunity_id == quote.opportunity_id, StageMove.to_stage == quote_stage,
-               StageMove.moved_at <= quote.created_at)
+        .where(
+            StageMove.opportunity_id == quote.opportunity_id,
+            StageMove.to_stage == quote_stage,
+            StageMove.moved_at <= quote.created_at,
+        )
         .order_by(StageMove.moved_at.desc(), StageMove.id.desc())
         .limit(1)
     )
@@ -589,7 +775,9 @@ def _move_back(session: Session, *, config: BusinessConfig, quote: Quote, actor:
         return None
     try:
         with session.begin_nested():
-            stages.move_stage(session, config=config, opportunity=opp, to_stage=back, actor=actor, now=now, via=via)
+            stages.move_stage(
+                session, config=config, opportunity=opp, to_stage=back, actor=actor, now=now, via=via
+            )
     except DomainError:
         return None
     return back
@@ -620,35 +808,64 @@ def find_own_pending(session: Session, *, requester: User, keyword: str) -> Quot
     return quote
 
 
-def withdraw(session: Session, *, config: BusinessConfig, requester: User, quote: Quote, now: datetime) -> list[Reply]:
+def withdraw(
+    session: Session, *, config: BusinessConfig, requester: User, quote: Quote, now: datetime
+) -> list[Reply]:
     locked = _lock_quote(session, quote.id)
     if locked is None or locked.requester_userid != requester.userid:
         raise DomainError("只能撤回您自己提交的报价。")
     quote = locked
     if quote.status != "pending":
-        label = {"approved": "已审批通过", "rejected": "已被驳回", "withdrawn": "已撤回"}.get(quote.status, quote.status)
+        label = {"approved": "已审批通过", "rejected": "已被驳回", "withdrawn": "已撤回"}.get(
+            quote.status, quote.status
+        )
         raise DomainError(f"报价 #{quote.id} {label}，不能撤回。")
     result = session.execute(
-        update(Quote).where(Quote.id == quote.id, Quote.status == "pending")
-        .values(status="withdrawn", decided_at=now).execution_options(synchronize_session=False)
+        update(Quote)
+        .where(Quote.id == quote.id, Quote.status == "pending")
+        .values(status="withdrawn", decided_at=now)
+        .execution_options(synchronize_session=False)
     )
     if affected(result) != 1:
         raise DomainError(f"报价 #{quote.id} 刚刚已被处理，不能撤回。")
     session.refresh(quote)
-    pending = list(session.scalars(select(ApprovalStep).where(ApprovalStep.quote_id == quote.id, ApprovalStep.status == "pending")))
+    pending = list(
+        session.scalars(
+            select(ApprovalStep).where(ApprovalStep.quote_id == quote.id, ApprovalStep.status == "pending")
+        )
+    )
     _cancel_waiting(session, quote=quote)
-    audit.record(session, actor=requester.userid, entity="quote", entity_id=quote.id, action="withdraw", now=now,
-                 changes={"status": ["pending", "withdrawn"]})
+    audit.record(
+        session,
+        actor=requester.userid,
+        entity="quote",
+        entity_id=quote.id,
+        action="withdraw",
+        now=now,
+        changes={"status": ["pending", "withdrawn"]},
+    )
     out: list[Reply] = []
     for step in pending:
         session.refresh(step)
         info = card_info(session, quote=quote, step=step)
         out += _update_cards(
-            session, quote=quote, step=step, outcome=cards.OUTCOME_WITHDRAWN, skip_task=None,
+            session,
+            quote=quote,
+            step=step,
+            outcome=cards.OUTCOME_WITHDRAWN,
+            skip_task=None,
             fallback=f"{info.requester}已撤回报价 #{quote.id}（{info.customer} {info.amount}），无需再审批。",
         )
-    moved = _move_back(session, config=config, quote=quote, actor=requester.userid, now=now, via=stages.QUOTE_WITHDRAWN)
-    out.insert(0, Text(f"已撤回报价 #{quote.id}（{format_amount(quote.amount)}）。" + (f"商机已回到「{moved}」。" if moved else "")))
+    moved = _move_back(
+        session, config=config, quote=quote, actor=requester.userid, now=now, via=stages.QUOTE_WITHDRAWN
+    )
+    out.insert(
+        0,
+        Text(
+            f"已撤回报价 #{quote.id}（{format_amount(quote.amount)}）。"
+            + (f"商机已回到「{moved}」。" if moved else "")
+        ),
+    )
     return out
 
 
@@ -691,11 +908,17 @@ def pending_for(session: Session, *, userid: str, now: datetime) -> list[Pending
     ).all()
     return [
         PendingApproval(
-            step_id=step.id, quote_id=quote.id, seq=step.seq, steps=quote.step_count,
+            step_id=step.id,
+            quote_id=quote.id,
+            seq=step.seq,
+            steps=quote.step_count,
             approver_userid=step.approver_userid,
             on_behalf_of=None if step.approver_userid == userid else step.approver_userid,
-            customer=customer.name, opportunity=opp.name, amount=quote.amount,
-            requester_userid=quote.requester_userid, waiting_since=step.activated_at or quote.created_at,
+            customer=customer.name,
+            opportunity=opp.name,
+            amount=quote.amount,
+            requester_userid=quote.requester_userid,
+            waiting_since=step.activated_at or quote.created_at,
         )
         for step, quote, opp, customer in rows
     ]

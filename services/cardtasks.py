@@ -56,7 +56,9 @@ ENTITY: dict[CardKind, str] = {
 }
 
 
-def issue(session: Session, *, task_id: str, kind: CardKind, ref_id: int, recipient: str, now: datetime) -> bool:
+def issue(
+    session: Session, *, task_id: str, kind: CardKind, ref_id: int, recipient: str, now: datetime
+) -> bool:
     """Record a card about to be sent; idempotent on task_id. True when the task is new (send the card)."""
     stmt = (
         insert_for(session)(CardTask)
@@ -80,28 +82,44 @@ def deny(
 ) -> list[Reply]:
     """Audit a refused tap; returns the admins' alert when this is the fifth refusal within the window."""
     audit.record(
-        session, actor=actor.userid, entity=ENTITY[kind], entity_id=entity_id, action=action,
-        outcome="denied", detail=reason, task_id=task_id, now=now,
+        session,
+        actor=actor.userid,
+        entity=ENTITY[kind],
+        entity_id=entity_id,
+        action=action,
+        outcome="denied",
+        detail=reason,
+        task_id=task_id,
+        now=now,
     )
     session.flush()
     since = now - DENIAL_WINDOW
-    count = session.scalar(
-        select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.actor == actor.userid, AuditEntry.outcome == "denied", AuditEntry.at > since
+    count = (
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.actor == actor.userid, AuditEntry.outcome == "denied", AuditEntry.at > since)
         )
-    ) or 0
+        or 0
+    )
     if count < DENIAL_ALERT_AT:
         return []
     alerted = session.scalar(
-        select(AuditEntry.id).where(
-            AuditEntry.actor == actor.userid, AuditEntry.action == "denial_alert", AuditEntry.at > since
-        ).limit(1)
+        select(AuditEntry.id)
+        .where(AuditEntry.actor == actor.userid, AuditEntry.action == "denial_alert", AuditEntry.at > since)
+        .limit(1)
     )
     if alerted is not None:
         return []
     audit.record(
-        session, actor=actor.userid, entity="user", entity_id=actor.id, action="denial_alert",
-        outcome="alert", detail=f"{count} refused taps in 10 minutes", now=now,
+        session,
+        actor=actor.userid,
+        entity="user",
+        entity_id=actor.id,
+        action="denial_alert",
+        outcome="alert",
+        detail=f"{count} refused taps in 10 minutes",
+        now=now,
     )
     admins = session.scalars(
         select(User.userid).where(User.role == roles.Role.ADMIN, User.active.is_(True)).order_by(User.id)
@@ -132,13 +150,31 @@ def authorise(
     """
     task = session.get(CardTask, task_id) if task_id else None
     if task is None or task.kind != kind.value:
-        return [Text(unknown_text), *deny(
-            session, actor=actor, kind=kind, task_id=task_id, action=action, reason="unknown task_id",
-            entity_id=None, now=now,
-        )]
+        return [
+            Text(unknown_text),
+            *deny(
+                session,
+                actor=actor,
+                kind=kind,
+                task_id=task_id,
+                action=action,
+                reason="unknown task_id",
+                entity_id=None,
+                now=now,
+            ),
+        ]
     if recipient_only and task.recipient != actor.userid:
-        return [Text(NOT_FOR_YOU), *deny(
-            session, actor=actor, kind=kind, task_id=task_id, action=action,
-            reason=f"not the recipient ({task.recipient})", entity_id=task.ref_id, now=now,
-        )]
+        return [
+            Text(NOT_FOR_YOU),
+            *deny(
+                session,
+                actor=actor,
+                kind=kind,
+                task_id=task_id,
+                action=action,
+                reason=f"not the recipient ({task.recipient})",
+                entity_id=task.ref_id,
+                now=now,
+            ),
+        ]
     return task

@@ -67,7 +67,9 @@ def render_chart(view: DigestView) -> bytes:
     with _lock, matplotlib.rc_context({"font.family": [family], "axes.unicode_minus": False}):
         regions = view.regions
         fig = Figure(figsize=(15 if regions else 10, 4.2), dpi=100)
-        axes = fig.subplots(1, 3 if regions else 2, gridspec_kw={"width_ratios": [1.1, 1, 1.1] if regions else [1.1, 1]})
+        axes = fig.subplots(
+            1, 3 if regions else 2, gridspec_kw={"width_ratios": [1.1, 1, 1.1] if regions else [1.1, 1]}
+        )
         funnel_ax, trend_ax = axes[0], axes[1]
 
         stages = [row.stage for row in view.funnel]
@@ -86,7 +88,9 @@ def render_chart(view: DigestView) -> bytes:
         amounts = [float(a) / 10000 for _, a in view.collections_trend]
         trend_ax.plot(months, amounts, marker="o", color="#e07b39")
         for i, value in enumerate(amounts):
-            trend_ax.annotate(f"{value:.1f}", (i, value), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+            trend_ax.annotate(
+                f"{value:.1f}", (i, value), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8
+            )
         trend_ax.set_title(f"近6个月回款（万元，本月{as_of(view.today)}）", y=1.0, pad=6)
         trend_ax.set_ylim(bottom=0, top=max([*amounts, 1.0]) * 1.25)
         trend_ax.grid(axis="y", alpha=0.3)
@@ -117,8 +121,12 @@ def _regions(ax: Any, view: DigestView) -> None:
     ax.bar([x - width / 2 for x in xs], signed, width, label="签约", color="#3b7dd8")
     ax.bar([x + width / 2 for x in xs], collected, width, label="回款", color="#e07b39")
     for x, (a, b) in enumerate(zip(signed, collected, strict=True)):
-        ax.annotate(f"{a:.1f}", (x - width / 2, a), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8)
-        ax.annotate(f"{b:.1f}", (x + width / 2, b), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8)
+        ax.annotate(
+            f"{a:.1f}", (x - width / 2, a), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8
+        )
+        ax.annotate(
+            f"{b:.1f}", (x + width / 2, b), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8
+        )
     ax.set_xticks(xs, labels=names)
     ax.set_ylim(bottom=0, top=max([*signed, *collected, 1.0]) * 1.25)
     ax.set_title(f"区域对比：本月签约/回款（万元，{as_of(view.today)}）", y=1.0, pad=6)
@@ -129,7 +137,16 @@ def _regions(ax: Any, view: DigestView) -> None:
 def chart_labels(view: DigestView) -> str:
     """Every Chinese text the chart draws (for the font coverage test)."""
     parts = [row.stage for row in view.funnel] + [row.region for row in view.regions]
-    parts += [f"销售漏斗（{view.scope_label}）", "商机数", f"近6个月回款（万元，本月{as_of(view.today)}）", "销售日报", "个", "万", "元", "月"]
+    parts += [
+        f"销售漏斗（{view.scope_label}）",
+        "商机数",
+        f"近6个月回款（万元，本月{as_of(view.today)}）",
+        "销售日报",
+        "个",
+        "万",
+        "元",
+        "月",
+    ]
     parts += [f"区域对比：本月签约/回款（万元，{as_of(view.today)}）", "签约", "回款", "今日实时"]
     return "".join(parts)
 

@@ -335,7 +335,9 @@ class ApprovalConfig(_Model):
     escalate_after_hours: int = Field(default=48, ge=1, description="working hours before escalation")
     max_reminders: int = Field(default=3, ge=0)
     contract_tolerance_percent: Decimal = Field(
-        default=Decimal(0), ge=0, le=100,
+        default=Decimal(0),
+        ge=0,
+        le=100,
         description="a contract may exceed its approved quote by this much before it needs a new quote",
     )
     holidays: list[date] = Field(default_factory=list)
@@ -370,9 +372,7 @@ class ApprovalConfig(_Model):
     def _after_reminder(cls, value: int, info: ValidationInfo) -> int:
         remind = info.data.get("remind_after_hours")
         if remind is not None and value <= remind:
-            raise _At(
-                (), f"必须大于 remind_after_hours（{remind}）", siblings=("remind_after_hours",)
-            )
+            raise _At((), f"必须大于 remind_after_hours（{remind}）", siblings=("remind_after_hours",))
         return value
 
     def chain_for(self, amount: Decimal | int | str) -> list[str]:
@@ -481,9 +481,7 @@ class SegmentsConfig(_Model):
                 raise _At((i,), f"客户分层「{name}」出现了两次")
         missing = [s for s in SEGMENT_NAMES if s not in value]
         if missing:
-            raise ValueError(
-                f"缺少客户分层：{'、'.join(missing)}（要列出全部：{'、'.join(SEGMENT_NAMES)}）"
-            )
+            raise ValueError(f"缺少客户分层：{'、'.join(missing)}（要列出全部：{'、'.join(SEGMENT_NAMES)}）")
         return value
 
 
@@ -572,7 +570,9 @@ class PlanPartConfig(_Model):
         except ParseError as exc:
             raise ValueError(exc.message) from None
         if rule.event == DATE_EVENT:
-            raise ValueError(f"默认回款计划不能写具体日期{_show(value)}，请写「签约后10天」「发货时」「验收后30天」这样的条件")
+            raise ValueError(
+                f"默认回款计划不能写具体日期{_show(value)}，请写「签约后10天」「发货时」「验收后30天」这样的条件"
+            )
         return value
 
 
@@ -586,11 +586,15 @@ class CollectionsConfig(_Model):
             PlanPartConfig(percent=Decimal(10), due="验收后30天"),
         ]
     )
-    remind_before_workdays: int = Field(default=7, ge=0, description="the owner hears this many working days before")
+    remind_before_workdays: int = Field(
+        default=7, ge=0, description="the owner hears this many working days before"
+    )
     supervisor_after_workdays: int = Field(default=15, ge=1)
     director_after_workdays: int = Field(default=30, ge=1)
     largest_overdue: int = Field(default=5, ge=1, le=20, description="overdue items listed in the digest")
-    webhook_url: str | None = Field(default=None, description="POST each new contract and payment here (signed)")
+    webhook_url: str | None = Field(
+        default=None, description="POST each new contract and payment here (signed)"
+    )
 
     @field_validator("default_plan")
     @classmethod
@@ -607,7 +611,9 @@ class CollectionsConfig(_Model):
     def _after_supervisor(cls, value: int, info: ValidationInfo) -> int:
         first = info.data.get("supervisor_after_workdays")
         if first is not None and value <= first:
-            raise _At((), f"必须大于 supervisor_after_workdays（{first}）", siblings=("supervisor_after_workdays",))
+            raise _At(
+                (), f"必须大于 supervisor_after_workdays（{first}）", siblings=("supervisor_after_workdays",)
+            )
         return value
 
     @field_validator("webhook_url")
@@ -717,9 +723,7 @@ class BusinessConfig(_Model):
                 hint = "（输单状态不需要关卡）" if stage == lost else ""
                 raise _At((stage,), f"未知阶段「{stage}」{hint}（现有阶段：{'、'.join(stages)}）")
             if gates and stage == stages[0]:
-                raise _At(
-                    (stage,), f"第一个阶段「{stage}」不能设关卡：新商机都从这里开始"
-                )
+                raise _At((stage,), f"第一个阶段「{stage}」不能设关卡：新商机都从这里开始")
             for i, gate in enumerate(gates):
                 if gate in gates[:i]:
                     raise _At((stage, i), f"关卡「{gate}」出现了两次")
@@ -730,21 +734,15 @@ class BusinessConfig(_Model):
     def _fields(cls, fields: list[CustomerField]) -> list[CustomerField]:
         for key, (label, _kind, _required) in BUILTIN_FIELDS.items():
             if not any(f.key == key for f in fields):
-                raise ValueError(
-                    f"内置字段「{key}」（{label}）不能删除；请保留它，只修改 required"
-                )
+                raise ValueError(f"内置字段「{key}」（{label}）不能删除；请保留它，只修改 required")
         owners: dict[str, tuple[int, str]] = {}  # name (key or label) -> (index, "key"/"label")
         for i, f in enumerate(fields):
             if f.builtin:
                 label, kind, _ = BUILTIN_FIELDS[f.key]
                 if f.label != label:
-                    raise _At(
-                        (i, "label"), f"内置字段「{f.key}」的名称是「{label}」，不能修改"
-                    )
+                    raise _At((i, "label"), f"内置字段「{f.key}」的名称是「{label}」，不能修改")
                 if f.kind != kind:
-                    raise _At(
-                        (i, "kind"), f"内置字段「{f.key}」的类型是「{kind}」，不能修改"
-                    )
+                    raise _At((i, "kind"), f"内置字段「{f.key}」的类型是「{kind}」，不能修改")
                 if f.key == "name" and f.required != "required":
                     raise _At((i, "required"), "名称（name）必须是必填（required）")
             for attr in ("key", "label"):
@@ -775,8 +773,7 @@ class BusinessConfig(_Model):
         if thresholds is not None and total < thresholds.A:
             raise _At(
                 (),
-                f"各项权重加起来是 {total}，没有商机能达到 A 级"
-                f"（priority_thresholds.A 是 {thresholds.A}）",
+                f"各项权重加起来是 {total}，没有商机能达到 A 级（priority_thresholds.A 是 {thresholds.A}）",
                 siblings=("priority_thresholds",),
             )
         return items

@@ -110,7 +110,9 @@ def _parse(text: str, path: Path) -> BusinessConfig:
     except yaml.MarkedYAMLError as exc:
         raise ConfigError(path, [yaml_problem(exc)]) from None
     except yaml.YAMLError:
-        raise ConfigError(path, [(None, "YAML 格式错误：文件无法解析，请检查缩进（只用空格）、冒号和引号")]) from None
+        raise ConfigError(
+            path, [(None, "YAML 格式错误：文件无法解析，请检查缩进（只用空格）、冒号和引号")]
+        ) from None
     finally:
         loader.dispose()
 
@@ -122,7 +124,9 @@ def _parse(text: str, path: Path) -> BusinessConfig:
         data = {}
     if not isinstance(data, dict):
         line = root.start_mark.line + 1 if root is not None else 1
-        raise ConfigError(path, [(line, "整个文件应由「键: 值」分节组成（例如「digest:」），不能以「- 」列表开头")])
+        raise ConfigError(
+            path, [(line, "整个文件应由「键: 值」分节组成（例如「digest:」），不能以「- 」列表开头")]
+        )
 
     defaults = BusinessConfig().model_dump()
     merged = _merge(defaults, data)
@@ -250,7 +254,11 @@ def _validation_problems(exc: ValidationError, root: Node | None) -> list[tuple[
                 line = sibling_line
                 break
         where = format_loc(loc)
-        text = f"{where}: {plain(err, loc, model_at=_model_at)}" if where else plain(err, loc, model_at=_model_at)
+        text = (
+            f"{where}: {plain(err, loc, model_at=_model_at)}"
+            if where
+            else plain(err, loc, model_at=_model_at)
+        )
         problems.append((line, text))
     problems.sort(key=lambda p: p[0] or 0)
     return problems

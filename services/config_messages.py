@@ -17,7 +17,10 @@ ModelAt = Callable[[Sequence[str | int]], "type[BaseModel] | None"]
 # PyYAML's problems (English) -> what to check, in plain Chinese. First match wins.
 _YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
     ("'\\t'", "这里有制表符（Tab 键），请只用空格缩进"),
-    ("mapping values are not allowed", "这一行多了一个「: 」或缩进不对；「键: 值」的冒号后面要有空格，值里有冒号时请用引号括起来"),
+    (
+        "mapping values are not allowed",
+        "这一行多了一个「: 」或缩进不对；「键: 值」的冒号后面要有空格，值里有冒号时请用引号括起来",
+    ),
     ("expected <block end>", "缩进没有对齐：同一分节里的各行要用同样多的空格开头"),
     ("could not find expected ':'", "缺少「: 」：每一行应写成「键: 值」"),
     ("did not find expected key", "缩进没有对齐，或这一行缺少「键: 值」的写法"),

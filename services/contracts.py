@@ -67,13 +67,25 @@ def record_contract(
     elif opportunity.closed_at is not None:
         raise DomainError(f"商机「{opportunity.name}」已关闭（{opportunity.stage}）。")
     contract = Contract(
-        opportunity_id=opportunity.id, customer_id=customer.id, amount=amount, signed_at=now, signed_by=user.userid
+        opportunity_id=opportunity.id,
+        customer_id=customer.id,
+        amount=amount,
+        signed_at=now,
+        signed_by=user.userid,
     )
     session.add(contract)
     session.flush()
     if opportunity.amount != amount:  # the opportunity is worth what was signed
-        audit.record(session, actor=user.userid, entity="opportunity", entity_id=opportunity.id, action="amount",
-                     now=now, changes={"amount": [opportunity.amount, amount]}, detail=f"contract #{contract.id}")
+        audit.record(
+            session,
+            actor=user.userid,
+            entity="opportunity",
+            entity_id=opportunity.id,
+            action="amount",
+            now=now,
+            changes={"amount": [opportunity.amount, amount]},
+            detail=f"contract #{contract.id}",
+        )
         opportunity.amount = amount
     audit.record(
         session,
@@ -82,12 +94,18 @@ def record_contract(
         entity_id=contract.id,
         action="create",
         now=now,
-        changes={"opportunity_id": [None, opportunity.id], "customer_id": [None, customer.id], "amount": [None, amount]},
+        changes={
+            "opportunity_id": [None, opportunity.id],
+            "customer_id": [None, customer.id],
+            "amount": [None, amount],
+        },
     )
     return contract
 
 
-def _check_covered(session: Session, *, config: BusinessConfig, opportunity: Opportunity, amount: Decimal) -> None:
+def _check_covered(
+    session: Session, *, config: BusinessConfig, opportunity: Opportunity, amount: Decimal
+) -> None:
     """An approval covers an amount (issue 16 #3): a contract above the approved quote (beyond the configured
     tolerance) needs a new quote, whose chain is decided by the larger amount."""
     approved = session.scalar(
@@ -107,7 +125,9 @@ def _check_covered(session: Session, *, config: BusinessConfig, opportunity: Opp
 
 
 def paid(session: Session, *, contract_id: int) -> Decimal:
-    return session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.contract_id == contract_id)) or Decimal(0)
+    return session.scalar(
+        select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.contract_id == contract_id)
+    ) or Decimal(0)
 
 
 def resolve_contract(session: Session, *, user: User, contract_id: int) -> Contract:
@@ -148,7 +168,13 @@ def record_payment(
         target = contract
         outstanding_after = balance - amount
     else:
-        contracts = list(session.scalars(select(Contract).where(Contract.customer_id == customer.id).order_by(Contract.signed_at, Contract.id)))
+        contracts = list(
+            session.scalars(
+                select(Contract)
+                .where(Contract.customer_id == customer.id)
+                .order_by(Contract.signed_at, Contract.id)
+            )
+        )
         if not contracts:
             raise DomainError(f"客户「{customer.name}」还没有合同，先登记：合同 商机 金额")
         balances = [(c, Decimal(c.amount) - Decimal(paid(session, contract_id=c.id))) for c in contracts]
@@ -170,7 +196,11 @@ def record_payment(
             )
         outstanding_after = balance - amount
     payment = Payment(
-        contract_id=target.id if target else None, customer_id=customer.id, amount=amount, received_at=now, recorded_by=user.userid
+        contract_id=target.id if target else None,
+        customer_id=customer.id,
+        amount=amount,
+        received_at=now,
+        recorded_by=user.userid,
     )
     session.add(payment)
     session.flush()
@@ -181,7 +211,11 @@ def record_payment(
         entity_id=payment.id,
         action="create",
         now=now,
-        changes={"customer_id": [None, customer.id], "contract_id": [None, payment.contract_id], "amount": [None, amount]},
+        changes={
+            "customer_id": [None, customer.id],
+            "contract_id": [None, payment.contract_id],
+            "amount": [None, amount],
+        },
     )
     return PaymentResult(payment=payment, contract=target, outstanding_after=outstanding_after)
 

@@ -59,15 +59,51 @@ ACTOR = "import"
 
 # field key -> accepted header names (compared after `_header_key`: NFKC, lower-case, no spaces, no '*').
 HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "name": ("客户名称", "客户名", "名称", "公司名称", "公司", "单位名称", "客户", "customer", "customername",
-             "name", "company", "companyname"),
+    "name": (
+        "客户名称",
+        "客户名",
+        "名称",
+        "公司名称",
+        "公司",
+        "单位名称",
+        "客户",
+        "customer",
+        "customername",
+        "name",
+        "company",
+        "companyname",
+    ),
     "contact": ("联系人", "联系人姓名", "客户联系人", "contact", "contactname", "contactperson"),
-    "phone": ("联系电话", "电话", "手机", "手机号", "手机号码", "电话号码", "联系方式", "phone", "mobile", "tel",
-              "telephone", "phonenumber"),
+    "phone": (
+        "联系电话",
+        "电话",
+        "手机",
+        "手机号",
+        "手机号码",
+        "电话号码",
+        "联系方式",
+        "phone",
+        "mobile",
+        "tel",
+        "telephone",
+        "phonenumber",
+    ),
     "industry": ("行业", "所属行业", "industry"),
     "region": ("区域", "地区", "所属区域", "片区", "region", "area"),
-    OWNER: ("负责人账号", "负责人", "销售", "销售员", "业务员", "销售负责人", "客户经理", "owner", "sales",
-            "salesrep", "rep", "owneruserid"),
+    OWNER: (
+        "负责人账号",
+        "负责人",
+        "销售",
+        "销售员",
+        "业务员",
+        "销售负责人",
+        "客户经理",
+        "owner",
+        "sales",
+        "salesrep",
+        "rep",
+        "owneruserid",
+    ),
     "address": ("地址", "详细地址", "公司地址", "address"),
 }
 
@@ -75,8 +111,19 @@ BATCH_SIZE = 1000
 # Core tables: executemany with every key present (ORM bulk inserts split batches on varying NULL columns).
 _CUSTOMERS = cast(Table, Customer.__table__)
 _AUDIT = cast(Table, AuditEntry.__table__)
-_CREATE_FIELDS = ("name", "name_norm", "industry", "region", "contact", "phone", "phone_norm", "address",
-                  "custom", "owner_userid", "complete")
+_CREATE_FIELDS = (
+    "name",
+    "name_norm",
+    "industry",
+    "region",
+    "contact",
+    "phone",
+    "phone_norm",
+    "address",
+    "custom",
+    "owner_userid",
+    "complete",
+)
 
 
 def _header_key(header: str) -> str:
@@ -153,11 +200,15 @@ class ImportReport:
         if self.ignored_columns:
             lines.append("未识别的列（已忽略）：" + "、".join(self.ignored_columns))
         if self.rejects_path is not None:
-            lines.append(f"跳过的行已写入 {self.rejects_path}（「原行号」是它在原表中的行号），改正后可直接再导入这个文件。")
+            lines.append(
+                f"跳过的行已写入 {self.rejects_path}（「原行号」是它在原表中的行号），改正后可直接再导入这个文件。"
+            )
             if self.rejects_kept is not None:
                 lines.append(f"已有的 {self.rejects_kept.name} 没有被覆盖。")
         elif self.rejects_kept is not None and not self.dry_run:
-            lines.append(f"这次没有跳过的行；以前的跳过文件 {self.rejects_kept} 仍保留，确认不需要后可以删除。")
+            lines.append(
+                f"这次没有跳过的行；以前的跳过文件 {self.rejects_kept} 仍保留，确认不需要后可以删除。"
+            )
         return "\n".join(lines)
 
 
@@ -192,8 +243,9 @@ def _norm_name(values: dict[str, Any]) -> str:
 
 
 class _Importer:
-    def __init__(self, session: Session, *, config: BusinessConfig, now: datetime, overwrite: bool,
-                 source: str) -> None:
+    def __init__(
+        self, session: Session, *, config: BusinessConfig, now: datetime, overwrite: bool, source: str
+    ) -> None:
         self.session = session
         self.config = config
         self.now = now
@@ -208,8 +260,13 @@ class _Importer:
             self.users_by_name.setdefault(normalize_text(user.name), []).append(user)
         self.by_name: dict[str, _Rec] = {}
         self.by_phone: dict[str, _Rec] = {}
-        cols = [Customer.id, *(getattr(Customer, c) for c in BUILTIN_COLUMNS), Customer.custom,
-                Customer.owner_userid, Customer.name_norm]
+        cols = [
+            Customer.id,
+            *(getattr(Customer, c) for c in BUILTIN_COLUMNS),
+            Customer.custom,
+            Customer.owner_userid,
+            Customer.name_norm,
+        ]
         for row in session.execute(select(*cols).order_by(Customer.id)):
             values = {c: row[i + 1] for i, c in enumerate(BUILTIN_COLUMNS)}
             values["custom"] = dict(row[-3] or {})
@@ -254,7 +311,10 @@ class _Importer:
         if user is None:
             named = self.users_by_name.get(raw, [])
             if len(named) > 1:
-                raise _Reject("负责人重名", f"负责人「{raw}」有重名，请写账号（{'、'.join(u.display_userid for u in named)}）")
+                raise _Reject(
+                    "负责人重名",
+                    f"负责人「{raw}」有重名，请写账号（{'、'.join(u.display_userid for u in named)}）",
+                )
             user = named[0] if named else None
         if user is None:
             raise _Reject("负责人不存在", f"负责人不存在：{raw}")
@@ -345,7 +405,9 @@ class _Importer:
             rec.in_batch = False
         audit: list[dict[str, Any]] = []
         if new:
-            rows = [{**self.columns_of(r.values), "created_at": self.now, "updated_at": self.now} for r in new]
+            rows = [
+                {**self.columns_of(r.values), "created_at": self.now, "updated_at": self.now} for r in new
+            ]
             # Core executemany with RETURNING ("insertmanyvalues": multi-row INSERTs, ids in parameter order).
             ids = self.session.scalars(
                 _CUSTOMERS.insert().returning(_CUSTOMERS.c.id, sort_by_parameter_order=True), rows
@@ -354,8 +416,17 @@ class _Importer:
                 rec.id = id_
                 rec.original = _copy(rec.values)
                 rec.outcome = rec.outcome or "created"
-                audit.append(self.audit_row(id_, "create", {k: v for k, v in row.items() if k in _CREATE_FIELDS
-                                                              and k not in ("name_norm", "phone_norm") and v}))
+                audit.append(
+                    self.audit_row(
+                        id_,
+                        "create",
+                        {
+                            k: v
+                            for k, v in row.items()
+                            if k in _CREATE_FIELDS and k not in ("name_norm", "phone_norm") and v
+                        },
+                    )
+                )
         updates: list[dict[str, Any]] = []
         for rec in existing:
             assert rec.original is not None and rec.id is not None
@@ -380,8 +451,17 @@ class _Importer:
         self.session.flush()
 
     def audit_row(self, entity_id: int, action: str, changes: dict[str, Any]) -> dict[str, Any]:
-        return {"actor": ACTOR, "entity": "customer", "entity_id": entity_id, "action": action, "outcome": "ok",
-                "changes": changes, "detail": self.source[:255], "task_id": None, "at": self.now}
+        return {
+            "actor": ACTOR,
+            "entity": "customer",
+            "entity_id": entity_id,
+            "action": action,
+            "outcome": "ok",
+            "changes": changes,
+            "detail": self.source[:255],
+            "task_id": None,
+            "at": self.now,
+        }
 
 
 def _copy(values: dict[str, Any]) -> dict[str, Any]:
@@ -449,7 +529,11 @@ def import_customers(
     if progress is not None and pending:
         progress(pending)
     counts = Counter(rec.outcome for rec in touched)
-    report.created, report.updated, report.unchanged = counts["created"], counts["updated"], counts["unchanged"]
+    report.created, report.updated, report.unchanged = (
+        counts["created"],
+        counts["updated"],
+        counts["unchanged"],
+    )
     if write_rejects_file and not dry_run:
         report.rejects_path = write_rejects(path, report, now=now)
     base = rejects_path_for(path)

@@ -113,8 +113,12 @@ def find_duplicate(
     conditions = [Customer.name_norm == normalize_name(name)]
     if phone_norm:
         same_phone = Customer.phone_norm == phone_norm
-        conditions.append(same_phone if allow_phone_of is None else and_(same_phone, Customer.id != allow_phone_of))
-    return session.scalar(select(Customer).where(or_(*conditions), Scope.of(user).customers()).order_by(Customer.id).limit(1))
+        conditions.append(
+            same_phone if allow_phone_of is None else and_(same_phone, Customer.id != allow_phone_of)
+        )
+    return session.scalar(
+        select(Customer).where(or_(*conditions), Scope.of(user).customers()).order_by(Customer.id).limit(1)
+    )
 
 
 def same_name(existing: Customer, name: str) -> bool:
@@ -126,7 +130,12 @@ def duplicate_message(existing: Customer) -> str:
 
 
 def create_customer(
-    session: Session, *, config: BusinessConfig, user: User, draft: Draft, now: datetime,
+    session: Session,
+    *,
+    config: BusinessConfig,
+    user: User,
+    draft: Draft,
+    now: datetime,
     allow_phone_of: int | None = None,
 ) -> Customer:
     """Create from a complete draft (all required fields present). The creator is the owner."""
@@ -135,7 +144,11 @@ def create_customer(
     if missing:
         raise DomainError(f"还缺少：{'、'.join(f.label for f in missing)}。\n{NEW_USAGE}")
     existing = find_duplicate(
-        session, user=user, name=draft.name, phone_norm=draft.values.get("phone"), allow_phone_of=allow_phone_of
+        session,
+        user=user,
+        name=draft.name,
+        phone_norm=draft.values.get("phone"),
+        allow_phone_of=allow_phone_of,
     )
     if existing is not None:
         raise DomainError(duplicate_message(existing))
@@ -158,7 +171,15 @@ def create_customer(
     session.flush()
     changes: dict[str, Any] = {"name": [None, customer.name], "owner_userid": [None, user.userid]}
     changes.update({k: [None, v] for k, v in draft.values.items()})
-    audit.record(session, actor=user.userid, entity="customer", entity_id=customer.id, action="create", now=now, changes=changes)
+    audit.record(
+        session,
+        actor=user.userid,
+        entity="customer",
+        entity_id=customer.id,
+        action="create",
+        now=now,
+        changes=changes,
+    )
     return customer
 
 
@@ -200,13 +221,18 @@ def _km(meters: float | None) -> str:
     return f"{(meters or 0) / 1000:.1f}公里"
 
 
-def customer_view(session: Session, *, config: BusinessConfig, user: User, customer: Customer, now: datetime) -> str:
+def customer_view(
+    session: Session, *, config: BusinessConfig, user: User, customer: Customer, now: datetime
+) -> str:
     """The 360 text: fields, segment, owner, open opportunities, last 3 visits, next follow-up."""
     if Scope.of(user).card_only:
         return _card_view(session, user=user, customer=customer)
     owner = session.scalar(select(User).where(User.userid == customer.owner_userid))
     segment = f"{customer.segment}客户" if customer.segment else "潜在客户"
-    lines = [f"【{customer.name}】#{customer.id}  {segment}", f"负责人：{owner.name if owner else customer.owner_userid}"]
+    lines = [
+        f"【{customer.name}】#{customer.id}  {segment}",
+        f"负责人：{owner.name if owner else customer.owner_userid}",
+    ]
     for spec in config.customer_fields:
         if spec.key == "name":
             continue
@@ -237,11 +263,18 @@ def customer_view(session: Session, *, config: BusinessConfig, user: User, custo
 
     visits = list(
         session.scalars(
-            select(Visit).where(Visit.customer_id == customer.id).order_by(Visit.visited_at.desc(), Visit.id.desc()).limit(3)
+            select(Visit)
+            .where(Visit.customer_id == customer.id)
+            .order_by(Visit.visited_at.desc(), Visit.id.desc())
+            .limit(3)
         )
     )
     if visits:
-        names = dict(session.execute(select(User.userid, User.name).where(User.userid.in_({v.userid for v in visits}))).all())
+        names = dict(
+            session.execute(
+                select(User.userid, User.name).where(User.userid.in_({v.userid for v in visits}))
+            ).all()
+        )
         lines.append("最近拜访：")
         for v in visits:
             extra = []

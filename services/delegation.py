@@ -27,7 +27,9 @@ def active_delegates(session: Session, *, approver_userid: str, now: datetime) -
     )
 
 
-def active_delegation(session: Session, *, approver_userid: str, delegate_userid: str, now: datetime) -> Delegation | None:
+def active_delegation(
+    session: Session, *, approver_userid: str, delegate_userid: str, now: datetime
+) -> Delegation | None:
     return session.scalar(
         select(Delegation)
         .where(
@@ -110,9 +112,13 @@ def create(
 def cancel_all(session: Session, *, approver: User, now: datetime) -> int:
     """End every current or future delegation of `approver` now."""
     rows = list(
-        session.scalars(select(Delegation).where(Delegation.approver_userid == approver.userid, Delegation.ends_at > now))
+        session.scalars(
+            select(Delegation).where(Delegation.approver_userid == approver.userid, Delegation.ends_at > now)
+        )
     )
     for row in rows:
         row.ends_at = max(now, row.starts_at)
-        audit.record(session, actor=approver.userid, entity="delegation", entity_id=row.id, action="cancel", now=now)
+        audit.record(
+            session, actor=approver.userid, entity="delegation", entity_id=row.id, action="cancel", now=now
+        )
     return len(rows)

@@ -53,8 +53,12 @@ def record_milestone(
     today = plans.local_day(now)
     day = day or today
     if day < plans.local_day(contract.signed_at):
-        raise DomainError(f"{kind}日期 {day:%Y-%m-%d} 早于签约日 {plans.local_day(contract.signed_at):%Y-%m-%d}。")
-    milestone = session.scalar(select(Milestone).where(Milestone.contract_id == contract.id, Milestone.kind == kind))
+        raise DomainError(
+            f"{kind}日期 {day:%Y-%m-%d} 早于签约日 {plans.local_day(contract.signed_at):%Y-%m-%d}。"
+        )
+    milestone = session.scalar(
+        select(Milestone).where(Milestone.contract_id == contract.id, Milestone.kind == kind)
+    )
     if milestone is None:
         milestone = Milestone(contract_id=contract.id, kind=kind, recorded_by=user.userid, updated_at=now)
         session.add(milestone)
@@ -88,8 +92,19 @@ def record_milestone(
     session.flush()
     result.fixed = plans.refresh_due_dates(session, contract=contract)
     audit.record(
-        session, actor=user.userid, entity="milestone", entity_id=milestone.id, action="reached" if reached else "planned",
-        now=now, changes={k: [v.isoformat() if v else None, getattr(milestone, k).isoformat() if getattr(milestone, k) else None] for k, v in before.items()},
+        session,
+        actor=user.userid,
+        entity="milestone",
+        entity_id=milestone.id,
+        action="reached" if reached else "planned",
+        now=now,
+        changes={
+            k: [
+                v.isoformat() if v else None,
+                getattr(milestone, k).isoformat() if getattr(milestone, k) else None,
+            ]
+            for k, v in before.items()
+        },
         detail=f"contract {contract.id} {kind}",
     )
     return result

@@ -88,7 +88,9 @@ class DigestView:
     overdue: list[tuple[str, int]] = field(default_factory=list)  # (rep name, open reminders past due)
     collections_mtd: Decimal = Decimal(0)
     collections_last_month_same: Decimal = Decimal(0)
-    collections_trend: list[tuple[str, Decimal]] = field(default_factory=list)  # (YYYY-MM, amount), oldest first
+    collections_trend: list[tuple[str, Decimal]] = field(
+        default_factory=list
+    )  # (YYYY-MM, amount), oldest first
     top_reps: list[tuple[str, Decimal]] = field(default_factory=list)
     segments: dict[str, int] = field(default_factory=dict)  # segment (or 潜在) -> count
     new_dormant: list[str] = field(default_factory=list)
@@ -100,7 +102,9 @@ class DigestView:
     now: datetime | None = None
     live: bool = False  # 日报 今天: today so far instead of yesterday
     regions: list[RegionRow] = field(default_factory=list)  # the whole company's view: regions side by side
-    quiet: list[tuple[str, int | None]] = field(default_factory=list)  # no visit: (name, working days since last)
+    quiet: list[tuple[str, int | None]] = field(
+        default_factory=list
+    )  # no visit: (name, working days since last)
 
     @property
     def day_word(self) -> str:
@@ -160,7 +164,11 @@ def build_digests(
     visits: dict[str, int] = {}
     last_visit: dict[str, date] = {}
     for userid, in_period, last_at in session.execute(
-        select(Visit.userid, func.count(case((Visit.visited_at >= y_start, Visit.id))), func.max(Visit.visited_at))
+        select(
+            Visit.userid,
+            func.count(case((Visit.visited_at >= y_start, Visit.id))),
+            func.max(Visit.visited_at),
+        )
         .where(Visit.visited_at < y_end, _owner_in(Visit.userid, userids))
         .group_by(Visit.userid)
     ).all():
@@ -218,12 +226,19 @@ def build_digests(
     months = [ind.add_months(today, -k) for k in range(TREND_MONTHS - 1, -1, -1)]
     bounds = [ind.local_midnight(m, tz) for m in months] + [now]
     sums = [
-        func.coalesce(func.sum(case((and_(Payment.received_at >= lo, Payment.received_at < hi), Payment.amount))), 0)
+        func.coalesce(
+            func.sum(case((and_(Payment.received_at >= lo, Payment.received_at < hi), Payment.amount))), 0
+        )
         for lo, hi in zip(bounds, bounds[1:], strict=False)
     ]
     sums.append(
         func.coalesce(
-            func.sum(case((and_(Payment.received_at >= last_start, Payment.received_at < last_end), Payment.amount))), 0
+            func.sum(
+                case(
+                    (and_(Payment.received_at >= last_start, Payment.received_at < last_end), Payment.amount)
+                )
+            ),
+            0,
         )
     )
     collections = {
@@ -273,7 +288,9 @@ def build_digests(
         (level, key): _dec(value)
         for level, key, value in session.execute(
             select(Target.level, Target.key, Target.value).where(
-                Target.month == month, Target.metric == Metric.SIGNED.value, Target.level.in_(("rep", "region"))
+                Target.month == month,
+                Target.metric == Metric.SIGNED.value,
+                Target.level.in_(("rep", "region")),
             )
         ).all()
     }
@@ -341,7 +358,8 @@ def build_digests(
                 view.quotes_rejected += int(n)
 
         view.overdue = sorted(
-            ((names.get(u, u), int(n)) for u, n in overdue if members is None or u in members), key=lambda x: (-x[1], x[0])
+            ((names.get(u, u), int(n)) for u, n in overdue if members is None or u in members),
+            key=lambda x: (-x[1], x[0]),
         )
 
         totals = [Decimal(0)] * (TREND_MONTHS + 1)
@@ -357,7 +375,9 @@ def build_digests(
                 by_signer[signer] = by_signer.get(signer, Decimal(0)) + _dec(amount)
         best = sorted(by_signer.items(), key=lambda x: (-x[1], x[0]))[:TOP_REPS]
         view.top_reps = [(names.get(u, u), amount) for u, amount in best]
-        view.targets = _target_lines(manager, users, members, by_signer, month_targets, elapsed_share(now, month))
+        view.targets = _target_lines(
+            manager, users, members, by_signer, month_targets, elapsed_share(now, month)
+        )
 
         segments: dict[str | None, int] = {}
         complete = total_customers = 0
@@ -369,7 +389,9 @@ def build_digests(
         view.segments["潜在"] = segments.get(None, 0)
 
         newly = [row for row in dormant if ind.covers(mine, row.region)]
-        view.new_dormant = [r.name for r in sorted(newly, key=lambda r: (_desc(r.segment_since), r.id))[:MAX_NAMED]]
+        view.new_dormant = [
+            r.name for r in sorted(newly, key=lambda r: (_desc(r.segment_since), r.id))[:MAX_NAMED]
+        ]
         view.new_dormant_count = sum(int(total) for total in {r.region: r.total for r in newly}.values())
 
         view.indicators = [
@@ -377,19 +399,34 @@ def build_digests(
             ind.completeness_from(total_customers, complete),
             ind.on_time_rate_from(
                 *ind.add_pairs(
-                    [*(v for u, v in reminders_timely.items() if members is None or u in members), *ind.in_regions(steps_timely, mine)]
+                    [
+                        *(v for u, v in reminders_timely.items() if members is None or u in members),
+                        *ind.in_regions(steps_timely, mine),
+                    ]
                 )
             ),
             ind.sales_growth_from(*ind.add_pairs(ind.in_regions(growth, mine))),
         ]
         view.quiet = quiet_reps(
-            [(r.userid, r.name, r.visits) for r in view.visits], last_visit, period_end=yesterday, config=config
+            [(r.userid, r.name, r.visits) for r in view.visits],
+            last_visit,
+            period_end=yesterday,
+            config=config,
         )
         if mine is None:  # the whole company: the regions side by side
             view.regions = _region_rows(
-                config=config, users=users, visits=visits, funnel=funnel, quotes=quotes, signed=signed,
-                collections=collections, counts=counts, conversion=conversion, reminders_timely=reminders_timely,
-                steps_timely=steps_timely, growth=growth,
+                config=config,
+                users=users,
+                visits=visits,
+                funnel=funnel,
+                quotes=quotes,
+                signed=signed,
+                collections=collections,
+                counts=counts,
+                conversion=conversion,
+                reminders_timely=reminders_timely,
+                steps_timely=steps_timely,
+                growth=growth,
             )
         view.leads = lead_digest.for_scope(leads, mine)
         views[manager.userid] = view
@@ -398,7 +435,9 @@ def build_digests(
     return views
 
 
-def _region_rows(*, config: BusinessConfig, users: Sequence[Any], visits: dict[str, int], **groups: Any) -> list[RegionRow]:
+def _region_rows(
+    *, config: BusinessConfig, users: Sequence[Any], visits: dict[str, int], **groups: Any
+) -> list[RegionRow]:
     """One row per region from the per-region groups already loaded (no further query)."""
     names = sorted({u.region for u in users if u.region} | {r for r, *_ in groups["funnel"] if r})
     rows: list[RegionRow] = []
@@ -406,10 +445,14 @@ def _region_rows(*, config: BusinessConfig, users: Sequence[Any], visits: dict[s
         only = (region,)
         row = RegionRow(region=region)
         row.visits = sum(int(visits.get(u.userid, 0)) for u in users if u.region == region)
-        row.new_opportunities = sum(int(new_n) for r, _s, _n, _a, new_n, _na in groups["funnel"] if r == region)
+        row.new_opportunities = sum(
+            int(new_n) for r, _s, _n, _a, new_n, _na in groups["funnel"] if r == region
+        )
         row.quotes = sum(int(n) for r, _st, n, _o in groups["quotes"] if r == region)
         row.signed = sum((_dec(a) for r, _u, a in groups["signed"] if r == region), Decimal(0))
-        row.collected = sum((values[-2] for values in ind.in_regions(groups["collections"], only)), Decimal(0))
+        row.collected = sum(
+            (values[-2] for values in ind.in_regions(groups["collections"], only)), Decimal(0)
+        )
         total = complete = 0
         for (r, _segment), (n, done) in groups["counts"].items():
             if r == region:
@@ -420,25 +463,37 @@ def _region_rows(*, config: BusinessConfig, users: Sequence[Any], visits: dict[s
             ind.completeness_from(total, complete),
             ind.on_time_rate_from(
                 *ind.add_pairs(
-                    [*(v for u, v in groups["reminders_timely"].items() if u in members),
-                     *ind.in_regions(groups["steps_timely"], only)]
+                    [
+                        *(v for u, v in groups["reminders_timely"].items() if u in members),
+                        *ind.in_regions(groups["steps_timely"], only),
+                    ]
                 )
             ),
             ind.sales_growth_from(*ind.add_pairs(ind.in_regions(groups["growth"], only))),
         ]
         rows.append(row)
     return rows
+
+
 def _target_lines(
-    manager: User, users: Sequence[Any], members: frozenset[str] | None, by_signer: dict[str, Decimal],
-    month_targets: dict[tuple[str, str], Decimal], elapsed: float,
+    manager: User,
+    users: Sequence[Any],
+    members: frozenset[str] | None,
+    by_signer: dict[str, Decimal],
+    month_targets: dict[tuple[str, str], Decimal],
+    elapsed: float,
 ) -> list[str]:
     """Per rep for a supervisor, per region for the director: signed this month against the month's target."""
+
     def row(name: str, level: str, key: str, done: Decimal) -> tuple[str, Progress]:
         return name, Progress(Metric.SIGNED, month_targets.get((level, key)), done, None)
 
     if manager.role == Role.SUPERVISOR.value:
-        rows = [row(md(u.name), "rep", u.userid, by_signer.get(u.userid, Decimal(0)))
-                for u in users if u.role == Role.REP.value and members is not None and u.userid in members]
+        rows = [
+            row(md(u.name), "rep", u.userid, by_signer.get(u.userid, Decimal(0)))
+            for u in users
+            if u.role == Role.REP.value and members is not None and u.userid in members
+        ]
     else:
         region_of = {u.userid: u.region for u in users}
         done: dict[str, Decimal] = {}
@@ -450,14 +505,15 @@ def _target_lines(
     return digest_target_lines(sorted(rows, key=lambda r: r[0]), elapsed=elapsed)
 
 
-def _owner_in(column: ColumnElement[str] | InstrumentedAttribute[str], userids: tuple[str, ...] | None) -> ColumnElement[bool]:
+def _owner_in(
+    column: ColumnElement[str] | InstrumentedAttribute[str], userids: tuple[str, ...] | None
+) -> ColumnElement[bool]:
     return true() if userids is None else column.in_(userids)
 
 
 def _desc(day: date) -> int:
     """Sort key: the later day first."""
     return -day.toordinal()
-
 
 
 def _dec(value: object) -> Decimal:

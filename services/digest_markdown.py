@@ -52,7 +52,9 @@ def _sections(v: DigestView) -> list[str]:
     exceptions worth acting on; month-to-date figures say up to which day (截至 12月3日)."""
     day = v.day_word
     when = f"{v.yesterday:%m月%d日}（{day}{'，截至 ' + v.now.astimezone(_tz(v)).strftime('%H:%M') if v.live and v.now else ''}）"
-    out = [f"## 销售日报 · {md(v.scope_label)}\n<font color=\"comment\">{when}数据，{md(v.manager_name)} 收</font>"]
+    out = [
+        f'## 销售日报 · {md(v.scope_label)}\n<font color="comment">{when}数据，{md(v.manager_name)} 收</font>'
+    ]
     mtd = as_of(v.today)
 
     total_visits = sum(r.visits for r in v.visits)
@@ -132,7 +134,8 @@ def _sections(v: DigestView) -> list[str]:
 
     seg = v.segments
     lines = [
-        "**客户分层** " + "、".join(f"{name}{seg.get(name, 0)}" for name in ("明星", "成长", "稳定", "休眠"))
+        "**客户分层** "
+        + "、".join(f"{name}{seg.get(name, 0)}" for name in ("明星", "成长", "稳定", "休眠"))
         + f"、潜在{seg.get('潜在', 0)}"
     ]
     if v.new_dormant:
@@ -143,7 +146,7 @@ def _sections(v: DigestView) -> list[str]:
     lines = [f"**管理指标**（{mtd}）"]
     for item in v.indicators:
         mark = "" if item.ok is None else ("（达标）" if item.ok else f"（目标 {item.target}）")
-        detail = f" <font color=\"comment\">{item.detail}</font>" if item.detail else ""
+        detail = f' <font color="comment">{item.detail}</font>' if item.detail else ""
         lines.append(f"> {item.name}：{item.text}{mark}{detail}")
     out.append("\n".join(lines))
     return out
@@ -185,5 +188,3 @@ def _change(now_amount: Decimal, before: Decimal) -> str:
         return ""
     pct = float((now_amount - before) / before)
     return f"（{pct:+.0%}）"
-
-

@@ -48,7 +48,12 @@ def quiet_reps(
     """(name, working days since the last visit — None when there is none) for reps with no visit in the period,
     the longest gap first."""
     out = [
-        (name, working_days_between(last_visit[userid], period_end, config=config) if userid in last_visit else None)
+        (
+            name,
+            working_days_between(last_visit[userid], period_end, config=config)
+            if userid in last_visit
+            else None,
+        )
         for userid, name, visits in reps
         if visits == 0
     ]
@@ -61,7 +66,8 @@ def quiet_text(quiet: list[tuple[str, int | None]], *, limit: int, escape: objec
 
     md: Callable[[str], str] = escape  # type: ignore[assignment]
     shown = [
-        f"{md(name)}（{f'上次拜访在 {days} 个工作日前' if days is not None else '还没有拜访记录'}）" for name, days in quiet[:limit]
+        f"{md(name)}（{f'上次拜访在 {days} 个工作日前' if days is not None else '还没有拜访记录'}）"
+        for name, days in quiet[:limit]
     ]
     more = f" 等{len(quiet)}人" if len(quiet) > limit else ""
     return "、".join(shown) + more

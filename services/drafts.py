@@ -64,7 +64,9 @@ def _one_line(text: str) -> str:
 def _customers(session: Session, user: User, ids: tuple[int, ...]) -> list[Customer]:
     if not ids:
         return []
-    found = session.scalars(select(Customer).where(Customer.id.in_(ids), Scope.of(user).customers()).order_by(Customer.id))
+    found = session.scalars(
+        select(Customer).where(Customer.id.in_(ids), Scope.of(user).customers()).order_by(Customer.id)
+    )
     return list(found)
 
 
@@ -75,7 +77,9 @@ def _opportunities(session: Session, user: User, ask: Ask, customers: list[Custo
         return list(session.scalars(query.where(Opportunity.id.in_(ask.opportunity_ids))))
     if len(customers) == 1:
         return list(
-            session.scalars(query.where(Opportunity.customer_id == customers[0].id, Opportunity.closed_at.is_(None)))
+            session.scalars(
+                query.where(Opportunity.customer_id == customers[0].id, Opportunity.closed_at.is_(None))
+            )
         )
     return []
 
@@ -85,8 +89,14 @@ def _customer_pick(customers: list[Customer]) -> NeedPick:
 
 
 def _opportunity_pick(session: Session, opps: list[Opportunity]) -> NeedPick:
-    names = dict(session.execute(select(Customer.id, Customer.name).where(Customer.id.in_({o.customer_id for o in opps}))).all())
-    return NeedPick("opportunity", [(o.id, f"{o.name}（{names.get(o.customer_id, '')}，{o.stage}）") for o in opps])
+    names = dict(
+        session.execute(
+            select(Customer.id, Customer.name).where(Customer.id.in_({o.customer_id for o in opps}))
+        ).all()
+    )
+    return NeedPick(
+        "opportunity", [(o.id, f"{o.name}（{names.get(o.customer_id, '')}，{o.stage}）") for o in opps]
+    )
 
 
 def _the_customer(session: Session, user: User, ask: Ask, example: str) -> Customer | NeedPick | NeedMore:
@@ -101,7 +111,9 @@ def _the_customer(session: Session, user: User, ask: Ask, example: str) -> Custo
     return NeedMore(_NO_CUSTOMER.format(example=example))
 
 
-def _the_opportunity(session: Session, user: User, ask: Ask, example: str) -> tuple[Opportunity, Customer] | NeedPick | NeedMore:
+def _the_opportunity(
+    session: Session, user: User, ask: Ask, example: str
+) -> tuple[Opportunity, Customer] | NeedPick | NeedMore:
     customers = _customers(session, user, ask.customer_ids)
     if len(customers) > 1 and not ask.opportunity_ids:
         return _customer_pick(customers)
@@ -112,7 +124,9 @@ def _the_opportunity(session: Session, user: User, ask: Ask, example: str) -> tu
     if len(opps) > 1:
         return _opportunity_pick(session, opps)
     if len(customers) == 1:
-        return NeedMore(f"「{customers[0].name}」没有进行中的商机。新建商机：商机 {customers[0].name} 名称 金额")
+        return NeedMore(
+            f"「{customers[0].name}」没有进行中的商机。新建商机：商机 {customers[0].name} 名称 金额"
+        )
     return NeedMore(_NO_OPPORTUNITY.format(example=example))
 
 
@@ -138,7 +152,9 @@ def _visit(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
         title = f"跟进：{_last_clause(note)[:30]}"
         followup = f"#{found.id} {_stamp(when)} {title}"
         shown = f"{format_when(when, now=now)} {title}"
-    view = ProposalView("记录拜访", (("客户", found.name), ("拜访时间", format_when(now, now=now))), note=note, followup=shown)
+    view = ProposalView(
+        "记录拜访", (("客户", found.name), ("拜访时间", format_when(now, now=now))), note=note, followup=shown
+    )
     return Proposed(Draft("拜访", f"#{found.id} {note}", followup), view)
 
 
@@ -150,7 +166,9 @@ def _followup(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
     if ask.when is None:
         return NeedMore(f"什么时候提醒您「{title}」？请带上时间再说一次，例如：明天上午10点提醒我{title}")
     if ask.when <= now:
-        return NeedMore(f"{format_when(ask.when, now=now)} 已经过去了，跟进提醒要设在将来的时间。请换个时间再说一次。")
+        return NeedMore(
+            f"{format_when(ask.when, now=now)} 已经过去了，跟进提醒要设在将来的时间。请换个时间再说一次。"
+        )
     view = ProposalView(
         "设置跟进提醒", (("客户", found.name), ("提醒时间", format_when(ask.when, now=now)), ("事项", title))
     )
@@ -172,9 +190,7 @@ def _new_opportunity(session: Session, user: User, ask: Ask, now: datetime) -> O
     return Proposed(Draft("商机", args), ProposalView("新建商机", tuple(fields)))
 
 
-def _on_opportunity(
-    session: Session, user: User, ask: Ask, config: BusinessConfig, now: datetime
-) -> Outcome:
+def _on_opportunity(session: Session, user: User, ask: Ask, config: BusinessConfig, now: datetime) -> Outcome:
     examples = {
         "advance": "二期产线推进到方案制定",
         "score": "二期产线预算明确了，决策人也见过了",
@@ -201,7 +217,9 @@ def _on_opportunity(
         return Proposed(Draft("评分", f"#{opp.id} {' '.join(items)}"), view)
     if ask.intent == "lost":
         reason = text or _one_line(ask.source)
-        return Proposed(Draft("输单", f"#{opp.id} {reason}"), ProposalView("记为输单", base, note=f"原因：{reason}"))
+        return Proposed(
+            Draft("输单", f"#{opp.id} {reason}"), ProposalView("记为输单", base, note=f"原因：{reason}")
+        )
     if ask.amount is None:
         what = "报价" if ask.intent == "quote" else "合同"
         return NeedMore(f"{what}金额是多少？例如：{examples[ask.intent]}")
@@ -210,7 +228,9 @@ def _on_opportunity(
         note = f" {text}" if text else ""
         view = ProposalView("申请报价审批", (*base, *money), note=f"说明：{text}" if text else "")
         return Proposed(Draft("报价", f"#{opp.id} {_money(ask.amount)}{note}"), view)
-    return Proposed(Draft("合同", f"#{opp.id} {_money(ask.amount)}"), ProposalView("登记合同", (*base, *money)))
+    return Proposed(
+        Draft("合同", f"#{opp.id} {_money(ask.amount)}"), ProposalView("登记合同", (*base, *money))
+    )
 
 
 def _payment(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
@@ -239,7 +259,9 @@ def _payment(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
             return Proposed(Draft("回款", f"客户#{found.id} {_money(ask.amount)}"), view)
     if ask.amount is None:
         return NeedMore(f"回款金额是多少？例如：{example}")
-    target = receipts.target_for_contract(session, contract=contract, amount=ask.amount, hint=ask.source or ask.text)
+    target = receipts.target_for_contract(
+        session, contract=contract, amount=ask.amount, hint=ask.source or ask.text
+    )
     fields: list[tuple[str, str]] = [
         ("客户", target.customer.name),
         ("合同", f"#{contract.id} {target.opportunity}".strip()),
@@ -247,7 +269,12 @@ def _payment(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
     ]
     if target.lands_on is not None:
         inst = target.lands_on
-        fields.append(("记入", f"{inst.label}（应收 {format_amount(Decimal(inst.instalment.amount))}，未收 {format_amount(inst.remaining)}）"))
+        fields.append(
+            (
+                "记入",
+                f"{inst.label}（应收 {format_amount(Decimal(inst.instalment.amount))}，未收 {format_amount(inst.remaining)}）",
+            )
+        )
     view = ProposalView("登记回款", tuple(fields), warnings=tuple(target.notes))
     return Proposed(Draft("回款", f"#{contract.id} {_money(ask.amount)}"), view)
 
@@ -256,7 +283,9 @@ def _reassign(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
     found = _the_customer(session, user, ask, "把华东精密分给李娜")
     if not isinstance(found, Customer):
         return found
-    person = session.scalar(select(User).where(User.userid == (ask.person_userid or "").lower(), User.active.is_(True)))
+    person = session.scalar(
+        select(User).where(User.userid == (ask.person_userid or "").lower(), User.active.is_(True))
+    )
     if person is None:
         return NeedMore(f"把「{found.name}」交给谁？请写销售的姓名，例如：把{found.name}分给李娜")
     view = ProposalView("分配客户", (("客户", found.name), ("交给", person.name)))
@@ -268,7 +297,12 @@ def _lead(ask: Ask, config: BusinessConfig) -> Outcome | None:
     lead = lead_sentence.parse(ask.source, config=config)
     if lead is None:
         return None
-    fields = (("公司", lead.company), ("联系人", lead.contact or "—"), ("电话", lead.phone or "—"), ("来源", lead.source))
+    fields = (
+        ("公司", lead.company),
+        ("联系人", lead.contact or "—"),
+        ("电话", lead.phone or "—"),
+        ("来源", lead.source),
+    )
     view = ProposalView("登记线索", fields, note=f"备注：{lead.note}" if lead.note else "")
     return Proposed(Draft("线索", lead_sentence.command_args(lead)), view)
 
@@ -297,7 +331,8 @@ def _decision(session: Session, user: User, ask: Ask) -> Outcome:
     if not reason:
         return NeedMore(f"请写上驳回理由，例如：驳回 #{ask.quote_id} 价格低于成本线")
     return Proposed(
-        Draft("驳回", f"#{ask.quote_id} {reason}"), ProposalView("驳回报价", (("报价", label),), note=f"理由：{reason}")
+        Draft("驳回", f"#{ask.quote_id} {reason}"),
+        ProposalView("驳回报价", (("报价", label),), note=f"理由：{reason}"),
     )
 
 

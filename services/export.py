@@ -71,7 +71,16 @@ def _customer_names(session: Session) -> dict[int, str]:
 def export_customers(session: Session, *, path: Path, config: BusinessConfig) -> int:
     users = _user_names(session)
     fields = config.customer_fields
-    headers = ["编号", *(f.label for f in fields), "负责人账号", "负责人", "客户分层", "信息完整", "创建时间", "更新时间"]
+    headers = [
+        "编号",
+        *(f.label for f in fields),
+        "负责人账号",
+        "负责人",
+        "客户分层",
+        "信息完整",
+        "创建时间",
+        "更新时间",
+    ]
 
     def rows() -> Iterable[list[Any]]:
         for c in session.scalars(select(Customer).order_by(Customer.id).execution_options(yield_per=1000)):
@@ -91,16 +100,34 @@ def export_customers(session: Session, *, path: Path, config: BusinessConfig) ->
 
 def export_visits(session: Session, *, path: Path, config: BusinessConfig) -> int:
     users, customers = _user_names(session), _customer_names(session)
-    headers = ["编号", "客户编号", "客户名称", "拜访人", "拜访人账号", "拜访时间", "拜访内容", "位置", "距客户(米)",
-               "位置异常", "照片数"]
+    headers = [
+        "编号",
+        "客户编号",
+        "客户名称",
+        "拜访人",
+        "拜访人账号",
+        "拜访时间",
+        "拜访内容",
+        "位置",
+        "距客户(米)",
+        "位置异常",
+        "照片数",
+    ]
 
     def rows() -> Iterable[list[Any]]:
         for v in session.scalars(select(Visit).order_by(Visit.id).execution_options(yield_per=1000)):
             yield [
-                v.id, v.customer_id, customers.get(v.customer_id, ""), users.get(v.userid, v.userid), v.userid,
-                _when(v.visited_at), v.summary, v.location_label,
+                v.id,
+                v.customer_id,
+                customers.get(v.customer_id, ""),
+                users.get(v.userid, v.userid),
+                v.userid,
+                _when(v.visited_at),
+                v.summary,
+                v.location_label,
                 round(v.distance_m) if v.distance_m is not None else None,
-                "是" if v.location_anomaly else "否", v.photo_count,
+                "是" if v.location_anomaly else "否",
+                v.photo_count,
             ]
 
     return _write(path, "拜访", headers, rows())
@@ -108,15 +135,44 @@ def export_visits(session: Session, *, path: Path, config: BusinessConfig) -> in
 
 def export_opportunities(session: Session, *, path: Path, config: BusinessConfig) -> int:
     users, customers = _user_names(session), _customer_names(session)
-    headers = ["编号", "客户编号", "客户名称", "商机名称", "金额(元)", "阶段", "评分", "优先级", "评分项", "负责人",
-               "负责人账号", "输单原因", "创建时间", "更新时间", "关闭时间"]
+    headers = [
+        "编号",
+        "客户编号",
+        "客户名称",
+        "商机名称",
+        "金额(元)",
+        "阶段",
+        "评分",
+        "优先级",
+        "评分项",
+        "负责人",
+        "负责人账号",
+        "输单原因",
+        "创建时间",
+        "更新时间",
+        "关闭时间",
+    ]
 
     def rows() -> Iterable[list[Any]]:
-        for o in session.scalars(select(Opportunity).order_by(Opportunity.id).execution_options(yield_per=1000)):
+        for o in session.scalars(
+            select(Opportunity).order_by(Opportunity.id).execution_options(yield_per=1000)
+        ):
             yield [
-                o.id, o.customer_id, customers.get(o.customer_id, ""), o.name, _money(o.amount), o.stage, o.score,
-                o.priority, "、".join(o.score_items or []), users.get(o.owner_userid, o.owner_userid),
-                o.owner_userid, o.lost_reason, _when(o.created_at), _when(o.updated_at), _when(o.closed_at),
+                o.id,
+                o.customer_id,
+                customers.get(o.customer_id, ""),
+                o.name,
+                _money(o.amount),
+                o.stage,
+                o.score,
+                o.priority,
+                "、".join(o.score_items or []),
+                users.get(o.owner_userid, o.owner_userid),
+                o.owner_userid,
+                o.lost_reason,
+                _when(o.created_at),
+                _when(o.updated_at),
+                _when(o.closed_at),
             ]
 
     return _write(path, "商机", headers, rows())
@@ -124,15 +180,29 @@ def export_opportunities(session: Session, *, path: Path, config: BusinessConfig
 
 def export_payments(session: Session, *, path: Path, config: BusinessConfig) -> int:
     users, customers = _user_names(session), _customer_names(session)
-    headers = ["编号", "客户编号", "客户名称", "合同编号", "合同金额(元)", "回款金额(元)", "回款时间", "登记人"]
+    headers = [
+        "编号",
+        "客户编号",
+        "客户名称",
+        "合同编号",
+        "合同金额(元)",
+        "回款金额(元)",
+        "回款时间",
+        "登记人",
+    ]
     contracts = {i: a for i, a in session.execute(select(Contract.id, Contract.amount))}
 
     def rows() -> Iterable[list[Any]]:
         for p in session.scalars(select(Payment).order_by(Payment.id).execution_options(yield_per=1000)):
             yield [
-                p.id, p.customer_id, customers.get(p.customer_id, ""), p.contract_id,
-                _money(contracts.get(p.contract_id)) if p.contract_id else None, _money(p.amount),
-                _when(p.received_at), users.get(p.recorded_by, p.recorded_by),
+                p.id,
+                p.customer_id,
+                customers.get(p.customer_id, ""),
+                p.contract_id,
+                _money(contracts.get(p.contract_id)) if p.contract_id else None,
+                _money(p.amount),
+                _when(p.received_at),
+                users.get(p.recorded_by, p.recorded_by),
             ]
 
     return _write(path, "回款", headers, rows())

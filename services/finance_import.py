@@ -34,10 +34,29 @@ from services.tabular import read_rows
 ACTOR = "erp-import"
 CONTRACT_PREFIX = "SB"  # the 合同编号 the finance export writes: SB000012 for contract #12
 HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "contract": ("合同编号", "合同号", "合同编码", "合同", "销售合同号", "contract", "contract_no", "contractno"),
+    "contract": (
+        "合同编号",
+        "合同号",
+        "合同编码",
+        "合同",
+        "销售合同号",
+        "contract",
+        "contract_no",
+        "contractno",
+    ),
     "amount": ("回款金额", "收款金额", "金额", "本币金额", "原币金额", "贷方金额", "到账金额", "amount"),
     "date": ("回款日期", "收款日期", "到账日期", "凭证日期", "单据日期", "日期", "date"),
-    "voucher": ("凭证号", "凭证编号", "凭证字号", "收款单号", "单据编号", "单据号", "voucher", "voucher_no", "voucherno"),
+    "voucher": (
+        "凭证号",
+        "凭证编号",
+        "凭证字号",
+        "收款单号",
+        "单据编号",
+        "单据号",
+        "voucher",
+        "voucher_no",
+        "voucherno",
+    ),
 }
 REQUIRED = {"contract": "合同编号", "amount": "回款金额", "date": "回款日期", "voucher": "凭证号"}
 _CONTRACT = re.compile(r"^(?:SB[-_]?|#|＃)?0*(\d{1,9})$", re.IGNORECASE)
@@ -70,7 +89,9 @@ class ReceiptsReport(ImportReport):
         if self.ignored_columns:
             lines.append("未识别的列（已忽略）：" + "、".join(self.ignored_columns))
         if self.rejects_path is not None:
-            lines.append(f"跳过的行已写入 {self.rejects_path}，改正后可直接再导入这个文件（已导入的凭证不会重复记录）。")
+            lines.append(
+                f"跳过的行已写入 {self.rejects_path}，改正后可直接再导入这个文件（已导入的凭证不会重复记录）。"
+            )
         return "\n".join(lines)
 
 
@@ -105,7 +126,13 @@ def parse_date(raw: str) -> date:
 
 
 def import_receipts(
-    session: Session, *, path: Path, config: BusinessConfig, now: datetime, dry_run: bool = False, write_rejects_file: bool = True
+    session: Session,
+    *,
+    path: Path,
+    config: BusinessConfig,
+    now: datetime,
+    dry_run: bool = False,
+    write_rejects_file: bool = True,
 ) -> ReceiptsReport:
     """Read the sheet and record its receipts; never commits (the caller does, or rolls back a dry run)."""
     headers, rows = read_rows(path)
@@ -141,7 +168,10 @@ def import_receipts(
             m = _CONTRACT.match(cell("contract").replace(" ", ""))
             contract = session.get(Contract, int(m.group(1))) if m else None
             if contract is None:
-                raise _Skip("找不到合同", f"找不到合同：{cell('contract') or '（空）'}（合同编号如 {contract_code(12)}）")
+                raise _Skip(
+                    "找不到合同",
+                    f"找不到合同：{cell('contract') or '（空）'}（合同编号如 {contract_code(12)}）",
+                )
             try:
                 amount = parse_amount(cell("amount"))
             except AmountError:
@@ -152,12 +182,24 @@ def import_receipts(
             if day > today:
                 raise _Skip("日期无效", f"回款日期在将来：{day:%Y-%m-%d}")
             received = datetime.combine(day, time(12, 0), tzinfo=SHANGHAI)
-            owed = Decimal(contract.amount) - plans.totals_by_contract(session, [contract.id])[0].get(contract.id, Decimal(0))
+            owed = Decimal(contract.amount) - plans.totals_by_contract(session, [contract.id])[0].get(
+                contract.id, Decimal(0)
+            )
             if amount > owed:  # checked here, before any write, so a rejected row leaves nothing behind
-                raise _Skip("超过未收金额", f"回款 {format_amount(amount)} 超过合同 {contract_code(contract.id)} 的未收金额 {format_amount(owed)}")
+                raise _Skip(
+                    "超过未收金额",
+                    f"回款 {format_amount(amount)} 超过合同 {contract_code(contract.id)} 的未收金额 {format_amount(owed)}",
+                )
             receipts.receive(
-                session, config=config, user=actor, contract=contract, amount=amount, now=now,
-                received_at=received, voucher_no=voucher, source="erp",
+                session,
+                config=config,
+                user=actor,
+                contract=contract,
+                amount=amount,
+                now=now,
+                received_at=received,
+                voucher_no=voucher,
+                source="erp",
             )
             report.imported += 1
             report.amount += amount
@@ -170,5 +212,3 @@ def import_receipts(
     if base.exists() and base != report.rejects_path:
         report.rejects_kept = base
     return report
-
-

@@ -139,7 +139,9 @@ def strip_place_prefix(name: str) -> str:
     longest = max(len(s) for s in spellings)
     rest = name.strip()
     while True:
-        match = next((rest[:k] for k in range(min(longest, len(rest) - 1), 1, -1) if rest[:k] in spellings), None)
+        match = next(
+            (rest[:k] for k in range(min(longest, len(rest) - 1), 1, -1) if rest[:k] in spellings), None
+        )
         if match is None:
             return rest
         rest = rest[len(match) :]

@@ -230,7 +230,9 @@ def conversion_cycle(session: Session, *, scope: Coverage, now: datetime) -> Ind
     return conversion_cycle_from(*add_pairs(in_regions(parts, scope.regions)))
 
 
-def customer_counts(session: Session, *, regions: Regions) -> dict[tuple[str | None, str | None], tuple[int, int]]:
+def customer_counts(
+    session: Session, *, regions: Regions
+) -> dict[tuple[str | None, str | None], tuple[int, int]]:
     """(region, segment) → (customers, complete ones): the digest's 客户分层 and `completeness`, one query."""
     rows = session.execute(
         select(
@@ -265,17 +267,23 @@ def completeness(session: Session, *, scope: Coverage) -> Indicator:
     every write). Target ≥ 90%.
     """
     counts = customer_counts(session, regions=scope.regions)
-    return completeness_from(*add_pairs(n for (region, _), n in counts.items() if covers(scope.regions, region)))
+    return completeness_from(
+        *add_pairs(n for (region, _), n in counts.items() if covers(scope.regions, region))
+    )
 
 
-def reminder_timeliness(session: Session, *, userids: tuple[str, ...] | None, now: datetime) -> dict[str, tuple[int, int]]:
+def reminder_timeliness(
+    session: Session, *, userids: tuple[str, ...] | None, now: datetime
+) -> dict[str, tuple[int, int]]:
     """Per owner (within `userids`, None = everyone): (reminders counted, on time) — see `on_time_rate`."""
     since = now - timedelta(days=ON_TIME_WINDOW_DAYS)
     rows = session.execute(
         select(
             Reminder.owner_userid,
             func.count(Reminder.id),
-            func.count(case((and_(Reminder.status == "done", Reminder.completed_at <= Reminder.due_at), Reminder.id))),
+            func.count(
+                case((and_(Reminder.status == "done", Reminder.completed_at <= Reminder.due_at), Reminder.id))
+            ),
         )
         .where(
             true() if userids is None else Reminder.owner_userid.in_(userids),
@@ -367,7 +375,10 @@ def sales_growth_parts(
         .where(
             region_clause(regions),
             Contract.signed_at <= now,
-            or_(Contract.signed_at >= this_start, and_(Contract.signed_at >= last_start, Contract.signed_at < last_end)),
+            or_(
+                Contract.signed_at >= this_start,
+                and_(Contract.signed_at >= last_start, Contract.signed_at < last_end),
+            ),
         )
         .group_by(Customer.region)
     ).all()
@@ -392,7 +403,9 @@ def sales_growth(session: Session, *, scope: Coverage, config: BusinessConfig, n
     return sales_growth_from(*add_pairs(in_regions(parts, scope.regions)))
 
 
-def all_indicators(session: Session, *, scope: Coverage, config: BusinessConfig, now: datetime) -> list[Indicator]:
+def all_indicators(
+    session: Session, *, scope: Coverage, config: BusinessConfig, now: datetime
+) -> list[Indicator]:
     return [
         conversion_cycle(session, scope=scope, now=now),
         completeness(session, scope=scope),

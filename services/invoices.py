@@ -16,7 +16,12 @@ from services.parsing import format_amount
 
 
 def invoiced(session: Session, *, contract_id: int) -> Decimal:
-    return Decimal(session.scalar(select(func.coalesce(func.sum(Invoice.amount), 0)).where(Invoice.contract_id == contract_id)) or 0)
+    return Decimal(
+        session.scalar(
+            select(func.coalesce(func.sum(Invoice.amount), 0)).where(Invoice.contract_id == contract_id)
+        )
+        or 0
+    )
 
 
 def record_invoice(
@@ -28,15 +33,26 @@ def record_invoice(
     if number is not None:
         existing = session.scalar(select(Invoice).where(Invoice.number == number))
         if existing is not None:
-            raise DomainError(f"发票号 {number} 已登记过（合同 #{existing.contract_id}，{format_amount(Decimal(existing.amount))}）。没有重复记录。")
+            raise DomainError(
+                f"发票号 {number} 已登记过（合同 #{existing.contract_id}，{format_amount(Decimal(existing.amount))}）。没有重复记录。"
+            )
     left = Decimal(contract.amount) - invoiced(session, contract_id=contract.id)
     if amount > left:
-        raise DomainError(f"开票超过合同 #{contract.id} 未开票金额：合同 {format_amount(Decimal(contract.amount))}，未开票 {format_amount(left)}。没有记录。")
-    invoice = Invoice(contract_id=contract.id, amount=amount, number=number, invoiced_at=now, recorded_by=user.userid)
+        raise DomainError(
+            f"开票超过合同 #{contract.id} 未开票金额：合同 {format_amount(Decimal(contract.amount))}，未开票 {format_amount(left)}。没有记录。"
+        )
+    invoice = Invoice(
+        contract_id=contract.id, amount=amount, number=number, invoiced_at=now, recorded_by=user.userid
+    )
     session.add(invoice)
     session.flush()
     audit.record(
-        session, actor=user.userid, entity="invoice", entity_id=invoice.id, action="create", now=now,
+        session,
+        actor=user.userid,
+        entity="invoice",
+        entity_id=invoice.id,
+        action="create",
+        now=now,
         changes={"contract_id": [None, contract.id], "amount": [None, amount], "number": [None, number]},
     )
     return invoice, left - amount

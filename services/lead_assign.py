@@ -26,7 +26,13 @@ from services.roles import Role
 
 
 def detect_region(
-    config: BusinessConfig, *, company: str, address: str | None, phone: str | None, source: str, hint: str | None = None
+    config: BusinessConfig,
+    *,
+    company: str,
+    address: str | None,
+    phone: str | None,
+    source: str,
+    hint: str | None = None,
 ) -> str | None:
     leads = config.leads
     if hint and hint in leads.regions:
@@ -64,9 +70,11 @@ def choose(
     excluded = set(exclude)
     if region is not None:
         reps = [
-            u for u in session.scalars(
+            u
+            for u in session.scalars(
                 select(User).where(User.region == region, User.role == Role.REP, User.active.is_(True))
-            ) if u.userid not in excluded
+            )
+            if u.userid not in excluded
         ]
         if industry:
             for rule in config.leads.rules:
@@ -100,7 +108,8 @@ def _round_robin(session: Session, reps: list[User], *, cap: int, now: datetime)
     )
     last = dict(
         session.execute(
-            select(Lead.assignee_userid, func.max(Lead.assigned_at)).where(Lead.assignee_userid.in_(ids))
+            select(Lead.assignee_userid, func.max(Lead.assigned_at))
+            .where(Lead.assignee_userid.in_(ids))
             .group_by(Lead.assignee_userid)
         ).all()
     )

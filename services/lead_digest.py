@@ -32,20 +32,30 @@ class LeadLines:
 
     @property
     def empty(self) -> bool:
-        return not (self.new_by_source or self.accepted or self.invalid or self.overdue or self.first_contact_hours
-                    or self.pool)
+        return not (
+            self.new_by_source
+            or self.accepted
+            or self.invalid
+            or self.overdue
+            or self.first_contact_hours
+            or self.pool
+        )
 
 
 @dataclass
 class LeadGroups:
     """Per region (None: leads no rule could place): the raw groups, filtered per manager by `for_scope`."""
 
-    counts: list[tuple[str | None, str, int, int, int, int]]  # region, source, new, accepted, invalid, overdue
+    counts: list[
+        tuple[str | None, str, int, int, int, int]
+    ]  # region, source, new, accepted, invalid, overdue
     first_contact: list[tuple[str | None, float]]
     week: dict[str, pool.WeekStats]
 
 
-def gather(session: Session, *, regions: ind.Regions, start: datetime, end: datetime, now: datetime) -> LeadGroups:
+def gather(
+    session: Session, *, regions: ind.Regions, start: datetime, end: datetime, now: datetime
+) -> LeadGroups:
     """Three grouped queries plus the pool's two, whatever the number of managers."""
     new = and_(Lead.created_at >= start, Lead.created_at < end)
     accepted = and_(Lead.status == "accepted", Lead.accepted_at >= start, Lead.accepted_at < end)
@@ -53,17 +63,22 @@ def gather(session: Session, *, regions: ind.Regions, start: datetime, end: date
     overdue = and_(Lead.status == "assigned", Lead.reminded_at.is_not(None))
     rows = session.execute(
         select(
-            Lead.region, Lead.source,
-            func.count(case((new, Lead.id))), func.count(case((accepted, Lead.id))),
-            func.count(case((invalid, Lead.id))), func.count(case((overdue, Lead.id))),
+            Lead.region,
+            Lead.source,
+            func.count(case((new, Lead.id))),
+            func.count(case((accepted, Lead.id))),
+            func.count(case((invalid, Lead.id))),
+            func.count(case((overdue, Lead.id))),
         )
         .where(_region_clause(regions))
         .group_by(Lead.region, Lead.source)
     ).all()
     contacts = session.execute(
         select(Lead.region, Lead.created_at, Lead.first_contact_at).where(
-            _region_clause(regions), Lead.first_contact_at.is_not(None),
-            Lead.first_contact_at >= now - FIRST_CONTACT_WINDOW, Lead.first_contact_at <= now,
+            _region_clause(regions),
+            Lead.first_contact_at.is_not(None),
+            Lead.first_contact_at >= now - FIRST_CONTACT_WINDOW,
+            Lead.first_contact_at <= now,
         )
     ).all()
     week = pool.week_stats(session, now=now, regions=None if regions is None else list(regions))
@@ -108,6 +123,9 @@ def section(lines: LeadLines, *, day_word: str = "昨日") -> str | None:
         shown = f"{hours / 24:.1f}天" if hours >= 48 else f"{hours:.0f}小时"
         out.append(f"> 首次联系用时（中位数，近30天 {len(lines.first_contact_hours)} 条）：{shown}")
     if lines.pool:
-        parts = [f"{md(region)} 回收{s.released}/领取{s.claimed}/延期{s.extended}" for region, s in lines.pool.items()]
+        parts = [
+            f"{md(region)} 回收{s.released}/领取{s.claimed}/延期{s.extended}"
+            for region, s in lines.pool.items()
+        ]
         out.append("> 公海本周：" + "；".join(parts))
     return "\n".join(out)

@@ -87,20 +87,31 @@ def import_leads(
     headers, rows = read_rows(path)
     columns, ignored = _columns(headers)
     if "name" not in columns:
-        raise DomainError(f"{path.name}：找不到公司名称列。第一行应是表头，例如：公司名称,联系人,电话,来源,备注,地址,行业")
+        raise DomainError(
+            f"{path.name}：找不到公司名称列。第一行应是表头，例如：公司名称,联系人,电话,来源,备注,地址,行业"
+        )
     report = LeadImportReport(ignored_columns=ignored, headers=list(headers), dry_run=dry_run)
     for line, cells in enumerate(rows, start=2):
         report.rows += 1
-        values = {key: cells[i] for i, key in enumerate(columns) if key is not None and i < len(cells) and cells[i]}
+        values = {
+            key: cells[i] for i, key in enumerate(columns) if key is not None and i < len(cells) and cells[i]
+        }
         data = lead_service.LeadInput(
-            company=values.get("name", ""), contact=values.get("contact"), phone=values.get("phone"),
-            source=values.get("source") or source or "展会", note=values.get("note"),
-            address=values.get("address"), industry=values.get("industry"), region_hint=values.get("region"),
+            company=values.get("name", ""),
+            contact=values.get("contact"),
+            phone=values.get("phone"),
+            source=values.get("source") or source or "展会",
+            note=values.get("note"),
+            address=values.get("address"),
+            industry=values.get("industry"),
+            region_hint=values.get("region"),
         )
         # create_lead refuses before it writes anything (its duplicate audit entry is only pending), so a
         # refused row is dropped from the session; no savepoint (pysqlite would commit one in a dry run).
         try:
-            created = lead_service.create_lead(session, config=config, data=data, actor="import", user=None, now=now)
+            created = lead_service.create_lead(
+                session, config=config, data=data, actor="import", user=None, now=now
+            )
         except lead_service.DuplicateLead:
             _drop_pending(session)
             report.existing += 1

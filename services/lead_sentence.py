@@ -66,11 +66,24 @@ def parse(text: str, *, config: BusinessConfig) -> LeadInput | None:
         contact = person
     source = next((s for s in config.leads.sources if s not in _NOT_SOURCE and s in text), None)
     if source is None:
-        source = next((s for w, s in _SOURCE_WORDS.items() if w in text and s in config.leads.sources), "其他")
-    notes = [c for c in clauses if _NOTE_CUES.search(c) and company not in c and (contact is None or contact not in c)
-             and not c.startswith("电话")]
-    return LeadInput(company=company.replace(" ", ""), contact=contact, phone=phone, source=source,
-                     note="，".join(notes) or None)
+        source = next(
+            (s for w, s in _SOURCE_WORDS.items() if w in text and s in config.leads.sources), "其他"
+        )
+    notes = [
+        c
+        for c in clauses
+        if _NOTE_CUES.search(c)
+        and company not in c
+        and (contact is None or contact not in c)
+        and not c.startswith("电话")
+    ]
+    return LeadInput(
+        company=company.replace(" ", ""),
+        contact=contact,
+        phone=phone,
+        source=source,
+        note="，".join(notes) or None,
+    )
 
 
 def command_args(lead: LeadInput) -> str:

@@ -56,7 +56,9 @@ class Reassigned:
     tell_supervisor: User | None  # set the first time only
 
 
-def due_reassignments(session: Session, *, config: BusinessConfig, now: datetime, limit: int = 500) -> list[Reassigned]:
+def due_reassignments(
+    session: Session, *, config: BusinessConfig, now: datetime, limit: int = 500
+) -> list[Reassigned]:
     """Re-assign the open leads nobody took within `reassign_after_hours` working hours."""
     hours = config.leads.reassign_after_hours
     out: list[Reassigned] = []
@@ -66,8 +68,14 @@ def due_reassignments(session: Session, *, config: BusinessConfig, now: datetime
             continue
         previous = lead.assignee_userid
         prev_user = _user(session, previous)
-        choice = lead_assign.choose(session, config=config, region=lead.region, industry=lead.industry, now=now,
-                                    exclude=[previous] if previous else [])
+        choice = lead_assign.choose(
+            session,
+            config=config,
+            region=lead.region,
+            industry=lead.industry,
+            now=now,
+            exclude=[previous] if previous else [],
+        )
         to = choice.user if choice.user is not None and choice.user.userid != previous else None
         # Nobody else: the clock restarts with the same person (so the job does not pick it every tick).
         assign(session, lead=lead, to=to or prev_user, actor="sla", now=now, how=choice.how if to else "kept")

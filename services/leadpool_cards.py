@@ -20,24 +20,52 @@ from services.pool import Due, working_days_until
 
 def lead_view(lead: Lead) -> LeadView:
     return LeadView(
-        id=lead.id, company=lead.company, contact=lead.contact or "", source=lead.source, note=lead.note or "",
-        region=lead.region or "", version=lead.assign_count, reassigned=lead.assign_count > 1,
+        id=lead.id,
+        company=lead.company,
+        contact=lead.contact or "",
+        source=lead.source,
+        note=lead.note or "",
+        region=lead.region or "",
+        version=lead.assign_count,
+        reassigned=lead.assign_count > 1,
     )
 
 
 def lead_card_for(session: Session, *, lead: Lead, now: datetime) -> Card:
     """The card to the lead's current assignee (one per assignment)."""
     assert lead.assignee_userid is not None
-    issue(session, task_id=lead_task_id(lead.id, lead.assign_count), kind=CardKind.LEAD, ref_id=lead.id,
-                recipient=lead.assignee_userid, now=now)
+    issue(
+        session,
+        task_id=lead_task_id(lead.id, lead.assign_count),
+        kind=CardKind.LEAD,
+        ref_id=lead.id,
+        recipient=lead.assignee_userid,
+        now=now,
+    )
     return Card(lead_card(lead_view(lead)), to=lead.assignee_userid)
 
 
-def transfer_card_for(session: Session, *, lead: Lead, requester: User, target: User, boss: User, now: datetime) -> Card:
-    issue(session, task_id=transfer_task_id(lead.id, lead.assign_count), kind=CardKind.LEAD_TRANSFER, ref_id=lead.id,
-                recipient=boss.userid, now=now)
-    return Card(transfer_card(lead_id=lead.id, version=lead.assign_count, company=lead.company,
-                              requester=requester.name, target=target.name), to=boss.userid)
+def transfer_card_for(
+    session: Session, *, lead: Lead, requester: User, target: User, boss: User, now: datetime
+) -> Card:
+    issue(
+        session,
+        task_id=transfer_task_id(lead.id, lead.assign_count),
+        kind=CardKind.LEAD_TRANSFER,
+        ref_id=lead.id,
+        recipient=boss.userid,
+        now=now,
+    )
+    return Card(
+        transfer_card(
+            lead_id=lead.id,
+            version=lead.assign_count,
+            company=lead.company,
+            requester=requester.name,
+            target=target.name,
+        ),
+        to=boss.userid,
+    )
 
 
 def at_risk(dues: list[Due], *, now: datetime, config: BusinessConfig) -> list[AtRisk]:
@@ -53,16 +81,45 @@ def at_risk(dues: list[Due], *, now: datetime, config: BusinessConfig) -> list[A
 def countdown_card_for(session: Session, *, owner: User, items: list[AtRisk], now: datetime) -> Card:
     day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
     task_id = countdown_task_id(str(owner.id), day)
-    issue(session, task_id=task_id, kind=CardKind.POOL_COUNTDOWN, ref_id=owner.id, recipient=owner.userid, now=now)
+    issue(
+        session,
+        task_id=task_id,
+        kind=CardKind.POOL_COUNTDOWN,
+        ref_id=owner.id,
+        recipient=owner.userid,
+        now=now,
+    )
     return Card(countdown_card(items, task_id=task_id), to=owner.userid)
 
 
-def extension_card_for(session: Session, *, ext: PoolExtension, customer: Customer, requester: User, release: datetime,
-                       used: int, limit: int, now: datetime) -> Card:
-    issue(session, task_id=extension_task_id(ext.id), kind=CardKind.POOL_EXTENSION, ref_id=ext.id,
-                recipient=ext.approver_userid, now=now)
-    card = extension_card(ext_id=ext.id, customer=customer.name, requester=requester.name,
-                          release=f"{release.astimezone(SHANGHAI):%m-%d}", days=ext.days, used=used, limit=limit)
+def extension_card_for(
+    session: Session,
+    *,
+    ext: PoolExtension,
+    customer: Customer,
+    requester: User,
+    release: datetime,
+    used: int,
+    limit: int,
+    now: datetime,
+) -> Card:
+    issue(
+        session,
+        task_id=extension_task_id(ext.id),
+        kind=CardKind.POOL_EXTENSION,
+        ref_id=ext.id,
+        recipient=ext.approver_userid,
+        now=now,
+    )
+    card = extension_card(
+        ext_id=ext.id,
+        customer=customer.name,
+        requester=requester.name,
+        release=f"{release.astimezone(SHANGHAI):%m-%d}",
+        days=ext.days,
+        used=used,
+        limit=limit,
+    )
     return Card(card, to=ext.approver_userid)
 
 

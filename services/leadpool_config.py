@@ -35,7 +35,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 POOL_SEGMENTS: tuple[str, ...] = ("明星", "成长", "稳定", "休眠", "潜在")
-DEFAULT_SOURCES: dict[str, str | None] = {"展会": None, "官网": None, "转介绍": None, "电话": None, "其他": None}
+DEFAULT_SOURCES: dict[str, str | None] = {
+    "展会": None,
+    "官网": None,
+    "转介绍": None,
+    "电话": None,
+    "其他": None,
+}
 
 
 class _Model(BaseModel):
@@ -108,12 +114,16 @@ class LeadsConfig(_Model):
         for source, region in self.sources.items():
             _word(source, "来源名称")
             if region is not None and region not in known:
-                raise ValueError(f"来源「{source}」的默认区域「{region}」不在 regions 里（现有：{'、'.join(self.regions)}）")
+                raise ValueError(
+                    f"来源「{source}」的默认区域「{region}」不在 regions 里（现有：{'、'.join(self.regions)}）"
+                )
         if self.fallback_region is not None and self.fallback_region not in known:
             raise ValueError(f"fallback_region「{self.fallback_region}」不在 regions 里")
         for rule in self.rules:
             if rule.region not in known:
-                raise ValueError(f"规则里的区域「{rule.region}」不在 regions 里（现有：{'、'.join(self.regions)}）")
+                raise ValueError(
+                    f"规则里的区域「{rule.region}」不在 regions 里（现有：{'、'.join(self.regions)}）"
+                )
         if self.reassign_after_hours <= self.remind_after_hours:
             raise ValueError("reassign_after_hours 必须大于 remind_after_hours")
         return self

@@ -35,7 +35,9 @@ class LeadInput:
     note: str | None = None
     address: str | None = None
     industry: str | None = None
-    region_hint: str | None = None  # a configured region (华东) or a place (宁波), e.g. from the form's 省市 field
+    region_hint: str | None = (
+        None  # a configured region (华东) or a place (宁波), e.g. from the form's 省市 field
+    )
 
 
 def clean_source(config: BusinessConfig, source: str | None) -> str:
@@ -109,7 +111,9 @@ class Duplicate:
     region: str | None
 
 
-def find_duplicate(session: Session, *, company: str, phone: str | None, exclude_lead: int | None = None) -> Duplicate | None:
+def find_duplicate(
+    session: Session, *, company: str, phone: str | None, exclude_lead: int | None = None
+) -> Duplicate | None:
     """Any customer or open lead with the same company key (place prefix and legal form dropped) or phone.
 
     Not limited to the asker's scope: that is the point; the answer (`duplicate_answer`) reveals nothing.
@@ -177,11 +181,25 @@ def create_lead(
     data = validate(data, config=config)
     dup = find_duplicate(session, company=data.company, phone=data.phone)
     if dup is not None:
-        audit.record(session, actor=actor, entity="lead", entity_id=None, action="create", outcome="duplicate", now=now,
-                     detail=f"{dup.kind} {dup.id}")
+        audit.record(
+            session,
+            actor=actor,
+            entity="lead",
+            entity_id=None,
+            action="create",
+            outcome="duplicate",
+            now=now,
+            detail=f"{dup.kind} {dup.id}",
+        )
         raise DuplicateLead(dup, duplicate_answer(dup, user=user))
-    region = lead_assign.detect_region(config, company=data.company, address=data.address, phone=data.phone,
-                                       source=data.source, hint=data.region_hint)
+    region = lead_assign.detect_region(
+        config,
+        company=data.company,
+        address=data.address,
+        phone=data.phone,
+        source=data.source,
+        hint=data.region_hint,
+    )
     lead = Lead(
         company=data.company,
         company_key=company_key(data.company),
@@ -203,9 +221,21 @@ def create_lead(
     session.flush()
     choice = lead_assign.choose(session, config=config, region=region, industry=data.industry, now=now)
     assign(session, lead=lead, to=choice.user, actor=actor, now=now, how=choice.how)
-    audit.record(session, actor=actor, entity="lead", entity_id=lead.id, action="create", now=now,
-                 changes={"company": [None, lead.company], "source": [None, lead.source], "region": [None, region],
-                          "assignee": [None, lead.assignee_userid]}, detail=choice.how)
+    audit.record(
+        session,
+        actor=actor,
+        entity="lead",
+        entity_id=lead.id,
+        action="create",
+        now=now,
+        changes={
+            "company": [None, lead.company],
+            "source": [None, lead.source],
+            "region": [None, region],
+            "assignee": [None, lead.assignee_userid],
+        },
+        detail=choice.how,
+    )
     return Created(lead, choice.user, choice.how)
 
 
@@ -218,8 +248,16 @@ def assign(session: Session, *, lead: Lead, to: User | None, actor: str, now: da
     lead.reminded_at = None
     lead.transfer_to = None
     if lead.assign_count > 1:
-        audit.record(session, actor=actor, entity="lead", entity_id=lead.id, action="assign", now=now,
-                     changes={"assignee": [old, lead.assignee_userid]}, detail=how)
+        audit.record(
+            session,
+            actor=actor,
+            entity="lead",
+            entity_id=lead.id,
+            action="assign",
+            now=now,
+            changes={"assignee": [old, lead.assignee_userid]},
+            detail=how,
+        )
     session.flush()
 
 
@@ -267,14 +305,30 @@ def accept(session: Session, *, config: BusinessConfig, lead: Lead, user: User, 
     customer.complete = is_complete(customer, config)
     session.add(customer)
     session.flush()
-    audit.record(session, actor=user.userid, entity="customer", entity_id=customer.id, action="create", now=now,
-                 changes={"name": [None, customer.name], "owner_userid": [None, user.userid]}, detail=f"lead {lead.id}")
-    opp = open_opportunity(session, config=config, user=user, customer=customer, name=f"{lead.source}线索",
-                           amount=None, now=now)
+    audit.record(
+        session,
+        actor=user.userid,
+        entity="customer",
+        entity_id=customer.id,
+        action="create",
+        now=now,
+        changes={"name": [None, customer.name], "owner_userid": [None, user.userid]},
+        detail=f"lead {lead.id}",
+    )
+    opp = open_opportunity(
+        session, config=config, user=user, customer=customer, name=f"{lead.source}线索", amount=None, now=now
+    )
     lead.status, lead.customer_id, lead.opportunity_id = "accepted", customer.id, opp.id
     lead.accepted_at = lead.closed_at = now
-    audit.record(session, actor=user.userid, entity="lead", entity_id=lead.id, action="accept", now=now,
-                 changes={"status": [OPEN, "accepted"], "customer_id": [None, customer.id]})
+    audit.record(
+        session,
+        actor=user.userid,
+        entity="lead",
+        entity_id=lead.id,
+        action="accept",
+        now=now,
+        changes={"status": [OPEN, "accepted"], "customer_id": [None, customer.id]},
+    )
     session.flush()
     return Accepted(lead, customer, opp.id)
 
@@ -284,8 +338,16 @@ def mark_invalid(session: Session, *, lead: Lead, user: User, reason: str, now: 
     if not reason:
         raise DomainError("请写上无效的原因，例如：空号、同行、重复、无需求。")
     lead.status, lead.invalid_reason, lead.closed_at = "invalid", reason[:255], now
-    audit.record(session, actor=user.userid, entity="lead", entity_id=lead.id, action="invalid", now=now,
-                 changes={"status": [OPEN, "invalid"]}, detail=reason[:255])
+    audit.record(
+        session,
+        actor=user.userid,
+        entity="lead",
+        entity_id=lead.id,
+        action="invalid",
+        now=now,
+        changes={"status": [OPEN, "invalid"]},
+        detail=reason[:255],
+    )
     session.flush()
 
 
@@ -299,23 +361,41 @@ def request_transfer(session: Session, *, lead: Lead, user: User, target: User, 
     if boss is None:
         raise DomainError("找不到您的主管，暂时无法转派。")
     lead.transfer_to = target.userid
-    audit.record(session, actor=user.userid, entity="lead", entity_id=lead.id, action="transfer_request", now=now,
-                 changes={"transfer_to": [None, target.userid]})
+    audit.record(
+        session,
+        actor=user.userid,
+        entity="lead",
+        entity_id=lead.id,
+        action="transfer_request",
+        now=now,
+        changes={"transfer_to": [None, target.userid]},
+    )
     session.flush()
     return boss
 
 
-def decide_transfer(session: Session, *, lead: Lead, approver: User, approve: bool, now: datetime) -> User | None:
+def decide_transfer(
+    session: Session, *, lead: Lead, approver: User, approve: bool, now: datetime
+) -> User | None:
     """The supervisor's answer; on approval the lead is assigned to the colleague (returned)."""
     if lead.status != OPEN or not lead.transfer_to:
         raise DomainError(f"线索 #{lead.id} 没有待处理的转派申请。")
-    boss = lead_assign.supervisor_for(session, user=session.scalar(select(User).where(User.userid == lead.assignee_userid)),
-                                      region=lead.region)
+    boss = lead_assign.supervisor_for(
+        session,
+        user=session.scalar(select(User).where(User.userid == lead.assignee_userid)),
+        region=lead.region,
+    )
     if boss is None or boss.userid != approver.userid:
         raise NotFound("这条转派申请不归您处理。")
     target = session.scalar(select(User).where(User.userid == lead.transfer_to, User.active.is_(True)))
-    audit.record(session, actor=approver.userid, entity="lead", entity_id=lead.id,
-                 action="transfer_approve" if approve else "transfer_reject", now=now)
+    audit.record(
+        session,
+        actor=approver.userid,
+        entity="lead",
+        entity_id=lead.id,
+        action="transfer_approve" if approve else "transfer_reject",
+        now=now,
+    )
     if not approve or target is None:
         lead.transfer_to = None
         session.flush()
@@ -324,10 +404,14 @@ def decide_transfer(session: Session, *, lead: Lead, approver: User, approve: bo
     return target
 
 
-def on_visit(session: Session, *, config: BusinessConfig, customer_id: int, actor: str, now: datetime) -> None:
+def on_visit(
+    session: Session, *, config: BusinessConfig, customer_id: int, actor: str, now: datetime
+) -> None:
     """The first visit after 接单: first contact time, and the lead's opportunity 线索分配 → 初步接洽."""
     leads = session.scalars(
-        select(Lead).where(Lead.customer_id == customer_id, Lead.status == "accepted", Lead.first_contact_at.is_(None))
+        select(Lead).where(
+            Lead.customer_id == customer_id, Lead.status == "accepted", Lead.first_contact_at.is_(None)
+        )
     ).all()
     for lead in leads:
         lead.first_contact_at = now
@@ -336,11 +420,17 @@ def on_visit(session: Session, *, config: BusinessConfig, customer_id: int, acto
             continue
         savepoint = session.begin_nested()
         try:
-            stages.move_stage(session, config=config, opportunity=opp, to_stage=config.stages[1], actor=actor, now=now,
-                              via="lead_first_visit")
+            stages.move_stage(
+                session,
+                config=config,
+                opportunity=opp,
+                to_stage=config.stages[1],
+                actor=actor,
+                now=now,
+                via="lead_first_visit",
+            )
         except DomainError:  # a gate configured on the second stage: the rep moves it by hand
             savepoint.rollback()
         else:
             savepoint.commit()
     session.flush()
-

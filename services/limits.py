@@ -11,7 +11,9 @@ from typing import Any
 
 from chat.errors import DomainError
 
-CUSTOM_FIELD_MAX = 255  # configured custom fields live in a JSON column; same limit as the longest built-in text
+CUSTOM_FIELD_MAX = (
+    255  # configured custom fields live in a JSON column; same limit as the longest built-in text
+)
 
 
 def column_limit(column: Any) -> int | None:

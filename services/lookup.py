@@ -57,7 +57,12 @@ def find_customers(
     containing = list(
         session.scalars(
             select(Customer)
-            .where(or_(Customer.name.like(pattern, escape="\\"), Customer.name_norm.like(pattern_norm, escape="\\")))
+            .where(
+                or_(
+                    Customer.name.like(pattern, escape="\\"),
+                    Customer.name_norm.like(pattern_norm, escape="\\"),
+                )
+            )
             .where(visible)
             .order_by(Customer.id)
             .limit(limit)
@@ -89,12 +94,15 @@ def resolve_customer(session: Session, *, user: User, keyword: str, for_change: 
         return found[0]
     choices = [(c.id, f"#{c.id} {c.name}") for c in found]
     raise Ambiguous(
-        "找到多个客户，请用编号再发一次：\n" + "\n".join(f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)),
+        "找到多个客户，请用编号再发一次：\n"
+        + "\n".join(f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)),
         choices,
     )
 
 
-def find_opportunities(session: Session, *, user: User, keyword: str, open_only: bool = False, limit: int = 8) -> list[Opportunity]:
+def find_opportunities(
+    session: Session, *, user: User, keyword: str, open_only: bool = False, limit: int = 8
+) -> list[Opportunity]:
     keyword = normalize_text(keyword)
     if not keyword:
         return []
@@ -116,15 +124,21 @@ def find_opportunities(session: Session, *, user: User, keyword: str, open_only:
     return _exact_if_unambiguous(list(session.scalars(query)), keyword, lambda o: o.name)
 
 
-def resolve_opportunity(session: Session, *, user: User, keyword: str, open_only: bool = False) -> Opportunity:
+def resolve_opportunity(
+    session: Session, *, user: User, keyword: str, open_only: bool = False
+) -> Opportunity:
     found = find_opportunities(session, user=user, keyword=keyword, open_only=open_only)
     if not found:
         raise NotFound(f"没有找到商机「{keyword}」。可以用商机或客户名称中的几个字，或商机编号（如 #7）。")
     if len(found) == 1:
         return found[0]
-    names = {c.id: c.name for c in session.scalars(select(Customer).where(Customer.id.in_({o.customer_id for o in found})))}
+    names = {
+        c.id: c.name
+        for c in session.scalars(select(Customer).where(Customer.id.in_({o.customer_id for o in found})))
+    }
     choices = [(o.id, f"#{o.id} {o.name}（{names.get(o.customer_id, '')}，{o.stage}）") for o in found]
     raise Ambiguous(
-        "找到多个商机，请用编号再发一次：\n" + "\n".join(f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)),
+        "找到多个商机，请用编号再发一次：\n"
+        + "\n".join(f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)),
         choices,
     )

@@ -26,7 +26,9 @@ def photo_path(media_dir: Path, *, visit_id: int, n: int, content_type: str, now
     return Path(media_dir) / f"{local:%Y}" / f"{local:%m}" / f"{visit_id}-{n}.{extension_for(content_type)}"
 
 
-def save_photo(media_dir: Path, *, visit_id: int, n: int, data: bytes, content_type: str, now: datetime) -> Path:
+def save_photo(
+    media_dir: Path, *, visit_id: int, n: int, data: bytes, content_type: str, now: datetime
+) -> Path:
     """Write the bytes (atomically: temp file then rename) and return the path."""
     path = photo_path(media_dir, visit_id=visit_id, n=n, content_type=content_type, now=now)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,9 @@ def open_opportunity(
     session.add(opp)
     session.flush()
     session.add(
-        StageMove(opportunity_id=opp.id, from_stage=None, to_stage=opp.stage, moved_by=user.userid, moved_at=now)
+        StageMove(
+            opportunity_id=opp.id, from_stage=None, to_stage=opp.stage, moved_by=user.userid, moved_at=now
+        )
     )
     audit.record(
         session,
@@ -53,7 +55,12 @@ def open_opportunity(
         entity_id=opp.id,
         action="create",
         now=now,
-        changes={"name": [None, opp.name], "customer_id": [None, customer.id], "amount": [None, amount], "stage": [None, opp.stage]},
+        changes={
+            "name": [None, opp.name],
+            "customer_id": [None, customer.id],
+            "amount": [None, amount],
+            "stage": [None, opp.stage],
+        },
     )
     return opp
 
@@ -75,14 +82,28 @@ def advance(
     if target is None:
         raise DomainError(f"商机「{opportunity.name}」已在最后阶段（{opportunity.stage}）。")
     moved = stages.move_stage(
-        session, config=config, opportunity=opportunity, to_stage=target, actor=user.userid, now=now, customer_name=customer_name
+        session,
+        config=config,
+        opportunity=opportunity,
+        to_stage=target,
+        actor=user.userid,
+        now=now,
+        customer_name=customer_name,
     )
     if moved is None:
         raise DomainError(f"商机「{opportunity.name}」已经在「{target}」阶段。")
     return target
 
 
-def lose(session: Session, *, config: BusinessConfig, user: User, opportunity: Opportunity, reason: str, now: datetime) -> None:
+def lose(
+    session: Session,
+    *,
+    config: BusinessConfig,
+    user: User,
+    opportunity: Opportunity,
+    reason: str,
+    now: datetime,
+) -> None:
     reason = reason.strip()
     if not reason:
         raise DomainError("请写上输单原因。")
@@ -90,12 +111,26 @@ def lose(session: Session, *, config: BusinessConfig, user: User, opportunity: O
         raise DomainError(f"商机「{opportunity.name}」已关闭（{opportunity.stage}）。")
     session.add(
         StageMove(
-            opportunity_id=opportunity.id, from_stage=opportunity.stage, to_stage=config.lost_stage, moved_by=user.userid, moved_at=now
+            opportunity_id=opportunity.id,
+            from_stage=opportunity.stage,
+            to_stage=config.lost_stage,
+            moved_by=user.userid,
+            moved_at=now,
         )
     )
-    changes = audit.diff(opportunity, {"stage": config.lost_stage, "lost_reason": reason[:255], "closed_at": now})
+    changes = audit.diff(
+        opportunity, {"stage": config.lost_stage, "lost_reason": reason[:255], "closed_at": now}
+    )
     opportunity.updated_at = now
-    audit.record(session, actor=user.userid, entity="opportunity", entity_id=opportunity.id, action="lost", now=now, changes=changes)
+    audit.record(
+        session,
+        actor=user.userid,
+        entity="opportunity",
+        entity_id=opportunity.id,
+        action="lost",
+        now=now,
+        changes=changes,
+    )
     session.flush()
 
 
@@ -112,15 +147,33 @@ def parse_score_items(words: list[str], *, config: BusinessConfig) -> list[str]:
     known = [s.item for s in config.score_card]
     unknown = [i for i in items if i not in known]
     if unknown or not items:
-        raise DomainError(f"未知的评分项：{'、'.join(unknown) or '（空）'}。可选：{'、'.join(known)}（都不满足写「无」）")
+        raise DomainError(
+            f"未知的评分项：{'、'.join(unknown) or '（空）'}。可选：{'、'.join(known)}（都不满足写「无」）"
+        )
     return items
 
 
-def score(session: Session, *, config: BusinessConfig, user: User, opportunity: Opportunity, items: list[str], now: datetime) -> tuple[int, str]:
+def score(
+    session: Session,
+    *,
+    config: BusinessConfig,
+    user: User,
+    opportunity: Opportunity,
+    items: list[str],
+    now: datetime,
+) -> tuple[int, str]:
     total, priority = config.score(items)
     changes = audit.diff(opportunity, {"score_items": list(items), "score": total, "priority": priority})
     if changes:
         opportunity.updated_at = now
-        audit.record(session, actor=user.userid, entity="opportunity", entity_id=opportunity.id, action="score", now=now, changes=changes)
+        audit.record(
+            session,
+            actor=user.userid,
+            entity="opportunity",
+            entity_id=opportunity.id,
+            action="score",
+            now=now,
+            changes=changes,
+        )
     session.flush()
     return total, priority

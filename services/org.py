@@ -51,7 +51,9 @@ class OrgImportReport:
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, userid, reason)
     deactivated: list[str] = field(default_factory=list)  # "name（userid）" of people missing from the file
     kept_missing: list[str] = field(default_factory=list)  # missing but kept active (--keep-missing)
-    notes: list[str] = field(default_factory=list)  # follow-up effects (re-routed approvals, ended delegations)
+    notes: list[str] = field(
+        default_factory=list
+    )  # follow-up effects (re-routed approvals, ended delegations)
 
     def summary(self) -> str:
         lines = [
@@ -59,7 +61,10 @@ class OrgImportReport:
             f"拒绝 {len(self.rejected)} 行"
             + (f"，停用 {len(self.deactivated)} 人" if self.deactivated else "")
         ]
-        lines += [f"  第 {line} 行 {userid or '（无账号）'}：{reason}" for line, userid, reason in sorted(self.rejected)]
+        lines += [
+            f"  第 {line} 行 {userid or '（无账号）'}：{reason}"
+            for line, userid, reason in sorted(self.rejected)
+        ]
         if self.deactivated:
             lines.append("  文件中没有、已停用：" + "、".join(self.deactivated))
         if self.kept_missing:
@@ -133,7 +138,9 @@ def import_org(session: Session, *, path: Path, now: datetime, keep_missing: boo
         manager_raw = record.get("manager", "").strip()
         manager = None
         if manager_raw:
-            manager = norm_userid(manager_raw) if norm_userid(manager_raw) in known else by_name.get(manager_raw)
+            manager = (
+                norm_userid(manager_raw) if norm_userid(manager_raw) in known else by_name.get(manager_raw)
+            )
             if manager is None:
                 failed_line = failed_ids.get(norm_userid(manager_raw), failed_names.get(manager_raw))
                 if failed_line is not None:
@@ -150,7 +157,9 @@ def import_org(session: Session, *, path: Path, now: datetime, keep_missing: boo
         saved = {norm_userid(r["userid"]) for _, r, _ in resolved}
         for line, record, manager in resolved:
             if manager is not None and manager not in existing and manager not in saved:
-                reject(line, record, manager_rejected(record.get("manager", "").strip(), lines_by_id[manager]))
+                reject(
+                    line, record, manager_rejected(record.get("manager", "").strip(), lines_by_id[manager])
+                )
             else:
                 keep.append((line, record, manager))
         if len(keep) == len(resolved):

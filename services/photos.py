@@ -68,19 +68,28 @@ def claim_due(session: Session, *, now: datetime, limit: int) -> list[PhotoJob]:
     ).all()
     jobs: list[PhotoJob] = []
     for photo_id, attempts in rows:
-        claimed = affected(session.execute(
-            update(VisitPhoto)
-            .where(VisitPhoto.id == photo_id, VisitPhoto.status == PENDING, VisitPhoto.attempts == attempts)
-            .values(attempts=attempts + 1, next_attempt_at=now + LEASE)
-            .execution_options(synchronize_session=False)
-        ))
+        claimed = affected(
+            session.execute(
+                update(VisitPhoto)
+                .where(
+                    VisitPhoto.id == photo_id, VisitPhoto.status == PENDING, VisitPhoto.attempts == attempts
+                )
+                .values(attempts=attempts + 1, next_attempt_at=now + LEASE)
+                .execution_options(synchronize_session=False)
+            )
+        )
         if claimed != 1:
             continue
         photo = session.get_one(VisitPhoto, photo_id)
         visit = session.get_one(Visit, photo.visit_id)
-        n = session.scalar(
-            select(func.count()).select_from(VisitPhoto).where(VisitPhoto.visit_id == visit.id, VisitPhoto.id <= photo_id)
-        ) or 1
+        n = (
+            session.scalar(
+                select(func.count())
+                .select_from(VisitPhoto)
+                .where(VisitPhoto.visit_id == visit.id, VisitPhoto.id <= photo_id)
+            )
+            or 1
+        )
         jobs.append(PhotoJob(photo_id, photo.media_id, visit.id, n, visit.visited_at, attempts + 1))
     return jobs
 
@@ -93,10 +102,23 @@ def download(job: PhotoJob, *, fetch_media: FetchMedia | None, media_dir: Path) 
         data, content_type = fetch_media(job.media_id)
         if not data or content_type.split(";")[0].strip().lower() in ("application/json", "text/plain"):
             raise MediaGone(f"not an image ({content_type})")
-        path = save_photo(media_dir, visit_id=job.visit_id, n=job.n, data=data, content_type=content_type, now=job.visited_at)
+        path = save_photo(
+            media_dir,
+            visit_id=job.visit_id,
+            n=job.n,
+            data=data,
+            content_type=content_type,
+            now=job.visited_at,
+        )
         return Outcome(path=path)
     except Exception as exc:  # a lost photo must not lose anything else
-        log.warning("visit %s photo %s not saved (attempt %s): %s", job.visit_id, job.n, job.attempt, type(exc).__name__)
+        log.warning(
+            "visit %s photo %s not saved (attempt %s): %s",
+            job.visit_id,
+            job.n,
+            job.attempt,
+            type(exc).__name__,
+        )
         return Outcome(error=f"{type(exc).__name__}: {exc}"[:255], permanent=isinstance(exc, MediaGone))
 
 

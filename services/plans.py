@@ -47,7 +47,11 @@ def default_parts(config: BusinessConfig, *, total: Decimal) -> list[PlanPart]:
 
 
 def instalments_of(session: Session, *, contract_id: int) -> list[Instalment]:
-    return list(session.scalars(select(Instalment).where(Instalment.contract_id == contract_id).order_by(Instalment.seq)))
+    return list(
+        session.scalars(
+            select(Instalment).where(Instalment.contract_id == contract_id).order_by(Instalment.seq)
+        )
+    )
 
 
 def set_plan(
@@ -87,7 +91,9 @@ def event_days(session: Session, *, contract: Contract) -> dict[str, date]:
     """The day each event happened: 签约 always; 发货/安装/验收 once reached."""
     days = {"签约": local_day(contract.signed_at)}
     for kind, reached in session.execute(
-        select(Milestone.kind, Milestone.reached_on).where(Milestone.contract_id == contract.id, Milestone.reached_on.is_not(None))
+        select(Milestone.kind, Milestone.reached_on).where(
+            Milestone.contract_id == contract.id, Milestone.reached_on.is_not(None)
+        )
     ):
         if reached is not None:
             days[kind] = reached
@@ -141,7 +147,9 @@ class InstalmentState:
             return "已回款"
         part = "部分回款，" if self.paid > 0 else ""
         if due is None:
-            return f"{part}待{self.instalment.event}" if self.instalment.event != DATE_EVENT else f"{part}待回款"
+            return (
+                f"{part}待{self.instalment.event}" if self.instalment.event != DATE_EVENT else f"{part}待回款"
+            )
         promised = self.instalment.promised_on
         if promised is not None and promised >= today:
             return f"{part}客户承诺 {promised:%m-%d}"
@@ -167,22 +175,38 @@ def allocate_amounts(amounts: Sequence[Decimal], total: Decimal) -> list[Decimal
     return out
 
 
-def totals_by_contract(session: Session, contract_ids: Iterable[int]) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
+def totals_by_contract(
+    session: Session, contract_ids: Iterable[int]
+) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
     """(paid, invoiced) per contract, in two aggregate queries."""
     ids = list(set(contract_ids))
     if not ids:
         return {}, {}
     paid = dict(
-        session.execute(select(Payment.contract_id, func.sum(Payment.amount)).where(Payment.contract_id.in_(ids)).group_by(Payment.contract_id)).all()
+        session.execute(
+            select(Payment.contract_id, func.sum(Payment.amount))
+            .where(Payment.contract_id.in_(ids))
+            .group_by(Payment.contract_id)
+        ).all()
     )
     invoiced = dict(
-        session.execute(select(Invoice.contract_id, func.sum(Invoice.amount)).where(Invoice.contract_id.in_(ids)).group_by(Invoice.contract_id)).all()
+        session.execute(
+            select(Invoice.contract_id, func.sum(Invoice.amount))
+            .where(Invoice.contract_id.in_(ids))
+            .group_by(Invoice.contract_id)
+        ).all()
     )
-    return {k: Decimal(v or 0) for k, v in paid.items() if k is not None}, {k: Decimal(v or 0) for k, v in invoiced.items()}
+    return {k: Decimal(v or 0) for k, v in paid.items() if k is not None}, {
+        k: Decimal(v or 0) for k, v in invoiced.items()
+    }
 
 
 def states_from(
-    instalments: Sequence[Instalment], *, paid: Decimal, invoiced: Decimal, planned: dict[str, date] | None = None
+    instalments: Sequence[Instalment],
+    *,
+    paid: Decimal,
+    invoiced: Decimal,
+    planned: dict[str, date] | None = None,
 ) -> list[InstalmentState]:
     ordered = sorted(instalments, key=lambda i: i.seq)
     amounts = [Decimal(i.amount) for i in ordered]
@@ -200,7 +224,9 @@ def contract_states(session: Session, *, contract: Contract) -> list[InstalmentS
     planned = {
         kind: day
         for kind, day in session.execute(
-            select(Milestone.kind, Milestone.planned_on).where(Milestone.contract_id == contract.id, Milestone.reached_on.is_(None))
+            select(Milestone.kind, Milestone.planned_on).where(
+                Milestone.contract_id == contract.id, Milestone.reached_on.is_(None)
+            )
         )
         if day is not None
     }
@@ -233,14 +259,18 @@ def plan_lines(states: Sequence[InstalmentState], *, today: date) -> list[str]:
         else:
             when = rule_text(inst)
         paid = f"，已收 {format_amount(s.paid)}" if 0 < s.paid < Decimal(inst.amount) else ""
-        lines.append(f"  {s.label} {share}{format_amount(Decimal(inst.amount))}｜{when}｜{s.status(today)}{paid}")
+        lines.append(
+            f"  {s.label} {share}{format_amount(Decimal(inst.amount))}｜{when}｜{s.status(today)}{paid}"
+        )
     return lines
 
 
 def owner_of(session: Session, *, contract: Contract) -> str:
     """The person the collections ladder talks to: the opportunity's owner (else who signed)."""
     if contract.opportunity_id is not None:
-        owner = session.scalar(select(Opportunity.owner_userid).where(Opportunity.id == contract.opportunity_id))
+        owner = session.scalar(
+            select(Opportunity.owner_userid).where(Opportunity.id == contract.opportunity_id)
+        )
         if owner:
             return owner
     return contract.signed_by
@@ -248,7 +278,13 @@ def owner_of(session: Session, *, contract: Contract) -> str:
 
 def customer_lines(session: Session, *, customer_id: int, today: date) -> list[str]:
     """客户 360: each contract with a plan and its instalments (settled contracts in one line)."""
-    contracts = list(session.scalars(select(Contract).where(Contract.customer_id == customer_id).order_by(Contract.signed_at, Contract.id)))
+    contracts = list(
+        session.scalars(
+            select(Contract)
+            .where(Contract.customer_id == customer_id)
+            .order_by(Contract.signed_at, Contract.id)
+        )
+    )
     if not contracts:
         return []
     lines = ["合同与回款计划："]
@@ -256,7 +292,9 @@ def customer_lines(session: Session, *, customer_id: int, today: date) -> list[s
         states = contract_states(session, contract=c)
         paid = sum((s.paid for s in states), Decimal(0))
         if not states:
-            lines.append(f"• 合同 #{c.id} {format_amount(Decimal(c.amount))}（未设回款计划：回款计划 #{c.id} 30/60/10）")
+            lines.append(
+                f"• 合同 #{c.id} {format_amount(Decimal(c.amount))}（未设回款计划：回款计划 #{c.id} 30/60/10）"
+            )
             continue
         if all(s.settled for s in states):
             lines.append(f"• 合同 #{c.id} {format_amount(Decimal(c.amount))}｜已全部回款")
@@ -285,6 +323,8 @@ def sign_contract(
     contract = contract_service.record_contract(
         session, config=config, user=user, opportunity=opportunity, customer=customer, amount=amount, now=now
     )
-    set_plan(session, user=user, contract=contract, parts=parts or default_parts(config, total=amount), now=now)
+    set_plan(
+        session, user=user, contract=contract, parts=parts or default_parts(config, total=amount), now=now
+    )
     webhook.contract_created(session, config=config, contract=contract, now=now)
     return contract, contract_states(session, contract=contract)

@@ -58,11 +58,16 @@ def last_followups(session: Session, ids: list[int]) -> dict[int, datetime]:
     """The latest visit or completed reminder per customer."""
     out: dict[int, datetime] = {}
     for rows in (
-        session.execute(select(Visit.customer_id, func.max(Visit.visited_at)).where(Visit.customer_id.in_(ids))
-                        .group_by(Visit.customer_id)),
+        session.execute(
+            select(Visit.customer_id, func.max(Visit.visited_at))
+            .where(Visit.customer_id.in_(ids))
+            .group_by(Visit.customer_id)
+        ),
         session.execute(
             select(Reminder.customer_id, func.max(Reminder.completed_at))
-            .where(Reminder.customer_id.in_(ids), Reminder.status == "done", Reminder.completed_at.is_not(None))
+            .where(
+                Reminder.customer_id.in_(ids), Reminder.status == "done", Reminder.completed_at.is_not(None)
+            )
             .group_by(Reminder.customer_id)
         ),
     ):
@@ -76,7 +81,8 @@ def _last_opportunities(session: Session, ids: list[int]) -> dict[int, datetime]
     return dict(
         session.execute(
             select(Opportunity.customer_id, func.max(Opportunity.created_at))
-            .where(Opportunity.customer_id.in_(ids)).group_by(Opportunity.customer_id)
+            .where(Opportunity.customer_id.in_(ids))
+            .group_by(Opportunity.customer_id)
         ).all()
     )
 
@@ -85,15 +91,22 @@ def blocked_ids(session: Session, ids: list[int]) -> set[int]:
     """Customers never recycled now: a quote pending, or a payment due (contract not fully paid)."""
     pending = set(
         session.scalars(
-            select(Opportunity.customer_id).join(Quote, Quote.opportunity_id == Opportunity.id)
+            select(Opportunity.customer_id)
+            .join(Quote, Quote.opportunity_id == Opportunity.id)
             .where(Opportunity.customer_id.in_(ids), Quote.status == "pending")
         )
     )
     paid = (
-        select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.contract_id == Contract.id)
-        .correlate(Contract).scalar_subquery()
+        select(func.coalesce(func.sum(Payment.amount), 0))
+        .where(Payment.contract_id == Contract.id)
+        .correlate(Contract)
+        .scalar_subquery()
     )
-    owed = set(session.scalars(select(Contract.customer_id).where(Contract.customer_id.in_(ids), Contract.amount > paid)))
+    owed = set(
+        session.scalars(
+            select(Contract.customer_id).where(Contract.customer_id.in_(ids), Contract.amount > paid)
+        )
+    )
     return pending | owed
 
 
@@ -150,26 +163,50 @@ def countdown(dues: list[Due], *, config: BusinessConfig, now: datetime) -> dict
     for d in dues:
         if d.release_at <= now:
             continue
-        if working_days_until(today, _local_day(d.release_at), config=config) <= config.pool.warn_working_days:
+        if (
+            working_days_until(today, _local_day(d.release_at), config=config)
+            <= config.pool.warn_working_days
+        ):
             out[d.customer.owner_userid].append(d)
     return dict(out)
 
 
-def release(session: Session, *, customer: Customer, actor: str, reason: str, now: datetime, kind: str = "release") -> None:
+def release(
+    session: Session, *, customer: Customer, actor: str, reason: str, now: datetime, kind: str = "release"
+) -> None:
     """Into the pool: nobody's; open reminders cancelled (their owner can no longer see the customer)."""
     previous = customer.owner_userid
     if previous == POOL_OWNER:
         raise DomainError(f"「{customer.name}」已经在公海里。")
-    session.add(PoolEvent(customer_id=customer.id, kind=kind, userid=previous, actor=actor, region=customer.region,
-                          reason=reason[:255], at=now))
+    session.add(
+        PoolEvent(
+            customer_id=customer.id,
+            kind=kind,
+            userid=previous,
+            actor=actor,
+            region=customer.region,
+            reason=reason[:255],
+            at=now,
+        )
+    )
     changes = audit.diff(customer, {"owner_userid": POOL_OWNER, "pooled_at": now, "pool_hold_until": None})
     customer.updated_at = now
     session.execute(
-        update(Reminder).where(Reminder.customer_id == customer.id, Reminder.status == "open")
-        .values(status="cancelled").execution_options(synchronize_session=False)
+        update(Reminder)
+        .where(Reminder.customer_id == customer.id, Reminder.status == "open")
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
     )
-    audit.record(session, actor=actor, entity="customer", entity_id=customer.id, action=f"pool_{kind}", now=now,
-                 changes=changes, detail=reason[:255])
+    audit.record(
+        session,
+        actor=actor,
+        entity="customer",
+        entity_id=customer.id,
+        action=f"pool_{kind}",
+        now=now,
+        changes=changes,
+        detail=reason[:255],
+    )
     session.flush()
 
 
@@ -201,7 +238,9 @@ def region_of(user: User) -> str | None:
     return user.region if user.role in (Role.REP, Role.SUPERVISOR) else None
 
 
-def list_pool(session: Session, *, user: User, keyword: str = "", limit: int = 10) -> tuple[list[PoolRow], int]:
+def list_pool(
+    session: Session, *, user: User, keyword: str = "", limit: int = 10
+) -> tuple[list[PoolRow], int]:
     """Claimable customers in the sender's region (no contact, no phone); (first `limit`, total)."""
     region = region_of(user)
     if region is None and user.role not in (Role.DIRECTOR, Role.ADMIN):
@@ -211,8 +250,13 @@ def list_pool(session: Session, *, user: User, keyword: str = "", limit: int = 1
         query = query.where(Customer.region == region)
     keyword = normalize_text(keyword)
     if keyword:
-        query = query.where(or_(Customer.name.like(f"%{keyword}%"), Customer.name_norm.like(f"%{normalize_name(keyword)}%"),
-                                Customer.industry == keyword))
+        query = query.where(
+            or_(
+                Customer.name.like(f"%{keyword}%"),
+                Customer.name_norm.like(f"%{normalize_name(keyword)}%"),
+                Customer.industry == keyword,
+            )
+        )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     customers = list(session.scalars(query.order_by(Customer.pooled_at.desc(), Customer.id).limit(limit)))
     follow = last_followups(session, [c.id for c in customers])
@@ -254,15 +298,26 @@ def claim(session: Session, *, config: BusinessConfig, user: User, customer: Cus
     if user.role != Role.REP:
         raise DomainError("只有销售可以领取；主管请用「分配 客户 销售」从公海分配。")
     day_start = _start_of(_local_day(now))
-    if _count(session, PoolEvent.userid == user.userid, PoolEvent.kind == "claim", PoolEvent.at >= day_start) >= pool.daily_claims:
+    if (
+        _count(session, PoolEvent.userid == user.userid, PoolEvent.kind == "claim", PoolEvent.at >= day_start)
+        >= pool.daily_claims
+    ):
         raise DomainError(f"今天已领取 {pool.daily_claims} 个客户，达到每日上限，明天再来。")
-    holding = session.scalar(select(func.count()).select_from(Customer).where(Customer.owner_userid == user.userid)) or 0
+    holding = (
+        session.scalar(select(func.count()).select_from(Customer).where(Customer.owner_userid == user.userid))
+        or 0
+    )
     if holding >= pool.max_holding:
-        raise DomainError(f"您名下已有 {holding} 个客户，达到持有上限 {pool.max_holding}，请先跟进或放回部分客户。")
+        raise DomainError(
+            f"您名下已有 {holding} 个客户，达到持有上限 {pool.max_holding}，请先跟进或放回部分客户。"
+        )
     block_since = now - timedelta(days=pool.reclaim_block_days)
     released_by_me = _count(
-        session, PoolEvent.customer_id == customer.id, PoolEvent.userid == user.userid,
-        PoolEvent.kind.in_(("release", "return")), PoolEvent.at >= block_since,
+        session,
+        PoolEvent.customer_id == customer.id,
+        PoolEvent.userid == user.userid,
+        PoolEvent.kind.in_(("release", "return")),
+        PoolEvent.at >= block_since,
     )
     if released_by_me:
         raise DomainError(f"「{customer.name}」是从您名下回收的，{pool.reclaim_block_days} 天内不能再领取。")
@@ -271,15 +326,28 @@ def claim(session: Session, *, config: BusinessConfig, user: User, customer: Cus
 
 def take(session: Session, *, customer: Customer, to: User, actor: str, kind: str, now: datetime) -> None:
     """Out of the pool to `to` (claim or a supervisor's 分配): its open opportunities come along."""
-    session.add(PoolEvent(customer_id=customer.id, kind=kind, userid=to.userid, actor=actor, region=customer.region, at=now))
+    session.add(
+        PoolEvent(
+            customer_id=customer.id, kind=kind, userid=to.userid, actor=actor, region=customer.region, at=now
+        )
+    )
     changes = audit.diff(customer, {"owner_userid": to.userid, "pooled_at": None, "owner_since": now})
     customer.updated_at = now
     session.execute(
-        update(Opportunity).where(Opportunity.customer_id == customer.id, Opportunity.closed_at.is_(None))
-        .values(owner_userid=to.userid, updated_at=now).execution_options(synchronize_session=False)
+        update(Opportunity)
+        .where(Opportunity.customer_id == customer.id, Opportunity.closed_at.is_(None))
+        .values(owner_userid=to.userid, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
-    audit.record(session, actor=actor, entity="customer", entity_id=customer.id, action=f"pool_{kind}", now=now,
-                 changes=changes)
+    audit.record(
+        session,
+        actor=actor,
+        entity="customer",
+        entity_id=customer.id,
+        action=f"pool_{kind}",
+        now=now,
+        changes=changes,
+    )
     session.flush()
 
 
@@ -298,7 +366,8 @@ def week_stats(session: Session, *, now: datetime, regions: list[str] | None) ->
     start = _start_of(today - timedelta(days=today.weekday()))
     counts: dict[str, dict[str, int]] = defaultdict(lambda: {"released": 0, "claimed": 0, "extended": 0})
     events = session.execute(
-        select(PoolEvent.region, PoolEvent.kind, func.count()).where(PoolEvent.at >= start, PoolEvent.at <= now)
+        select(PoolEvent.region, PoolEvent.kind, func.count())
+        .where(PoolEvent.at >= start, PoolEvent.at <= now)
         .group_by(PoolEvent.region, PoolEvent.kind)
     )
     for region, kind, n in events:
@@ -306,12 +375,17 @@ def week_stats(session: Session, *, now: datetime, regions: list[str] | None) ->
         if key:
             counts[region or "未分区"][key] += n
     extended = session.execute(
-        select(Customer.region, func.count()).join(PoolExtension, PoolExtension.customer_id == Customer.id)
-        .where(and_(PoolExtension.status == "approved", PoolExtension.decided_at >= start, PoolExtension.decided_at <= now))
+        select(Customer.region, func.count())
+        .join(PoolExtension, PoolExtension.customer_id == Customer.id)
+        .where(
+            and_(
+                PoolExtension.status == "approved",
+                PoolExtension.decided_at >= start,
+                PoolExtension.decided_at <= now,
+            )
+        )
         .group_by(Customer.region)
     )
     for region, n in extended:
         counts[region or "未分区"]["extended"] += n
-    return {
-        r: WeekStats(**v) for r, v in sorted(counts.items()) if regions is None or r in regions
-    }
+    return {r: WeekStats(**v) for r, v in sorted(counts.items()) if regions is None or r in regions}

@@ -36,40 +36,65 @@ def owned(session: Session, *, user: User, customer_id: int) -> Customer:
 
 def used_this_quarter(session: Session, *, customer_id: int, now: datetime) -> int:
     """Requests that count against the quarter's allowance (pending or approved)."""
-    return session.scalar(
-        select(func.count()).select_from(PoolExtension).where(
-            PoolExtension.customer_id == customer_id,
-            PoolExtension.status.in_(("pending", "approved")),
-            PoolExtension.requested_at >= _quarter_start(now),
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(PoolExtension)
+            .where(
+                PoolExtension.customer_id == customer_id,
+                PoolExtension.status.in_(("pending", "approved")),
+                PoolExtension.requested_at >= _quarter_start(now),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
-def request_extension(session: Session, *, config: BusinessConfig, user: User, customer: Customer, now: datetime) -> tuple[PoolExtension, User]:
+def request_extension(
+    session: Session, *, config: BusinessConfig, user: User, customer: Customer, now: datetime
+) -> tuple[PoolExtension, User]:
     """A pending request and who approves it. DomainError when the quarter's allowance is used up."""
     pending = session.scalar(
-        select(PoolExtension).where(PoolExtension.customer_id == customer.id, PoolExtension.status == "pending")
+        select(PoolExtension).where(
+            PoolExtension.customer_id == customer.id, PoolExtension.status == "pending"
+        )
     )
     if pending is not None:
         raise DomainError(f"「{customer.name}」的延期申请已在等主管审批。")
     used = used_this_quarter(session, customer_id=customer.id, now=now)
     limit = config.pool.extensions_per_quarter
     if used >= limit:
-        raise DomainError(f"「{customer.name}」本季度已申请延期 {used} 次（上限 {limit} 次）。可以记一条跟进来重新计时。")
+        raise DomainError(
+            f"「{customer.name}」本季度已申请延期 {used} 次（上限 {limit} 次）。可以记一条跟进来重新计时。"
+        )
     boss = lead_assign.supervisor_for(session, user=user, region=customer.region)
     if boss is None:
         raise DomainError("找不到您的主管，暂时无法申请延期。")
-    ext = PoolExtension(customer_id=customer.id, requester_userid=user.userid, approver_userid=boss.userid,
-                        status="pending", days=config.pool.extension_days, requested_at=now)
+    ext = PoolExtension(
+        customer_id=customer.id,
+        requester_userid=user.userid,
+        approver_userid=boss.userid,
+        status="pending",
+        days=config.pool.extension_days,
+        requested_at=now,
+    )
     session.add(ext)
     session.flush()
-    audit.record(session, actor=user.userid, entity="customer", entity_id=customer.id, action="pool_extension_request",
-                 now=now, detail=f"extension {ext.id}")
+    audit.record(
+        session,
+        actor=user.userid,
+        entity="customer",
+        entity_id=customer.id,
+        action="pool_extension_request",
+        now=now,
+        detail=f"extension {ext.id}",
+    )
     return ext, boss
 
 
-def decide_extension(session: Session, *, config: BusinessConfig, ext_id: int, approver: User, approve: bool,
-                     now: datetime) -> tuple[PoolExtension, Customer]:
+def decide_extension(
+    session: Session, *, config: BusinessConfig, ext_id: int, approver: User, approve: bool, now: datetime
+) -> tuple[PoolExtension, Customer]:
     ext = session.get(PoolExtension, ext_id)
     if ext is None or ext.approver_userid != approver.userid:
         raise NotFound("这条延期申请不归您审批。")
@@ -80,12 +105,24 @@ def decide_extension(session: Session, *, config: BusinessConfig, ext_id: int, a
         raise DomainError(f"这条延期申请已处理（{'已同意' if ext.status == 'approved' else '已驳回'}）。")
     ext.status, ext.decided_at = ("approved" if approve else "rejected"), now
     if approve and customer.owner_userid == ext.requester_userid:
-        due = next((d.release_at for d in scan(session, config=config, now=now, owner=customer.owner_userid)
-                    if d.customer.id == customer.id), now)
+        due = next(
+            (
+                d.release_at
+                for d in scan(session, config=config, now=now, owner=customer.owner_userid)
+                if d.customer.id == customer.id
+            ),
+            now,
+        )
         customer.pool_hold_until = max(due, now) + timedelta(days=ext.days)
-    audit.record(session, actor=approver.userid, entity="customer", entity_id=customer.id,
-                 action="pool_extension_" + ext.status, now=now,
-                 changes={"pool_hold_until": [None, customer.pool_hold_until]} if approve else None)
+    audit.record(
+        session,
+        actor=approver.userid,
+        entity="customer",
+        entity_id=customer.id,
+        action="pool_extension_" + ext.status,
+        now=now,
+        changes={"pool_hold_until": [None, customer.pool_hold_until]} if approve else None,
+    )
     session.flush()
     return ext, customer
 

@@ -143,7 +143,13 @@ def _line_of(reply: Reply) -> str:
 
 
 def push_to_others(
-    session: Session, *, replies: list[Reply], sender: str, key_prefix: str, now: datetime, config: PushesConfig
+    session: Session,
+    *,
+    replies: list[Reply],
+    sender: str,
+    key_prefix: str,
+    now: datetime,
+    config: PushesConfig,
 ) -> list[Reply]:
     """What a handler returned: messages to other people become pushes (budget, folding); what one handled
     message tells one other person is one event (a delegation notice and its card go together). Returns the
@@ -163,7 +169,12 @@ def push_to_others(
         lead = min(parts, key=lambda e: e.priority)
         events.append(
             Event(
-                to=to, kind=lead.kind, priority=lead.priority, reply=[r for _, r in items], line=lead.line, key=parts[0].key
+                to=to,
+                kind=lead.kind,
+                priority=lead.priority,
+                reply=[r for _, r in items],
+                line=lead.line,
+                key=parts[0].key,
             )
         )
     push_all(session, events, now=now, config=config)

@@ -28,7 +28,10 @@ def resolve_assignee(session: Session, *, actor: User, keyword: str) -> User:
     if not found:
         raise NotFound(f"没有找到可分配的销售「{keyword}」。请写销售的姓名或账号。")
     if len(found) > 1:
-        raise DomainError(f"有多位销售叫「{keyword}」，请改用账号：" + "、".join(f"{u.name}（{u.display_userid}）" for u in found))
+        raise DomainError(
+            f"有多位销售叫「{keyword}」，请改用账号："
+            + "、".join(f"{u.name}（{u.display_userid}）" for u in found)
+        )
     return found[0]
 
 
@@ -63,30 +66,58 @@ class Handover:
         return "\n".join(lines)
 
 
-def reassign_customer(session: Session, *, actor: User, customer: Customer, new_owner: User, now: datetime) -> Handover:
+def reassign_customer(
+    session: Session, *, actor: User, customer: Customer, new_owner: User, now: datetime
+) -> Handover:
     """Move `customer` (already resolved in `actor`'s scope) to `new_owner`, with its open work."""
     if customer.owner_userid == new_owner.userid:
         raise DomainError(f"客户「{customer.name}」已经由{new_owner.name}负责。")
     old_owner = customer.owner_userid
     values: dict[str, object] = {"owner_userid": new_owner.userid, "owner_since": now, "pooled_at": None}
     if customer.pooled_at is not None:  # 分配 from the pool (公海)
-        session.add(PoolEvent(customer_id=customer.id, kind="assign", userid=new_owner.userid, actor=actor.userid,
-                              region=customer.region, at=now))
+        session.add(
+            PoolEvent(
+                customer_id=customer.id,
+                kind="assign",
+                userid=new_owner.userid,
+                actor=actor.userid,
+                region=customer.region,
+                at=now,
+            )
+        )
     if new_owner.region and customer.region != new_owner.region:
         values["region"] = new_owner.region
     changes = audit.diff(customer, values)
     customer.updated_at = now
-    audit.record(session, actor=actor.userid, entity="customer", entity_id=customer.id, action="reassign", now=now, changes=changes)
+    audit.record(
+        session,
+        actor=actor.userid,
+        entity="customer",
+        entity_id=customer.id,
+        action="reassign",
+        now=now,
+        changes=changes,
+    )
     opps = list(
         session.scalars(
-            select(Opportunity).where(Opportunity.customer_id == customer.id, Opportunity.closed_at.is_(None)).order_by(Opportunity.id)
+            select(Opportunity)
+            .where(Opportunity.customer_id == customer.id, Opportunity.closed_at.is_(None))
+            .order_by(Opportunity.id)
         )
     )
     for opp in opps:
         if opp.owner_userid != new_owner.userid:
             opp_changes = audit.diff(opp, {"owner_userid": new_owner.userid})
             opp.updated_at = now
-            audit.record(session, actor=actor.userid, entity="opportunity", entity_id=opp.id, action="reassign", now=now, changes=opp_changes)
+            audit.record(
+                session,
+                actor=actor.userid,
+                entity="opportunity",
+                entity_id=opp.id,
+                action="reassign",
+                now=now,
+                changes=opp_changes,
+            )
     # The previous owner is out of the loop on the customer's open quotes (issue 16 #11): the new owner hears
     # about them, sees them in 待办 and is the one who may 撤回.
     open_quotes = session.scalars(
@@ -94,14 +125,24 @@ def reassign_customer(session: Session, *, actor: User, customer: Customer, new_
     ).all()
     for quote in open_quotes:
         if quote.requester_userid != new_owner.userid:
-            audit.record(session, actor=actor.userid, entity="quote", entity_id=quote.id, action="reassign", now=now,
-                         changes={"requester_userid": [quote.requester_userid, new_owner.userid]})
+            audit.record(
+                session,
+                actor=actor.userid,
+                entity="quote",
+                entity_id=quote.id,
+                action="reassign",
+                now=now,
+                changes={"requester_userid": [quote.requester_userid, new_owner.userid]},
+            )
             quote.requester_userid = new_owner.userid
     reminders = list(
         session.scalars(
             select(Reminder)
             .where(
-                or_(Reminder.customer_id == customer.id, Reminder.opportunity_id.in_([o.id for o in opps] or [-1])),
+                or_(
+                    Reminder.customer_id == customer.id,
+                    Reminder.opportunity_id.in_([o.id for o in opps] or [-1]),
+                ),
                 Reminder.status == "open",
             )
             .order_by(Reminder.due_at)
@@ -110,7 +151,17 @@ def reassign_customer(session: Session, *, actor: User, customer: Customer, new_
     for reminder in reminders:
         reminder.owner_userid = new_owner.userid
     last_visit = session.scalar(
-        select(Visit).where(Visit.customer_id == customer.id).order_by(Visit.visited_at.desc(), Visit.id.desc()).limit(1)
+        select(Visit)
+        .where(Visit.customer_id == customer.id)
+        .order_by(Visit.visited_at.desc(), Visit.id.desc())
+        .limit(1)
     )
     session.flush()
-    return Handover(customer=customer, old_owner=old_owner, new_owner=new_owner, opportunities=opps, reminders=reminders, last_visit=last_visit)
+    return Handover(
+        customer=customer,
+        old_owner=old_owner,
+        new_owner=new_owner,
+        opportunities=opps,
+        reminders=reminders,
+        last_visit=last_visit,
+    )

@@ -37,7 +37,10 @@ class Receipt:
     outstanding_after: Decimal = Decimal(0)
 
     def text(self) -> str:
-        where = "、".join(f"{label}{format_amount(amount)}{'（已结清）' if done else ''}" for label, amount, done in self.applied)
+        where = "、".join(
+            f"{label}{format_amount(amount)}{'（已结清）' if done else ''}"
+            for label, amount, done in self.applied
+        )
         applied = f"，记入{where}" if where else ""
         return (
             f"已登记回款 {format_amount(Decimal(self.payment.amount))}：{self.customer.name}（合同 #{self.contract.id}）{applied}。"
@@ -62,13 +65,17 @@ def receive(
         raise DomainError("回款金额要大于 0。")
     customer = session.get_one(Customer, contract.customer_id)
     before = plans.contract_states(session, contract=contract)
-    result = contract_service.record_payment(session, user=user, customer=customer, amount=amount, now=now, contract=contract)
+    result = contract_service.record_payment(
+        session, user=user, customer=customer, amount=amount, now=now, contract=contract
+    )
     payment = result.payment
     if received_at is not None:
         payment.received_at = received_at
     payment.voucher_no, payment.source = voucher_no, source
     session.flush()
-    receipt = Receipt(payment=payment, contract=contract, customer=customer, outstanding_after=result.outstanding_after)
+    receipt = Receipt(
+        payment=payment, contract=contract, customer=customer, outstanding_after=result.outstanding_after
+    )
     left = amount
     for state in before:
         if left <= 0:
@@ -85,7 +92,11 @@ def receive(
 def open_contracts(session: Session, *, customer: Customer) -> list[tuple[Contract, Decimal]]:
     """The customer's contracts that still owe money, oldest first, with what each still owes."""
     contracts = list(
-        session.scalars(select(Contract).where(Contract.customer_id == customer.id).order_by(Contract.signed_at, Contract.id))
+        session.scalars(
+            select(Contract)
+            .where(Contract.customer_id == customer.id)
+            .order_by(Contract.signed_at, Contract.id)
+        )
     )
     paid, _ = plans.totals_by_contract(session, [c.id for c in contracts])
     owing = [(c, Decimal(c.amount) - paid.get(c.id, Decimal(0))) for c in contracts]
@@ -97,7 +108,10 @@ def contract_for_customer(session: Session, *, customer: Customer) -> Contract |
     owing = open_contracts(session, customer=customer)
     if len(owing) > 1:
         names = _opportunity_names(session, [c for c, _ in owing])
-        choices = [(c.id, f"合同 #{c.id} {names.get(c.id, '')} 未收 {format_amount(o)}".replace("  ", " ")) for c, o in owing]
+        choices = [
+            (c.id, f"合同 #{c.id} {names.get(c.id, '')} 未收 {format_amount(o)}".replace("  ", " "))
+            for c, o in owing
+        ]
         raise Ambiguous(
             f"客户「{customer.name}」有 {len(owing)} 个合同未收完，请选择：\n"
             + "\n".join(f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)),
@@ -157,12 +171,18 @@ class PaymentTarget:
         return "\n".join([head, *self.notes])
 
 
-def payment_target(session: Session, *, user: User, keyword: str, amount: Decimal, hint: str = "") -> PaymentTarget:
+def payment_target(
+    session: Session, *, user: User, keyword: str, amount: Decimal, hint: str = ""
+) -> PaymentTarget:
     """The contract and instalment a payment for `keyword` (an opportunity or customer name) would land on.
 
     Raises NotFound, or Ambiguous when several contracts could be meant (the caller asks which)."""
     contract: Contract | None = None
-    opps = [o for o in find_opportunities(session, user=user, keyword=keyword) if _contract_of(session, o.id, user) is not None]
+    opps = [
+        o
+        for o in find_opportunities(session, user=user, keyword=keyword)
+        if _contract_of(session, o.id, user) is not None
+    ]
     if len(opps) == 1:
         contract = _contract_of(session, opps[0].id, user)
     elif len(opps) > 1:
@@ -171,12 +191,20 @@ def payment_target(session: Session, *, user: User, keyword: str, amount: Decima
             c = _contract_of(session, o.id, user)
             if c is not None:
                 choices.append((c.id, f"合同 #{c.id} {o.name}"))
-        raise Ambiguous("找到多个合同，请选择：\n" + "\n".join(f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)), choices)
+        raise Ambiguous(
+            "找到多个合同，请选择：\n"
+            + "\n".join(f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)),
+            choices,
+        )
     else:
         customers = find_customers(session, user=user, keyword=keyword)
         if len(customers) > 1:
             choices = [(c.id, f"#{c.id} {c.name}") for c in customers]
-            raise Ambiguous("找到多个客户，请选择：\n" + "\n".join(f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)), choices)
+            raise Ambiguous(
+                "找到多个客户，请选择：\n"
+                + "\n".join(f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)),
+                choices,
+            )
         if customers:
             contract = contract_for_customer(session, customer=customers[0])
             if contract is None:
@@ -194,22 +222,32 @@ def _contract_of(session: Session, opportunity_id: int, user: User) -> Contract 
     )
 
 
-def target_for_contract(session: Session, *, contract: Contract, amount: Decimal, hint: str = "") -> PaymentTarget:
+def target_for_contract(
+    session: Session, *, contract: Contract, amount: Decimal, hint: str = ""
+) -> PaymentTarget:
     customer = session.get_one(Customer, contract.customer_id)
     opp_name = _opportunity_names(session, [contract]).get(contract.id, "")
     states = plans.contract_states(session, contract=contract)
     lands_on = plans.oldest_open(states)
     named_seq = instalment_hint(hint, len(states)) if hint else None
     named = states[named_seq - 1] if named_seq else None
-    target = PaymentTarget(contract=contract, customer=customer, opportunity=opp_name, lands_on=lands_on, named=named)
-    owing = sum((s.remaining for s in states), Decimal(0)) if states else Decimal(contract.amount) - contract_service.paid(session, contract_id=contract.id)
+    target = PaymentTarget(
+        contract=contract, customer=customer, opportunity=opp_name, lands_on=lands_on, named=named
+    )
+    owing = (
+        sum((s.remaining for s in states), Decimal(0))
+        if states
+        else Decimal(contract.amount) - contract_service.paid(session, contract_id=contract.id)
+    )
     if amount > owing:
         target.notes.append(f"超过合同未收金额 {format_amount(owing)}，不能登记。")
     if named is not None and lands_on is not None and named is not lands_on:
         if named.settled:
             target.notes.append(f"{named.label}已收齐；这笔会记入{lands_on.label}。")
         else:
-            target.notes.append(f"{lands_on.label}还未收齐（未收 {format_amount(lands_on.remaining)}），这笔会先记入{lands_on.label}。")
+            target.notes.append(
+                f"{lands_on.label}还未收齐（未收 {format_amount(lands_on.remaining)}），这笔会先记入{lands_on.label}。"
+            )
     elif lands_on is not None and amount > lands_on.remaining:
         target.notes.append(f"超出{lands_on.label}的部分记入下一期。")
     elif lands_on is not None and amount < lands_on.remaining:
@@ -220,7 +258,9 @@ def target_for_contract(session: Session, *, contract: Contract, amount: Decimal
 # --- promise ----------------------------------------------------------------------------------------------------
 
 
-def promise(session: Session, *, user: User, contract: Contract, day: date, now: datetime) -> plans.InstalmentState:
+def promise(
+    session: Session, *, user: User, contract: Contract, day: date, now: datetime
+) -> plans.InstalmentState:
     """客户承诺 <日期>: the oldest open instalment's ladder pauses until `day`."""
     today = plans.local_day(now)
     if day < today:
@@ -230,7 +270,12 @@ def promise(session: Session, *, user: User, contract: Contract, day: date, now:
         raise DomainError(f"合同 #{contract.id} 已全部回款，不需要承诺日期。")
     state.instalment.promised_on = day
     audit.record(
-        session, actor=user.userid, entity="instalment", entity_id=state.instalment.id, action="promise", now=now,
+        session,
+        actor=user.userid,
+        entity="instalment",
+        entity_id=state.instalment.id,
+        action="promise",
+        now=now,
         changes={"promised_on": [None, day.isoformat()]},
     )
     return state

@@ -82,7 +82,9 @@ def build_for(
     contracts: dict[int, _Row] = {}
     totals: dict[int, tuple[Decimal, Decimal]] = {}
     paid_total = (
-        select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.contract_id == Contract.id).scalar_subquery()
+        select(func.coalesce(func.sum(Payment.amount), 0))
+        .where(Payment.contract_id == Contract.id)
+        .scalar_subquery()
     )
     paid_month = (
         select(func.coalesce(func.sum(Payment.amount), 0))
@@ -102,7 +104,9 @@ def build_for(
         wanted = sorted({r for _, regions in scoped for r in regions or ()})
         query = query.where(Customer.region.in_(wanted))
     for inst, region, customer, owner, owner_name, paid, month in session.execute(query):
-        row = contracts.setdefault(inst.contract_id, _Row(region, customer, inst.contract_id, owner_name or owner, []))
+        row = contracts.setdefault(
+            inst.contract_id, _Row(region, customer, inst.contract_id, owner_name or owner, [])
+        )
         row.instalments.append(inst)
         totals[inst.contract_id] = (Decimal(paid or 0), Decimal(month or 0))
 
@@ -135,8 +139,12 @@ def build_for(
                     b = bucket_of(days)
                     view.overdue[b] += s.remaining
                     view.overdue_count[b] += 1
-                    items.append(OverdueItem(row.contract_id, row.customer, s.label, s.remaining, days, row.owner))
-        view.largest = sorted(items, key=lambda i: (-i.remaining, -i.days, i.contract_id))[: config.collections.largest_overdue]
+                    items.append(
+                        OverdueItem(row.contract_id, row.customer, s.label, s.remaining, days, row.owner)
+                    )
+        view.largest = sorted(items, key=lambda i: (-i.remaining, -i.days, i.contract_id))[
+            : config.collections.largest_overdue
+        ]
         views[manager.userid] = view
     return views
 
@@ -145,9 +153,15 @@ def section(view: ReceivablesView, *, today: date) -> str:
     """The digest's markdown section; customer and owner names are escaped for markdown."""
     lines = [f"**应收回款** 本月到期待收 {wan(view.due_this_month)}（{view.due_this_month_count} 笔）"]
     rate = f"，完成 {float(view.collected_month / view.planned_month):.0%}" if view.planned_month else ""
-    lines.append(f"> 本月计划 {wan(view.planned_month)}，已收 {wan(view.collected_month)}{rate}（截至 {today:%m月%d日}）")
+    lines.append(
+        f"> 本月计划 {wan(view.planned_month)}，已收 {wan(view.collected_month)}{rate}（截至 {today:%m月%d日}）"
+    )
     if view.overdue_total:
-        parts = [f"{name} {wan(amount)}" for name, amount, n in zip(BUCKETS, view.overdue, view.overdue_count, strict=True) if n]
+        parts = [
+            f"{name} {wan(amount)}"
+            for name, amount, n in zip(BUCKETS, view.overdue, view.overdue_count, strict=True)
+            if n
+        ]
         lines.append(f"> 逾期 {wan(view.overdue_total)}：" + "、".join(parts))
         lines.append("> 逾期最大的几笔：")
         lines += [

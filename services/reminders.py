@@ -187,7 +187,13 @@ class VisitFollowup:
 
 
 def followup_from_visit(
-    session: Session, *, user: User, visit_id: int, arg: str, now: datetime, config: BusinessConfig | None = None
+    session: Session,
+    *,
+    user: User,
+    visit_id: int,
+    arg: str,
+    now: datetime,
+    config: BusinessConfig | None = None,
 ) -> VisitFollowup:
     """A visit card's follow-up button; once per visit card, whichever button (a JobOccurrence row is the unique
     mark): a second tap, even on another button of the same card, sets nothing new (issue 16).
@@ -211,7 +217,11 @@ def followup_from_visit(
     if mark is None:
         existing = session.scalar(
             select(Reminder)
-            .where(Reminder.source == "visit", Reminder.owner_userid == user.userid, Reminder.title == title[:255])
+            .where(
+                Reminder.source == "visit",
+                Reminder.owner_userid == user.userid,
+                Reminder.title == title[:255],
+            )
             .where(Reminder.customer_id == visit.customer_id)
             .order_by(Reminder.id.desc())
             .limit(1)
@@ -220,7 +230,9 @@ def followup_from_visit(
             return VisitFollowup(existing, created=False)
         raise DomainError("已经设置过这个跟进了。")
     due_at = (
-        when_of(VISIT_FOLLOWUP[arg], now=now, config=config).when if config else parse_when(VISIT_FOLLOWUP[arg], now=now)
+        when_of(VISIT_FOLLOWUP[arg], now=now, config=config).when
+        if config
+        else parse_when(VISIT_FOLLOWUP[arg], now=now)
     )
     reminder = create_reminder(
         session,
@@ -260,7 +272,12 @@ def claim_due(session: Session, *, now: datetime, limit: int = 100) -> list[Remi
     for rid in ids:
         result = session.execute(
             update(Reminder)
-            .where(Reminder.id == rid, Reminder.status == "open", Reminder.notified_at.is_(None), Reminder.due_at <= now)
+            .where(
+                Reminder.id == rid,
+                Reminder.status == "open",
+                Reminder.notified_at.is_(None),
+                Reminder.due_at <= now,
+            )
             .values(notified_at=now, notified_late=Reminder.due_at < now - LATE_AFTER)
             .execution_options(synchronize_session=False)
         )
@@ -269,7 +286,10 @@ def claim_due(session: Session, *, now: datetime, limit: int = 100) -> list[Remi
     if not claimed:
         return []
     rows = session.scalars(
-        select(Reminder).where(Reminder.id.in_(claimed)).order_by(Reminder.id).execution_options(populate_existing=True)
+        select(Reminder)
+        .where(Reminder.id.in_(claimed))
+        .order_by(Reminder.id)
+        .execution_options(populate_existing=True)
     )
     return list(rows)
 
@@ -289,10 +309,14 @@ def escalation_candidates(*, now: datetime, after_hours: int, limit: int, postgr
     return query.with_for_update(skip_locked=True) if postgres else query
 
 
-def claim_escalations(session: Session, *, now: datetime, after_hours: int, limit: int = 100) -> list[Reminder]:
+def claim_escalations(
+    session: Session, *, now: datetime, after_hours: int, limit: int = 100
+) -> list[Reminder]:
     """Open reminders `after_hours` past due and never escalated; each is claimed once (``escalated_at``)."""
     ids = list(
-        session.scalars(escalation_candidates(now=now, after_hours=after_hours, limit=limit, postgres=_is_pg(session)))
+        session.scalars(
+            escalation_candidates(now=now, after_hours=after_hours, limit=limit, postgres=_is_pg(session))
+        )
     )
     claimed: list[int] = []
     for rid in ids:
@@ -308,7 +332,10 @@ def claim_escalations(session: Session, *, now: datetime, after_hours: int, limi
         return []
     return list(
         session.scalars(
-            select(Reminder).where(Reminder.id.in_(claimed)).order_by(Reminder.id).execution_options(populate_existing=True)
+            select(Reminder)
+            .where(Reminder.id.in_(claimed))
+            .order_by(Reminder.id)
+            .execution_options(populate_existing=True)
         )
     )
 
@@ -423,7 +450,9 @@ def complete_by_text(session: Session, *, user: User, args: str, now: datetime) 
     if not number:
         raise DomainError(DONE_USAGE)
     rid = int(number.group(1))
-    reminder = session.scalar(select(Reminder).where(Reminder.id == rid, Reminder.owner_userid == user.userid))
+    reminder = session.scalar(
+        select(Reminder).where(Reminder.id == rid, Reminder.owner_userid == user.userid)
+    )
     if reminder is None or reminder.status == "cancelled":
         raise NotFound(f"没有找到待办 #{rid}。发送「待办」查看您的待办和编号。")
     return complete(session, reminder_id=rid, userid=user.userid, now=now)
@@ -445,20 +474,32 @@ def _opportunity_priorities(
     cust_ids = {r.customer_id for r in reminders if r.customer_id}
     if not opp_ids and not cust_ids:
         return {}
-    cols = (Opportunity.id, Opportunity.customer_id, Opportunity.priority, Opportunity.score, Opportunity.score_items)
+    cols = (
+        Opportunity.id,
+        Opportunity.customer_id,
+        Opportunity.priority,
+        Opportunity.score,
+        Opportunity.score_items,
+    )
     by_opp: dict[int, str] = {}
     by_cust: dict[int, str] = {}
     for opp_id, cust_id, prio, score, items in session.execute(
         select(*cols).where(
             (Opportunity.id.in_(opp_ids) if opp_ids else false())
-            | ((Opportunity.customer_id.in_(cust_ids) & Opportunity.closed_at.is_(None)) if cust_ids else false())
+            | (
+                (Opportunity.customer_id.in_(cust_ids) & Opportunity.closed_at.is_(None))
+                if cust_ids
+                else false()
+            )
         )
     ).all():
         if not prio or (scored_only and not score and not items):
             continue
         if opp_id in opp_ids:
             by_opp[opp_id] = prio
-        if cust_id in cust_ids and _PRIORITY_RANK.get(prio, 3) < _PRIORITY_RANK.get(by_cust.get(cust_id, ""), 3):
+        if cust_id in cust_ids and _PRIORITY_RANK.get(prio, 3) < _PRIORITY_RANK.get(
+            by_cust.get(cust_id, ""), 3
+        ):
             by_cust[cust_id] = prio
     out: dict[int, str] = {}
     for r in reminders:
@@ -478,13 +519,20 @@ def open_reminders(session: Session, *, userid: str, now: datetime) -> list[Remi
     """Open reminders by due day (Shanghai), then opportunity priority A→B→C (none last), then time."""
     rows = list(
         session.scalars(
-            select(Reminder).where(Reminder.owner_userid == userid, Reminder.status == "open").order_by(Reminder.due_at, Reminder.id)
+            select(Reminder)
+            .where(Reminder.owner_userid == userid, Reminder.status == "open")
+            .order_by(Reminder.due_at, Reminder.id)
         )
     )
     prio = _best_priority(session, rows)
     return sorted(
         rows,
-        key=lambda r: (r.due_at.astimezone(SHANGHAI).date(), _PRIORITY_RANK.get(prio.get(r.id, ""), 3), r.due_at, r.id),
+        key=lambda r: (
+            r.due_at.astimezone(SHANGHAI).date(),
+            _PRIORITY_RANK.get(prio.get(r.id, ""), 3),
+            r.due_at,
+            r.id,
+        ),
     )
 
 
@@ -521,7 +569,9 @@ def todo_list(session: Session, *, user: User, now: datetime, limit: int = TODO_
     names = (
         dict(
             session.execute(
-                select(Customer.id, Customer.name).where(Customer.id.in_({r.customer_id for r in reminders if r.customer_id}))
+                select(Customer.id, Customer.name).where(
+                    Customer.id.in_({r.customer_id for r in reminders if r.customer_id})
+                )
             ).all()
         )
         if reminders
@@ -531,7 +581,9 @@ def todo_list(session: Session, *, user: User, now: datetime, limit: int = TODO_
     for r in reminders:
         mark = "【已逾期】" if r.due_at < now else ""
         customer = f"（{names[r.customer_id]}）" if r.customer_id in names else ""
-        lines.append(f"#{r.id} {mark}{_priority_tag(shown.get(r.id))}{format_when(r.due_at, now=now)} {r.title}{customer}")
+        lines.append(
+            f"#{r.id} {mark}{_priority_tag(shown.get(r.id))}{format_when(r.due_at, now=now)} {r.title}{customer}"
+        )
 
     def priority_of(opp: Opportunity) -> str:
         return _priority_tag(opp.priority if (opp.score or opp.score_items) else None)
@@ -541,7 +593,11 @@ def todo_list(session: Session, *, user: User, now: datetime, limit: int = TODO_
         .join(Quote, Quote.id == ApprovalStep.quote_id)
         .join(Opportunity, Opportunity.id == Quote.opportunity_id)
         .join(Customer, Customer.id == Opportunity.customer_id)
-        .where(ApprovalStep.status == "pending", ApprovalStep.approver_userid == user.userid, Quote.status == "pending")
+        .where(
+            ApprovalStep.status == "pending",
+            ApprovalStep.approver_userid == user.userid,
+            Quote.status == "pending",
+        )
         .order_by(ApprovalStep.activated_at, ApprovalStep.id)
     ).all()
     for step, quote, opp, cust in approvals:
@@ -556,13 +612,17 @@ def todo_list(session: Session, *, user: User, now: datetime, limit: int = TODO_
         .where(Quote.requester_userid == user.userid, Quote.status == "pending")
         .order_by(Quote.created_at, Quote.id)
     ).all()
-    waiting_on = dict(
-        session.execute(
-            select(ApprovalStep.quote_id, User.name)
-            .join(User, User.userid == ApprovalStep.approver_userid)
-            .where(ApprovalStep.quote_id.in_([q.id for q, _, _ in own]), ApprovalStep.status == "pending")
-        ).all()
-    ) if own else {}
+    waiting_on = (
+        dict(
+            session.execute(
+                select(ApprovalStep.quote_id, User.name)
+                .join(User, User.userid == ApprovalStep.approver_userid)
+                .where(ApprovalStep.quote_id.in_([q.id for q, _, _ in own]), ApprovalStep.status == "pending")
+            ).all()
+        )
+        if own
+        else {}
+    )
     own_lines: list[str] = []
     for quote, opp, cust in own:
         who = f"等{waiting_on[quote.id]}审批，" if quote.id in waiting_on else ""
@@ -609,13 +669,18 @@ def on_time_rate(
         if not userids:
             return 0, 0
         base = and_(base, Reminder.owner_userid.in_(userids))
-    rows = session.execute(select(Reminder.due_at, Reminder.completed_at, Reminder.status, Reminder.escalated_at).where(base)).all()
+    rows = session.execute(
+        select(Reminder.due_at, Reminder.completed_at, Reminder.status, Reminder.escalated_at).where(base)
+    ).all()
     due = len(rows)
     grace = timedelta(hours=grace_hours)
     done = sum(
         1
         for due_at, completed_at, status, escalated_at in rows
-        if status == "done" and completed_at is not None and escalated_at is None and completed_at <= due_at + grace
+        if status == "done"
+        and completed_at is not None
+        and escalated_at is None
+        and completed_at <= due_at + grace
     )
     return done, due
 

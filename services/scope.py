@@ -111,7 +111,9 @@ class Scope:
     def opportunities(self) -> ColumnElement[bool]:
         """A WHERE clause on `Opportunity` (through its customer)."""
         return exists(
-            select(Customer.id).where(Customer.id == Opportunity.customer_id, self.customers()).correlate(Opportunity)
+            select(Customer.id)
+            .where(Customer.id == Opportunity.customer_id, self.customers())
+            .correlate(Opportunity)
         )
 
     def regions(self) -> Regions:
@@ -133,7 +135,9 @@ class Scope:
             return User.region == self.region
         return User.userid == self.userid
 
-    def visible_among(self, userids: Sequence[str], by_region: Mapping[str | None, Sequence[str]]) -> list[str]:
+    def visible_among(
+        self, userids: Sequence[str], by_region: Mapping[str | None, Sequence[str]]
+    ) -> list[str]:
         """`users()` applied to rows already loaded (`userids`, and the same grouped by region)."""
         if self.reach is Reach.ALL:
             return list(userids)
@@ -143,7 +147,10 @@ class Scope:
 
 
 def can_see_customer(session: Session, *, user: User, customer_id: int) -> bool:
-    return session.scalar(select(Customer.id).where(Customer.id == customer_id, Scope.of(user).customers())) is not None
+    return (
+        session.scalar(select(Customer.id).where(Customer.id == customer_id, Scope.of(user).customers()))
+        is not None
+    )
 
 
 def visible_userids(session: Session, *, user: User) -> list[str] | None:

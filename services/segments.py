@@ -106,7 +106,9 @@ def recompute_segments(session: Session, *, config: BusinessConfig, now: datetim
     tz = config.digest.tz
     today = now.astimezone(tz).date()
     stats = contract_stats(session, config=config, now=now)
-    current = session.execute(select(Customer.id, Customer.segment, Customer.owner_userid, Customer.name)).all()
+    current = session.execute(
+        select(Customer.id, Customer.segment, Customer.owner_userid, Customer.name)
+    ).all()
     run = SegmentRun()
     moves: dict[str | None, list[int]] = {}
     owners: dict[int, tuple[str, str]] = {}
@@ -126,11 +128,16 @@ def recompute_segments(session: Session, *, config: BusinessConfig, now: datetim
                 .values(segment=segment, segment_since=today if segment else None)
             )
         run.changed += len(ids)
-    due = max(now, local_midnight(today, tz) + timedelta(hours=config.reminders.default_time.hour,
-                                                          minutes=config.reminders.default_time.minute))
+    due = max(
+        now,
+        local_midnight(today, tz)
+        + timedelta(hours=config.reminders.default_time.hour, minutes=config.reminders.default_time.minute),
+    )
     for customer_id in run.newly_dormant:
         owner, name = owners[customer_id]
-        if add_wakeup(session, customer_id=customer_id, owner=owner, name=name, since=today, due=due, now=now):
+        if add_wakeup(
+            session, customer_id=customer_id, owner=owner, name=name, since=today, due=due, now=now
+        ):
             run.wakeups += 1
     return run
 

@@ -29,7 +29,9 @@ GATE_MESSAGES = {
 }
 
 
-def gate_failures(session: Session, *, config: BusinessConfig, opportunity: Opportunity, to_stage: str, via: str) -> list[str]:
+def gate_failures(
+    session: Session, *, config: BusinessConfig, opportunity: Opportunity, to_stage: str, via: str
+) -> list[str]:
     failures = []
     for gate in config.gates.get(to_stage, []):
         gate_name = str(getattr(gate, "value", gate))
@@ -42,7 +44,9 @@ def gate_failures(session: Session, *, config: BusinessConfig, opportunity: Oppo
                 select(exists().where(Quote.opportunity_id == opportunity.id, Quote.status == "approved"))
             )
         elif gate_name == "signed_contract":
-            ok = via == CONTRACT or session.scalar(select(exists().where(Contract.opportunity_id == opportunity.id)))
+            ok = via == CONTRACT or session.scalar(
+                select(exists().where(Contract.opportunity_id == opportunity.id))
+            )
         else:
             ok = False
         if not ok:
@@ -99,7 +103,11 @@ def move_stage(
         if gate_failures(session, config=config, opportunity=opportunity, to_stage=skipped, via=via):
             raise DomainError(f"不能跳过「{skipped}」阶段。当前：{opportunity.stage}")
     move = StageMove(
-        opportunity_id=opportunity.id, from_stage=opportunity.stage, to_stage=to_stage, moved_by=actor, moved_at=now
+        opportunity_id=opportunity.id,
+        from_stage=opportunity.stage,
+        to_stage=to_stage,
+        moved_by=actor,
+        moved_at=now,
     )
     session.add(move)
     audit.record(

@@ -59,7 +59,9 @@ def _check_xlsx(path: Path) -> None:
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as exc:
         if isinstance(exc, TableError):
             raise
-        raise TableError(f"{path.name}：不是有效的 XLSX 文件（可能已损坏或只是改了扩展名）。{SAVE_AS}") from None
+        raise TableError(
+            f"{path.name}：不是有效的 XLSX 文件（可能已损坏或只是改了扩展名）。{SAVE_AS}"
+        ) from None
 
 
 def read_rows(path: Path) -> tuple[list[str], Iterator[list[str]]]:

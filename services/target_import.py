@@ -53,8 +53,10 @@ class TargetImportReport:
     rejects_path: Path | None = None
 
     def summary(self) -> str:
-        lines = [f"共 {self.rows} 行：新设 {self.created}，更新 {self.updated}，未变 {self.unchanged}，"
-                 f"文件内被后面的行替换 {self.replaced_in_file}，跳过 {len(self.rejected)}"]
+        lines = [
+            f"共 {self.rows} 行：新设 {self.created}，更新 {self.updated}，未变 {self.unchanged}，"
+            f"文件内被后面的行替换 {self.replaced_in_file}，跳过 {len(self.rejected)}"
+        ]
         lines += [f"  第 {r.line} 行：{r.reason}" for r in self.rejected[:50]]
         lines += [f"提示：{w}" for w in self.warnings]
         if self.rejects_path is not None:
@@ -92,11 +94,15 @@ def _value(metric: Metric, raw: str) -> Decimal:
     return value
 
 
-def import_targets(session: Session, *, path: Path, now: datetime, actor: str = "import") -> TargetImportReport:
+def import_targets(
+    session: Session, *, path: Path, now: datetime, actor: str = "import"
+) -> TargetImportReport:
     """Apply the sheet; never commits. Raises DomainError when a needed column is missing."""
     headers, rows = read_rows(path)
     cols = _columns(headers)
-    missing = [label for k, label in (("month", "月份"), ("metric", "指标"), ("value", "目标")) if k not in cols]
+    missing = [
+        label for k, label in (("month", "月份"), ("metric", "指标"), ("value", "目标")) if k not in cols
+    ]
     if missing or not ({"userid", "name", "region"} & cols.keys()):
         need = "、".join(missing) if missing else "账号、姓名或区域"
         raise DomainError(f"{path.name}：缺少列 {need}。第一行应是表头，例如：账号,姓名,区域,月份,指标,目标")
@@ -117,8 +123,14 @@ def import_targets(session: Session, *, path: Path, now: datetime, actor: str = 
     for line, cells in enumerate(rows, start=2):
         report.rows += 1
         try:
-            level, key = _who(cell(cells, "userid"), cell(cells, "name"), cell(cells, "region"),
-                              by_id=by_id, by_name=by_name, regions=regions)
+            level, key = _who(
+                cell(cells, "userid"),
+                cell(cells, "name"),
+                cell(cells, "region"),
+                by_id=by_id,
+                by_name=by_name,
+                regions=regions,
+            )
             try:
                 month = parse_month(cell(cells, "month"), today=today)
                 metric = parse_metric(cell(cells, "metric"))
@@ -135,8 +147,9 @@ def import_targets(session: Session, *, path: Path, now: datetime, actor: str = 
             report.replaced_in_file += 1
         wanted[(level, key, month, metric)] = (line, value)
     for (level, key, month, metric), (_, value) in wanted.items():
-        _, outcome = upsert_target(session, level=level, key=key, month=month, metric=metric, value=value,
-                                   actor=actor, now=now)
+        _, outcome = upsert_target(
+            session, level=level, key=key, month=month, metric=metric, value=value, actor=actor, now=now
+        )
         setattr(report, outcome, getattr(report, outcome) + 1)
     report.warnings = _over_region(session, months={m for (_, _, m, _) in wanted})
     if report.rejected:
@@ -145,8 +158,15 @@ def import_targets(session: Session, *, path: Path, now: datetime, actor: str = 
     return report
 
 
-def _who(userid: str, name: str, region: str, *, by_id: dict[str, User], by_name: dict[str, list[User]],
-         regions: set[str]) -> tuple[Level, str]:
+def _who(
+    userid: str,
+    name: str,
+    region: str,
+    *,
+    by_id: dict[str, User],
+    by_name: dict[str, list[User]],
+    regions: set[str],
+) -> tuple[Level, str]:
     if userid or name:
         user = by_id.get(norm_userid(userid)) if userid else None
         if user is None and name:
@@ -182,8 +202,10 @@ def _over_region(session: Session, *, months: set[str]) -> list[str]:
     for k, total in sorted(sums.items()):
         if k in own and total > own[k]:
             metric = Metric(k[2])
-            out.append(f"{k[0]} {k[1]} {METRIC_LABELS[metric]}：销售目标合计 {fmt(metric, total)}，"
-                       f"高于区域目标 {fmt(metric, own[k])}")
+            out.append(
+                f"{k[0]} {k[1]} {METRIC_LABELS[metric]}：销售目标合计 {fmt(metric, total)}，"
+                f"高于区域目标 {fmt(metric, own[k])}"
+            )
     return out
 
 
@@ -196,8 +218,12 @@ def export_rows(session: Session, *, now: datetime) -> tuple[list[str], list[lis
         level, metric = Level(t.level), Metric(t.metric)
         start, end = month_bounds(t.month)
         who = members(session, level=level, key=t.key)
-        done = sum(_done(session, metric=metric, start=start, end=min(end, now), userids=who).values(), Decimal(0))
-        shown, name, region = names.get(t.key, (t.key, "", "")) if level is Level.REP else ("", "", t.key or "全公司")
+        done = sum(
+            _done(session, metric=metric, start=start, end=min(end, now), userids=who).values(), Decimal(0)
+        )
+        shown, name, region = (
+            names.get(t.key, (t.key, "", "")) if level is Level.REP else ("", "", t.key or "全公司")
+        )
         rate = f"{done / Decimal(t.value) * 100:.0f}%" if t.value else ""
         out.append([shown, name, region, t.month, METRIC_LABELS[metric], float(t.value), float(done), rate])
     return headers, out

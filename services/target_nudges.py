@@ -69,7 +69,8 @@ def due_nudges(session: Session, *, config: BusinessConfig, now: datetime) -> li
     out: list[Nudge] = []
     days_left = working_days_left(now, month, config=config)
     rep_targets = session.execute(
-        select(Target.key, Target.metric).join(User, User.userid == Target.key)
+        select(Target.key, Target.metric)
+        .join(User, User.userid == Target.key)
         .where(Target.level == Level.REP, Target.month == month, User.active, User.role == Role.REP)
         .order_by(Target.key, Target.metric)
     ).all()
@@ -77,30 +78,59 @@ def due_nudges(session: Session, *, config: BusinessConfig, now: datetime) -> li
     elapsed = elapsed_share(now, month)
     for userid, metric_value in rep_targets:
         metric = Metric(metric_value)
-        p = progress(session, level=Level.REP, key=userid, months=[month], now=now, config=config, metrics=[metric])[0]
+        p = progress(
+            session, level=Level.REP, key=userid, months=[month], now=now, config=config, metrics=[metric]
+        )[0]
         rate = p.rate or 0.0
         label, target = METRIC_LABELS[metric], p.target or Decimal(0)
         figures = f"{fmt(metric, p.done)} / {fmt(metric, target)}（{rate_text(p.rate)}）"
         if rate >= 1.0:
-            first = _claim(session, userid=userid, month=month, metric=metric.value, kind="passed100", now=now)
+            first = _claim(
+                session, userid=userid, month=month, metric=metric.value, kind="passed100", now=now
+            )
             _claim(session, userid=userid, month=month, metric=metric.value, kind="passed50", now=now)
             if first:
-                out.append(Nudge(userid, "passed100", metric.value, month, f"恭喜！本月{label}目标已达成：{figures}。",
-                                 f"本月{label}目标已达成（{rate_text(p.rate)}）"))
-        elif rate >= 0.5 and _claim(session, userid=userid, month=month, metric=metric.value, kind="passed50", now=now):
+                out.append(
+                    Nudge(
+                        userid,
+                        "passed100",
+                        metric.value,
+                        month,
+                        f"恭喜！本月{label}目标已达成：{figures}。",
+                        f"本月{label}目标已达成（{rate_text(p.rate)}）",
+                    )
+                )
+        elif rate >= 0.5 and _claim(
+            session, userid=userid, month=month, metric=metric.value, kind="passed50", now=now
+        ):
             rest = f"还剩 {days_left} 个工作日，" if days_left else ""
-            out.append(Nudge(userid, "passed50", metric.value, month, f"本月{label}目标已完成过半：{figures}。{rest}继续加油！",
-                             f"本月{label}目标已过半（{rate_text(p.rate)}）"))
+            out.append(
+                Nudge(
+                    userid,
+                    "passed50",
+                    metric.value,
+                    month,
+                    f"本月{label}目标已完成过半：{figures}。{rest}继续加油！",
+                    f"本月{label}目标已过半（{rate_text(p.rate)}）",
+                )
+            )
         if rate < elapsed and in_last_week(now, month):
             behind.setdefault(userid, []).append((label, metric, rate))
     if behind:
-        out += _supervisor_notes(session, behind=behind, month=month, elapsed=elapsed, days_left=days_left, now=now)
+        out += _supervisor_notes(
+            session, behind=behind, month=month, elapsed=elapsed, days_left=days_left, now=now
+        )
     return out
 
 
 def _supervisor_notes(
-    session: Session, *, behind: dict[str, list[tuple[str, Metric, float]]], month: str, elapsed: float,
-    days_left: int, now: datetime,
+    session: Session,
+    *,
+    behind: dict[str, list[tuple[str, Metric, float]]],
+    month: str,
+    elapsed: float,
+    days_left: int,
+    now: datetime,
 ) -> list[Nudge]:
     reps = {u.userid: u for u in session.scalars(select(User).where(User.userid.in_(list(behind))))}
     by_region: dict[str, list[str]] = {}
@@ -115,8 +145,15 @@ def _supervisor_notes(
         if not _claim(session, userid=sup.userid, month=month, metric="all", kind="behind", now=now):
             continue
         names = "；".join(by_region[sup.region or ""])
-        out.append(Nudge(sup.userid, "behind", "all", month,
-                         f"本月时间已过 {elapsed * 100:.0f}%，还剩 {days_left} 个工作日。这几位同事的进度还可以一起看看"
-                         f"商机、帮一把：{names}。发「团队目标」看全部。",
-                         "月末目标进度：有同事可以帮一把，发「团队目标」查看"))
+        out.append(
+            Nudge(
+                sup.userid,
+                "behind",
+                "all",
+                month,
+                f"本月时间已过 {elapsed * 100:.0f}%，还剩 {days_left} 个工作日。这几位同事的进度还可以一起看看"
+                f"商机、帮一把：{names}。发「团队目标」看全部。",
+                "月末目标进度：有同事可以帮一把，发「团队目标」查看",
+            )
+        )
     return out

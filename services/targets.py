@@ -38,11 +38,20 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 _METRIC_WORDS: dict[str, Metric] = {
-    "签约": Metric.SIGNED, "签单": Metric.SIGNED, "合同": Metric.SIGNED, "销售额": Metric.SIGNED,
+    "签约": Metric.SIGNED,
+    "签单": Metric.SIGNED,
+    "合同": Metric.SIGNED,
+    "销售额": Metric.SIGNED,
     "signed": Metric.SIGNED,
-    "回款": Metric.COLLECTED, "收款": Metric.COLLECTED, "collected": Metric.COLLECTED,
-    "新客户": Metric.NEW_CUSTOMERS, "新增客户": Metric.NEW_CUSTOMERS, "new_customers": Metric.NEW_CUSTOMERS,
-    "拜访": Metric.VISITS, "拜访量": Metric.VISITS, "visits": Metric.VISITS,
+    "回款": Metric.COLLECTED,
+    "收款": Metric.COLLECTED,
+    "collected": Metric.COLLECTED,
+    "新客户": Metric.NEW_CUSTOMERS,
+    "新增客户": Metric.NEW_CUSTOMERS,
+    "new_customers": Metric.NEW_CUSTOMERS,
+    "拜访": Metric.VISITS,
+    "拜访量": Metric.VISITS,
+    "visits": Metric.VISITS,
 }
 MAX_TARGET = Decimal("999999999999")
 _MONTH_ISO = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
@@ -68,8 +77,10 @@ def parse_month(text: str, *, today: date) -> str:
     elif m := _MONTH_ONLY.match(raw):
         month = int(m[1])
         # The nearest such month: 2月 said in December is next February, 11月 is last month.
-        year = min((today.year - 1, today.year, today.year + 1),
-                   key=lambda y: (abs((y - today.year) * 12 + month - today.month), -y))
+        year = min(
+            (today.year - 1, today.year, today.year + 1),
+            key=lambda y: (abs((y - today.year) * 12 + month - today.month), -y),
+        )
     else:
         raise DomainError(f"看不懂月份「{text}」：例如 12月、2026-12、本月、下月。")
     if not 1 <= month <= 12:
@@ -109,44 +120,82 @@ def check_value(metric: Metric, value: Decimal) -> Decimal:
 
 
 def upsert_target(
-    session: Session, *, level: Level, key: str, month: str, metric: Metric, value: Decimal, actor: str, now: datetime
+    session: Session,
+    *,
+    level: Level,
+    key: str,
+    month: str,
+    metric: Metric,
+    value: Decimal,
+    actor: str,
+    now: datetime,
 ) -> tuple[Target, str]:
     """Set one target; returns (the row, 'created' | 'updated' | 'unchanged'). Audited."""
     value = check_value(metric, value)
     row = session.scalar(
-        select(Target).where(Target.level == level, Target.key == key, Target.month == month, Target.metric == metric)
+        select(Target).where(
+            Target.level == level, Target.key == key, Target.month == month, Target.metric == metric
+        )
     )
     if row is not None and Decimal(row.value) == value:
         return row, "unchanged"
     before = None if row is None else Decimal(row.value)
     if row is None:
-        row = Target(level=level.value, key=key, month=month, metric=metric.value, value=value, set_by=actor,
-                     updated_at=now)
+        row = Target(
+            level=level.value,
+            key=key,
+            month=month,
+            metric=metric.value,
+            value=value,
+            set_by=actor,
+            updated_at=now,
+        )
         session.add(row)
         outcome = "created"
     else:
         row.value, row.set_by, row.updated_at = value, actor, now
         outcome = "updated"
     session.flush()
-    audit.record(session, actor=actor, entity="target", entity_id=row.id, action="set", now=now,
-                 changes={"value": [before, value], "scope": [None, f"{level.value}:{key}:{month}:{metric.value}"]})
+    audit.record(
+        session,
+        actor=actor,
+        entity="target",
+        entity_id=row.id,
+        action="set",
+        now=now,
+        changes={"value": [before, value], "scope": [None, f"{level.value}:{key}:{month}:{metric.value}"]},
+    )
     return row, outcome
 
 
 def set_rep_target(
-    session: Session, *, supervisor: User, rep: User, month: str, metric: Metric, value: Decimal, now: datetime
+    session: Session,
+    *,
+    supervisor: User,
+    rep: User,
+    month: str,
+    metric: Metric,
+    value: Decimal,
+    now: datetime,
 ) -> Target:
     """A supervisor sets one of their reps' monthly targets, within the region's target for that month."""
     if rep.role != Role.REP or not rep.active or not supervisor.region or rep.region != supervisor.region:
         raise DomainError(f"只能给本区域（{supervisor.region or '未设区域'}）的销售设目标。")
     value = check_value(metric, value)
-    region_target = target_value(session, level=Level.REGION, key=supervisor.region, month=month, metric=metric)
+    region_target = target_value(
+        session, level=Level.REGION, key=supervisor.region, month=month, metric=metric
+    )
     if region_target is not None:
         others = session.scalar(
             select(func.coalesce(func.sum(Target.value), 0))
             .join(User, User.userid == Target.key)
-            .where(Target.level == Level.REP, Target.month == month, Target.metric == metric,
-                   User.region == supervisor.region, Target.key != rep.userid)
+            .where(
+                Target.level == Level.REP,
+                Target.month == month,
+                Target.metric == metric,
+                User.region == supervisor.region,
+                Target.key != rep.userid,
+            )
         ) or Decimal(0)
         room = region_target - Decimal(others)
         if value > room:
@@ -155,8 +204,16 @@ def set_rep_target(
                 f"超出区域目标：{supervisor.region} {month} {label}目标 {fmt(metric, region_target)}，"
                 f"其他人已分 {fmt(metric, Decimal(others))}，最多还能给 {rep.name} {fmt(metric, max(room, Decimal(0)))}。"
             )
-    row, _ = upsert_target(session, level=Level.REP, key=rep.userid, month=month, metric=metric, value=value,
-                           actor=supervisor.userid, now=now)
+    row, _ = upsert_target(
+        session,
+        level=Level.REP,
+        key=rep.userid,
+        month=month,
+        metric=metric,
+        value=value,
+        actor=supervisor.userid,
+        now=now,
+    )
     return row
 
 
@@ -169,8 +226,9 @@ def target_exists(session: Session, *, level: Level, key: str, month: str) -> bo
 
 def target_value(session: Session, *, level: Level, key: str, month: str, metric: Metric) -> Decimal | None:
     value = session.scalar(
-        select(Target.value).where(Target.level == level, Target.key == key, Target.month == month,
-                                   Target.metric == metric)
+        select(Target.value).where(
+            Target.level == level, Target.key == key, Target.month == month, Target.metric == metric
+        )
     )
     return None if value is None else Decimal(value)
 
@@ -191,7 +249,9 @@ def done_by_user(
     stmt: Any
     if metric is Metric.SIGNED:
         who = Contract.signed_by
-        stmt = select(who, func.sum(Contract.amount)).where(Contract.signed_at >= start, Contract.signed_at < end)
+        stmt = select(who, func.sum(Contract.amount)).where(
+            Contract.signed_at >= start, Contract.signed_at < end
+        )
     elif metric is Metric.COLLECTED:
         who = func.coalesce(Contract.signed_by, Customer.owner_userid)
         stmt = (
@@ -202,7 +262,9 @@ def done_by_user(
         )
     elif metric is Metric.NEW_CUSTOMERS:
         who = Customer.owner_userid
-        stmt = select(who, func.count(Customer.id)).where(Customer.created_at >= start, Customer.created_at < end)
+        stmt = select(who, func.count(Customer.id)).where(
+            Customer.created_at >= start, Customer.created_at < end
+        )
     else:
         who = Visit.userid
         stmt = select(who, func.count(Visit.id)).where(Visit.visited_at >= start, Visit.visited_at < end)
@@ -243,7 +305,13 @@ def members(session: Session, *, level: Level, key: str) -> list[str] | None:
 
 
 def progress(
-    session: Session, *, level: Level, key: str, months: list[str], now: datetime, config: BusinessConfig,
+    session: Session,
+    *,
+    level: Level,
+    key: str,
+    months: list[str],
+    now: datetime,
+    config: BusinessConfig,
     metrics: Iterable[Metric] = tuple(Metric),
 ) -> list[Progress]:
     """Target, done and what is left per working day over `months` (a month, or a quarter to date).
@@ -254,8 +322,9 @@ def progress(
     who = members(session, level=level, key=key)
     targeted: dict[str, dict[str, Decimal]] = {}
     for metric, month, value in session.execute(
-        select(Target.metric, Target.month, Target.value)
-        .where(Target.level == level, Target.key == key, Target.month.in_(months))
+        select(Target.metric, Target.month, Target.value).where(
+            Target.level == level, Target.key == key, Target.month.in_(months)
+        )
     ):
         targeted.setdefault(metric, {})[month] = Decimal(value)
     days_left = working_days_left(now, months[-1], config=config)
@@ -267,8 +336,12 @@ def progress(
         for month in counted:
             start, end = month_bounds(month)
             if start < now:
-                done += sum(done_by_user(session, metric=metric, start=start, end=min(end, now), userids=who).values(),
-                            Decimal(0))
+                done += sum(
+                    done_by_user(
+                        session, metric=metric, start=start, end=min(end, now), userids=who
+                    ).values(),
+                    Decimal(0),
+                )
         target = sum(per_month.values(), Decimal(0)) if per_month else None
         if target is None and metric not in MONEY_METRICS and not done:
             continue
@@ -285,16 +358,41 @@ def team_progress(
     """(name, progress) per rep of a supervisor's region, or per region for the director and admin."""
     if viewer.role == Role.SUPERVISOR:
         reps = session.scalars(
-            select(User).where(User.region == viewer.region, User.role == Role.REP, User.active).order_by(User.name)
+            select(User)
+            .where(User.region == viewer.region, User.role == Role.REP, User.active)
+            .order_by(User.name)
         )
-        return [(u.name, progress(session, level=Level.REP, key=u.userid, months=[month], now=now, config=config,
-                                  metrics=[metric])[0]) for u in reps]
+        return [
+            (
+                u.name,
+                progress(
+                    session,
+                    level=Level.REP,
+                    key=u.userid,
+                    months=[month],
+                    now=now,
+                    config=config,
+                    metrics=[metric],
+                )[0],
+            )
+            for u in reps
+        ]
     regions = session.scalars(
-        select(User.region).where(User.role == Role.REP, User.active, User.region.is_not(None)).distinct()
+        select(User.region)
+        .where(User.role == Role.REP, User.active, User.region.is_not(None))
+        .distinct()
         .order_by(User.region)
     )
-    return [(r, progress(session, level=Level.REGION, key=r, months=[month], now=now, config=config,
-                         metrics=[metric])[0]) for r in regions if r]
+    return [
+        (
+            r,
+            progress(
+                session, level=Level.REGION, key=r, months=[month], now=now, config=config, metrics=[metric]
+            )[0],
+        )
+        for r in regions
+        if r
+    ]
 
 
 def closing_candidates(
@@ -326,17 +424,36 @@ def seed_demo_targets(session: Session, *, now: datetime) -> int:
     for metric in MONEY_METRICS:
         done = done_by_user(session, metric=metric, start=start, end=end, userids=[u.userid for u in reps])
         for rep in reps:
-            value = max((done.get(rep.userid, Decimal(0)) / 3 * Decimal("1.1") / 10000).quantize(Decimal(1)), Decimal(5))
+            value = max(
+                (done.get(rep.userid, Decimal(0)) / 3 * Decimal("1.1") / 10000).quantize(Decimal(1)),
+                Decimal(5),
+            )
             for month in quarter:
-                upsert_target(session, level=Level.REP, key=rep.userid, month=month, metric=metric,
-                              value=value * 10000, actor="demo", now=now)
+                upsert_target(
+                    session,
+                    level=Level.REP,
+                    key=rep.userid,
+                    month=month,
+                    metric=metric,
+                    value=value * 10000,
+                    actor="demo",
+                    now=now,
+                )
                 count += 1
             key = (rep.region or "", metric)
             region_sum[key] = region_sum.get(key, Decimal(0)) + value * 10000
     for (region, metric), value in region_sum.items():
         for month in quarter:
             if region:
-                upsert_target(session, level=Level.REGION, key=region, month=month, metric=metric, value=value,
-                              actor="demo", now=now)
+                upsert_target(
+                    session,
+                    level=Level.REGION,
+                    key=region,
+                    month=month,
+                    metric=metric,
+                    value=value,
+                    actor="demo",
+                    now=now,
+                )
                 count += 1
     return count

@@ -31,11 +31,24 @@ def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 
 
 def valid_coordinates(lat: float | None, lng: float | None) -> bool:
-    return lat is not None and lng is not None and -90 <= lat <= 90 and -180 <= lng <= 180 and (lat, lng) != (0, 0)
+    return (
+        lat is not None
+        and lng is not None
+        and -90 <= lat <= 90
+        and -180 <= lng <= 180
+        and (lat, lng) != (0, 0)
+    )
 
 
 def keep_location(
-    session: Session, *, userid: str, lat: float | None, lng: float | None, label: str | None, now: datetime, automatic: bool
+    session: Session,
+    *,
+    userid: str,
+    lat: float | None,
+    lng: float | None,
+    label: str | None,
+    now: datetime,
+    automatic: bool,
 ) -> bool:
     """Keep a location for the next 拜访. Automatic LOCATION events replace the previous automatic one."""
     if not valid_coordinates(lat, lng):
@@ -47,7 +60,9 @@ def keep_location(
                 PendingMedia.userid == userid, PendingMedia.kind == kind, PendingMedia.visit_id.is_(None)
             )
         )
-    session.add(PendingMedia(userid=userid, kind=kind, latitude=lat, longitude=lng, label=label, received_at=now))
+    session.add(
+        PendingMedia(userid=userid, kind=kind, latitude=lat, longitude=lng, label=label, received_at=now)
+    )
     session.flush()
     return True
 
@@ -73,7 +88,11 @@ def _pending(session: Session, *, userid: str, since: datetime) -> list[PendingM
     return list(
         session.scalars(
             select(PendingMedia)
-            .where(PendingMedia.userid == userid, PendingMedia.visit_id.is_(None), PendingMedia.received_at >= since)
+            .where(
+                PendingMedia.userid == userid,
+                PendingMedia.visit_id.is_(None),
+                PendingMedia.received_at >= since,
+            )
             .order_by(PendingMedia.received_at, PendingMedia.id)
         )
     )
@@ -98,7 +117,9 @@ def record_visit(
         raise DomainError("请写上拜访纪要。")
     since = now - timedelta(minutes=config.visits.media_window_minutes)
     pending = _pending(session, userid=user.userid, since=since)
-    locations = [p for p in pending if p.kind == "location"] or [p for p in pending if p.kind == "location_event"]
+    locations = [p for p in pending if p.kind == "location"] or [
+        p for p in pending if p.kind == "location_event"
+    ]
     location = locations[-1] if locations else None
     images = [p for p in pending if p.kind == "image"][:MAX_PHOTOS]
 
@@ -111,7 +132,9 @@ def record_visit(
 
     if location is not None and visit.latitude is not None and visit.longitude is not None:
         if customer.latitude is not None and customer.longitude is not None:
-            visit.distance_m = haversine_m(customer.latitude, customer.longitude, visit.latitude, visit.longitude)
+            visit.distance_m = haversine_m(
+                customer.latitude, customer.longitude, visit.latitude, visit.longitude
+            )
             visit.location_anomaly = visit.distance_m > config.visits.anomaly_distance_km * 1000
         else:
             customer.latitude, customer.longitude = visit.latitude, visit.longitude
@@ -128,7 +151,15 @@ def record_visit(
             )
 
     for image in images:  # downloaded after commit (services/photos.py), never inside this transaction
-        session.add(VisitPhoto(visit_id=visit.id, media_id=image.media_id or "", status=PENDING, attempts=0, next_attempt_at=now))
+        session.add(
+            VisitPhoto(
+                visit_id=visit.id,
+                media_id=image.media_id or "",
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=now,
+            )
+        )
     visit.photo_count = len(images)
     for p in ([location] if location is not None else []) + images:
         p.visit_id = visit.id
@@ -156,12 +187,16 @@ def record_visit(
 REPEAT_WINDOW = timedelta(minutes=10)
 
 
-def same_visit_just_now(session: Session, *, user: User, customer: Customer, summary: str, now: datetime) -> Visit | None:
+def same_visit_just_now(
+    session: Session, *, user: User, customer: Customer, summary: str, now: datetime
+) -> Visit | None:
     """The same visit text for the same customer by the same rep within 10 minutes (asked about, not stored twice)."""
     wanted = " ".join(summary.split())
     recent = session.scalars(
         select(Visit).where(
-            Visit.userid == user.userid, Visit.customer_id == customer.id, Visit.visited_at >= now - REPEAT_WINDOW
+            Visit.userid == user.userid,
+            Visit.customer_id == customer.id,
+            Visit.visited_at >= now - REPEAT_WINDOW,
         )
     ).all()
     return next((v for v in recent if " ".join(v.summary.split()) == wanted), None)
@@ -176,7 +211,12 @@ def explain_flag(session: Session, *, visit: Visit, user: User, note: str, now: 
         raise DomainError("只有记录这次拜访的销售可以补充说明。")
     old, visit.flag_note = visit.flag_note, note
     audit.record(
-        session, actor=user.userid, entity="visit", entity_id=visit.id, action="explain", now=now,
+        session,
+        actor=user.userid,
+        entity="visit",
+        entity_id=visit.id,
+        action="explain",
+        now=now,
         changes={"flag_note": [old, note]},
     )
     return visit

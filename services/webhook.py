@@ -40,7 +40,9 @@ def contract_data(session: Session, contract: Contract) -> dict[str, Any]:
             "offset_days": i.offset_days,
             "due_on": i.due_on.isoformat() if i.due_on else None,
         }
-        for i in session.scalars(select(Instalment).where(Instalment.contract_id == contract.id).order_by(Instalment.seq))
+        for i in session.scalars(
+            select(Instalment).where(Instalment.contract_id == contract.id).order_by(Instalment.seq)
+        )
     ]
     return {
         "contract_no": contract.id,
@@ -66,7 +68,9 @@ def payment_data(session: Session, payment: Payment) -> dict[str, Any]:
     }
 
 
-def emit(session: Session, *, config: BusinessConfig, event: str, ref: int, data: dict[str, Any], now: datetime) -> bool:
+def emit(
+    session: Session, *, config: BusinessConfig, event: str, ref: int, data: dict[str, Any], now: datetime
+) -> bool:
     """Queue one event (no-op when no URL is configured). The URL is read again at delivery time."""
     url = config.collections.webhook_url
     if not url:
@@ -90,11 +94,25 @@ def emit(session: Session, *, config: BusinessConfig, event: str, ref: int, data
 
 
 def contract_created(session: Session, *, config: BusinessConfig, contract: Contract, now: datetime) -> bool:
-    return emit(session, config=config, event="contract.created", ref=contract.id, data=contract_data(session, contract), now=now)
+    return emit(
+        session,
+        config=config,
+        event="contract.created",
+        ref=contract.id,
+        data=contract_data(session, contract),
+        now=now,
+    )
 
 
 def payment_created(session: Session, *, config: BusinessConfig, payment: Payment, now: datetime) -> bool:
-    return emit(session, config=config, event="payment.created", ref=payment.id, data=payment_data(session, payment), now=now)
+    return emit(
+        session,
+        config=config,
+        event="payment.created",
+        ref=payment.id,
+        data=payment_data(session, payment),
+        now=now,
+    )
 
 
 def body_bytes(body: dict[str, Any]) -> bytes:

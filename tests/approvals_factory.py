@@ -25,16 +25,30 @@ def make_opportunity(
     visit: bool = True,
 ) -> Opportunity:
     cust = Customer(
-        name=customer, name_norm=customer, region=region, owner_userid=owner, custom={}, complete=True,
-        created_at=T0, updated_at=T0,
+        name=customer,
+        name_norm=customer,
+        region=region,
+        owner_userid=owner,
+        custom={},
+        complete=True,
+        created_at=T0,
+        updated_at=T0,
     )
     session.add(cust)
     session.flush()
     if visit:
         session.add(Visit(customer_id=cust.id, userid=owner, summary="现场勘察", visited_at=T0))
     opp = Opportunity(
-        customer_id=cust.id, name=name, amount=Decimal(80000), stage=stage, score=score, priority=priority,
-        score_items=[], owner_userid=owner, created_at=T0, updated_at=T0,
+        customer_id=cust.id,
+        name=name,
+        amount=Decimal(80000),
+        stage=stage,
+        score=score,
+        priority=priority,
+        score_items=[],
+        owner_userid=owner,
+        created_at=T0,
+        updated_at=T0,
     )
     session.add(opp)
     session.flush()

@@ -61,7 +61,12 @@ def visit(s: Session, cust: Customer, *, userid: str, when: datetime) -> Visit:
 
 
 def opportunity(
-    s: Session, cust: Customer, *, name: str, stage: str = "线索分配", amount: int | None = 100000,
+    s: Session,
+    cust: Customer,
+    *,
+    name: str,
+    stage: str = "线索分配",
+    amount: int | None = 100000,
     created: datetime | None = None,
 ) -> Opportunity:
     when = created or at(2026, 11, 1)
@@ -81,12 +86,21 @@ def opportunity(
 
 
 def stage_move(s: Session, opp: Opportunity, *, to: str, when: datetime, frm: str | None = None) -> None:
-    s.add(StageMove(opportunity_id=opp.id, from_stage=frm, to_stage=to, moved_by=opp.owner_userid, moved_at=when))
+    s.add(
+        StageMove(
+            opportunity_id=opp.id, from_stage=frm, to_stage=to, moved_by=opp.owner_userid, moved_at=when
+        )
+    )
     s.flush()
 
 
 def quote(
-    s: Session, opp: Opportunity, *, amount: int = 30000, status: str = "pending", created: datetime,
+    s: Session,
+    opp: Opportunity,
+    *,
+    amount: int = 30000,
+    status: str = "pending",
+    created: datetime,
     decided: datetime | None = None,
 ) -> Quote:
     row = Quote(
@@ -103,12 +117,23 @@ def quote(
 
 
 def step(
-    s: Session, q: Quote, *, seq: int = 1, approver: str = "sup_east", status: str = "pending",
-    activated: datetime | None = None, acted: datetime | None = None,
+    s: Session,
+    q: Quote,
+    *,
+    seq: int = 1,
+    approver: str = "sup_east",
+    status: str = "pending",
+    activated: datetime | None = None,
+    acted: datetime | None = None,
 ) -> ApprovalStep:
     row = ApprovalStep(
-        quote_id=q.id, seq=seq, role="supervisor", approver_userid=approver, status=status,
-        activated_at=activated, acted_at=acted,
+        quote_id=q.id,
+        seq=seq,
+        role="supervisor",
+        approver_userid=approver,
+        status=status,
+        activated_at=activated,
+        acted_at=acted,
     )
     s.add(row)
     s.flush()
@@ -116,7 +141,12 @@ def step(
 
 
 def contract(
-    s: Session, cust: Customer, *, amount: int, signed: datetime, opp: Opportunity | None = None,
+    s: Session,
+    cust: Customer,
+    *,
+    amount: int,
+    signed: datetime,
+    opp: Opportunity | None = None,
     by: str | None = None,
 ) -> Contract:
     row = Contract(
@@ -132,15 +162,23 @@ def contract(
 
 
 def payment(s: Session, cust: Customer, *, amount: int, when: datetime) -> Payment:
-    row = Payment(customer_id=cust.id, amount=Decimal(amount), received_at=when, recorded_by=cust.owner_userid)
+    row = Payment(
+        customer_id=cust.id, amount=Decimal(amount), received_at=when, recorded_by=cust.owner_userid
+    )
     s.add(row)
     s.flush()
     return row
 
 
 def reminder(
-    s: Session, *, owner: str, due: datetime, title: str = "回访", cust: Customer | None = None,
-    status: str = "open", completed: datetime | None = None,
+    s: Session,
+    *,
+    owner: str,
+    due: datetime,
+    title: str = "回访",
+    cust: Customer | None = None,
+    status: str = "open",
+    completed: datetime | None = None,
 ) -> Reminder:
     row = Reminder(
         owner_userid=owner,

@@ -1,9 +1,9 @@
 """Test harness: a SalesBot app on a fresh database, the fake WeCom API, real encrypted callbacks, a frozen clock.
 
-    def test_something(bot):
-        bot.send_text("rep_e1", "帮助")
-        bot.deliver()
-        assert "拜访" in bot.last_text("rep_e1")
+def test_something(bot):
+    bot.send_text("rep_e1", "帮助")
+    bot.deliver()
+    assert "拜访" in bot.last_text("rep_e1")
 """
 
 from __future__ import annotations
@@ -104,7 +104,9 @@ class Bot:
         self.crypto = CallbackCrypto(token=TOKEN, aes_key=AES_KEY, corp_id=CORP_ID, window_s=10**10)
 
     # --- building callbacks -------------------------------------------------------------------------
-    def post_plain(self, inner_xml: str, *, timestamp: int | None = None, corp_for_envelope: str = CORP_ID) -> Any:
+    def post_plain(
+        self, inner_xml: str, *, timestamp: int | None = None, corp_for_envelope: str = CORP_ID
+    ) -> Any:
         encrypted = self.crypto.encrypt(inner_xml)
         ts = str(timestamp if timestamp is not None else int(self.clock().timestamp()))
         nonce = secrets.token_hex(6)
@@ -218,7 +220,9 @@ class Bot:
 def make_bot(database_url: str, engine: Any, *, clock: FrozenClock | None = None, **overrides: Any) -> Bot:
     clock = clock or FrozenClock()
     settings = bot_settings(database_url, **overrides)
-    wecom = FakeWeCom(corp_id=settings.wecom_corp_id, secret=settings.wecom_secret, agent_id=settings.wecom_agent_id)
+    wecom = FakeWeCom(
+        corp_id=settings.wecom_corp_id, secret=settings.wecom_secret, agent_id=settings.wecom_agent_id
+    )
     state = build_state(
         settings, clock=clock, engine=engine, wecom_transport=wecom.transport(), kv=MemoryKV(), migrate=False
     )
@@ -227,7 +231,9 @@ def make_bot(database_url: str, engine: Any, *, clock: FrozenClock | None = None
     return Bot(state=state, client=client, wecom=wecom, clock=clock)
 
 
-def seed_org(session: Session, rows: list[tuple[str, str, str, str, str]] = ORG, now: datetime | None = None) -> None:
+def seed_org(
+    session: Session, rows: list[tuple[str, str, str, str, str]] = ORG, now: datetime | None = None
+) -> None:
     now = now or datetime(2026, 1, 1, tzinfo=UTC)
     for userid, name, role, region, manager in rows:
         session.add(

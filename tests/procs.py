@@ -91,7 +91,9 @@ class FakeWeComServer:
     def start(self) -> FakeWeComServer:
         import uvicorn
 
-        config = uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="error", access_log=False)
+        config = uvicorn.Config(
+            self._app(), host="127.0.0.1", port=self.port, log_level="error", access_log=False
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="fake-wecom", daemon=True)
         self._thread.start()
@@ -129,7 +131,9 @@ def wait_for(predicate: Any, *, timeout: float, what: str, interval: float = 0.0
 class ServeProcess:
     """One `salesbot serve` on a free loopback port."""
 
-    def __init__(self, env: Mapping[str, str], *, args: tuple[str, ...] = ("--no-scheduler",), log_dir: Path) -> None:
+    def __init__(
+        self, env: Mapping[str, str], *, args: tuple[str, ...] = ("--no-scheduler",), log_dir: Path
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
@@ -185,7 +189,9 @@ class ServeProcess:
 class WorkerProcess(ServeProcess):
     """One `salesbot worker`; ready once it has written its heartbeat file (after its first poll)."""
 
-    def __init__(self, env: Mapping[str, str], *, args: tuple[str, ...] = ("--interval", "0.2"), log_dir: Path) -> None:
+    def __init__(
+        self, env: Mapping[str, str], *, args: tuple[str, ...] = ("--interval", "0.2"), log_dir: Path
+    ) -> None:
         super().__init__(env, args=args, log_dir=log_dir)
         self.log_path = log_dir / f"worker-{self.port}.log"
         self.heartbeat = log_dir / f"worker-{self.port}.alive"
@@ -213,7 +219,9 @@ def running(*procs: Any) -> Iterator[None]:
                 proc.stop()
 
 
-def build_callback(crypto: CallbackCrypto, token: str, corp_id: str, agent_id: int, inner_xml: str) -> tuple[str, bytes]:
+def build_callback(
+    crypto: CallbackCrypto, token: str, corp_id: str, agent_id: int, inner_xml: str
+) -> tuple[str, bytes]:
     """(query string, body) of a signed, encrypted callback stamped with the real time."""
     encrypted = crypto.encrypt(inner_xml)
     ts = str(int(time.time()))
@@ -222,7 +230,9 @@ def build_callback(crypto: CallbackCrypto, token: str, corp_id: str, agent_id: i
         f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName>"
         f"<Encrypt><![CDATA[{encrypted}]]></Encrypt><AgentID><![CDATA[{agent_id}]]></AgentID></xml>"
     )
-    query = urlencode({"msg_signature": signature(token, ts, nonce, encrypted), "timestamp": ts, "nonce": nonce})
+    query = urlencode(
+        {"msg_signature": signature(token, ts, nonce, encrypted), "timestamp": ts, "nonce": nonce}
+    )
     return query, body.encode()
 
 

@@ -13,7 +13,9 @@ from services.parsing import normalize_name
 T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 Shanghai, Friday
 
 
-def customer(session: Session, name: str = "华东精密机械", *, owner: str = "rep_e1", region: str = "华东") -> Customer:
+def customer(
+    session: Session, name: str = "华东精密机械", *, owner: str = "rep_e1", region: str = "华东"
+) -> Customer:
     row = Customer(
         name=name,
         name_norm=normalize_name(name),
@@ -29,7 +31,9 @@ def customer(session: Session, name: str = "华东精密机械", *, owner: str =
     return row
 
 
-def opportunity(session: Session, cust: Customer, *, name: str = "产线改造", priority: str = "C") -> Opportunity:
+def opportunity(
+    session: Session, cust: Customer, *, name: str = "产线改造", priority: str = "C"
+) -> Opportunity:
     row = Opportunity(
         customer_id=cust.id,
         name=name,
@@ -65,17 +69,34 @@ def reminder(
     return row
 
 
-def visit_with_card(session: Session, cust: Customer, *, userid: str = "rep_e1", summary: str = "介绍了新款伺服电机，客户关心交期和售后") -> Visit:
+def visit_with_card(
+    session: Session,
+    cust: Customer,
+    *,
+    userid: str = "rep_e1",
+    summary: str = "介绍了新款伺服电机，客户关心交期和售后",
+) -> Visit:
     """A visit plus the CardTask its confirmation card would have recorded (task_id visit-<id>)."""
-    row = Visit(customer_id=cust.id, userid=userid, summary=summary, visited_at=T0, photo_count=0, location_anomaly=False)
+    row = Visit(
+        customer_id=cust.id,
+        userid=userid,
+        summary=summary,
+        visited_at=T0,
+        photo_count=0,
+        location_anomaly=False,
+    )
     session.add(row)
     session.flush()
-    session.add(CardTask(task_id=f"visit-{row.id}", kind="visit", ref_id=row.id, recipient=userid, created_at=T0))
+    session.add(
+        CardTask(task_id=f"visit-{row.id}", kind="visit", ref_id=row.id, recipient=userid, created_at=T0)
+    )
     session.flush()
     return row
 
 
-def pending_approval(session: Session, opp: Opportunity, *, approver: str = "sup_east", amount: str = "80000") -> Quote:
+def pending_approval(
+    session: Session, opp: Opportunity, *, approver: str = "sup_east", amount: str = "80000"
+) -> Quote:
     quote = Quote(
         opportunity_id=opp.id,
         amount=Decimal(amount),
@@ -88,7 +109,14 @@ def pending_approval(session: Session, opp: Opportunity, *, approver: str = "sup
     session.add(quote)
     session.flush()
     session.add(
-        ApprovalStep(quote_id=quote.id, seq=1, role="supervisor", approver_userid=approver, status="pending", activated_at=T0)
+        ApprovalStep(
+            quote_id=quote.id,
+            seq=1,
+            role="supervisor",
+            approver_userid=approver,
+            status="pending",
+            activated_at=T0,
+        )
     )
     session.flush()
     return quote

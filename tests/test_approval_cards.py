@@ -12,8 +12,15 @@ from cards.approval import (
 from cards.keys import QUOTE_APPROVE, QUOTE_REJECT, CardKey, valid_task_id
 
 INFO = ApprovalCardInfo(
-    quote_id=12, customer="华东精密机械有限公司", opportunity="数控改造", amount="¥80,000", requester="张伟",
-    note="含安装调试，质保两年，付款方式为三三四，交付周期四十五天以内", score="75分 / A", step=2, steps=3,
+    quote_id=12,
+    customer="华东精密机械有限公司",
+    opportunity="数控改造",
+    amount="¥80,000",
+    requester="张伟",
+    note="含安装调试，质保两年，付款方式为三三四，交付周期四十五天以内",
+    score="75分 / A",
+    step=2,
+    steps=3,
     role_label="技术负责人",
 )
 
@@ -25,7 +32,9 @@ def test_card_shape() -> None:
     assert "2/3" in card["main_title"]["desc"]
     items = {i["keyname"]: i["value"] for i in card["horizontal_content_list"]}
     assert len(card["horizontal_content_list"]) <= 6
-    assert items["客户"] == "华东精密机械有限公司" and items["金额"] == "¥80,000" and items["申请人"] == "张伟"
+    assert (
+        items["客户"] == "华东精密机械有限公司" and items["金额"] == "¥80,000" and items["申请人"] == "张伟"
+    )
     assert items["评分"] == "75分 / A" and len(items["说明"]) <= 26 and items["说明"].endswith("…")
     buttons = card["button_list"]
     assert [b["text"] for b in buttons] == ["同意", "驳回"]

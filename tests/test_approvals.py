@@ -29,7 +29,9 @@ def quote_of(bot: Bot) -> Quote:
 
 def steps_of(bot: Bot, quote_id: int) -> list[tuple[str, str, str]]:
     with bot.session() as s:
-        rows = s.scalars(select(ApprovalStep).where(ApprovalStep.quote_id == quote_id).order_by(ApprovalStep.seq))
+        rows = s.scalars(
+            select(ApprovalStep).where(ApprovalStep.quote_id == quote_id).order_by(ApprovalStep.seq)
+        )
         return [(r.role, r.approver_userid, r.status) for r in rows]
 
 
@@ -41,13 +43,17 @@ def stage_of(bot: Bot, opp_id: int) -> str:
 def task_of(bot: Bot, quote_id: int, seq: int) -> str:
     """The task id of the step's card (random, issue 16 #12)."""
     with bot.session() as s:
-        step = s.scalars(select(ApprovalStep).where(ApprovalStep.quote_id == quote_id, ApprovalStep.seq == seq)).one()
+        step = s.scalars(
+            select(ApprovalStep).where(ApprovalStep.quote_id == quote_id, ApprovalStep.seq == seq)
+        ).one()
         return str(step.task_id)
 
 
 def denials(bot: Bot, actor: str) -> list[AuditEntry]:
     with bot.session() as s:
-        return list(s.scalars(select(AuditEntry).where(AuditEntry.actor == actor, AuditEntry.outcome == "denied")))
+        return list(
+            s.scalars(select(AuditEntry).where(AuditEntry.actor == actor, AuditEntry.outcome == "denied"))
+        )
 
 
 def codes_unique(bot: Bot) -> None:
@@ -91,16 +97,24 @@ def test_manager_else_region_supervisor(bot: Bot) -> None:
         cfg = BusinessConfig()
         e2 = s.scalar(select(User).where(User.userid == "rep_e2"))
         s1 = s.scalar(select(User).where(User.userid == "rep_s1"))
-        assert approvals.route(s, config=cfg, requester=e2, amount=Decimal(1))[0].approver.userid == "sup_east"
-        assert approvals.route(s, config=cfg, requester=s1, amount=Decimal(1))[0].approver.userid == "sup_south"
+        assert (
+            approvals.route(s, config=cfg, requester=e2, amount=Decimal(1))[0].approver.userid == "sup_east"
+        )
+        assert (
+            approvals.route(s, config=cfg, requester=s1, amount=Decimal(1))[0].approver.userid == "sup_south"
+        )
 
 
 def test_requester_is_routed_past(bot: Bot) -> None:
     oid = seed_opportunity(bot, owner="sup_east")
     q = request(bot, "报价 数控改造 3万", who="sup_east")
-    assert steps_of(bot, q.id) == [("supervisor", "boss", "pending")]  # their own manager instead of themselves
+    assert steps_of(bot, q.id) == [
+        ("supervisor", "boss", "pending")
+    ]  # their own manager instead of themselves
     with bot.session() as s:
-        assert s.scalar(select(AuditEntry).where(AuditEntry.detail.like("routed past requester%"))) is not None
+        assert (
+            s.scalar(select(AuditEntry).where(AuditEntry.detail.like("routed past requester%"))) is not None
+        )
     assert stage_of(bot, oid) == "报价审批"
     assert "王总" in bot.last_text("sup_east")
 
@@ -136,7 +150,9 @@ def test_ambiguous_opportunity_asks_for_a_number_and_the_number_requests(bot: Bo
     assert "1. " in bot.last_text("rep_e1")
     bot.send_text("rep_e1", "2")
     q = quote_of(bot)
-    assert q.opportunity_id == second and q.amount == Decimal(80000) and "已提交报价" in bot.texts("rep_e1")[-1]
+    assert (
+        q.opportunity_id == second and q.amount == Decimal(80000) and "已提交报价" in bot.texts("rep_e1")[-1]
+    )
 
 
 # --- the issue's "Done when" ------------------------------------------------------------------------------
@@ -270,7 +286,9 @@ def test_e34_double_tap_one_transition(bot: Bot) -> None:
     # An intermediate step tells the requester nothing (one message at the end); the next approver gets one card.
     assert [t for t in bot.texts("rep_e1") if "第1" in t] == [] and len(bot.cards("tech")) == 1
     with bot.session() as s:
-        decisions = s.scalars(select(AuditEntry).where(AuditEntry.action == "approve", AuditEntry.outcome == "ok")).all()
+        decisions = s.scalars(
+            select(AuditEntry).where(AuditEntry.action == "approve", AuditEntry.outcome == "ok")
+        ).all()
         assert len(decisions) == 1
     codes_unique(bot)
 
@@ -326,15 +344,45 @@ def test_e36_forged_task_or_action(bot: Bot) -> None:
 
 def test_e37_userid_case(bot: Bot) -> None:
     with bot.session() as s, s.begin():
-        s.add(User(userid="zhangsan", display_userid="ZhangSan", name="张三", role="supervisor", region="华北",
-                   manager_userid=None, active=True, created_at=datetime(2026, 1, 1, tzinfo=UTC),
-                   updated_at=datetime(2026, 1, 1, tzinfo=UTC)))
-        s.add(User(userid="zhangsan1", display_userid="zhangsan1", name="张三一", role="rep", region="华北",
-                   manager_userid="ZhangSan", active=True, created_at=datetime(2026, 1, 1, tzinfo=UTC),
-                   updated_at=datetime(2026, 1, 1, tzinfo=UTC)))
-        s.add(User(userid="rep_n", display_userid="rep_n", name="钱多", role="rep", region="华北",
-                   manager_userid="ZhangSan", active=True, created_at=datetime(2026, 1, 1, tzinfo=UTC),
-                   updated_at=datetime(2026, 1, 1, tzinfo=UTC)))
+        s.add(
+            User(
+                userid="zhangsan",
+                display_userid="ZhangSan",
+                name="张三",
+                role="supervisor",
+                region="华北",
+                manager_userid=None,
+                active=True,
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+        s.add(
+            User(
+                userid="zhangsan1",
+                display_userid="zhangsan1",
+                name="张三一",
+                role="rep",
+                region="华北",
+                manager_userid="ZhangSan",
+                active=True,
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+        s.add(
+            User(
+                userid="rep_n",
+                display_userid="rep_n",
+                name="钱多",
+                role="rep",
+                region="华北",
+                manager_userid="ZhangSan",
+                active=True,
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
     seed_opportunity(bot, owner="rep_n", region="华北")
     q = request(bot, "报价 数控改造 2万", who="rep_n")
     assert steps_of(bot, q.id)[0][1] == "zhangsan"
@@ -411,9 +459,13 @@ def test_reminders_and_escalation_on_working_days(bot: Bot) -> None:
     assert len(bot.cards("sup_east")) == 2
     bot.run_job("approvals", datetime(2026, 11, 30, 15, 0, tzinfo=tz))  # same day: no second reminder
     assert len(bot.cards("sup_east")) == 2
-    bot.run_job("approvals", datetime(2026, 12, 1, 10, 30, tzinfo=tz))  # Tuesday: 48.5 h → reminder 2 + escalation
+    bot.run_job(
+        "approvals", datetime(2026, 12, 1, 10, 30, tzinfo=tz)
+    )  # Tuesday: 48.5 h → reminder 2 + escalation
     assert len(bot.cards("sup_east")) == 3
-    assert any("审批超时" in t for t in bot.texts("boss"))  # the approver is the requester's supervisor → their manager
+    assert any(
+        "审批超时" in t for t in bot.texts("boss")
+    )  # the approver is the requester's supervisor → their manager
     for day in (2, 3, 4, 7):
         bot.run_job("approvals", datetime(2026, 12, day, 11, 0, tzinfo=tz))
     assert len(bot.cards("sup_east")) == 4  # three reminders at most
@@ -437,8 +489,19 @@ def test_escalation_goes_to_requester_supervisor(bot: Bot) -> None:
 
 def test_route_service_raises_domain_error_without_supervisor(bot: Bot) -> None:
     with bot.session() as s:
-        s.add(User(userid="lonely", display_userid="lonely", name="孤", role="rep", region="西北", manager_userid=None,
-                   active=True, created_at=datetime(2026, 1, 1, tzinfo=UTC), updated_at=datetime(2026, 1, 1, tzinfo=UTC)))
+        s.add(
+            User(
+                userid="lonely",
+                display_userid="lonely",
+                name="孤",
+                role="rep",
+                region="西北",
+                manager_userid=None,
+                active=True,
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
         s.flush()
         make_opportunity(s, owner="lonely", region="西北")
         lonely = s.scalar(select(User).where(User.userid == "lonely"))

@@ -28,9 +28,13 @@ def _setup(engine: Engine) -> tuple[Any, int, str]:
         s.flush()
         opp = make_opportunity(s)
         rep = s.scalar(select(User).where(User.userid == "rep_e1"))
-        result = approvals.request_quote(s, config=CFG, requester=rep, opportunity=opp, amount=Decimal(80000), note=None, now=NOW)
+        result = approvals.request_quote(
+            s, config=CFG, requester=rep, opportunity=opp, amount=Decimal(80000), note=None, now=NOW
+        )
         quote_id = result.quote.id
-        task_id = s.scalar(select(ApprovalStep.task_id).where(ApprovalStep.quote_id == quote_id, ApprovalStep.seq == 1))
+        task_id = s.scalar(
+            select(ApprovalStep.task_id).where(ApprovalStep.quote_id == quote_id, ApprovalStep.seq == 1)
+        )
     return factory, quote_id, str(task_id)  # random, not q{quote}s1 (issue 16 #12)
 
 
@@ -61,13 +65,19 @@ def test_concurrent_double_tap_one_transition(pg_db: tuple[str, Engine]) -> None
     factory, quote_id, task = _setup(pg_db[1])
 
     def tap(code: str) -> Any:
-        return lambda s, actor: approvals.approve(s, config=CFG, actor=actor, task_id=task, response_code=code, now=NOW)
+        return lambda s, actor: approvals.approve(
+            s, config=CFG, actor=actor, task_id=task, response_code=code, now=NOW
+        )
 
     results = _race(factory, [tap("c1"), tap("c2")])
     with factory() as s:
-        steps = s.scalars(select(ApprovalStep).where(ApprovalStep.quote_id == quote_id).order_by(ApprovalStep.seq)).all()
+        steps = s.scalars(
+            select(ApprovalStep).where(ApprovalStep.quote_id == quote_id).order_by(ApprovalStep.seq)
+        ).all()
         assert [st.status for st in steps] == ["approved", "pending", "waiting"]
-        ok = s.scalars(select(AuditEntry).where(AuditEntry.action == "approve", AuditEntry.outcome == "ok")).all()
+        ok = s.scalars(
+            select(AuditEntry).where(AuditEntry.action == "approve", AuditEntry.outcome == "ok")
+        ).all()
         assert len(ok) == 1
     winners = [r for r in results if any(isinstance(x, Card) and x.to == "tech" for x in r)]
     assert len(winners) == 1  # one next card (the requester hears at the end, not per step)
@@ -83,8 +93,12 @@ def test_concurrent_approve_and_reject(pg_db: tuple[str, Engine]) -> None:
     results = _race(
         factory,
         [
-            lambda s, actor: approvals.approve(s, config=CFG, actor=actor, task_id=task, response_code="c1", now=NOW),
-            lambda s, actor: approvals.finish_reject(s, config=CFG, actor=actor, data=data, reason="太贵", now=NOW),
+            lambda s, actor: approvals.approve(
+                s, config=CFG, actor=actor, task_id=task, response_code="c1", now=NOW
+            ),
+            lambda s, actor: approvals.finish_reject(
+                s, config=CFG, actor=actor, data=data, reason="太贵", now=NOW
+            ),
         ],
     )
     with factory() as s:

@@ -68,14 +68,26 @@ VECTOR_C = {
         "Od0gpiMZ5jSw3e29mTvmUHzkVQiMS6td7vXUaWOMZnYZlF3So2SjHnwh4jYFxdgpkHHqIrH/54SNdshoQgWYEvccTKe7FS709/5t6NMxuGhcUGAPOQipvW"
         "TT4dShyqio7mlsl5noTrb++x6En749zCpQVhDpbV6GDnTbcX2e8K9QaNWHp91eBdCRxthuL0="
     ),
-    "decrypt_query": {"msg_signature": "74d92dfeb87ba7c714f89d98870ae5eb62dff26d", "timestamp": "1411525903", "nonce": "461056294"},
+    "decrypt_query": {
+        "msg_signature": "74d92dfeb87ba7c714f89d98870ae5eb62dff26d",
+        "timestamp": "1411525903",
+        "nonce": "461056294",
+    },
 }
 
 
 def _vector_bot(db, corp: str, token: str, aes: str, agent: int, ts: int) -> Bot:
     url, engine = db
     clock = FrozenClock(datetime.fromtimestamp(ts, UTC))
-    return make_bot(url, engine, clock=clock, wecom_corp_id=corp, wecom_token=token, wecom_aes_key=aes, wecom_agent_id=agent)
+    return make_bot(
+        url,
+        engine,
+        clock=clock,
+        wecom_corp_id=corp,
+        wecom_token=token,
+        wecom_aes_key=aes,
+        wecom_agent_id=agent,
+    )
 
 
 def _count(bot: Bot, model) -> int:
@@ -115,7 +127,13 @@ def test_vector_c_get_and_decrypt(db):
     assert response.content == VECTOR_C["echo_plain"].encode()
     crypto = CallbackCrypto(token=VECTOR_C["token"], aes_key=VECTOR_C["aes"], corp_id=VECTOR_C["corp"])
     q = VECTOR_C["decrypt_query"]
-    crypto.check(msg_signature=q["msg_signature"], timestamp=q["timestamp"], nonce=q["nonce"], encrypted=VECTOR_C["encrypt"], now=1411525903)
+    crypto.check(
+        msg_signature=q["msg_signature"],
+        timestamp=q["timestamp"],
+        nonce=q["nonce"],
+        encrypted=VECTOR_C["encrypt"],
+        now=1411525903,
+    )
     inner = parse_xml(crypto.decrypt(VECTOR_C["encrypt"]))
     assert inner["FromUserName"] == "messense" and inner["Content"] == "test"
 
@@ -163,7 +181,13 @@ def test_a3_two_card_events_in_the_same_second_are_both_processed(bot):
 @pytest.mark.parametrize(
     "mutate",
     [
-        pytest.param(lambda q: {**q, "msg_signature": q["msg_signature"][:-1] + ("0" if q["msg_signature"][-1] != "0" else "1")}, id="one-char"),
+        pytest.param(
+            lambda q: {
+                **q,
+                "msg_signature": q["msg_signature"][:-1] + ("0" if q["msg_signature"][-1] != "0" else "1"),
+            },
+            id="one-char",
+        ),
         pytest.param(lambda q: {k: v for k, v in q.items() if k != "msg_signature"}, id="missing"),
         pytest.param(lambda q: {**q, "nonce": q["nonce"] + "x"}, id="nonce-changed"),
     ],
@@ -220,7 +244,9 @@ def test_b11_wrong_corp_id_inside_or_wrong_agent_is_refused(bot):
     encrypted = other.encrypt(bot.text_xml("rep_e1", "帮助"))
     ts = str(int(bot.clock().timestamp()))
     query = urlencode({"msg_signature": signature(TOKEN, ts, "n", encrypted), "timestamp": ts, "nonce": "n"})
-    response = bot.client.post(f"/wecom/callback?{query}", content=f"<xml><Encrypt>{encrypted}</Encrypt></xml>")
+    response = bot.client.post(
+        f"/wecom/callback?{query}", content=f"<xml><Encrypt>{encrypted}</Encrypt></xml>"
+    )
     assert response.status_code == 403
     assert _count(bot, InboundEvent) == 0 and _count(bot, OutboxMessage) == 0
 
@@ -238,7 +264,9 @@ def test_b12_doctype_and_external_entity_are_refused_before_signature_work(bot):
 
 def test_b13_billion_laughs_is_refused_quickly(bot):
     entities = '<!ENTITY lol "lol">' + "".join(
-        f'<!ENTITY lol{i} "{"&lol" + (str(i - 1) if i > 1 else "") + ";" * 1}' + ("&lol" + (str(i - 1) if i > 1 else "") + ";") * 9 + '">'
+        f'<!ENTITY lol{i} "{"&lol" + (str(i - 1) if i > 1 else "") + ";" * 1}'
+        + ("&lol" + (str(i - 1) if i > 1 else "") + ";") * 9
+        + '">'
         for i in range(1, 10)
     )
     body = f'<?xml version="1.0"?><!DOCTYPE lolz [{entities}]><xml><Encrypt>&lol9;</Encrypt></xml>'
@@ -256,7 +284,9 @@ def test_b13_entities_inside_the_decrypted_xml_are_refused_too(bot):
 
 
 def test_b14_ten_megabytes_with_content_length_is_413_before_reading(bot):
-    response = bot.client.post("/wecom/callback?msg_signature=x&timestamp=1&nonce=1", content=b"x" * (10 * 1024 * 1024))
+    response = bot.client.post(
+        "/wecom/callback?msg_signature=x&timestamp=1&nonce=1", content=b"x" * (10 * 1024 * 1024)
+    )
     assert response.status_code == 413
 
 
@@ -288,11 +318,15 @@ def test_b15_malformed_outer_xml_is_400(bot, body):
     assert "Traceback" not in response.text
 
 
-@pytest.mark.parametrize("encrypted", ["!!!notbase64!!!", "YWJj", "A" * 44, "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="])
+@pytest.mark.parametrize(
+    "encrypted", ["!!!notbase64!!!", "YWJj", "A" * 44, "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="]
+)
 def test_b15_bad_base64_padding_or_truncated_ciphertext_is_4xx_after_a_valid_signature(bot, encrypted):
     ts = str(int(bot.clock().timestamp()))
     query = urlencode({"msg_signature": signature(TOKEN, ts, "n", encrypted), "timestamp": ts, "nonce": "n"})
-    response = bot.client.post(f"/wecom/callback?{query}", content=f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>")
+    response = bot.client.post(
+        f"/wecom/callback?{query}", content=f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    )
     assert 400 <= response.status_code < 500
     assert _count(bot, InboundEvent) == 0
 
@@ -305,8 +339,12 @@ def test_b15_truncated_real_ciphertext_is_refused(bot):
     for cut in (raw[:32], raw[:-32], raw[:-1]):
         chopped = base64.b64encode(cut).decode()
         ts = str(int(bot.clock().timestamp()))
-        query = urlencode({"msg_signature": signature(TOKEN, ts, "n", chopped), "timestamp": ts, "nonce": "n"})
-        response = bot.client.post(f"/wecom/callback?{query}", content=f"<xml><Encrypt>{chopped}</Encrypt></xml>")
+        query = urlencode(
+            {"msg_signature": signature(TOKEN, ts, "n", chopped), "timestamp": ts, "nonce": "n"}
+        )
+        response = bot.client.post(
+            f"/wecom/callback?{query}", content=f"<xml><Encrypt>{chopped}</Encrypt></xml>"
+        )
         assert 400 <= response.status_code < 500
     assert _count(bot, InboundEvent) == 0
 

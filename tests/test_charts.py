@@ -14,7 +14,10 @@ from services.digest import DigestView, StageRow
 
 def sample_view() -> DigestView:
     view = DigestView("sup_east", "陈主管", "华东", date(2026, 11, 28), date(2026, 11, 27))
-    view.funnel = [StageRow(s, i, Decimal(i * 50000)) for i, s in enumerate(["线索分配", "初步接洽", "方案制定", "报价审批", "合同签署", "实施交付"])]
+    view.funnel = [
+        StageRow(s, i, Decimal(i * 50000))
+        for i, s in enumerate(["线索分配", "初步接洽", "方案制定", "报价审批", "合同签署", "实施交付"])
+    ]
     view.collections_trend = [(f"2026-{m:02d}", Decimal(m * 10000)) for m in range(6, 12)]
     return view
 

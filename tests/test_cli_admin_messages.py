@@ -26,14 +26,22 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_unknown_job_is_named_in_chinese(env: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["jobs", "run", "reminder"]) == 2
     err = capsys.readouterr().err
-    assert "没有名为「reminder」的任务" in err and "reminders" in err and "例：salesbot jobs run reminders" in err
+    assert (
+        "没有名为「reminder」的任务" in err
+        and "reminders" in err
+        and "例：salesbot jobs run reminders" in err
+    )
 
 
 def test_bad_now_is_explained_in_chinese() -> None:
     with pytest.raises(SystemExit) as info:
         parse_now("明天早上")
     message = str(info.value.code)
-    assert "--now 的时间看不懂：「明天早上」" in message and "2026-11-28T08:45" in message and "北京时间" in message
+    assert (
+        "--now 的时间看不懂：「明天早上」" in message
+        and "2026-11-28T08:45" in message
+        and "北京时间" in message
+    )
     assert parse_now("2026-11-28T08:45") == datetime(2026, 11, 28, 0, 45, tzinfo=UTC)
 
 
@@ -49,8 +57,15 @@ def test_outbox_list_and_redrive_in_chinese(env: str, capsys: pytest.CaptureFixt
     with Session(engine) as s, s.begin():
         s.add(
             OutboxMessage(
-                recipient="rep_e1", kind="text", payload={"text": {"content": "你好"}}, status="dead",
-                attempts=8, last_errcode=40014, dedup_key="cli-test-1", created_at=at, next_attempt_at=at,
+                recipient="rep_e1",
+                kind="text",
+                payload={"text": {"content": "你好"}},
+                status="dead",
+                attempts=8,
+                last_errcode=40014,
+                dedup_key="cli-test-1",
+                created_at=at,
+                next_attempt_at=at,
             )
         )
     engine.dispose()

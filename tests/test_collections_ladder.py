@@ -18,13 +18,28 @@ from tests.harness import SHANGHAI, Bot
 
 def _config(holidays: list[date] | None = None):  # type: ignore[no-untyped-def]
     config = default_config()
-    return config.model_copy(update={"approval": config.approval.model_copy(update={"holidays": holidays or []})})
+    return config.model_copy(
+        update={"approval": config.approval.model_copy(update={"holidays": holidays or []})}
+    )
 
 
-def rungs(today: date, *, due: date = date(2026, 12, 15), promised: date | None = None, settled: bool = False,
-          holidays: list[date] | None = None) -> list[Rung]:
-    steps = steps_for(instalment_id=1, due_on=due, promised_on=promised, settled=settled, needs_invoice=False,
-                      today=today, config=_config(holidays))
+def rungs(
+    today: date,
+    *,
+    due: date = date(2026, 12, 15),
+    promised: date | None = None,
+    settled: bool = False,
+    holidays: list[date] | None = None,
+) -> list[Rung]:
+    steps = steps_for(
+        instalment_id=1,
+        due_on=due,
+        promised_on=promised,
+        settled=settled,
+        needs_invoice=False,
+        today=today,
+        config=_config(holidays),
+    )
     return [s.rung for s in steps]
 
 
@@ -35,7 +50,10 @@ def test_every_rung_on_working_days() -> None:
     assert rungs(date(2026, 12, 14)) == [Rung.BEFORE]
     assert rungs(date(2026, 12, 12)) == []  # Saturday: the ladder rests
     assert rungs(date(2026, 12, 15)) == [Rung.DUE]
-    assert rungs(date(2026, 12, 16)) == [Rung.DUE, Rung.OVERDUE]  # DUE is claimed once, so only OVERDUE is new
+    assert rungs(date(2026, 12, 16)) == [
+        Rung.DUE,
+        Rung.OVERDUE,
+    ]  # DUE is claimed once, so only OVERDUE is new
     # 15 working days after 12-15 is 2027-01-05; 30 is 2027-01-26.
     assert Rung.SUPERVISOR not in rungs(date(2027, 1, 4))
     assert rungs(date(2027, 1, 5))[-1] == Rung.SUPERVISOR
@@ -85,7 +103,11 @@ def test_the_ladder_end_to_end(bot: Bot, signed: int) -> None:
     assert "outside" in bot.run_job("collections", at(2026, 12, 4, 7))  # before the send window
     bot.run_job("collections", at(2026, 12, 4))
     new = messages_since(bot, "rep_e1", counts["rep_e1"])
-    assert len(new) == 1 and "【回款提醒】" in new[0]["text"]["content"] and "12月15日 到期" in new[0]["text"]["content"]
+    assert (
+        len(new) == 1
+        and "【回款提醒】" in new[0]["text"]["content"]
+        and "12月15日 到期" in new[0]["text"]["content"]
+    )
     fin = messages_since(bot, "fin", counts["fin"])
     assert len(fin) == 1 and "【待开票】" in fin[0]["text"]["content"]  # due soon, not invoiced
     bot.run_job("collections", at(2026, 12, 4, 10))  # a rerun the same day sends nothing again
@@ -94,7 +116,9 @@ def test_the_ladder_end_to_end(bot: Bot, signed: int) -> None:
     bot.run_job("collections", at(2026, 12, 15))
     card = bot.cards("rep_e1")[-1]
     assert card["main_title"]["title"] == "回款到期" and [b["text"] for b in card["button_list"]] == [
-        "已回款 ¥15万", "客户承诺日期", "需要开票"
+        "已回款 ¥15万",
+        "客户承诺日期",
+        "需要开票",
     ]
     assert bot.cards("fin")[-1]["main_title"]["title"] == "回款到期"
 
@@ -106,7 +130,9 @@ def test_the_ladder_end_to_end(bot: Bot, signed: int) -> None:
     assert "已逾期 4 个工作日" in bot.last_text("rep_e1") and len(bot.messages("rep_e1")) == n + 2
     assert len(bot.messages("sup_east")) == counts["sup_east"]
     bot.run_job("collections", at(2027, 1, 5))
-    assert "【回款逾期 15 个工作日】" in bot.last_text("sup_east") and "负责人 张伟" in bot.last_text("sup_east")
+    assert "【回款逾期 15 个工作日】" in bot.last_text("sup_east") and "负责人 张伟" in bot.last_text(
+        "sup_east"
+    )
     assert len(bot.messages("boss")) == counts["boss"]
     bot.run_job("collections", at(2027, 1, 26))
     assert "【回款逾期 30 个工作日】" in bot.last_text("boss")
@@ -126,11 +152,16 @@ def test_due_card_paid_button_records_the_instalment(bot: Bot, signed: int) -> N
     assert "不是发给您的" in bot.last_text("rep_e2")
     bot.tap("rep_e1", card["task_id"], CardKey("coll.paid").pack())
     with bot.session() as s:
-        assert [p.amount for p in s.scalars(select(Payment).order_by(Payment.id))] == [Decimal(50000), Decimal(100000)]
+        assert [p.amount for p in s.scalars(select(Payment).order_by(Payment.id))] == [
+            Decimal(50000),
+            Decimal(100000),
+        ]
     bot.deliver()
     updates = [c.json for c in bot.wecom.calls if c.path == "message/update_template_card"]
     assert updates and updates[-1]["template_card"]["replace_text"] == "已回款 ¥10万"
-    bot.tap("rep_e1", card["task_id"], CardKey("coll.paid").pack(), response_code="used-once-x")  # a second tap
+    bot.tap(
+        "rep_e1", card["task_id"], CardKey("coll.paid").pack(), response_code="used-once-x"
+    )  # a second tap
     with bot.session() as s:
         assert len(list(s.scalars(select(Payment)))) == 2
 
@@ -175,7 +206,10 @@ def test_paid_button_on_a_later_instalment_settles_the_earlier_ones_too(bot: Bot
     assert {"keyname": "连同前期", "value": "共待收 ¥40万"} in second["horizontal_content_list"]
     bot.tap("rep_e1", second["task_id"], CardKey("coll.paid").pack())
     with bot.session() as s:
-        assert [p.amount for p in s.scalars(select(Payment).order_by(Payment.id))] == [Decimal(100000), Decimal(400000)]
+        assert [p.amount for p in s.scalars(select(Payment).order_by(Payment.id))] == [
+            Decimal(100000),
+            Decimal(400000),
+        ]
 
 
 def test_the_ladder_stays_within_the_push_budget(bot: Bot) -> None:
@@ -189,7 +223,10 @@ def test_the_ladder_stays_within_the_push_budget(bot: Bot) -> None:
 
     def ledger() -> list[tuple[str | None, int | None]]:
         with bot.session() as s:
-            return [(p.status, p.slot) for p in s.scalars(select(Push).where(Push.recipient == "rep_e1", Push.kind == "collection"))]
+            return [
+                (p.status, p.slot)
+                for p in s.scalars(select(Push).where(Push.recipient == "rep_e1", Push.kind == "collection"))
+            ]
 
     bot.run_job("collections", at(2026, 12, 3))
     rows = ledger()

@@ -61,7 +61,9 @@ def test_app_waits_for_healthy_postgres_and_redis_and_can_be_scaled() -> None:
     depends = app.get("depends_on", {})
     assert depends["postgres"]["condition"] == "service_healthy"
     assert depends["redis"]["condition"] == "service_healthy"
-    assert "container_name" not in app and "ports" not in app  # replicas must not fight over a name or host port
+    assert (
+        "container_name" not in app and "ports" not in app
+    )  # replicas must not fight over a name or host port
     assert int(app.get("deploy", {}).get("replicas", 1)) >= 2
 
 
@@ -94,4 +96,6 @@ def test_workers_are_a_tier_of_their_own_and_the_web_replicas_only_acknowledge()
     assert worker["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert "salesbot-worker.alive" in " ".join(worker["healthcheck"]["test"])
     assert "--heartbeat" in worker["command"] and "/tmp/salesbot-worker.alive" in worker["command"]
-    assert any(":/data/media" in str(v) for v in worker.get("volumes", []))  # visit photos are saved by workers
+    assert any(
+        ":/data/media" in str(v) for v in worker.get("volumes", [])
+    )  # visit photos are saved by workers

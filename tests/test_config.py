@@ -477,8 +477,16 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
     ("text", "line", "fragments"),
     [
         ("stagez: [a, b]\n", 1, ("未知的配置项「stagez」，是不是「stages」？",)),
-        ("approval:\n  rules:\n    - max_amount: 5万\n    - {}\n", 4, ("approval.rules[1].chain", "缺少必填项")),
-        ("customer_fields:\n  - key: name\n    kind: 数字\n", 3, ("kind", "不能填「数字」", "text、phone、choice")),
+        (
+            "approval:\n  rules:\n    - max_amount: 5万\n    - {}\n",
+            4,
+            ("approval.rules[1].chain", "缺少必填项"),
+        ),
+        (
+            "customer_fields:\n  - key: name\n    kind: 数字\n",
+            3,
+            ("kind", "不能填「数字」", "text、phone、choice"),
+        ),
         ("customer_fields:\n  - key: name\n    label: [名称]\n", 3, ("label", "应填文字")),
         ("approval:\n  holidays: 国庆\n", 2, ("approval.holidays", "应填列表")),
         ("approval:\n  holidays: [十月一日]\n", 2, ("approval.holidays[0]", "应填日期", "2025-10-01")),

@@ -61,8 +61,17 @@ def teach(bot: Bot, meanings: dict[str, Callable[[], Said]]) -> list[str]:
 def add_customer(bot: Bot, name: str, owner: str = "rep_e1", region: str = "华东", **kw: Any) -> int:
     now = datetime(2026, 11, 1, tzinfo=SHANGHAI)
     with bot.session() as s, s.begin():
-        c = Customer(name=name, name_norm=name, region=region, owner_userid=owner, custom={}, complete=True,
-                     created_at=now, updated_at=now, **kw)
+        c = Customer(
+            name=name,
+            name_norm=name,
+            region=region,
+            owner_userid=owner,
+            custom={},
+            complete=True,
+            created_at=now,
+            updated_at=now,
+            **kw,
+        )
         s.add(c)
         s.flush()
         return c.id
@@ -99,7 +108,10 @@ def test_a_visit_sentence_is_proposed_and_written_once_on_confirm_with_its_follo
     cid = add_customer(bot, "苏州金桥精工机械有限公司", contact="吴工")
     next_wed = datetime(2026, 12, 2, 9, 0, tzinfo=SHANGHAI)
     sentence = "刚从金桥回来，吴工说下周三要看样品"
-    teach(bot, {sentence: lambda: Said("visit", customer_ids=(cid,), when=next_wed, text="吴工说下周三要看样品")})
+    teach(
+        bot,
+        {sentence: lambda: Said("visit", customer_ids=(cid,), when=next_wed, text="吴工说下周三要看样品")},
+    )
     bot.send_text("rep_e1", sentence)
     card = last_card(bot, "rep_e1")
     shown = card_text(card)
@@ -123,7 +135,9 @@ def test_a_visit_sentence_is_proposed_and_written_once_on_confirm_with_its_follo
 def test_only_the_visit_cancel_and_another_persons_tap(bot: Bot) -> None:
     cid = add_customer(bot, "南通宏达纺织有限公司")
     when = datetime(2026, 11, 30, 9, 0, tzinfo=SHANGHAI)
-    teach(bot, {"去了宏达": lambda: Said("visit", customer_ids=(cid,), when=when, text="去了宏达，下周一再去")})
+    teach(
+        bot, {"去了宏达": lambda: Said("visit", customer_ids=(cid,), when=when, text="去了宏达，下周一再去")}
+    )
     bot.send_text("rep_e1", "去了宏达")
     first = last_card(bot, "rep_e1")
     tap(bot, "rep_e2", first, CONFIRM)  # not theirs
@@ -147,7 +161,9 @@ def test_edit_takes_the_corrected_part_and_proposes_again(bot: Bot) -> None:
     teach(
         bot,
         {
-            "周五提醒我给永盛打电话": lambda: Said("followup", customer_ids=(cid,), when=friday, text="给永盛打电话"),
+            "周五提醒我给永盛打电话": lambda: Said(
+                "followup", customer_ids=(cid,), when=friday, text="给永盛打电话"
+            ),
             "改到下周四下午3点": lambda: Said("unknown", when=thursday, text=""),
         },
     )
@@ -158,7 +174,11 @@ def test_edit_takes_the_corrected_part_and_proposes_again(bot: Bot) -> None:
     assert "修改后的内容" in bot.last_text("rep_e1")
     bot.send_text("rep_e1", "改到下周四下午3点")
     again = last_card(bot, "rep_e1")
-    assert again["task_id"] != card["task_id"] and "12月3日" in card_text(again) and "嘉兴永盛化工有限公司" in card_text(again)
+    assert (
+        again["task_id"] != card["task_id"]
+        and "12月3日" in card_text(again)
+        and "嘉兴永盛化工有限公司" in card_text(again)
+    )
     assert count(bot, Reminder) == 0
     tap(bot, "rep_e1", again, CONFIRM)
     with bot.session() as s:
@@ -281,8 +301,12 @@ def test_an_unknown_message_gets_a_hint_from_its_own_customer_never_another(bot:
 
 
 def test_answers_stay_in_scope(bot: Bot) -> None:
-    mine = add_customer(bot, "苏州金桥精工机械有限公司", contact="吴工", phone="13912340001", address="星湖街88号")
-    theirs = add_customer(bot, "东莞粤丰塑胶有限公司", owner="rep_s1", region="华南", contact="黄生", phone="13912340006")
+    mine = add_customer(
+        bot, "苏州金桥精工机械有限公司", contact="吴工", phone="13912340001", address="星湖街88号"
+    )
+    theirs = add_customer(
+        bot, "东莞粤丰塑胶有限公司", owner="rep_s1", region="华南", contact="黄生", phone="13912340006"
+    )
     teach(
         bot,
         {
@@ -316,7 +340,9 @@ def test_a_reject_reason_starting_with_a_command_word_is_the_reason(bot: Bot) ->
     approval = next(c for c in bot.cards("sup_east") if "button_list" in c)
     bot.tap("sup_east", approval["task_id"], CardKey(QUOTE_REJECT).pack())
     assert "理由" in bot.last_text("sup_east")
-    bot.send_text("sup_east", "报价 偏高，客户资质也不明")  # starts with the command word 报价: still the reason
+    bot.send_text(
+        "sup_east", "报价 偏高，客户资质也不明"
+    )  # starts with the command word 报价: still the reason
     with bot.session() as s:
         quote = s.scalars(select(Quote)).one()
         assert quote.status == "rejected" and quote.reject_reason == "报价 偏高，客户资质也不明"

@@ -46,9 +46,20 @@ def snapshot(bot: Bot) -> tuple[Any, ...]:
     """Every business row that a write could add or change."""
     with bot.session() as s:
         counts = tuple(
-            s.scalar(select(func.count()).select_from(m)) for m in (Visit, Reminder, Opportunity, Quote, Contract, Payment, Customer)
+            s.scalar(select(func.count()).select_from(m))
+            for m in (Visit, Reminder, Opportunity, Quote, Contract, Payment, Customer)
         )
-        opps = tuple(s.execute(select(Opportunity.id, Opportunity.stage, Opportunity.score, Opportunity.closed_at, Opportunity.owner_userid).order_by(Opportunity.id)).all())
+        opps = tuple(
+            s.execute(
+                select(
+                    Opportunity.id,
+                    Opportunity.stage,
+                    Opportunity.score,
+                    Opportunity.closed_at,
+                    Opportunity.owner_userid,
+                ).order_by(Opportunity.id)
+            ).all()
+        )
         owners = tuple(s.execute(select(Customer.id, Customer.owner_userid).order_by(Customer.id)).all())
         steps = tuple(s.execute(select(ApprovalStep.id, ApprovalStep.status).order_by(ApprovalStep.id)).all())
         quotes = tuple(s.execute(select(Quote.id, Quote.status).order_by(Quote.id)).all())
@@ -85,7 +96,9 @@ def as_text(message: dict[str, Any]) -> str:
 
 def _latest_proposal(bot: Bot, userid: str) -> Proposal | None:
     with bot.session() as s:
-        found = s.scalar(select(Proposal).where(Proposal.userid == userid).order_by(Proposal.id.desc()).limit(1))
+        found = s.scalar(
+            select(Proposal).where(Proposal.userid == userid).order_by(Proposal.id.desc()).limit(1)
+        )
         if found is not None:
             s.expunge(found)
         return found
@@ -118,7 +131,9 @@ def check_proposal(p: Proposal | None, shown: str, expect: dict[str, Any], world
     for key, source in (("due", p.args), ("offer_followup", p.followup_args or "")):
         if key in expect:
             stamp = _STAMP.search(source)
-            when = datetime.fromisoformat(stamp.group(1)).replace(tzinfo=world.today.tzinfo) if stamp else None
+            when = (
+                datetime.fromisoformat(stamp.group(1)).replace(tzinfo=world.today.tzinfo) if stamp else None
+            )
             if not due_matches(str(expect[key]), when, world.today):
                 problems.append(f"{key} {expect[key]}: {source!r}")
     return problems
@@ -126,7 +141,11 @@ def check_proposal(p: Proposal | None, shown: str, expect: dict[str, Any], world
 
 def check_refusal(shown: str, expect: dict[str, Any]) -> list[str]:
     """An honest "cannot record this now" must still name what was understood."""
-    problems = [f"refusal lacks {expect[k]!r}" for k in ("customer", "opportunity") if k in expect and str(expect[k]) not in shown]
+    problems = [
+        f"refusal lacks {expect[k]!r}"
+        for k in ("customer", "opportunity")
+        if k in expect and str(expect[k]) not in shown
+    ]
     if "amount" in expect and format_amount(Decimal(expect["amount"])) not in shown:
         problems.append("refusal lacks the amount")
     return problems
@@ -148,7 +167,9 @@ def _open_reject_dialog(bot: Bot, world: World, opportunity: str) -> int:
     with bot.session() as s:
         quote = s.scalars(select(Quote).order_by(Quote.id.desc())).first()
         assert quote is not None and quote.status == "pending"
-        step = s.scalars(select(ApprovalStep).where(ApprovalStep.quote_id == quote.id, ApprovalStep.status == "pending")).one()
+        step = s.scalars(
+            select(ApprovalStep).where(ApprovalStep.quote_id == quote.id, ApprovalStep.status == "pending")
+        ).one()
         task_id, quote_id = step.task_id, quote.id
     assert task_id
     bot.tap("liuqiang", task_id, CardKey(REJECT).pack())
@@ -163,11 +184,28 @@ def _world(name: str) -> dict[str, Any]:
     from services.understanding import WRITE_INTENTS
     from tests.test_understanding_general import MESSAGES, WORLD_B
 
-    words = {"拜访", "跟进", "商机", "推进", "评分", "报价", "合同", "回款", "输单", "分配", "新客户", "同意", "驳回", "客户"}
+    words = {
+        "拜访",
+        "跟进",
+        "商机",
+        "推进",
+        "评分",
+        "报价",
+        "合同",
+        "回款",
+        "输单",
+        "分配",
+        "新客户",
+        "同意",
+        "驳回",
+        "客户",
+    }
     messages = []
     for item in MESSAGES:
         first = re.split(r"[\s，,：:]", str(item["text"]), maxsplit=1)[0]
-        messages.append({**item, "write": item["intent"] in {i.value for i in WRITE_INTENTS} and first not in words})
+        messages.append(
+            {**item, "write": item["intent"] in {i.value for i in WRITE_INTENTS} and first not in words}
+        )
     return {"world": WORLD_B, "messages": messages}
 
 
@@ -176,7 +214,9 @@ def corpus_bot(request: pytest.FixtureRequest, db: tuple[str, Engine]) -> Any:
     corpus = _world(str(request.param))
     url, engine = db
     bot = make_bot(url, engine, clock=FrozenClock())
-    bot.wecom.per_member_per_minute = None  # one person sends ~50 messages here; WeCom's rate cap is not the subject
+    bot.wecom.per_member_per_minute = (
+        None  # one person sends ~50 messages here; WeCom's rate cap is not the subject
+    )
     with bot.session() as s, s.begin():
         world = seed_world(s, corpus["world"], config=default_config())
         s.expunge_all()
@@ -192,7 +232,9 @@ def test_every_corpus_message_through_the_bot(corpus_bot: Any, capsys: pytest.Ca
     for item in corpus["messages"]:
         who, text = item["who"], substitute(str(item["text"]), world)
         expect: dict[str, Any] = item.get("expect") or {}
-        dialog_quote = _open_reject_dialog(bot, world, "MES系统") if "驳回" in str(item.get("context", "")) else None
+        dialog_quote = (
+            _open_reject_dialog(bot, world, "MES系统") if "驳回" in str(item.get("context", "")) else None
+        )
         hidden = hidden_facts(bot, who)
         before_rows = snapshot(bot)
         seen = len(bot.messages(who))
@@ -200,7 +242,9 @@ def test_every_corpus_message_through_the_bot(corpus_bot: Any, capsys: pytest.Ca
         bot.clock.advance(minutes=1)
         out = replies_since(bot, who, seen)
         shown = "\n".join(as_text(m) for m in out)
-        if item.get("write") and "请回复编号" in shown:  # several records: answer the pick as the person would
+        if (
+            item.get("write") and "请回复编号" in shown
+        ):  # several records: answer the pick as the person would
             seen = len(bot.messages(who))
             bot.send_text(who, _choice(shown, expect))
             out += replies_since(bot, who, seen)
@@ -221,16 +265,22 @@ def test_every_corpus_message_through_the_bot(corpus_bot: Any, capsys: pytest.Ca
         elif dialog_quote is not None:
             with bot.session() as s:
                 quote = s.get_one(Quote, dialog_quote)
-                if quote.status != "rejected" or not all(w in (quote.reject_reason or "") for w in expect.get("reason_has", [])):
+                if quote.status != "rejected" or not all(
+                    w in (quote.reject_reason or "") for w in expect.get("reason_has", [])
+                ):
                     problems.append(f"reject dialog: {quote.status} {quote.reject_reason!r}")
         elif item["intent"] in ("visit", "followup", "approve", "reject", "reassign"):
             # the card's own rule: one answer for a foreign, stale or forged approval (issue 16 #12)
             refused = item["intent"] in ("approve", "reject") and "已失效或不属于您" in shown
             if snapshot(bot) == before_rows and not refused:
                 problems.append(f"typed command did not write: {shown!r}")
-            for word in expect.get("note_has", []) + expect.get("title_has", []) + expect.get("reason_has", []):
+            for word in (
+                expect.get("note_has", []) + expect.get("title_has", []) + expect.get("reason_has", [])
+            ):
                 with bot.session() as s:
-                    stored = [v.summary for v in s.scalars(select(Visit))] + [r.title for r in s.scalars(select(Reminder))]
+                    stored = [v.summary for v in s.scalars(select(Visit))] + [
+                        r.title for r in s.scalars(select(Reminder))
+                    ]
                     stored += [q.reject_reason or "" for q in s.scalars(select(Quote))]
                 if not any(word in x for x in stored):
                     problems.append(f"{word!r} not stored")
@@ -247,8 +297,14 @@ def test_every_corpus_message_through_the_bot(corpus_bot: Any, capsys: pytest.Ca
                 problems.append("no did-you-mean")
             if "customer" in expect and expect["customer"] not in shown:
                 problems.append(f"answer lacks {expect['customer']}")
-            typed_command = text.split(" ")[0] in bot.state.dispatcher.routes.command_words()  # e.g. 客户's 360 view
-            if not typed_command and item["intent"].startswith("query.") and any(len(as_text(m).splitlines()) > 8 for m in out):
+            typed_command = (
+                text.split(" ")[0] in bot.state.dispatcher.routes.command_words()
+            )  # e.g. 客户's 360 view
+            if (
+                not typed_command
+                and item["intent"].startswith("query.")
+                and any(len(as_text(m).splitlines()) > 8 for m in out)
+            ):
                 problems.append("answer longer than 8 lines")
         results.append((item, text, problems))
         if os.environ.get("SHOW_REPLIES"):

@@ -31,7 +31,9 @@ def _post_only(bot: Bot, inner_xml: str) -> tuple[int, float]:
         f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
         f"<AgentID><![CDATA[{AGENT_ID}]]></AgentID></xml>"
     )
-    query = urlencode({"msg_signature": signature(TOKEN, ts, nonce, encrypted), "timestamp": ts, "nonce": nonce})
+    query = urlencode(
+        {"msg_signature": signature(TOKEN, ts, nonce, encrypted), "timestamp": ts, "nonce": nonce}
+    )
     started = time.perf_counter()
     response = bot.client.post(f"/wecom/callback?{query}", content=body.encode())
     return response.status_code, time.perf_counter() - started
@@ -40,18 +42,30 @@ def _post_only(bot: Bot, inner_xml: str) -> tuple[int, float]:
 def _customer(bot: Bot, name: str) -> int:
     at = datetime(2026, 11, 1, tzinfo=SHANGHAI)
     with bot.session() as s, s.begin():
-        c = Customer(name=name, name_norm=name, region="华东", owner_userid="rep_e1", custom={}, complete=True,
-                     created_at=at, updated_at=at)
+        c = Customer(
+            name=name,
+            name_norm=name,
+            region="华东",
+            owner_userid="rep_e1",
+            custom={},
+            complete=True,
+            created_at=at,
+            updated_at=at,
+        )
         s.add(c)
         s.flush()
         return c.id
 
 
-def test_a_slow_model_does_not_slow_the_ack_and_its_reading_is_proposed(bot: Bot, fake_model: FakeModel) -> None:
+def test_a_slow_model_does_not_slow_the_ack_and_its_reading_is_proposed(
+    bot: Bot, fake_model: FakeModel
+) -> None:
     cid = _customer(bot, "常州德润制药有限公司")
     fake_model.delay = 1.5
     fake_model.reply = {"intent": "visit", "customer": "常州德润制药有限公司", "text": "聊了聊二期的事"}
-    bot.state.dispatcher.services["understand_model"] = ModelClient(base_url=fake_model.url, model="fake", timeout=5)
+    bot.state.dispatcher.services["understand_model"] = ModelClient(
+        base_url=fake_model.url, model="fake", timeout=5
+    )
 
     status, _ = _post_only(bot, bot.text_xml("rep_e1", "嗯 那边 聊了聊二期的事 挺顺"))
     assert status == 200
@@ -79,7 +93,9 @@ def test_a_slow_model_does_not_slow_the_ack_and_its_reading_is_proposed(bot: Bot
 
 def test_a_failing_model_leaves_the_rules_answer(bot: Bot, fake_model: FakeModel) -> None:
     fake_model.status = 500
-    bot.state.dispatcher.services["understand_model"] = ModelClient(base_url=fake_model.url, model="fake", timeout=2)
+    bot.state.dispatcher.services["understand_model"] = ModelClient(
+        base_url=fake_model.url, model="fake", timeout=2
+    )
     bot.send_text("rep_e1", "qwe rty 那个东西")
     reply: Any = bot.last_text("rep_e1")
     assert "没看懂" in reply and fake_model.requests

@@ -42,7 +42,11 @@ def test_edit_with_only_a_time_changes_the_followups_time_and_keeps_its_title(
     bot.send_text("rep_e1", reply)
     again = last_card(bot, "rep_e1")
     assert again["task_id"] != card["task_id"]
-    assert shown in card_text(again) and "事项:给永盛打电话" in card_text(again) and reply not in card_text(again)
+    assert (
+        shown in card_text(again)
+        and "事项:给永盛打电话" in card_text(again)
+        and reply not in card_text(again)
+    )
     tap(bot, "rep_e1", again, CONFIRM)
     with bot.session() as s:
         reminder = s.scalars(select(Reminder)).one()

@@ -12,8 +12,9 @@ from tests.test_conversation import CONFIRM, add_customer, card_text, count, las
 
 
 def _guess(intent: str, cid: int, mention: str, text: str = "") -> SimpleNamespace:
-    return SimpleNamespace(intent=intent, customer_ids=(cid,), did_you_mean=True, mention=mention, text=text,
-                           confidence=0.6)
+    return SimpleNamespace(
+        intent=intent, customer_ids=(cid,), did_you_mean=True, mention=mention, text=text, confidence=0.6
+    )
 
 
 def test_an_approximate_name_in_a_question_is_asked_about_first(bot: Bot) -> None:
@@ -37,7 +38,9 @@ def test_an_approximate_name_in_a_write_asks_on_the_card_and_writes_nothing_befo
 
 def test_a_name_of_another_company_is_not_found_with_the_real_engine(bot: Bot) -> None:
     add_customer(bot, "南京汇丰电气设备有限公司", contact="周经理", phone="13912340002")
-    add_customer(bot, "佛山汇丰冶金科技有限公司", owner="rep_s1", region="华南", contact="白总", phone="13912340003")
+    add_customer(
+        bot, "佛山汇丰冶金科技有限公司", owner="rep_s1", region="华南", contact="白总", phone="13912340003"
+    )
     for text in ("佛山汇丰冶金的白总电话给我一下", "客户 佛山汇丰冶金", "上午去了佛山汇丰冶金，白总说要扩产"):
         before = len(bot.cards("rep_e1"))
         bot.send_text("rep_e1", text)

@@ -41,8 +41,13 @@ def run(factory: sessionmaker[Session]) -> Run:
     def run(path: Path, *, dry_run: bool = False, **kw: object) -> ImportReport:
         with factory() as s:
             report = import_customers(
-                s, path=path, config=default_config(), now=NOW, dry_run=dry_run,
-                on_batch=None if dry_run else s.commit, **kw,  # type: ignore[arg-type]
+                s,
+                path=path,
+                config=default_config(),
+                now=NOW,
+                dry_run=dry_run,
+                on_batch=None if dry_run else s.commit,
+                **kw,  # type: ignore[arg-type]
             )
             if dry_run:
                 s.rollback()
@@ -70,13 +75,35 @@ def customers(factory: sessionmaker[Session]) -> list[Customer]:
 @pytest.mark.parametrize(
     ("header", "key"),
     [
-        ("客户名称", "name"), ("名称", "name"), ("公司名称", "name"), ("Customer", "name"), (" name ", "name"),
-        ("客户名称*", "name"), ("联系人", "contact"), ("Contact", "contact"), ("联系电话", "phone"),
-        ("电话", "phone"), ("手机", "phone"), ("Mobile", "phone"), ("PHONE", "phone"), ("行业", "industry"),
-        ("industry", "industry"), ("区域", "region"), ("地区", "region"), ("Region", "region"),
-        ("负责人", "owner"), ("销售", "owner"), ("Owner", "owner"), ("sales", "owner"), ("地址", "address"),
-        ("Address", "address"), ("用电负荷等级", "power_load_grade"), ("power_load_grade", "power_load_grade"),
-        ("历史合作机型", "past_models"), ("ＦＵＬＬ　ｗｉｄｔｈ", None), ("备注", None),
+        ("客户名称", "name"),
+        ("名称", "name"),
+        ("公司名称", "name"),
+        ("Customer", "name"),
+        (" name ", "name"),
+        ("客户名称*", "name"),
+        ("联系人", "contact"),
+        ("Contact", "contact"),
+        ("联系电话", "phone"),
+        ("电话", "phone"),
+        ("手机", "phone"),
+        ("Mobile", "phone"),
+        ("PHONE", "phone"),
+        ("行业", "industry"),
+        ("industry", "industry"),
+        ("区域", "region"),
+        ("地区", "region"),
+        ("Region", "region"),
+        ("负责人", "owner"),
+        ("销售", "owner"),
+        ("Owner", "owner"),
+        ("sales", "owner"),
+        ("地址", "address"),
+        ("Address", "address"),
+        ("用电负荷等级", "power_load_grade"),
+        ("power_load_grade", "power_load_grade"),
+        ("历史合作机型", "past_models"),
+        ("ＦＵＬＬ　ｗｉｄｔｈ", None),
+        ("备注", None),
     ],
 )
 def test_header_synonyms(header: str, key: str | None) -> None:
@@ -99,15 +126,33 @@ def test_a_sheet_without_a_name_column_is_refused(tmp_path: Path, run: Run) -> N
 # --- normalisation, owners, rejects --------------------------------------------------------------------
 
 
-def test_values_are_normalised_and_owner_and_region_resolved(tmp_path: Path, run: Run, factory: sessionmaker[Session]) -> None:
-    path = sheet(tmp_path, [
-        ["  华东　精密 机械有限公司 ", "王　经理", "+86 138 0000 0007", "机械", "", "REP_E1", "苏州 工业园区"],
-        ["深圳华强电子", "李工", "１３９-００００-０００８", "", "华南", "赵强", ""],
-    ])
+def test_values_are_normalised_and_owner_and_region_resolved(
+    tmp_path: Path, run: Run, factory: sessionmaker[Session]
+) -> None:
+    path = sheet(
+        tmp_path,
+        [
+            [
+                "  华东　精密 机械有限公司 ",
+                "王　经理",
+                "+86 138 0000 0007",
+                "机械",
+                "",
+                "REP_E1",
+                "苏州 工业园区",
+            ],
+            ["深圳华强电子", "李工", "１３９-００００-０００８", "", "华南", "赵强", ""],
+        ],
+    )
     report = run(path)
     assert (report.created, report.rejected) == (2, [])
     first, second = customers(factory)
-    assert (first.name, first.contact, first.phone, first.phone_norm) == ("华东 精密 机械有限公司", "王 经理", "13800000007", "13800000007")
+    assert (first.name, first.contact, first.phone, first.phone_norm) == (
+        "华东 精密 机械有限公司",
+        "王 经理",
+        "13800000007",
+        "13800000007",
+    )
     assert (first.owner_userid, first.region, first.address) == ("rep_e1", "华东", "苏州 工业园区")
     assert first.name_norm == "华东精密机械"
     assert (second.owner_userid, second.region, second.phone) == ("rep_s1", "华南", "13900000008")
@@ -115,7 +160,8 @@ def test_values_are_normalised_and_owner_and_region_resolved(tmp_path: Path, run
     with factory() as s:
         audit = list(s.scalars(select(AuditEntry).order_by(AuditEntry.id)))
     assert [(a.actor, a.entity, a.entity_id, a.action) for a in audit] == [
-        ("import", "customer", first.id, "create"), ("import", "customer", second.id, "create")
+        ("import", "customer", first.id, "create"),
+        ("import", "customer", second.id, "create"),
     ]
 
 
@@ -140,15 +186,31 @@ def test_rows_that_cannot_be_imported_are_skipped_with_the_reason(
 
 
 def test_an_invalid_choice_is_rejected_with_the_choices(tmp_path: Path, run: Run) -> None:
-    report = run(sheet(tmp_path, [["甲公司", "王经理", "13800000007", "华东", "rep_e1", "五级"]],
-                       ["名称", "联系人", "电话", "区域", "负责人", "用电负荷等级"]))
+    report = run(
+        sheet(
+            tmp_path,
+            [["甲公司", "王经理", "13800000007", "华东", "rep_e1", "五级"]],
+            ["名称", "联系人", "电话", "区域", "负责人", "用电负荷等级"],
+        )
+    )
     assert report.rejected[0].reason.startswith("「用电负荷等级」只能是：一级、二级、三级")
 
 
-def test_an_owner_name_shared_by_two_people_needs_the_userid(tmp_path: Path, run: Run, factory: sessionmaker[Session]) -> None:
+def test_an_owner_name_shared_by_two_people_needs_the_userid(
+    tmp_path: Path, run: Run, factory: sessionmaker[Session]
+) -> None:
     with factory() as s, s.begin():
-        s.add(User(userid="rep_e3", display_userid="rep_e3", name="张伟", role="rep", region="华东",
-                   created_at=NOW, updated_at=NOW))
+        s.add(
+            User(
+                userid="rep_e3",
+                display_userid="rep_e3",
+                name="张伟",
+                role="rep",
+                region="华东",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
     report = run(sheet(tmp_path, [["甲公司", "王经理", "13800000007", "", "", "张伟", ""]]))
     assert "请写账号" in report.rejected[0].reason
 
@@ -161,11 +223,17 @@ BASE = ["华东精密机械有限公司", "王经理", "13800000007", "", "华�
 @pytest.mark.parametrize(
     ("row", "matches"),
     [
-        (["华东 精密机械（有限公司）", "王经理", "13800000007", "", "", "rep_e1", ""], True),  # spaces, brackets
+        (
+            ["华东 精密机械（有限公司）", "王经理", "13800000007", "", "", "rep_e1", ""],
+            True,
+        ),  # spaces, brackets
         (["华东精密机械股份有限公司", "王经理", "", "", "", "", ""], True),  # another legal-form suffix
         (["ＨＤ华东精密", "王经理", "+86 138-0000-0007", "", "", "", ""], True),  # other name, same phone
         (["华东精密机械", "王经理", "0086 13800000007", "", "", "rep_e2", ""], True),
-        (["华东精密机械集团有限公司", "王经理", "13900000009", "", "", "rep_e1", ""], False),  # a group ≠ its subsidiary
+        (
+            ["华东精密机械集团有限公司", "王经理", "13900000009", "", "", "rep_e1", ""],
+            False,
+        ),  # a group ≠ its subsidiary
         (["华东精密", "王经理", "13900000009", "", "", "rep_e1", ""], False),
     ],
 )
@@ -179,32 +247,50 @@ def test_matching_by_normalised_name_or_phone(
     assert customers(factory)[0].owner_userid == "rep_e1"  # the owner is kept (blanks only are filled)
 
 
-def test_update_fills_blanks_and_overwrite_replaces(tmp_path: Path, run: Run, factory: sessionmaker[Session]) -> None:
+def test_update_fills_blanks_and_overwrite_replaces(
+    tmp_path: Path, run: Run, factory: sessionmaker[Session]
+) -> None:
     run(sheet(tmp_path, [BASE], name="a.csv"))
     changed = ["华东精密机械", "刘总", "13800000007", "机械", "华南", "rep_s1", "苏州"]
     report = run(sheet(tmp_path, [changed], name="b.csv"))
     assert (report.updated, report.unchanged) == (1, 0)
     (c,) = customers(factory)
     assert (c.name, c.contact, c.industry, c.region, c.owner_userid, c.address) == (
-        "华东精密机械有限公司", "王经理", "机械", "华东", "rep_e1", "苏州")
+        "华东精密机械有限公司",
+        "王经理",
+        "机械",
+        "华东",
+        "rep_e1",
+        "苏州",
+    )
     report = run(sheet(tmp_path, [changed], name="b.csv"), overwrite=True)
     assert report.updated == 1
     (c,) = customers(factory)
     assert (c.name, c.contact, c.region, c.owner_userid) == ("华东精密机械", "刘总", "华南", "rep_s1")
     assert run(sheet(tmp_path, [changed], name="b.csv"), overwrite=True).unchanged == 1
     with factory() as s:
-        updates = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "update").order_by(AuditEntry.id)))
+        updates = list(
+            s.scalars(select(AuditEntry).where(AuditEntry.action == "update").order_by(AuditEntry.id))
+        )
     assert len(updates) == 2
     assert updates[0].changes == {"industry": [None, "机械"], "address": [None, "苏州"]}
     assert updates[1].changes["owner_userid"] == ["rep_e1", "rep_s1"]
 
 
-def test_two_rows_of_one_file_for_the_same_customer_become_one(tmp_path: Path, run: Run, factory: sessionmaker[Session]) -> None:
-    report = run(sheet(tmp_path, [
-        ["华东精密机械有限公司", "王经理", "13800000007", "", "", "rep_e1", ""],
-        ["华东 精密机械", "刘总", "138 0000 0007", "机械", "", "rep_e1", "苏州"],
-        ["别名公司", "", "+8613800000007", "", "", "", "苏州工业园"],
-    ]), overwrite=True)
+def test_two_rows_of_one_file_for_the_same_customer_become_one(
+    tmp_path: Path, run: Run, factory: sessionmaker[Session]
+) -> None:
+    report = run(
+        sheet(
+            tmp_path,
+            [
+                ["华东精密机械有限公司", "王经理", "13800000007", "", "", "rep_e1", ""],
+                ["华东 精密机械", "刘总", "138 0000 0007", "机械", "", "rep_e1", "苏州"],
+                ["别名公司", "", "+8613800000007", "", "", "", "苏州工业园"],
+            ],
+        ),
+        overwrite=True,
+    )
     assert (report.created, report.merged) == (1, 2)
     (c,) = customers(factory)
     # The first row wins; later rows only fill its blanks (so that reruns change nothing).
@@ -214,7 +300,9 @@ def test_two_rows_of_one_file_for_the_same_customer_become_one(tmp_path: Path, r
 # --- reruns, interruption, dry run ---------------------------------------------------------------------
 
 
-def test_importing_the_same_file_again_changes_nothing(tmp_path: Path, run: Run, factory: sessionmaker[Session]) -> None:
+def test_importing_the_same_file_again_changes_nothing(
+    tmp_path: Path, run: Run, factory: sessionmaker[Session]
+) -> None:
     path = tmp_path / "客户.xlsx"
     make_sheet(path, 60)
     first = run(path, batch_size=7)
@@ -229,7 +317,9 @@ def test_importing_the_same_file_again_changes_nothing(tmp_path: Path, run: Run,
         assert s.scalar(select(func.count()).select_from(AuditEntry)) == audit_count
 
 
-def test_an_interrupted_import_can_be_run_again(tmp_path: Path, run: Run, factory: sessionmaker[Session]) -> None:
+def test_an_interrupted_import_can_be_run_again(
+    tmp_path: Path, run: Run, factory: sessionmaker[Session]
+) -> None:
     path = tmp_path / "客户.csv"
     make_sheet(path, 50)
     batches = 0
@@ -245,7 +335,9 @@ def test_an_interrupted_import_can_be_run_again(tmp_path: Path, run: Run, factor
         return on_batch
 
     with factory() as s, pytest.raises(KeyboardInterrupt):
-        import_customers(s, path=path, config=default_config(), now=NOW, batch_size=10, on_batch=commit_then_crash(s))
+        import_customers(
+            s, path=path, config=default_config(), now=NOW, batch_size=10, on_batch=commit_then_crash(s)
+        )
     kept = len(customers(factory))
     assert 0 < kept < 45
     report = run(path, batch_size=10)
@@ -253,7 +345,9 @@ def test_an_interrupted_import_can_be_run_again(tmp_path: Path, run: Run, factor
     assert len(customers(factory)) == 45
 
 
-def test_dry_run_writes_nothing_but_reports_the_same_numbers(tmp_path: Path, run: Run, factory: sessionmaker[Session]) -> None:
+def test_dry_run_writes_nothing_but_reports_the_same_numbers(
+    tmp_path: Path, run: Run, factory: sessionmaker[Session]
+) -> None:
     path = tmp_path / "客户.csv"
     make_sheet(path, 40)
     dry = run(path, dry_run=True, batch_size=8)
@@ -263,7 +357,12 @@ def test_dry_run_writes_nothing_but_reports_the_same_numbers(tmp_path: Path, run
         assert s.scalar(select(func.count()).select_from(AuditEntry)) == 0
     assert dry.summary().startswith("（试运行，未写入任何数据）")
     real = run(path, batch_size=8)
-    assert (dry.created, dry.updated, dry.unchanged, dry.merged) == (real.created, real.updated, real.unchanged, real.merged)
+    assert (dry.created, dry.updated, dry.unchanged, dry.merged) == (
+        real.created,
+        real.updated,
+        real.unchanged,
+        real.merged,
+    )
     assert [r.reason for r in dry.rejected] == [r.reason for r in real.rejected]
 
 
@@ -271,7 +370,9 @@ def test_dry_run_writes_nothing_but_reports_the_same_numbers(tmp_path: Path, run
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
-def test_rejects_file_can_be_fixed_and_imported_as_it_is(tmp_path: Path, run: Run, factory: sessionmaker[Session], suffix: str) -> None:
+def test_rejects_file_can_be_fixed_and_imported_as_it_is(
+    tmp_path: Path, run: Run, factory: sessionmaker[Session], suffix: str
+) -> None:
     path = tmp_path / f"张伟的客户{suffix}"
     info = make_sheet(path, 30, duplicates=1, bad=3)
     report = run(path)
@@ -282,7 +383,9 @@ def test_rejects_file_can_be_fixed_and_imported_as_it_is(tmp_path: Path, run: Ru
     headers, rows = read_rows(rejects)
     rows = list(rows)
     assert headers[-2:] == ["原行号", "原因"] and headers[:-2] == read_rows(path)[0]
-    assert sorted(r[-1] for r in rows) == sorted(["缺少客户名称", "电话无效：123451", "负责人不存在：nobody2"])
+    assert sorted(r[-1] for r in rows) == sorted(
+        ["缺少客户名称", "电话无效：123451", "负责人不存在：nobody2"]
+    )
     # 原行号 points back at the row in the clerk's sheet.
     assert {int(r[-2]) for r in rows} == set(info.bad_lines) == {r.line for r in report.rejected}
     original = {i: r for i, r in enumerate(read_rows(path)[1], start=2)}
@@ -320,7 +423,10 @@ def test_rejects_file_can_be_fixed_and_imported_as_it_is(tmp_path: Path, run: Ru
     # existing rejects file is replaced.
     rerun = run(path)
     assert rerun.created == 0
-    assert rerun.rejects_path is not None and rerun.rejects_path.name == f"张伟的客户.rejects-20261127-1000-2{suffix}"
+    assert (
+        rerun.rejects_path is not None
+        and rerun.rejects_path.name == f"张伟的客户.rejects-20261127-1000-2{suffix}"
+    )
     assert len(list(read_rows(rejects)[1])) == 3 and len(list(read_rows(again)[1])) == 1
 
 
@@ -370,8 +476,13 @@ def test_done_when_a_messy_1205_row_sheet(tmp_path: Path, run: Run, factory: ses
             assert c.region == owner.region
 
 
-def test_cli_import_dry_run_and_summary(tmp_path: Path, db: tuple[str, Engine], factory: sessionmaker[Session],
-                                        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_import_dry_run_and_summary(
+    tmp_path: Path,
+    db: tuple[str, Engine],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from bot.cli import main
 
     monkeypatch.setenv("DATABASE_URL", db[0])

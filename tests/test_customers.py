@@ -32,7 +32,11 @@ def test_create_with_all_fields_in_one_message(bot: Bot) -> None:
     assert c.custom == {"power_load_grade": "二级"} and c.complete
     with bot.session() as s:
         entry = s.scalars(select(AuditEntry).where(AuditEntry.entity == "customer")).one()
-        assert entry.actor == "rep_e1" and entry.action == "create" and entry.changes["phone"] == [None, "13812345678"]
+        assert (
+            entry.actor == "rep_e1"
+            and entry.action == "create"
+            and entry.changes["phone"] == [None, "13812345678"]
+        )
 
 
 def test_full_width_punctuation_and_keys(bot: Bot) -> None:
@@ -110,7 +114,9 @@ def test_360_view_and_numbered_pick(bot: Bot) -> None:
     bot.send_text("rep_e1", "2")
     view = bot.last_text("rep_e1")
     assert view.startswith("【华东精密二厂】") and "潜在客户" in view and "负责人：张伟" in view
-    bot.send_text("rep_e1", "客户 华东精密")  # exact, but 华东精密二厂 contains it too: a pick, exact first (issue 16)
+    bot.send_text(
+        "rep_e1", "客户 华东精密"
+    )  # exact, but 华东精密二厂 contains it too: a pick, exact first (issue 16)
     assert bot.last_text("rep_e1").splitlines()[1] == "1. #1 华东精密"
     bot.send_text("rep_e1", "1")
     view = bot.last_text("rep_e1")
@@ -135,7 +141,15 @@ def test_reassign_moves_open_work_and_notifies(bot: Bot) -> None:
     bot.send_text("rep_e1", "商机 华东精密 二期产线 30万")
     c = customer(bot, "华东精密")
     with bot.session() as s, s.begin():
-        s.add(Reminder(owner_userid="rep_e1", customer_id=c.id, title="送样", due_at=bot.clock(), created_at=bot.clock()))
+        s.add(
+            Reminder(
+                owner_userid="rep_e1",
+                customer_id=c.id,
+                title="送样",
+                due_at=bot.clock(),
+                created_at=bot.clock(),
+            )
+        )
     bot.send_text("sup_east", "分配 华东精密 李娜")
     assert "已把客户「华东精密」从张伟分配给李娜" in bot.last_text("sup_east")
     handover = bot.last_text("rep_e2")
@@ -145,7 +159,9 @@ def test_reassign_moves_open_work_and_notifies(bot: Bot) -> None:
         assert s.get_one(Customer, c.id).owner_userid == "rep_e2"
         assert {o.owner_userid for o in s.scalars(select(Opportunity))} == {"rep_e2"}
         assert {r.owner_userid for r in s.scalars(select(Reminder))} == {"rep_e2"}
-        assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "reassign")) == 2
+        assert (
+            s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "reassign")) == 2
+        )
     bot.send_text("rep_e1", "客户 华东精密")
     assert "没有找到客户" in bot.last_text("rep_e1")
 
@@ -182,5 +198,3 @@ def test_help_lists_commands_with_examples(bot: Bot) -> None:
     for word in ("新客户", "输单", "评分", "合同", "回款"):  # the rest by name: 帮助 <命令> shows each
         assert word in text.splitlines()[-2]
     assert "分配" not in text
-
-

@@ -47,7 +47,9 @@ def _client(fake: FakeWeCom, settings: Any) -> WeComClient:
 def demo_api(tmp_path: Path) -> tuple[FakeWeCom, WeComClient]:
     from demo.simulator import DEMO_AGENT_ID, DEMO_CORP_ID, DEMO_SECRET, demo_settings
 
-    fake = FakeWeCom(corp_id=DEMO_CORP_ID, agent_id=DEMO_AGENT_ID, secret=DEMO_SECRET, per_member_per_minute=None)
+    fake = FakeWeCom(
+        corp_id=DEMO_CORP_ID, agent_id=DEMO_AGENT_ID, secret=DEMO_SECRET, per_member_per_minute=None
+    )
     return fake, _client(fake, demo_settings(tmp_path))
 
 
@@ -74,7 +76,9 @@ def test_sent_messages_land_in_the_recipients_inbox(demo_api: tuple[FakeWeCom, W
     assert sup[1]["task_id"] == "q1s1"
 
 
-def test_card_update_replaces_the_card_in_place_and_codes_are_single_use(demo_api: tuple[FakeWeCom, WeComClient]) -> None:
+def test_card_update_replaces_the_card_in_place_and_codes_are_single_use(
+    demo_api: tuple[FakeWeCom, WeComClient],
+) -> None:
     from bot.wecom import WeComError
 
     fake, client = demo_api
@@ -116,8 +120,12 @@ def _fingerprint(factory: Any) -> tuple[Any, ...]:
     with factory() as s:
         return (
             s.execute(select(User.userid, User.name, User.role, User.region).order_by(User.userid)).all(),
-            s.execute(select(Customer.name, Customer.owner_userid, Customer.segment).order_by(Customer.id)).all(),
-            s.execute(select(Opportunity.name, Opportunity.stage, Opportunity.amount).order_by(Opportunity.id)).all(),
+            s.execute(
+                select(Customer.name, Customer.owner_userid, Customer.segment).order_by(Customer.id)
+            ).all(),
+            s.execute(
+                select(Opportunity.name, Opportunity.stage, Opportunity.amount).order_by(Opportunity.id)
+            ).all(),
             s.execute(select(Quote.amount, Quote.status).order_by(Quote.id)).all(),
             s.scalar(select(func.count()).select_from(Visit)),
             s.scalar(select(func.sum(Payment.amount))),
@@ -142,7 +150,11 @@ def test_seed_is_deterministic_and_complete(db: tuple[str, Engine], tmp_path: Pa
         assert 30 <= roles["rep"] <= 40
         assert roles["supervisor"] == 3 and roles["director"] == 1
         assert roles["tech_lead"] == 1 and roles["finance"] == 1 and roles["admin"] == 1
-        assert set(s.scalars(select(User.region).where(User.role == "supervisor"))) == {"华东", "华南", "华北"}
+        assert set(s.scalars(select(User.region).where(User.role == "supervisor"))) == {
+            "华东",
+            "华南",
+            "华北",
+        }
         assert s.scalar(select(func.count()).select_from(Customer)) >= 140
         stages = set(s.scalars(select(Opportunity.stage)))
         assert set(config.stages) | {config.lost_stage} <= stages
@@ -153,7 +165,9 @@ def test_seed_is_deterministic_and_complete(db: tuple[str, Engine], tmp_path: Pa
         assert s.scalar(select(func.count()).select_from(Reminder).where(Reminder.status == "open")) > 0
         # Every opportunity past 方案制定 has a visit on its customer (the gate holds for seeded data too).
         for opp in s.scalars(select(Opportunity).where(Opportunity.stage.in_(config.stages[2:]))):
-            assert s.scalar(select(func.count()).select_from(Visit).where(Visit.customer_id == opp.customer_id))
+            assert s.scalar(
+                select(func.count()).select_from(Visit).where(Visit.customer_id == opp.customer_id)
+            )
         # Pending approvals: a pending step with a card task for its approver, and the card in the outbox.
         pending = s.scalars(select(ApprovalStep).where(ApprovalStep.status == "pending")).all()
         assert pending
@@ -199,7 +213,10 @@ def test_demo_page_and_assets_are_served(demo: tuple[TestClient, Any]) -> None:
     for asset in ("sim.js", "sim.css"):
         assert client.get(f"/sim/static/{asset}").status_code == 200
     for asset in ("sim.html", "sim.js", "sim.css"):  # no CDN: the page works with no internet
-        assert "//cdn" not in client.get(f"/sim/static/{asset}").text and "https://" not in client.get(f"/sim/static/{asset}").text
+        assert (
+            "//cdn" not in client.get(f"/sim/static/{asset}").text
+            and "https://" not in client.get(f"/sim/static/{asset}").text
+        )
     users = client.get("/sim/api/users").json()["users"]
     assert {"销售", "销售主管", "总经理"} <= {u["role_label"] for u in users}
 
@@ -214,20 +231,32 @@ def test_sending_goes_through_the_real_callback_and_reply_arrives(demo: tuple[Te
     # The demo rep's chat starts with the seeded lead and countdown cards; then what they typed, then the answer.
     sent = next(i for i, m in enumerate(messages) if m["from"] == "me")
     assert messages[sent] == {**messages[sent], "from": "me", "text": "帮助"}
-    assert any(m["from"] == "bot" and m["kind"] in ("text", "markdown") for m in messages[sent + 1:])
+    assert any(m["from"] == "bot" and m["kind"] in ("text", "markdown") for m in messages[sent + 1 :])
     with state.session_factory() as s:  # the real edge recorded the decrypted callback
-        assert s.scalar(select(func.count()).select_from(InboundEvent).where(InboundEvent.userid == "rep_e01")) == 1
+        assert (
+            s.scalar(select(func.count()).select_from(InboundEvent).where(InboundEvent.userid == "rep_e01"))
+            == 1
+        )
 
 
 def test_tapping_the_seeded_approval_card_greys_it(demo: tuple[TestClient, Any]) -> None:
     client, state = demo
-    summary = __import__("json").loads((Path(state.settings.salesbot_media_dir).parent / "demo.json").read_text())
+    summary = __import__("json").loads(
+        (Path(state.settings.salesbot_media_dir).parent / "demo.json").read_text()
+    )
     supervisor = summary["demo_supervisor"]
-    cards = [m for m in client.get(f"/sim/api/conversation?userid={supervisor}").json()["messages"] if m["kind"] == "template_card"]
+    cards = [
+        m
+        for m in client.get(f"/sim/api/conversation?userid={supervisor}").json()["messages"]
+        if m["kind"] == "template_card"
+    ]
     assert cards, "the seeded pending approval card reached the supervisor"
     card = cards[0]
     approve = next(b for b in card["card"]["button_list"] if b["text"] == "同意")
-    response = client.post("/sim/api/tap", json={"userid": supervisor, "task_id": card["task_id"], "key": approve["key"], "label": "同意"})
+    response = client.post(
+        "/sim/api/tap",
+        json={"userid": supervisor, "task_id": card["task_id"], "key": approve["key"], "label": "同意"},
+    )
     assert response.status_code == 200
     after = next(m for m in response.json()["messages"] if m.get("task_id") == card["task_id"])
     assert after["updated"] and (after["card"].get("replace_text") or after["replace_name"])
@@ -264,16 +293,30 @@ def test_demo_company_has_leads_a_pool_and_the_cards(demo: tuple[TestClient, Any
     client, state = demo
     with state.session_factory() as s:
         assert (s.scalar(select(func.count()).select_from(Lead)) or 0) >= 6
-        assert {st for (st,) in s.execute(select(Lead.status).distinct())} == {"assigned", "accepted", "invalid"}
-        pooled = dict(s.execute(select(Customer.region, func.count()).where(Customer.owner_userid == POOL_OWNER)
-                                .group_by(Customer.region)).all())
+        assert {st for (st,) in s.execute(select(Lead.status).distinct())} == {
+            "assigned",
+            "accepted",
+            "invalid",
+        }
+        pooled = dict(
+            s.execute(
+                select(Customer.region, func.count())
+                .where(Customer.owner_userid == POOL_OWNER)
+                .group_by(Customer.region)
+            ).all()
+        )
         assert set(pooled) == {"华东", "华南", "华北"}
     messages = client.get("/sim/api/conversation", params={"userid": "rep_e01"}).json()["messages"]
     titles = [m["card"]["main_title"]["title"] for m in messages if m.get("kind") == "template_card"]
     assert "新线索" in titles and "客户即将回收到公海" in titles
     # The rep may act on them: 接单 on the lead card makes the customer.
-    lead_card = next(m["card"] for m in messages if m.get("kind") == "template_card"
-                     and m["card"]["main_title"]["title"] == "新线索")
+    lead_card = next(
+        m["card"]
+        for m in messages
+        if m.get("kind") == "template_card" and m["card"]["main_title"]["title"] == "新线索"
+    )
     key = lead_card["button_list"][0]["key"]
-    tapped = client.post("/sim/api/tap", json={"userid": "rep_e01", "task_id": lead_card["task_id"], "key": key})
+    tapped = client.post(
+        "/sim/api/tap", json={"userid": "rep_e01", "task_id": lead_card["task_id"], "key": key}
+    )
     assert any("已接单" in (m.get("text") or "") for m in tapped.json()["messages"])

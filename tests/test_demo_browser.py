@@ -26,8 +26,14 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright
@@ -53,7 +59,10 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     log = (tmp_path / "demo.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "demo", "--port", str(port), "--data-dir", str(data_dir)],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -113,7 +122,9 @@ def test_the_demo_in_a_browser(demo_server: tuple[str, dict[str, Any]]) -> None:
 
         # The supervisor taps 同意 on the seeded pending approval card: it turns grey in place.
         _as(page, seeded["demo_supervisor"])
-        open_card = page.locator("#messages .card:not(.done)", has=page.locator("button", has_text="同意")).first
+        open_card = page.locator(
+            "#messages .card:not(.done)", has=page.locator("button", has_text="同意")
+        ).first
         expect(open_card).to_be_visible()
         task_id = open_card.get_attribute("data-task-id")
         assert task_id

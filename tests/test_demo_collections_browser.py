@@ -31,7 +31,11 @@ def test_due_day_card_and_receivables_digest(demo_server: tuple[str, dict[str, A
         page.fill("#job-at", f"{today.isoformat()}T09:05")
         page.click("#run-job")
         expect(page.locator("#job-result")).to_contain_text("collections", timeout=120_000)
-        card = page.locator("#messages .card:not(.done)", has_text="回款到期").filter(has_text=today.isoformat()).last
+        card = (
+            page.locator("#messages .card:not(.done)", has_text="回款到期")
+            .filter(has_text=today.isoformat())
+            .last
+        )
         expect(card).to_be_visible(timeout=10_000)
         expect(card.locator("button", has_text="已回款")).to_be_visible()
         expect(card.locator("button", has_text="客户承诺日期")).to_be_visible()

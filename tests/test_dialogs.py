@@ -24,7 +24,13 @@ def store(request: pytest.FixtureRequest, db) -> Iterator[DialogStore]:
 
 
 def test_a_dialog_is_kept_until_it_expires(store: DialogStore) -> None:
-    store.set(userid="rep_e1", state="customer.new", data={"name": "华东精密", "ask": ["phone"]}, now=NOW, ttl_minutes=30)
+    store.set(
+        userid="rep_e1",
+        state="customer.new",
+        data={"name": "华东精密", "ask": ["phone"]},
+        now=NOW,
+        ttl_minutes=30,
+    )
     found = store.get(userid="rep_e1", now=NOW + timedelta(minutes=29))
     assert found is not None and found.state == "customer.new" and found.data["name"] == "华东精密"
     assert store.get(userid="rep_e1", now=NOW + timedelta(minutes=30)) is None

@@ -25,14 +25,22 @@ def two_regions(bot: Bot) -> None:
         east = f.customer(s, "华东精密", owner="rep_e1", region="华东")
         east2 = f.customer(s, "苏州机电", owner="rep_e2", region="华东", complete=False)
         south = f.customer(s, "广州重工", owner="rep_s1", region="华南")
-        f.customer(s, "佛山老客户", owner="rep_s1", region="华南", segment="休眠", segment_since=MORNING.date())
-        f.customer(s, "无锡老客户", owner="rep_e1", region="华东", segment="休眠", segment_since=MORNING.date())
+        f.customer(
+            s, "佛山老客户", owner="rep_s1", region="华南", segment="休眠", segment_since=MORNING.date()
+        )
+        f.customer(
+            s, "无锡老客户", owner="rep_e1", region="华东", segment="休眠", segment_since=MORNING.date()
+        )
         f.visit(s, east, userid="rep_e1", when=f.at(2026, 11, 27, 9))
         f.visit(s, east, userid="rep_e1", when=f.at(2026, 11, 27, 15))
         f.visit(s, east2, userid="rep_e1", when=f.at(2026, 11, 26, 15))  # the day before: not counted
         f.visit(s, south, userid="rep_s1", when=f.at(2026, 11, 27, 11))
-        opp_e = f.opportunity(s, east, name="产线改造", stage="方案制定", amount=120000, created=f.at(2026, 11, 27, 9))
-        opp_s = f.opportunity(s, south, name="配电柜", stage="初步接洽", amount=80000, created=f.at(2026, 11, 27, 9))
+        opp_e = f.opportunity(
+            s, east, name="产线改造", stage="方案制定", amount=120000, created=f.at(2026, 11, 27, 9)
+        )
+        opp_s = f.opportunity(
+            s, south, name="配电柜", stage="初步接洽", amount=80000, created=f.at(2026, 11, 27, 9)
+        )
         f.stage_move(s, opp_e, frm="初步接洽", to="方案制定", when=f.at(2026, 11, 27, 16))
         f.quote(s, opp_e, created=f.at(2026, 11, 26, 9))
         f.quote(s, opp_s, status="rejected", created=f.at(2026, 11, 25), decided=f.at(2026, 11, 27, 14))
@@ -69,7 +77,12 @@ def test_east_supervisor_sees_her_region_only(bot: Bot) -> None:
     assert view.collections_last_month_same == Decimal(30000)
     assert view.top_reps == [("张伟", Decimal(200000))]
     assert view.new_dormant == ["无锡老客户"] and view.segments["休眠"] == 1
-    assert [i.name for i in view.indicators] == ["平均商机转化周期", "客户信息完整率", "关键节点按时完成率", "销售额环比增长"]
+    assert [i.name for i in view.indicators] == [
+        "平均商机转化周期",
+        "客户信息完整率",
+        "关键节点按时完成率",
+        "销售额环比增长",
+    ]
     for south_thing in ("赵强", "广州重工", "佛山老客户", "配电柜", "华南", "7万"):
         assert south_thing not in text, south_thing
     assert "销售漏斗" in text and "管理指标" in text and "客户信息完整率" in text
@@ -138,7 +151,9 @@ def test_digest_is_built_from_aggregate_queries(bot: Bot) -> None:
             manager = s.scalars(select(User).where(User.userid == userid)).one()
             with count_queries(bot) as statements:
                 view = build_digest(s, manager=manager, config=bot.state.config, now=MORNING)
-        assert len(statements) <= 22, statements  # 15 + this month's targets + the leads and pool lines' 5 grouped queries + receivables
+        assert len(statements) <= 22, (
+            statements
+        )  # 15 + this month's targets + the leads and pool lines' 5 grouped queries + receivables
     assert len(view.visits) == 23
 
 
@@ -148,7 +163,9 @@ def test_all_managers_at_once_equal_each_alone(bot: Bot) -> None:
     with bot.session() as s:
         managers = list(s.scalars(select(User).where(User.userid.in_(("boss", "sup_east", "sup_south")))))
         together = build_digests(s, managers=managers, config=bot.state.config, now=MORNING)
-        supervisors = build_digests(s, managers=[m for m in managers if m.userid != "boss"], config=bot.state.config, now=MORNING)
+        supervisors = build_digests(
+            s, managers=[m for m in managers if m.userid != "boss"], config=bot.state.config, now=MORNING
+        )
         for manager in managers:
             alone = build_digest(s, manager=manager, config=bot.state.config, now=MORNING)
             assert together[manager.userid] == alone, manager.userid
@@ -175,7 +192,9 @@ def test_the_job_queries_once_for_all_managers(bot: Bot) -> None:
     with bot.session() as s, count_queries(bot) as statements:
         pending, already, views = pending_views(s, config=bot.state.config, now=MORNING, day="2026-11-28")
     assert len(pending) == 8 and already == 0 and set(views) == set(pending)
-    assert len(statements) <= 22, statements  # 15 + this month's targets + the leads and pool lines' 5 grouped queries + receivables
+    assert len(statements) <= 22, (
+        statements
+    )  # 15 + this month's targets + the leads and pool lines' 5 grouped queries + receivables
     assert [(r.name, r.visits) for r in views["sup_x3"].visits] == [("销售3", 1)]
     assert "sent 8" in bot.run_job("digest", MORNING)
     with bot.session() as s, count_queries(bot) as statements:
@@ -185,7 +204,11 @@ def test_the_job_queries_once_for_all_managers(bot: Bot) -> None:
 
 def outbox_for(bot: Bot, userid: str) -> list[OutboxMessage]:
     with bot.session() as s:
-        return list(s.scalars(select(OutboxMessage).where(OutboxMessage.recipient == userid).order_by(OutboxMessage.id)))
+        return list(
+            s.scalars(
+                select(OutboxMessage).where(OutboxMessage.recipient == userid).order_by(OutboxMessage.id)
+            )
+        )
 
 
 def test_job_sends_each_manager_one_digest_with_chart(bot: Bot) -> None:
@@ -206,7 +229,10 @@ def test_job_sends_each_manager_one_digest_with_chart(bot: Bot) -> None:
     assert "sent 0" in bot.run_job("digest", datetime(2026, 11, 28, 11, 45, tzinfo=SHANGHAI))
     assert {u: len(bot.messages(u)) for u in before} == before
     with bot.session() as s:
-        assert s.scalar(select(func.count()).select_from(JobOccurrence).where(JobOccurrence.job == "digest")) == 4
+        assert (
+            s.scalar(select(func.count()).select_from(JobOccurrence).where(JobOccurrence.job == "digest"))
+            == 4
+        )
 
 
 def test_reps_get_todays_todo_list_once(bot: Bot) -> None:
@@ -338,14 +364,25 @@ def test_today_live_for_supervisor_and_director(bot: Bot) -> None:
     bot.clock.set(datetime(2026, 11, 28, 16, 0, tzinfo=SHANGHAI))
     with bot.session() as s, s.begin():
         east = s.scalars(select(Customer).where(Customer.name == "华东精密")).first()
-        s.add(Visit(customer_id=east.id, userid="rep_e2", summary="今天上午拜访", visited_at=f.at(2026, 11, 28, 10)))
+        s.add(
+            Visit(
+                customer_id=east.id,
+                userid="rep_e2",
+                summary="今天上午拜访",
+                visited_at=f.at(2026, 11, 28, 10),
+            )
+        )
     for userid in ("sup_east", "boss"):
         bot.send_text(userid, "日报 今天")
-        text = "\n".join(m["markdown"]["content"] for m in bot.messages(userid) if m.get("msgtype") == "markdown")
+        text = "\n".join(
+            m["markdown"]["content"] for m in bot.messages(userid) if m.get("msgtype") == "markdown"
+        )
         assert "今日拜访" in text and "李娜 1次" in text, text[:400]
     before = len(bot.messages("sup_east"))
     bot.send_text("sup_east", "日报")
-    latest = "\n".join(m["markdown"]["content"] for m in bot.messages("sup_east")[before:] if m.get("msgtype") == "markdown")
+    latest = "\n".join(
+        m["markdown"]["content"] for m in bot.messages("sup_east")[before:] if m.get("msgtype") == "markdown"
+    )
     assert "昨日拜访" in latest and "今日拜访" not in latest
     bot.send_text("sup_east", "日报 明年")
     assert "用法：日报" in bot.last_text("sup_east")

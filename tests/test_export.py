@@ -45,15 +45,32 @@ def imported(tmp_path: Path, factory: sessionmaker[Session], rows: int = 205) ->
     return report.created
 
 
-def test_customers_export_holds_each_imported_customer_once(tmp_path: Path, factory: sessionmaker[Session]) -> None:
+def test_customers_export_holds_each_imported_customer_once(
+    tmp_path: Path, factory: sessionmaker[Session]
+) -> None:
     created = imported(tmp_path, factory)
     out = tmp_path / "out" / "客户导出.xlsx"
     with factory() as s:
         assert export_customers(s, path=out, config=default_config()) == created == 200
         db = {c.id: c for c in s.scalars(select(Customer))}
     headers, rows = read(out)
-    assert headers == ["编号", "名称", "行业", "区域", "联系人", "电话", "地址", "用电负荷等级", "历史合作机型",
-                       "负责人账号", "负责人", "客户分层", "信息完整", "创建时间", "更新时间"]
+    assert headers == [
+        "编号",
+        "名称",
+        "行业",
+        "区域",
+        "联系人",
+        "电话",
+        "地址",
+        "用电负荷等级",
+        "历史合作机型",
+        "负责人账号",
+        "负责人",
+        "客户分层",
+        "信息完整",
+        "创建时间",
+        "更新时间",
+    ]
     ids = [r[0] for r in rows]
     assert len(ids) == len(set(ids)) == 200 and set(ids) == set(db)
     names = [r[1] for r in rows]
@@ -65,7 +82,9 @@ def test_customers_export_holds_each_imported_customer_once(tmp_path: Path, fact
     assert row[11] == "潜在" and row[12] in ("是", "否") and row[13] == "2026-11-27 10:00"
 
 
-def test_an_exported_customer_sheet_imports_again_unchanged(tmp_path: Path, factory: sessionmaker[Session]) -> None:
+def test_an_exported_customer_sheet_imports_again_unchanged(
+    tmp_path: Path, factory: sessionmaker[Session]
+) -> None:
     imported(tmp_path, factory, rows=60)
     out = tmp_path / "客户导出.xlsx"
     with factory() as s:
@@ -80,19 +99,50 @@ def test_visits_opportunities_and_payments_export(tmp_path: Path, factory: sessi
     with factory() as s, s.begin():
         customer = s.scalars(select(Customer).order_by(Customer.id)).first()
         assert customer is not None
-        s.add(Visit(customer_id=customer.id, userid=customer.owner_userid, summary="谈了新机型", visited_at=NOW,
-                    location_label="苏州工业园", distance_m=123.4, location_anomaly=False, photo_count=2))
-        opp = Opportunity(customer_id=customer.id, name="二期扩产", amount=Decimal("120000.00"), stage="方案报价",
-                          score=60, priority="B", score_items=["预算", "决策人"], owner_userid=customer.owner_userid,
-                          created_at=NOW, updated_at=NOW)
+        s.add(
+            Visit(
+                customer_id=customer.id,
+                userid=customer.owner_userid,
+                summary="谈了新机型",
+                visited_at=NOW,
+                location_label="苏州工业园",
+                distance_m=123.4,
+                location_anomaly=False,
+                photo_count=2,
+            )
+        )
+        opp = Opportunity(
+            customer_id=customer.id,
+            name="二期扩产",
+            amount=Decimal("120000.00"),
+            stage="方案报价",
+            score=60,
+            priority="B",
+            score_items=["预算", "决策人"],
+            owner_userid=customer.owner_userid,
+            created_at=NOW,
+            updated_at=NOW,
+        )
         s.add(opp)
         s.flush()
-        contract = Contract(opportunity_id=opp.id, customer_id=customer.id, amount=Decimal("120000"), signed_at=NOW,
-                            signed_by=customer.owner_userid)
+        contract = Contract(
+            opportunity_id=opp.id,
+            customer_id=customer.id,
+            amount=Decimal("120000"),
+            signed_at=NOW,
+            signed_by=customer.owner_userid,
+        )
         s.add(contract)
         s.flush()
-        s.add(Payment(contract_id=contract.id, customer_id=customer.id, amount=Decimal("50000"), received_at=NOW,
-                      recorded_by="fin"))
+        s.add(
+            Payment(
+                contract_id=contract.id,
+                customer_id=customer.id,
+                amount=Decimal("50000"),
+                received_at=NOW,
+                recorded_by="fin",
+            )
+        )
         name = customer.name
     config = default_config()
     with factory() as s:
@@ -107,12 +157,26 @@ def test_visits_opportunities_and_payments_export(tmp_path: Path, factory: sessi
     assert headers[3:9] == ["商机名称", "金额(元)", "阶段", "评分", "优先级", "评分项"]
     assert rows[0][2:9] == [name, "二期扩产", 120000, "方案报价", 60, "B", "预算、决策人"]
     headers, rows = read(tmp_path / "p.xlsx")
-    assert headers == ["编号", "客户编号", "客户名称", "合同编号", "合同金额(元)", "回款金额(元)", "回款时间", "登记人"]
+    assert headers == [
+        "编号",
+        "客户编号",
+        "客户名称",
+        "合同编号",
+        "合同金额(元)",
+        "回款金额(元)",
+        "回款时间",
+        "登记人",
+    ]
     assert rows[0][2:] == [name, rows[0][3], 120000, 50000, "2026-11-27 10:00", "周会计"]
 
 
-def test_cli_exports(tmp_path: Path, db: tuple[str, Engine], factory: sessionmaker[Session],
-                     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_exports(
+    tmp_path: Path,
+    db: tuple[str, Engine],
+    factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from bot.cli import main
 
     imported(tmp_path, factory, rows=15)

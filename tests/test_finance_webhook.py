@@ -61,7 +61,11 @@ def erp(bot: Bot) -> Iterator[FakeERP]:
 
 def _rows(bot: Bot) -> list[OutboxMessage]:
     with bot.session() as s:
-        rows = list(s.scalars(select(OutboxMessage).where(OutboxMessage.recipient == RECIPIENT).order_by(OutboxMessage.id)))
+        rows = list(
+            s.scalars(
+                select(OutboxMessage).where(OutboxMessage.recipient == RECIPIENT).order_by(OutboxMessage.id)
+            )
+        )
         for r in rows:
             s.expunge(r)
         return rows
@@ -76,14 +80,34 @@ def test_contract_and_payment_are_posted_signed(bot: Bot, erp: FakeERP) -> None:
     assert [json.loads(r["body"])["event"] for r in erp.received] == ["contract.created", "payment.created"]
     first = erp.received[0]
     headers = {k.lower(): v for k, v in first["headers"].items()}
-    assert verify(SECRET, timestamp=headers["x-salesbot-timestamp"], body=first["body"], given=headers["x-salesbot-signature"])
-    assert not verify("wrong", timestamp=headers["x-salesbot-timestamp"], body=first["body"], given=headers["x-salesbot-signature"])
+    assert verify(
+        SECRET,
+        timestamp=headers["x-salesbot-timestamp"],
+        body=first["body"],
+        given=headers["x-salesbot-signature"],
+    )
+    assert not verify(
+        "wrong",
+        timestamp=headers["x-salesbot-timestamp"],
+        body=first["body"],
+        given=headers["x-salesbot-signature"],
+    )
     contract = json.loads(first["body"])["data"]
-    assert contract["contract_no"] == cid and contract["amount"] == "500000.00" and contract["customer"] == "华瑞电子"
-    assert [(i["seq"], i["amount"], i["event"]) for i in contract["instalments"]] == [(1, "150000.00", "签约"), (2, "350000.00", "验收")]
+    assert (
+        contract["contract_no"] == cid
+        and contract["amount"] == "500000.00"
+        and contract["customer"] == "华瑞电子"
+    )
+    assert [(i["seq"], i["amount"], i["event"]) for i in contract["instalments"]] == [
+        (1, "150000.00", "签约"),
+        (2, "350000.00", "验收"),
+    ]
     payment = json.loads(erp.received[1]["body"])
     assert payment["data"]["amount"] == "150000.00" and payment["data"]["contract_no"] == cid
-    assert headers["x-salesbot-delivery"] == f"webhook:contract.created:{cid}" and headers["x-salesbot-event"] == "contract.created"
+    assert (
+        headers["x-salesbot-delivery"] == f"webhook:contract.created:{cid}"
+        and headers["x-salesbot-event"] == "contract.created"
+    )
     assert [r.status for r in _rows(bot)] == ["sent", "sent"]
 
 

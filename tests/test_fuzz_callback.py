@@ -16,8 +16,25 @@ from tests.harness import AGENT_ID, CORP_ID, TOKEN, Bot
 
 FUZZ = settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-_TAGS = ["ToUserName", "MsgType", "Content", "MsgId", "Event", "EventKey", "TaskId", "AgentID", "CreateTime",
-         "Location_X", "Location_Y", "MediaId", "ResponseCode", "SelectedItems", "Encrypt", "xml", "a"]
+_TAGS = [
+    "ToUserName",
+    "MsgType",
+    "Content",
+    "MsgId",
+    "Event",
+    "EventKey",
+    "TaskId",
+    "AgentID",
+    "CreateTime",
+    "Location_X",
+    "Location_Y",
+    "MediaId",
+    "ResponseCode",
+    "SelectedItems",
+    "Encrypt",
+    "xml",
+    "a",
+]
 _text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
 _query_values = st.one_of(_text, st.integers().map(str), st.just(""))
 
@@ -33,8 +50,15 @@ def _signed_post(bot: Bot, inner: str, *, extra_query: dict[str, str] | None = N
     encrypted = bot.crypto.encrypt(inner)
     ts = str(int(bot.clock().timestamp()))
     nonce = secrets.token_hex(4)
-    query = {"msg_signature": signature(TOKEN, ts, nonce, encrypted), "timestamp": ts, "nonce": nonce, **(extra_query or {})}
-    body = f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    query = {
+        "msg_signature": signature(TOKEN, ts, nonce, encrypted),
+        "timestamp": ts,
+        "nonce": nonce,
+        **(extra_query or {}),
+    }
+    body = (
+        f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    )
     return bot.client.post("/wecom/callback?" + urlencode(query), content=body.encode()).status_code
 
 
@@ -42,20 +66,34 @@ def _signed_post(bot: Bot, inner: str, *, extra_query: dict[str, str] | None = N
 def _elements(draw: st.DrawFn, *, with_sender: bool) -> str:
     parts = []
     if with_sender:
-        parts.append(f"<FromUserName><![CDATA[{draw(st.sampled_from(['rep_e1', 'REP_E1', 'boss', 'ghost']))}]]></FromUserName>")
-        parts.append(f"<MsgType>{draw(st.sampled_from(['text', 'event', 'image', 'location', 'voice', '']))}</MsgType>")
+        parts.append(
+            f"<FromUserName><![CDATA[{draw(st.sampled_from(['rep_e1', 'REP_E1', 'boss', 'ghost']))}]]></FromUserName>"
+        )
+        parts.append(
+            f"<MsgType>{draw(st.sampled_from(['text', 'event', 'image', 'location', 'voice', '']))}</MsgType>"
+        )
     for tag, value in draw(st.lists(st.tuples(st.sampled_from(_TAGS), _text), max_size=6)):
         cdata = value.replace("]]>", "")
-        parts.append(f"<{tag}><![CDATA[{cdata}]]></{tag}>" if draw(st.booleans()) else f"<{tag}>{cdata}</{tag}>")
+        parts.append(
+            f"<{tag}><![CDATA[{cdata}]]></{tag}>" if draw(st.booleans()) else f"<{tag}>{cdata}</{tag}>"
+        )
     return "".join(parts)
 
 
 @FUZZ
 @given(
-    body=st.one_of(st.binary(max_size=400), _text.map(str.encode), _elements(with_sender=False).map(lambda x: f"<xml>{x}</xml>".encode())),
-    query=st.dictionaries(st.sampled_from(["msg_signature", "timestamp", "nonce", "echostr", "x"]), _query_values, max_size=4),
+    body=st.one_of(
+        st.binary(max_size=400),
+        _text.map(str.encode),
+        _elements(with_sender=False).map(lambda x: f"<xml>{x}</xml>".encode()),
+    ),
+    query=st.dictionaries(
+        st.sampled_from(["msg_signature", "timestamp", "nonce", "echostr", "x"]), _query_values, max_size=4
+    ),
 )
-def test_fuzz_random_bodies_and_queries_never_5xx_and_store_nothing(bot: Bot, body: bytes, query: dict[str, str]) -> None:
+def test_fuzz_random_bodies_and_queries_never_5xx_and_store_nothing(
+    bot: Bot, body: bytes, query: dict[str, str]
+) -> None:
     response = bot.client.post("/wecom/callback?" + urlencode(query), content=body)
     assert 200 <= response.status_code < 500
     get = bot.client.get("/wecom/callback?" + urlencode(query))
@@ -64,8 +102,13 @@ def test_fuzz_random_bodies_and_queries_never_5xx_and_store_nothing(bot: Bot, bo
 
 
 @FUZZ
-@given(inner=st.one_of(_text, _elements(with_sender=False).map(lambda x: f"<xml>{x}</xml>"),
-                       st.just("<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><xml>&e;</xml>")))
+@given(
+    inner=st.one_of(
+        _text,
+        _elements(with_sender=False).map(lambda x: f"<xml>{x}</xml>"),
+        st.just("<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><xml>&e;</xml>"),
+    )
+)
 def test_fuzz_signed_inner_xml_without_a_sender_is_refused_and_stores_nothing(bot: Bot, inner: str) -> None:
     status = _signed_post(bot, inner)
     assert 400 <= status < 500 or status == 200

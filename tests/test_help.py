@@ -50,7 +50,11 @@ def test_help_for_one_command_shows_only_that_command(bot: Bot) -> None:
     bot.send_text("rep_e1", "帮助 报价")
     text = bot.last_text("rep_e1")
     assert text.startswith("报价：") and "用法：报价" in text and text.count("例：") >= 2
-    commands = [line.split("：", 1)[1].split(" ")[0] for line in text.splitlines() if line.startswith(("用法：", "例："))]
+    commands = [
+        line.split("：", 1)[1].split(" ")[0]
+        for line in text.splitlines()
+        if line.startswith(("用法：", "例："))
+    ]
     assert set(commands) == {"报价"}, text
     bot.send_text("fin", "帮助 报价")
     assert "「报价」只有" in bot.last_text("fin")

@@ -28,22 +28,33 @@ def test_template_card_event_with_one_or_several_selected_items_has_one_shape() 
 
 
 def test_location_message_event_and_enter_agent() -> None:
-    location = from_dict(parse_xml(
-        "<xml><ToUserName>ww1</ToUserName><FromUserName>u</FromUserName><CreateTime>1</CreateTime>"
-        "<MsgType>location</MsgType><Location_X>23.134</Location_X><Location_Y>113.358</Location_Y>"
-        "<Scale>20</Scale><Label><![CDATA[位置信息]]></Label><MsgId>7</MsgId><AgentID>1</AgentID></xml>"
-    ))
-    assert (location.kind, location.latitude, location.longitude, location.label) == ("location", 23.134, 113.358, "位置信息")
-    event = from_dict(parse_xml(
-        "<xml><ToUserName>ww1</ToUserName><FromUserName>u</FromUserName><CreateTime>1</CreateTime>"
-        "<MsgType>event</MsgType><Event>LOCATION</Event><Latitude>23.104</Latitude><Longitude>113.320</Longitude>"
-        "<Precision>65.0</Precision><AgentID>1</AgentID></xml>"
-    ))
+    location = from_dict(
+        parse_xml(
+            "<xml><ToUserName>ww1</ToUserName><FromUserName>u</FromUserName><CreateTime>1</CreateTime>"
+            "<MsgType>location</MsgType><Location_X>23.134</Location_X><Location_Y>113.358</Location_Y>"
+            "<Scale>20</Scale><Label><![CDATA[位置信息]]></Label><MsgId>7</MsgId><AgentID>1</AgentID></xml>"
+        )
+    )
+    assert (location.kind, location.latitude, location.longitude, location.label) == (
+        "location",
+        23.134,
+        113.358,
+        "位置信息",
+    )
+    event = from_dict(
+        parse_xml(
+            "<xml><ToUserName>ww1</ToUserName><FromUserName>u</FromUserName><CreateTime>1</CreateTime>"
+            "<MsgType>event</MsgType><Event>LOCATION</Event><Latitude>23.104</Latitude><Longitude>113.320</Longitude>"
+            "<Precision>65.0</Precision><AgentID>1</AgentID></xml>"
+        )
+    )
     assert (event.kind, event.latitude) == ("location_event", 23.104)
-    enter = from_dict(parse_xml(
-        "<xml><ToUserName>ww1</ToUserName><FromUserName>u</FromUserName><CreateTime>1</CreateTime>"
-        "<MsgType>event</MsgType><Event>enter_agent</Event><EventKey></EventKey><AgentID>1</AgentID></xml>"
-    ))
+    enter = from_dict(
+        parse_xml(
+            "<xml><ToUserName>ww1</ToUserName><FromUserName>u</FromUserName><CreateTime>1</CreateTime>"
+            "<MsgType>event</MsgType><Event>enter_agent</Event><EventKey></EventKey><AgentID>1</AgentID></xml>"
+        )
+    )
     assert enter.kind == "enter_agent"
 
 

@@ -55,7 +55,9 @@ def test_completeness_share_against_the_90_percent_target(bot: Bot) -> None:
         east = ind.completeness(s, scope=scope(bot, s, "sup_east"))
         everyone = ind.completeness(s, scope=scope(bot, s, "boss"))
         south = ind.completeness(s, scope=scope(bot, s, "sup_south"))
-    assert east.value == pytest.approx(0.9) and east.ok is True and east.text == "90%" and east.detail == "9/10"
+    assert (
+        east.value == pytest.approx(0.9) and east.ok is True and east.text == "90%" and east.detail == "9/10"
+    )
     assert everyone.value == pytest.approx(9 / 11) and everyone.ok is False
     assert south.value == 0 and south.ok is False
 
@@ -76,7 +78,9 @@ def test_on_time_rate_counts_reminders_and_approval_steps(bot: Bot) -> None:
         # Monday 2026-11-23 09:00 activation; 24 working hours later is Tuesday 09:00.
         monday = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
         q = f.quote(s, o, created=monday)
-        f.step(s, q, seq=1, status="approved", activated=monday, acted=monday + timedelta(hours=24))  # on time
+        f.step(
+            s, q, seq=1, status="approved", activated=monday, acted=monday + timedelta(hours=24)
+        )  # on time
         q2 = f.quote(s, o, created=monday)
         f.step(s, q2, seq=1, status="rejected", activated=monday, acted=monday + timedelta(hours=25))  # late
         # Friday 20:00 → Monday 10:00 is only 14 working hours (the weekend does not count): on time.
@@ -86,7 +90,9 @@ def test_on_time_rate_counts_reminders_and_approval_steps(bot: Bot) -> None:
         q4 = f.quote(s, o, created=monday)
         f.step(s, q4, seq=1, status="pending", activated=monday)  # waiting days: late
         q5 = f.quote(s, o, created=NOW)
-        f.step(s, q5, seq=1, status="pending", activated=NOW - timedelta(hours=1))  # within its time: not counted
+        f.step(
+            s, q5, seq=1, status="pending", activated=NOW - timedelta(hours=1)
+        )  # within its time: not counted
         f.step(s, q5, seq=2, status="waiting")  # not activated: not counted
     with bot.session() as s:
         rate = ind.on_time_rate(s, scope=scope(bot, s, "sup_east"), config=bot.state.config, now=NOW)

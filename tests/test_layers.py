@@ -60,7 +60,9 @@ def _imports(tree: ast.AST, package: str, modules: set[str]) -> set[str]:
             if node.level:  # relative import
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
-            submodules = {f"{base}.{alias.name}" for alias in node.names} & modules  # `from services import roles`
+            submodules = {
+                f"{base}.{alias.name}" for alias in node.names
+            } & modules  # `from services import roles`
             found.update(submodules)
             if len(submodules) < len(node.names):  # also names defined in `base` itself
                 found.add(base)

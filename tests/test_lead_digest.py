@@ -22,8 +22,14 @@ def _user(s, userid: str) -> User:
 
 
 def _lead(s, company: str, phone: str, source: str, now: datetime) -> svc.Created:
-    return svc.create_lead(s, config=default_config(), data=svc.LeadInput(company=company, contact="王总", phone=phone,
-                           source=source), actor="sup_east", user=None, now=now)
+    return svc.create_lead(
+        s,
+        config=default_config(),
+        data=svc.LeadInput(company=company, contact="王总", phone=phone, source=source),
+        actor="sup_east",
+        user=None,
+        now=now,
+    )
 
 
 def test_digest_lead_and_pool_lines(bot: Bot) -> None:
@@ -35,24 +41,59 @@ def test_digest_lead_and_pool_lines(bot: Bot) -> None:
         _lead(s, "广州丁厂", "13900000004", "展会", MONDAY)  # 华南
         rep_a = _user(s, a.assignee_userid)
         done = svc.accept(s, config=config, lead=a, user=rep_a, now=MONDAY + timedelta(hours=1))
-        svc.on_visit(s, config=config, customer_id=done.customer.id, actor=rep_a.userid, now=MONDAY + timedelta(hours=5))
-        svc.mark_invalid(s, lead=b, user=_user(s, b.assignee_userid), reason="空号", now=MONDAY + timedelta(hours=2))
+        svc.on_visit(
+            s,
+            config=config,
+            customer_id=done.customer.id,
+            actor=rep_a.userid,
+            now=MONDAY + timedelta(hours=5),
+        )
+        svc.mark_invalid(
+            s, lead=b, user=_user(s, b.assignee_userid), reason="空号", now=MONDAY + timedelta(hours=2)
+        )
         lead_sla.due_reminders(s, config=config, now=MONDAY + timedelta(hours=6))  # 上海丙厂 is overdue
-        c = Customer(name="东方机床", name_norm="东方机床", region="华东", owner_userid="rep_e1", custom={},
-                     owner_since=MONDAY - timedelta(days=40), created_at=MONDAY - timedelta(days=40), updated_at=MONDAY)
-        d = Customer(name="西湖电气", name_norm="西湖电气", region="华东", owner_userid=POOL_OWNER, custom={},
-                     pooled_at=MONDAY, created_at=MONDAY - timedelta(days=40), updated_at=MONDAY)
+        c = Customer(
+            name="东方机床",
+            name_norm="东方机床",
+            region="华东",
+            owner_userid="rep_e1",
+            custom={},
+            owner_since=MONDAY - timedelta(days=40),
+            created_at=MONDAY - timedelta(days=40),
+            updated_at=MONDAY,
+        )
+        d = Customer(
+            name="西湖电气",
+            name_norm="西湖电气",
+            region="华东",
+            owner_userid=POOL_OWNER,
+            custom={},
+            pooled_at=MONDAY,
+            created_at=MONDAY - timedelta(days=40),
+            updated_at=MONDAY,
+        )
         s.add_all([c, d])
         s.flush()
         pool.release_due(s, config=config, now=MONDAY + timedelta(hours=7))
         pool.claim(s, config=config, user=_user(s, "rep_e2"), customer=d, now=MONDAY + timedelta(hours=7))
-        e = Customer(name="南湖仪表", name_norm="南湖仪表", region="华东", owner_userid="rep_e1", custom={},
-                     owner_since=MONDAY, created_at=MONDAY, updated_at=MONDAY)
+        e = Customer(
+            name="南湖仪表",
+            name_norm="南湖仪表",
+            region="华东",
+            owner_userid="rep_e1",
+            custom={},
+            owner_since=MONDAY,
+            created_at=MONDAY,
+            updated_at=MONDAY,
+        )
         s.add(e)
         s.flush()
-        ext, boss = pool_extension.request_extension(s, config=config, user=_user(s, "rep_e1"), customer=e, now=MONDAY)
-        pool_extension.decide_extension(s, config=config, ext_id=ext.id, approver=boss, approve=True,
-                                        now=MONDAY + timedelta(hours=7))
+        ext, boss = pool_extension.request_extension(
+            s, config=config, user=_user(s, "rep_e1"), customer=e, now=MONDAY
+        )
+        pool_extension.decide_extension(
+            s, config=config, ext_id=ext.id, approver=boss, approve=True, now=MONDAY + timedelta(hours=7)
+        )
     tuesday = MONDAY + timedelta(days=1)
     with bot.session() as s:
         east = build_digest(s, manager=_user(s, "sup_east"), config=config, now=tuesday)

@@ -29,14 +29,17 @@ def _sheet(path: Path, rows: list[list[str]]) -> Path:
 
 
 def test_import_report_rejects_and_rerun(bot: Bot, tmp_path: Path) -> None:
-    sheet = _sheet(tmp_path / "展会.xlsx", [
-        ["单位名称", "联系人姓名", "手机号", "渠道", "需求", "展位号"],
-        ["宁波华东精密有限公司", "王总", "13812345678", "展会", "要报价", "A1"],
-        ["广州南方电气", "李工", "020-87654321", "", "", "B2"],
-        ["坏电话公司", "赵总", "12345", "展会", "", "C3"],
-        ["浙江华东精密", "王总", "13812345678", "展会", "", "A1"],  # the first row again: 已存在
-        ["", "钱总", "13900000000", "", "", ""],
-    ])
+    sheet = _sheet(
+        tmp_path / "展会.xlsx",
+        [
+            ["单位名称", "联系人姓名", "手机号", "渠道", "需求", "展位号"],
+            ["宁波华东精密有限公司", "王总", "13812345678", "展会", "要报价", "A1"],
+            ["广州南方电气", "李工", "020-87654321", "", "", "B2"],
+            ["坏电话公司", "赵总", "12345", "展会", "", "C3"],
+            ["浙江华东精密", "王总", "13812345678", "展会", "", "A1"],  # the first row again: 已存在
+            ["", "钱总", "13900000000", "", "", ""],
+        ],
+    )
     config = default_config()
     with bot.session() as s, s.begin():
         report = import_leads(s, path=sheet, config=config, now=NOW, source="展会")
@@ -87,8 +90,10 @@ def test_cli_leads_import_queues_the_cards_and_reruns_cleanly(
     monkeypatch.setenv("DATABASE_URL", bot.state.settings.database_url)
     monkeypatch.delenv("SALESBOT_CONFIG", raising=False)
     sheet = tmp_path / "展会.csv"
-    sheet.write_text("公司名称,联系人,电话,备注\n宁波华东精密,王总,13812345678,要报价\n广州南方电气,李工,020-87654321,\n",
-                     encoding="utf-8")
+    sheet.write_text(
+        "公司名称,联系人,电话,备注\n宁波华东精密,王总,13812345678,要报价\n广州南方电气,李工,020-87654321,\n",
+        encoding="utf-8",
+    )
     assert main(["leads", "import", str(sheet), "--source", "火星"]) == 2
     assert "未知的来源「火星」" in capsys.readouterr().err
     assert main(["leads", "import", str(sheet), "--dry-run"]) == 0

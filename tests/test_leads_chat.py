@@ -18,12 +18,18 @@ MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
 
 
 def _lead_card(bot: Bot, userid: str) -> dict:
-    cards = [c for c in bot.cards(userid) if c["task_id"].startswith("lead") and not c["task_id"].startswith("leadtr")]
+    cards = [
+        c
+        for c in bot.cards(userid)
+        if c["task_id"].startswith("lead") and not c["task_id"].startswith("leadtr")
+    ]
     assert cards, f"no lead card for {userid}"
     return cards[-1]
 
 
-def _new_lead(bot: Bot, sender: str = "sup_east", text: str = "线索 宁波华东精密 王总 13812345678 展会 想要报价") -> Lead:
+def _new_lead(
+    bot: Bot, sender: str = "sup_east", text: str = "线索 宁波华东精密 王总 13812345678 展会 想要报价"
+) -> Lead:
     bot.send_text(sender, text)
     bot.deliver()
     with bot.session() as s:
@@ -149,6 +155,11 @@ def test_a_lead_told_in_a_sentence_is_proposed_then_recorded_on_confirm(bot: Bot
     bot.tap("rep_e1", card["task_id"], confirm)
     with bot.session() as s:
         lead = s.scalar(select(Lead))
-        assert lead is not None and lead.company == "宁波华东精密" and lead.source == "展会" and lead.note == "想要报价"
+        assert (
+            lead is not None
+            and lead.company == "宁波华东精密"
+            and lead.source == "展会"
+            and lead.note == "想要报价"
+        )
         assert lead.created_by == "rep_e1"
     assert any(c["task_id"].startswith("lead") for c in bot.cards(lead.assignee_userid))

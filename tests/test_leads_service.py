@@ -24,8 +24,17 @@ def _user(s, userid: str) -> User:
 
 
 def _customer(s, name: str, owner: str, region: str, phone: str | None = None) -> Customer:
-    c = Customer(name=name, name_norm=name, region=region, owner_userid=owner, phone=phone, phone_norm=phone,
-                 custom={}, created_at=NOW - timedelta(days=1), updated_at=NOW)
+    c = Customer(
+        name=name,
+        name_norm=name,
+        region=region,
+        owner_userid=owner,
+        phone=phone,
+        phone_norm=phone,
+        custom={},
+        created_at=NOW - timedelta(days=1),
+        updated_at=NOW,
+    )
     s.add(c)
     s.flush()
     return c
@@ -36,24 +45,46 @@ def _config(**leads: object) -> BusinessConfig:
     return base.model_copy(update={"leads": LeadsConfig(**{**base.leads.model_dump(), **leads})})
 
 
-def _lead(s, config: BusinessConfig, company: str, phone: str = "13900001111", *, by: str = "rep_e1",
-          source: str = "展会", industry: str | None = None, address: str | None = None) -> svc.Created:
+def _lead(
+    s,
+    config: BusinessConfig,
+    company: str,
+    phone: str = "13900001111",
+    *,
+    by: str = "rep_e1",
+    source: str = "展会",
+    industry: str | None = None,
+    address: str | None = None,
+) -> svc.Created:
     return svc.create_lead(
-        s, config=config, data=svc.LeadInput(company=company, contact="王总", phone=phone, source=source,
-                                             industry=industry, address=address),
-        actor=by, user=_user(s, by), now=NOW,
+        s,
+        config=config,
+        data=svc.LeadInput(
+            company=company, contact="王总", phone=phone, source=source, industry=industry, address=address
+        ),
+        actor=by,
+        user=_user(s, by),
+        now=NOW,
     )
 
 
 def test_company_key_drops_legal_form_and_place_prefix() -> None:
-    assert company_key("宁波华东精密有限公司") == company_key("浙江省宁波市华东精密") == company_key("华东精密")
+    assert (
+        company_key("宁波华东精密有限公司") == company_key("浙江省宁波市华东精密") == company_key("华东精密")
+    )
     assert company_key("华东精密") != company_key("华南精密")
 
 
 def test_parse_command_usage_and_fields() -> None:
     config = default_config()
     got = svc.parse_command("宁波华东精密 王总 138-1234-5678 展会 想要报价", config=config)
-    assert (got.company, got.contact, got.phone, got.source, got.note) == ("宁波华东精密", "王总", "13812345678", "展会", "想要报价")
+    assert (got.company, got.contact, got.phone, got.source, got.note) == (
+        "宁波华东精密",
+        "王总",
+        "13812345678",
+        "展会",
+        "想要报价",
+    )
     unknown_source = svc.parse_command("华东精密 王总 13812345678 路演 下周来", config=config)
     assert unknown_source.source == "其他" and unknown_source.note == "路演 下周来"
     with pytest.raises(DomainError, match="用法：线索"):
@@ -66,12 +97,18 @@ def test_region_from_name_address_phone_then_source_default() -> None:
     config = _config(sources={"展会": "华南", "官网": None})
     detect = lead_assign.detect_region
     assert detect(config, company="宁波华东精密", address=None, phone=None, source="展会") == "华东"
-    assert detect(config, company="华东精密", address="广东省佛山市顺德区", phone=None, source="展会") == "华南"
+    assert (
+        detect(config, company="华东精密", address="广东省佛山市顺德区", phone=None, source="展会") == "华南"
+    )
     assert detect(config, company="华东精密", address=None, phone="0574-87654321", source="官网") == "华东"
     assert detect(config, company="华东精密", address=None, phone="13812345678", source="展会") == "华南"
     assert detect(config, company="华东精密", address=None, phone="13812345678", source="官网") is None
-    assert detect(config, company="华东精密", address=None, phone=None, source="官网", hint="广西柳州") == "华南"
-    assert detect(config, company="宁波华东精密", address=None, phone=None, source="官网", hint="华北") == "华北"
+    assert (
+        detect(config, company="华东精密", address=None, phone=None, source="官网", hint="广西柳州") == "华南"
+    )
+    assert (
+        detect(config, company="宁波华东精密", address=None, phone=None, source="官网", hint="华北") == "华北"
+    )
 
 
 def test_duplicate_check_leaks_nothing_to_another_region(bot: Bot) -> None:
@@ -117,7 +154,9 @@ def test_industry_rule_first(bot: Bot) -> None:
     config = _config(rules=[LeadRule(region="华东", industry="机械", reps=["rep_e2"])])
     with bot.session() as s, s.begin():
         for i in range(3):
-            created = _lead(s, config, f"杭州机械{i}厂", phone=f"1380000{i:04d}", industry="机械", by="sup_east")
+            created = _lead(
+                s, config, f"杭州机械{i}厂", phone=f"1380000{i:04d}", industry="机械", by="sup_east"
+            )
             assert created.lead.assignee_userid == "rep_e2" and created.how == "rule"
 
 
@@ -133,14 +172,24 @@ def test_accept_makes_customer_and_opportunity_moved_by_first_visit(bot: Bot) ->
     with bot.session() as s, s.begin():
         lead = _lead(s, config, "宁波华东精密", by="sup_east").lead
         rep = _user(s, lead.assignee_userid)
-        accepted = svc.accept(s, config=config, lead=svc.lead_for_action(s, lead_id=lead.id, user=rep), user=rep, now=NOW)
+        accepted = svc.accept(
+            s, config=config, lead=svc.lead_for_action(s, lead_id=lead.id, user=rep), user=rep, now=NOW
+        )
         customer = accepted.customer
-        assert customer.owner_userid == rep.userid and customer.region == "华东" and customer.phone == "13900001111"
+        assert (
+            customer.owner_userid == rep.userid
+            and customer.region == "华东"
+            and customer.phone == "13900001111"
+        )
         opp = s.get(Opportunity, accepted.opportunity_id)
         assert opp.stage == "线索分配" and opp.owner_userid == rep.userid
         with pytest.raises(DomainError, match="已处理"):
             svc.lead_for_action(s, lead_id=lead.id, user=rep)
-        s.add(Visit(customer_id=customer.id, userid=rep.userid, summary="见面", visited_at=NOW + timedelta(days=1)))
+        s.add(
+            Visit(
+                customer_id=customer.id, userid=rep.userid, summary="见面", visited_at=NOW + timedelta(days=1)
+            )
+        )
         svc.on_visit(s, config=config, customer_id=customer.id, actor=rep.userid, now=NOW + timedelta(days=1))
         assert opp.stage == "初步接洽"
         assert s.get(Lead, lead.id).first_contact_at == NOW + timedelta(days=1)
@@ -180,7 +229,9 @@ def test_sla_reminds_once_then_reassigns_and_tells_supervisor_once(bot: Bot) -> 
         lead = _lead(s, config, "宁波华东精密", by="sup_east").lead
         first = lead.assignee_userid
         assert lead_sla.due_reminders(s, config=config, now=NOW + timedelta(hours=3)) == []
-        assert [x.id for x in lead_sla.due_reminders(s, config=config, now=NOW + timedelta(hours=4))] == [lead.id]
+        assert [x.id for x in lead_sla.due_reminders(s, config=config, now=NOW + timedelta(hours=4))] == [
+            lead.id
+        ]
         assert lead_sla.due_reminders(s, config=config, now=NOW + timedelta(hours=5)) == []
         assert lead_sla.due_reassignments(s, config=config, now=NOW + timedelta(hours=23)) == []
         moved = lead_sla.due_reassignments(s, config=config, now=NOW + timedelta(hours=24))
@@ -197,8 +248,16 @@ def test_sla_counts_working_hours_only(bot: Bot) -> None:
     config = default_config()
     friday_evening = datetime(2026, 11, 27, 22, 0, tzinfo=SHANGHAI)
     with bot.session() as s, s.begin():
-        lead = svc.create_lead(s, config=config, data=svc.LeadInput(company="宁波华东精密", contact="王总",
-                               phone="13900001111", source="展会"), actor="sup_east", user=None, now=friday_evening).lead
-        assert lead_sla.due_reminders(s, config=config, now=friday_evening + timedelta(hours=30)) == []  # Sunday
+        lead = svc.create_lead(
+            s,
+            config=config,
+            data=svc.LeadInput(company="宁波华东精密", contact="王总", phone="13900001111", source="展会"),
+            actor="sup_east",
+            user=None,
+            now=friday_evening,
+        ).lead
+        assert (
+            lead_sla.due_reminders(s, config=config, now=friday_evening + timedelta(hours=30)) == []
+        )  # Sunday
         monday = datetime(2026, 11, 30, 3, 0, tzinfo=SHANGHAI)
         assert [x.id for x in lead_sla.due_reminders(s, config=config, now=monday)] == [lead.id]

@@ -39,7 +39,13 @@ def add_visit(bot: Bot) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "amount"),
-    [("80000", "80000"), ("8万", "80000"), ("8.5万元", "85000"), ("¥120,000", "120000"), ("三十万", "300000")],
+    [
+        ("80000", "80000"),
+        ("8万", "80000"),
+        ("8.5万元", "85000"),
+        ("¥120,000", "120000"),
+        ("三十万", "300000"),
+    ],
 )
 def test_amount_forms(bot: Bot, raw: str, amount: str) -> None:
     bot.send_text("rep_e1", NEW)
@@ -49,9 +55,16 @@ def test_amount_forms(bot: Bot, raw: str, amount: str) -> None:
 
 def test_open_opportunity(sbot: Bot) -> None:
     o = opp(sbot)
-    assert (o.name, o.amount, o.stage, o.owner_userid) == ("二期产线", Decimal("300000"), "线索分配", "rep_e1")
+    assert (o.name, o.amount, o.stage, o.owner_userid) == (
+        "二期产线",
+        Decimal("300000"),
+        "线索分配",
+        "rep_e1",
+    )
     with sbot.session() as s:
-        assert s.scalars(select(AuditEntry).where(AuditEntry.entity == "opportunity")).one().action == "create"
+        assert (
+            s.scalars(select(AuditEntry).where(AuditEntry.entity == "opportunity")).one().action == "create"
+        )
 
 
 def test_opportunity_without_amount_keeps_words_in_name(bot: Bot) -> None:
@@ -92,7 +105,11 @@ def test_advance_through_stages_and_visit_gate(sbot: Bot) -> None:
     assert "只能通过申请报价进入" in sbot.last_text("rep_e1")
     assert opp(sbot).stage == "方案制定"
     with sbot.session() as s:
-        assert [m.to_stage for m in s.scalars(select(StageMove).order_by(StageMove.id))] == ["线索分配", "初步接洽", "方案制定"]
+        assert [m.to_stage for m in s.scalars(select(StageMove).order_by(StageMove.id))] == [
+            "线索分配",
+            "初步接洽",
+            "方案制定",
+        ]
 
 
 @pytest.mark.parametrize(
@@ -141,7 +158,13 @@ def _approved_quote(bot: Bot) -> None:
         s.add(Visit(customer_id=o.customer_id, userid="rep_e1", summary="x", visited_at=bot.clock()))
         s.get_one(Opportunity, o.id).stage = "报价审批"
         s.add(
-            Quote(opportunity_id=o.id, amount=Decimal(280000), requester_userid="rep_e1", status="approved", created_at=bot.clock())
+            Quote(
+                opportunity_id=o.id,
+                amount=Decimal(280000),
+                requester_userid="rep_e1",
+                status="approved",
+                created_at=bot.clock(),
+            )
         )
 
 
@@ -157,7 +180,11 @@ def test_contract_needs_approved_quote(sbot: Bot) -> None:
         c = s.scalars(select(Contract)).one()
         assert c.amount == Decimal(280000) and c.signed_by == "rep_e1"
     sbot.send_text("rep_e1", "合同 二期产线 1万")
-    assert "已经有合同" in sbot.last_text("rep_e1") and "没有重复登记" in sbot.last_text("rep_e1") and n(sbot, Contract) == 1
+    assert (
+        "已经有合同" in sbot.last_text("rep_e1")
+        and "没有重复登记" in sbot.last_text("rep_e1")
+        and n(sbot, Contract) == 1
+    )
 
 
 @pytest.mark.parametrize("text", ["合同", "合同 二期产线", "合同 二期产线 很多钱"])
@@ -186,8 +213,13 @@ def test_payments(sbot: Bot) -> None:
     sbot.send_text("rep_e1", "回款 #999 1万")
     assert "没有找到合同 #999" in sbot.last_text("rep_e1")
     with sbot.session() as s:
-        assert [p.amount for p in s.scalars(select(Payment).order_by(Payment.id))] == [Decimal(100000), Decimal(80000)]
-        assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.entity == "payment")) == 2
+        assert [p.amount for p in s.scalars(select(Payment).order_by(Payment.id))] == [
+            Decimal(100000),
+            Decimal(80000),
+        ]
+        assert (
+            s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.entity == "payment")) == 2
+        )
 
 
 def test_opportunity_pick_by_number(sbot: Bot) -> None:

@@ -48,7 +48,9 @@ def test_org_import_reports_in_chinese_by_line_and_reimports_in_place(
     assert capsys.readouterr().out.startswith("新建 0 人，更新 0 人，未变 3 人，拒绝 3 行")
 
 
-def test_org_import_bad_file_is_one_chinese_line(env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_org_import_bad_file_is_one_chinese_line(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["org", "import", "nope.csv"]) == 1
     assert capsys.readouterr().err.strip() == "组织架构导入失败：找不到文件 nope.csv"
     (tmp_path / "h.csv").write_text("a,b\n1,2\n", encoding="utf-8")
@@ -77,10 +79,19 @@ def test_people_under_a_rejected_manager_are_rejected_too(
     assert main(["org", "import", "org.csv"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "新建 1 人，更新 0 人，未变 0 人，拒绝 5 行"
-    assert out[1] == "  第 2 行 rep_e1：上级「sup_east」（第 3 行）未导入，本行也未导入；请先改正第 3 行，再重新导入"
+    assert (
+        out[1]
+        == "  第 2 行 rep_e1：上级「sup_east」（第 3 行）未导入，本行也未导入；请先改正第 3 行，再重新导入"
+    )
     assert out[2].startswith("  第 3 行 sup_east：未知角色「主管」")
-    assert out[3] == "  第 4 行 rep_e2：上级「陈主管」（第 3 行）未导入，本行也未导入；请先改正第 3 行，再重新导入"
-    assert out[4] == "  第 5 行 rep_e3：上级「rep_e1」（第 2 行）未导入，本行也未导入；请先改正第 2 行，再重新导入"
+    assert (
+        out[3]
+        == "  第 4 行 rep_e2：上级「陈主管」（第 3 行）未导入，本行也未导入；请先改正第 3 行，再重新导入"
+    )
+    assert (
+        out[4]
+        == "  第 5 行 rep_e3：上级「rep_e1」（第 2 行）未导入，本行也未导入；请先改正第 2 行，再重新导入"
+    )
     assert out[5].startswith("  第 6 行 boss：未知角色「老板」")
     with Session(create_engine(env)) as s:
         users = {u.userid: u.manager_userid for u in s.scalars(select(User))}

@@ -45,14 +45,22 @@ def test_default_plan_from_config(bot: Bot) -> None:
     bot.send_text("rep_e1", "合同 贴片线 50万")
     assert "回款计划（默认计划）" in bot.last_text("rep_e1")
     rows = instalments(bot, contract_id(bot))
-    assert [(r.percent, r.event, r.offset_days) for r in rows] == [(30, "签约", 0), (60, "发货", 0), (10, "验收", 30)]
+    assert [(r.percent, r.event, r.offset_days) for r in rows] == [
+        (30, "签约", 0),
+        (60, "发货", 0),
+        (10, "验收", 30),
+    ]
     assert rows[0].due_on == date(2026, 11, 27)  # 30% on signing: due the day it was signed
 
 
 def test_plan_without_conditions_uses_the_default_rules_when_it_has_as_many_parts(bot: Bot) -> None:
     ready_opportunity(bot)
     bot.send_text("rep_e1", "合同 贴片线 50万 分期 40/50/10")
-    assert [r.amount for r in instalments(bot, contract_id(bot))] == [Decimal(200000), Decimal(250000), Decimal(50000)]
+    assert [r.amount for r in instalments(bot, contract_id(bot))] == [
+        Decimal(200000),
+        Decimal(250000),
+        Decimal(50000),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -118,7 +126,10 @@ def test_milestones_fix_relative_due_dates_and_plan_follow_ups(bot: Bot) -> None
     assert [r.due_on for r in rows] == [date(2026, 11, 27), date(2026, 12, 15), date(2026, 12, 30)]
     with bot.session() as s:
         assert s.scalars(select(Reminder).where(Reminder.source == "milestone")).one().status == "cancelled"
-        assert {m.kind: m.reached_on for m in s.scalars(select(Milestone))} == {"发货": date(2026, 11, 30), "验收": date(2026, 11, 30)}
+        assert {m.kind: m.reached_on for m in s.scalars(select(Milestone))} == {
+            "发货": date(2026, 11, 30),
+            "验收": date(2026, 11, 30),
+        }
     bot.send_text("rep_e2", f"交付 #{cid} 安装")  # a colleague: not theirs, answered like a missing contract
     assert "没有找到合同" in bot.last_text("rep_e2")
     bot.send_text("rep_e1", f"交付 #{cid} 到货")
@@ -151,7 +162,9 @@ def test_payment_by_customer_asks_when_several_contracts_owe(bot: Bot) -> None:
     bot.send_text("rep_e1", "合同 二期贴片线 50万")
     bot.send_text("rep_e1", "回款 华瑞电子 5万")
     ask = bot.last_text("rep_e1")
-    assert "2 份未收完的合同" in ask and f"回款 #{contract_id(bot)} 5" in ask, ask  # the contracts service asks
+    assert "2 份未收完的合同" in ask and f"回款 #{contract_id(bot)} 5" in ask, (
+        ask
+    )  # the contracts service asks
     with bot.session() as s:
         assert s.scalars(select(Payment)).first() is None
     bot.send_text("rep_e1", f"回款 #{contract_id(bot, '二期贴片线')} 5万")

@@ -26,7 +26,14 @@ def test_first_payment_sentence_is_proposed_on_the_first_instalment(bot: Bot) ->
     ready_opportunity(bot)
     bot.send_text("rep_e1", "合同 贴片线 50万")  # default plan: 30% on signing
     customer, opp = _ids(bot)
-    teach(bot, {SENTENCE: lambda: Said("payment", customer_ids=(customer,), opportunity_ids=(opp,), amount=Decimal(150000))})
+    teach(
+        bot,
+        {
+            SENTENCE: lambda: Said(
+                "payment", customer_ids=(customer,), opportunity_ids=(opp,), amount=Decimal(150000)
+            )
+        },
+    )
     bot.send_text("rep_e1", SENTENCE)
     card = last_card(bot, "rep_e1")
     shown = card_text(card)
@@ -47,7 +54,9 @@ def test_naming_a_later_instalment_warns_where_it_lands(bot: Bot) -> None:
     bot.send_text("rep_e1", "合同 贴片线 50万")
     customer, opp = _ids(bot)
     sentence = "华瑞贴片线的尾款到了，5万"
-    teach(bot, {sentence: lambda: Said("payment", customer_ids=(customer,), amount=Decimal(50000))})  # customer only
+    teach(
+        bot, {sentence: lambda: Said("payment", customer_ids=(customer,), amount=Decimal(50000))}
+    )  # customer only
     bot.send_text("rep_e1", sentence)
     shown = card_text(last_card(bot, "rep_e1"))
     assert "记入:第一期" in shown and "第一期还未收齐（未收 ¥150,000），这笔会先记入第一期。" in shown

@@ -20,15 +20,30 @@ WARN = datetime(2026, 9, 28, 8, 0, tzinfo=SHANGHAI)  # Monday: 3 working days be
 
 def _customer(bot: Bot, name: str, owner: str = "rep_e1", region: str = "华东") -> int:
     with bot.session() as s, s.begin():
-        c = Customer(name=name, name_norm=name, region=region, owner_userid=owner, contact="王总", phone="13900001111",
-                     industry="机械", custom={}, owner_since=T0, created_at=T0, updated_at=T0)
+        c = Customer(
+            name=name,
+            name_norm=name,
+            region=region,
+            owner_userid=owner,
+            contact="王总",
+            phone="13900001111",
+            industry="机械",
+            custom={},
+            owner_since=T0,
+            created_at=T0,
+            updated_at=T0,
+        )
         s.add(c)
         s.flush()
         return c.id
 
 
 def _countdown(bot: Bot, userid: str) -> dict:
-    cards = [c for c in bot.cards(userid) if c["task_id"].startswith("pool") and not c["task_id"].startswith("poolext")]
+    cards = [
+        c
+        for c in bot.cards(userid)
+        if c["task_id"].startswith("pool") and not c["task_id"].startswith("poolext")
+    ]
     assert cards, f"no countdown card for {userid}"
     return cards[-1]
 
@@ -77,7 +92,9 @@ def test_extension_with_several_customers_and_approval(bot: Bot) -> None:
     released = [t for t in bot.texts("rep_e1") if "已回收到公海" in t]
     assert len(released) == 1 and "东方机床" in released[0] and "华东精密" not in released[0]
     with bot.session() as s:
-        assert s.scalar(select(AuditEntry.action).where(AuditEntry.action == "pool_release")) == "pool_release"
+        assert (
+            s.scalar(select(AuditEntry.action).where(AuditEntry.action == "pool_release")) == "pool_release"
+        )
 
 
 def test_return_to_pool_with_reason(bot: Bot) -> None:
@@ -100,7 +117,9 @@ def test_pool_list_claim_and_scope(bot: Bot) -> None:
     assert "首访谈了二期" not in bot.last_text("rep_e1")
     bot.send_text("rep_e2", "公海")
     listing = bot.last_text("rep_e2")
-    assert "华东精密" in listing and "机械" in listing and "13900001111" not in listing and "王总" not in listing
+    assert (
+        "华东精密" in listing and "机械" in listing and "13900001111" not in listing and "王总" not in listing
+    )
     bot.send_text("rep_s1", "公海")
     assert "华东精密" not in bot.last_text("rep_s1")
     bot.send_text("rep_s1", "领取 华东精密")

@@ -23,9 +23,22 @@ def _user(s, userid: str) -> User:
     return s.scalar(select(User).where(User.userid == userid))
 
 
-def _customer(s, name: str, owner: str = "rep_e1", region: str = "华东", segment: str | None = None) -> Customer:
-    c = Customer(name=name, name_norm=name, region=region, owner_userid=owner, contact="王总", phone="13900001111",
-                 segment=segment, custom={}, owner_since=T0, created_at=T0, updated_at=T0)
+def _customer(
+    s, name: str, owner: str = "rep_e1", region: str = "华东", segment: str | None = None
+) -> Customer:
+    c = Customer(
+        name=name,
+        name_norm=name,
+        region=region,
+        owner_userid=owner,
+        contact="王总",
+        phone="13900001111",
+        segment=segment,
+        custom={},
+        owner_since=T0,
+        created_at=T0,
+        updated_at=T0,
+    )
     s.add(c)
     s.flush()
     return c
@@ -37,7 +50,9 @@ def _config(**values: object) -> BusinessConfig:
 
 
 def _due(s, config: BusinessConfig, customer: Customer, now: datetime) -> datetime | None:
-    return next((d.release_at for d in pool.scan(s, config=config, now=now) if d.customer.id == customer.id), None)
+    return next(
+        (d.release_at for d in pool.scan(s, config=config, now=now) if d.customer.id == customer.id), None
+    )
 
 
 def test_days_without_followup_per_segment(bot: Bot) -> None:
@@ -59,8 +74,17 @@ def test_followup_resets_the_clock(bot: Bot) -> None:
         s.add(Visit(customer_id=c.id, userid="rep_e1", summary="回访", visited_at=visit_at))
         assert _due(s, config, c, visit_at) == visit_at + timedelta(days=30)
         done_at = T0 + timedelta(days=40)
-        s.add(Reminder(owner_userid="rep_e1", customer_id=c.id, title="电话", due_at=done_at, status="done",
-                       completed_at=done_at, created_at=T0))
+        s.add(
+            Reminder(
+                owner_userid="rep_e1",
+                customer_id=c.id,
+                title="电话",
+                due_at=done_at,
+                status="done",
+                completed_at=done_at,
+                created_at=T0,
+            )
+        )
         assert _due(s, config, c, done_at) == done_at + timedelta(days=30)
 
 
@@ -69,8 +93,16 @@ def test_no_opportunity_rule_when_configured(bot: Bot) -> None:
     with bot.session() as s, s.begin():
         c = _customer(s, "华东精密")
         assert _due(s, config, c, T0) == T0 + timedelta(days=10)
-        s.add(Opportunity(customer_id=c.id, name="一期", stage="线索分配", owner_userid="rep_e1",
-                          created_at=T0 + timedelta(days=5), updated_at=T0))
+        s.add(
+            Opportunity(
+                customer_id=c.id,
+                name="一期",
+                stage="线索分配",
+                owner_userid="rep_e1",
+                created_at=T0 + timedelta(days=5),
+                updated_at=T0,
+            )
+        )
         assert _due(s, config, c, T0) == T0 + timedelta(days=15)
 
 
@@ -78,17 +110,38 @@ def test_never_while_quote_pending_or_payment_due(bot: Bot) -> None:
     config = default_config()
     with bot.session() as s, s.begin():
         quoted, owing, paid = _customer(s, "报价中"), _customer(s, "欠款中"), _customer(s, "已结清")
-        opp = Opportunity(customer_id=quoted.id, name="一期", stage="报价审批", owner_userid="rep_e1", created_at=T0,
-                          updated_at=T0)
+        opp = Opportunity(
+            customer_id=quoted.id,
+            name="一期",
+            stage="报价审批",
+            owner_userid="rep_e1",
+            created_at=T0,
+            updated_at=T0,
+        )
         s.add(opp)
         s.flush()
-        s.add(Quote(opportunity_id=opp.id, amount=Decimal(1000), requester_userid="rep_e1", status="pending", created_at=T0))
+        s.add(
+            Quote(
+                opportunity_id=opp.id,
+                amount=Decimal(1000),
+                requester_userid="rep_e1",
+                status="pending",
+                created_at=T0,
+            )
+        )
         for c in (owing, paid):
             contract = Contract(customer_id=c.id, amount=Decimal(1000), signed_at=T0, signed_by="rep_e1")
             s.add(contract)
             s.flush()
-            s.add(Payment(contract_id=contract.id, customer_id=c.id, amount=Decimal(400 if c is owing else 1000),
-                          received_at=T0, recorded_by="fin"))
+            s.add(
+                Payment(
+                    contract_id=contract.id,
+                    customer_id=c.id,
+                    amount=Decimal(400 if c is owing else 1000),
+                    received_at=T0,
+                    recorded_by="fin",
+                )
+            )
         s.flush()
         later = T0 + timedelta(days=100)
         released = pool.release_due(s, config=config, now=later)
@@ -101,10 +154,19 @@ def test_countdown_three_working_days_before(bot: Bot) -> None:
     with bot.session() as s, s.begin():
         c = _customer(s, "华东精密")  # due T0 + 30 days = Thu 2026-10-01 (国庆 not configured here)
         due = T0 + timedelta(days=30)
-        assert pool.countdown(pool.scan(s, config=config, now=due - timedelta(days=4)), config=config,
-                              now=due - timedelta(days=4)) == {}
-        warned = pool.countdown(pool.scan(s, config=config, now=due - timedelta(days=3)), config=config,
-                                now=due - timedelta(days=3))
+        assert (
+            pool.countdown(
+                pool.scan(s, config=config, now=due - timedelta(days=4)),
+                config=config,
+                now=due - timedelta(days=4),
+            )
+            == {}
+        )
+        warned = pool.countdown(
+            pool.scan(s, config=config, now=due - timedelta(days=3)),
+            config=config,
+            now=due - timedelta(days=3),
+        )
         assert [d.customer.id for d in warned["rep_e1"]] == [c.id]
 
 
@@ -113,8 +175,16 @@ def test_release_history_stays_and_scope_moves(bot: Bot) -> None:
     with bot.session() as s, s.begin():
         c = _customer(s, "华东精密")
         s.add(Visit(customer_id=c.id, userid="rep_e1", summary="首访", visited_at=T0))
-        s.add(Reminder(owner_userid="rep_e1", customer_id=c.id, title="再访", due_at=T0 + timedelta(days=90),
-                       status="open", created_at=T0))
+        s.add(
+            Reminder(
+                owner_userid="rep_e1",
+                customer_id=c.id,
+                title="再访",
+                due_at=T0 + timedelta(days=90),
+                status="open",
+                created_at=T0,
+            )
+        )
         s.flush()
         released = pool.release_due(s, config=config, now=T0 + timedelta(days=31))
         assert [d.customer.id for d in released["rep_e1"]] == [c.id]
@@ -172,15 +242,20 @@ def test_extension_approval_and_quarter_limit(bot: Bot) -> None:
         with pytest.raises(DomainError, match="已在等主管审批"):
             pool_extension.request_extension(s, config=config, user=rep, customer=c, now=now)
         with pytest.raises(NotFound):
-            pool_extension.decide_extension(s, config=config, ext_id=ext.id, approver=_user(s, "sup_south"),
-                                            approve=True, now=now)
+            pool_extension.decide_extension(
+                s, config=config, ext_id=ext.id, approver=_user(s, "sup_south"), approve=True, now=now
+            )
         pool_extension.decide_extension(s, config=config, ext_id=ext.id, approver=boss, approve=True, now=now)
         assert _due(s, config, c, now) == T0 + timedelta(days=37)
         assert pool.release_due(s, config=config, now=T0 + timedelta(days=31)) == {}
         second, _ = pool_extension.request_extension(s, config=config, user=rep, customer=c, now=now)
-        pool_extension.decide_extension(s, config=config, ext_id=second.id, approver=boss, approve=False, now=now)
+        pool_extension.decide_extension(
+            s, config=config, ext_id=second.id, approver=boss, approve=False, now=now
+        )
         third, _ = pool_extension.request_extension(s, config=config, user=rep, customer=c, now=now)
-        pool_extension.decide_extension(s, config=config, ext_id=third.id, approver=boss, approve=True, now=now)
+        pool_extension.decide_extension(
+            s, config=config, ext_id=third.id, approver=boss, approve=True, now=now
+        )
         with pytest.raises(DomainError, match="本季度已申请延期 2 次"):
             pool_extension.request_extension(s, config=config, user=rep, customer=c, now=now)
         next_quarter = datetime(2026, 10, 2, 10, 0, tzinfo=SHANGHAI)

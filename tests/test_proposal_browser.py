@@ -30,7 +30,9 @@ def test_proposal_cards_in_the_simulator(demo_server: tuple[str, dict[str, Any]]
         _as(page, seeded["demo_rep"])
 
         def open_card() -> Any:
-            card = page.locator("#messages .card:not(.done)", has=page.locator("button", has_text="确认")).last
+            card = page.locator(
+                "#messages .card:not(.done)", has=page.locator("button", has_text="确认")
+            ).last
             expect(card).to_be_visible()
             return card
 
@@ -45,7 +47,9 @@ def test_proposal_cards_in_the_simulator(demo_server: tuple[str, dict[str, Any]]
         page.screenshot(path=str(ARTIFACTS / "sim-proposal.png"))
         task = card.get_attribute("data-task-id")
         card.locator("button", has_text="确认").first.click()
-        expect(page.locator(f'#messages .card.done[data-task-id="{task}"]')).to_contain_text("已确认", timeout=10_000)
+        expect(page.locator(f'#messages .card.done[data-task-id="{task}"]')).to_contain_text(
+            "已确认", timeout=10_000
+        )
         expect(page.locator("#messages .msg.bot").last).to_contain_text("已设置跟进", timeout=10_000)
 
         # 取消: the card greys, nothing recorded.
@@ -54,14 +58,18 @@ def test_proposal_cards_in_the_simulator(demo_server: tuple[str, dict[str, Any]]
         expect(card).to_contain_text("拜访")  # "是要记录一次拜访吗" (rules) or the visit itself (engine)
         task = card.get_attribute("data-task-id")
         card.locator("button", has_text="取消").click()
-        expect(page.locator(f'#messages .card.done[data-task-id="{task}"]')).to_contain_text("已取消", timeout=10_000)
+        expect(page.locator(f'#messages .card.done[data-task-id="{task}"]')).to_contain_text(
+            "已取消", timeout=10_000
+        )
 
         # 确认: the visit is recorded (its own card follows).
         _send(page, f"拜放 {short} 陆经理关心交期，下周送样")
         card = open_card()
         task = card.get_attribute("data-task-id")
         card.locator("button", has_text="确认").click()
-        expect(page.locator(f'#messages .card.done[data-task-id="{task}"]')).to_contain_text("已确认", timeout=10_000)
+        expect(page.locator(f'#messages .card.done[data-task-id="{task}"]')).to_contain_text(
+            "已确认", timeout=10_000
+        )
         expect(page.locator("#messages .card", has_text="拜访已记录").last).to_be_visible(timeout=10_000)
 
         # 修改: asks for the change; the new card waits for 确认.

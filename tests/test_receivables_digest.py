@@ -65,7 +65,9 @@ def test_scope_buckets_and_largest(bot: Bot) -> None:
 def digest_text(bot: Bot, userid: str) -> str:
     with bot.session() as s:
         manager = s.scalars(select(User).where(User.userid == userid)).one()
-        return "\n\n".join(render_markdown(build_digest(s, manager=manager, config=bot.state.config, now=MORNING)))
+        return "\n\n".join(
+            render_markdown(build_digest(s, manager=manager, config=bot.state.config, now=MORNING))
+        )
 
 
 def test_section_in_the_digest(bot: Bot) -> None:

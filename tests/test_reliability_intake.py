@@ -106,7 +106,9 @@ def test_a5_wecom_hanging_does_not_slow_the_callbacks(db) -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with bot.session() as s:
-                if s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.attempts > 0)):
+                if s.scalar(
+                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.attempts > 0)
+                ):
                     break
             time.sleep(0.05)
         else:
@@ -159,11 +161,20 @@ def test_a7_redis_down_still_exactly_once_and_no_500s(db) -> None:
     closed = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     clock = FrozenClock()
     settings = harness.bot_settings(url, redis_url=closed)
-    wecom = FakeWeCom(corp_id=settings.wecom_corp_id, secret=settings.wecom_secret, agent_id=settings.wecom_agent_id)
+    wecom = FakeWeCom(
+        corp_id=settings.wecom_corp_id, secret=settings.wecom_secret, agent_id=settings.wecom_agent_id
+    )
     kv = make_kv(closed)
     assert isinstance(kv, FallbackKV)
-    state = build_state(settings, clock=clock, engine=engine, wecom_transport=wecom.transport(), kv=kv, migrate=False)
-    bot = Bot(state=state, client=TestClient(create_app(settings, state=state, run_worker=False)), wecom=wecom, clock=clock)
+    state = build_state(
+        settings, clock=clock, engine=engine, wecom_transport=wecom.transport(), kv=kv, migrate=False
+    )
+    bot = Bot(
+        state=state,
+        client=TestClient(create_app(settings, state=state, run_worker=False)),
+        wecom=wecom,
+        clock=clock,
+    )
     with bot.session() as s, s.begin():
         seed_org(s)
     xml = bot.text_xml("rep_e1", "帮助", msg_id=88001)

@@ -86,7 +86,9 @@ def test_c21_wecom_down_for_half_an_hour_loses_nothing_and_sends_each_once(bot: 
         gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
         assert len(times) >= 5
         assert all(gap <= BACKOFF_CAP_S + 10 for gap in gaps)
-    gap_sets = {tuple((b - a).total_seconds() for a, b in zip(t, t[1:], strict=False)) for t in attempted_at.values()}
+    gap_sets = {
+        tuple((b - a).total_seconds() for a, b in zip(t, t[1:], strict=False)) for t in attempted_at.values()
+    }
     assert len(gap_sets) == 3  # jittered: the three rows did not retry in lock-step
     assert all(m == [] for m in (bot.wecom.messages_for(u) for u in users))
 
@@ -136,7 +138,9 @@ def test_c22_rate_limit_pauses_that_row_only(bot: Bot) -> None:
     now = bot.clock()
     bot.deliver()
     rows = {r.recipient: r for r in _rows(bot)}
-    assert rows["rep_e1"].status == "pending" and rows["rep_e1"].next_attempt_at >= now + timedelta(seconds=60)
+    assert rows["rep_e1"].status == "pending" and rows["rep_e1"].next_attempt_at >= now + timedelta(
+        seconds=60
+    )
     assert rows["rep_e2"].status == "sent"
     assert len(bot.wecom.calls_to("message/send")) == 2  # no hot retry loop
 
@@ -268,7 +272,11 @@ def test_d32_claim_query_compiles_to_for_update_skip_locked_on_postgresql() -> N
     assert "FOR UPDATE SKIP LOCKED" in sql
     assert "status" in sql and "LIMIT" in sql and "RETURNING" in sql
     # SQLite (single process) has no row locks; its form starts with UPDATE so pysqlite opens the transaction.
-    on_sqlite = str(claim_statement(now=datetime(2026, 11, 27), limit=10, dialect="sqlite").compile(dialect=sqlite.dialect()))
+    on_sqlite = str(
+        claim_statement(now=datetime(2026, 11, 27), limit=10, dialect="sqlite").compile(
+            dialect=sqlite.dialect()
+        )
+    )
     assert "FOR UPDATE" not in on_sqlite and on_sqlite.startswith("UPDATE")
 
 

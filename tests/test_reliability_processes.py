@@ -91,10 +91,14 @@ def test_a2_two_replicas_receive_the_same_callbacks_at_the_same_moment(pg_db, tm
         bodies: list[bytes] = []
         lock = threading.Lock()
         for userid in users:
-            query, body = build_callback(crypto, TOKEN, CORP_ID, AGENT_ID, text_xml(CORP_ID, AGENT_ID, userid, "帮助", next(_ids)))
+            query, body = build_callback(
+                crypto, TOKEN, CORP_ID, AGENT_ID, text_xml(CORP_ID, AGENT_ID, userid, "帮助", next(_ids))
+            )
             barrier = threading.Barrier(2)
 
-            def fire(target: str, query: str = query, body: bytes = body, barrier: threading.Barrier = barrier) -> None:
+            def fire(
+                target: str, query: str = query, body: bytes = body, barrier: threading.Barrier = barrier
+            ) -> None:
                 barrier.wait(timeout=5)
                 response = _post(target, query, body)
                 with lock:
@@ -138,7 +142,9 @@ def test_c24_sigkill_after_wecom_accepted_but_before_marking_sent(tmp_path: Path
     with running(server, serve):
         server.hold_sends()
         serve.start()
-        query, body = build_callback(_crypto(), TOKEN, CORP_ID, AGENT_ID, text_xml(CORP_ID, AGENT_ID, "rep_e1", "帮助", next(_ids)))
+        query, body = build_callback(
+            _crypto(), TOKEN, CORP_ID, AGENT_ID, text_xml(CORP_ID, AGENT_ID, "rep_e1", "帮助", next(_ids))
+        )
         assert _post(serve.url, query, body).status_code == 200
         wait_for(lambda: server.fake.messages_for("rep_e1"), timeout=10, what="WeCom to accept the send")
         serve.kill()

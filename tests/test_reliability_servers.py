@@ -53,13 +53,28 @@ class PrivatePostgres:
 
     def start(self) -> None:
         options = f"'-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off'"
-        _as_postgres(f"{self.bin}/pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-o", options, "-w", "-t", "30", "start")
+        _as_postgres(
+            f"{self.bin}/pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "30",
+            "start",
+        )
 
     def stop(self) -> None:
         _as_postgres(f"{self.bin}/pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def remove(self) -> None:
-        subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c", f"{self.bin}/pg_ctl -D {self.data} -m immediate stop"], capture_output=True)
+        subprocess.run(
+            ["su", "postgres", "-s", "/bin/sh", "-c", f"{self.bin}/pg_ctl -D {self.data} -m immediate stop"],
+            capture_output=True,
+        )
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -126,9 +141,18 @@ def test_a7_real_redis_stopped_mid_run_still_exactly_once_and_no_500s(db) -> Non
         wait_for(kv.ping, timeout=10, what="redis up")
         clock = FrozenClock()
         settings = harness.bot_settings(url, redis_url=redis_url)
-        wecom = FakeWeCom(corp_id=settings.wecom_corp_id, secret=settings.wecom_secret, agent_id=settings.wecom_agent_id)
-        state = build_state(settings, clock=clock, engine=engine, wecom_transport=wecom.transport(), kv=kv, migrate=False)
-        bot = Bot(state=state, client=TestClient(create_app(settings, state=state, run_worker=False)), wecom=wecom, clock=clock)
+        wecom = FakeWeCom(
+            corp_id=settings.wecom_corp_id, secret=settings.wecom_secret, agent_id=settings.wecom_agent_id
+        )
+        state = build_state(
+            settings, clock=clock, engine=engine, wecom_transport=wecom.transport(), kv=kv, migrate=False
+        )
+        bot = Bot(
+            state=state,
+            client=TestClient(create_app(settings, state=state, run_worker=False)),
+            wecom=wecom,
+            clock=clock,
+        )
         with bot.session() as s, s.begin():
             seed_org(s)
         try:

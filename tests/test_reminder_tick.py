@@ -127,7 +127,10 @@ def test_catch_up_after_downtime_is_sent_once_marked_late(bot: Bot) -> None:
     bot.run_job("reminders", sh(2026, 11, 27, 14, 1))
     [late] = reminder_cards(bot, "rep_e1")
     [fresh] = reminder_cards(bot, "rep_e2")
-    assert late["horizontal_content_list"][0]["value"] == "过期的" and fresh["horizontal_content_list"][0]["value"] == "刚到期的"
+    assert (
+        late["horizontal_content_list"][0]["value"] == "过期的"
+        and fresh["horizontal_content_list"][0]["value"] == "刚到期的"
+    )
     assert late["main_title"]["title"] == "跟进提醒（补发）" and "服务暂停" in late["sub_title_text"]
     assert fresh["main_title"]["title"] == "跟进提醒"
     with bot.session() as s:
@@ -148,4 +151,6 @@ def test_cli_style_now_driving_reports_counts(bot: Bot) -> None:
         f.reminder(s, c, due_at=sh(2026, 11, 25, 9, 0))
     summary = bot.run_job("reminders", sh(2026, 11, 27, 10, 0))
     assert summary.startswith("reminders: 1 cards (1 late), 1 escalations")
-    assert bot.run_job("reminders", sh(2026, 11, 27, 10, 1)).startswith("reminders: 0 cards (0 late), 0 escalations")
+    assert bot.run_job("reminders", sh(2026, 11, 27, 10, 1)).startswith(
+        "reminders: 0 cards (0 late), 0 escalations"
+    )

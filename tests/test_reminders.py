@@ -69,7 +69,9 @@ def test_followup_on_an_ambiguous_customer_asks_for_a_number_and_the_number_pick
     assert "1. " in bot.last_text("rep_e1") and reminders(bot) == []
     bot.send_text("rep_e1", "2")
     [r] = reminders(bot)
-    assert r.customer_id == other and r.title == "打电话" and r.due_at == sh(2026, 11, 30, 9, 0)  # 明天 = Saturday → Monday
+    assert (
+        r.customer_id == other and r.title == "打电话" and r.due_at == sh(2026, 11, 30, 9, 0)
+    )  # 明天 = Saturday → Monday
     assert "华东精密仪器" in bot.last_text("rep_e1")
 
 
@@ -115,7 +117,11 @@ def test_card_done_updates_in_place_and_stale_tap_changes_nothing(bot: Bot) -> N
     bot.send_text("rep_e1", "跟进 华东精密机械 明天上午10点 送样品")
     bot.run_job("reminders", sh(2026, 11, 28, 10, 0))
     [card] = reminder_cards(bot, "rep_e1")
-    assert [h["value"] for h in card["horizontal_content_list"]] == ["送样品", "华东精密机械", "11月28日(周六) 10:00"]
+    assert [h["value"] for h in card["horizontal_content_list"]] == [
+        "送样品",
+        "华东精密机械",
+        "11月28日(周六) 10:00",
+    ]
     bot.clock.set(sh(2026, 11, 28, 10, 5))
     bot.tap("rep_e1", card["task_id"], key_of(card, "已完成"))
     [card] = reminder_cards(bot, "rep_e1")
@@ -208,7 +214,9 @@ def test_todo_lists_pending_approvals_and_is_short(bot: Bot) -> None:
     text = bot.last_text("sup_east")
     assert "事项9" in text and "事项10" not in text
     more = bot.cards("sup_east")[-1]  # the rest is one tap away: 更多
-    assert more["main_title"]["title"] == "还有3条待办" and [b["text"] for b in more["button_list"]] == ["更多"]
+    assert more["main_title"]["title"] == "还有3条待办" and [b["text"] for b in more["button_list"]] == [
+        "更多"
+    ]
     bot.tap("sup_east", more["task_id"], more["button_list"][0]["key"])
     page = bot.last_text("sup_east")
     assert "第2页" in page and "事项10" in page and "事项11" in page and "待审批 报价#" in page
@@ -233,12 +241,17 @@ def test_todo_shows_priority_overdue_and_the_right_hint(bot: Bot) -> None:
     bot.send_text("rep_e1", "待办")
     text = bot.last_text("rep_e1")
     lines = text.splitlines()
-    assert next(ln for ln in lines if ln.startswith(f"#{overdue} ")).startswith(f"#{overdue} 【已逾期】A级 11月26日")
+    assert next(ln for ln in lines if ln.startswith(f"#{overdue} ")).startswith(
+        f"#{overdue} 【已逾期】A级 11月26日"
+    )
     line = next(ln for ln in lines if ln.startswith(f"#{unknown} "))
     assert "级" not in line and "送样品" in line
     assert "「完成 <编号>」" in text and "「已完成」" in text
     # The requester's own quote in approval: not a to-do, but 撤回 is offered.
-    assert "您发起、正在审批的报价" in text and "报价#1 A级 华东精密机械·产线改造 ¥80,000（等陈主管审批，第1/3步）" in text
+    assert (
+        "您发起、正在审批的报价" in text
+        and "报价#1 A级 华东精密机械·产线改造 ¥80,000（等陈主管审批，第1/3步）" in text
+    )
     assert "撤回 #1" in text
 
     # The approver: the quote is a to-do, and the hint is the card, not 完成 <编号>.
@@ -279,12 +292,16 @@ def _send_visit_card(bot: Bot, task_id: str) -> dict[str, Any]:
 def test_visit_followup_buttons_create_once_and_update_card(bot: Bot) -> None:
     with bot.session() as s, s.begin():
         c = f.customer(s, "华东精密机械")
-        visit = f.visit_with_card(s, c, summary="介绍了新款伺服电机，客户关心交期和售后服务，需要下周给出方案")
+        visit = f.visit_with_card(
+            s, c, summary="介绍了新款伺服电机，客户关心交期和售后服务，需要下周给出方案"
+        )
         visit_id, customer_id = visit.id, c.id
     card = _send_visit_card(bot, f"visit-{visit_id}")
     bot.tap("rep_e1", card["task_id"], card["button_list"][1]["key"])
     [r] = reminders(bot)
-    assert r.due_at == sh(2026, 12, 2, 9, 0) and r.customer_id == customer_id and r.source == "visit"  # 3 working days
+    assert (
+        r.due_at == sh(2026, 12, 2, 9, 0) and r.customer_id == customer_id and r.source == "visit"
+    )  # 3 working days
     assert r.title.startswith("跟进拜访：介绍了新款伺服电机") and r.title.endswith("…")
     [updated] = [c for c in bot.cards("rep_e1") if c["task_id"] == f"visit-{visit_id}"]
     assert updated["replace_text"] == "已设置跟进 12月2日(周三) 09:00"
@@ -310,7 +327,11 @@ def test_on_time_rate(bot: Bot) -> None:
         late = f.reminder(s, c, due_at=sh(2026, 11, 12, 9, 0))
         late.status, late.completed_at = "done", sh(2026, 11, 13, 10, 0)  # 25 h
         escalated = f.reminder(s, c, due_at=sh(2026, 11, 14, 9, 0))
-        escalated.status, escalated.completed_at, escalated.escalated_at = "done", sh(2026, 11, 14, 10, 0), sh(2026, 11, 15, 9, 0)
+        escalated.status, escalated.completed_at, escalated.escalated_at = (
+            "done",
+            sh(2026, 11, 14, 10, 0),
+            sh(2026, 11, 15, 9, 0),
+        )
         f.reminder(s, c, due_at=sh(2026, 11, 20, 9, 0))  # still open: due, not done
         cancelled = f.reminder(s, c, due_at=sh(2026, 11, 21, 9, 0))
         cancelled.status = "cancelled"

@@ -29,7 +29,9 @@ def test_pg_claims_compile_with_skip_locked() -> None:
     ):
         assert "FOR UPDATE SKIP LOCKED" in str(query.compile(dialect=postgresql.dialect()))
     # SQLite silently drops the clause; there the conditional UPDATE alone carries exactly-once.
-    assert "FOR UPDATE" not in str(svc.due_candidates(now=NOW, limit=10, postgres=False).compile(dialect=sqlite.dialect()))
+    assert "FOR UPDATE" not in str(
+        svc.due_candidates(now=NOW, limit=10, postgres=False).compile(dialect=sqlite.dialect())
+    )
 
 
 @dataclass
@@ -105,7 +107,9 @@ def test_pg_four_concurrent_ticks_send_each_reminder_once(pg_db: tuple[str, Engi
         # ...and the owner's daily budget held under the race: follow-ups use at most slots 1-4, each once.
         slots = s.scalars(select(Push.slot).where(Push.slot.is_not(None))).all()
         assert sorted(slots) == list(range(1, len(slots) + 1)) and len(slots) <= 4
-        sent = s.scalars(select(OutboxMessage.dedup_key).where(OutboxMessage.dedup_key.like("push:reminder:%"))).all()
+        sent = s.scalars(
+            select(OutboxMessage.dedup_key).where(OutboxMessage.dedup_key.like("push:reminder:%"))
+        ).all()
         assert len(sent) == len(slots)
         assert s.scalar(select(func.count()).select_from(CardTask).where(CardTask.kind == "reminder")) == 20
         assert s.scalar(select(func.count()).select_from(Reminder).where(Reminder.notified_at.is_(None))) == 0
@@ -130,7 +134,11 @@ def test_pg_concurrent_escalations_once(pg_db: tuple[str, Engine]) -> None:
     assert sum(e for _, _, e in results) == 10
     with factory() as s:
         # Each overdue reminder is in exactly one team escalation (one card per run and supervisor).
-        keys = s.scalars(select(Push.dedup_key).where(Push.dedup_key.like("reminder-escalate:%"), Push.recipient == "sup_east")).all()
+        keys = s.scalars(
+            select(Push.dedup_key).where(
+                Push.dedup_key.like("reminder-escalate:%"), Push.recipient == "sup_east"
+            )
+        ).all()
         ids = [int(i) for key in keys for i in key.split(":", 1)[1].split("-")]
         assert sorted(ids) == sorted(set(ids)) and len(ids) == 10
         slots = s.scalars(select(Push.slot).where(Push.recipient == "sup_east", Push.slot.is_not(None))).all()

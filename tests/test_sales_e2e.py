@@ -12,13 +12,18 @@ from tests.harness import Bot
 
 def counts(bot: Bot) -> tuple[int, ...]:
     with bot.session() as s:
-        return tuple(s.scalar(select(func.count()).select_from(m)) or 0 for m in (Customer, Visit, Opportunity, Quote, Reminder))
+        return tuple(
+            s.scalar(select(func.count()).select_from(m)) or 0
+            for m in (Customer, Visit, Opportunity, Quote, Reminder)
+        )
 
 
 def test_done_when(mbot: Bot) -> None:
     bot = mbot
     # a customer created with all fields in one message
-    bot.send_text("rep_e1", "新客户 华东精密 行业=机械 联系人=王经理 电话=13812345678 地址=上海嘉定 用电负荷等级=一级")
+    bot.send_text(
+        "rep_e1", "新客户 华东精密 行业=机械 联系人=王经理 电话=13812345678 地址=上海嘉定 用电负荷等级=一级"
+    )
     assert "已创建客户「华东精密」" in bot.last_text("rep_e1")
     # a missing field asked for
     bot.send_text("rep_e1", "新客户 苏州精工 联系人=李工")
@@ -59,11 +64,23 @@ def test_done_when(mbot: Bot) -> None:
     bot.send_text("rep_e1", "推进 改造项目")
     assert "需要至少一次拜访记录" in bot.last_text("rep_e1")
     with bot.session() as s:
-        assert {o.name: o.stage for o in s.scalars(select(Opportunity))} == {"二期产线": "方案制定", "改造项目": "初步接洽"}
+        assert {o.name: o.stage for o in s.scalars(select(Opportunity))} == {
+            "二期产线": "方案制定",
+            "改造项目": "初步接洽",
+        }
 
     # malformed 拜访, 商机, 报价, 跟进, 推进 each answered with the usage, nothing changed
     before = counts(bot)
-    for text in ("拜访", "拜访 华东精密", "商机", "商机 华东精密", "报价", "报价 二期产线 很多", "跟进", "推进"):
+    for text in (
+        "拜访",
+        "拜访 华东精密",
+        "商机",
+        "商机 华东精密",
+        "报价",
+        "报价 二期产线 很多",
+        "跟进",
+        "推进",
+    ):
         bot.send_text("rep_e1", text)
         reply = bot.last_text("rep_e1")
         assert "例" in reply, (text, reply)

@@ -96,10 +96,14 @@ def test_duplicate_check_does_not_reveal_other_scopes(world: Bot) -> None:
 def test_tech_lead_sees_customers_routed_to_them(world: Bot) -> None:
     with world.session() as s, s.begin():
         opp = s.scalars(select(Opportunity)).one()
-        quote = Quote(opportunity_id=opp.id, amount=Decimal(300000), requester_userid="rep_e1", created_at=world.clock())
+        quote = Quote(
+            opportunity_id=opp.id, amount=Decimal(300000), requester_userid="rep_e1", created_at=world.clock()
+        )
         s.add(quote)
         s.flush()
-        s.add(ApprovalStep(quote_id=quote.id, seq=2, role="tech_lead", approver_userid="tech", status="pending"))  # a waiting step shows nothing (issue 16 #5)
+        s.add(
+            ApprovalStep(quote_id=quote.id, seq=2, role="tech_lead", approver_userid="tech", status="pending")
+        )  # a waiting step shows nothing (issue 16 #5)
     world.send_text("tech", "客户 华东精密")
     assert world.last_text("tech").startswith("【华东精密】")
     world.send_text("tech", "客户 华东精工")

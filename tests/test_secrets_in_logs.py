@@ -14,6 +14,7 @@ SECRET_TEXT = "机密报价九折 98765"
 
 def _scenario(bot: Bot) -> list[str]:
     """帮助 from a rep, a token refresh, a failed send, a bad signature; returns the texts that went out."""
+
     def now() -> float:
         return bot.clock().timestamp()
 
@@ -28,11 +29,15 @@ def _scenario(bot: Bot) -> list[str]:
     bot.wecom.fail_next(81013, "message/send")  # a failed send
     bot.send_text("sup_east", "帮助")
     bot.deliver()
-    bot.client.post("/wecom/callback?msg_signature=00&timestamp=1&nonce=2", content=b"<xml><Encrypt>abc</Encrypt></xml>")
+    bot.client.post(
+        "/wecom/callback?msg_signature=00&timestamp=1&nonce=2", content=b"<xml><Encrypt>abc</Encrypt></xml>"
+    )
     return bot.texts("rep_e1") + bot.texts("rep_e2")
 
 
-def test_b17_debug_logs_hold_no_secret_and_no_message_text(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+def test_b17_debug_logs_hold_no_secret_and_no_message_text(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)  # the root logger and everything below it, httpx included
     sent = _scenario(bot)
     assert len(bot.wecom.calls_to("gettoken")) >= 2  # the refresh really happened

@@ -19,8 +19,13 @@ RULES = default_config().segments
 
 def stats(**kw: object) -> ContractStats:
     base: dict[str, object] = dict(
-        count=1, last_signed=NIGHT, star_count=1, star_total=Decimal(0), recent_total=Decimal(0),
-        previous_total=Decimal(0), dormant_window_count=1,
+        count=1,
+        last_signed=NIGHT,
+        star_count=1,
+        star_total=Decimal(0),
+        recent_total=Decimal(0),
+        previous_total=Decimal(0),
+        dormant_window_count=1,
     )
     base.update(kw)
     return ContractStats(**base)  # type: ignore[arg-type]
@@ -37,7 +42,10 @@ def test_rules_in_order_at_their_edges() -> None:
     assert classify(stats(recent_total=Decimal("149999.99"), previous_total=Decimal(100000)), RULES) == "稳定"
     assert classify(stats(recent_total=Decimal(10), previous_total=Decimal(0)), RULES) == "成长"
     # 休眠 wins over everything.
-    assert classify(stats(count=5, star_count=5, star_total=Decimal(10**6), dormant_window_count=0), RULES) == "休眠"
+    assert (
+        classify(stats(count=5, star_count=5, star_total=Decimal(10**6), dormant_window_count=0), RULES)
+        == "休眠"
+    )
     # 明星 wins over 成长.
     star_and_growing = stats(count=3, star_count=3, star_total=Decimal(300000), recent_total=Decimal(300000))
     assert classify(star_and_growing, RULES) == "明星"
@@ -99,7 +107,9 @@ def test_dormant_customer_gets_one_wakeup_per_dormancy(bot: Bot) -> None:
     later = NIGHT + timedelta(days=2 + 181, hours=12)
     bot.run_job("segments", later)
     with bot.session() as s:
-        reminders = list(s.scalars(select(Reminder).where(Reminder.source == "dormant").order_by(Reminder.id)))
+        reminders = list(
+            s.scalars(select(Reminder).where(Reminder.source == "dormant").order_by(Reminder.id))
+        )
     assert len(reminders) == 2 and reminders[1].due_at == later  # after 09:00: due now
 
 

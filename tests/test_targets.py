@@ -23,16 +23,30 @@ def targets(bot: Bot) -> dict[tuple[str, str, str, str], Decimal]:
 
 def sign(bot: Bot, *, rep: str, amount: int, when: datetime, paid: int = 0) -> None:
     with bot.session() as s, s.begin():
-        customer = Customer(name=f"客户{amount}{rep}", name_norm=f"客户{amount}{rep}", owner_userid=rep, region="华东",
-                            custom={}, created_at=when, updated_at=when)
+        customer = Customer(
+            name=f"客户{amount}{rep}",
+            name_norm=f"客户{amount}{rep}",
+            owner_userid=rep,
+            region="华东",
+            custom={},
+            created_at=when,
+            updated_at=when,
+        )
         s.add(customer)
         s.flush()
         contract = Contract(customer_id=customer.id, amount=Decimal(amount), signed_at=when, signed_by=rep)
         s.add(contract)
         s.flush()
         if paid:
-            s.add(Payment(contract_id=contract.id, customer_id=customer.id, amount=Decimal(paid), received_at=when,
-                          recorded_by=rep))
+            s.add(
+                Payment(
+                    contract_id=contract.id,
+                    customer_id=customer.id,
+                    amount=Decimal(paid),
+                    received_at=when,
+                    recorded_by=rep,
+                )
+            )
 
 
 def test_supervisor_sets_a_reps_target_in_chat(bot: Bot) -> None:
@@ -115,12 +129,27 @@ def test_quarter_rolls_up_months(bot: Bot) -> None:
     now = datetime(2026, 11, 10, 10, tzinfo=SH).astimezone(UTC)
     with bot.session() as s, s.begin():
         for month, value in (("2026-10", 10), ("2026-11", 20), ("2026-12", 30)):
-            svc.upsert_target(s, level=Level.REP, key="rep_e1", month=month, metric=Metric.SIGNED,
-                              value=Decimal(value * 10000), actor="admin", now=now)
+            svc.upsert_target(
+                s,
+                level=Level.REP,
+                key="rep_e1",
+                month=month,
+                metric=Metric.SIGNED,
+                value=Decimal(value * 10000),
+                actor="admin",
+                now=now,
+            )
     sign(bot, rep="rep_e1", amount=150000, when=datetime(2026, 10, 5, 10, tzinfo=SH))
     with bot.session() as s:
-        q = svc.progress(s, level=Level.REP, key="rep_e1", months=svc.quarter_months("2026-11"), now=now,
-                         config=bot.state.config, metrics=[Metric.SIGNED])[0]
+        q = svc.progress(
+            s,
+            level=Level.REP,
+            key="rep_e1",
+            months=svc.quarter_months("2026-11"),
+            now=now,
+            config=bot.state.config,
+            metrics=[Metric.SIGNED],
+        )[0]
     assert q.target == Decimal("600000.00") and q.done == Decimal("150000.00")
 
 
@@ -137,20 +166,23 @@ def test_import_report_rejects_and_rerun(bot: Bot, tmp_path, monkeypatch, capsys
     monkeypatch.setenv("DATABASE_URL", bot.state.settings.database_url)
     monkeypatch.delenv("SALESBOT_CONFIG", raising=False)
     path = tmp_path / "目标.csv"
-    _sheet(path, [
-        ["账号", "姓名", "区域", "月份", "指标", "目标"],
-        ["rep_e1", "", "", "2026-12", "签约", "50万"],
-        ["", "李娜", "", "2026年12月", "回款", "300000"],
-        ["", "", "华东", "2026-12", "签约", "60万"],
-        ["", "", "全公司", "2026-12", "拜访", "300"],
-        ["ghost", "", "", "2026-12", "签约", "5万"],           # nobody
-        ["rep_e2", "", "", "2026-13", "签约", "5万"],          # bad month
-        ["rep_e2", "", "", "2026-12", "利润", "5万"],          # bad metric
-        ["rep_e2", "", "", "2026-12", "拜访", "3.5"],           # counts are integers
-        ["rep_s1", "", "", "2026-12", "签约", "abc"],           # bad value
-        ["", "", "西北", "2026-12", "签约", "5万"],            # no such region
-        ["rep_e2", "", "", "2026-12", "签约", "20万"],
-    ])
+    _sheet(
+        path,
+        [
+            ["账号", "姓名", "区域", "月份", "指标", "目标"],
+            ["rep_e1", "", "", "2026-12", "签约", "50万"],
+            ["", "李娜", "", "2026年12月", "回款", "300000"],
+            ["", "", "华东", "2026-12", "签约", "60万"],
+            ["", "", "全公司", "2026-12", "拜访", "300"],
+            ["ghost", "", "", "2026-12", "签约", "5万"],  # nobody
+            ["rep_e2", "", "", "2026-13", "签约", "5万"],  # bad month
+            ["rep_e2", "", "", "2026-12", "利润", "5万"],  # bad metric
+            ["rep_e2", "", "", "2026-12", "拜访", "3.5"],  # counts are integers
+            ["rep_s1", "", "", "2026-12", "签约", "abc"],  # bad value
+            ["", "", "西北", "2026-12", "签约", "5万"],  # no such region
+            ["rep_e2", "", "", "2026-12", "签约", "20万"],
+        ],
+    )
     assert main(["targets", "import", str(path)]) == 0
     out = capsys.readouterr().out
     assert "共 11 行：新设 5，更新 0，未变 0" in out and "跳过 6" in out
@@ -201,7 +233,11 @@ def test_nudges_at_50_and_100_percent_each_once(bot: Bot) -> None:
     bot.run_job("targets", datetime(2026, 12, 10, 13, 17, tzinfo=SH))
     assert len(bot.texts("rep_e1")) == before  # two events in one run: one folded message (the push budget)
     folded = [c["sub_title_text"] for c in bot.cards("rep_e1")]
-    assert len(folded) == 1 and "本月签约目标已达成（112%）" in folded[0] and "本月回款目标已达成（100%）" in folded[0]
+    assert (
+        len(folded) == 1
+        and "本月签约目标已达成（112%）" in folded[0]
+        and "本月回款目标已达成（100%）" in folded[0]
+    )
     assert "过半" not in folded[0]  # passing 100% at once does not also announce 50%
     bot.run_job("targets", datetime(2026, 12, 11, 9, 17, tzinfo=SH))
     assert len(bot.texts("rep_e1")) == before and len(bot.cards("rep_e1")) == 1
@@ -251,7 +287,9 @@ def test_demo_company_has_targets_and_a_rep_sees_them(tmp_path) -> None:  # type
     app, state = build_demo(tmp_path / "demo", now=now, run_worker=False)
     try:
         with TestClient(app) as client:
-            messages = client.post("/sim/api/send", json={"userid": "rep_e01", "text": "我的目标"}).json()["messages"]
+            messages = client.post("/sim/api/send", json={"userid": "rep_e01", "text": "我的目标"}).json()[
+                "messages"
+            ]
             answer = "\n".join(m.get("text", "") for m in messages if m["from"] == "bot")
             assert "月目标（截至" in answer and "签约：目标" in answer and "回款：目标" in answer
             assert "季度：签约" in answer
@@ -265,13 +303,28 @@ def test_demo_company_has_targets_and_a_rep_sees_them(tmp_path) -> None:  # type
 def test_quarter_counts_only_the_months_that_have_a_target(bot: Bot) -> None:
     now = datetime(2026, 12, 10, 10, tzinfo=SH).astimezone(UTC)
     with bot.session() as s, s.begin():
-        svc.upsert_target(s, level=Level.REP, key="rep_e1", month="2026-12", metric=Metric.SIGNED,
-                          value=Decimal(300000), actor="admin", now=now)
+        svc.upsert_target(
+            s,
+            level=Level.REP,
+            key="rep_e1",
+            month="2026-12",
+            metric=Metric.SIGNED,
+            value=Decimal(300000),
+            actor="admin",
+            now=now,
+        )
     sign(bot, rep="rep_e1", amount=500000, when=datetime(2026, 10, 5, 10, tzinfo=SH))  # before any target
     sign(bot, rep="rep_e1", amount=100000, when=datetime(2026, 12, 5, 10, tzinfo=SH))
     with bot.session() as s:
-        q = svc.progress(s, level=Level.REP, key="rep_e1", months=svc.quarter_months("2026-12"), now=now,
-                         config=bot.state.config, metrics=[Metric.SIGNED])[0]
+        q = svc.progress(
+            s,
+            level=Level.REP,
+            key="rep_e1",
+            months=svc.quarter_months("2026-12"),
+            now=now,
+            config=bot.state.config,
+            metrics=[Metric.SIGNED],
+        )[0]
     assert (q.target, q.done) == (Decimal("300000.00"), Decimal("100000.00"))
 
 
@@ -279,7 +332,9 @@ def test_free_form_question_answers_with_the_target(bot: Bot) -> None:
     bot.clock.set(datetime(2026, 12, 15, 10, 0, tzinfo=SH))
     sign(bot, rep="rep_e1", amount=200000, when=datetime(2026, 12, 3, 10, tzinfo=SH))
     bot.send_text("rep_e1", "我这个月完成多少")
-    assert "签约" in bot.last_text("rep_e1") and "目标" not in bot.last_text("rep_e1")  # no target: the plain figures
+    assert "签约" in bot.last_text("rep_e1") and "目标" not in bot.last_text(
+        "rep_e1"
+    )  # no target: the plain figures
     bot.send_text("sup_east", "目标 张伟 12月 签约 50万")
     bot.send_text("rep_e1", "我这个月完成多少")
     assert "签约：目标 50万，完成 20万（40%）" in bot.last_text("rep_e1")
@@ -294,8 +349,17 @@ def test_a_nudge_that_does_not_fit_the_days_budget_waits_in_todo(bot: Bot) -> No
     sign(bot, rep="rep_e1", amount=260000, when=datetime(2026, 12, 3, 10, tzinfo=SH))
     with bot.session() as s, s.begin():  # three progress pushes already today: progress news has no slot left
         for i in range(3):
-            pushes.push(s, to="rep_e1", kind="progress", priority=pushes.Priority.PROGRESS, reply=T(f"消息{i}"),
-                        line=f"消息{i}", key=f"test:{i}", now=bot.clock(), config=bot.state.config.pushes)
+            pushes.push(
+                s,
+                to="rep_e1",
+                kind="progress",
+                priority=pushes.Priority.PROGRESS,
+                reply=T(f"消息{i}"),
+                line=f"消息{i}",
+                key=f"test:{i}",
+                now=bot.clock(),
+                config=bot.state.config.pushes,
+            )
     bot.deliver()
     before = len(bot.texts("rep_e1")) + len(bot.cards("rep_e1"))
     bot.run_job("targets", datetime(2026, 12, 10, 9, 17, tzinfo=SH))

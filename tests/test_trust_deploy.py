@@ -17,7 +17,9 @@ SCHEMA = "h16_migration_race"
 
 def test_case17_every_compose_service_restarts_unless_stopped() -> None:
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]
-    assert {name: svc.get("restart") for name, svc in services.items()} == dict.fromkeys(services, "unless-stopped")
+    assert {name: svc.get("restart") for name, svc in services.items()} == dict.fromkeys(
+        services, "unless-stopped"
+    )
 
 
 def test_case17_two_replicas_migrate_an_empty_database_at_once(pg_db: tuple[str, Engine]) -> None:

@@ -104,7 +104,12 @@ def test_exports_write_formulas_as_text(bot: Bot, tmp_path: Path) -> None:
         export_customers(s, path=tmp_path / "c.xlsx", config=config)
         export_visits(s, path=tmp_path / "v.xlsx", config=config)
         export_opportunities(s, path=tmp_path / "o.xlsx", config=config)
-    for name, typed in (("c.xlsx", FORMULA), ("c.xlsx", "+86 上海"), ("v.xlsx", "@SUM(1,2)"), ("o.xlsx", FORMULA)):
+    for name, typed in (
+        ("c.xlsx", FORMULA),
+        ("c.xlsx", "+86 上海"),
+        ("v.xlsx", "@SUM(1,2)"),
+        ("o.xlsx", FORMULA),
+    ):
         cells = _cells(tmp_path / name)
         assert (typed, "s") in cells, (name, cells)
         assert not any(kind == "f" for _, kind in cells)

@@ -60,7 +60,9 @@ def test_case15_unreadable_files_get_one_chinese_line(
     no_bom = tmp_path / "utf16.csv"
     no_bom.write_bytes((HEADER + ROW).encode("utf-16-le"))
     huge = tmp_path / "huge.csv"
-    huge.write_text(HEADER + "远大设备," + "长" * 140_000 + ",13812345678,机械,华东,rep_e1,上海\n", encoding="utf-8")
+    huge.write_text(
+        HEADER + "远大设备," + "长" * 140_000 + ",13812345678,机械,华东,rep_e1,上海\n", encoding="utf-8"
+    )
     corrupt = tmp_path / "corrupt.xlsx"
     corrupt.write_bytes(b"PK\x03\x04 this is not really a workbook")
     dtd = _xlsx_with_dtd(tmp_path / "dtd.xlsx")
@@ -69,11 +71,17 @@ def test_case15_unreadable_files_get_one_chinese_line(
         for command in ("customers", "org") if path != huge else ("customers",):
             code, err = _import(path, capsys, command)
             assert code == 1, (path, command)
-            assert problem in err and "Traceback" not in err and len(err.splitlines()) == 1, (path, command, err)
+            assert problem in err and "Traceback" not in err and len(err.splitlines()) == 1, (
+                path,
+                command,
+                err,
+            )
     assert _customers(env) == 0
 
 
-def test_case15_a_utf16_file_with_its_bom_is_read(env: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_case15_a_utf16_file_with_its_bom_is_read(
+    env: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "utf16bom.csv"
     path.write_bytes((HEADER + ROW).encode("utf-16"))
     code = main(["customers", "import", str(path)])

@@ -24,7 +24,11 @@ def _quote(bot: Bot) -> Quote:
 def _approve_all(bot: Bot, quote_id: int) -> None:
     for _ in range(3):
         with bot.session() as s:
-            step = s.scalar(select(ApprovalStep).where(ApprovalStep.quote_id == quote_id, ApprovalStep.status == "pending"))
+            step = s.scalar(
+                select(ApprovalStep).where(
+                    ApprovalStep.quote_id == quote_id, ApprovalStep.status == "pending"
+                )
+            )
             if step is None:
                 return
             who, task = step.approver_userid, step.task_id
@@ -96,7 +100,9 @@ def test_contract_on_an_opportunity_that_has_one_says_so(bot: Bot) -> None:
         contract_id = s.scalars(select(Contract.id)).one()
     bot.send_text("rep_e1", "合同 数控改造 7万")
     reply = bot.last_text("rep_e1")
-    assert f"已经有合同 #{contract_id}" in reply and "没有重复登记" in reply and not reply.startswith("已登记")
+    assert (
+        f"已经有合同 #{contract_id}" in reply and "没有重复登记" in reply and not reply.startswith("已登记")
+    )
     assert _contracts(bot) == 1
 
 
@@ -106,7 +112,10 @@ def test_a_phone_of_another_customer_is_pointed_out_with_a_way_on(bot: Bot) -> N
     bot.send_text("rep_e1", "新客户 宁波星辰电气 联系人=王经理 电话=13812345678 地址=宁波")
     bot.send_text("rep_e1", "新客户 杭州远大设备 联系人=李工 电话=13812345678 地址=杭州")
     card = bot.cards("rep_e1")[-1]
-    assert "电话已登记在「宁波星辰电气」" in card["sub_title_text"] and "确认是另一家客户" in card["sub_title_text"]
+    assert (
+        "电话已登记在「宁波星辰电气」" in card["sub_title_text"]
+        and "确认是另一家客户" in card["sub_title_text"]
+    )
     assert [b["text"] for b in card["button_list"]] == ["仍然新建", "取消"]
     bot.tap("rep_e2", card["task_id"], card["button_list"][0]["key"])  # not theirs: nothing
     bot.tap("rep_e1", card["task_id"], card["button_list"][0]["key"])
@@ -120,7 +129,9 @@ def test_a_phone_of_another_customer_is_pointed_out_with_a_way_on(bot: Bot) -> N
     assert "已有客户「宁波星辰电气」" in bot.last_text("rep_e1")
 
 
-def test_withdraw_returns_the_opportunity_to_the_stage_it_was_at_when_the_quote_was_requested(bot: Bot) -> None:
+def test_withdraw_returns_the_opportunity_to_the_stage_it_was_at_when_the_quote_was_requested(
+    bot: Bot,
+) -> None:
     seed_opportunity(bot)
     with bot.session() as s, s.begin():
         s.scalars(select(Opportunity)).one().stage = "线索分配"
@@ -161,10 +172,24 @@ def test_a_payment_by_customer_name_asks_which_contract_and_outstanding_is_per_c
     seed_opportunity(bot)
     with bot.session() as s, s.begin():
         opp = s.scalars(select(Opportunity)).one()
-        s.add(Contract(opportunity_id=opp.id, customer_id=opp.customer_id, amount=Decimal(166000),
-                       signed_at=bot.clock(), signed_by="rep_e1"))
-        s.add(Contract(opportunity_id=None, customer_id=opp.customer_id, amount=Decimal(36000),
-                       signed_at=bot.clock(), signed_by="rep_e1"))
+        s.add(
+            Contract(
+                opportunity_id=opp.id,
+                customer_id=opp.customer_id,
+                amount=Decimal(166000),
+                signed_at=bot.clock(),
+                signed_by="rep_e1",
+            )
+        )
+        s.add(
+            Contract(
+                opportunity_id=None,
+                customer_id=opp.customer_id,
+                amount=Decimal(36000),
+                signed_at=bot.clock(),
+                signed_by="rep_e1",
+            )
+        )
     bot.send_text("rep_e1", "回款 华东精密 3万")
     reply = bot.last_text("rep_e1")
     assert "2 份未收完的合同" in reply and "请指定合同编号" in reply and "例：回款 #" in reply

@@ -41,7 +41,9 @@ def test_case10_chat_answers_the_limit_for_an_overlong_name_or_contact(bot: Bot)
     assert _count(bot, Opportunity) == before
 
 
-def test_case10_an_overlong_import_row_is_rejected_and_the_rest_of_the_batch_saved(bot: Bot, tmp_path: Path) -> None:
+def test_case10_an_overlong_import_row_is_rejected_and_the_rest_of_the_batch_saved(
+    bot: Bot, tmp_path: Path
+) -> None:
     rows = ["客户名称,联系人,联系电话,行业,区域,负责人,地址"]
     rows += [f"客户{i},王经理,1381234567{i},机械,华东,rep_e1,上海" for i in range(4)]
     rows.insert(3, f"{LONG_NAME},王经理,13912345678,机械,华东,rep_e1,上海")
@@ -62,7 +64,9 @@ def test_case10_configuration_refuses_a_stage_or_choice_longer_than_its_column(t
     with pytest.raises(ConfigError, match="最多 16 个字"):
         load_config(path)
     path.write_text(
-        "customer_fields:\n  - key: name\n  - key: region\n    kind: choice\n    choices: [华东, " + "区" * 70 + "]\n",
+        "customer_fields:\n  - key: name\n  - key: region\n    kind: choice\n    choices: [华东, "
+        + "区" * 70
+        + "]\n",
         encoding="utf-8",
     )
     with pytest.raises(ConfigError, match="最多 64 个字"):

@@ -14,18 +14,31 @@ from tests.approvals_factory import seed_opportunity
 from tests.harness import ORG, Bot
 
 APPROVE = "v1:quote.approve"
-ROLE_CN = {"director": "总经理", "admin": "管理员", "supervisor": "销售主管", "rep": "销售", "tech_lead": "技术负责人",
-           "finance": "财务经理"}
+ROLE_CN = {
+    "director": "总经理",
+    "admin": "管理员",
+    "supervisor": "销售主管",
+    "rep": "销售",
+    "tech_lead": "技术负责人",
+    "finance": "财务经理",
+}
 
 
 def org_csv(path: Path, rows: list[tuple[str, str, str, str, str]]) -> Path:
-    lines = ["账号,姓名,角色,区域,上级"] + [",".join((u, n, ROLE_CN.get(r, r), g, m)) for u, n, r, g, m in rows]
+    lines = ["账号,姓名,角色,区域,上级"] + [
+        ",".join((u, n, ROLE_CN.get(r, r), g, m)) for u, n, r, g, m in rows
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
-def run_import(db: tuple[str, Engine], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-               path: Path, *extra: str) -> str:
+def run_import(
+    db: tuple[str, Engine],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    path: Path,
+    *extra: str,
+) -> str:
     monkeypatch.setenv("DATABASE_URL", db[0])
     monkeypatch.delenv("SALESBOT_CONFIG", raising=False)
     assert main(["org", "import", str(path), *extra]) == 0, capsys.readouterr().err
@@ -43,13 +56,18 @@ def request(bot: Bot, text: str = "报价 数控改造 8万 含安装", who: str
 
 def step(bot: Bot, quote_id: int, seq: int = 1) -> ApprovalStep:
     with bot.session() as s:
-        found = s.scalars(select(ApprovalStep).where(ApprovalStep.quote_id == quote_id, ApprovalStep.seq == seq)).one()
+        found = s.scalars(
+            select(ApprovalStep).where(ApprovalStep.quote_id == quote_id, ApprovalStep.seq == seq)
+        ).one()
         s.expunge(found)
         return found
 
 
 def test_case1_a_person_missing_from_the_reimport_is_deactivated_and_loses_their_approvals(
-    bot: Bot, db: tuple[str, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    bot: Bot,
+    db: tuple[str, Engine],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     seed_opportunity(bot)
@@ -87,7 +105,10 @@ def test_case2_a_demoted_approver_cannot_approve_what_was_routed_to_her(bot: Bot
     bot.tap("sup_east", card["task_id"], APPROVE)
     assert step(bot, q.id).status == "pending"
     assert "已失效或不属于您" in bot.last_text("sup_east")
-    with bot.session() as s, s.begin():  # moved to another region (and no longer 张伟's manager): not 华东's any more
+    with (
+        bot.session() as s,
+        s.begin(),
+    ):  # moved to another region (and no longer 张伟's manager): not 华东's any more
         s.execute(update(User).where(User.userid == "sup_east").values(role="supervisor", region="华南"))
         s.execute(update(User).where(User.userid == "rep_e1").values(manager_userid="boss"))
     bot.tap("sup_east", card["task_id"], APPROVE)
@@ -103,12 +124,21 @@ def test_case4_delegation_only_to_someone_who_may_approve(bot: Bot) -> None:
         assert s.scalars(select(Delegation)).all() == []
 
 
-def test_case4_a_delegate_who_approves_another_step_of_the_quote_gets_no_card_and_cannot_approve(bot: Bot) -> None:
+def test_case4_a_delegate_who_approves_another_step_of_the_quote_gets_no_card_and_cannot_approve(
+    bot: Bot,
+) -> None:
     seed_opportunity(bot)
     now = bot.clock()
     with bot.session() as s, s.begin():  # an old delegation from 陈主管 to the tech lead
-        s.add(Delegation(approver_userid="sup_east", delegate_userid="tech", starts_at=now - timedelta(days=1),
-                         ends_at=now + timedelta(days=7), created_at=now - timedelta(days=1)))
+        s.add(
+            Delegation(
+                approver_userid="sup_east",
+                delegate_userid="tech",
+                starts_at=now - timedelta(days=1),
+                ends_at=now + timedelta(days=7),
+                created_at=now - timedelta(days=1),
+            )
+        )
     q = request(bot, "报价 数控改造 80万 含安装")  # supervisor → 技术负责人 → 财务经理
     assert [s_.approver_userid for s_ in (step(bot, q.id, 1), step(bot, q.id, 2))] == ["sup_east", "tech"]
     assert bot.cards("tech") == []
@@ -131,14 +161,20 @@ def test_case12_forged_and_foreign_task_ids_get_one_answer_and_ids_are_not_seque
 
 
 def test_case16_org_import_refuses_userids_wecom_never_issues(
-    db: tuple[str, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    db: tuple[str, Engine],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    path = org_csv(tmp_path / "org.csv", [
-        ("boss", "王总", "director", "", ""),
-        ("@all", "全员", "supervisor", "华东", "boss"),
-        ("a|b", "两人", "rep", "华东", "boss"),
-        ("zhang.san@x", "张三", "rep", "华东", "boss"),
-    ])
+    path = org_csv(
+        tmp_path / "org.csv",
+        [
+            ("boss", "王总", "director", "", ""),
+            ("@all", "全员", "supervisor", "华东", "boss"),
+            ("a|b", "两人", "rep", "华东", "boss"),
+            ("zhang.san@x", "张三", "rep", "华东", "boss"),
+        ],
+    )
     out = run_import(db, monkeypatch, capsys, path)
     assert out.splitlines()[0] == "新建 2 人，更新 0 人，未变 0 人，拒绝 2 行"
     assert "第 3 行 @all：账号「@all」无效" in out and "第 4 行 a|b：账号「a|b」无效" in out

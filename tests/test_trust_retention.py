@@ -37,7 +37,9 @@ def test_retention_prunes_old_handled_rows_and_keeps_dead_letters(bot: Bot) -> N
     assert old_inbound[0] in inbound and all(i not in inbound for i in old_inbound[1:])
     assert outbox.get(old_outbox[0]) == "dead" and all(i not in outbox for i in old_outbox[1:])
     assert len(inbound) == 2 and "sent" in outbox.values()  # the recent ones stay
-    assert f"pruned {len(old_inbound) - 1} handled inbound events and {len(old_outbox) - 1} delivered" in summary
+    assert (
+        f"pruned {len(old_inbound) - 1} handled inbound events and {len(old_outbox) - 1} delivered" in summary
+    )
 
 
 def test_retention_period_is_configurable(bot: Bot) -> None:

@@ -13,7 +13,11 @@ APPROVE = "v1:quote.approve"
 
 def _task(bot: Bot, quote_id: int, seq: int) -> str:
     with bot.session() as s:
-        return str(s.scalar(select(ApprovalStep.task_id).where(ApprovalStep.quote_id == quote_id, ApprovalStep.seq == seq)))
+        return str(
+            s.scalar(
+                select(ApprovalStep.task_id).where(ApprovalStep.quote_id == quote_id, ApprovalStep.seq == seq)
+            )
+        )
 
 
 def _quote_id(bot: Bot) -> int:
@@ -32,7 +36,9 @@ def test_case5_tech_lead_sees_a_customer_only_while_a_step_of_theirs_is_pending_
     bot.send_text("tech", "客户 华东精密")
     view = bot.last_text("tech")
     assert view.startswith("【华东精密】") and f"报价 #{q} 数控改造 ¥800,000" in view and "待您审批" in view
-    assert "13812345678" not in view and "拜访" not in view and "联系人" not in view  # only what the card shows
+    assert (
+        "13812345678" not in view and "拜访" not in view and "联系人" not in view
+    )  # only what the card shows
     bot.send_text("tech", "跟进 华东精密 明天上午10点 催款")  # reading is not acting
     assert "没有找到客户" in bot.last_text("tech")
     bot.tap("tech", _task(bot, q, 2), APPROVE)
@@ -44,7 +50,9 @@ def test_case5_tech_lead_sees_a_customer_only_while_a_step_of_theirs_is_pending_
     assert bot.last_text("fin").startswith("没有找到客户")
 
 
-def test_case6_a_reps_typed_region_does_not_move_the_customer_out_of_their_supervisors_sight(bot: Bot) -> None:
+def test_case6_a_reps_typed_region_does_not_move_the_customer_out_of_their_supervisors_sight(
+    bot: Bot,
+) -> None:
     bot.send_text("rep_e1", "新客户 远大设备 联系人=王经理 电话=13812345678 地址=上海 区域=华南")
     assert "已创建客户「远大设备」" in bot.last_text("rep_e1")
     with bot.session() as s:

@@ -14,14 +14,18 @@ from tests.test_conversation import add_customer
 from tests.test_understanding_similar_names import _understand, world  # noqa: F401  (fixture)
 
 
-@pytest.mark.parametrize("text", ["华东这个月回款多少了", "华东这个月签了多少", "华南本周完成了多少", "华东这个月怎么样"])
+@pytest.mark.parametrize(
+    "text", ["华东这个月回款多少了", "华东这个月签了多少", "华南本周完成了多少", "华东这个月怎么样"]
+)
 @pytest.mark.parametrize("who", ["boss", "sup_e"])
 def test_a_named_region_in_a_numbers_question_is_that_regions(world: Any, who: str, text: str) -> None:  # noqa: F811
     found = _understand(world, who, text)
     assert found.intent is Intent.QUERY_REGION and found.region == text[:2], (text, found)
 
 
-@pytest.mark.parametrize("text", ["我的数据", "我的业绩", "我这个月的数字", "我这个月的数据", "本月数据", "我本周的成绩"])
+@pytest.mark.parametrize(
+    "text", ["我的数据", "我的业绩", "我这个月的数字", "我这个月的数据", "本月数据", "我本周的成绩"]
+)
 def test_my_figures_in_other_words(world: Any, text: str) -> None:  # noqa: F811
     assert _understand(world, "rep_e", text).intent is Intent.QUERY_MY_NUMBERS, text
 

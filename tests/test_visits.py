@@ -39,7 +39,9 @@ def test_visit_with_location_and_photo(mbot: Bot, tmp_path: Path) -> None:
     assert card["sub_title_text"] == "谈了二期产线，下周送样"  # kept as typed
     [v] = visits(mbot)
     assert card["task_id"] == f"visit-{v.id}"
-    assert [b["key"] for b in card["button_list"]] == [CardKey("visit.followup", a).pack() for a in ("1d", "3d", "1w")]
+    assert [b["key"] for b in card["button_list"]] == [
+        CardKey("visit.followup", a).pack() for a in ("1d", "3d", "1w")
+    ]
     assert (v.latitude, v.photo_count, v.location_anomaly) == (31.3740, 1, False)
     with mbot.session() as s:
         photo = s.scalars(select(VisitPhoto)).one()
@@ -50,7 +52,10 @@ def test_visit_with_location_and_photo(mbot: Bot, tmp_path: Path) -> None:
         # the customer had no coordinates: the first located visit sets them
         c = s.scalars(select(Customer)).one()
         assert (c.latitude, c.longitude) == (31.3740, 121.2650)
-        assert s.scalar(select(func.count()).select_from(PendingMedia).where(PendingMedia.visit_id.is_(None))) == 0
+        assert (
+            s.scalar(select(func.count()).select_from(PendingMedia).where(PendingMedia.visit_id.is_(None)))
+            == 0
+        )
     assert len(mbot.wecom.calls_to("media/get")) == 1
 
 
@@ -198,7 +203,10 @@ def test_bad_visit_input_changes_nothing(mbot: Bot, text: str, expected: str) ->
     assert expected in mbot.last_text("rep_e1")
     assert visits(mbot) == []
     with mbot.session() as s:  # the location is still kept for the next 拜访
-        assert s.scalar(select(func.count()).select_from(PendingMedia).where(PendingMedia.visit_id.is_(None))) == 1
+        assert (
+            s.scalar(select(func.count()).select_from(PendingMedia).where(PendingMedia.visit_id.is_(None)))
+            == 1
+        )
 
 
 def test_other_regions_rep_cannot_visit(mbot: Bot) -> None:
@@ -257,7 +265,9 @@ def test_issue16_case9_a_hanging_media_api_does_not_delay_another_users_help(mbo
         assert any("常用：" in m["text"]["content"] for m in mbot.wecom.messages_for("rep_e2") if "text" in m)
         assert elapsed < 2.0, f"帮助 took {elapsed:.1f} s while a photo download hung"
         with mbot.session() as s:
-            assert s.scalar(select(VisitPhoto.status)) == "pending"  # the download was still hanging meanwhile
+            assert (
+                s.scalar(select(VisitPhoto.status)) == "pending"
+            )  # the download was still hanging meanwhile
         [v] = visits(mbot)
         assert v.photo_count == 1
     finally:

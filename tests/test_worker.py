@@ -37,7 +37,9 @@ def accept_only(bot: Bot, userid: str, content: str) -> None:
         f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
         f"<AgentID><![CDATA[{AGENT_ID}]]></AgentID></xml>"
     )
-    query = urlencode({"msg_signature": signature(TOKEN, ts, nonce, encrypted), "timestamp": ts, "nonce": nonce})
+    query = urlencode(
+        {"msg_signature": signature(TOKEN, ts, nonce, encrypted), "timestamp": ts, "nonce": nonce}
+    )
     assert bot.client.post(f"/wecom/callback?{query}", content=body.encode()).status_code == 200
 
 
@@ -47,8 +49,16 @@ def add_customers(bot: Bot, owners: list[str]) -> None:
         for i, owner in enumerate(owners):
             s.add(
                 Customer(
-                    name="华东精密", name_norm="华东精密", region="华东", owner_userid=owner, contact="王工",
-                    phone=f"1380000{i:04d}", phone_norm=f"1380000{i:04d}", custom={}, created_at=now, updated_at=now,
+                    name="华东精密",
+                    name_norm="华东精密",
+                    region="华东",
+                    owner_userid=owner,
+                    contact="王工",
+                    phone=f"1380000{i:04d}",
+                    phone_norm=f"1380000{i:04d}",
+                    custom={},
+                    created_at=now,
+                    updated_at=now,
                 )
             )
 
@@ -87,7 +97,13 @@ def test_one_users_messages_are_handled_one_batch_at_a_time_in_order(bot: Bot) -
     batch = bot.state.dispatcher.handle_batch(limit=32)
     assert batch.handled == 2  # rep_e1's first and rep_e2's: never two of one user in one batch
     with bot.session() as s:
-        waiting = list(s.scalars(select(InboundEvent.payload).where(InboundEvent.status == "received").order_by(InboundEvent.id)))
+        waiting = list(
+            s.scalars(
+                select(InboundEvent.payload)
+                .where(InboundEvent.status == "received")
+                .order_by(InboundEvent.id)
+            )
+        )
     assert [p["content"] for p in waiting] == ["未知命令1", "未知命令2"]
     assert bot.state.dispatcher.handle_batch(limit=32).handled == 1
     assert bot.state.dispatcher.handle_batch(limit=32).handled == 1
@@ -103,7 +119,9 @@ def test_a_failing_handler_rolls_back_only_its_own_message(bot: Bot) -> None:
     @router.command("炸", help="", example="")
     def boom(msg: Inbound, ctx: Ctx) -> None:
         runs.append(ctx.userid)
-        ctx.session.add(Visit(customer_id=1, userid=ctx.userid, summary="不应保存", visited_at=ctx.now, photo_count=0))
+        ctx.session.add(
+            Visit(customer_id=1, userid=ctx.userid, summary="不应保存", visited_at=ctx.now, photo_count=0)
+        )
         ctx.session.flush()
         raise RuntimeError("handler bug")
 
@@ -152,13 +170,17 @@ def test_org_import_between_batches_takes_effect_on_the_next_message(bot: Bot, t
     accept_only(bot, "rep_e1", "拜访 华东精密 第一次")
     assert bot.state.dispatcher.handle_batch(limit=32).handled == 1
     sheet = tmp_path / "org.csv"
-    sheet.write_text("userid,name,role,region,manager\nboss,王总,director,,\nrep_e1,张伟,finance,,boss\n", encoding="utf-8")
+    sheet.write_text(
+        "userid,name,role,region,manager\nboss,王总,director,,\nrep_e1,张伟,finance,,boss\n", encoding="utf-8"
+    )
     with bot.session() as s, s.begin():
         import_org(s, path=sheet, now=datetime.now(UTC))
     accept_only(bot, "rep_e1", "拜访 华东精密 第二次")
     assert bot.state.dispatcher.handle_batch(limit=32).handled == 1
     bot.state.deliverer.drain(now=bot.clock())
-    assert "只有" in bot.wecom.messages_for("rep_e1")[-1]["text"]["content"]  # the role from the import, not a cache
+    assert (
+        "只有" in bot.wecom.messages_for("rep_e1")[-1]["text"]["content"]
+    )  # the role from the import, not a cache
     with bot.session() as s:
         assert s.scalar(select(func.count()).select_from(Visit)) == 1
 
@@ -187,7 +209,9 @@ def _pg_bot(pg_db: tuple[str, Engine]) -> Bot:
     return bot
 
 
-def test_pg_four_workers_handle_each_message_once_one_user_at_a_time_in_order(pg_db: tuple[str, Engine]) -> None:
+def test_pg_four_workers_handle_each_message_once_one_user_at_a_time_in_order(
+    pg_db: tuple[str, Engine],
+) -> None:
     bot = _pg_bot(pg_db)
     users = ["rep_e1", "rep_e2", "rep_s1", "sup_east", "sup_south", "boss"]
     spans: dict[str, list[tuple[int, float, float]]] = {u: [] for u in users}
@@ -209,8 +233,12 @@ def test_pg_four_workers_handle_each_message_once_one_user_at_a_time_in_order(pg
     workers = [
         Worker(
             dispatcher=Dispatcher(
-                session_factory=state.session_factory, settings=state.settings, config=state.config,
-                routes=RouteTable([router]), clock=bot.clock, services=state.dispatcher.services,
+                session_factory=state.session_factory,
+                settings=state.settings,
+                config=state.config,
+                routes=RouteTable([router]),
+                clock=bot.clock,
+                services=state.dispatcher.services,
             ),
             deliverer=state.deliverer,
             clock=bot.clock,
@@ -247,7 +275,9 @@ def test_pg_four_workers_handle_each_message_once_one_user_at_a_time_in_order(pg
     assert overlaps > 0  # different users did run at the same time
 
 
-def test_pg_a_batch_of_visits_stays_within_two_transactions_and_twelve_statements(pg_db: tuple[str, Engine]) -> None:
+def test_pg_a_batch_of_visits_stays_within_two_transactions_and_twelve_statements(
+    pg_db: tuple[str, Engine],
+) -> None:
     """Counted by the engine from the callback to the delivered reply: the request path's INSERT, the
     handling transaction, and the 'sent' mark (folded into the worker's next transaction or its poll)."""
     bot = _pg_bot(pg_db)
@@ -286,7 +316,9 @@ def test_pg_a_batch_of_visits_stays_within_two_transactions_and_twelve_statement
 
 
 @pytest.mark.parametrize("argv", [["worker"], ["serve", "--no-worker"]])
-def test_split_processes_on_sqlite_are_refused_in_chinese(argv: list[str], tmp_path: Path, monkeypatch, capsys) -> None:
+def test_split_processes_on_sqlite_are_refused_in_chinese(
+    argv: list[str], tmp_path: Path, monkeypatch, capsys
+) -> None:
     from bot.cli import main
 
     monkeypatch.chdir(tmp_path)
@@ -336,4 +368,7 @@ def test_with_a_model_the_batch_is_understood_before_its_transaction(bot: Bot, m
     assert dispatcher.handle_batch(limit=32).handled == 2
     assert sorted(text for text, _ in asked) == ["下周去华东精密", "报价多少"]
     assert not any(busy for _, busy in asked)
-    assert seen == {"rep_e1": ("下周去华东精密", "意图:下周去华东精密"), "rep_e2": ("报价多少", "意图:报价多少")}
+    assert seen == {
+        "rep_e1": ("下周去华东精密", "意图:下周去华东精密"),
+        "rep_e2": ("报价多少", "意图:报价多少"),
+    }

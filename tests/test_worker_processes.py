@@ -59,15 +59,25 @@ def _seed(engine: Engine, *, customers: bool = False) -> Any:
         for i, owner in enumerate(VISITORS if customers else []):
             session.add(
                 Customer(
-                    name="华东精密", name_norm="华东精密", region="华东", owner_userid=owner, contact="王工",
-                    phone=f"1390000{i:04d}", phone_norm=f"1390000{i:04d}", custom={}, created_at=now, updated_at=now,
+                    name="华东精密",
+                    name_norm="华东精密",
+                    region="华东",
+                    owner_userid=owner,
+                    contact="王工",
+                    phone=f"1390000{i:04d}",
+                    phone_norm=f"1390000{i:04d}",
+                    custom={},
+                    created_at=now,
+                    updated_at=now,
                 )
             )
     return factory
 
 
 def _callback(userid: str, content: str) -> tuple[str, bytes]:
-    return build_callback(_crypto(), TOKEN, CORP_ID, AGENT_ID, text_xml(CORP_ID, AGENT_ID, userid, content, next(_ids)))
+    return build_callback(
+        _crypto(), TOKEN, CORP_ID, AGENT_ID, text_xml(CORP_ID, AGENT_ID, userid, content, next(_ids))
+    )
 
 
 def _start_all(*procs: Any) -> None:
@@ -77,7 +87,9 @@ def _start_all(*procs: Any) -> None:
         wait_for(proc.healthy, timeout=60, what=f"{proc.log_path.name}")
 
 
-def test_two_ack_replicas_and_two_workers_handle_and_deliver_each_callback_once(pg_db, tmp_path: Path) -> None:
+def test_two_ack_replicas_and_two_workers_handle_and_deliver_each_callback_once(
+    pg_db, tmp_path: Path
+) -> None:
     redis_url = _redis_url()
     url, engine = pg_db
     factory = _seed(engine)
@@ -93,7 +105,9 @@ def test_two_ack_replicas_and_two_workers_handle_and_deliver_each_callback_once(
             query, body = _callback(userid, "帮助")
             barrier = threading.Barrier(2)
 
-            def fire(target: str, query: str = query, body: bytes = body, barrier: threading.Barrier = barrier) -> None:
+            def fire(
+                target: str, query: str = query, body: bytes = body, barrier: threading.Barrier = barrier
+            ) -> None:
                 barrier.wait(timeout=5)
                 statuses.append(_post(target, query, body).status_code)
 
@@ -104,7 +118,11 @@ def test_two_ack_replicas_and_two_workers_handle_and_deliver_each_callback_once(
                 thread.join(timeout=10)
         assert statuses == [200] * (2 * len(users))
         fake = server.fake
-        wait_for(lambda: all(fake.messages_for(u) for u in users), timeout=30, what="replies delivered by the workers")
+        wait_for(
+            lambda: all(fake.messages_for(u) for u in users),
+            timeout=30,
+            what="replies delivered by the workers",
+        )
         time.sleep(1.0)  # a duplicate, if there were one, would arrive too
         for userid in users:
             assert len(fake.messages_for(userid)) == 1, userid
@@ -142,7 +160,10 @@ def test_sigkill_a_worker_after_wecom_accepted_the_send_the_user_sees_it_once(pg
         later = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()  # after the lease
         result = subprocess.run(
             [*salesbot_command(), "jobs", "run", "outbox", "--now", later],
-            env=web.env, cwd=web.env["PYTHONPATH"], capture_output=True, timeout=60,
+            env=web.env,
+            cwd=web.env["PYTHONPATH"],
+            capture_output=True,
+            timeout=60,
         )
         assert result.returncode == 0, result.stderr.decode(errors="replace")
         with factory() as session:
@@ -152,7 +173,9 @@ def test_sigkill_a_worker_after_wecom_accepted_the_send_the_user_sees_it_once(pg
         assert len(server.fake.suppressed_duplicates) == 1
 
 
-def test_four_worker_processes_drain_a_backlog_once_each_and_in_each_users_order(pg_db, tmp_path: Path) -> None:
+def test_four_worker_processes_drain_a_backlog_once_each_and_in_each_users_order(
+    pg_db, tmp_path: Path
+) -> None:
     redis_url = _redis_url()
     url, engine = pg_db
     factory = _seed(engine, customers=True)
@@ -171,19 +194,33 @@ def test_four_worker_processes_drain_a_backlog_once_each_and_in_each_users_order
         now = datetime.now(UTC)
         with factory() as session, session.begin():  # and a job's messages waiting in the outbox
             for i in range(12):
-                enqueue(session, reply=Text(f"提醒 {i}"), recipient=VISITORS[i % 3], dedup_key=f"job:{i}", now=now)
+                enqueue(
+                    session, reply=Text(f"提醒 {i}"), recipient=VISITORS[i % 3], dedup_key=f"job:{i}", now=now
+                )
         _start_all(*workers)  # four processes at once
         expected = rounds * len(VISITORS) + 12
         wait_for(lambda: len(fake.calls_to("message/send")) >= expected, timeout=90, what="every reply sent")
         time.sleep(1.0)
         assert len(fake.calls_to("message/send")) == expected  # nothing twice
         for userid in VISITORS:
-            cards = [json.dumps(m, ensure_ascii=False) for m in fake.messages_for(userid) if m.get("msgtype") == "template_card"]
-            assert sorted(next(n for n in range(rounds) if f"第{n}次面谈" in c) for c in cards) == list(range(rounds))
-            with factory() as session:  # handled one at a time, in the order sent: visit ids follow the messages
-                summaries = list(session.scalars(select(Visit.summary).where(Visit.userid == userid).order_by(Visit.id)))
+            cards = [
+                json.dumps(m, ensure_ascii=False)
+                for m in fake.messages_for(userid)
+                if m.get("msgtype") == "template_card"
+            ]
+            assert sorted(next(n for n in range(rounds) if f"第{n}次面谈" in c) for c in cards) == list(
+                range(rounds)
+            )
+            with (
+                factory() as session
+            ):  # handled one at a time, in the order sent: visit ids follow the messages
+                summaries = list(
+                    session.scalars(select(Visit.summary).where(Visit.userid == userid).order_by(Visit.id))
+                )
             assert summaries == [f"第{n}次面谈" for n in range(rounds)], (userid, summaries)
-        reminders = sorted(m["text"]["content"] for u in VISITORS for m in fake.messages_for(u) if m.get("msgtype") == "text")
+        reminders = sorted(
+            m["text"]["content"] for u in VISITORS for m in fake.messages_for(u) if m.get("msgtype") == "text"
+        )
         assert reminders == sorted(f"提醒 {i}" for i in range(12))
         wait_for(lambda: _all_sent(factory), timeout=10, what="rows marked sent")
         with factory() as session:

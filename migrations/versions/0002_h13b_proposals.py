@@ -25,10 +25,15 @@ def upgrade() -> None:
         sa.Column("command", sa.String(length=16), nullable=False),
         sa.Column("args", sa.Text(), nullable=False),
         sa.Column("followup_args", sa.Text(), nullable=True, comment="a 跟进 offered on the same card"),
-        sa.Column("view", sa.JSON(), nullable=False, comment="what the card says (cards.proposal.ProposalView)"),
+        sa.Column(
+            "view", sa.JSON(), nullable=False, comment="what the card says (cards.proposal.ProposalView)"
+        ),
         sa.Column("source_text", sa.Text(), nullable=False, comment="the message as typed"),
         sa.Column(
-            "status", sa.String(length=16), nullable=False, comment="pending|confirmed|cancelled|edited|failed"
+            "status",
+            sa.String(length=16),
+            nullable=False,
+            comment="pending|confirmed|cancelled|edited|failed",
         ),
         sa.Column("created_at", models.base.UTCDateTime(), nullable=False),
         sa.Column("expires_at", models.base.UTCDateTime(), nullable=False),

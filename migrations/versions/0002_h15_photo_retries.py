@@ -22,7 +22,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("next_attempt_at", models.base.UTCDateTime(), nullable=True))
         batch_op.alter_column(
-            "status", existing_type=sa.String(length=16), comment="pending|saved|failed", existing_nullable=False
+            "status",
+            existing_type=sa.String(length=16),
+            comment="pending|saved|failed",
+            existing_nullable=False,
         )
         batch_op.create_index("ix_visit_photos_due", ["status", "next_attempt_at"], unique=False)
 

@@ -18,7 +18,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("visits", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("flag_note", sa.String(length=255), nullable=True, comment="the rep's explanation of a location flag")
+            sa.Column(
+                "flag_note",
+                sa.String(length=255),
+                nullable=True,
+                comment="the rep's explanation of a location flag",
+            )
         )
 
 

@@ -22,14 +22,23 @@ def upgrade() -> None:
         "targets",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("level", sa.String(length=16), nullable=False, comment="rep|region|company"),
-        sa.Column("key", sa.String(length=64), nullable=False, comment="userid (rep), region name (region), '' (company)"),
+        sa.Column(
+            "key",
+            sa.String(length=64),
+            nullable=False,
+            comment="userid (rep), region name (region), '' (company)",
+        ),
         sa.Column("month", sa.String(length=7), nullable=False, comment="YYYY-MM"),
-        sa.Column("metric", sa.String(length=16), nullable=False, comment="signed|collected|new_customers|visits"),
+        sa.Column(
+            "metric", sa.String(length=16), nullable=False, comment="signed|collected|new_customers|visits"
+        ),
         sa.Column("value", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.Column("set_by", sa.String(length=64), nullable=False),
         sa.Column("updated_at", models.base.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_targets")),
-        sa.UniqueConstraint("level", "key", "month", "metric", name=op.f("uq_targets_level_key_month_metric")),
+        sa.UniqueConstraint(
+            "level", "key", "month", "metric", name=op.f("uq_targets_level_key_month_metric")
+        ),
     )
     op.create_index(op.f("ix_targets_month"), "targets", ["month"], unique=False)
     op.create_table(
@@ -41,7 +50,9 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False, comment="passed50|passed100|behind"),
         sa.Column("sent_at", models.base.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_target_nudges")),
-        sa.UniqueConstraint("userid", "month", "metric", "kind", name=op.f("uq_target_nudges_userid_month_metric_kind")),
+        sa.UniqueConstraint(
+            "userid", "month", "metric", "kind", name=op.f("uq_target_nudges_userid_month_metric_kind")
+        ),
     )
 
 

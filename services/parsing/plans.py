@@ -17,9 +17,20 @@ from services.parsing.timeparse import TimeParseError, parse_when
 
 EVENTS = ("签约", "发货", "安装", "验收")
 DATE_EVENT = "date"
-_EVENT_SYNONYMS = {"签订": "签约", "签合同": "签约", "到货": "发货", "出货": "发货", "交货": "发货", "调试": "安装", "验收合格": "验收", "终验": "验收"}
+_EVENT_SYNONYMS = {
+    "签订": "签约",
+    "签合同": "签约",
+    "到货": "发货",
+    "出货": "发货",
+    "交货": "发货",
+    "调试": "安装",
+    "验收合格": "验收",
+    "终验": "验收",
+}
 _SPLIT = re.compile(r"[/／、|]")
-_RULE = re.compile(r"^(?P<event>签约|签订|签合同|发货|到货|出货|交货|安装|调试|验收合格|验收|终验)(?P<dir>后|前|时|当天|当日)?(?:(?P<n>\d{1,3})(?:天|日|个?自然日))?$")
+_RULE = re.compile(
+    r"^(?P<event>签约|签订|签合同|发货|到货|出货|交货|安装|调试|验收合格|验收|终验)(?P<dir>后|前|时|当天|当日)?(?:(?P<n>\d{1,3})(?:天|日|个?自然日))?$"
+)
 _DAYS_AFTER = re.compile(r"^(?P<n>\d{1,3})天(?:后|内)?$")
 _CENT = Decimal("0.01")
 PLAN_EXAMPLE = "例：分期 30/60/10 签约后10天/发货前/验收后30天，或 分期 8.4万/16.8万/2.8万 2026-12-31/发货后15天/验收后30天"
@@ -59,7 +70,9 @@ def parse_rule(text: str, *, now: datetime) -> DueRule:
         if m.group("dir") == "前":
             n = -n
         elif m.group("dir") in (None, "时", "当天", "当日") and m.group("n"):
-            raise ParseError(f"看不懂回款条件「{text}」：请写「{event}后{n}天」或「{event}前{n}天」。{PLAN_EXAMPLE}")
+            raise ParseError(
+                f"看不懂回款条件「{text}」：请写「{event}后{n}天」或「{event}前{n}天」。{PLAN_EXAMPLE}"
+            )
         return DueRule(event=event, offset_days=n)
     m = _DAYS_AFTER.match(raw)
     if m:
@@ -104,13 +117,17 @@ def split_amounts(text: str, *, total: Decimal) -> list[tuple[Decimal, Decimal |
         try:
             parsed.append(parse_amount(w))
         except AmountError:
-            raise ParseError(f"看不懂分期「{w}」：请写比例（30/60/10）或金额（8.4万/16.8万/2.8万）。") from None
+            raise ParseError(
+                f"看不懂分期「{w}」：请写比例（30/60/10）或金额（8.4万/16.8万/2.8万）。"
+            ) from None
     if any(a <= 0 for a in parsed):
         raise ParseError(f"每期金额都要大于 0：{text}")
     if sum(parsed, Decimal(0)) != total:
         from services.parsing.amounts import format_amount
 
-        raise ParseError(f"分期金额加起来是 {format_amount(sum(parsed, Decimal(0)))}，与合同金额 {format_amount(total)} 不符。")
+        raise ParseError(
+            f"分期金额加起来是 {format_amount(sum(parsed, Decimal(0)))}，与合同金额 {format_amount(total)} 不符。"
+        )
     return [(a, None) for a in parsed]
 
 
@@ -124,7 +141,9 @@ def parse_plan(
         words = [w for w in _SPLIT.split(normalize_text(rules_text).strip()) if w.strip()]
         rules = [parse_rule(w, now=now) for w in words]
         if len(rules) != len(parts):
-            raise ParseError(f"分了 {len(parts)} 期，但写了 {len(rules)} 个回款条件，要一一对应。{PLAN_EXAMPLE}")
+            raise ParseError(
+                f"分了 {len(parts)} 期，但写了 {len(rules)} 个回款条件，要一一对应。{PLAN_EXAMPLE}"
+            )
     elif len(default_rules) == len(parts):
         rules = list(default_rules)
     else:

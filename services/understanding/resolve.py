@@ -23,7 +23,9 @@ _LATIN = re.compile(r"[a-z]{2,}")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 # What may follow a trade word for it to still be part of the typed name (汇丰冶金|的白总, 汇丰冶金|，…),
 # rather than the start of what is said about it (恒力|设备采购).
-_AFTER_NAME = re.compile(r"$|[^\u4e00-\u9fff]|的|那边|这边|最近|现在|目前|公司|有限|集团|厂|怎么|情况|电话|这个|那个")
+_AFTER_NAME = re.compile(
+    r"$|[^\u4e00-\u9fff]|的|那边|这边|最近|现在|目前|公司|有限|集团|厂|怎么|情况|电话|这个|那个"
+)
 
 
 @dataclass
@@ -229,7 +231,9 @@ def _by_sound(text: str, lex: Lexicon, ents: Entities, taken: list[Span]) -> lis
                 ids = lex.sounds.get(syl[i : i + size])
                 if ids:
                     typed = typed_name(text, span)
-                    ids = frozenset(c for c in ids if not foreign_words(text[typed[0] : typed[1]], lex.customers[c].name))
+                    ids = frozenset(
+                        c for c in ids if not foreign_words(text[typed[0] : typed[1]], lex.customers[c].name)
+                    )
                 if ids and (best is None or size > best[0]):
                     best = (size, span, ids)
                     break
