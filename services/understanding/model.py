@@ -1,7 +1,7 @@
 """The optional model: an OpenAI-compatible chat endpoint asked only when the rules end at UNKNOWN.
 
 Configured by SALESBOT_LLM_BASE_URL / SALESBOT_LLM_MODEL / SALESBOT_LLM_API_KEY / SALESBOT_LLM_TIMEOUT
-(Settings). It is told the message and the names the sender may see (the sender's lexicon), nothing else;
+(settings, as `ModelSettings`). It is told the message and the names the sender may see (the sender's lexicon), nothing else;
 it answers with the same structure as Understanding, in JSON, which is validated like any user input:
 the intent must be one we know, every name is re-resolved in the sender's lexicon (a name outside it is
 dropped, as if never said), amounts and times go through the command parsers. Any failure — timeout,
@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -33,10 +33,20 @@ from services.understanding.resolve import resolve
 from services.understanding.types import Intent, Understanding
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
     from models import User
 
 log = logging.getLogger(__name__)
+
+
+class ModelSettings(Protocol):
+    """What the model client reads from the settings (bot.settings.Settings has these fields); a protocol so
+    the service layer does not import the edge."""
+
+    salesbot_llm_base_url: str | None
+    salesbot_llm_model: str | None
+    salesbot_llm_api_key: str | None
+    salesbot_llm_timeout: float
+
 
 _SYSTEM = (
     "你是企业微信销售助手的意图解析器。根据用户消息，只输出一个 JSON 对象，不要输出其他文字。"
@@ -57,7 +67,7 @@ class ModelClient:
     timeout: float = 3.0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ModelClient | None:
+    def from_settings(cls, settings: ModelSettings) -> ModelClient | None:
         """None unless both a base URL and a model name are configured."""
         base = getattr(settings, "salesbot_llm_base_url", None)
         model = getattr(settings, "salesbot_llm_model", None)
