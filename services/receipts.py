@@ -139,7 +139,7 @@ _BY_EVENT = {"发货款": "发货", "到货款": "发货", "提货款": "发货"
 def instalment_hint(text: str, count: int) -> int | None:
     """The instalment (1-based) a word names, if any: 首付款 → 1, 尾款 → the last, 第二期 → 2."""
     if any(w in text for w in _FIRST):
-        return 1
+        return 1 if count else None  # a contract without a plan has no first instalment
     if any(w in text for w in _LAST):
         return count or None
     m = _NTH.search(text)

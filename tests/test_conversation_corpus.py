@@ -104,14 +104,32 @@ def _latest_proposal(bot: Bot, userid: str) -> Proposal | None:
         return found
 
 
-def check_proposal(p: Proposal | None, shown: str, expect: dict[str, Any], world: World) -> list[str]:
+def _contract_customer(bot: Bot, p: Proposal | None) -> int | None:
+    """The customer of the contract a 回款 draft names (`回款 #3 150000` names contract #3, not customer #3)."""
+    m = re.match(r"#(\d+) ", p.args) if p is not None and p.command == "回款" else None
+    if m is None:
+        return None
+    with bot.session() as s:
+        return s.scalar(select(Contract.customer_id).where(Contract.id == int(m.group(1))))
+
+
+def check_proposal(
+    p: Proposal | None,
+    shown: str,
+    expect: dict[str, Any],
+    world: World,
+    *,
+    contract_customer: int | None = None,
+) -> list[str]:
+    """`contract_customer`: for a 回款 draft naming a contract (`回款 #合同 金额`), that contract's customer."""
     if p is None:
         return ["no proposal card"]
     problems = []
     line = f"{p.command} {p.args}"
     if "customer" in expect:
         cid = world.customers[expect["customer"]]
-        if f"#{cid} " not in line + " " or expect["customer"] not in shown:
+        named = f"#{cid} " in line + " " or contract_customer == cid
+        if not named or expect["customer"] not in shown:
             problems.append(f"customer: {line!r}")
     if "opportunity" in expect and f"#{world.opportunities[expect['opportunity']]} " not in line + " ":
         problems.append(f"opportunity: {line!r}")
@@ -261,7 +279,9 @@ def test_every_corpus_message_through_the_bot(corpus_bot: Any, capsys: pytest.Ca
                 problems += check_refusal(shown, expect)
             else:
                 proposal = _latest_proposal(bot, who) if cards else None
-                problems += check_proposal(proposal, shown, expect, world)
+                problems += check_proposal(
+                    proposal, shown, expect, world, contract_customer=_contract_customer(bot, proposal)
+                )
         elif dialog_quote is not None:
             with bot.session() as s:
                 quote = s.get_one(Quote, dialog_quote)

@@ -73,3 +73,12 @@ def test_the_sentence_with_the_real_engine(bot: Bot) -> None:
     tap(bot, "rep_e1", card, CONFIRM)
     with bot.session() as s:
         assert s.scalars(select(Payment.amount)).one() == Decimal(150000)
+
+
+def test_first_payment_words_name_no_instalment_when_the_contract_has_no_plan() -> None:
+    """Regression: 首付款 named an instalment a contract with no plan does not have (IndexError, then a 500 answer).
+
+    End to end the corpus sentence covers it (tests/test_conversation_corpus.py: 华瑞贴片线的首付款到了，15万)."""
+    from services.receipts import instalment_hint
+
+    assert instalment_hint("首付款到了", 0) is None and instalment_hint("首付款到了", 3) == 1
