@@ -2,7 +2,7 @@
 
 Everything comes from `random.Random(seed)` and the `now` passed in, so the same (seed, now) gives the same
 company. Rows are written with the models directly (fast: well under a second for ~150 customers).
-The pending quotes are requested through the real approval service (`services.approvals.request_quote`), so
+The pending quotes are requested through the real approval service (`services.approval_request.request_quote`), so
 their steps, card tasks and approval cards are exactly what a rep's 报价 would produce; the cards are enqueued to
 the approvers' outbox and reach them when the demo starts.
 
@@ -34,7 +34,7 @@ from models import (
     User,
     Visit,
 )
-from services import approvals
+from services import approval_request
 from services.config import BusinessConfig
 from services.indicators import same_period_last_month
 from services.parsing import SHANGHAI, normalize_name
@@ -609,7 +609,7 @@ def seed_demo(
             else ((opp.amount or Decimal(80000)) * Decimal("0.95")).quantize(Decimal(1000))
         )
         requested = max(when, now - timedelta(hours=rng.randint(2, 96)))  # waiting hours to a few days
-        request = approvals.request_quote(
+        request = approval_request.request_quote(
             session,
             config=config,
             requester=owner,

@@ -15,7 +15,7 @@ from handlers.targets import targets_answer
 from models import Customer, Opportunity
 from services import answers as svc
 from services import roles
-from services.approvals import pending_for
+from services.approval_pending import pending_for
 from services.asks import Ask
 from services.parsing import TimeParseError, parse_when_prefix
 

@@ -11,7 +11,16 @@ from chat.replies import Reply, Text
 from chat.router import Ctx, Router
 from handlers.common import opportunity_or_pick, picks
 from models import Opportunity, Quote
-from services import approvals, cardtasks, delegation, roles
+from services import (
+    approval_cards,
+    approval_decisions,
+    approval_request,
+    approval_taps,
+    approval_withdrawal,
+    cardtasks,
+    delegation,
+    roles,
+)
 from services.parsing import format_amount, format_when, parse_amount, parse_when
 
 router = Router("quotes")
@@ -40,7 +49,7 @@ def request(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
 
 
 def _submit(ctx: Ctx, opp: Opportunity, amount: Decimal, note: str | None) -> list[Reply]:
-    result = approvals.request_quote(
+    result = approval_request.request_quote(
         ctx.session,
         config=ctx.config,
         requester=ctx.user,
@@ -61,8 +70,10 @@ def _submit(ctx: Ctx, opp: Opportunity, amount: Decimal, note: str | None) -> li
 def withdraw(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     if not ctx.args:
         return Text(WITHDRAW_USAGE)
-    quote = approvals.find_own_pending(ctx.session, requester=ctx.user, keyword=ctx.args)
-    return approvals.withdraw(ctx.session, config=ctx.config, requester=ctx.user, quote=quote, now=ctx.now)
+    quote = approval_withdrawal.find_own_pending(ctx.session, requester=ctx.user, keyword=ctx.args)
+    return approval_withdrawal.withdraw(
+        ctx.session, config=ctx.config, requester=ctx.user, quote=quote, now=ctx.now
+    )
 
 
 @router.command(
@@ -105,7 +116,7 @@ def delegate(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
         ),
     ]
     if record.starts_at <= ctx.now:
-        out += approvals.cards_for_new_delegation(
+        out += approval_cards.cards_for_new_delegation(
             ctx.session, approver_userid=ctx.user.userid, delegate_userid=who.userid, now=ctx.now
         )
     return out
@@ -113,7 +124,7 @@ def delegate(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
 
 @router.card(QUOTE_APPROVE)
 def tap_approve(msg: Inbound, ctx: Ctx) -> list[Reply]:
-    return approvals.approve(
+    return approval_decisions.approve(
         ctx.session,
         config=ctx.config,
         actor=ctx.user,
@@ -125,7 +136,7 @@ def tap_approve(msg: Inbound, ctx: Ctx) -> list[Reply]:
 
 @router.card(QUOTE_REJECT)
 def tap_reject(msg: Inbound, ctx: Ctx) -> list[Reply]:
-    replies, data = approvals.start_reject(
+    replies, data = approval_decisions.start_reject(
         ctx.session,
         config=ctx.config,
         actor=ctx.user,
@@ -134,14 +145,14 @@ def tap_reject(msg: Inbound, ctx: Ctx) -> list[Reply]:
         now=ctx.now,
     )
     if data is not None:
-        ctx.start_dialog(approvals.RejectReason.ASKING, data)
+        ctx.start_dialog(approval_decisions.RejectReason.ASKING, data)
     return replies
 
 
-@router.text(state=approvals.RejectReason.ASKING)
+@router.text(state=approval_decisions.RejectReason.ASKING)
 def reject_reason(msg: Inbound, ctx: Ctx) -> list[Reply]:
-    data = ctx.dialog_data(approvals.RejectData)
-    replies = approvals.finish_reject(
+    data = ctx.dialog_data(approval_decisions.RejectData)
+    replies = approval_decisions.finish_reject(
         ctx.session, config=ctx.config, actor=ctx.user, data=data, reason=ctx.args, now=ctx.now
     )
     if ctx.args.strip():
@@ -174,17 +185,17 @@ def decide_by_text(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     if isinstance(ref, Text):
         return ref
     quote_id, reason = ref
-    task_id = approvals.task_for_text(ctx.session, actor=ctx.user, quote_id=quote_id)
+    task_id = approval_taps.task_for_text(ctx.session, actor=ctx.user, quote_id=quote_id)
     if task_id is None:
         return Text(f"报价 #{quote_id} 没有等待审批的步骤，没有做任何更改。发送「待办」查看等您审批的报价。")
     if ctx.command != "驳回":
-        return approvals.approve(
+        return approval_decisions.approve(
             ctx.session, config=ctx.config, actor=ctx.user, task_id=task_id, response_code=None, now=ctx.now
         )
     if not reason:
         return Text(f"请写上驳回理由。\n{REJECT_USAGE}")
-    data = approvals.RejectData(task_id=task_id)
-    return approvals.finish_reject(
+    data = approval_decisions.RejectData(task_id=task_id)
+    return approval_decisions.finish_reject(
         ctx.session, config=ctx.config, actor=ctx.user, data=data, reason=reason, now=ctx.now
     )
 

@@ -22,9 +22,8 @@ from chat.replies import Card, Reply, Text, UpdateCard
 from chat.router import Ctx, HandlerResult, Router
 from handlers.common import customer_or_pick, picks
 from models import Customer, Reminder, Visit
-from services import audit, cardtasks
+from services import audit, cardtasks, reminder_create, reminder_tick
 from services import reminder_changes as changes
-from services import reminders as svc
 from services.followup_time import when_of
 from services.lookup import find_customers
 from services.parsing import SHANGHAI, TimeParseError, format_when
@@ -37,15 +36,17 @@ GONE = "这张卡片已失效。发送「待办」查看您的待办。"
 @router.command("跟进", help="设置跟进提醒，到时推送卡片", example="跟进 华东精密 明天下午3点 送样品")
 @picks
 def followup(msg: Inbound, ctx: Ctx) -> Reply:
-    ctx.args = svc.time_first(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now)
+    ctx.args = reminder_create.time_first(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now)
     head, _, rest = ctx.args.partition(" ")
     if head and rest.strip():
         # Several customers match → the numbered list; replying "2" re-runs 跟进 on that one (as 客户 does).
         customer = customer_or_pick(ctx, head, then_command="跟进", rest=rest)
         if not find_customers(ctx.session, user=ctx.user, keyword=head, limit=1):
             ctx.args = f"#{customer.id} {rest.strip()}"  # found by the understanding step (pinyin, initials)
-    created = svc.create_followup(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now, config=ctx.config)
-    if isinstance(created, svc.YearQuestion):
+    created = reminder_create.create_followup(
+        ctx.session, user=ctx.user, args=ctx.args, now=ctx.now, config=ctx.config
+    )
+    if isinstance(created, reminder_create.YearQuestion):
         return ask_year(ctx, created)
     r = created.reminder
     return Text(
@@ -59,7 +60,7 @@ YEAR_STATE = "followup.year"
 REDATE_STATE = "followup.redate"
 
 
-def ask_year(ctx: Ctx, question: svc.YearQuestion) -> Reply:
+def ask_year(ctx: Ctx, question: reminder_create.YearQuestion) -> Reply:
     """`是指明年 11月30日 吗？[是] [改日期]`: nothing is written until 是."""
     local = question.due_at.astimezone(SHANGHAI)
     ctx.dialogs.set(
@@ -101,7 +102,7 @@ def _create_from(ctx: Ctx, data: dict[str, Any], due_at: datetime) -> Reply:
     if customer is None:
         return Text("这个客户已不存在，没有设置跟进。")
     opp = data.get("opportunity_id")
-    r = svc.create_reminder(
+    r = reminder_create.create_reminder(
         ctx.session,
         owner_userid=ctx.userid,
         title=str(data["title"]),
@@ -185,7 +186,7 @@ def cancel(msg: Inbound, ctx: Ctx) -> Reply:
 
 @router.command("完成", help="把一条待办标记为已完成", example="完成 12")
 def done_by_text(msg: Inbound, ctx: Ctx) -> Reply:
-    outcome = svc.complete_by_text(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now)
+    outcome = changes.complete_by_text(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now)
     r = outcome.reminder
     if not outcome.changed:
         return Text(f"待办 #{r.id}「{r.title}」已经完成过了。")
@@ -197,7 +198,7 @@ def _reminder_update(ctx: Ctx, msg: Inbound, reminder: Reminder, replace_text: s
     view = ReminderView(
         id=reminder.id,
         title=reminder.title,
-        customer=svc.customer_name(ctx.session, reminder.customer_id),
+        customer=reminder_tick.customer_name(ctx.session, reminder.customer_id),
         due_text=format_when(reminder.due_at, now=ctx.now),
         snooze_count=reminder.snooze_count,
         late=False,
@@ -256,7 +257,7 @@ def _reminder_tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
             f"待办 #{reminder.id} {_state_text(reminder, ctx)}。",
         )
     if key.action == REMINDER_DONE:
-        outcome = svc.complete(
+        outcome = changes.complete(
             ctx.session,
             reminder_id=reminder.id,
             userid=ctx.userid,
@@ -271,11 +272,11 @@ def _reminder_tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
             now=ctx.now,
             snooze_count=reminder.snooze_count,
         )
-        outcome = svc.Outcome(change.reminder, change.changed, "cancel")
+        outcome = changes.Outcome(change.reminder, change.changed, "cancel")
     else:
-        if key.arg not in svc.SNOOZE:
+        if key.arg not in changes.SNOOZE:
             return Text(GONE)
-        outcome = svc.snooze(
+        outcome = changes.snooze(
             ctx.session,
             reminder_id=reminder.id,
             userid=ctx.userid,
@@ -330,12 +331,12 @@ def tap_visit_followup(msg: Inbound, ctx: Ctx) -> HandlerResult:
     )
     if isinstance(task, list):
         return task
-    if key.arg not in svc.VISIT_FOLLOWUP:
+    if key.arg not in reminder_create.VISIT_FOLLOWUP:
         return Text(GONE)
     visit = ctx.session.get(Visit, task.ref_id)
     if visit is None:
         raise NotFound("这条拜访记录不存在了。")
-    result = svc.followup_from_visit(
+    result = reminder_create.followup_from_visit(
         ctx.session, user=ctx.user, visit_id=visit.id, arg=key.arg, now=ctx.now, config=ctx.config
     )
     r = result.reminder

@@ -83,3 +83,8 @@ def insert_for(target: Any) -> Any:
 
     bind = target.get_bind() if hasattr(target, "get_bind") else target
     return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+
+
+def is_postgres(session: Session) -> bool:
+    """True when `session` talks to PostgreSQL (row locks such as FOR UPDATE SKIP LOCKED apply there only)."""
+    return session.get_bind().dialect.name == "postgresql"

@@ -16,7 +16,7 @@ from chat.replies import Card, Reply, Text
 from models import ApprovalStep, Quote, User
 from models.db import affected
 from schedulers.base import JobEnv
-from services import approvals, audit, cardtasks, pushes
+from services import approval_cards, approval_routing, audit, cardtasks, pushes
 from services.config import BusinessConfig
 from services.workdays import working_hours_between
 
@@ -40,12 +40,12 @@ def _reminder(session: Session, *, step: ApprovalStep, quote: Quote, n: int, now
     cardtasks.issue(
         session,
         task_id=task_id,
-        kind=approvals.CARD_KIND,
+        kind=approval_cards.CARD_KIND,
         ref_id=step.id,
         recipient=step.approver_userid,
         now=now,
     )
-    info = approvals.card_info(session, quote=quote, step=step)
+    info = approval_cards.card_info(session, quote=quote, step=step)
     return Card(
         cards.approval_card(info, task_id=task_id, headline=f"报价审批 · 待您处理（第{n}次提醒）"),
         to=step.approver_userid,
@@ -86,7 +86,7 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
         )
         if claimed == 1:
             reply = _reminder(session, step=step, quote=quote, n=n + 1, now=now)
-            info = approvals.card_info(session, quote=quote, step=step)
+            info = approval_cards.card_info(session, quote=quote, step=step)
             events.append(
                 pushes.Event(
                     to=step.approver_userid,
@@ -108,7 +108,7 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
                         priority=pushes.Priority.PROGRESS,
                         reply=Text(
                             f"报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）进展："
-                            f"{approvals.steps_summary(session, quote=quote)}。{approver}处已等待约{int(waited)}个工作小时，"
+                            f"{approval_cards.steps_summary(session, quote=quote)}。{approver}处已等待约{int(waited)}个工作小时，"
                             "已再次提醒。"
                         ),
                         line=f"报价#{quote.id} 在{approver}处等待约{int(waited)}个工作小时",
@@ -140,7 +140,7 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
         if claimed == 1:
             target = _escalation_target(session, quote=quote, step=step)
             if target is not None:
-                info = approvals.card_info(session, quote=quote, step=step)
+                info = approval_cards.card_info(session, quote=quote, step=step)
                 approver = session.scalar(select(User).where(User.userid == step.approver_userid))
                 text = (
                     f"【审批超时】{info.requester}的报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）"
@@ -179,7 +179,7 @@ def _escalation_target(session: Session, *, quote: Quote, step: ApprovalStep) ->
     requester = session.scalar(select(User).where(User.userid == quote.requester_userid))
     if requester is None:
         return None
-    supervisor = approvals.supervisor_of(session, user=requester)
+    supervisor = approval_routing.supervisor_of(session, user=requester)
     target = supervisor.userid if supervisor else None
     if target is None or target == step.approver_userid:
         approver = session.scalar(select(User).where(User.userid == step.approver_userid))

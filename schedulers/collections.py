@@ -19,7 +19,7 @@ from cards import collections as cards
 from chat.replies import Card, Reply, Text
 from models import Contract, Customer, Instalment, Opportunity, User
 from schedulers.base import JobEnv, claim_occurrence
-from services import approvals, cardtasks, plans, pushes, receipts, roles
+from services import approval_routing, cardtasks, plans, pushes, receipts, roles
 from services.config import BusinessConfig
 from services.ladder import Rung, Step, steps_for
 from services.parsing import format_amount
@@ -201,7 +201,7 @@ def _notify(
         )
     else:
         if step.rung == Rung.SUPERVISOR:
-            boss = approvals.supervisor_of(session, user=owner) if owner else None
+            boss = approval_routing.supervisor_of(session, user=owner) if owner else None
             targets = [boss.userid] if boss else []
         else:
             targets = list(

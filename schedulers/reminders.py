@@ -28,8 +28,7 @@ from chat.replies import Card
 from models import JobOccurrence, Reminder, User
 from models.db import insert_for
 from schedulers.base import JobEnv
-from services import cardtasks, pushes
-from services import reminders as svc
+from services import cardtasks, pushes, reminder_escalation, reminder_tick
 from services.parsing import format_when
 
 BATCH = 100
@@ -40,7 +39,7 @@ def view_of(session: Session, reminder: Reminder, *, now: datetime, outage: bool
     return ReminderView(
         id=reminder.id,
         title=reminder.title,
-        customer=svc.customer_name(session, reminder.customer_id),
+        customer=reminder_tick.customer_name(session, reminder.customer_id),
         due_text=format_when(reminder.due_at, now=now),
         snooze_count=reminder.snooze_count,
         late=reminder.notified_late,
@@ -88,7 +87,7 @@ def escalation_events(
         ).all()
     )
     for reminder in claimed:
-        boss = svc.manager_of(session, userid=reminder.owner_userid)
+        boss = reminder_escalation.manager_of(session, userid=reminder.owner_userid)
         if boss is None:
             continue  # nobody to tell; the claim still marks it escalated
         by_boss.setdefault(boss.userid, []).append(
@@ -96,7 +95,7 @@ def escalation_events(
                 reminder_id=reminder.id,
                 owner_name=names.get(reminder.owner_userid, reminder.owner_userid),
                 title=reminder.title,
-                customer=svc.customer_name(session, reminder.customer_id),
+                customer=reminder_tick.customer_name(session, reminder.customer_id),
                 customer_id=reminder.customer_id,
                 due_text=format_when(reminder.due_at, now=now),
             )
@@ -157,7 +156,7 @@ def tick(env: JobEnv, now: datetime, *, batch: int = BATCH) -> tuple[int, int, i
     budget = env.config.pushes
     while True:
         with env.session_factory() as session, session.begin():
-            claimed = svc.claim_due(session, now=now, limit=batch)
+            claimed = reminder_tick.claim_due(session, now=now, limit=batch)
             events = [card_event(session, r, now=now, last_tick=last_tick) for r in claimed]
             pushes.push_all(session, events, now=now, config=budget)  # the claim is what makes this once
             sent += len(claimed)
@@ -167,7 +166,7 @@ def tick(env: JobEnv, now: datetime, *, batch: int = BATCH) -> tuple[int, int, i
     hours = env.config.reminders.escalate_after_hours
     while True:
         with env.session_factory() as session, session.begin():
-            claimed = svc.claim_escalations(session, now=now, after_hours=hours, limit=batch)
+            claimed = reminder_escalation.claim_escalations(session, now=now, after_hours=hours, limit=batch)
             pushes.push_all(
                 session, escalation_events(session, claimed, now=now, hours=hours), now=now, config=budget
             )

@@ -299,7 +299,7 @@ class Waiting:
 def waiting_quotes(session: Session, *, user: User, now: datetime, mine_only: bool) -> list[Waiting]:
     """Quotes waiting on the asker (as approver or delegate), or — for the director — every pending step in
     scope, the longest-waiting first."""
-    from services.approvals import pending_for
+    from services.approval_pending import pending_for
 
     if mine_only:
         mine = pending_for(session, userid=user.userid, now=now)

@@ -10,10 +10,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cards import approval as cards
 from chat.errors import DomainError
 from chat.replies import Reply, Text
 from models import ApprovalStep, CardTask, Quote
-from services import approvals, audit
+from services import audit
+from services.approval_cards import CARD_KIND, delegate_cards, send_card
+from services.approval_routing import route
 from services.approval_rules import may_approve, user_of
 from services.config import BusinessConfig
 
@@ -42,9 +45,7 @@ def reroute_open_steps(
         requester = user_of(session, quote.requester_userid)
         try:
             chain = (
-                approvals.route(session, config=config, requester=requester, amount=quote.amount)
-                if requester
-                else []
+                route(session, config=config, requester=requester, amount=quote.amount) if requester else []
             )
         except DomainError as exc:  # no one holds the role any more
             chain = []
@@ -70,13 +71,13 @@ def reroute_open_steps(
         if step.status != "pending":
             continue
         for task in session.scalars(
-            select(CardTask).where(CardTask.kind == approvals.CARD_KIND, CardTask.ref_id == step.id)
+            select(CardTask).where(CardTask.kind == CARD_KIND, CardTask.ref_id == step.id)
         ):
             session.delete(task)  # the old approver's (and delegates') cards now answer as unknown
         session.flush()
-        step.task_id = approvals.cards.task_id_for(quote.id, step.seq, "x")
+        step.task_id = cards.task_id_for(quote.id, step.seq, "x")
         out.append(
-            approvals._send_card(
+            send_card(
                 session,
                 quote=quote,
                 step=step,
@@ -86,7 +87,7 @@ def reroute_open_steps(
                 headline="报价审批（转交）",
             )
         )
-        out += approvals._delegate_cards(session, quote=quote, step=step, now=now)
+        out += delegate_cards(session, quote=quote, step=step, now=now)
         if (
             approver is not None and approver.active
         ):  # demoted or moved: tell them; someone who left gets nothing

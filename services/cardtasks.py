@@ -146,7 +146,7 @@ def authorise(
 
     Unknown or foreign-kind task ids answer `unknown_text`. Only the card's recipient may tap it, unless
     `recipient_only` is False: approval cards check the step's current approver and delegates themselves
-    (services/approvals.py) and refuse through `deny`.
+    (services/approval_taps.py) and refuse through `deny`.
     """
     task = session.get(CardTask, task_id) if task_id else None
     if task is None or task.kind != kind.value:

@@ -1,15 +1,17 @@
-"""Moving and cancelling a reminder (`改期 <编号> <时间>`, `删除 <编号>`, the card's 删除 button).
+"""Changing a reminder: completing (`完成 <编号>`, the card's 完成), snoozing (推迟1天 / 推迟1周), moving
+(`改期 <编号> <时间>`) and cancelling (`删除 <编号>`, the card's 删除 button).
 
-A move keeps the reminder open with a new due time (a new card version: the old card goes stale); a
-cancellation sets status 'cancelled', which 关键节点按时完成率 leaves out (services/reminders.on_time_rate).
-Neither counts as done. Only the sender's own open reminders; others' look missing.
+A card's tap acts only on the version that card showed (``snooze_count``); a stale tap changes nothing. A move
+keeps the reminder open with a new due time (a new card version: the old card goes stale); a cancellation sets
+status 'cancelled', which 关键节点按时完成率 leaves out (services/reminder_escalation.on_time_rate). Neither
+counts as done. Only the sender's own open reminders; others' look missing.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import select, update
@@ -18,10 +20,95 @@ from sqlalchemy.orm import Session
 
 from chat.errors import DomainError, NotFound
 from models import Reminder, User
+from models.db import affected
 from services.config import BusinessConfig
-from services.followup_time import when_of
+from services.followup_time import on_working_time, when_of
 from services.parsing import TimeParseError, format_when
 from services.parsing.text import normalize_text
+
+DONE_USAGE = "用法：完成 <待办编号>\n例：完成 12（编号见「待办」或提醒卡片）"
+SNOOZE = {"1d": timedelta(days=1), "1w": timedelta(weeks=1)}
+SNOOZE_LABELS = {"1d": "推迟1天", "1w": "推迟1周"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    reminder: Reminder
+    changed: bool  # False: stale (already done, cancelled or snoozed since that card was sent)
+    action: str  # done | snooze
+
+
+def _load(session: Session, reminder_id: int) -> Reminder | None:
+    return session.scalar(
+        select(Reminder).where(Reminder.id == reminder_id).execution_options(populate_existing=True)
+    )
+
+
+def complete(
+    session: Session, *, reminder_id: int, userid: str, now: datetime, snooze_count: int | None = None
+) -> Outcome:
+    """Mark done if still open (and, from a card, still the version that card showed)."""
+    conditions = [Reminder.id == reminder_id, Reminder.owner_userid == userid, Reminder.status == "open"]
+    if snooze_count is not None:
+        conditions.append(Reminder.snooze_count == snooze_count)
+    result = session.execute(
+        update(Reminder)
+        .where(*conditions)
+        .values(status="done", completed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    reminder = _load(session, reminder_id)
+    if reminder is None:
+        raise NotFound("没有找到这条待办。")
+    return Outcome(reminder, bool(affected(result)), "done")
+
+
+def snooze(
+    session: Session,
+    *,
+    reminder_id: int,
+    userid: str,
+    arg: str,
+    now: datetime,
+    snooze_count: int,
+    config: BusinessConfig | None = None,
+) -> Outcome:
+    """Move the due time by 1 day / 1 week (from the later of due_at and now, so a late tap cannot
+    produce a due time already in the past), clear notified_at so the tick sends a new card."""
+    if arg not in SNOOZE:
+        raise DomainError("这个按钮已失效。")
+    reminder = _load(session, reminder_id)
+    if reminder is None or reminder.owner_userid != userid:
+        raise NotFound("没有找到这条待办。")
+    if reminder.status != "open" or reminder.snooze_count != snooze_count:
+        return Outcome(reminder, False, "snooze")
+    new_due = max(reminder.due_at, now) + SNOOZE[arg]
+    if config is not None and config.reminders.working_time_only:
+        new_due = on_working_time(new_due, config, keep_clock=True)  # 推迟1天 on a Friday: Monday
+    result = session.execute(
+        update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.status == "open", Reminder.snooze_count == snooze_count)
+        .values(due_at=new_due, notified_at=None, notified_late=False, snooze_count=snooze_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    reminder = _load(session, reminder_id)
+    assert reminder is not None
+    return Outcome(reminder, bool(affected(result)), "snooze")
+
+
+def complete_by_text(session: Session, *, user: User, args: str, now: datetime) -> Outcome:
+    """`完成 <编号>`: only the sender's own reminders (others' look missing)."""
+    number = _ID.match(normalize_text(args))
+    if not number:
+        raise DomainError(DONE_USAGE)
+    rid = int(number.group(1))
+    reminder = session.scalar(
+        select(Reminder).where(Reminder.id == rid, Reminder.owner_userid == user.userid)
+    )
+    if reminder is None or reminder.status == "cancelled":
+        raise NotFound(f"没有找到待办 #{rid}。发送「待办」查看您的待办和编号。")
+    return complete(session, reminder_id=rid, userid=user.userid, now=now)
+
 
 MOVE_USAGE = "用法：改期 <待办编号> <时间>\n例：改期 12 下周一上午10点"
 CANCEL_USAGE = "用法：删除 <待办编号>\n例：删除 12（编号见「待办」或提醒卡片）"
@@ -99,9 +186,7 @@ def cancel(
             .execution_options(synchronize_session=False)
         ),
     )
-    reminder = session.scalar(
-        select(Reminder).where(Reminder.id == reminder_id).execution_options(populate_existing=True)
-    )
+    reminder = _load(session, reminder_id)
     if reminder is None or reminder.owner_userid != user.userid:
         raise NotFound("没有找到这条待办。")
     return Change(reminder, bool(result.rowcount))

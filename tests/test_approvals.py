@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from chat.errors import DomainError
 from models import ApprovalStep, AuditEntry, Opportunity, Quote, User
-from services import approvals
+from services import approval_pending, approval_routing
 from services.config import BusinessConfig
 from tests.approvals_factory import make_opportunity, seed_opportunity
 from tests.harness import Bot
@@ -83,7 +83,7 @@ def request(bot: Bot, text: str = "报价 数控改造 8万 含安装", who: str
 def test_chain_by_amount(bot: Bot, amount: str, roles: list[str]) -> None:
     with bot.session() as s:
         rep = s.scalar(select(User).where(User.userid == "rep_e1"))
-        chain = approvals.route(s, config=BusinessConfig(), requester=rep, amount=Decimal(amount))
+        chain = approval_routing.route(s, config=BusinessConfig(), requester=rep, amount=Decimal(amount))
     assert [c.role for c in chain] == roles
     assert [c.approver.userid for c in chain] == ["sup_east", "tech", "fin"][: len(roles)]
 
@@ -98,10 +98,12 @@ def test_manager_else_region_supervisor(bot: Bot) -> None:
         e2 = s.scalar(select(User).where(User.userid == "rep_e2"))
         s1 = s.scalar(select(User).where(User.userid == "rep_s1"))
         assert (
-            approvals.route(s, config=cfg, requester=e2, amount=Decimal(1))[0].approver.userid == "sup_east"
+            approval_routing.route(s, config=cfg, requester=e2, amount=Decimal(1))[0].approver.userid
+            == "sup_east"
         )
         assert (
-            approvals.route(s, config=cfg, requester=s1, amount=Decimal(1))[0].approver.userid == "sup_south"
+            approval_routing.route(s, config=cfg, requester=s1, amount=Decimal(1))[0].approver.userid
+            == "sup_south"
         )
 
 
@@ -415,9 +417,11 @@ def test_delegate_approves_within_window(bot: Bot) -> None:
     delegate_cards = bot.cards("boss")
     assert delegate_cards and "代陈主管" in delegate_cards[-1]["main_title"]["title"]
     with bot.session() as s:
-        assert [p.quote_id for p in approvals.pending_for(s, userid="boss", now=bot.clock())] == [q.id]
-        assert [p.quote_id for p in approvals.pending_for(s, userid="sup_east", now=bot.clock())] == [q.id]
-        assert approvals.pending_for(s, userid="rep_e1", now=bot.clock()) == []
+        assert [p.quote_id for p in approval_pending.pending_for(s, userid="boss", now=bot.clock())] == [q.id]
+        assert [p.quote_id for p in approval_pending.pending_for(s, userid="sup_east", now=bot.clock())] == [
+            q.id
+        ]
+        assert approval_pending.pending_for(s, userid="rep_e1", now=bot.clock()) == []
     bot.tap("boss", delegate_cards[-1]["task_id"], APPROVE_KEY)
     assert steps_of(bot, q.id)[0][2] == "approved"
     with bot.session() as s:
@@ -506,5 +510,5 @@ def test_route_service_raises_domain_error_without_supervisor(bot: Bot) -> None:
         make_opportunity(s, owner="lonely", region="西北")
         lonely = s.scalar(select(User).where(User.userid == "lonely"))
         with pytest.raises(DomainError, match="销售主管"):
-            approvals.route(s, config=BusinessConfig(), requester=lonely, amount=Decimal(100))
+            approval_routing.route(s, config=BusinessConfig(), requester=lonely, amount=Decimal(100))
         s.rollback()

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from chat.replies import Card, UpdateCard
 from models import ApprovalStep, AuditEntry, Quote, User
 from models.db import make_session_factory
-from services import approvals
+from services import approval_decisions, approval_request
 from services.config import BusinessConfig
 from tests.approvals_factory import make_opportunity
 from tests.harness import seed_org
@@ -28,7 +28,7 @@ def _setup(engine: Engine) -> tuple[Any, int, str]:
         s.flush()
         opp = make_opportunity(s)
         rep = s.scalar(select(User).where(User.userid == "rep_e1"))
-        result = approvals.request_quote(
+        result = approval_request.request_quote(
             s, config=CFG, requester=rep, opportunity=opp, amount=Decimal(80000), note=None, now=NOW
         )
         quote_id = result.quote.id
@@ -65,7 +65,7 @@ def test_concurrent_double_tap_one_transition(pg_db: tuple[str, Engine]) -> None
     factory, quote_id, task = _setup(pg_db[1])
 
     def tap(code: str) -> Any:
-        return lambda s, actor: approvals.approve(
+        return lambda s, actor: approval_decisions.approve(
             s, config=CFG, actor=actor, task_id=task, response_code=code, now=NOW
         )
 
@@ -89,14 +89,14 @@ def test_concurrent_double_tap_one_transition(pg_db: tuple[str, Engine]) -> None
 
 def test_concurrent_approve_and_reject(pg_db: tuple[str, Engine]) -> None:
     factory, quote_id, task = _setup(pg_db[1])
-    data = approvals.RejectData(task_id=task, response_code="c2")
+    data = approval_decisions.RejectData(task_id=task, response_code="c2")
     results = _race(
         factory,
         [
-            lambda s, actor: approvals.approve(
+            lambda s, actor: approval_decisions.approve(
                 s, config=CFG, actor=actor, task_id=task, response_code="c1", now=NOW
             ),
-            lambda s, actor: approvals.finish_reject(
+            lambda s, actor: approval_decisions.finish_reject(
                 s, config=CFG, actor=actor, data=data, reason="太贵", now=NOW
             ),
         ],

@@ -12,7 +12,7 @@ from models import Reminder
 from services.config import BusinessConfig
 from services.followup_time import when_of
 from services.parsing import SHANGHAI
-from services.reminders import on_time_rate
+from services.reminder_escalation import on_time_rate
 from tests import reminders_factory as f
 from tests.harness import Bot
 

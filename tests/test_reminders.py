@@ -12,7 +12,7 @@ from chat.outbox import enqueue
 from chat.replies import Card
 from models import AuditEntry, Reminder
 from services.parsing import SHANGHAI
-from services.reminders import on_time_rate
+from services.reminder_escalation import on_time_rate
 from tests import reminders_factory as f
 from tests.harness import Bot
 

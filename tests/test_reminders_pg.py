@@ -15,7 +15,7 @@ from bot.settings import Settings
 from models import CardTask, OutboxMessage, Push, Reminder
 from models.db import make_session_factory
 from schedulers.reminders import tick
-from services import reminders as svc
+from services import reminder_escalation, reminder_tick
 from services.config import BusinessConfig
 from tests import reminders_factory as f
 
@@ -24,13 +24,13 @@ NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 
 def test_pg_claims_compile_with_skip_locked() -> None:
     for query in (
-        svc.due_candidates(now=NOW, limit=10, postgres=True),
-        svc.escalation_candidates(now=NOW, after_hours=24, limit=10, postgres=True),
+        reminder_tick.due_candidates(now=NOW, limit=10, postgres=True),
+        reminder_escalation.escalation_candidates(now=NOW, after_hours=24, limit=10, postgres=True),
     ):
         assert "FOR UPDATE SKIP LOCKED" in str(query.compile(dialect=postgresql.dialect()))
     # SQLite silently drops the clause; there the conditional UPDATE alone carries exactly-once.
     assert "FOR UPDATE" not in str(
-        svc.due_candidates(now=NOW, limit=10, postgres=False).compile(dialect=sqlite.dialect())
+        reminder_tick.due_candidates(now=NOW, limit=10, postgres=False).compile(dialect=sqlite.dialect())
     )
 
 
@@ -78,7 +78,7 @@ def test_pg_concurrent_claims_never_overlap(pg_db: tuple[str, Engine]) -> None:
     def worker(index: int) -> None:
         while True:
             with factory() as s, s.begin():
-                rows = svc.claim_due(s, now=NOW, limit=3)
+                rows = reminder_tick.claim_due(s, now=NOW, limit=3)
                 claimed[index].extend(r.id for r in rows)
             if not rows:
                 return

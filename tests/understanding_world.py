@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Contract, Customer, Opportunity, User, Visit
-from services import approvals
+from services import approval_request
 from services.config import BusinessConfig
 from services.parsing import normalize_name
 from services.understanding import Intent, Understanding
@@ -122,7 +122,7 @@ def seed_world(session: Session, world: dict[str, Any], *, config: BusinessConfi
     for q in world.get("quotes", []):
         quoted = session.get(Opportunity, out.opportunities[q["opportunity"]])
         assert quoted is not None
-        requested = approvals.request_quote(
+        requested = approval_request.request_quote(
             session,
             config=config,
             requester=out.users[quoted.owner_userid],
