@@ -29,7 +29,10 @@ ESCALATION_CUSTOMER = "esc.customer"  # 查看客户 on a team escalation
 ESCALATION_ASSISTED = "esc.ack"  # 已协助
 NEXT_STEP = "next.step"  # 拜访 · 跟进 · 新商机 · 推进 · 评分 (arg "<code>-<id>", handlers/nextsteps.py)
 TODO_OPEN = "todo.open"  # 查看待办 on a folded push
-TODO_MORE = "todo.more"  # 更多 (arg: the page)
+TODO_MORE = "todo.more"  # 更多 (arg: the page; every 更多 key is built by cards/paging.py)
+PICK_MORE = "pick.more"  # 更多 under a numbered pick (arg: "<page>.<pick token>")
+POOL_MORE = "pool.more"  # 更多 under 公海 (arg: "<page>[.<packed keyword>]")
+CUSTOMERS_MORE = "customers.more"  # 更多 under the 我的客户 answer (arg: the page)
 CUSTOMER_CREATE_ANYWAY = "customer.create_anyway"  # 仍然新建: a new customer whose phone another one has
 CUSTOMER_CREATE_CANCEL = "customer.create_cancel"
 VISIT_EXPLAIN = "visit.explain"  # 在客户新厂区 / 其他地点，补充说明 on a flagged visit (arg: site|other)
@@ -68,6 +71,9 @@ ACTIONS = frozenset(
         NEXT_STEP,
         TODO_OPEN,
         TODO_MORE,
+        PICK_MORE,
+        POOL_MORE,
+        CUSTOMERS_MORE,
         CUSTOMER_CREATE_ANYWAY,
         CUSTOMER_CREATE_CANCEL,
         VISIT_EXPLAIN,

@@ -1,12 +1,13 @@
 """The next step as buttons (pure): a small card that ends an answer (客户 → 拜访 · 跟进 · 新商机, 商机 →
-推进 · 评分, 待办 → 更多). A button only selects an action; the command it leads to authorises itself."""
+推进 · 评分; a long list's 更多 is cards/paging.py). A button only selects an action; the command it leads to
+authorises itself."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from cards.keys import NEXT_STEP, TODO_MORE, CardKey
+from cards.keys import NEXT_STEP, CardKey
 
 
 def new_task_id(prefix: str = "nx") -> str:
@@ -31,11 +32,3 @@ def next_step_card(
 
 def step_key(code: str, ref_id: int) -> CardKey:
     return CardKey(NEXT_STEP, f"{code}-{ref_id}")
-
-
-def more_card(*, remaining: int, page: int, what: str = "待办") -> dict[str, Any]:
-    return next_step_card(
-        title=f"还有{remaining}条{what}",
-        desc="点「更多」看下一页",
-        buttons=[("更多", CardKey(TODO_MORE, str(page)))],
-    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from cards.paging import Page
 from models import Customer
 from services import escape
 from services.answers import (
@@ -102,13 +103,16 @@ def situation_view(s: Situation, *, now: datetime) -> str:
     return lines(body)
 
 
-def customers_view(customers: list[Customer], *, rep: bool) -> str:
+def customers_view(customers: list[Customer], *, rep: bool, page: Page[Customer]) -> str:
+    """One page of the sender's customers (the 更多 under it is cards/paging.py's)."""
     if not customers:
         return "您名下还没有客户。新建：新客户 名称 联系人=… 电话=…"
-    head = f"您{'负责' if rep else '可查看'}的客户共{len(customers)}个："
-    shown = "、".join(short_name(c.name) for c in customers[:12])
-    more = f"等{len(customers)}个" if len(customers) > 12 else ""
-    return lines([head, shown + more], f"查看一个：客户 {short_name(customers[0].name)}")
+    if not page.items:
+        return "没有更多客户了。"
+    head = f"您{'负责' if rep else '可查看'}的客户共{len(customers)}个"
+    head += "：" if page.number == 1 else f"（第{page.number}页）："
+    shown = "、".join(short_name(c.name) for c in page.items)
+    return lines([head, shown], f"查看一个：客户 {short_name(page.items[0].name)}")
 
 
 def opportunities_view(opps: list[OpenOpportunity]) -> str:

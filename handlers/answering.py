@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chat.replies import Reply, Text
+from cards.keys import CUSTOMERS_MORE
+from cards.paging import more_card, page_of
+from chat.replies import Card, Reply, Text
 from chat.router import CommandInfo, Ctx
 from handlers import answer_views as views
 from handlers.nextsteps import customer_next_steps, opportunity_next_steps
@@ -107,8 +109,7 @@ def answer(ctx: Ctx, ask: Ask) -> Reply | list[Reply]:
         text = Text(views.opportunities_view(opps))
         return [text, opportunity_next_steps(top)] if top is not None else text
     if intent == "query.my_customers":
-        customers = svc.my_customers(ctx.session, user=ctx.user)
-        return Text(views.customers_view(customers, rep=ctx.user.role == roles.Role.REP))
+        return my_customers_page(ctx, 1)
     if intent == "query.my_todo":
         return _todo(ctx, ask)
     if intent == "query.my_numbers":
@@ -140,6 +141,18 @@ def answer(ctx: Ctx, ask: Ask) -> Reply | list[Reply]:
     if intent == "query.region":
         return _area(ctx, ask, region=ask.region or ctx.user.region)
     return Text(suggestion(ctx, ask))
+
+
+def my_customers_page(ctx: Ctx, number: int) -> list[Reply]:
+    """我的客户, a page at a time (更多 re-reads them in the sender's scope)."""
+    customers = svc.my_customers(ctx.session, user=ctx.user)
+    page = page_of(customers, number)
+    replies: list[Reply] = [
+        Text(views.customers_view(customers, rep=ctx.user.role == roles.Role.REP, page=page))
+    ]
+    if more := more_card(page, action=CUSTOMERS_MORE, what="客户"):
+        replies.append(Card(more))
+    return replies
 
 
 def small_talk(text: str) -> str:

@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import functools
 import re
+import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from cards.keys import PICK_MORE
+from cards.paging import more_card, page_of
 from chat.errors import DomainError, NotFound
 from chat.handle import run_command as run_command_or_raise
 from chat.inbound import Inbound
-from chat.replies import Reply, Text
+from chat.replies import Card, Reply, Text
 from chat.router import Ctx, Handler, HandlerResult, Redispatch
 from handlers.proposing import did_you_mean, guess_customer
 from models import Customer, Opportunity
-from services.lookup import Ambiguous, resolve_customer, resolve_opportunity
+from services.lookup import Ambiguous, resolve_customer, resolve_opportunity, visible_ids
 
 USAGE: dict[str, tuple[str, str]] = {
     "新客户": ("新客户 名称 [字段=值 ...]", "新客户 华东精密 行业=机械 联系人=王经理 电话=13812345678"),
@@ -61,7 +64,7 @@ def example(command: str) -> str:
 class PickRequested(Exception):
     """Raised inside a handler to answer with a numbered list (or a did-you-mean card) instead (see `picks`)."""
 
-    def __init__(self, reply: Reply) -> None:
+    def __init__(self, reply: Reply | list[Reply]) -> None:
         super().__init__("pick")
         self.reply = reply
 
@@ -92,6 +95,11 @@ class PickData:
     command: str = ""  # re-run on the chosen record: `{command} {prefix}#{id} {rest}`
     rest: str = ""
     prefix: str = ""
+    labels: list[str] = field(default_factory=list)  # the numbered lines, for the pages after the first
+    token: str = ""  # names this pick in its 更多 keys: a 更多 under an older list finds it gone
+
+
+PICK_GONE = "这个列表已失效，请重新查询。"
 
 
 def ask_to_pick(
@@ -102,17 +110,39 @@ def ask_to_pick(
     rest_args: str = "",
     *,
     prefix: str = "",
-) -> Text:
-    """Store a pick dialog and return the numbered list. The reply `N` re-runs `then_command {prefix}#id rest`."""
+) -> list[Reply]:
+    """Store a pick dialog and return the first page of the numbered list (更多 shows the next ones, numbered
+    on). The reply `N` re-runs `then_command {prefix}#id rest`."""
     state = Pick.CUSTOMER if kind == "customer" else Pick.OPPORTUNITY
-    ctx.start_dialog(
-        state, PickData(ids=[c[0] for c in choices], command=then_command, rest=rest_args, prefix=prefix)
+    data = PickData(
+        ids=[c[0] for c in choices],
+        command=then_command,
+        rest=rest_args,
+        prefix=prefix,
+        labels=[label for _, label in choices],
+        token=secrets.token_hex(4),
     )
-    what = {"customer": "客户", "opportunity": "商机", "contract": "合同"}.get(kind, "记录")
-    lines = [f"找到{len(choices)}个{what}，请回复编号选择："]
-    lines += [f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)]
+    ctx.start_dialog(state, data)
+    return pick_page(ctx, state, data, 1)
+
+
+def pick_page(ctx: Ctx, state: str, data: PickData, number: int) -> list[Reply]:
+    """Page `number` of a numbered pick, showing only the records the sender may see now."""
+    customers = state == Pick.CUSTOMER
+    what = "客户" if customers else "商机"
+    labels = data.labels if len(data.labels) == len(data.ids) else [f"#{i}" for i in data.ids]
+    numbered = list(enumerate(zip(data.ids, labels, strict=True), 1))
+    page = page_of(numbered, number)
+    visible = visible_ids(
+        ctx.session, user=ctx.user, customers=customers, ids=[i for _, (i, _) in page.items]
+    )
+    lines = [f"找到{len(data.ids)}个{what}，请回复编号选择：" if number == 1 else f"（第{number}页）"]
+    lines += [f"{n}. {label}" for n, (record, label) in page.items if record in visible]
     lines.append("（发送「取消」放弃）")
-    return Text("\n".join(lines))
+    replies: list[Reply] = [Text("\n".join(lines))]
+    if more := more_card(page, action=PICK_MORE, what=what, token=data.token):
+        replies.append(Card(more))
+    return replies
 
 
 def customer_or_pick(

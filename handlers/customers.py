@@ -7,11 +7,23 @@ from enum import StrEnum
 from typing import Any
 
 from cards import customer as customer_cards
+from cards.keys import PICK_MORE
+from cards.paging import read_more_key
 from chat.errors import DomainError
 from chat.inbound import Inbound
 from chat.replies import Card, Reply, Text, UpdateCard
 from chat.router import Ctx, HandlerResult, Router
-from handlers.common import customer_or_pick, example, handle_pick, picks, usage_error
+from handlers.common import (
+    PICK_GONE,
+    Pick,
+    PickData,
+    customer_or_pick,
+    example,
+    handle_pick,
+    pick_page,
+    picks,
+    usage_error,
+)
 from handlers.nextsteps import customer_next_steps
 from models import Customer, User
 from services import cardtasks, roles
@@ -223,6 +235,19 @@ def new_customer_step(msg: Inbound, ctx: Ctx) -> Reply:
 @router.text(state="pick.*")  # every handlers.common.Pick state
 def pick(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return handle_pick(msg, ctx)
+
+
+@router.card(PICK_MORE)
+def pick_more(msg: Inbound, ctx: Ctx) -> list[Reply]:
+    """更多 under a numbered pick: its next page, while that pick is still the open one."""
+    number, token = read_more_key(ctx.card_key.arg if ctx.card_key else "")
+    dialog = ctx.dialog
+    if not number or dialog is None or dialog.state not in (Pick.CUSTOMER, Pick.OPPORTUNITY):
+        return [Text(PICK_GONE)]
+    data = ctx.dialog_data(PickData)
+    if not token or data.token != token:
+        return [Text(PICK_GONE)]
+    return pick_page(ctx, dialog.state, data, number)
 
 
 @router.command("客户", help="查看客户360：资料、负责人、商机、最近拜访、下次跟进", example=example("客户"))

@@ -6,10 +6,11 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from cards.keys import POOL_EXTEND, POOL_EXTEND_NO, POOL_EXTEND_OK, POOL_FOLLOWUP, POOL_RETURN
+from cards.keys import POOL_EXTEND, POOL_EXTEND_NO, POOL_EXTEND_OK, POOL_FOLLOWUP, POOL_MORE, POOL_RETURN
+from cards.paging import PAGE_SIZE, Page, more_card, pack_text, read_more_key, unpack_text
 from cards.pool import QUESTION, extension_card
 from chat.inbound import Inbound
-from chat.replies import Reply, Text, UpdateCard
+from chat.replies import Card, Reply, Text, UpdateCard
 from chat.router import Ctx, HandlerResult, Router
 from handlers.visits import visit as visit_handler
 from models import Customer, User
@@ -29,12 +30,31 @@ ACTIONS = {POOL_FOLLOWUP: "记一条跟进", POOL_EXTEND: "申请延期", POOL_R
 
 
 @router.command("公海", help="查看本区域公海里可领取的客户", example="公海 机械", roles=roles.SALES)
-def show_pool(msg: Inbound, ctx: Ctx) -> Reply:
-    rows, total = pool.list_pool(ctx.session, user=ctx.user, keyword=ctx.args)
+def show_pool(msg: Inbound, ctx: Ctx) -> list[Reply]:
+    return _pool_page(ctx, ctx.args.strip(), 1)
+
+
+@router.card(POOL_MORE)
+def pool_more(msg: Inbound, ctx: Ctx) -> list[Reply]:
+    number, token = read_more_key(ctx.card_key.arg if ctx.card_key else "")
+    keyword = unpack_text(token) if token else ""
+    if not number or keyword is None:
+        return [Text("这个列表已失效，请重新发送「公海」。")]
+    return _pool_page(ctx, keyword, number)
+
+
+def _pool_page(ctx: Ctx, keyword: str, number: int) -> list[Reply]:
+    """One page of the region's pool, re-read in the sender's region at every 更多."""
+    start = (number - 1) * PAGE_SIZE
+    rows, total = pool.list_pool(ctx.session, user=ctx.user, keyword=keyword, limit=PAGE_SIZE, offset=start)
     if not rows:
-        what = f"没有匹配「{escape.inline_text(ctx.args, 20)}」的客户" if ctx.args.strip() else "暂时没有客户"
-        return Text(f"本区域公海{what}。")
-    lines = [f"本区域公海共 {total} 个客户" + ("（显示前 10 个）：" if total > len(rows) else "：")]
+        if number > 1:
+            return [Text("公海里没有更多客户了。")]
+        what = f"没有匹配「{escape.inline_text(keyword, 20)}」的客户" if keyword else "暂时没有客户"
+        return [Text(f"本区域公海{what}。")]
+    page = Page(rows, number, start, max(total - start - len(rows), 0))
+    head = f"本区域公海共 {total} 个客户"
+    lines = [head + ("：" if total <= len(rows) else f"（第{number}页）：")]
     for r in rows:
         last = f"{r.last_activity.astimezone(SHANGHAI):%Y-%m-%d}" if r.last_activity else "无"
         lines.append(
@@ -42,7 +62,11 @@ def show_pool(msg: Inbound, ctx: Ctx) -> Reply:
             f"｜最近跟进 {last}｜{r.segment or '潜在'}客户"
         )
     lines.append(f"领取：领取 #{rows[0].id}（联系人和电话领取后可见）")
-    return Text("\n".join(lines))
+    replies: list[Reply] = [Text("\n".join(lines))]
+    token = pack_text(keyword) if keyword else ""
+    if token is not None and (more := more_card(page, action=POOL_MORE, what="公海客户", token=token)):
+        replies.append(Card(more))
+    return replies
 
 
 @router.command("领取", help="从公海领取一个客户", example="领取 华东精密", roles=frozenset({roles.Role.REP}))

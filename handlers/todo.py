@@ -6,7 +6,7 @@ were held or folded (still needed to approve)."""
 from __future__ import annotations
 
 from cards.keys import ESCALATION_ASSISTED, ESCALATION_CUSTOMER, TODO_MORE, TODO_OPEN
-from cards.next_step import more_card
+from cards.paging import more_card, page_of, read_more_key
 from cards.reminder import OverdueItem, escalation_card
 from chat.inbound import Inbound
 from chat.replies import Card, Reply, Text, UpdateCard
@@ -18,7 +18,6 @@ from services.todo import todo_list
 
 router = Router("todo")
 
-PAGE = 10
 EMPTY = "您目前没有待办。可以用「跟进 华东精密 明天下午3点 送样品」设置跟进提醒。"
 
 
@@ -27,9 +26,8 @@ def todo_replies(ctx: Ctx, *, page: int = 1) -> list[Reply]:
     held = (
         pushes.release(ctx.session, userid=ctx.userid, now=ctx.now) if page == 1 else pushes.Pending([], [])
     )
-    start = (page - 1) * PAGE
-    lines = todo.lines[start : start + PAGE]
-    remaining = max(len(todo.lines) - start - PAGE, 0)
+    shown = page_of(todo.lines, page)
+    lines = shown.items
     out: list[str] = []
     if page == 1:
         out.append("您的待办：" if lines else EMPTY)
@@ -54,8 +52,8 @@ def todo_replies(ctx: Ctx, *, page: int = 1) -> list[Reply]:
             out += [f"· {line}" for line in held.lines]
     replies: list[Reply] = [Text("\n".join(out))]
     replies += [Card(payload["template_card"]) for kind, payload in held.cards]
-    if remaining:
-        replies.append(Card(more_card(remaining=remaining, page=page + 1)))
+    if more := more_card(shown, action=TODO_MORE, what="待办"):
+        replies.append(Card(more))
     return replies
 
 
@@ -71,9 +69,8 @@ def tap_open(msg: Inbound, ctx: Ctx) -> list[Reply]:
 
 @router.card(TODO_MORE)
 def tap_more(msg: Inbound, ctx: Ctx) -> list[Reply]:
-    arg = ctx.card_key.arg if ctx.card_key else ""
-    page = int(arg) if arg.isdigit() and 1 < int(arg) < 1000 else 2
-    return todo_replies(ctx, page=page)
+    page, _ = read_more_key(ctx.card_key.arg if ctx.card_key else "")
+    return todo_replies(ctx, page=page or 2)
 
 
 def _escalation_task(ctx: Ctx, msg: Inbound, action: str) -> CardTask | list[Reply]:

@@ -16,14 +16,15 @@ import re
 from datetime import datetime
 from typing import Any
 
-from cards.keys import PROPOSAL_CANCEL, PROPOSAL_CONFIRM, PROPOSAL_CONFIRM_ONLY, PROPOSAL_EDIT
+from cards.keys import CUSTOMERS_MORE, PROPOSAL_CANCEL, PROPOSAL_CONFIRM, PROPOSAL_CONFIRM_ONLY, PROPOSAL_EDIT
+from cards.paging import read_more_key
 from cards.proposal import ProposalView, decided_card
 from chat.commandline import tidy_args
 from chat.errors import DomainError
 from chat.inbound import Inbound
 from chat.replies import Reply, Text, UpdateCard
 from chat.router import Ctx, HandlerResult, Redispatch, Router
-from handlers.answering import answer, help_for, small_talk, suggestion
+from handlers.answering import answer, help_for, my_customers_page, small_talk, suggestion
 from handlers.common import run_command, run_command_or_raise
 from handlers.proposing import action_of, did_you_mean, store_proposal, understand_text
 from services import cardtasks, lead_sentence
@@ -342,3 +343,9 @@ def tap_cancel(msg: Inbound, ctx: Ctx) -> HandlerResult:
 
 
 __all__ = ["EDIT_STATE", "PICK_STATE", "propose", "respond"]
+
+
+@router.card(CUSTOMERS_MORE)
+def tap_my_customers_more(msg: Inbound, ctx: Ctx) -> list[Reply]:
+    number, _ = read_more_key(ctx.card_key.arg if ctx.card_key else "")
+    return my_customers_page(ctx, number or 2)

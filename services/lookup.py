@@ -17,6 +17,10 @@ from services.scope import Scope
 
 _NUMBER = re.compile(r"^[#＃]?(\d{1,9})$")
 T = TypeVar("T")
+PICK_LIMIT = (
+    200  # matches a numbered pick can hold; it shows them a page at a time with 更多 (cards/paging.py)
+)
+SHOWN_IN_TEXT = 8  # lines of an Ambiguous message answered as text (where nobody asks for a pick)
 
 
 class Ambiguous(DomainError):
@@ -87,17 +91,32 @@ def resolve_customer(session: Session, *, user: User, keyword: str, for_change: 
     """Exactly one visible customer, else NotFound (also for out of scope) or Ambiguous with a numbered list.
 
     `for_change`: the customer will be acted on, which needs more than seeing it (Scope.changes_customers)."""
-    found = find_customers(session, user=user, keyword=keyword, for_change=for_change)
+    found = find_customers(session, user=user, keyword=keyword, for_change=for_change, limit=PICK_LIMIT)
     if not found:
         raise NotFound(f"没有找到客户「{keyword}」。可以用名称中的几个字，或客户编号（如 #12）。")
     if len(found) == 1:
         return found[0]
     choices = [(c.id, f"#{c.id} {c.name}") for c in found]
-    raise Ambiguous(
-        "找到多个客户，请用编号再发一次：\n"
-        + "\n".join(f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)),
-        choices,
-    )
+    raise Ambiguous(_numbered("找到多个客户，请用编号再发一次：", choices), choices)
+
+
+def _numbered(head: str, choices: list[tuple[int, str]]) -> str:
+    lines = [f"{i}. {label}" for i, (_, label) in enumerate(choices[:SHOWN_IN_TEXT], 1)]
+    if len(choices) > SHOWN_IN_TEXT:
+        lines.append(f"……共{len(choices)}个，请写得更完整些")
+    return "\n".join([head, *lines])
+
+
+def visible_ids(session: Session, *, user: User, customers: bool, ids: list[int]) -> set[int]:
+    """Which of `ids` (customers, else opportunities) `user` may see now: a list shown again is re-checked."""
+    if not ids:
+        return set()
+    scope = Scope.of(user)
+    if customers:
+        query = select(Customer.id).where(Customer.id.in_(ids), scope.customers())
+    else:
+        query = select(Opportunity.id).where(Opportunity.id.in_(ids), scope.opportunities())
+    return set(session.scalars(query))
 
 
 def find_opportunities(
@@ -127,7 +146,7 @@ def find_opportunities(
 def resolve_opportunity(
     session: Session, *, user: User, keyword: str, open_only: bool = False
 ) -> Opportunity:
-    found = find_opportunities(session, user=user, keyword=keyword, open_only=open_only)
+    found = find_opportunities(session, user=user, keyword=keyword, open_only=open_only, limit=PICK_LIMIT)
     if not found:
         raise NotFound(f"没有找到商机「{keyword}」。可以用商机或客户名称中的几个字，或商机编号（如 #7）。")
     if len(found) == 1:
@@ -137,8 +156,4 @@ def resolve_opportunity(
         for c in session.scalars(select(Customer).where(Customer.id.in_({o.customer_id for o in found})))
     }
     choices = [(o.id, f"#{o.id} {o.name}（{names.get(o.customer_id, '')}，{o.stage}）") for o in found]
-    raise Ambiguous(
-        "找到多个商机，请用编号再发一次：\n"
-        + "\n".join(f"{i}. {label}" for i, (_, label) in enumerate(choices, 1)),
-        choices,
-    )
+    raise Ambiguous(_numbered("找到多个商机，请用编号再发一次：", choices), choices)

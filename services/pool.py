@@ -239,9 +239,9 @@ def region_of(user: User) -> str | None:
 
 
 def list_pool(
-    session: Session, *, user: User, keyword: str = "", limit: int = 10
+    session: Session, *, user: User, keyword: str = "", limit: int = 10, offset: int = 0
 ) -> tuple[list[PoolRow], int]:
-    """Claimable customers in the sender's region (no contact, no phone); (first `limit`, total)."""
+    """Claimable customers in the sender's region (no contact, no phone); (`limit` from `offset`, total)."""
     region = region_of(user)
     if region is None and user.role not in (Role.DIRECTOR, Role.ADMIN):
         return [], 0
@@ -258,7 +258,9 @@ def list_pool(
             )
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    customers = list(session.scalars(query.order_by(Customer.pooled_at.desc(), Customer.id).limit(limit)))
+    customers = list(
+        session.scalars(query.order_by(Customer.pooled_at.desc(), Customer.id).offset(offset).limit(limit))
+    )
     follow = last_followups(session, [c.id for c in customers])
     rows = [PoolRow(c.id, c.name, c.industry, c.segment, follow.get(c.id)) for c in customers]
     return rows, total
