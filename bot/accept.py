@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.dispatcher import Dispatcher, DispatchResult, ServiceUnavailable
 from bot.wakeup import INBOUND_CHANNEL
 from chat.inbound import Inbound, to_payload
-from models import norm_userid
+from models import InboundStatus, norm_userid
 
 log = logging.getLogger("salesbot.accept")
 
@@ -99,7 +99,7 @@ class PgAcceptor:
     # same statement notifies the worker processes (bot/wakeup.py): delivered on commit, no extra round trip.
     SQL = (
         "WITH ins AS (INSERT INTO inbound_events (dedup_key, userid, kind, received_at, status, payload) "
-        "SELECT k, u, t, %s, 'received', p::json FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
+        f"SELECT k, u, t, %s, '{InboundStatus.RECEIVED.value}', p::json FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
         "AS batch(k, u, t, p) ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key, id) "
         f"SELECT ins.dedup_key, ins.id FROM ins, (SELECT pg_notify('{INBOUND_CHANNEL}', '')) AS wake"
     )

@@ -29,7 +29,7 @@ from chat.handle import NeedsIsolation, count_writes, handle
 from chat.inbound import Inbound, from_payload, to_payload
 from chat.replies import Reply
 from chat.router import RouteTable
-from models import Dialog, InboundEvent, User, norm_userid
+from models import Dialog, InboundEvent, InboundStatus, User, norm_userid
 from models.db import insert_for
 from services.config import BusinessConfig
 from services.pushes import push_to_others
@@ -96,7 +96,7 @@ class Dispatcher:
                 "userid": norm_userid(msg.userid),
                 "kind": msg.kind,
                 "received_at": now,
-                "status": "received",
+                "status": InboundStatus.RECEIVED,
                 "payload": to_payload(msg),
             }
             for msg in msgs

@@ -22,12 +22,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, Update, bindparam, exists, literal_column, select, update
 from sqlalchemy.orm import Session
 
-from models import InboundEvent
+from models import InboundEvent, InboundStatus
 
 _table: Table = InboundEvent.__table__  # type: ignore[assignment]
 _earlier = _table.alias("earlier")
 # A literal, not a parameter: a prepared statement's generic plan can then still use the partial index.
-RECEIVED: ColumnElement[str] = literal_column("'received'")
+RECEIVED: ColumnElement[str] = literal_column(f"'{InboundStatus.RECEIVED.value}'")
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def claim_statement(dialect: str = "postgresql") -> Update:
         .order_by(_table.c.id)
         .limit(bindparam("limit"))
     )
-    claim = update(_table).values(status="done", processed_at=bindparam("processed_at"))
+    claim = update(_table).values(status=InboundStatus.DONE, processed_at=bindparam("processed_at"))
     if dialect == "postgresql":
         cte = heads.with_for_update(of=_table, skip_locked=True).cte("heads").prefix_with("MATERIALIZED")
         claim = claim.where(_table.c.id == cte.c.id, _table.c.status == RECEIVED)

@@ -29,7 +29,7 @@ from bot.outbox_batch import (
 )
 from chat.outbox import alert_admins, enqueue
 from chat.replies import Text
-from models import OutboxMessage
+from models import OutboxMessage, OutboxStatus
 from models.db import affected
 
 log = logging.getLogger("salesbot.outbox")
@@ -72,8 +72,8 @@ def sweep_stuck(session: Session, *, now: datetime) -> int:
     """Rows left in 'sending' by a dead process go back to 'pending' once their lease has run out."""
     result = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
-        .values(status="pending", next_attempt_at=now)
+        .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now)
+        .values(status=OutboxStatus.PENDING, next_attempt_at=now)
     )
     return affected(result) or 0
 
@@ -227,7 +227,7 @@ class Deliverer:
             row.last_error = type(exc).__name__[:255]
             row.lease_until = None
             if error_kind == "permanent":
-                row.status = "failed"
+                row.status = OutboxStatus.FAILED
                 stats.failed += 1
                 if kind == "update_card" and payload.get("fallback_text"):
                     enqueue(
@@ -239,7 +239,7 @@ class Deliverer:
                     )
                 return
             if row.attempts >= self.max_attempts and now - row.created_at >= MIN_RETRY_HORIZON:
-                row.status = "dead"
+                row.status = OutboxStatus.DEAD
                 stats.dead += 1
                 if key.startswith("alert:"):  # an alert that cannot be delivered must not alert about itself
                     return
@@ -254,5 +254,5 @@ class Deliverer:
             delay = backoff_delay(row.attempts, rng=self.rng)
             if error_kind == "rate":
                 delay = max(delay, RATE_PAUSE_S)
-            row.status, row.next_attempt_at = "pending", now + timedelta(seconds=delay)
+            row.status, row.next_attempt_at = OutboxStatus.PENDING, now + timedelta(seconds=delay)
             stats.retried += 1

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from chat.outbox import payloads_for
 from chat.replies import Reply
-from models import OutboxMessage
+from models import OutboxMessage, OutboxStatus
 from models.db import insert_for
 
 LEASE = timedelta(seconds=60)
@@ -88,7 +88,7 @@ def insert_rows(session: Session, rows: list[dict[str, Any]], *, now: datetime, 
     values = [
         {
             **row,
-            "status": "sending" if claim else "pending",
+            "status": OutboxStatus.SENDING if claim else OutboxStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
             "lease_until": now + LEASE if claim else None,
@@ -111,16 +111,16 @@ def claim_statement(*, now: datetime, limit: int, dialect: str = "postgresql") -
     transaction before it."""
     due = (
         select(_table.c.id)
-        .where(_table.c.status == "pending", _table.c.next_attempt_at <= now)
+        .where(_table.c.status == OutboxStatus.PENDING, _table.c.next_attempt_at <= now)
         .order_by(_table.c.id)
         .limit(limit)
     )
-    claim = update(_table).values(status="sending", lease_until=now + LEASE)
+    claim = update(_table).values(status=OutboxStatus.SENDING, lease_until=now + LEASE)
     if dialect == "postgresql":
         cte = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
-        claim = claim.where(_table.c.id == cte.c.id, _table.c.status == "pending")
+        claim = claim.where(_table.c.id == cte.c.id, _table.c.status == OutboxStatus.PENDING)
     else:
-        claim = claim.where(_table.c.id.in_(due.scalar_subquery()), _table.c.status == "pending")
+        claim = claim.where(_table.c.id.in_(due.scalar_subquery()), _table.c.status == OutboxStatus.PENDING)
     return claim.returning(*_COLUMNS)
 
 
@@ -143,7 +143,7 @@ def recent_sends(session: Session, recipients: set[str], *, now: datetime) -> di
         )
         .where(
             _table.c.recipient.in_(sorted(recipients)),
-            _table.c.status == "sent",
+            _table.c.status == OutboxStatus.SENT,
             _table.c.sent_at > now - timedelta(hours=1),
         )
         .group_by(_table.c.recipient)
@@ -174,7 +174,11 @@ def defer_rows(session: Session, ids: list[int], *, now: datetime) -> None:
         session.connection().execute(
             update(_table)
             .where(_table.c.id.in_(ids))
-            .values(status="pending", next_attempt_at=now + timedelta(seconds=RATE_PAUSE_S), lease_until=None)
+            .values(
+                status=OutboxStatus.PENDING,
+                next_attempt_at=now + timedelta(seconds=RATE_PAUSE_S),
+                lease_until=None,
+            )
         )
 
 
@@ -188,9 +192,9 @@ def mark_sent(session: Session, sent: dict[int, str | None], *, now: datetime) -
     )
     session.connection().execute(
         update(_table)
-        .where(and_(_table.c.id.in_(list(sent)), _table.c.status == "sending"))
+        .where(and_(_table.c.id.in_(list(sent)), _table.c.status == OutboxStatus.SENDING))
         .values(
-            status="sent",
+            status=OutboxStatus.SENT,
             sent_at=bindparam("sent_now", now),
             lease_until=None,
             attempts=_table.c.attempts + 1,

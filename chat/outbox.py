@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chat.replies import Card, Image, Markdown, Reply, Text, UpdateCard
-from models import CardTask, OutboxMessage, Role, User
+from models import CardTask, OutboxMessage, OutboxStatus, Role, User
 from models.db import insert_for
 from services import escape
 
@@ -107,7 +107,7 @@ def enqueue_rows(
                 recipient=recipient,
                 kind=kind,
                 payload=payload,
-                status="pending",
+                status=OutboxStatus.PENDING,
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,

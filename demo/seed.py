@@ -28,9 +28,12 @@ from models import (
     Opportunity,
     Payment,
     Quote,
+    QuoteStatus,
     Reminder,
+    ReminderStatus,
     Role,
     StageMove,
+    StepStatus,
     User,
     Visit,
 )
@@ -469,7 +472,7 @@ def seed_demo(
                         amount=amount,
                         note=rng.choice(NOTES),
                         requester_userid=opp.owner_userid,
-                        status="approved",
+                        status=QuoteStatus.APPROVED,
                         current_step=1,
                         step_count=len(config.chain_for(amount)),
                         created_at=when,
@@ -580,7 +583,7 @@ def seed_demo(
     # --- pending approvals: steps, and the card in the approver's chat ------------------------------
     chosen_supervisor = ""
     for quote in quotes:
-        if quote.status != "approved":
+        if quote.status != QuoteStatus.APPROVED:
             continue
         opp_owner = by_id[next(o.owner_userid for o, _, _ in opps if o.id == quote.opportunity_id)]
         for seq, role in enumerate(config.chain_for(quote.amount), start=1):
@@ -592,7 +595,7 @@ def seed_demo(
                     seq=seq,
                     role=role,
                     approver_userid=approver,
-                    status="approved",
+                    status=StepStatus.APPROVED,
                     acted_by=approver,
                     acted_at=acted,
                     activated_at=acted - timedelta(hours=4),
@@ -648,7 +651,7 @@ def seed_demo(
                     customer_id=customer.id,
                     title=rng.choice(REMINDER_TITLES).format(p=rng.choice(PRODUCTS)),
                     due_at=due,
-                    status="open",
+                    status=ReminderStatus.OPEN,
                     source=rng.choice(("manual", "visit")),
                     notified_at=due if overdue else None,
                     created_at=due - timedelta(days=rng.randint(1, 7)),
@@ -669,7 +672,7 @@ def seed_demo(
                     customer_id=rng.choice(own).id,
                     title=rng.choice(REMINDER_TITLES).format(p=rng.choice(PRODUCTS)),
                     due_at=due,
-                    status="done",
+                    status=ReminderStatus.DONE,
                     source=rng.choice(("manual", "visit")),
                     notified_at=due,
                     completed_at=min(done_at, now),
@@ -744,7 +747,7 @@ def seed_demo(
     summary.pending_approvals = len(pending)
     summary.contracts = len(contracts)
     summary.payments = len(payments)
-    summary.reminders = sum(1 for r in reminders if r.status == "open")
+    summary.reminders = sum(1 for r in reminders if r.status == ReminderStatus.OPEN)
     for stage, count in session.execute(
         select(Opportunity.stage, func.count()).group_by(Opportunity.stage)
     ).all():

@@ -36,7 +36,7 @@ from starlette.staticfiles import StaticFiles
 from bot.crypto import signature
 from bot.settings import Settings
 from demo.fake_wecom import FakeWeCom
-from models import Customer, Opportunity, OutboxMessage, User
+from models import Customer, Opportunity, OutboxMessage, OutboxStatus, User
 from schedulers import run_job
 from schedulers.jobs import JOBS, names
 from services import roles
@@ -439,7 +439,7 @@ def deliver_now(state: AppState, timeout_s: float = 3.0) -> None:
                 select(func.count())
                 .select_from(OutboxMessage)
                 .where(
-                    OutboxMessage.status.in_(("pending", "sending")),
+                    OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
                     OutboxMessage.next_attempt_at <= state.clock(),
                 )
             )

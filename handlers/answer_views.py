@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from cards.paging import Page
-from models import Customer
+from models import Customer, QuoteStatus
 from services import escape
 from services.answers import (
     AreaPeriod,
@@ -24,7 +24,12 @@ from services.answers import (
 from services.parsing import SHANGHAI, format_amount, format_when
 
 MAX_LINES = 8
-_QUOTE_STATUS = {"pending": "审批中", "approved": "已通过", "rejected": "已驳回", "withdrawn": "已撤回"}
+_QUOTE_STATUS = {
+    QuoteStatus.PENDING: "审批中",
+    QuoteStatus.APPROVED: "已通过",
+    QuoteStatus.REJECTED: "已驳回",
+    QuoteStatus.WITHDRAWN: "已撤回",
+}
 
 
 def clip(text: str, limit: int = 30) -> str:
@@ -163,14 +168,16 @@ def quotes_view(states: list[QuoteState], *, now: datetime) -> str:
         status = _QUOTE_STATUS.get(q.status, q.status)
         extra = (
             f"，等{q.waiting_on}审批 {_waited(q.since, now)}"
-            if q.status == "pending" and q.waiting_on
+            if q.status == QuoteStatus.PENDING and q.waiting_on
             else ""
         )
-        reason = f"，理由：{clip(q.reason or '', 16)}" if q.status == "rejected" and q.reason else ""
+        reason = (
+            f"，理由：{clip(q.reason or '', 16)}" if q.status == QuoteStatus.REJECTED and q.reason else ""
+        )
         body.append(
             f"报价 #{q.id} {q.opportunity}（{short_name(q.customer)}）{format_amount(q.amount)}：{status}{extra}{reason}"
         )
-    pending = next((q for q in states if q.status == "pending"), None)
+    pending = next((q for q in states if q.status == QuoteStatus.PENDING), None)
     step = f"需要修改：撤回 #{pending.id}" if pending else ""
     return lines(body, step)
 

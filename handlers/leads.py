@@ -8,7 +8,7 @@ from chat.errors import DomainError
 from chat.inbound import Inbound
 from chat.replies import Card, Reply, Text, UpdateCard
 from chat.router import Ctx, Router
-from models import Lead, User
+from models import Lead, LeadStatus, User
 from services import cardtasks, escape, roles
 from services import leads as lead_service
 from services import reassign as reassign_service
@@ -84,7 +84,7 @@ def _assigned_lead(ctx: Ctx, msg: Inbound, action: str) -> Lead | Reply | list[R
         return Text(GONE)
     if lead.assignee_userid != ctx.userid:
         return _grey(msg, lead_card(lead_view(lead), outcome="已改派"), f"线索 #{lead.id} 已改派给同事。")
-    if lead.status != lead_service.OPEN:
+    if lead.status != LeadStatus.ASSIGNED:
         state = lead_service.status_label(lead)
         return _grey(msg, lead_card(lead_view(lead), outcome=state), f"线索 #{lead.id} {state}。")
     return lead

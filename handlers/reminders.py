@@ -21,7 +21,7 @@ from chat.inbound import Inbound
 from chat.replies import Card, Reply, Text, UpdateCard
 from chat.router import Ctx, HandlerResult, Router
 from handlers.common import customer_or_pick, picks
-from models import Customer, Reminder, Visit
+from models import Customer, Reminder, ReminderStatus, Visit
 from services import audit, cardtasks, reminder_create, reminder_tick
 from services import reminder_changes as changes
 from services.followup_time import when_of
@@ -211,9 +211,9 @@ def _reminder_update(ctx: Ctx, msg: Inbound, reminder: Reminder, replace_text: s
 
 
 def _state_text(reminder: Reminder, ctx: Ctx) -> str:
-    if reminder.status == "done":
+    if reminder.status == ReminderStatus.DONE:
         return "已完成"
-    if reminder.status == "cancelled":
+    if reminder.status == ReminderStatus.CANCELLED:
         return "已删除"
     return f"已推迟至 {format_when(reminder.due_at, now=ctx.now)}"
 
@@ -248,7 +248,7 @@ def _reminder_tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
             ),
         ]
     current = reminder_task_id(reminder.id, reminder.snooze_count)
-    if reminder.status != "open" or current != task.task_id:
+    if reminder.status != ReminderStatus.OPEN or current != task.task_id:
         return _reminder_update(
             ctx,
             msg,

@@ -27,6 +27,7 @@ from chat.router import Ctx, HandlerResult, Redispatch, Router
 from handlers.answering import answer, help_for, my_customers_page, small_talk, suggestion
 from handlers.common import run_command, run_command_or_raise
 from handlers.proposing import action_of, did_you_mean, store_proposal, understand_text
+from models import ProposalStatus
 from services import cardtasks, lead_sentence
 from services import proposals as store
 from services.answers import visible_customers
@@ -289,15 +290,18 @@ def _tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
     if proposal is None or proposal.userid != ctx.userid:
         return Text(GONE)
     view = ProposalView.from_data(proposal.view)
-    status = {PROPOSAL_CANCEL: "cancelled", PROPOSAL_EDIT: "edited"}.get(key.action, "confirmed")
+    status = {PROPOSAL_CANCEL: ProposalStatus.CANCELLED, PROPOSAL_EDIT: ProposalStatus.EDITED}.get(
+        key.action, ProposalStatus.CONFIRMED
+    )
     if not store.decide(ctx.session, proposal=proposal, userid=ctx.userid, status=status, now=ctx.now):
-        if proposal.status != "pending":  # a second tap: the card shows its outcome already; one short line
+        # a second tap: the card shows its outcome already; one short line
+        if proposal.status != ProposalStatus.PENDING:
             return Text(ALREADY_DECIDED)
         label = store.outcome_label(proposal, now=ctx.now)
         return _card_update(msg, view, proposal.id, label, f"这张确认卡片{label}，没有做任何更改。")
-    if status == "cancelled":
+    if status == ProposalStatus.CANCELLED:
         return _card_update(msg, view, proposal.id, "已取消", "已取消，没有保存任何内容。")
-    if status == "edited":
+    if status == ProposalStatus.EDITED:
         ask = dict(proposal.view.get("ask") or {})
         ctx.dialogs.set(
             userid=ctx.userid,
@@ -311,7 +315,7 @@ def _tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
     try:
         replies += _as_list(run_command_or_raise(msg, ctx, command=proposal.command, args=proposal.args))
     except DomainError as exc:
-        store.settle(ctx.session, proposal=proposal, status="failed")
+        store.settle(ctx.session, proposal=proposal, status=ProposalStatus.FAILED)
         return [_card_update(msg, view, proposal.id, "未能保存", exc.message), Text(exc.message)]
     if proposal.followup_args and key.action != PROPOSAL_CONFIRM_ONLY:
         try:

@@ -2,19 +2,21 @@
 
 from models.base import Base
 from models.collections import Instalment, Invoice, Milestone
-from models.leads import POOL_OWNER, Lead, PoolEvent, PoolExtension
+from models.leads import POOL_OWNER, ExtensionStatus, Lead, LeadStatus, PoolEvent, PoolExtension
 from models.messaging import (
     AuditEntry,
     CardTask,
     Dialog,
     InboundEvent,
+    InboundStatus,
     JobOccurrence,
     OutboxMessage,
+    OutboxStatus,
     PendingMedia,
 )
 from models.org import ROLE_LABELS, Role, User, norm_userid, role_labels
-from models.proposals import Proposal
-from models.pushes import Push
+from models.proposals import Proposal, ProposalStatus
+from models.pushes import Push, PushStatus
 from models.sales import (
     ApprovalStep,
     Contract,
@@ -22,9 +24,13 @@ from models.sales import (
     Delegation,
     Opportunity,
     Payment,
+    PhotoStatus,
     Quote,
+    QuoteStatus,
     Reminder,
+    ReminderStatus,
     StageMove,
+    StepStatus,
     Visit,
     VisitPhoto,
 )
@@ -40,25 +46,35 @@ __all__ = [
     "Customer",
     "Delegation",
     "Dialog",
+    "ExtensionStatus",
     "InboundEvent",
+    "InboundStatus",
     "Lead",
+    "LeadStatus",
     "Instalment",
     "Invoice",
     "JobOccurrence",
     "Milestone",
     "Opportunity",
     "OutboxMessage",
+    "OutboxStatus",
     "Payment",
+    "PhotoStatus",
     "Proposal",
+    "ProposalStatus",
     "POOL_OWNER",
     "PendingMedia",
     "Push",
+    "PushStatus",
     "PoolEvent",
     "PoolExtension",
     "Quote",
+    "QuoteStatus",
     "Reminder",
+    "ReminderStatus",
     "Role",
     "StageMove",
+    "StepStatus",
     "Target",
     "TargetNudge",
     "User",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, MetaData, Numeric, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, Numeric, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING = {
@@ -35,6 +36,32 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class StrEnumType(TypeDecorator[E]):
+    """A role or status column: stored as the member's plain string (VARCHAR(length)), read back as the member.
+
+    No native enum type and no CHECK constraint, so the schema is the plain string column it always was (a new
+    member needs no migration). Binding a string that is not a member raises `ValueError`, so a typo in a
+    query fails loudly instead of matching nothing; `Mapped[XStatus]` lets mypy reject a plain string assigned.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int = 16) -> None:
+        super().__init__(length)
+        self.enum = enum
+        self.length = length
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect: Any) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 Money = Numeric(14, 2)

@@ -7,13 +7,30 @@ its visits and opportunities stay attached to it.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
+from models.base import Base, StrEnumType
 
 POOL_OWNER = ""  # owner_userid of a customer in the pool: nobody's
+
+
+class LeadStatus(StrEnum):
+    """`leads.status`: a lead is open while assigned; accepted (接单) or invalid close it."""
+
+    ASSIGNED = "assigned"
+    ACCEPTED = "accepted"
+    INVALID = "invalid"
+
+
+class ExtensionStatus(StrEnum):
+    """`pool_extensions.status`: 申请延期 pending on the supervisor, then decided."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 class Lead(Base):
@@ -40,7 +57,9 @@ class Lead(Base):
     address: Mapped[str | None] = mapped_column(String(255))
     industry: Mapped[str | None] = mapped_column(String(64))
     region: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="assigned", comment="assigned|accepted|invalid")
+    status: Mapped[LeadStatus] = mapped_column(
+        StrEnumType(LeadStatus), default=LeadStatus.ASSIGNED, comment="assigned|accepted|invalid"
+    )
     assignee_userid: Mapped[str | None] = mapped_column(String(64))
     assigned_at: Mapped[datetime | None]
     assign_count: Mapped[int] = mapped_column(
@@ -96,7 +115,9 @@ class PoolExtension(Base):
     customer_id: Mapped[int]
     requester_userid: Mapped[str] = mapped_column(String(64))
     approver_userid: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="pending", comment="pending|approved|rejected")
+    status: Mapped[ExtensionStatus] = mapped_column(
+        StrEnumType(ExtensionStatus), default=ExtensionStatus.PENDING, comment="pending|approved|rejected"
+    )
     days: Mapped[int] = mapped_column(default=7)
     requested_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]

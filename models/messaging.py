@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
+from models.base import Base, StrEnumType
+
+
+class InboundStatus(StrEnum):
+    """`inbound_events.status`: received by the request path, done once handled."""
+
+    RECEIVED = "received"
+    DONE = "done"
+
+
+class OutboxStatus(StrEnum):
+    """`outbox.status`: pending, claimed (sending, under a lease), then sent, failed (permanent) or dead (retries spent)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    DEAD = "dead"
 
 
 class InboundEvent(Base):
@@ -26,8 +44,8 @@ class InboundEvent(Base):
             "ix_inbound_received_user",
             "userid",
             "id",
-            postgresql_where=text("status = 'received'"),
-            sqlite_where=text("status = 'received'"),
+            postgresql_where=text(f"status = '{InboundStatus.RECEIVED.value}'"),
+            sqlite_where=text(f"status = '{InboundStatus.RECEIVED.value}'"),
         ),
     )
 
@@ -36,7 +54,9 @@ class InboundEvent(Base):
     userid: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     received_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16), default="received", comment="received|done")
+    status: Mapped[InboundStatus] = mapped_column(
+        StrEnumType(InboundStatus), default=InboundStatus.RECEIVED, comment="received|done"
+    )
     payload: Mapped[dict[str, Any]] = mapped_column(
         default=dict, comment="the decrypted message (bot.inbound.Inbound)"
     )
@@ -54,8 +74,8 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(16), comment="text|markdown|card|update_card|image")
     payload: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(
-        String(16), default="pending", comment="pending|sending|sent|failed|dead"
+    status: Mapped[OutboxStatus] = mapped_column(
+        StrEnumType(OutboxStatus), default=OutboxStatus.PENDING, comment="pending|sending|sent|failed|dead"
     )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]

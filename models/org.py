@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import String
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
-from models.base import Base
+from models.base import Base, StrEnumType
 
 
 class Role(StrEnum):
@@ -34,19 +31,6 @@ ROLE_LABELS: dict[Role, str] = {
 }
 
 
-class RoleType(TypeDecorator[Role]):
-    """`users.role` is stored as its plain string (VARCHAR(16), no data change) and read back as a `Role`."""
-
-    impl = String(16)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else Role(value).value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Role | None:
-        return None if value is None else Role(value)
-
-
 def role_labels(roles: Iterable[str]) -> str:
     """Labels joined with 、 in the enum's order (销售 first, 管理员 last); services.roles re-exports it."""
     wanted = {str(r) for r in roles}
@@ -65,7 +49,7 @@ class User(Base):
     userid: Mapped[str] = mapped_column(String(64), unique=True, comment="normalised (lower-case) userid")
     display_userid: Mapped[str] = mapped_column(String(64), comment="userid as written in the org chart")
     name: Mapped[str] = mapped_column(String(64))
-    role: Mapped[Role] = mapped_column(RoleType())
+    role: Mapped[Role] = mapped_column(StrEnumType(Role))
     region: Mapped[str | None] = mapped_column(String(64), index=True)
     manager_userid: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)

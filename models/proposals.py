@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
+from models.base import Base, StrEnumType
+
+
+class ProposalStatus(StrEnum):
+    """`proposals.status`: pending until tapped or expired; moves once."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    EDITED = "edited"
+    FAILED = "failed"
 
 
 class Proposal(Base):
@@ -29,8 +40,10 @@ class Proposal(Base):
     followup_args: Mapped[str | None] = mapped_column(Text, comment="a 跟进 offered on the same card")
     view: Mapped[dict[str, Any]] = mapped_column(comment="what the card says (cards.proposal.ProposalView)")
     source_text: Mapped[str] = mapped_column(Text, comment="the message as typed")
-    status: Mapped[str] = mapped_column(
-        String(16), default="pending", comment="pending|confirmed|cancelled|edited|failed"
+    status: Mapped[ProposalStatus] = mapped_column(
+        StrEnumType(ProposalStatus),
+        default=ProposalStatus.PENDING,
+        comment="pending|confirmed|cancelled|edited|failed",
     )
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
+from models.base import Base, StrEnumType
+
+
+class PushStatus(StrEnum):
+    """`pushes.status`: sent alone, folded into another message, held for 待办, then released."""
+
+    SENT = "sent"
+    FOLDED = "folded"
+    HELD = "held"
+    RELEASED = "released"
 
 
 class Push(Base):
@@ -38,7 +48,7 @@ class Push(Base):
     priority: Mapped[int] = mapped_column(
         comment="1 approval waiting > 2 overdue follow-up > 3 progress news"
     )
-    status: Mapped[str] = mapped_column(String(16), comment="sent|folded|held|released")
+    status: Mapped[PushStatus] = mapped_column(StrEnumType(PushStatus), comment="sent|folded|held|released")
     line: Mapped[str] = mapped_column(Text, comment="the event in one line, for folded messages and 待办")
     payload: Mapped[dict[str, Any]] = mapped_column(
         comment="{'rows': [[kind, payload], ...]} of the event's own message"

@@ -4,12 +4,48 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
+from models.base import Base, StrEnumType
+
+
+class PhotoStatus(StrEnum):
+    """`visit_photos.status`: recorded pending, then downloaded (saved) or given up (failed)."""
+
+    PENDING = "pending"
+    SAVED = "saved"
+    FAILED = "failed"
+
+
+class QuoteStatus(StrEnum):
+    """`quotes.status`: pending while its approval steps run."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class StepStatus(StrEnum):
+    """`approval_steps.status`: waiting for the earlier step, pending on its approver, then decided."""
+
+    WAITING = "waiting"
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class ReminderStatus(StrEnum):
+    """`reminders.status`: open until done or cancelled."""
+
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
 
 
 class Customer(Base):
@@ -77,7 +113,7 @@ class VisitPhoto(Base):
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
     media_id: Mapped[str] = mapped_column(String(255))
     path: Mapped[str | None] = mapped_column(String(512))
-    status: Mapped[str] = mapped_column(String(16), comment="pending|saved|failed")
+    status: Mapped[PhotoStatus] = mapped_column(StrEnumType(PhotoStatus), comment="pending|saved|failed")
     error: Mapped[str | None] = mapped_column(String(255))
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None]
@@ -126,8 +162,8 @@ class Quote(Base):
     amount: Mapped[Decimal]
     note: Mapped[str | None] = mapped_column(String(255))
     requester_userid: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(
-        String(16), default="pending", comment="pending|approved|rejected|withdrawn"
+    status: Mapped[QuoteStatus] = mapped_column(
+        StrEnumType(QuoteStatus), default=QuoteStatus.PENDING, comment="pending|approved|rejected|withdrawn"
     )
     current_step: Mapped[int] = mapped_column(default=1)
     step_count: Mapped[int] = mapped_column(default=1)
@@ -148,8 +184,10 @@ class ApprovalStep(Base):
     seq: Mapped[int]
     role: Mapped[str] = mapped_column(String(16))
     approver_userid: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(
-        String(16), default="waiting", comment="waiting|pending|approved|rejected|cancelled"
+    status: Mapped[StepStatus] = mapped_column(
+        StrEnumType(StepStatus),
+        default=StepStatus.WAITING,
+        comment="waiting|pending|approved|rejected|cancelled",
     )
     task_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     acted_by: Mapped[str | None] = mapped_column(String(64))
@@ -219,7 +257,9 @@ class Reminder(Base):
     opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunities.id"))
     title: Mapped[str] = mapped_column(String(255))
     due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16), default="open", comment="open|done|cancelled")
+    status: Mapped[ReminderStatus] = mapped_column(
+        StrEnumType(ReminderStatus), default=ReminderStatus.OPEN, comment="open|done|cancelled"
+    )
     source: Mapped[str] = mapped_column(String(16), default="manual", comment="manual|visit|dormant")
     notified_at: Mapped[datetime | None] = mapped_column(comment="set by the claim when the card is sent")
     notified_late: Mapped[bool] = mapped_column(default=False)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cards import approval as cards
 from chat.replies import Card, Reply, Text
-from models import ApprovalStep, Quote, User
+from models import ApprovalStep, Quote, QuoteStatus, StepStatus, User
 from models.db import affected
 from schedulers.base import JobEnv
 from services import approval_cards, approval_routing, audit, cardtasks, pushes
@@ -26,8 +26,8 @@ def _candidates(session: Session) -> list[int]:
         select(ApprovalStep.id)
         .join(Quote, Quote.id == ApprovalStep.quote_id)
         .where(
-            ApprovalStep.status == "pending",
-            Quote.status == "pending",
+            ApprovalStep.status == StepStatus.PENDING,
+            Quote.status == QuoteStatus.PENDING,
             ApprovalStep.activated_at.is_not(None),
         )
         .order_by(ApprovalStep.id)
@@ -60,10 +60,10 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     step = session.scalar(query)
-    if step is None or step.status != "pending" or step.activated_at is None:
+    if step is None or step.status != StepStatus.PENDING or step.activated_at is None:
         return 0
     quote = session.get(Quote, step.quote_id)
-    if quote is None or quote.status != "pending":
+    if quote is None or quote.status != QuoteStatus.PENDING:
         return 0
     waited = working_hours_between(step.activated_at, now, config=cfg)
     events: list[pushes.Event] = []
@@ -77,7 +77,7 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
                 update(ApprovalStep)
                 .where(
                     ApprovalStep.id == step.id,
-                    ApprovalStep.status == "pending",
+                    ApprovalStep.status == StepStatus.PENDING,
                     ApprovalStep.reminders_sent == n,
                 )
                 .values(reminders_sent=n + 1, last_reminded_at=now)
@@ -130,7 +130,7 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
                 update(ApprovalStep)
                 .where(
                     ApprovalStep.id == step.id,
-                    ApprovalStep.status == "pending",
+                    ApprovalStep.status == StepStatus.PENDING,
                     ApprovalStep.escalated_at.is_(None),
                 )
                 .values(escalated_at=now)

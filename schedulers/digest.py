@@ -19,7 +19,7 @@ from sqlalchemy import exists, literal, select
 from sqlalchemy.orm import Session
 
 from chat.replies import Card, Reply, Text
-from models import Customer, JobOccurrence, Reminder, User
+from models import Customer, JobOccurrence, Reminder, ReminderStatus, User
 from schedulers.base import JobEnv, claim_occurrence
 from services import pushes, roles
 from services.config import BusinessConfig
@@ -112,7 +112,7 @@ def _send_todos(env: JobEnv, *, now: datetime, day: str) -> int:
             .join(User, User.userid == Reminder.owner_userid)
             .outerjoin(Customer, Customer.id == Reminder.customer_id)
             .where(
-                Reminder.status == "open",
+                Reminder.status == ReminderStatus.OPEN,
                 Reminder.due_at >= start,
                 Reminder.due_at < end,
                 User.role == roles.Role.REP,

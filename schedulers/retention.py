@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from models import InboundEvent, OutboxMessage
+from models import InboundEvent, InboundStatus, OutboxMessage, OutboxStatus
 from schedulers.base import JobEnv
 
 BATCH = 2000
@@ -33,8 +33,8 @@ def prune(env: JobEnv, *, now: datetime, days: int) -> tuple[int, int]:
     counts = [0, 0]
     for index, (model, conditions) in enumerate(
         (
-            (InboundEvent, (InboundEvent.status == "done", InboundEvent.received_at < cutoff)),
-            (OutboxMessage, (OutboxMessage.status == "sent", OutboxMessage.created_at < cutoff)),
+            (InboundEvent, (InboundEvent.status == InboundStatus.DONE, InboundEvent.received_at < cutoff)),
+            (OutboxMessage, (OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.created_at < cutoff)),
         )
     ):
         while True:

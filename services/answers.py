@@ -13,7 +13,20 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import ApprovalStep, Contract, Customer, Opportunity, Payment, Quote, Reminder, User, Visit
+from models import (
+    ApprovalStep,
+    Contract,
+    Customer,
+    Opportunity,
+    Payment,
+    Quote,
+    QuoteStatus,
+    Reminder,
+    ReminderStatus,
+    StepStatus,
+    User,
+    Visit,
+)
 from models.targets import Metric
 from services import roles
 from services.parsing import SHANGHAI
@@ -93,7 +106,7 @@ def situation(session: Session, *, user: User, customer: Customer) -> Situation:
     )
     reminder = session.scalar(
         select(Reminder)
-        .where(Reminder.customer_id == customer.id, Reminder.status == "open")
+        .where(Reminder.customer_id == customer.id, Reminder.status == ReminderStatus.OPEN)
         .order_by(Reminder.due_at)
         .limit(1)
     )
@@ -148,7 +161,11 @@ def due_between(session: Session, *, user: User, start: datetime, end: datetime)
     rows = session.execute(
         select(Reminder, Customer.name)
         .outerjoin(Customer, Customer.id == Reminder.customer_id)
-        .where(Reminder.owner_userid == user.userid, Reminder.status == "open", Reminder.due_at < end)
+        .where(
+            Reminder.owner_userid == user.userid,
+            Reminder.status == ReminderStatus.OPEN,
+            Reminder.due_at < end,
+        )
         .order_by(Reminder.due_at, Reminder.id)
     ).all()
     return [DueItem(r.id, r.title, name or "—", r.due_at) for r, name in rows]
@@ -186,7 +203,7 @@ class QuoteState:
     opportunity: str
     customer: str
     amount: Decimal
-    status: str
+    status: QuoteStatus
     waiting_on: str  # the current approver's name, while pending
     since: datetime
     reason: str | None
@@ -210,7 +227,8 @@ def quote_states(session: Session, *, user: User, quote_id: int | None, limit: i
         step.quote_id: step
         for step in session.scalars(
             select(ApprovalStep).where(
-                ApprovalStep.quote_id.in_([q.id for q, _, _ in rows]), ApprovalStep.status == "pending"
+                ApprovalStep.quote_id.in_([q.id for q, _, _ in rows]),
+                ApprovalStep.status == StepStatus.PENDING,
             )
         )
     }
@@ -321,7 +339,11 @@ def waiting_quotes(session: Session, *, user: User, now: datetime, mine_only: bo
         .join(Quote, Quote.id == ApprovalStep.quote_id)
         .join(Opportunity, Opportunity.id == Quote.opportunity_id)
         .join(Customer, Customer.id == Opportunity.customer_id)
-        .where(ApprovalStep.status == "pending", Quote.status == "pending", Scope.of(user).customers())
+        .where(
+            ApprovalStep.status == StepStatus.PENDING,
+            Quote.status == QuoteStatus.PENDING,
+            Scope.of(user).customers(),
+        )
         .order_by(ApprovalStep.activated_at, ApprovalStep.id)
     ).all()
     names = _names(session, {s.approver_userid for s, *_ in rows} | {q.requester_userid for _, q, *_ in rows})

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from cards import approval as cards
 from chat.outbox import card_send_code
 from chat.replies import Card, Reply, Text, UpdateCard
-from models import ApprovalStep, CardTask, Customer, Opportunity, Quote, User
+from models import ApprovalStep, CardTask, Customer, Opportunity, Quote, QuoteStatus, StepStatus, User
 from services import approval_rules, cardtasks, roles
 from services.approval_routing import active_user
 from services.delegation import active_delegates, active_delegation
@@ -64,7 +64,7 @@ def send_card(
 
 def activate(session: Session, *, quote: Quote, step: ApprovalStep, now: datetime) -> list[Reply]:
     """Step waiting → pending: card to the approver and to anyone currently delegated by them."""
-    step.status = "pending"
+    step.status = StepStatus.PENDING
     step.activated_at = now
     step.task_id = cards.task_id_for(quote.id, step.seq)
     session.flush()
@@ -128,12 +128,12 @@ def cards_for_new_delegation(
     out: list[Reply] = []
     steps = session.scalars(
         select(ApprovalStep).where(
-            ApprovalStep.approver_userid == approver_userid, ApprovalStep.status == "pending"
+            ApprovalStep.approver_userid == approver_userid, ApprovalStep.status == StepStatus.PENDING
         )
     ).all()
     for step in steps:
         quote = session.get(Quote, step.quote_id)
-        if quote is not None and quote.status == "pending":
+        if quote is not None and quote.status == QuoteStatus.PENDING:
             out += delegate_cards(session, quote=quote, step=step, now=now, only=delegate_userid)
     return out
 
@@ -176,11 +176,11 @@ def name_of(session: Session, userid: str) -> str:
 def steps_summary(session: Session, *, quote: Quote) -> str:
     """How each step went, in one line: 第1步 王主管 同意 → 第2步 李工 驳回."""
     labels = {
-        "approved": "同意",
-        "rejected": "驳回",
-        "pending": "审批中",
-        "waiting": "未开始",
-        "cancelled": "未进行",
+        StepStatus.APPROVED: "同意",
+        StepStatus.REJECTED: "驳回",
+        StepStatus.PENDING: "审批中",
+        StepStatus.WAITING: "未开始",
+        StepStatus.CANCELLED: "未进行",
     }
     steps = session.scalars(
         select(ApprovalStep).where(ApprovalStep.quote_id == quote.id).order_by(ApprovalStep.seq)
@@ -188,6 +188,6 @@ def steps_summary(session: Session, *, quote: Quote) -> str:
     parts = [
         f"第{s.seq}步 {name_of(session, s.acted_by or s.approver_userid)} {labels.get(s.status, s.status)}"
         for s in steps
-        if s.status != "cancelled"
+        if s.status != StepStatus.CANCELLED
     ]
     return "审批经过：" + " → ".join(parts)

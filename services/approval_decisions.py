@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from cards import approval as cards
 from chat.replies import Card, Reply, Text, UpdateCard
-from models import ApprovalStep, Opportunity, User
+from models import ApprovalStep, Opportunity, QuoteStatus, StepStatus, User
 from services import audit, cardtasks
 from services.approval_cards import activate, card_info, name_of, steps_summary, update_cards
 from services.approval_taps import authorise, claim_step, stale
@@ -37,11 +37,11 @@ def approve(
     if isinstance(target, list):
         return target
     step, quote = target.step, target.quote
-    if quote.status != "pending" or step.status != "pending":
+    if quote.status != QuoteStatus.PENDING or step.status != StepStatus.PENDING:
         return stale(
             session, target=target, actor=actor, action="approve", response_code=response_code, now=now
         )
-    if not claim_step(session, step=step, status="approved", actor=actor.userid, now=now):
+    if not claim_step(session, step=step, status=StepStatus.APPROVED, actor=actor.userid, now=now):
         session.refresh(step)
         return stale(
             session, target=target, actor=actor, action="approve", response_code=response_code, now=now
@@ -54,7 +54,7 @@ def approve(
         entity_id=step.id,
         action="approve",
         now=now,
-        changes={"status": ["pending", "approved"]},
+        changes={"status": [QuoteStatus.PENDING, QuoteStatus.APPROVED]},
         detail=behalf,
         task_id=target.task.task_id,
     )
@@ -86,7 +86,7 @@ def approve(
         # No message to the requester for an intermediate step: one at the end says how every step went
         # (the approvals job tells them earlier only when a step waits past the re-announce time).
         return out
-    quote.status, quote.decided_at = "approved", now
+    quote.status, quote.decided_at = QuoteStatus.APPROVED, now
     audit.record(
         session,
         actor=actor.userid,
@@ -94,7 +94,7 @@ def approve(
         entity_id=quote.id,
         action="approved",
         now=now,
-        changes={"status": ["pending", "approved"]},
+        changes={"status": [QuoteStatus.PENDING, QuoteStatus.APPROVED]},
     )
     opp = session.get(Opportunity, quote.opportunity_id)
     if opp is not None and opp.amount != quote.amount:  # the opportunity is worth what was approved
@@ -146,7 +146,7 @@ def start_reject(
     target = authorise(session, actor=actor, task_id=task_id, action="reject", now=now)
     if isinstance(target, list):
         return target, None
-    if target.quote.status != "pending" or target.step.status != "pending":
+    if target.quote.status != QuoteStatus.PENDING or target.step.status != StepStatus.PENDING:
         return stale(
             session, target=target, actor=actor, action="reject", response_code=response_code, now=now
         ), None
@@ -171,9 +171,9 @@ def finish_reject(
         return target
     step, quote = target.step, target.quote
     if (
-        quote.status != "pending"
-        or step.status != "pending"
-        or not claim_step(session, step=step, status="rejected", actor=actor.userid, now=now)
+        quote.status != QuoteStatus.PENDING
+        or step.status != StepStatus.PENDING
+        or not claim_step(session, step=step, status=StepStatus.REJECTED, actor=actor.userid, now=now)
     ):
         session.refresh(step)
         return stale(
@@ -187,11 +187,11 @@ def finish_reject(
         entity_id=step.id,
         action="reject",
         now=now,
-        changes={"status": ["pending", "rejected"], "reason": reason},
+        changes={"status": [QuoteStatus.PENDING, QuoteStatus.REJECTED], "reason": reason},
         detail=behalf,
         task_id=task_id,
     )
-    quote.status, quote.decided_at, quote.reject_reason = "rejected", now, reason
+    quote.status, quote.decided_at, quote.reject_reason = QuoteStatus.REJECTED, now, reason
     cancel_waiting(session, quote=quote)
     info = card_info(session, quote=quote, step=step)
     moved = move_back(session, config=config, quote=quote, actor=actor.userid, now=now)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import ApprovalStep, Customer, Opportunity, Quote
+from models import ApprovalStep, Customer, Opportunity, Quote, QuoteStatus, StepStatus
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ def pending_for(session: Session, *, userid: str, now: datetime) -> list[Pending
         .join(Opportunity, Opportunity.id == Quote.opportunity_id)
         .join(Customer, Customer.id == Opportunity.customer_id)
         .where(
-            ApprovalStep.status == "pending",
-            Quote.status == "pending",
+            ApprovalStep.status == StepStatus.PENDING,
+            Quote.status == QuoteStatus.PENDING,
             ApprovalStep.approver_userid.in_(approvers),
             Quote.requester_userid != userid,
         )

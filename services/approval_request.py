@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from chat.errors import DomainError
 from chat.replies import Reply
-from models import ApprovalStep, Customer, Opportunity, Quote, User
+from models import ApprovalStep, Customer, Opportunity, Quote, QuoteStatus, StepStatus, User
 from services import audit, stages
 from services.approval_cards import activate
 from services.approval_routing import RoutedStep, quote_stage_of, route
@@ -41,7 +41,9 @@ def request_quote(
     if opportunity.closed_at is not None or opportunity.stage == config.lost_stage:
         raise DomainError(f"商机「{opportunity.name}」已关闭（{opportunity.stage}），不能申请报价。")
     pending = session.scalar(
-        select(Quote).where(Quote.opportunity_id == opportunity.id, Quote.status == "pending").limit(1)
+        select(Quote)
+        .where(Quote.opportunity_id == opportunity.id, Quote.status == QuoteStatus.PENDING)
+        .limit(1)
     )
     if pending is not None:
         raise DomainError(
@@ -65,7 +67,7 @@ def request_quote(
         amount=amount,
         note=(note or None) and note[:255],
         requester_userid=requester.userid,
-        status="pending",
+        status=QuoteStatus.PENDING,
         current_step=1,
         step_count=len(chain),
         created_at=now,
@@ -79,7 +81,7 @@ def request_quote(
             seq=seq,
             role=routed.role,
             approver_userid=routed.approver.userid,
-            status="waiting",
+            status=StepStatus.WAITING,
         )
         session.add(step)
         steps.append(step)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from cards import approval as cards
 from chat.errors import DomainError
 from chat.replies import Reply, Text
-from models import ApprovalStep, CardTask, Quote
+from models import ApprovalStep, CardTask, Quote, QuoteStatus, StepStatus
 from services import audit
 from services.approval_cards import CARD_KIND, delegate_cards, send_card
 from services.approval_routing import route
@@ -35,7 +35,10 @@ def reroute_open_steps(
     steps = session.execute(
         select(ApprovalStep, Quote)
         .join(Quote, Quote.id == ApprovalStep.quote_id)
-        .where(Quote.status == "pending", ApprovalStep.status.in_(("waiting", "pending")))
+        .where(
+            Quote.status == QuoteStatus.PENDING,
+            ApprovalStep.status.in_((StepStatus.WAITING, StepStatus.PENDING)),
+        )
         .order_by(ApprovalStep.quote_id, ApprovalStep.seq)
     ).all()
     for step, quote in steps:
@@ -68,7 +71,7 @@ def reroute_open_steps(
             now=now,
             changes={"approver": [old, fresh.userid]},
         )
-        if step.status != "pending":
+        if step.status != StepStatus.PENDING:
             continue
         for task in session.scalars(
             select(CardTask).where(CardTask.kind == CARD_KIND, CardTask.ref_id == step.id)

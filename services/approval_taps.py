@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from cards import approval as cards
 from chat.replies import Reply, Text, UpdateCard
-from models import ApprovalStep, CardTask, Quote, User
+from models import ApprovalStep, CardTask, Quote, QuoteStatus, StepStatus, User
 from models.db import affected
 from services import approval_rules, audit, cardtasks
 from services.approval_cards import CARD_KIND, card_info
@@ -38,13 +38,13 @@ def lock_quote(session: Session, quote_id: int) -> Quote | None:
 
 
 def outcome_label(quote: Quote, step: ApprovalStep) -> str:
-    if step.status == "approved":
+    if step.status == StepStatus.APPROVED:
         return cards.OUTCOME_APPROVED
-    if step.status == "rejected":
+    if step.status == StepStatus.REJECTED:
         return cards.OUTCOME_REJECTED
-    if quote.status == "withdrawn":
+    if quote.status == QuoteStatus.WITHDRAWN:
         return cards.OUTCOME_WITHDRAWN
-    if quote.status == "rejected":
+    if quote.status == QuoteStatus.REJECTED:
         return cards.OUTCOME_REJECTED
     return cards.OUTCOME_DONE
 
@@ -130,10 +130,12 @@ def stale(
     return [UpdateCard(card, response_code, fallback_text=text)]
 
 
-def claim_step(session: Session, *, step: ApprovalStep, status: str, actor: str, now: datetime) -> bool:
+def claim_step(
+    session: Session, *, step: ApprovalStep, status: StepStatus, actor: str, now: datetime
+) -> bool:
     result = session.execute(
         update(ApprovalStep)
-        .where(ApprovalStep.id == step.id, ApprovalStep.status == "pending")
+        .where(ApprovalStep.id == step.id, ApprovalStep.status == StepStatus.PENDING)
         .values(status=status, acted_by=actor, acted_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -149,7 +151,7 @@ def task_for_text(session: Session, *, actor: User, quote_id: int) -> str | None
     tap on that card. None when the quote has no pending step."""
     step = session.scalar(
         select(ApprovalStep)
-        .where(ApprovalStep.quote_id == quote_id, ApprovalStep.status == "pending")
+        .where(ApprovalStep.quote_id == quote_id, ApprovalStep.status == StepStatus.PENDING)
         .limit(1)
     )
     if step is None:

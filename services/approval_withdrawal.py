@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from cards import approval as cards
 from chat.errors import DomainError
 from chat.replies import Reply, Text
-from models import ApprovalStep, Opportunity, Quote, StageMove, User
+from models import ApprovalStep, Opportunity, Quote, QuoteStatus, StageMove, StepStatus, User
 from models.db import affected
 from services import audit, stages
 from services.approval_cards import card_info, update_cards
@@ -33,8 +33,11 @@ def _back_stage(config: BusinessConfig) -> str | None:
 def cancel_waiting(session: Session, *, quote: Quote) -> None:
     session.execute(
         update(ApprovalStep)
-        .where(ApprovalStep.quote_id == quote.id, ApprovalStep.status.in_(("waiting", "pending")))
-        .values(status="cancelled")
+        .where(
+            ApprovalStep.quote_id == quote.id,
+            ApprovalStep.status.in_((StepStatus.WAITING, StepStatus.PENDING)),
+        )
+        .values(status=StepStatus.CANCELLED)
         .execution_options(synchronize_session=False)
     )
 
@@ -104,15 +107,17 @@ def withdraw(
     if locked is None or locked.requester_userid != requester.userid:
         raise DomainError("只能撤回您自己提交的报价。")
     quote = locked
-    if quote.status != "pending":
-        label = {"approved": "已审批通过", "rejected": "已被驳回", "withdrawn": "已撤回"}.get(
-            quote.status, quote.status
-        )
+    if quote.status != QuoteStatus.PENDING:
+        label = {
+            QuoteStatus.APPROVED: "已审批通过",
+            QuoteStatus.REJECTED: "已被驳回",
+            QuoteStatus.WITHDRAWN: "已撤回",
+        }.get(quote.status, quote.status)
         raise DomainError(f"报价 #{quote.id} {label}，不能撤回。")
     result = session.execute(
         update(Quote)
-        .where(Quote.id == quote.id, Quote.status == "pending")
-        .values(status="withdrawn", decided_at=now)
+        .where(Quote.id == quote.id, Quote.status == QuoteStatus.PENDING)
+        .values(status=QuoteStatus.WITHDRAWN, decided_at=now)
         .execution_options(synchronize_session=False)
     )
     if affected(result) != 1:
@@ -120,7 +125,9 @@ def withdraw(
     session.refresh(quote)
     pending = list(
         session.scalars(
-            select(ApprovalStep).where(ApprovalStep.quote_id == quote.id, ApprovalStep.status == "pending")
+            select(ApprovalStep).where(
+                ApprovalStep.quote_id == quote.id, ApprovalStep.status == StepStatus.PENDING
+            )
         )
     )
     cancel_waiting(session, quote=quote)
@@ -131,7 +138,7 @@ def withdraw(
         entity_id=quote.id,
         action="withdraw",
         now=now,
-        changes={"status": ["pending", "withdrawn"]},
+        changes={"status": [QuoteStatus.PENDING, QuoteStatus.WITHDRAWN]},
     )
     out: list[Reply] = []
     for step in pending:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chat.errors import DomainError, NotFound
-from models import Contract, Customer, Opportunity, Payment, Quote, User
+from models import Contract, Customer, Opportunity, Payment, Quote, QuoteStatus, User
 from services import audit, stages
 from services.config import BusinessConfig
 from services.parsing import format_amount
@@ -110,7 +110,7 @@ def _check_covered(
     tolerance) needs a new quote, whose chain is decided by the larger amount."""
     approved = session.scalar(
         select(Quote)
-        .where(Quote.opportunity_id == opportunity.id, Quote.status == "approved")
+        .where(Quote.opportunity_id == opportunity.id, Quote.status == QuoteStatus.APPROVED)
         .order_by(Quote.decided_at.desc(), Quote.id.desc())
         .limit(1)
     )

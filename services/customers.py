@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from cards.visit import flag_text
 from chat.errors import DomainError
-from models import Customer, Opportunity, Reminder, User, Visit
+from models import Customer, Opportunity, Reminder, ReminderStatus, StepStatus, User, Visit
 from services import audit, roles
 from services.config import BusinessConfig, CustomerField
 from services.customer_fields import clean_value, get_value, is_complete, missing_required, set_value
@@ -198,13 +198,17 @@ def _card_view(session: Session, *, user: User, customer: Customer) -> str:
         .where(
             Opportunity.customer_id == customer.id,
             ApprovalStep.approver_userid == user.userid,
-            or_(ApprovalStep.status == "pending", ApprovalStep.acted_by == user.userid),
+            or_(ApprovalStep.status == StepStatus.PENDING, ApprovalStep.acted_by == user.userid),
         )
         .order_by(Quote.id)
     ).all()
     names = dict(session.execute(select(User.userid, User.name)).all())
     lines = [f"【{customer.name}】#{customer.id}", "您审批过或待您审批的报价："]
-    status = {"pending": "待您审批", "approved": "您已同意", "rejected": "您已驳回"}
+    status = {
+        StepStatus.PENDING: "待您审批",
+        StepStatus.APPROVED: "您已同意",
+        StepStatus.REJECTED: "您已驳回",
+    }
     for quote, opp, step in rows:
         lines.append(
             f"• 报价 #{quote.id} {opp.name} {format_amount(quote.amount)}｜申请人：{names.get(quote.requester_userid, quote.requester_userid)}"
@@ -293,7 +297,7 @@ def customer_view(
 
     reminder = session.scalar(
         select(Reminder)
-        .where(Reminder.customer_id == customer.id, Reminder.status == "open")
+        .where(Reminder.customer_id == customer.id, Reminder.status == ReminderStatus.OPEN)
         .order_by(Reminder.due_at)
         .limit(1)
     )

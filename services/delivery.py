@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chat.errors import DomainError
-from models import Contract, Milestone, Reminder, User
+from models import Contract, Milestone, Reminder, ReminderStatus, User
 from services import audit, plans, roles
 from services.config import BusinessConfig
 from services.parsing import SHANGHAI
@@ -66,8 +66,8 @@ def record_milestone(
     before = {"planned_on": milestone.planned_on, "reached_on": milestone.reached_on}
     result = MilestoneResult(milestone=milestone, reached=reached)
     old_reminder = session.get(Reminder, milestone.reminder_id) if milestone.reminder_id else None
-    if old_reminder is not None and old_reminder.status == "open":
-        old_reminder.status = "cancelled"
+    if old_reminder is not None and old_reminder.status == ReminderStatus.OPEN:
+        old_reminder.status = ReminderStatus.CANCELLED
     milestone.reminder_id = None
     if reached:
         milestone.reached_on = day
@@ -80,7 +80,7 @@ def record_milestone(
             opportunity_id=contract.opportunity_id,
             title=f"合同 #{contract.id} 的「{kind}」计划 {day:%m-%d} 完成，完成后发送：交付 #{contract.id} {kind}",
             due_at=follow_up,
-            status="open",
+            status=ReminderStatus.OPEN,
             source="milestone",
             created_at=now,
         )

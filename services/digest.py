@@ -34,7 +34,9 @@ from models import (
     Opportunity,
     Payment,
     Quote,
+    QuoteStatus,
     Reminder,
+    ReminderStatus,
     Role,
     StageMove,
     Target,
@@ -209,7 +211,10 @@ def build_digests(
         .join(Customer, Customer.id == Opportunity.customer_id)
         .where(
             ind.region_clause(regions),
-            or_(Quote.status == "pending", and_(Quote.status.in_(("approved", "rejected")), decided_y)),
+            or_(
+                Quote.status == QuoteStatus.PENDING,
+                and_(Quote.status.in_((QuoteStatus.APPROVED, QuoteStatus.REJECTED)), decided_y),
+            ),
         )
         .group_by(Customer.region, Quote.status)
     ).all()
@@ -217,7 +222,11 @@ def build_digests(
     # 6. Overdue follow-ups: open reminders past due, per owner.
     overdue = session.execute(
         select(Reminder.owner_userid, func.count(Reminder.id))
-        .where(Reminder.status == "open", Reminder.due_at < now, _owner_in(Reminder.owner_userid, userids))
+        .where(
+            Reminder.status == ReminderStatus.OPEN,
+            Reminder.due_at < now,
+            _owner_in(Reminder.owner_userid, userids),
+        )
         .group_by(Reminder.owner_userid)
     ).all()
 
@@ -348,13 +357,13 @@ def build_digests(
         for region, status, n, oldest in quotes:
             if not ind.covers(mine, region):
                 continue
-            if status == "pending":
+            if status == QuoteStatus.PENDING:
                 view.quotes_pending += int(n)
                 if view.oldest_pending_since is None or oldest < view.oldest_pending_since:
                     view.oldest_pending_since = oldest
-            elif status == "approved":
+            elif status == QuoteStatus.APPROVED:
                 view.quotes_approved += int(n)
-            elif status == "rejected":
+            elif status == QuoteStatus.REJECTED:
                 view.quotes_rejected += int(n)
 
         view.overdue = sorted(

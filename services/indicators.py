@@ -28,7 +28,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from models import ApprovalStep, Contract, Customer, Opportunity, Quote, Reminder, User
+from models import (
+    ApprovalStep,
+    Contract,
+    Customer,
+    Opportunity,
+    Quote,
+    Reminder,
+    ReminderStatus,
+    StepStatus,
+    User,
+)
 from services.config import BusinessConfig
 from services.scope import Regions, Scope
 
@@ -282,12 +292,19 @@ def reminder_timeliness(
             Reminder.owner_userid,
             func.count(Reminder.id),
             func.count(
-                case((and_(Reminder.status == "done", Reminder.completed_at <= Reminder.due_at), Reminder.id))
+                case(
+                    (
+                        and_(
+                            Reminder.status == ReminderStatus.DONE, Reminder.completed_at <= Reminder.due_at
+                        ),
+                        Reminder.id,
+                    )
+                )
             ),
         )
         .where(
             true() if userids is None else Reminder.owner_userid.in_(userids),
-            Reminder.status != "cancelled",
+            Reminder.status != ReminderStatus.CANCELLED,
             Reminder.due_at >= since,
             Reminder.due_at <= now,
         )
@@ -311,7 +328,7 @@ def step_timeliness(
             ApprovalStep.activated_at.is_not(None),
             ApprovalStep.activated_at >= since,
             ApprovalStep.activated_at <= now,
-            ApprovalStep.status.in_(("pending", "approved", "rejected")),
+            ApprovalStep.status.in_((StepStatus.PENDING, StepStatus.APPROVED, StepStatus.REJECTED)),
         )
     ).all()
     limit = config.approval.remind_after_hours
@@ -320,7 +337,7 @@ def step_timeliness(
     for region, status, activated, acted in steps:
         assert activated is not None  # the query keeps activated steps only
         total, on_time = parts.get(region, (0, 0))
-        if status == "pending" or acted is None:
+        if status == StepStatus.PENDING or acted is None:
             if clock.hours(activated, now) > limit:
                 parts[region] = (total + 1, on_time)  # overdue and still waiting: late
             continue

@@ -13,7 +13,7 @@ from statistics import median
 from sqlalchemy import ColumnElement, and_, case, func, select, true
 from sqlalchemy.orm import Session
 
-from models import Lead
+from models import Lead, LeadStatus
 from services import indicators as ind
 from services import pool
 from services.escape import markdown as md
@@ -58,9 +58,9 @@ def gather(
 ) -> LeadGroups:
     """Three grouped queries plus the pool's two, whatever the number of managers."""
     new = and_(Lead.created_at >= start, Lead.created_at < end)
-    accepted = and_(Lead.status == "accepted", Lead.accepted_at >= start, Lead.accepted_at < end)
-    invalid = and_(Lead.status == "invalid", Lead.closed_at >= start, Lead.closed_at < end)
-    overdue = and_(Lead.status == "assigned", Lead.reminded_at.is_not(None))
+    accepted = and_(Lead.status == LeadStatus.ACCEPTED, Lead.accepted_at >= start, Lead.accepted_at < end)
+    invalid = and_(Lead.status == LeadStatus.INVALID, Lead.closed_at >= start, Lead.closed_at < end)
+    overdue = and_(Lead.status == LeadStatus.ASSIGNED, Lead.reminded_at.is_not(None))
     rows = session.execute(
         select(
             Lead.region,

@@ -16,17 +16,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Lead, User
+from models import Lead, LeadStatus, User
 from services import lead_assign
 from services.config import BusinessConfig
-from services.leads import OPEN, assign
+from services.leads import assign
 from services.workdays import add_working_hours, working_hours_between
 
 
 def _open_leads(session: Session, *, limit: int, unreminded: bool) -> list[Lead]:
     """Open, assigned leads, oldest assignment first; locked (SKIP LOCKED) on PostgreSQL so that concurrent
     ticks split the work instead of acting twice. SQLite has a single writer."""
-    query = select(Lead).where(Lead.status == OPEN, Lead.assigned_at.is_not(None))
+    query = select(Lead).where(Lead.status == LeadStatus.ASSIGNED, Lead.assigned_at.is_not(None))
     if unreminded:
         query = query.where(Lead.reminded_at.is_(None), Lead.assignee_userid.is_not(None))
     query = query.order_by(Lead.assigned_at, Lead.id).limit(limit)

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from chat.errors import DomainError, NotFound
-from models import POOL_OWNER, Customer, Lead, Opportunity, User
+from models import POOL_OWNER, Customer, Lead, LeadStatus, Opportunity, User
 from services import audit, lead_assign, stages
 from services.config import BusinessConfig
 from services.customer_fields import is_complete
@@ -23,7 +23,6 @@ from services.parsing import PhoneError, normalize_name, normalize_phone, normal
 
 USAGE = "用法：线索 公司 联系人 电话 [来源] [备注]\n例：线索 宁波华东精密 王总 13812345678 展会 想要报价"
 FOLLOWED = "已有同事在跟进，如需协同请联系主管。"
-OPEN = "assigned"
 
 
 @dataclass
@@ -130,7 +129,8 @@ def find_duplicate(
         if company_key(c.name) == key or (phone and c.phone_norm == phone):
             return Duplicate("customer", c.id, c.name, c.owner_userid, c.region)
     query = select(Lead).where(
-        Lead.status == OPEN, or_(Lead.company_key == key, *([Lead.phone_norm == phone] if phone else []))
+        Lead.status == LeadStatus.ASSIGNED,
+        or_(Lead.company_key == key, *([Lead.phone_norm == phone] if phone else [])),
     )
     if exclude_lead is not None:
         query = query.where(Lead.id != exclude_lead)
@@ -211,7 +211,7 @@ def create_lead(
         address=data.address,
         industry=data.industry,
         region=region,
-        status=OPEN,
+        status=LeadStatus.ASSIGNED,
         assign_count=0,
         created_by=actor,
         client_key=client_key,
@@ -266,13 +266,20 @@ def lead_for_action(session: Session, *, lead_id: int, user: User) -> Lead:
     lead = session.get(Lead, lead_id)
     if lead is None or lead.assignee_userid != user.userid:
         raise NotFound("这条线索不在您名下。")
-    if lead.status != OPEN:
+    if lead.status != LeadStatus.ASSIGNED:
         raise DomainError(f"线索 #{lead.id} 已处理（{status_label(lead)}）。")
     return lead
 
 
+STATUS_LABELS = {
+    LeadStatus.ASSIGNED: "待接单",
+    LeadStatus.ACCEPTED: "已接单",
+    LeadStatus.INVALID: "已标记无效",
+}
+
+
 def status_label(lead: Lead) -> str:
-    return {"assigned": "待接单", "accepted": "已接单", "invalid": "已标记无效"}.get(lead.status, lead.status)
+    return STATUS_LABELS.get(lead.status, lead.status)
 
 
 @dataclass
@@ -318,7 +325,7 @@ def accept(session: Session, *, config: BusinessConfig, lead: Lead, user: User, 
     opp = open_opportunity(
         session, config=config, user=user, customer=customer, name=f"{lead.source}线索", amount=None, now=now
     )
-    lead.status, lead.customer_id, lead.opportunity_id = "accepted", customer.id, opp.id
+    lead.status, lead.customer_id, lead.opportunity_id = LeadStatus.ACCEPTED, customer.id, opp.id
     lead.accepted_at = lead.closed_at = now
     audit.record(
         session,
@@ -327,7 +334,7 @@ def accept(session: Session, *, config: BusinessConfig, lead: Lead, user: User, 
         entity_id=lead.id,
         action="accept",
         now=now,
-        changes={"status": [OPEN, "accepted"], "customer_id": [None, customer.id]},
+        changes={"status": [LeadStatus.ASSIGNED, LeadStatus.ACCEPTED], "customer_id": [None, customer.id]},
     )
     session.flush()
     return Accepted(lead, customer, opp.id)
@@ -337,7 +344,7 @@ def mark_invalid(session: Session, *, lead: Lead, user: User, reason: str, now: 
     reason = normalize_text(reason)
     if not reason:
         raise DomainError("请写上无效的原因，例如：空号、同行、重复、无需求。")
-    lead.status, lead.invalid_reason, lead.closed_at = "invalid", reason[:255], now
+    lead.status, lead.invalid_reason, lead.closed_at = LeadStatus.INVALID, reason[:255], now
     audit.record(
         session,
         actor=user.userid,
@@ -345,7 +352,7 @@ def mark_invalid(session: Session, *, lead: Lead, user: User, reason: str, now: 
         entity_id=lead.id,
         action="invalid",
         now=now,
-        changes={"status": [OPEN, "invalid"]},
+        changes={"status": [LeadStatus.ASSIGNED, LeadStatus.INVALID]},
         detail=reason[:255],
     )
     session.flush()
@@ -378,7 +385,7 @@ def decide_transfer(
     session: Session, *, lead: Lead, approver: User, approve: bool, now: datetime
 ) -> User | None:
     """The supervisor's answer; on approval the lead is assigned to the colleague (returned)."""
-    if lead.status != OPEN or not lead.transfer_to:
+    if lead.status != LeadStatus.ASSIGNED or not lead.transfer_to:
         raise DomainError(f"线索 #{lead.id} 没有待处理的转派申请。")
     boss = lead_assign.supervisor_for(
         session,
@@ -410,7 +417,9 @@ def on_visit(
     """The first visit after 接单: first contact time, and the lead's opportunity 线索分配 → 初步接洽."""
     leads = session.scalars(
         select(Lead).where(
-            Lead.customer_id == customer_id, Lead.status == "accepted", Lead.first_contact_at.is_(None)
+            Lead.customer_id == customer_id,
+            Lead.status == LeadStatus.ACCEPTED,
+            Lead.first_contact_at.is_(None),
         )
     ).all()
     for lead in leads:

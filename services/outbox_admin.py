@@ -8,17 +8,22 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models import OutboxMessage
+from models import OutboxMessage, OutboxStatus
 from models.db import affected
 from services.parsing import SHANGHAI
 
-_STATUS_LABELS = {"dead": "已放弃（多次重试未成功，可重发）", "failed": "无法送达（不会重试）"}
+_STATUS_LABELS = {
+    OutboxStatus.DEAD: "已放弃（多次重试未成功，可重发）",
+    OutboxStatus.FAILED: "无法送达（不会重试）",
+}
 
 
 def list_dead(session: Session) -> list[str]:
     """One Chinese line per dead or failed message, for the administrator (`salesbot outbox list`)."""
     rows = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.status.in_(["dead", "failed"])).order_by(OutboxMessage.id)
+        select(OutboxMessage)
+        .where(OutboxMessage.status.in_([OutboxStatus.DEAD, OutboxStatus.FAILED]))
+        .order_by(OutboxMessage.id)
     )
     return [
         f"#{r.id}\t{_STATUS_LABELS.get(r.status, r.status)}\t收件人 {r.recipient}\t{r.kind}"
@@ -29,8 +34,10 @@ def list_dead(session: Session) -> list[str]:
 
 
 def redrive(session: Session, *, ids: Iterable[int] | None, now: datetime) -> int:
-    stmt = update(OutboxMessage).where(OutboxMessage.status == "dead")
+    stmt = update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
     if ids:
         stmt = stmt.where(OutboxMessage.id.in_(list(ids)))
-    result = session.execute(stmt.values(status="pending", attempts=0, next_attempt_at=now, lease_until=None))
+    result = session.execute(
+        stmt.values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, lease_until=None)
+    )
     return affected(result) or 0

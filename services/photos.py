@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from chat.outbox import enqueue
 from chat.replies import Text
-from models import Customer, Visit, VisitPhoto
+from models import Customer, PhotoStatus, Visit, VisitPhoto
 from models.db import affected
 from services.media import save_photo
 
@@ -31,7 +31,6 @@ FetchMedia = Callable[[str], tuple[bytes, str]]
 MAX_ATTEMPTS = 3
 LEASE = timedelta(minutes=2)  # a claimed download not recorded by then (a crash) is tried again
 BACKOFF = (timedelta(seconds=30), timedelta(minutes=2))
-PENDING, SAVED, FAILED = "pending", "saved", "failed"
 
 
 class MediaGone(Exception):
@@ -60,7 +59,7 @@ def claim_due(session: Session, *, now: datetime, limit: int) -> list[PhotoJob]:
     rows = session.execute(
         select(VisitPhoto.id, VisitPhoto.attempts)
         .where(
-            VisitPhoto.status == PENDING,
+            VisitPhoto.status == PhotoStatus.PENDING,
             (VisitPhoto.next_attempt_at.is_(None)) | (VisitPhoto.next_attempt_at <= now),
         )
         .order_by(VisitPhoto.id)
@@ -72,7 +71,9 @@ def claim_due(session: Session, *, now: datetime, limit: int) -> list[PhotoJob]:
             session.execute(
                 update(VisitPhoto)
                 .where(
-                    VisitPhoto.id == photo_id, VisitPhoto.status == PENDING, VisitPhoto.attempts == attempts
+                    VisitPhoto.id == photo_id,
+                    VisitPhoto.status == PhotoStatus.PENDING,
+                    VisitPhoto.attempts == attempts,
                 )
                 .values(attempts=attempts + 1, next_attempt_at=now + LEASE)
                 .execution_options(synchronize_session=False)
@@ -125,20 +126,25 @@ def download(job: PhotoJob, *, fetch_media: FetchMedia | None, media_dir: Path) 
 def record(session: Session, job: PhotoJob, outcome: Outcome, *, now: datetime) -> None:
     """Write the outcome; when the visit's last pending photo ends and some failed, tell the visitor once."""
     photo = session.get_one(VisitPhoto, job.photo_id)
-    if photo.status != PENDING:
+    if photo.status != PhotoStatus.PENDING:
         return
     if outcome.path is not None:
-        photo.status, photo.path, photo.error, photo.next_attempt_at = SAVED, str(outcome.path), None, None
+        photo.status, photo.path, photo.error, photo.next_attempt_at = (
+            PhotoStatus.SAVED,
+            str(outcome.path),
+            None,
+            None,
+        )
     elif outcome.permanent or job.attempt >= MAX_ATTEMPTS:
-        photo.status, photo.error, photo.next_attempt_at = FAILED, outcome.error, None
+        photo.status, photo.error, photo.next_attempt_at = PhotoStatus.FAILED, outcome.error, None
     else:
         photo.error = outcome.error
         photo.next_attempt_at = now + BACKOFF[min(job.attempt, len(BACKOFF)) - 1]
         return
     session.flush()
     statuses = list(session.scalars(select(VisitPhoto.status).where(VisitPhoto.visit_id == job.visit_id)))
-    failed = statuses.count(FAILED)
-    if PENDING in statuses or not failed:
+    failed = statuses.count(PhotoStatus.FAILED)
+    if PhotoStatus.PENDING in statuses or not failed:
         return
     visit = session.get_one(Visit, job.visit_id)
     customer = session.scalar(select(Customer.name).where(Customer.id == visit.customer_id)) or ""

@@ -22,11 +22,14 @@ from models import (
     POOL_OWNER,
     Contract,
     Customer,
+    ExtensionStatus,
     Opportunity,
     Payment,
     PoolEvent,
     Quote,
+    QuoteStatus,
     Reminder,
+    ReminderStatus,
     User,
     Visit,
 )
@@ -66,7 +69,9 @@ def last_followups(session: Session, ids: list[int]) -> dict[int, datetime]:
         session.execute(
             select(Reminder.customer_id, func.max(Reminder.completed_at))
             .where(
-                Reminder.customer_id.in_(ids), Reminder.status == "done", Reminder.completed_at.is_not(None)
+                Reminder.customer_id.in_(ids),
+                Reminder.status == ReminderStatus.DONE,
+                Reminder.completed_at.is_not(None),
             )
             .group_by(Reminder.customer_id)
         ),
@@ -93,7 +98,7 @@ def blocked_ids(session: Session, ids: list[int]) -> set[int]:
         session.scalars(
             select(Opportunity.customer_id)
             .join(Quote, Quote.opportunity_id == Opportunity.id)
-            .where(Opportunity.customer_id.in_(ids), Quote.status == "pending")
+            .where(Opportunity.customer_id.in_(ids), Quote.status == QuoteStatus.PENDING)
         )
     )
     paid = (
@@ -193,8 +198,8 @@ def release(
     customer.updated_at = now
     session.execute(
         update(Reminder)
-        .where(Reminder.customer_id == customer.id, Reminder.status == "open")
-        .values(status="cancelled")
+        .where(Reminder.customer_id == customer.id, Reminder.status == ReminderStatus.OPEN)
+        .values(status=ReminderStatus.CANCELLED)
         .execution_options(synchronize_session=False)
     )
     audit.record(
@@ -381,7 +386,7 @@ def week_stats(session: Session, *, now: datetime, regions: list[str] | None) ->
         .join(PoolExtension, PoolExtension.customer_id == Customer.id)
         .where(
             and_(
-                PoolExtension.status == "approved",
+                PoolExtension.status == ExtensionStatus.APPROVED,
                 PoolExtension.decided_at >= start,
                 PoolExtension.decided_at <= now,
             )

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chat.errors import DomainError, NotFound
-from models import POOL_OWNER, Customer, PoolExtension, User
+from models import POOL_OWNER, Customer, ExtensionStatus, PoolExtension, User
 from services import audit, lead_assign
 from services.config import BusinessConfig
 from services.parsing import SHANGHAI, normalize_text
@@ -42,7 +42,7 @@ def used_this_quarter(session: Session, *, customer_id: int, now: datetime) -> i
             .select_from(PoolExtension)
             .where(
                 PoolExtension.customer_id == customer_id,
-                PoolExtension.status.in_(("pending", "approved")),
+                PoolExtension.status.in_((ExtensionStatus.PENDING, ExtensionStatus.APPROVED)),
                 PoolExtension.requested_at >= _quarter_start(now),
             )
         )
@@ -56,7 +56,7 @@ def request_extension(
     """A pending request and who approves it. DomainError when the quarter's allowance is used up."""
     pending = session.scalar(
         select(PoolExtension).where(
-            PoolExtension.customer_id == customer.id, PoolExtension.status == "pending"
+            PoolExtension.customer_id == customer.id, PoolExtension.status == ExtensionStatus.PENDING
         )
     )
     if pending is not None:
@@ -74,7 +74,7 @@ def request_extension(
         customer_id=customer.id,
         requester_userid=user.userid,
         approver_userid=boss.userid,
-        status="pending",
+        status=ExtensionStatus.PENDING,
         days=config.pool.extension_days,
         requested_at=now,
     )
@@ -101,9 +101,11 @@ def decide_extension(
     customer = session.get(Customer, ext.customer_id)
     if customer is None:
         raise NotFound("这个客户不存在了。")
-    if ext.status != "pending":
-        raise DomainError(f"这条延期申请已处理（{'已同意' if ext.status == 'approved' else '已驳回'}）。")
-    ext.status, ext.decided_at = ("approved" if approve else "rejected"), now
+    if ext.status != ExtensionStatus.PENDING:
+        raise DomainError(
+            f"这条延期申请已处理（{'已同意' if ext.status == ExtensionStatus.APPROVED else '已驳回'}）。"
+        )
+    ext.status, ext.decided_at = (ExtensionStatus.APPROVED if approve else ExtensionStatus.REJECTED), now
     if approve and customer.owner_userid == ext.requester_userid:
         due = next(
             (
@@ -119,7 +121,7 @@ def decide_extension(
         actor=approver.userid,
         entity="customer",
         entity_id=customer.id,
-        action="pool_extension_" + ext.status,
+        action=f"pool_extension_{ext.status.value}",
         now=now,
         changes={"pool_hold_until": [None, customer.pool_hold_until]} if approve else None,
     )

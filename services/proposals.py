@@ -13,15 +13,16 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from models import Proposal
+from models import Proposal, ProposalStatus
 
+EXPIRED = "expired"  # not a stored status: a pending proposal past its expiry
 TTL = timedelta(days=2)  # a card left untouched this long is stale: 确认 then says so and writes nothing
-DECIDED_LABELS = {
-    "confirmed": "已确认",
-    "cancelled": "已取消",
-    "edited": "已修改",
-    "failed": "未能保存",
-    "expired": "已过期",
+DECIDED_LABELS: dict[str, str] = {
+    ProposalStatus.CONFIRMED: "已确认",
+    ProposalStatus.CANCELLED: "已取消",
+    ProposalStatus.EDITED: "已修改",
+    ProposalStatus.FAILED: "未能保存",
+    EXPIRED: "已过期",
 }
 
 
@@ -42,7 +43,7 @@ def create(
         followup_args=draft.followup_args,
         view=dict(view),
         source_text=source_text[:2000],
-        status="pending",
+        status=ProposalStatus.PENDING,
         created_at=now,
         expires_at=now + TTL,
     )
@@ -57,7 +58,9 @@ def load(session: Session, *, proposal_id: int) -> Proposal | None:
     )
 
 
-def decide(session: Session, *, proposal: Proposal, userid: str, status: str, now: datetime) -> bool:
+def decide(
+    session: Session, *, proposal: Proposal, userid: str, status: ProposalStatus, now: datetime
+) -> bool:
     """Move a pending, unexpired proposal of `userid` to `status`; False when someone (a second tap) already
     decided it or it has expired. The caller then shows the recorded outcome and changes nothing."""
     result = cast(
@@ -67,7 +70,7 @@ def decide(session: Session, *, proposal: Proposal, userid: str, status: str, no
             .where(
                 Proposal.id == proposal.id,
                 Proposal.userid == userid,
-                Proposal.status == "pending",
+                Proposal.status == ProposalStatus.PENDING,
                 Proposal.expires_at > now,
             )
             .values(status=status, decided_at=now)
@@ -78,13 +81,13 @@ def decide(session: Session, *, proposal: Proposal, userid: str, status: str, no
     return result.rowcount == 1
 
 
-def settle(session: Session, *, proposal: Proposal, status: str) -> None:
+def settle(session: Session, *, proposal: Proposal, status: ProposalStatus) -> None:
     """After a claimed 确认 whose command was refused: record that it did not save (still used up)."""
     proposal.status = status
     session.flush()
 
 
 def outcome_label(proposal: Proposal, *, now: datetime) -> str:
-    if proposal.status == "pending" and proposal.expires_at <= now:
-        return DECIDED_LABELS["expired"]
+    if proposal.status == ProposalStatus.PENDING and proposal.expires_at <= now:
+        return DECIDED_LABELS[EXPIRED]
     return DECIDED_LABELS.get(proposal.status, proposal.status)

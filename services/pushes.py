@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from cards.pushes import fitting, folded_card
 from chat.outbox import enqueue, enqueue_rows, payloads_for
 from chat.replies import Card, Markdown, Reply, Text, UpdateCard
-from models import Push
+from models import Push, PushStatus
 from models.db import insert_for
 from services.config import PushesConfig
 from services.parsing import SHANGHAI
@@ -199,7 +199,7 @@ def _rows(event: Event) -> dict[str, Any]:
 
 
 def _insert(
-    session: Session, event: Event, *, day: date, slot: int | None, status: str, now: datetime
+    session: Session, event: Event, *, day: date, slot: int | None, status: PushStatus, now: datetime
 ) -> bool:
     """Write the ledger row; False when its key (or, with a slot, that slot) is already taken."""
     inserted = session.execute(
@@ -235,7 +235,7 @@ def used_today(session: Session, *, userid: str, now: datetime) -> int:
 
 
 def _take_slot(
-    session: Session, lead: Event, *, day: date, cap: int, now: datetime, status: str
+    session: Session, lead: Event, *, day: date, cap: int, now: datetime, status: PushStatus
 ) -> bool | None:
     """Insert `lead` on the next free slot ≤ cap. True: got one; False: budget used up; None: a duplicate."""
     used = session.scalar(select(func.max(Push.slot)).where(Push.recipient == lead.to, Push.day == day)) or 0
@@ -265,7 +265,12 @@ def _push_person(
     lead = fresh[0]
     alone = len(fresh) == 1
     got = _take_slot(
-        session, lead, day=day, cap=config.cap(lead.priority), now=now, status="sent" if alone else "folded"
+        session,
+        lead,
+        day=day,
+        cap=config.cap(lead.priority),
+        now=now,
+        status=PushStatus.SENT if alone else PushStatus.FOLDED,
     )
     if got is None:
         delivery.duplicates += 1
@@ -277,7 +282,7 @@ def _push_person(
         )
     if not got:
         for event in fresh:
-            if _insert(session, event, day=day, slot=None, status="held", now=now):
+            if _insert(session, event, day=day, slot=None, status=PushStatus.HELD, now=now):
                 delivery.held.append(event)
             else:
                 delivery.duplicates += 1
@@ -291,10 +296,12 @@ def _push_person(
     fits = fitting([e.line for e in fresh])
     folded = [lead]
     for index, event in enumerate(fresh[1:], start=1):
-        status = "folded" if index < fits else "held"  # beyond the card's text: listed in 待办
+        status = (
+            PushStatus.FOLDED if index < fits else PushStatus.HELD
+        )  # beyond the card's text: listed in 待办
         if not _insert(session, event, day=day, slot=None, status=status, now=now):
             delivery.duplicates += 1
-        elif status == "folded":
+        elif status == PushStatus.FOLDED:
             folded.append(event)
         else:
             delivery.held.append(event)
@@ -336,11 +343,11 @@ def release(session: Session, *, userid: str, now: datetime) -> Pending:
     rows = list(
         session.scalars(
             select(Push)
-            .where(Push.recipient == userid, Push.status.in_(("held", "folded")))
+            .where(Push.recipient == userid, Push.status.in_((PushStatus.HELD, PushStatus.FOLDED)))
             .order_by(Push.priority, Push.id)
         )
     )
-    lines = [row.line for row in rows if row.status == "held"]
+    lines = [row.line for row in rows if row.status == PushStatus.HELD]
     cards = [
         (kind, payload)
         for row in rows
@@ -351,8 +358,8 @@ def release(session: Session, *, userid: str, now: datetime) -> Pending:
     if rows:
         session.execute(
             update(Push)
-            .where(Push.id.in_([r.id for r in rows]), Push.status.in_(("held", "folded")))
-            .values(status="released", released_at=now)
+            .where(Push.id.in_([r.id for r in rows]), Push.status.in_((PushStatus.HELD, PushStatus.FOLDED)))
+            .values(status=PushStatus.RELEASED, released_at=now)
             .execution_options(synchronize_session=False)
         )
     return Pending(lines, cards)

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from chat.errors import DomainError, NotFound
-from models import Customer, Opportunity, PoolEvent, Quote, Reminder, User, Visit
+from models import Customer, Opportunity, PoolEvent, Quote, QuoteStatus, Reminder, ReminderStatus, User, Visit
 from services import audit, roles
 from services.parsing import SHANGHAI, format_amount, normalize_text
 
@@ -121,7 +121,9 @@ def reassign_customer(
     # The previous owner is out of the loop on the customer's open quotes (issue 16 #11): the new owner hears
     # about them, sees them in 待办 and is the one who may 撤回.
     open_quotes = session.scalars(
-        select(Quote).where(Quote.opportunity_id.in_([o.id for o in opps] or [-1]), Quote.status == "pending")
+        select(Quote).where(
+            Quote.opportunity_id.in_([o.id for o in opps] or [-1]), Quote.status == QuoteStatus.PENDING
+        )
     ).all()
     for quote in open_quotes:
         if quote.requester_userid != new_owner.userid:
@@ -143,7 +145,7 @@ def reassign_customer(
                     Reminder.customer_id == customer.id,
                     Reminder.opportunity_id.in_([o.id for o in opps] or [-1]),
                 ),
-                Reminder.status == "open",
+                Reminder.status == ReminderStatus.OPEN,
             )
             .order_by(Reminder.due_at)
         )

@@ -19,7 +19,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from chat.errors import DomainError, NotFound
-from models import Reminder, User
+from models import Reminder, ReminderStatus, User
 from models.db import affected
 from services.config import BusinessConfig
 from services.followup_time import on_working_time, when_of
@@ -48,13 +48,17 @@ def complete(
     session: Session, *, reminder_id: int, userid: str, now: datetime, snooze_count: int | None = None
 ) -> Outcome:
     """Mark done if still open (and, from a card, still the version that card showed)."""
-    conditions = [Reminder.id == reminder_id, Reminder.owner_userid == userid, Reminder.status == "open"]
+    conditions = [
+        Reminder.id == reminder_id,
+        Reminder.owner_userid == userid,
+        Reminder.status == ReminderStatus.OPEN,
+    ]
     if snooze_count is not None:
         conditions.append(Reminder.snooze_count == snooze_count)
     result = session.execute(
         update(Reminder)
         .where(*conditions)
-        .values(status="done", completed_at=now)
+        .values(status=ReminderStatus.DONE, completed_at=now)
         .execution_options(synchronize_session=False)
     )
     reminder = _load(session, reminder_id)
@@ -80,14 +84,18 @@ def snooze(
     reminder = _load(session, reminder_id)
     if reminder is None or reminder.owner_userid != userid:
         raise NotFound("没有找到这条待办。")
-    if reminder.status != "open" or reminder.snooze_count != snooze_count:
+    if reminder.status != ReminderStatus.OPEN or reminder.snooze_count != snooze_count:
         return Outcome(reminder, False, "snooze")
     new_due = max(reminder.due_at, now) + SNOOZE[arg]
     if config is not None and config.reminders.working_time_only:
         new_due = on_working_time(new_due, config, keep_clock=True)  # 推迟1天 on a Friday: Monday
     result = session.execute(
         update(Reminder)
-        .where(Reminder.id == reminder_id, Reminder.status == "open", Reminder.snooze_count == snooze_count)
+        .where(
+            Reminder.id == reminder_id,
+            Reminder.status == ReminderStatus.OPEN,
+            Reminder.snooze_count == snooze_count,
+        )
         .values(due_at=new_due, notified_at=None, notified_late=False, snooze_count=snooze_count + 1)
         .execution_options(synchronize_session=False)
     )
@@ -105,7 +113,7 @@ def complete_by_text(session: Session, *, user: User, args: str, now: datetime) 
     reminder = session.scalar(
         select(Reminder).where(Reminder.id == rid, Reminder.owner_userid == user.userid)
     )
-    if reminder is None or reminder.status == "cancelled":
+    if reminder is None or reminder.status == ReminderStatus.CANCELLED:
         raise NotFound(f"没有找到待办 #{rid}。发送「待办」查看您的待办和编号。")
     return complete(session, reminder_id=rid, userid=user.userid, now=now)
 
@@ -131,9 +139,9 @@ def _own_open(session: Session, *, user: User, token: str, usage: str) -> Remind
         .where(Reminder.id == rid, Reminder.owner_userid == user.userid)
         .execution_options(populate_existing=True)
     )
-    if reminder is None or reminder.status == "cancelled":
+    if reminder is None or reminder.status == ReminderStatus.CANCELLED:
         raise NotFound(f"没有找到待办 #{rid}。发送「待办」查看您的待办和编号。")
-    if reminder.status == "done":
+    if reminder.status == ReminderStatus.DONE:
         raise DomainError(f"待办 #{rid}「{reminder.title}」已经完成，不需要改期或删除。")
     return reminder
 
@@ -161,7 +169,11 @@ def reschedule(session: Session, *, reminder: Reminder, due_at: datetime) -> Cha
         CursorResult[Any],
         session.execute(
             update(Reminder)
-            .where(Reminder.id == reminder.id, Reminder.status == "open", Reminder.snooze_count == version)
+            .where(
+                Reminder.id == reminder.id,
+                Reminder.status == ReminderStatus.OPEN,
+                Reminder.snooze_count == version,
+            )
             .values(due_at=due_at, notified_at=None, notified_late=False, snooze_count=version + 1)
             .execution_options(synchronize_session=False)
         ),
@@ -174,7 +186,11 @@ def cancel(
     session: Session, *, user: User, reminder_id: int, now: datetime, snooze_count: int | None = None
 ) -> Change:
     """Cancel an open reminder of `user` (from a card: only the version that card showed)."""
-    conditions = [Reminder.id == reminder_id, Reminder.owner_userid == user.userid, Reminder.status == "open"]
+    conditions = [
+        Reminder.id == reminder_id,
+        Reminder.owner_userid == user.userid,
+        Reminder.status == ReminderStatus.OPEN,
+    ]
     if snooze_count is not None:
         conditions.append(Reminder.snooze_count == snooze_count)
     result = cast(
@@ -182,7 +198,7 @@ def cancel(
         session.execute(
             update(Reminder)
             .where(*conditions)
-            .values(status="cancelled")
+            .values(status=ReminderStatus.CANCELLED)
             .execution_options(synchronize_session=False)
         ),
     )

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chat.errors import DomainError, NotFound
-from models import Customer, JobOccurrence, Opportunity, Reminder, User
+from models import Customer, JobOccurrence, Opportunity, Reminder, ReminderStatus, User
 from models.db import insert_for
 from services.config import BusinessConfig
 from services.followup_time import when_of, when_prefix
@@ -45,7 +45,7 @@ def create_reminder(
         opportunity_id=opportunity_id,
         title=title[:255],
         due_at=due_at,
-        status="open",
+        status=ReminderStatus.OPEN,
         source=source,
         notified_late=False,
         snooze_count=0,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, and_, select, update
 from sqlalchemy.orm import Session
 
-from models import Reminder, Role, User
+from models import Reminder, ReminderStatus, Role, User
 from models.db import affected, is_postgres
 
 
@@ -19,7 +19,7 @@ def escalation_candidates(*, now: datetime, after_hours: int, limit: int, postgr
     query = (
         select(Reminder.id)
         .where(
-            Reminder.status == "open",
+            Reminder.status == ReminderStatus.OPEN,
             Reminder.completed_at.is_(None),
             Reminder.escalated_at.is_(None),
             Reminder.due_at <= now - timedelta(hours=after_hours),
@@ -45,7 +45,9 @@ def claim_escalations(
     for rid in ids:
         result = session.execute(
             update(Reminder)
-            .where(Reminder.id == rid, Reminder.status == "open", Reminder.escalated_at.is_(None))
+            .where(
+                Reminder.id == rid, Reminder.status == ReminderStatus.OPEN, Reminder.escalated_at.is_(None)
+            )
             .values(escalated_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -103,7 +105,7 @@ def on_time_rate(
     and was never escalated — i.e. it never needed the supervisor. ``due_at`` is the current due time, so a
     snooze moves the reminder (the escalation mark still counts it as late once it happened).
     """
-    base = and_(Reminder.due_at >= start, Reminder.due_at < end, Reminder.status != "cancelled")
+    base = and_(Reminder.due_at >= start, Reminder.due_at < end, Reminder.status != ReminderStatus.CANCELLED)
     if userids is not None:
         if not userids:
             return 0, 0
@@ -116,7 +118,7 @@ def on_time_rate(
     done = sum(
         1
         for due_at, completed_at, status, escalated_at in rows
-        if status == "done"
+        if status == ReminderStatus.DONE
         and completed_at is not None
         and escalated_at is None
         and completed_at <= due_at + grace

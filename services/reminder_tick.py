@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
-from models import Customer, Reminder
+from models import Customer, Reminder, ReminderStatus
 from models.db import affected, is_postgres
 
 LATE_AFTER = timedelta(minutes=5)  # a card sent more than this after due_at is a catch-up (补发)
@@ -23,7 +23,7 @@ def due_candidates(*, now: datetime, limit: int, postgres: bool) -> Select[Any]:
     """The candidate SELECT of the claim (separate so its PostgreSQL compilation can be asserted)."""
     query = (
         select(Reminder.id)
-        .where(Reminder.status == "open", Reminder.notified_at.is_(None), Reminder.due_at <= now)
+        .where(Reminder.status == ReminderStatus.OPEN, Reminder.notified_at.is_(None), Reminder.due_at <= now)
         .order_by(Reminder.due_at, Reminder.id)
         .limit(limit)
     )
@@ -43,7 +43,7 @@ def claim_due(session: Session, *, now: datetime, limit: int = 100) -> list[Remi
             update(Reminder)
             .where(
                 Reminder.id == rid,
-                Reminder.status == "open",
+                Reminder.status == ReminderStatus.OPEN,
                 Reminder.notified_at.is_(None),
                 Reminder.due_at <= now,
             )

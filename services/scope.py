@@ -17,7 +17,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
-from models import ApprovalStep, Contract, Customer, Opportunity, Quote, User
+from models import ApprovalStep, Contract, Customer, Opportunity, Quote, StepStatus, User
 from services import roles
 
 Regions = tuple[str, ...] | None
@@ -87,7 +87,7 @@ class Scope:
                         Opportunity.customer_id == Customer.id,
                         # only while a step of theirs waits on them, or one they acted on (issue 16 #5): not a
                         # step not yet reached, nor one cancelled before it came to them
-                        or_(ApprovalStep.status == "pending", ApprovalStep.acted_by == self.userid),
+                        or_(ApprovalStep.status == StepStatus.PENDING, ApprovalStep.acted_by == self.userid),
                     )
                 )
             )

@@ -22,7 +22,7 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import Session
 
-from models import POOL_OWNER, Contract, Customer, JobOccurrence, Reminder
+from models import POOL_OWNER, Contract, Customer, JobOccurrence, Reminder, ReminderStatus
 from models.db import insert_for
 from services.config import BusinessConfig, SegmentsConfig
 from services.indicators import local_midnight
@@ -161,7 +161,7 @@ def add_wakeup(
             customer_id=customer_id,
             title=f"唤醒休眠客户：{name}（近半年无签约，约个回访）",
             due_at=due,
-            status="open",
+            status=ReminderStatus.OPEN,
             source="dormant",
             notified_late=False,
             snooze_count=0,

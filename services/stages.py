@@ -8,7 +8,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from chat.errors import DomainError
-from models import Contract, Opportunity, Quote, StageMove, Visit
+from models import Contract, Opportunity, Quote, QuoteStatus, StageMove, Visit
 from services import audit
 from services.config import BusinessConfig
 
@@ -41,7 +41,11 @@ def gate_failures(
             ok = via == QUOTE_REQUEST
         elif gate_name == "approved_quote":
             ok = session.scalar(
-                select(exists().where(Quote.opportunity_id == opportunity.id, Quote.status == "approved"))
+                select(
+                    exists().where(
+                        Quote.opportunity_id == opportunity.id, Quote.status == QuoteStatus.APPROVED
+                    )
+                )
             )
         elif gate_name == "signed_contract":
             ok = via == CONTRACT or session.scalar(

@@ -10,7 +10,17 @@ from datetime import datetime
 from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
-from models import ApprovalStep, Customer, Opportunity, Quote, Reminder, User
+from models import (
+    ApprovalStep,
+    Customer,
+    Opportunity,
+    Quote,
+    QuoteStatus,
+    Reminder,
+    ReminderStatus,
+    StepStatus,
+    User,
+)
 from services.parsing import SHANGHAI, format_when
 
 TODO_LIMIT = 10
@@ -75,7 +85,7 @@ def open_reminders(session: Session, *, userid: str, now: datetime) -> list[Remi
     rows = list(
         session.scalars(
             select(Reminder)
-            .where(Reminder.owner_userid == userid, Reminder.status == "open")
+            .where(Reminder.owner_userid == userid, Reminder.status == ReminderStatus.OPEN)
             .order_by(Reminder.due_at, Reminder.id)
         )
     )
@@ -149,9 +159,9 @@ def todo_list(session: Session, *, user: User, now: datetime, limit: int = TODO_
         .join(Opportunity, Opportunity.id == Quote.opportunity_id)
         .join(Customer, Customer.id == Opportunity.customer_id)
         .where(
-            ApprovalStep.status == "pending",
+            ApprovalStep.status == StepStatus.PENDING,
             ApprovalStep.approver_userid == user.userid,
-            Quote.status == "pending",
+            Quote.status == QuoteStatus.PENDING,
         )
         .order_by(ApprovalStep.activated_at, ApprovalStep.id)
     ).all()
@@ -164,7 +174,7 @@ def todo_list(session: Session, *, user: User, now: datetime, limit: int = TODO_
         select(Quote, Opportunity, Customer)
         .join(Opportunity, Opportunity.id == Quote.opportunity_id)
         .join(Customer, Customer.id == Opportunity.customer_id)
-        .where(Quote.requester_userid == user.userid, Quote.status == "pending")
+        .where(Quote.requester_userid == user.userid, Quote.status == QuoteStatus.PENDING)
         .order_by(Quote.created_at, Quote.id)
     ).all()
     waiting_on = (
@@ -172,7 +182,10 @@ def todo_list(session: Session, *, user: User, now: datetime, limit: int = TODO_
             session.execute(
                 select(ApprovalStep.quote_id, User.name)
                 .join(User, User.userid == ApprovalStep.approver_userid)
-                .where(ApprovalStep.quote_id.in_([q.id for q, _, _ in own]), ApprovalStep.status == "pending")
+                .where(
+                    ApprovalStep.quote_id.in_([q.id for q, _, _ in own]),
+                    ApprovalStep.status == StepStatus.PENDING,
+                )
             ).all()
         )
         if own

@@ -11,10 +11,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from chat.errors import DomainError
-from models import Customer, PendingMedia, User, Visit, VisitPhoto
+from models import Customer, PendingMedia, PhotoStatus, User, Visit, VisitPhoto
 from services import audit, leads
 from services.config import BusinessConfig
-from services.photos import PENDING
 
 log = logging.getLogger("salesbot.visits")
 
@@ -155,7 +154,7 @@ def record_visit(
             VisitPhoto(
                 visit_id=visit.id,
                 media_id=image.media_id or "",
-                status=PENDING,
+                status=PhotoStatus.PENDING,
                 attempts=0,
                 next_attempt_at=now,
             )

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Contract, Customer, Instalment, OutboxMessage, Payment
+from models import Contract, Customer, Instalment, OutboxMessage, OutboxStatus, Payment
 from services.config import BusinessConfig
 
 RECIPIENT = "@webhook"
@@ -83,7 +83,7 @@ def emit(
             recipient=RECIPIENT,
             kind=KIND,
             payload={"url": url, "body": body},
-            status="pending",
+            status=OutboxStatus.PENDING,
             attempts=0,
             next_attempt_at=now,
             created_at=now,

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from models import Contract, Instalment, Opportunity, Quote, Visit
+from models import Contract, Instalment, Opportunity, Quote, QuoteStatus, Visit
 from tests.harness import Bot
 
 
@@ -29,7 +29,7 @@ def ready_opportunity(
                 opportunity_id=o.id,
                 amount=Decimal(1000000),
                 requester_userid=owner,
-                status="approved",
+                status=QuoteStatus.APPROVED,
                 created_at=bot.clock(),
             )
         )

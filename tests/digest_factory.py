@@ -9,7 +9,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from models import ApprovalStep, Contract, Customer, Opportunity, Payment, Quote, Reminder, StageMove, Visit
+from models import (
+    ApprovalStep,
+    Contract,
+    Customer,
+    Opportunity,
+    Payment,
+    Quote,
+    QuoteStatus,
+    Reminder,
+    ReminderStatus,
+    StageMove,
+    StepStatus,
+    Visit,
+)
 
 SH = ZoneInfo("Asia/Shanghai")
 _seq = itertools.count(1)
@@ -99,7 +112,7 @@ def quote(
     opp: Opportunity,
     *,
     amount: int = 30000,
-    status: str = "pending",
+    status: QuoteStatus = QuoteStatus.PENDING,
     created: datetime,
     decided: datetime | None = None,
 ) -> Quote:
@@ -122,7 +135,7 @@ def step(
     *,
     seq: int = 1,
     approver: str = "sup_east",
-    status: str = "pending",
+    status: StepStatus = StepStatus.PENDING,
     activated: datetime | None = None,
     acted: datetime | None = None,
 ) -> ApprovalStep:
@@ -177,7 +190,7 @@ def reminder(
     due: datetime,
     title: str = "回访",
     cust: Customer | None = None,
-    status: str = "open",
+    status: ReminderStatus = ReminderStatus.OPEN,
     completed: datetime | None = None,
 ) -> Reminder:
     row = Reminder(

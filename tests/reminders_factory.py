@@ -7,7 +7,18 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from models import ApprovalStep, CardTask, Customer, Opportunity, Quote, Reminder, Visit
+from models import (
+    ApprovalStep,
+    CardTask,
+    Customer,
+    Opportunity,
+    Quote,
+    QuoteStatus,
+    Reminder,
+    ReminderStatus,
+    StepStatus,
+    Visit,
+)
 from services.parsing import normalize_name
 
 T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 Shanghai, Friday
@@ -58,7 +69,7 @@ def reminder(
         customer_id=cust.id if cust else None,
         title=title,
         due_at=due_at,
-        status="open",
+        status=ReminderStatus.OPEN,
         source="manual",
         notified_late=False,
         snooze_count=0,
@@ -101,7 +112,7 @@ def pending_approval(
         opportunity_id=opp.id,
         amount=Decimal(amount),
         requester_userid=opp.owner_userid,
-        status="pending",
+        status=QuoteStatus.PENDING,
         current_step=1,
         step_count=3,
         created_at=T0,
@@ -114,7 +125,7 @@ def pending_approval(
             seq=1,
             role="supervisor",
             approver_userid=approver,
-            status="pending",
+            status=StepStatus.PENDING,
             activated_at=T0,
         )
     )

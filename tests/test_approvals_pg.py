@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from chat.replies import Card, UpdateCard
-from models import ApprovalStep, AuditEntry, Quote, User
+from models import ApprovalStep, AuditEntry, Quote, QuoteStatus, StepStatus, User
 from models.db import make_session_factory
 from services import approval_decisions, approval_request
 from services.config import BusinessConfig
@@ -105,5 +105,5 @@ def test_concurrent_approve_and_reject(pg_db: tuple[str, Engine]) -> None:
         step = s.scalar(select(ApprovalStep).where(ApprovalStep.quote_id == quote_id, ApprovalStep.seq == 1))
         quote = s.get(Quote, quote_id)
         assert step.status in ("approved", "rejected")
-        assert (quote.status == "rejected") == (step.status == "rejected")
+        assert (quote.status == QuoteStatus.REJECTED) == (step.status == StepStatus.REJECTED)
     assert all(results)

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from bot.cli import main, parse_now
-from models import OutboxMessage
+from models import OutboxMessage, OutboxStatus
 from models.db import upgrade_schema
 
 
@@ -60,7 +60,7 @@ def test_outbox_list_and_redrive_in_chinese(env: str, capsys: pytest.CaptureFixt
                 recipient="rep_e1",
                 kind="text",
                 payload={"text": {"content": "你好"}},
-                status="dead",
+                status=OutboxStatus.DEAD,
                 attempts=8,
                 last_errcode=40014,
                 dedup_key="cli-test-1",

@@ -20,7 +20,7 @@ from cards.keys import PROPOSAL_CONFIRM as CONFIRM
 from cards.keys import PROPOSAL_CONFIRM_ONLY as CONFIRM_WITHOUT_FOLLOWUP
 from cards.keys import PROPOSAL_EDIT as EDIT
 from cards.keys import CardKey
-from models import Customer, Proposal, Reminder, Visit
+from models import Customer, Proposal, QuoteStatus, Reminder, Visit
 from tests.harness import SHANGHAI, Bot
 
 
@@ -345,7 +345,7 @@ def test_a_reject_reason_starting_with_a_command_word_is_the_reason(bot: Bot) ->
     )  # starts with the command word 报价: still the reason
     with bot.session() as s:
         quote = s.scalars(select(Quote)).one()
-        assert quote.status == "rejected" and quote.reject_reason == "报价 偏高，客户资质也不明"
+        assert quote.status == QuoteStatus.REJECTED and quote.reject_reason == "报价 偏高，客户资质也不明"
     assert card_now(bot, "sup_east", approval["task_id"]).get("replace_text")
 
 

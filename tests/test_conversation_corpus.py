@@ -29,7 +29,9 @@ from models import (
     Payment,
     Proposal,
     Quote,
+    QuoteStatus,
     Reminder,
+    StepStatus,
     Visit,
 )
 from services.config import default_config
@@ -184,9 +186,11 @@ def _open_reject_dialog(bot: Bot, world: World, opportunity: str) -> int:
     bot.send_text("zhanghua", f"报价 #{world.opportunities[opportunity]} 18万")
     with bot.session() as s:
         quote = s.scalars(select(Quote).order_by(Quote.id.desc())).first()
-        assert quote is not None and quote.status == "pending"
+        assert quote is not None and quote.status == QuoteStatus.PENDING
         step = s.scalars(
-            select(ApprovalStep).where(ApprovalStep.quote_id == quote.id, ApprovalStep.status == "pending")
+            select(ApprovalStep).where(
+                ApprovalStep.quote_id == quote.id, ApprovalStep.status == StepStatus.PENDING
+            )
         ).one()
         task_id, quote_id = step.task_id, quote.id
     assert task_id
@@ -285,7 +289,7 @@ def test_every_corpus_message_through_the_bot(corpus_bot: Any, capsys: pytest.Ca
         elif dialog_quote is not None:
             with bot.session() as s:
                 quote = s.get_one(Quote, dialog_quote)
-                if quote.status != "rejected" or not all(
+                if quote.status != QuoteStatus.REJECTED or not all(
                     w in (quote.reject_reason or "") for w in expect.get("reason_has", [])
                 ):
                     problems.append(f"reject dialog: {quote.status} {quote.reject_reason!r}")

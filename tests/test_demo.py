@@ -24,6 +24,8 @@ from models import (
     Payment,
     Quote,
     Reminder,
+    ReminderStatus,
+    StepStatus,
     User,
     Visit,
 )
@@ -162,14 +164,17 @@ def test_seed_is_deterministic_and_complete(db: tuple[str, Engine], tmp_path: Pa
         assert (NOW - oldest).days >= 150  # six months of visits
         assert s.scalar(select(func.count()).select_from(Contract)) > 0
         assert s.scalar(select(func.count()).select_from(Payment)) > 0
-        assert s.scalar(select(func.count()).select_from(Reminder).where(Reminder.status == "open")) > 0
+        assert (
+            s.scalar(select(func.count()).select_from(Reminder).where(Reminder.status == ReminderStatus.OPEN))
+            > 0
+        )
         # Every opportunity past 方案制定 has a visit on its customer (the gate holds for seeded data too).
         for opp in s.scalars(select(Opportunity).where(Opportunity.stage.in_(config.stages[2:]))):
             assert s.scalar(
                 select(func.count()).select_from(Visit).where(Visit.customer_id == opp.customer_id)
             )
         # Pending approvals: a pending step with a card task for its approver, and the card in the outbox.
-        pending = s.scalars(select(ApprovalStep).where(ApprovalStep.status == "pending")).all()
+        pending = s.scalars(select(ApprovalStep).where(ApprovalStep.status == StepStatus.PENDING)).all()
         assert pending
         for step in pending:
             task = s.get(CardTask, step.task_id)

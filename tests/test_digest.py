@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import event, func, select
 
-from models import Customer, JobOccurrence, OutboxMessage, User, Visit
+from models import Customer, JobOccurrence, OutboxMessage, QuoteStatus, User, Visit
 from services.config import default_config
 from services.digest import DigestView, RepVisits, build_digest, build_digests, render_markdown
 from services.scope import visible_userids
@@ -43,7 +43,9 @@ def two_regions(bot: Bot) -> None:
         )
         f.stage_move(s, opp_e, frm="初步接洽", to="方案制定", when=f.at(2026, 11, 27, 16))
         f.quote(s, opp_e, created=f.at(2026, 11, 26, 9))
-        f.quote(s, opp_s, status="rejected", created=f.at(2026, 11, 25), decided=f.at(2026, 11, 27, 14))
+        f.quote(
+            s, opp_s, status=QuoteStatus.REJECTED, created=f.at(2026, 11, 25), decided=f.at(2026, 11, 27, 14)
+        )
         f.reminder(s, owner="rep_e2", due=f.at(2026, 11, 26, 9), cust=east2, title="送样品")
         f.reminder(s, owner="rep_s1", due=f.at(2026, 11, 26, 9), cust=south, title="催款")
         f.reminder(s, owner="rep_e1", due=f.at(2026, 11, 28, 15), cust=east, title="确认技术方案")

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from models import User
+from models import ReminderStatus, StepStatus, User
 from services import indicators as ind
 from services.config import default_config
 from services.scope import Scope
@@ -66,11 +66,15 @@ def test_on_time_rate_counts_reminders_and_approval_steps(bot: Bot) -> None:
     with bot.session() as s, s.begin():
         c = f.customer(s, "华东精密", owner="rep_e1", region="华东")
         due = NOW - timedelta(days=3)
-        f.reminder(s, owner="rep_e1", due=due, status="done", completed=due - timedelta(hours=1))  # on time
-        f.reminder(s, owner="rep_e1", due=due, status="done", completed=due)  # on time (exactly)
-        f.reminder(s, owner="rep_e2", due=due, status="done", completed=due + timedelta(minutes=1))  # late
+        f.reminder(
+            s, owner="rep_e1", due=due, status=ReminderStatus.DONE, completed=due - timedelta(hours=1)
+        )  # on time
+        f.reminder(s, owner="rep_e1", due=due, status=ReminderStatus.DONE, completed=due)  # on time (exactly)
+        f.reminder(
+            s, owner="rep_e2", due=due, status=ReminderStatus.DONE, completed=due + timedelta(minutes=1)
+        )  # late
         f.reminder(s, owner="rep_e2", due=due)  # still open: late
-        f.reminder(s, owner="rep_e2", due=due, status="cancelled")  # not counted
+        f.reminder(s, owner="rep_e2", due=due, status=ReminderStatus.CANCELLED)  # not counted
         f.reminder(s, owner="rep_e1", due=NOW - timedelta(days=31))  # outside the window
         f.reminder(s, owner="rep_e1", due=NOW + timedelta(hours=2))  # not due yet
         f.reminder(s, owner="rep_s1", due=due)  # other region
@@ -82,18 +86,20 @@ def test_on_time_rate_counts_reminders_and_approval_steps(bot: Bot) -> None:
             s, q, seq=1, status="approved", activated=monday, acted=monday + timedelta(hours=24)
         )  # on time
         q2 = f.quote(s, o, created=monday)
-        f.step(s, q2, seq=1, status="rejected", activated=monday, acted=monday + timedelta(hours=25))  # late
+        f.step(
+            s, q2, seq=1, status=StepStatus.REJECTED, activated=monday, acted=monday + timedelta(hours=25)
+        )  # late
         # Friday 20:00 → Monday 10:00 is only 14 working hours (the weekend does not count): on time.
         friday = datetime(2026, 11, 20, 20, 0, tzinfo=SHANGHAI)
         q3 = f.quote(s, o, created=friday)
-        f.step(s, q3, seq=1, status="approved", activated=friday, acted=friday + timedelta(hours=62))
+        f.step(s, q3, seq=1, status=StepStatus.APPROVED, activated=friday, acted=friday + timedelta(hours=62))
         q4 = f.quote(s, o, created=monday)
-        f.step(s, q4, seq=1, status="pending", activated=monday)  # waiting days: late
+        f.step(s, q4, seq=1, status=StepStatus.PENDING, activated=monday)  # waiting days: late
         q5 = f.quote(s, o, created=NOW)
         f.step(
             s, q5, seq=1, status="pending", activated=NOW - timedelta(hours=1)
         )  # within its time: not counted
-        f.step(s, q5, seq=2, status="waiting")  # not activated: not counted
+        f.step(s, q5, seq=2, status=StepStatus.WAITING)  # not activated: not counted
     with bot.session() as s:
         rate = ind.on_time_rate(s, scope=scope(bot, s, "sup_east"), config=bot.state.config, now=NOW)
     # reminders 2/4, steps 2/4 → 4/8

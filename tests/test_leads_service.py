@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from chat.errors import DomainError
-from models import Customer, Lead, Opportunity, User, Visit
+from models import Customer, Lead, LeadStatus, Opportunity, User, Visit
 from services import lead_assign, lead_sla
 from services import leads as svc
 from services.config import BusinessConfig, default_config
@@ -206,7 +206,7 @@ def test_only_the_assignee_acts_and_invalid_needs_a_reason(bot: Bot) -> None:
         with pytest.raises(DomainError, match="原因"):
             svc.mark_invalid(s, lead=lead, user=rep, reason=" ", now=NOW)
         svc.mark_invalid(s, lead=lead, user=rep, reason="空号", now=NOW)
-        assert lead.status == "invalid" and lead.invalid_reason == "空号"
+        assert lead.status == LeadStatus.INVALID and lead.invalid_reason == "空号"
 
 
 def test_transfer_asks_the_supervisor(bot: Bot) -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from models import AuditEntry, Contract, Opportunity, Payment, Quote, StageMove, Visit
+from models import AuditEntry, Contract, Opportunity, Payment, Quote, QuoteStatus, StageMove, Visit
 from tests.harness import Bot
 
 NEW = "新客户 华东精密 行业=机械 联系人=王经理 电话=13812345678"
@@ -162,7 +162,7 @@ def _approved_quote(bot: Bot) -> None:
                 opportunity_id=o.id,
                 amount=Decimal(280000),
                 requester_userid="rep_e1",
-                status="approved",
+                status=QuoteStatus.APPROVED,
                 created_at=bot.clock(),
             )
         )

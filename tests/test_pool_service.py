@@ -9,7 +9,19 @@ import pytest
 from sqlalchemy import select
 
 from chat.errors import DomainError, NotFound
-from models import POOL_OWNER, Contract, Customer, Opportunity, Payment, Quote, Reminder, User, Visit
+from models import (
+    POOL_OWNER,
+    Contract,
+    Customer,
+    Opportunity,
+    Payment,
+    Quote,
+    QuoteStatus,
+    Reminder,
+    ReminderStatus,
+    User,
+    Visit,
+)
 from services import pool, pool_extension
 from services.config import BusinessConfig, default_config
 from services.leadpool_config import PoolConfig
@@ -80,7 +92,7 @@ def test_followup_resets_the_clock(bot: Bot) -> None:
                 customer_id=c.id,
                 title="电话",
                 due_at=done_at,
-                status="done",
+                status=ReminderStatus.DONE,
                 completed_at=done_at,
                 created_at=T0,
             )
@@ -125,7 +137,7 @@ def test_never_while_quote_pending_or_payment_due(bot: Bot) -> None:
                 opportunity_id=opp.id,
                 amount=Decimal(1000),
                 requester_userid="rep_e1",
-                status="pending",
+                status=QuoteStatus.PENDING,
                 created_at=T0,
             )
         )
@@ -181,7 +193,7 @@ def test_release_history_stays_and_scope_moves(bot: Bot) -> None:
                 customer_id=c.id,
                 title="再访",
                 due_at=T0 + timedelta(days=90),
-                status="open",
+                status=ReminderStatus.OPEN,
                 created_at=T0,
             )
         )

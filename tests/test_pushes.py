@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from chat.replies import Text
-from models import OutboxMessage, Push, Reminder
+from models import OutboxMessage, Push, PushStatus, Reminder
 from services import pushes
 from services.config import PushesConfig
 from services.parsing import SHANGHAI
@@ -159,7 +159,7 @@ def test_a_busy_day_stays_within_the_budget_and_loses_nothing(bot: Bot) -> None:
     bot.clock.set(sh(2026, 11, 30, 17, 0))
     with bot.session() as s:
         rows = s.scalars(select(Push).where(Push.recipient == "rep_e1")).all()
-        held = [r.line for r in rows if r.status == "held"]
+        held = [r.line for r in rows if r.status == PushStatus.HELD]
         statuses = Counter(r.status for r in rows)
     assert held and statuses["held"] == len(held)
     bot.send_text("rep_e1", "待办")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from cards.keys import CardKey
 from chat.outbox import enqueue
 from chat.replies import Card
-from models import AuditEntry, Reminder
+from models import AuditEntry, Reminder, ReminderStatus
 from services.parsing import SHANGHAI
 from services.reminder_escalation import on_time_rate
 from tests import reminders_factory as f
@@ -127,7 +127,7 @@ def test_card_done_updates_in_place_and_stale_tap_changes_nothing(bot: Bot) -> N
     [card] = reminder_cards(bot, "rep_e1")
     assert card["replace_text"] == "已完成"
     [r] = reminders(bot)
-    assert r.status == "done" and r.completed_at == sh(2026, 11, 28, 10, 5)
+    assert r.status == ReminderStatus.DONE and r.completed_at == sh(2026, 11, 28, 10, 5)
     # A stale tap (推迟 on a done reminder): greyed, nothing changes.
     bot.tap("rep_e1", card["task_id"], key_of(card, "推迟1天"))
     [r2] = reminders(bot)

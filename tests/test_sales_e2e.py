@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from models import Customer, Opportunity, Quote, Reminder, Visit, VisitPhoto
+from models import Customer, Opportunity, PhotoStatus, Quote, Reminder, Visit, VisitPhoto
 from tests.harness import Bot
 
 
@@ -43,7 +43,7 @@ def test_done_when(mbot: Bot) -> None:
     assert bot.wecom.calls_to("media/get")
     with bot.session() as s:
         photo = s.scalars(select(VisitPhoto)).one()
-        assert photo.status == "saved" and Path(photo.path).read_bytes() == b"\xff\xd8photo"
+        assert photo.status == PhotoStatus.SAVED and Path(photo.path).read_bytes() == b"\xff\xd8photo"
 
     # 客户 shows the visit to its owner and the region's supervisor; another region's rep: not found
     for userid in ("rep_e1", "sup_east"):

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from models import ApprovalStep, Customer, Opportunity, Quote
+from models import ApprovalStep, Customer, Opportunity, Quote, StepStatus
 from tests.harness import Bot
 
 EAST = "新客户 华东精密 联系人=王经理 电话=13812345678"
@@ -102,7 +102,9 @@ def test_tech_lead_sees_customers_routed_to_them(world: Bot) -> None:
         s.add(quote)
         s.flush()
         s.add(
-            ApprovalStep(quote_id=quote.id, seq=2, role="tech_lead", approver_userid="tech", status="pending")
+            ApprovalStep(
+                quote_id=quote.id, seq=2, role="tech_lead", approver_userid="tech", status=StepStatus.PENDING
+            )
         )  # a waiting step shows nothing (issue 16 #5)
     world.send_text("tech", "客户 华东精密")
     assert world.last_text("tech").startswith("【华东精密】")

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from models import Customer, Reminder
+from models import Customer, Reminder, ReminderStatus
 from services.config import default_config
 from services.segments import ContractStats, classify
 from tests import digest_factory as f
@@ -95,7 +95,7 @@ def test_dormant_customer_gets_one_wakeup_per_dormancy(bot: Bot) -> None:
         reminders = list(s.scalars(select(Reminder).where(Reminder.source == "dormant")))
     assert len(reminders) == 1
     r = reminders[0]
-    assert r.owner_userid == "rep_s1" and "老客户" in r.title and r.status == "open"
+    assert r.owner_userid == "rep_s1" and "老客户" in r.title and r.status == ReminderStatus.OPEN
     assert r.due_at == datetime(2026, 11, 28, 9, 0, tzinfo=SHANGHAI)
 
     # The customer buys again (no longer dormant), then falls asleep again: a new dormancy, a new task.

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from models import ApprovalStep, Contract, Opportunity, Quote
+from models import ApprovalStep, Contract, Opportunity, Quote, StepStatus
 from tests.approvals_factory import seed_opportunity
 from tests.harness import Bot
 
@@ -26,7 +26,7 @@ def _approve_all(bot: Bot, quote_id: int) -> None:
         with bot.session() as s:
             step = s.scalar(
                 select(ApprovalStep).where(
-                    ApprovalStep.quote_id == quote_id, ApprovalStep.status == "pending"
+                    ApprovalStep.quote_id == quote_id, ApprovalStep.status == StepStatus.PENDING
                 )
             )
             if step is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from models import InboundEvent, OutboxMessage
+from models import InboundEvent, InboundStatus, OutboxMessage, OutboxStatus
 from tests.harness import Bot
 
 
@@ -30,8 +30,14 @@ def test_retention_prunes_old_handled_rows_and_keeps_dead_letters(bot: Bot) -> N
 
     bot.clock.advance(days=2)  # the first messages are now 31 days old
     with bot.session() as s, s.begin():  # one old row of each kind is still in work / dead
-        s.execute(update(InboundEvent).where(InboundEvent.id == old_inbound[0]).values(status="received"))
-        s.execute(update(OutboxMessage).where(OutboxMessage.id == old_outbox[0]).values(status="dead"))
+        s.execute(
+            update(InboundEvent)
+            .where(InboundEvent.id == old_inbound[0])
+            .values(status=InboundStatus.RECEIVED)
+        )
+        s.execute(
+            update(OutboxMessage).where(OutboxMessage.id == old_outbox[0]).values(status=OutboxStatus.DEAD)
+        )
     summary = bot.run_job("retention")
     inbound, outbox = _rows(bot)
     assert old_inbound[0] in inbound and all(i not in inbound for i in old_inbound[1:])

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cards.keys import CardKey
-from models import CardTask, Customer, PendingMedia, Reminder, Visit, VisitPhoto
+from models import CardTask, Customer, PendingMedia, PhotoStatus, Reminder, Visit, VisitPhoto
 from services.visits import haversine_m
 from tests.harness import Bot
 
@@ -45,7 +45,7 @@ def test_visit_with_location_and_photo(mbot: Bot, tmp_path: Path) -> None:
     assert (v.latitude, v.photo_count, v.location_anomaly) == (31.3740, 1, False)
     with mbot.session() as s:
         photo = s.scalars(select(VisitPhoto)).one()
-        assert photo.status == "saved" and Path(photo.path).read_bytes() == b"\xff\xd8jpegbytes"
+        assert photo.status == PhotoStatus.SAVED and Path(photo.path).read_bytes() == b"\xff\xd8jpegbytes"
         assert Path(photo.path) == tmp_path / "media" / "2026" / "11" / f"{v.id}-1.jpg"
         task = s.get_one(CardTask, f"visit-{v.id}")
         assert (task.kind, task.ref_id, task.recipient) == ("visit", v.id, "rep_e1")
@@ -95,7 +95,9 @@ def test_photo_download_failure_still_records_visit(mbot: Bot) -> None:
     assert v.photo_count == 1
     with mbot.session() as s:
         photo = s.scalars(select(VisitPhoto)).one()
-        assert photo.status == "failed" and photo.path is None and photo.error and photo.attempts == 1
+        assert (
+            photo.status == PhotoStatus.FAILED and photo.path is None and photo.error and photo.attempts == 1
+        )
     mbot.deliver()
     assert len([t for t in mbot.texts("rep_e1") if "照片未能保存" in t]) == 1
 
@@ -117,7 +119,7 @@ def test_photo_download_is_retried_after_a_timeout(mbot: Bot) -> None:
     mbot.deliver()
     with mbot.session() as s:
         photo = s.scalars(select(VisitPhoto)).one()
-        assert photo.status == "saved" and Path(photo.path or "").read_bytes() == b"\xff\xd8late"
+        assert photo.status == PhotoStatus.SAVED and Path(photo.path or "").read_bytes() == b"\xff\xd8late"
     assert not [t for t in mbot.texts("rep_e1") if "未能保存" in t]
 
 

@@ -22,7 +22,7 @@ from chat.handle import INTERNAL_ERROR
 from chat.inbound import Inbound
 from chat.replies import Text
 from chat.router import Ctx, Router, RouteTable
-from models import Customer, InboundEvent, OutboxMessage, Visit
+from models import Customer, InboundEvent, InboundStatus, OutboxMessage, Visit
 from services.org import import_org
 from tests.harness import AGENT_ID, CORP_ID, TOKEN, Bot, make_bot, seed_org
 
@@ -100,7 +100,7 @@ def test_one_users_messages_are_handled_one_batch_at_a_time_in_order(bot: Bot) -
         waiting = list(
             s.scalars(
                 select(InboundEvent.payload)
-                .where(InboundEvent.status == "received")
+                .where(InboundEvent.status == InboundStatus.RECEIVED)
                 .order_by(InboundEvent.id)
             )
         )
