@@ -20,10 +20,10 @@ from bot.dispatcher import Dispatcher
 from bot.kv import KV, make_kv
 from bot.outbox import Deliverer
 from bot.photos import PhotoFetcher, media_fetcher
-from bot.settings import Settings
 from bot.webhook import WebhookSender
 from bot.wecom import WeComClient
 from bot.worker import Worker
+from chat.settings import Settings
 from models.db import make_engine, make_session_factory, upgrade_schema
 from services.config import BusinessConfig
 from services.config_load import load_config

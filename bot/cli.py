@@ -8,25 +8,26 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot import cli_exchange, cli_finance, cli_leads
-from bot.settings import MissingSecrets, Settings
+from chat.settings import MissingSecrets, Settings
 from models.db import open_database
-from services.parsing import SHANGHAI
 
 
-def parse_now(value: str | None) -> datetime:
-    """ISO-8601; without an offset it means Asia/Shanghai time."""
+def parse_now(value: str | None, *, tz: ZoneInfo) -> datetime:
+    """ISO-8601; without an offset it means wall time in `tz` (the configured zone)."""
     if not value:
         return datetime.now(UTC)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise SystemExit(
-            f"--now 的时间看不懂：「{value}」。请写成 2026-11-28T08:45 这样的格式（不写时区即为北京时间）。"
+            f"--now 的时间看不懂：「{value}」。请写成 2026-11-28T08:45 这样的格式（不写时区即为 {tz.key} 时间）。"
         ) from exc
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=SHANGHAI)
+        parsed = parsed.replace(tzinfo=tz)
     return parsed.astimezone(UTC)
 
 
@@ -182,7 +183,7 @@ def cmd_jobs_run(args: argparse.Namespace, settings: Settings) -> int:
     except MissingSecrets as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    print(run_job(args.name, state, parse_now(args.now)))
+    print(run_job(args.name, state, parse_now(args.now, tz=settings.tz)))
     return 0
 
 
@@ -190,7 +191,7 @@ def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
     from services.config_load import ConfigError, check_config_file
 
     try:
-        print(check_config_file(Path(args.file)))
+        print(check_config_file(Path(args.file), zone=settings.salesbot_timezone))
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 1
@@ -302,6 +303,13 @@ EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 ]  # type: ignore[type-arg]
 
 
+def _reason(err: Any) -> str:
+    """The validator's own words (a field validator's ValueError), after a colon; nothing for pydantic's."""
+    if err.get("type") != "value_error":
+        return ""
+    return "：" + str(err["msg"]).removeprefix("Value error, ")
+
+
 def _settings() -> Settings:
     """Settings from the environment; a malformed value stops the command with one line naming the variable."""
     from pydantic import ValidationError
@@ -310,7 +318,7 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "；".join(
-            f"{'.'.join(str(p) for p in err['loc']).upper()}={err.get('input')!r} 无效"
+            f"{'.'.join(str(p) for p in err['loc']).upper()}={err.get('input')!r} 无效{_reason(err)}"
             for err in exc.errors()
         )
         raise SystemExit(f"环境变量有误：{problems}（见 .env.example）") from None

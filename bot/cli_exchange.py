@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.settings import Settings
+from chat.settings import Settings
 from models.db import open_database
 
 

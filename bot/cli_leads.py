@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.settings import Settings
+from chat.settings import Settings
 from models.db import open_database
 
 

@@ -22,13 +22,13 @@ from bot.inbox import claim_batch, peek_heads
 from bot.outbox import Deliverer, DeliveryStats
 from bot.outbox_batch import OutRow, PendingMarks, insert_rows, replies_rows
 from bot.preunderstand import understand_early
-from bot.settings import Settings
 from bot.wakeup import INBOUND_CHANNEL
 from chat.dialogs import SqlDialogStore
 from chat.handle import NeedsIsolation, count_writes, handle
 from chat.inbound import Inbound, from_payload, to_payload
 from chat.replies import Reply
 from chat.router import RouteTable
+from chat.settings import Settings
 from models import Dialog, InboundEvent, InboundStatus, User, norm_userid
 from models.db import insert_for
 from services.config import BusinessConfig
@@ -185,6 +185,7 @@ class Dispatcher:
                 self.session_factory,
                 from_payload(payload),
                 now=received_at,
+                tz=self.settings.tz,
                 routes=self.routes,
                 config=self.config,
                 model=model,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +32,7 @@ def understand_early(
     msg: Inbound,
     *,
     now: datetime,
+    tz: ZoneInfo,
     routes: RouteTable,
     config: BusinessConfig,
     model: Any,
@@ -51,11 +53,11 @@ def understand_early(
             command, _ = split_command(text, routes.command_words())
             if command in routes.command_words():
                 return None
-            found, lexicon = understand_rules(session, user=user, text=text, now=now, config=config)
+            found, lexicon = understand_rules(session, user=user, text=text, now=now, tz=tz, config=config)
             session.expunge(user)
         if found.intent is not Intent.UNKNOWN:
             return text, found
-        return text, model.refine(found, text=text, lexicon=lexicon, user=user, now=now, config=config)
+        return text, model.refine(found, text=text, lexicon=lexicon, user=user, now=now, tz=tz, config=config)
     except Exception:  # the handler then reads the message with the rules alone, as without a model
         log.exception("understanding before the transaction failed")
         return None

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import httpx
 
 from bot.kv import KV
-from bot.settings import Settings
+from chat.settings import Settings
 
 log = logging.getLogger("salesbot.wecom")
 

@@ -30,7 +30,7 @@ from chat.router import Ctx, HandlerResult, Redispatch, RouteTable
 from models import User, norm_userid
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from chat.settings import Settings
     from services.config import BusinessConfig
 
 log = logging.getLogger("salesbot.dispatch")

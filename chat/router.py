@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from chat.inbound import Inbound
 from chat.replies import Reply
@@ -23,9 +24,9 @@ from models.org import role_labels
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from bot.settings import Settings
     from cards.keys import CardKey
     from chat.dialogs import DialogState, DialogStore
+    from chat.settings import Settings
     from models import User
     from services.config import BusinessConfig
 
@@ -70,6 +71,11 @@ class Ctx:
     @property
     def userid(self) -> str:
         return self.user.userid
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The configured local zone (Settings.salesbot_timezone): pass it to every local date or time."""
+        return self.settings.tz
 
     # --- the sender's dialog: a state (a StrEnum member per dialog) and its data (a dataclass per dialog) ---
 

@@ -34,7 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
 from bot.crypto import signature
-from bot.settings import Settings
+from chat.settings import Settings
 from demo.fake_wecom import FakeWeCom
 from models import Customer, Opportunity, OutboxMessage, OutboxStatus, User
 from schedulers import run_job

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from cards.paging import Page
 from models import Customer, QuoteStatus
@@ -21,7 +22,7 @@ from services.answers import (
     Situation,
     Waiting,
 )
-from services.parsing import SHANGHAI, format_amount, format_when
+from services.parsing import format_amount, format_when
 
 MAX_LINES = 8
 _QUOTE_STATUS = {
@@ -57,8 +58,8 @@ def lines(body: list[str], next_step: str = "") -> str:
     return escape.text("\n".join([*body, *([next_step] if next_step else [])]))
 
 
-def _when(dt: datetime, now: datetime) -> str:
-    return format_when(dt, now=now)
+def _when(dt: datetime, now: datetime, tz: ZoneInfo) -> str:
+    return format_when(dt, now=now, tz=tz)
 
 
 def _waited(since: datetime, now: datetime) -> str:
@@ -88,7 +89,7 @@ def address_view(customer: Customer) -> str:
     )
 
 
-def situation_view(s: Situation, *, now: datetime) -> str:
+def situation_view(s: Situation, *, now: datetime, tz: ZoneInfo) -> str:
     c = s.customer
     body = [f"【{c.name}】负责人：{s.owner_name}"]
     for o in s.opportunities[:3]:
@@ -97,12 +98,12 @@ def situation_view(s: Situation, *, now: datetime) -> str:
     if not s.opportunities:
         body.append("进行中的商机：无")
     if s.last_visit is not None:
-        when = s.last_visit.visited_at.astimezone(SHANGHAI)
+        when = s.last_visit.visited_at.astimezone(tz)
         body.append(f"上次拜访：{when:%m-%d} {s.last_visit_by}：{clip(s.last_visit.summary, 24)}")
     else:
         body.append("上次拜访：暂无")
     if s.next_followup is not None:
-        body.append(f"下次跟进：{_when(s.next_followup.due_at, now)} {clip(s.next_followup.title, 16)}")
+        body.append(f"下次跟进：{_when(s.next_followup.due_at, now, tz)} {clip(s.next_followup.title, 16)}")
     else:
         body.append("下次跟进：未安排")
     return lines(body)
@@ -132,7 +133,7 @@ def opportunities_view(opps: list[OpenOpportunity]) -> str:
     return lines(body)
 
 
-def todo_view(items: list[DueItem], *, label: str, now: datetime, approvals: int) -> str:
+def todo_view(items: list[DueItem], *, label: str, now: datetime, approvals: int, tz: ZoneInfo) -> str:
     body: list[str] = []
     if not items and not approvals:
         return f"{label}没有到期的跟进。设置一个：跟进 客户 明天上午10点 事项"
@@ -140,7 +141,7 @@ def todo_view(items: list[DueItem], *, label: str, now: datetime, approvals: int
     for item in items:
         late = "（已逾期）" if item.due_at < now else ""
         body.append(
-            f"• #{item.id} {_when(item.due_at, now)} {short_name(item.customer)}：{clip(item.title, 16)}{late}"
+            f"• #{item.id} {_when(item.due_at, now, tz)} {short_name(item.customer)}：{clip(item.title, 16)}{late}"
         )
     if approvals:
         body.append(f"另有{approvals}个报价等您审批。")

@@ -41,7 +41,7 @@ def _which(customers: list[Customer]) -> Text:
 def _leading_time(text: str, ctx: Ctx) -> datetime | None:
     """A day the question starts with (明天…, 周五…), read by the command's time parser."""
     try:
-        return parse_when_prefix(text, now=ctx.now)[0]
+        return parse_when_prefix(text, now=ctx.now, tz=ctx.tz)[0]
     except TimeParseError:
         return None
 
@@ -54,7 +54,7 @@ def _todo(ctx: Ctx, ask: Ask) -> Text:
         items = svc.due_between(ctx.session, user=ctx.user, start=day, end=day + timedelta(days=1))
         items = [i for i in items if i.due_at >= day]
         label = f"{day.month}月{day.day}日"
-        return Text(views.todo_view(items, label=label, now=ctx.now, approvals=0))
+        return Text(views.todo_view(items, label=label, now=ctx.now, approvals=0, tz=ctx.tz))
     if ask.period == "week":
         end, label = svc.week_start(ctx.now) + timedelta(days=7), "本周"
     elif ask.period == "month":
@@ -66,7 +66,7 @@ def _todo(ctx: Ctx, ask: Ask) -> Text:
         end, label = start + timedelta(days=1), "今天"
     items = svc.due_between(ctx.session, user=ctx.user, start=start, end=end)
     approvals = len(pending_for(ctx.session, userid=ctx.userid, now=ctx.now))
-    return Text(views.todo_view(items, label=label, now=ctx.now, approvals=approvals))
+    return Text(views.todo_view(items, label=label, now=ctx.now, approvals=approvals, tz=ctx.tz))
 
 
 def _area(ctx: Ctx, ask: Ask, *, region: str | None) -> Text:
@@ -100,7 +100,7 @@ def answer(ctx: Ctx, ask: Ask) -> Reply | list[Reply]:
         if "地址" in ask.source or "在哪" in ask.source:
             return [Text(views.address_view(customers[0])), customer_next_steps(customers[0])]
         found = svc.situation(ctx.session, user=ctx.user, customer=customers[0])
-        return [Text(views.situation_view(found, now=ctx.now)), customer_next_steps(customers[0])]
+        return [Text(views.situation_view(found, now=ctx.now, tz=ctx.tz)), customer_next_steps(customers[0])]
     if intent == "query.my_opportunities" or (
         intent == "query.my_customers" and _asks_about_opportunities(ask)
     ):

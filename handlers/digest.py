@@ -22,4 +22,6 @@ def digest_now(msg: Inbound, ctx: Ctx) -> list[Reply]:
     if word and word not in ("今天", "今日", "昨天", "昨日"):
         return [Text("用法：日报 [今天]\n例：日报（昨日数据）、日报 今天（今天到目前为止）")]
     live = word in ("今天", "今日")
-    return list(digest_replies(ctx.session, manager=ctx.user, config=ctx.config, now=ctx.now, live=live))
+    return list(
+        digest_replies(ctx.session, manager=ctx.user, config=ctx.config, now=ctx.now, tz=ctx.tz, live=live)
+    )

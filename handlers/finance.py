@@ -45,6 +45,7 @@ def plan_parts(ctx: Ctx, command: str, words: list[str], *, total: Decimal) -> l
             "".join(words[1:]) or None,
             total=total,
             now=ctx.now,
+            tz=ctx.tz,
             default_rules=plans.default_rules(ctx.config),
         )
     except ParseError as exc:
@@ -109,7 +110,7 @@ def milestone(msg: Inbound, ctx: Ctx) -> Reply:
     contract = _contract(ctx, "交付", words[0])
     rest = [w for w in words[2:] if w not in ("计划", "预计")]
     try:
-        day = parse_day("".join(rest), now=ctx.now) if rest else None
+        day = parse_day("".join(rest), now=ctx.now, tz=ctx.tz) if rest else None
     except ParseError as exc:
         raise usage_error("交付", exc.message) from None
     result = delivery.record_milestone(
@@ -164,7 +165,7 @@ def promise(msg: Inbound, ctx: Ctx) -> Reply:
 
 def _promise(ctx: Ctx, contract: Contract, day_text: str) -> str:
     try:
-        day = parse_day(day_text, now=ctx.now)
+        day = parse_day(day_text, now=ctx.now, tz=ctx.tz)
     except ParseError as exc:
         raise usage_error("承诺", exc.message) from None
     state = receipts.promise(ctx.session, user=ctx.user, contract=contract, day=day, now=ctx.now)

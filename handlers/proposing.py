@@ -46,7 +46,7 @@ def understand_text(ctx: Ctx, text: str) -> Ask:
     engine = _engine(ctx)
     if engine is None:
         return Ask(intent="unknown", text=text, source=text)
-    understood = engine(ctx.session, user=ctx.user, text=text, now=ctx.now, config=ctx.config)
+    understood = engine(ctx.session, user=ctx.user, text=text, now=ctx.now, tz=ctx.tz, config=ctx.config)
     return Ask.of(understood, source=text)
 
 

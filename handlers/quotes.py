@@ -92,8 +92,8 @@ def delegate(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     found = None
     for cut in range(1, len(rest)):
         try:
-            starts = parse_when(" ".join(rest[:cut]), now=ctx.now)
-            ends = parse_when(" ".join(rest[cut:]), now=ctx.now)
+            starts = parse_when(" ".join(rest[:cut]), now=ctx.now, tz=ctx.tz)
+            ends = parse_when(" ".join(rest[cut:]), now=ctx.now, tz=ctx.tz)
         except Exception:
             continue
         found = (starts, ends)
@@ -106,11 +106,11 @@ def delegate(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     )
     out: list[Reply] = [
         Text(
-            f"已委托{who.name}在 {format_when(starts, now=ctx.now)} 至 {format_when(ends, now=ctx.now)} 代您审批报价，"
+            f"已委托{who.name}在 {format_when(starts, now=ctx.now, tz=ctx.tz)} 至 {format_when(ends, now=ctx.now, tz=ctx.tz)} 代您审批报价，"
             "审计记录会注明「代审批」。提前结束：委托 取消"
         ),
         Text(
-            f"{ctx.user.name}委托您在 {format_when(starts, now=ctx.now)} 至 {format_when(ends, now=ctx.now)} 代为审批报价。"
+            f"{ctx.user.name}委托您在 {format_when(starts, now=ctx.now, tz=ctx.tz)} 至 {format_when(ends, now=ctx.now, tz=ctx.tz)} 代为审批报价。"
             "期间的审批卡片会同时发给您。",
             to=who.userid,
         ),

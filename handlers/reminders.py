@@ -26,7 +26,7 @@ from services import audit, cardtasks, reminder_create, reminder_tick
 from services import reminder_changes as changes
 from services.followup_time import when_of
 from services.lookup import find_customers
-from services.parsing import SHANGHAI, TimeParseError, format_when
+from services.parsing import TimeParseError, format_when
 
 router = Router("reminders")
 
@@ -36,7 +36,7 @@ GONE = "这张卡片已失效。发送「待办」查看您的待办。"
 @router.command("跟进", help="设置跟进提醒，到时推送卡片", example="跟进 华东精密 明天下午3点 送样品")
 @picks
 def followup(msg: Inbound, ctx: Ctx) -> Reply:
-    ctx.args = reminder_create.time_first(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now)
+    ctx.args = reminder_create.time_first(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now, tz=ctx.tz)
     head, _, rest = ctx.args.partition(" ")
     if head and rest.strip():
         # Several customers match → the numbered list; replying "2" re-runs 跟进 on that one (as 客户 does).
@@ -44,13 +44,13 @@ def followup(msg: Inbound, ctx: Ctx) -> Reply:
         if not find_customers(ctx.session, user=ctx.user, keyword=head, limit=1):
             ctx.args = f"#{customer.id} {rest.strip()}"  # found by the understanding step (pinyin, initials)
     created = reminder_create.create_followup(
-        ctx.session, user=ctx.user, args=ctx.args, now=ctx.now, config=ctx.config
+        ctx.session, user=ctx.user, args=ctx.args, now=ctx.now, tz=ctx.tz, config=ctx.config
     )
     if isinstance(created, reminder_create.YearQuestion):
         return ask_year(ctx, created)
     r = created.reminder
     return Text(
-        f"已设置跟进 #{r.id}：{format_when(r.due_at, now=ctx.now)}{'（按工作日顺延）' if created.moved else ''} "
+        f"已设置跟进 #{r.id}：{format_when(r.due_at, now=ctx.now, tz=ctx.tz)}{'（按工作日顺延）' if created.moved else ''} "
         f"提醒您「{r.title}」（{created.customer.name}）。\n"
         f"到时会推送提醒卡片；做完后点「已完成」或发送「完成 {r.id}」，改时间发「改期 {r.id} <时间>」。"
     )
@@ -62,7 +62,7 @@ REDATE_STATE = "followup.redate"
 
 def ask_year(ctx: Ctx, question: reminder_create.YearQuestion) -> Reply:
     """`是指明年 11月30日 吗？[是] [改日期]`: nothing is written until 是."""
-    local = question.due_at.astimezone(SHANGHAI)
+    local = question.due_at.astimezone(ctx.tz)
     ctx.dialogs.set(
         userid=ctx.userid,
         state=YEAR_STATE,
@@ -112,7 +112,7 @@ def _create_from(ctx: Ctx, data: dict[str, Any], due_at: datetime) -> Reply:
         opportunity_id=int(opp) if opp else None,
     )
     return Text(
-        f"已设置跟进 #{r.id}：{format_when(r.due_at, now=ctx.now)} 提醒您「{r.title}」（{customer.name}）。"
+        f"已设置跟进 #{r.id}：{format_when(r.due_at, now=ctx.now, tz=ctx.tz)} 提醒您「{r.title}」（{customer.name}）。"
     )
 
 
@@ -144,7 +144,7 @@ def redate_text(msg: Inbound, ctx: Ctx) -> Reply:
 def _redate(ctx: Ctx) -> Reply:
     data = dict(ctx.dialog.data) if ctx.dialog else {}
     try:
-        landing = when_of(ctx.args, now=ctx.now, config=ctx.config)
+        landing = when_of(ctx.args, now=ctx.now, config=ctx.config, tz=ctx.tz)
     except TimeParseError as exc:
         return Text(f"{exc.message}\n请回复新的跟进时间，或发送「取消」放弃。")
     if landing.ask_year or landing.when <= ctx.now:
@@ -157,7 +157,9 @@ def _redate(ctx: Ctx) -> Reply:
 
 @router.command("改期", help="修改一条待办的提醒时间", example="改期 12 下周一上午10点")
 def move(msg: Inbound, ctx: Ctx) -> Reply:
-    change = changes.move(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now, config=ctx.config)
+    change = changes.move(
+        ctx.session, user=ctx.user, args=ctx.args, now=ctx.now, tz=ctx.tz, config=ctx.config
+    )
     audit.record(
         ctx.session,
         actor=ctx.userid,
@@ -167,7 +169,7 @@ def move(msg: Inbound, ctx: Ctx) -> Reply:
         now=ctx.now,
         changes={"due_at": change.reminder.due_at.isoformat()},
     )
-    return Text(changes.moved_text(change, now=ctx.now))
+    return Text(changes.moved_text(change, now=ctx.now, tz=ctx.tz))
 
 
 @router.command("删除", help="删除一条待办（不计入按时完成率）", example="删除 12")
@@ -199,7 +201,7 @@ def _reminder_update(ctx: Ctx, msg: Inbound, reminder: Reminder, replace_text: s
         id=reminder.id,
         title=reminder.title,
         customer=reminder_tick.customer_name(ctx.session, reminder.customer_id),
-        due_text=format_when(reminder.due_at, now=ctx.now),
+        due_text=format_when(reminder.due_at, now=ctx.now, tz=ctx.tz),
         snooze_count=reminder.snooze_count,
         late=False,
     )
@@ -215,7 +217,7 @@ def _state_text(reminder: Reminder, ctx: Ctx) -> str:
         return "已完成"
     if reminder.status == ReminderStatus.CANCELLED:
         return "已删除"
-    return f"已推迟至 {format_when(reminder.due_at, now=ctx.now)}"
+    return f"已推迟至 {format_when(reminder.due_at, now=ctx.now, tz=ctx.tz)}"
 
 
 def _reminder_tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
@@ -282,6 +284,7 @@ def _reminder_tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
             userid=ctx.userid,
             arg=key.arg,
             now=ctx.now,
+            tz=ctx.tz,
             snooze_count=reminder.snooze_count,
             config=ctx.config,
         )
@@ -337,10 +340,10 @@ def tap_visit_followup(msg: Inbound, ctx: Ctx) -> HandlerResult:
     if visit is None:
         raise NotFound("这条拜访记录不存在了。")
     result = reminder_create.followup_from_visit(
-        ctx.session, user=ctx.user, visit_id=visit.id, arg=key.arg, now=ctx.now, config=ctx.config
+        ctx.session, user=ctx.user, visit_id=visit.id, arg=key.arg, now=ctx.now, tz=ctx.tz, config=ctx.config
     )
     r = result.reminder
-    when = format_when(r.due_at, now=ctx.now)
+    when = format_when(r.due_at, now=ctx.now, tz=ctx.tz)
     customer = ctx.session.scalar(select(Customer.name).where(Customer.id == visit.customer_id)) or ""
     fallback = (
         f"已设置跟进 #{r.id}：{when}「{r.title}」。"

@@ -22,7 +22,7 @@ EMPTY = "您目前没有待办。可以用「跟进 华东精密 明天下午3�
 
 
 def todo_replies(ctx: Ctx, *, page: int = 1) -> list[Reply]:
-    todo = todo_list(ctx.session, user=ctx.user, now=ctx.now, limit=10_000)
+    todo = todo_list(ctx.session, user=ctx.user, now=ctx.now, tz=ctx.tz, limit=10_000)
     held = (
         pushes.release(ctx.session, userid=ctx.userid, now=ctx.now) if page == 1 else pushes.Pending([], [])
     )

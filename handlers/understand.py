@@ -15,6 +15,7 @@ import dataclasses
 import re
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cards.keys import CUSTOMERS_MORE, PROPOSAL_CANCEL, PROPOSAL_CONFIRM, PROPOSAL_CONFIRM_ONLY, PROPOSAL_EDIT
 from cards.paging import read_more_key
@@ -80,7 +81,7 @@ def _typo_proposal(ctx: Ctx, ask: Ask) -> Reply:
 
 def propose(msg: Inbound, ctx: Ctx, ask: Ask) -> Reply:
     """A write: the proposal card, a numbered pick, or what is still missing. Writes nothing."""
-    outcome = draft_for(ctx.session, user=ctx.user, ask=ask, config=ctx.config, now=ctx.now)
+    outcome = draft_for(ctx.session, user=ctx.user, ask=ask, config=ctx.config, now=ctx.now, tz=ctx.tz)
     if isinstance(outcome, NeedMore):
         return Text(outcome.message)
     if isinstance(outcome, NeedPick):
@@ -229,13 +230,13 @@ _CHANGE_TO = re.compile(
 _TRAILING = re.compile(r"[\s，,。.！!；;]+$")
 
 
-def _time_only(reply: str, now: datetime) -> datetime | None:
+def _time_only(reply: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     """The new time when a 修改 reply is nothing but a time (`周四下午3点`, `改成后天下午两点`,
     `跟进时间改成下周二上午十点`): that changes the time and keeps the title / note."""
     from services.understanding.extract import find_times  # the engine's reader; imported on first use
 
     rest = _TRAILING.sub("", _CHANGE_TO.sub("", reply.strip(), count=1))
-    times = find_times(rest, now=now) if rest else []
+    times = find_times(rest, now=now, tz=tz) if rest else []
     if len(times) == 1 and times[0].span[0] == 0 and not rest[times[0].span[1] :].strip():
         return times[0].when
     return None
@@ -247,7 +248,7 @@ def edit_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
     ctx.dialogs.clear(userid=ctx.userid)
     old = Ask.from_data(dict(data.get("ask") or {}))
     reply = ctx.args.strip()
-    when = _time_only(reply, ctx.now) if not old.command_typo else None
+    when = _time_only(reply, ctx.now, ctx.tz) if not old.command_typo else None
     if when is not None:
         return propose(msg, ctx, old.but(when=when))
     new = understand_text(ctx, reply)

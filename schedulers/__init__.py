@@ -34,7 +34,7 @@ def start_scheduler(env: Any) -> Any:
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
-    tz = env.config.digest.timezone
+    tz = env.settings.tz  # cron times (the digest's 08:30) are local in the configured zone
     scheduler = BackgroundScheduler(
         timezone=tz, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
     )

@@ -12,7 +12,7 @@ from models import JobOccurrence
 from models.db import insert_for
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from chat.settings import Settings
     from services.config import BusinessConfig
 
 

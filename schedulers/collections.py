@@ -229,7 +229,7 @@ def _notify(
 
 def run(env: JobEnv, now: datetime) -> str:
     cfg = env.config.digest
-    local = now.astimezone(cfg.tz)
+    local = now.astimezone(env.settings.tz)
     if not (cfg.send_time <= local.time() < cfg.catch_up_until):
         return f"collections: outside {cfg.send_time:%H:%M}–{cfg.catch_up_until:%H:%M} ({local:%H:%M}), nothing sent"
     with env.session_factory() as session:

@@ -2,7 +2,7 @@
 today a short to-do list — exactly once per person per day.
 
 The job acts only between config.digest.send_time (08:30 + jitter) and config.digest.catch_up_until (12:00)
-local time: the in-process schedule fires at the send time and again every 15 minutes, so a digest missed
+local time (the configured zone, Settings.salesbot_timezone): the in-process schedule fires at the send time and again every 15 minutes, so a digest missed
 while the server was down goes out on restart until noon, and never after (no stale digest in the afternoon).
 Each person is claimed with a unique JobOccurrence row (insert ... on conflict do nothing) in the same
 transaction as the outbox rows, so reruns, restarts and replicas send nothing twice. The managers' digests
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, literal, select
 from sqlalchemy.orm import Session
@@ -32,7 +33,7 @@ TODO_MAX = 10
 
 
 def pending_views(
-    session: Session, *, config: BusinessConfig, now: datetime, day: str
+    session: Session, *, config: BusinessConfig, now: datetime, tz: ZoneInfo, day: str
 ) -> tuple[list[str], int, dict[str, DigestView]]:
     """(managers still without today's digest, how many already have it, their views built at once).
 
@@ -52,7 +53,7 @@ def pending_views(
     views: dict[str, DigestView] = {}
     if pending:
         try:
-            views = build_digests(session, managers=pending, config=config, now=now)
+            views = build_digests(session, managers=pending, config=config, now=now, tz=tz)
         except Exception:  # e.g. one bad row: fall back to one digest at a time, so the others still go out
             log.exception("building all digests at once failed; building them one by one")
             session.rollback()
@@ -61,7 +62,8 @@ def pending_views(
 
 def run(env: JobEnv, now: datetime) -> str:
     cfg = env.config.digest
-    local = now.astimezone(cfg.tz)
+    tz = env.settings.tz
+    local = now.astimezone(tz)
     if not (cfg.send_time <= local.time() < cfg.catch_up_until):
         return (
             f"digest: outside {cfg.send_time:%H:%M}–{cfg.catch_up_until:%H:%M} ({local:%H:%M}), nothing sent"
@@ -69,7 +71,7 @@ def run(env: JobEnv, now: datetime) -> str:
     day = local.date().isoformat()
 
     with env.session_factory() as session:
-        managers, skipped, views = pending_views(session, config=env.config, now=now, day=day)
+        managers, skipped, views = pending_views(session, config=env.config, now=now, tz=tz, day=day)
     sent = failed = 0
     for userid in managers:
         try:
@@ -80,7 +82,7 @@ def run(env: JobEnv, now: datetime) -> str:
                 view = views.get(userid)
                 if view is None:
                     manager = session.scalars(select(User).where(User.userid == userid)).one()
-                    view = build_digest(session, manager=manager, config=env.config, now=now)
+                    view = build_digest(session, manager=manager, config=env.config, now=now, tz=tz)
                 pushes.push(
                     session,
                     to=userid,
@@ -103,7 +105,7 @@ def run(env: JobEnv, now: datetime) -> str:
 
 def _send_todos(env: JobEnv, *, now: datetime, day: str) -> int:
     """Each rep with open follow-ups due today gets one short list (one query for all reps)."""
-    tz = env.config.digest.tz
+    tz = env.settings.tz
     start = local_midnight(now.astimezone(tz).date(), tz)
     end = start + timedelta(days=1)
     with env.session_factory() as session:

@@ -11,6 +11,7 @@ and 稍晚送达 for any other lateness.
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -35,12 +36,14 @@ BATCH = 100
 HEARTBEAT = ("reminders.heartbeat", "last")
 
 
-def view_of(session: Session, reminder: Reminder, *, now: datetime, outage: bool = False) -> ReminderView:
+def view_of(
+    session: Session, reminder: Reminder, *, now: datetime, tz: ZoneInfo, outage: bool = False
+) -> ReminderView:
     return ReminderView(
         id=reminder.id,
         title=reminder.title,
         customer=reminder_tick.customer_name(session, reminder.customer_id),
-        due_text=format_when(reminder.due_at, now=now),
+        due_text=format_when(reminder.due_at, now=now, tz=tz),
         snooze_count=reminder.snooze_count,
         late=reminder.notified_late,
         outage=outage,
@@ -54,10 +57,10 @@ def _card_task(
 
 
 def card_event(
-    session: Session, reminder: Reminder, *, now: datetime, last_tick: datetime | None
+    session: Session, reminder: Reminder, *, now: datetime, tz: ZoneInfo, last_tick: datetime | None
 ) -> pushes.Event:
     outage = reminder.notified_late and (last_tick is None or last_tick < reminder.due_at)
-    view = view_of(session, reminder, now=now, outage=outage)
+    view = view_of(session, reminder, now=now, tz=tz, outage=outage)
     _card_task(
         session,
         task_id=reminder_task_id(reminder.id, reminder.snooze_count),
@@ -77,7 +80,7 @@ def card_event(
 
 
 def escalation_events(
-    session: Session, claimed: list[Reminder], *, now: datetime, hours: int
+    session: Session, claimed: list[Reminder], *, now: datetime, tz: ZoneInfo, hours: int
 ) -> list[pushes.Event]:
     """One card per supervisor listing all of their team's reminders that became overdue in this run."""
     by_boss: dict[str, list[OverdueItem]] = {}
@@ -97,7 +100,7 @@ def escalation_events(
                 title=reminder.title,
                 customer=reminder_tick.customer_name(session, reminder.customer_id),
                 customer_id=reminder.customer_id,
-                due_text=format_when(reminder.due_at, now=now),
+                due_text=format_when(reminder.due_at, now=now, tz=tz),
             )
         )
     events: list[pushes.Event] = []
@@ -151,13 +154,14 @@ def _heartbeat(session: Session, *, now: datetime) -> datetime | None:
 def tick(env: JobEnv, now: datetime, *, batch: int = BATCH) -> tuple[int, int, int]:
     """(cards, late cards, escalated reminders) claimed by this tick (counted from the claims)."""
     sent = late = escalated = 0
+    tz = env.settings.tz
     with env.session_factory() as session, session.begin():
         last_tick = _heartbeat(session, now=now)
     budget = env.config.pushes
     while True:
         with env.session_factory() as session, session.begin():
             claimed = reminder_tick.claim_due(session, now=now, limit=batch)
-            events = [card_event(session, r, now=now, last_tick=last_tick) for r in claimed]
+            events = [card_event(session, r, now=now, tz=tz, last_tick=last_tick) for r in claimed]
             pushes.push_all(session, events, now=now, config=budget)  # the claim is what makes this once
             sent += len(claimed)
             late += sum(1 for r in claimed if r.notified_late)
@@ -168,7 +172,10 @@ def tick(env: JobEnv, now: datetime, *, batch: int = BATCH) -> tuple[int, int, i
         with env.session_factory() as session, session.begin():
             claimed = reminder_escalation.claim_escalations(session, now=now, after_hours=hours, limit=batch)
             pushes.push_all(
-                session, escalation_events(session, claimed, now=now, hours=hours), now=now, config=budget
+                session,
+                escalation_events(session, claimed, now=now, tz=tz, hours=hours),
+                now=now,
+                config=budget,
             )
             escalated += len(claimed)
         if len(claimed) < batch:

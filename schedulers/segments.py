@@ -22,7 +22,7 @@ def night_of(now: datetime) -> str:
 
 def run(env: JobEnv, now: datetime) -> str:
     with env.session_factory() as session, session.begin():
-        summary = recompute_segments(session, config=env.config, now=now).summary()
+        summary = recompute_segments(session, config=env.config, now=now, tz=env.settings.tz).summary()
         claim_occurrence(session, job="segments", occurrence=night_of(now), now=now)
         return summary
 

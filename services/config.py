@@ -497,7 +497,9 @@ class DigestConfig(_Model):
     time: ClockTime = dt.time(8, 30)
     jitter_minutes: int = Field(default=7, ge=0, le=59)
     catch_up_until: ClockTime = dt.time(12, 0)
-    timezone: str = "Asia/Shanghai"
+    # Deprecated: the product's one local zone is SALESBOT_TIMEZONE (Settings.salesbot_timezone). An older
+    # file's value is still accepted (and validated); `salesbot config check` says when it differs.
+    timezone: str | None = None
 
     @field_validator("jitter_minutes")
     @classmethod
@@ -531,7 +533,9 @@ class DigestConfig(_Model):
 
     @field_validator("timezone")
     @classmethod
-    def _zone(cls, value: str) -> str:
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
@@ -544,10 +548,6 @@ class DigestConfig(_Model):
         """`time` plus `jitter_minutes`."""
         minutes = _minutes(self.time) + self.jitter_minutes
         return dt.time(minutes // 60, minutes % 60)
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
 
 
 class VisitsConfig(_Model):
@@ -566,7 +566,7 @@ class PlanPartConfig(_Model):
         from services.parsing.text import ParseError
 
         try:
-            rule = parse_rule(value, now=dt.datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC")))
+            rule = parse_rule(value, now=dt.datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC")), tz=ZoneInfo("UTC"))
         except ParseError as exc:
             raise ValueError(exc.message) from None
         if rule.event == DATE_EVENT:
@@ -836,6 +836,15 @@ class BusinessConfig(_Model):
     def chain_for(self, amount: Decimal | int | str) -> list[str]:
         """Approver roles for a quote of `amount`: see `ApprovalConfig.chain_for`."""
         return self.approval.chain_for(amount)
+
+    def zone_notes(self, zone: str) -> list[str]:
+        """What `config check` adds when the file's deprecated digest.timezone disagrees with the configured zone."""
+        if self.digest.timezone is None or self.digest.timezone == zone:
+            return []
+        return [
+            f"注意：digest.timezone（{self.digest.timezone}）已不再使用，与 SALESBOT_TIMEZONE（{zone}）不同；"
+            f"本地日期和时间一律按 {zone}。请删除 digest.timezone，或把 SALESBOT_TIMEZONE 设为 {self.digest.timezone}。"
+        ]
 
     def summary(self) -> str:
         custom = len(self.custom_fields())

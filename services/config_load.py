@@ -97,9 +97,11 @@ def load_config(path: Path | str | None) -> BusinessConfig:
     return _parse(text, path)
 
 
-def check_config_file(path: Path | str) -> str:
-    """`salesbot config check FILE`: a one-line summary starting with 配置有效, or ConfigError."""
-    return load_config(Path(path)).summary()
+def check_config_file(path: Path | str, *, zone: str) -> str:
+    """`salesbot config check FILE`: a one-line summary starting with 配置有效 (then a note per setting that
+    the configured zone `zone` overrides), or ConfigError."""
+    config = load_config(Path(path))
+    return "\n".join([config.summary(), *config.zone_notes(zone)])
 
 
 def _parse(text: str, path: Path) -> BusinessConfig:

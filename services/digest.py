@@ -10,7 +10,7 @@ their region (Scope.customers); the 总经理 (and 管理员) everything. Activi
 (visits, reminders, top reps) is scoped by user; records about customers (opportunities, quotes,
 contracts, payments, segments) by the customer's region.
 
-"Yesterday" is the calendar day before `now` in config.digest.timezone (Asia/Shanghai).
+"Yesterday" is the calendar day before `now` in the configured zone `tz` (Settings.salesbot_timezone).
 
 Long because one set of aggregate queries builds every manager's digest (the markdown view is services/digest_markdown.py, the chart services/charts.py).
 """
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -101,7 +102,7 @@ class DigestView:
     targets: list[str] = field(default_factory=list)  # 完成率 lines (cards/targets.digest_target_lines)
     leads: lead_digest.LeadLines = field(default_factory=lead_digest.LeadLines)
     receivables: receivables.ReceivablesView | None = None
-    now: datetime | None = None
+    now: datetime | None = None  # local: in the configured zone (Settings.salesbot_timezone)
     live: bool = False  # 日报 今天: today so far instead of yesterday
     regions: list[RegionRow] = field(default_factory=list)  # the whole company's view: regions side by side
     quiet: list[tuple[str, int | None]] = field(
@@ -124,21 +125,34 @@ class DigestView:
 
 
 def build_digest(
-    session: Session, *, manager: User, config: BusinessConfig, now: datetime, live: bool = False
+    session: Session,
+    *,
+    manager: User,
+    config: BusinessConfig,
+    now: datetime,
+    tz: ZoneInfo,
+    live: bool = False,
 ) -> DigestView:
     """One manager's digest (日报): `build_digests` for that manager alone, its queries limited to the scope.
     `live` (日报 今天): today's figures so far instead of yesterday's."""
-    return build_digests(session, managers=[manager], config=config, now=now, live=live)[manager.userid]
+    return build_digests(session, managers=[manager], config=config, now=now, tz=tz, live=live)[
+        manager.userid
+    ]
 
 
 def build_digests(
-    session: Session, *, managers: Sequence[User], config: BusinessConfig, now: datetime, live: bool = False
+    session: Session,
+    *,
+    managers: Sequence[User],
+    config: BusinessConfig,
+    now: datetime,
+    tz: ZoneInfo,
+    live: bool = False,
 ) -> dict[str, DigestView]:
     """Every manager's digest from ONE set of aggregate queries (about 20, whatever the number of managers):
     records about customers are grouped by the customer's region, people's activity by the person, and each
     manager's view takes the groups of their scope (a 销售主管: their region and its people; the 总经理: all
-    of them). The queries cover only the union of the managers' scopes."""
-    tz = config.digest.tz
+    of them). The queries cover only the union of the managers' scopes. Days are local in `tz`."""
     today = now.astimezone(tz).date()
     yesterday = today - timedelta(days=1)
     y_start, y_end = ind.local_midnight(yesterday, tz), ind.local_midnight(today, tz)
@@ -307,8 +321,8 @@ def build_digests(
     # 11–14. The indicators' parts.
     conversion = ind.conversion_cycle_parts(session, regions=regions, now=now)
     reminders_timely = ind.reminder_timeliness(session, userids=userids, now=now)
-    steps_timely = ind.step_timeliness(session, regions=regions, config=config, now=now)
-    growth = ind.sales_growth_parts(session, regions=regions, config=config, now=now)
+    steps_timely = ind.step_timeliness(session, regions=regions, config=config, now=now, tz=tz)
+    growth = ind.sales_growth_parts(session, regions=regions, config=config, now=now, tz=tz)
     # Leads and the pool (services/lead_digest.py): five grouped queries.
     leads = lead_digest.gather(session, regions=regions, start=y_start, end=y_end, now=now)
 
@@ -327,7 +341,7 @@ def build_digests(
             scope_label=scope.label,
             today=today,
             yesterday=yesterday,
-            now=now,
+            now=now.astimezone(tz),
             live=live,
         )
         view.visits = sorted(
@@ -439,7 +453,9 @@ def build_digests(
             )
         view.leads = lead_digest.for_scope(leads, mine)
         views[manager.userid] = view
-    for userid, owed in receivables.build_for(session, managers=managers, config=config, now=now).items():
+    for userid, owed in receivables.build_for(
+        session, managers=managers, config=config, now=now, tz=tz
+    ).items():
         views[userid].receivables = owed
     return views
 
@@ -533,10 +549,16 @@ from services.digest_markdown import render_markdown  # noqa: E402  (re-exported
 
 
 def digest_replies(
-    session: Session, *, manager: User, config: BusinessConfig, now: datetime, live: bool = False
+    session: Session,
+    *,
+    manager: User,
+    config: BusinessConfig,
+    now: datetime,
+    tz: ZoneInfo,
+    live: bool = False,
 ) -> list[Markdown | Image]:
     """One manager's digest as replies (the 日报 command; the job builds everyone's at once)."""
-    return view_replies(build_digest(session, manager=manager, config=config, now=now, live=live))
+    return view_replies(build_digest(session, manager=manager, config=config, now=now, tz=tz, live=live))
 
 
 def view_replies(view: DigestView) -> list[Markdown | Image]:

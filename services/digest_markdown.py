@@ -5,7 +5,7 @@ whole company, exceptions worth acting on, and 截至 on every month-to-date fig
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chat.outbox import MAX_CONTENT_BYTES, split_content
 from services import indicators as ind
@@ -51,7 +51,7 @@ def _sections(v: DigestView) -> list[str]:
     """Informs and encourages: counts per person without colour, the regions side by side for the whole company,
     exceptions worth acting on; month-to-date figures say up to which day (截至 12月3日)."""
     day = v.day_word
-    when = f"{v.yesterday:%m月%d日}（{day}{'，截至 ' + v.now.astimezone(_tz(v)).strftime('%H:%M') if v.live and v.now else ''}）"
+    when = f"{v.yesterday:%m月%d日}（{day}{'，截至 ' + v.now.strftime('%H:%M') if v.live and v.now else ''}）"
     out = [
         f'## 销售日报 · {md(v.scope_label)}\n<font color="comment">{when}数据，{md(v.manager_name)} 收</font>'
     ]
@@ -165,12 +165,6 @@ def _worth_acting_on(v: DigestView) -> list[str]:
     if v.new_dormant_count:
         notes.append(f"新增休眠客户 {v.new_dormant_count} 个，已给负责人建唤醒任务")
     return notes
-
-
-def _tz(v: DigestView) -> Any:
-    from services.parsing import SHANGHAI
-
-    return SHANGHAI
 
 
 def _size(text: str) -> int:

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from services import lead_sentence, receipts
 from services.asks import Ask
 from services.config import BusinessConfig
 from services.lookup import Ambiguous
-from services.parsing import SHANGHAI, format_amount, format_when
+from services.parsing import format_amount, format_when
 from services.proposals import Draft
 from services.scope import Scope
 
@@ -48,9 +49,9 @@ _NO_CUSTOMER = "没看出是哪个客户（或不在您负责的范围内）。�
 _NO_OPPORTUNITY = "没看出是哪个商机（或不在您负责的范围内）。请带上商机或客户名称再说一次，例如：{example}"
 
 
-def _stamp(when: datetime) -> str:
-    """A time as the command parser reads it back exactly."""
-    return when.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+def _stamp(when: datetime, tz: ZoneInfo) -> str:
+    """A time as the command parser reads it back exactly (wall time in the configured zone)."""
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 def _money(amount: Decimal) -> str:
@@ -140,7 +141,7 @@ def _future(ask: Ask, now: datetime) -> datetime | None:
     return ask.when if ask.when is not None and ask.when > now else None
 
 
-def _visit(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
+def _visit(session: Session, user: User, ask: Ask, now: datetime, tz: ZoneInfo) -> Outcome:
     found = _the_customer(session, user, ask, "刚从华东精密回来，王经理说下周要样品")
     if not isinstance(found, Customer):
         return found
@@ -150,15 +151,18 @@ def _visit(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
     when = _future(ask, now)
     if when is not None:
         title = f"跟进：{_last_clause(note)[:30]}"
-        followup = f"#{found.id} {_stamp(when)} {title}"
-        shown = f"{format_when(when, now=now)} {title}"
+        followup = f"#{found.id} {_stamp(when, tz)} {title}"
+        shown = f"{format_when(when, now=now, tz=tz)} {title}"
     view = ProposalView(
-        "记录拜访", (("客户", found.name), ("拜访时间", format_when(now, now=now))), note=note, followup=shown
+        "记录拜访",
+        (("客户", found.name), ("拜访时间", format_when(now, now=now, tz=tz))),
+        note=note,
+        followup=shown,
     )
     return Proposed(Draft("拜访", f"#{found.id} {note}", followup), view)
 
 
-def _followup(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
+def _followup(session: Session, user: User, ask: Ask, now: datetime, tz: ZoneInfo) -> Outcome:
     found = _the_customer(session, user, ask, "提醒我周五给华东精密王经理打电话")
     if not isinstance(found, Customer):
         return found
@@ -167,12 +171,13 @@ def _followup(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
         return NeedMore(f"什么时候提醒您「{title}」？请带上时间再说一次，例如：明天上午10点提醒我{title}")
     if ask.when <= now:
         return NeedMore(
-            f"{format_when(ask.when, now=now)} 已经过去了，跟进提醒要设在将来的时间。请换个时间再说一次。"
+            f"{format_when(ask.when, now=now, tz=tz)} 已经过去了，跟进提醒要设在将来的时间。请换个时间再说一次。"
         )
     view = ProposalView(
-        "设置跟进提醒", (("客户", found.name), ("提醒时间", format_when(ask.when, now=now)), ("事项", title))
+        "设置跟进提醒",
+        (("客户", found.name), ("提醒时间", format_when(ask.when, now=now, tz=tz)), ("事项", title)),
     )
-    return Proposed(Draft("跟进", f"#{found.id} {_stamp(ask.when)} {title}"), view)
+    return Proposed(Draft("跟进", f"#{found.id} {_stamp(ask.when, tz)} {title}"), view)
 
 
 def _new_opportunity(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
@@ -336,12 +341,14 @@ def _decision(session: Session, user: User, ask: Ask) -> Outcome:
     )
 
 
-def draft_for(session: Session, *, user: User, ask: Ask, config: BusinessConfig, now: datetime) -> Outcome:
+def draft_for(
+    session: Session, *, user: User, ask: Ask, config: BusinessConfig, now: datetime, tz: ZoneInfo
+) -> Outcome:
     """What a 确认 would run for this write, or the pick / the detail still needed. Never writes."""
     if ask.intent == "visit":
-        return _visit(session, user, ask, now)
+        return _visit(session, user, ask, now, tz)
     if ask.intent == "followup":
-        return _followup(session, user, ask, now)
+        return _followup(session, user, ask, now, tz)
     if ask.intent == "new_opportunity":
         return _new_opportunity(session, user, ask, now)
     if ask.intent in ("advance", "score", "quote", "contract", "lost"):

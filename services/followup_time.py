@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from services.config import BusinessConfig
-from services.parsing import SHANGHAI, parse_when, parse_when_prefix
+from services.parsing import parse_when, parse_when_prefix
 
 _RELATIVE_DAYS = re.compile(r"(\d+|[一二两三四五六七八九十]+)\s*(天|日)\s*后")
 # A named weekday (下周六) is what the user chose; these are not, so they land on a working day.
@@ -81,30 +82,32 @@ def add_working_days(day: date, n: int, config: BusinessConfig) -> date:
     return day
 
 
-def _at(day: date, clock: time) -> datetime:
-    return datetime.combine(day, clock, tzinfo=SHANGHAI)
+def _at(day: date, clock: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, clock, tzinfo=tz)
 
 
-def on_working_time(when: datetime, config: BusinessConfig, *, keep_clock: bool) -> datetime:
+def on_working_time(when: datetime, config: BusinessConfig, *, keep_clock: bool, tz: ZoneInfo) -> datetime:
     """`when` moved to a working day (same clock when `keep_clock`), and into working hours otherwise."""
     cfg = config.reminders
-    local = when.astimezone(SHANGHAI)
+    local = when.astimezone(tz)
     day = local.date()
     if not keep_clock:
         if local.time() >= cfg.work_end:
-            return _at(next_working_day(day + timedelta(days=1), config), cfg.work_start)
+            return _at(next_working_day(day + timedelta(days=1), config), cfg.work_start, tz)
         if local.time() < cfg.work_start:
-            return _at(next_working_day(day, config), cfg.work_start)
+            return _at(next_working_day(day, config), cfg.work_start, tz)
     if is_working_day(day, config):
         return local
     target = next_working_day(day, config)
-    return _at(target, local.time() if keep_clock else cfg.work_start)
+    return _at(target, local.time() if keep_clock else cfg.work_start, tz)
 
 
-def land(expression: str, parsed: datetime, *, now: datetime, config: BusinessConfig) -> Landing:
+def land(
+    expression: str, parsed: datetime, *, now: datetime, config: BusinessConfig, tz: ZoneInfo
+) -> Landing:
     """Apply the rules to `parsed` (what the parser made of `expression`)."""
     typed = expression.strip()
-    local_now = now.astimezone(SHANGHAI)
+    local_now = now.astimezone(tz)
     if match := _YEARLESS_MD.match(typed):
         month, day = int(match[1]), int(match[2] or match[3])
         try:
@@ -114,7 +117,7 @@ def land(expression: str, parsed: datetime, *, now: datetime, config: BusinessCo
         if (
             this_year is not None
             and this_year < local_now.date()
-            and parsed.astimezone(SHANGHAI).year > local_now.year
+            and parsed.astimezone(tz).year > local_now.year
         ):
             return Landing(parsed, ask_year=True)
         return Landing(parsed)
@@ -124,26 +127,26 @@ def land(expression: str, parsed: datetime, *, now: datetime, config: BusinessCo
     if match := _RELATIVE_DAYS.search(typed):
         n = _count(match[1])
         if n is not None and n > 0:
-            clock = parsed.astimezone(SHANGHAI).time() if explicit_clock else config.reminders.default_time
-            target = _at(add_working_days(local_now.date(), n, config), clock)
+            clock = parsed.astimezone(tz).time() if explicit_clock else config.reminders.default_time
+            target = _at(add_working_days(local_now.date(), n, config), clock, tz)
             return Landing(target, moved=target != parsed)
     if _RELATIVE_WORDS.search(typed) and not explicit_clock:  # 明天下午3点 on a Friday is what was asked for
-        target = on_working_time(parsed, config, keep_clock=True)
+        target = on_working_time(parsed, config, keep_clock=True, tz=tz)
         return Landing(target, moved=target != parsed)
     if _HOURS.search(typed):
-        target = on_working_time(parsed, config, keep_clock=False)
+        target = on_working_time(parsed, config, keep_clock=False, tz=tz)
         return Landing(target, moved=target != parsed)
     return Landing(parsed)
 
 
-def when_of(expression: str, *, now: datetime, config: BusinessConfig) -> Landing:
+def when_of(expression: str, *, now: datetime, config: BusinessConfig, tz: ZoneInfo) -> Landing:
     """Parse a whole expression and land it (TimeParseError for what cannot be read)."""
-    return land(expression, parse_when(expression, now=now), now=now, config=config)
+    return land(expression, parse_when(expression, now=now, tz=tz), now=now, config=config, tz=tz)
 
 
-def when_prefix(text: str, *, now: datetime, config: BusinessConfig) -> tuple[Landing, str]:
+def when_prefix(text: str, *, now: datetime, config: BusinessConfig, tz: ZoneInfo) -> tuple[Landing, str]:
     """Like parse_when_prefix: (landing, the rest of the text)."""
-    parsed, rest = parse_when_prefix(text, now=now)
+    parsed, rest = parse_when_prefix(text, now=now, tz=tz)
     stripped = text.strip()
     typed = stripped[: len(stripped) - len(rest)].strip() if rest else stripped
-    return land(typed, parsed, now=now, config=config), rest
+    return land(typed, parsed, now=now, config=config, tz=tz), rest

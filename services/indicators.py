@@ -3,7 +3,7 @@
 Each indicator is one function with its definition in the docstring and a result that says how it compares
 with its target. All take a `Coverage` (what the manager may see, from services/scope.Scope.of: the customers' regions
 and the user ids whose own activity counts) and
-`now` (aware); day and month boundaries are Asia/Shanghai (config.digest.tz).
+`now` (aware); day and month boundaries are local in `tz`, the configured zone (Settings.salesbot_timezone).
 
 Each is computed in two steps so that the morning job can build every manager's digest from one set of
 queries: `*_parts(session, regions=...)` runs the aggregate query GROUPED BY the customer's region (or by
@@ -117,11 +117,10 @@ def same_period_last_month(now: datetime, tz: ZoneInfo) -> tuple[datetime, datet
     return this_start, last_start, last_end
 
 
-def working_hours_between(start: datetime, end: datetime, *, config: BusinessConfig) -> float:
+def working_hours_between(start: datetime, end: datetime, *, config: BusinessConfig, tz: ZoneInfo) -> float:
     """Hours between `start` and `end` that fall on working days (config.approval: Mon–Fri, holidays, 调休)."""
     if end <= start:
         return 0.0
-    tz = config.digest.tz
     total = 0.0
     day = start.astimezone(tz).date()
     last = end.astimezone(tz).date()
@@ -139,8 +138,8 @@ class WorkingClock:
     """`working_hours_between` for many intervals inside [first, last]: a cumulative count of working seconds
     at each local midnight, so each interval costs two look-ups instead of a walk over its days."""
 
-    def __init__(self, first: datetime, last: datetime, *, config: BusinessConfig) -> None:
-        self.tz = config.digest.tz
+    def __init__(self, first: datetime, last: datetime, *, config: BusinessConfig, tz: ZoneInfo) -> None:
+        self.tz = tz
         self.config = config
         day, end = first.astimezone(self.tz).date(), last.astimezone(self.tz).date()
         self.first_day = day
@@ -169,7 +168,7 @@ class WorkingClock:
             return 0.0
         lo, hi = self._at(start), self._at(end)
         if lo is None or hi is None:  # outside the prepared range: the plain walk
-            return working_hours_between(start, end, config=self.config)
+            return working_hours_between(start, end, config=self.config, tz=self.tz)
         return (hi - lo) / 3600
 
 
@@ -314,7 +313,7 @@ def reminder_timeliness(
 
 
 def step_timeliness(
-    session: Session, *, regions: Regions, config: BusinessConfig, now: datetime
+    session: Session, *, regions: Regions, config: BusinessConfig, now: datetime, tz: ZoneInfo
 ) -> dict[str | None, tuple[int, int]]:
     """Per customer region: (approval steps counted, on time) — see `on_time_rate`."""
     since = now - timedelta(days=ON_TIME_WINDOW_DAYS)
@@ -332,7 +331,7 @@ def step_timeliness(
         )
     ).all()
     limit = config.approval.remind_after_hours
-    clock = WorkingClock(since, now, config=config)
+    clock = WorkingClock(since, now, config=config, tz=tz)
     parts: dict[str | None, tuple[int, int]] = {}
     for region, status, activated, acted in steps:
         assert activated is not None  # the query keeps activated steps only
@@ -359,7 +358,9 @@ def on_time_rate_from(total: int, on_time: int) -> Indicator:
     )
 
 
-def on_time_rate(session: Session, *, scope: Coverage, config: BusinessConfig, now: datetime) -> Indicator:
+def on_time_rate(
+    session: Session, *, scope: Coverage, config: BusinessConfig, now: datetime, tz: ZoneInfo
+) -> Indicator:
     """关键节点按时完成率 (target ≥ 85%), over the last 30 days, counting two kinds of key step:
 
     - follow-up reminders of in-scope owners that fell due in the window (now − 30 d ≤ due_at ≤ now), not
@@ -373,15 +374,15 @@ def on_time_rate(session: Session, *, scope: Coverage, config: BusinessConfig, n
     Rate = on-time / counted, both kinds together.
     """
     reminders = reminder_timeliness(session, userids=scope.userids, now=now)
-    steps = step_timeliness(session, regions=scope.regions, config=config, now=now)
+    steps = step_timeliness(session, regions=scope.regions, config=config, now=now, tz=tz)
     return on_time_rate_from(*add_pairs([*reminders.values(), *in_regions(steps, scope.regions)]))
 
 
 def sales_growth_parts(
-    session: Session, *, regions: Regions, config: BusinessConfig, now: datetime
+    session: Session, *, regions: Regions, config: BusinessConfig, now: datetime, tz: ZoneInfo
 ) -> dict[str | None, tuple[Decimal, Decimal]]:
     """Per customer region: (signed this month to `now`, signed over the same period of last month)."""
-    this_start, last_start, last_end = same_period_last_month(now, config.digest.tz)
+    this_start, last_start, last_end = same_period_last_month(now, tz)
     rows = session.execute(
         select(
             Customer.region,
@@ -411,23 +412,25 @@ def sales_growth_from(this_amount: Decimal, last_amount: Decimal) -> Indicator:
     return Indicator("销售额环比增长", growth, f"{growth:+.0%}", detail=detail)
 
 
-def sales_growth(session: Session, *, scope: Coverage, config: BusinessConfig, now: datetime) -> Indicator:
+def sales_growth(
+    session: Session, *, scope: Coverage, config: BusinessConfig, now: datetime, tz: ZoneInfo
+) -> Indicator:
     """销售额环比增长: the amount of in-scope contracts signed this month up to `now`, against the amount
     signed over the same elapsed period of last month (from its 1st to the same offset, capped at the end
     of last month): (this − last) / last. No value when last month's period had no contracts.
     """
-    parts = sales_growth_parts(session, regions=scope.regions, config=config, now=now)
+    parts = sales_growth_parts(session, regions=scope.regions, config=config, now=now, tz=tz)
     return sales_growth_from(*add_pairs(in_regions(parts, scope.regions)))
 
 
 def all_indicators(
-    session: Session, *, scope: Coverage, config: BusinessConfig, now: datetime
+    session: Session, *, scope: Coverage, config: BusinessConfig, now: datetime, tz: ZoneInfo
 ) -> list[Indicator]:
     return [
         conversion_cycle(session, scope=scope, now=now),
         completeness(session, scope=scope),
-        on_time_rate(session, scope=scope, config=config, now=now),
-        sales_growth(session, scope=scope, config=config, now=now),
+        on_time_rate(session, scope=scope, config=config, now=now, tz=tz),
+        sales_growth(session, scope=scope, config=config, now=now, tz=tz),
     ]
 
 

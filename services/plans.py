@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -31,8 +32,10 @@ def local_day(moment: datetime) -> date:
 
 
 def default_rules(config: BusinessConfig) -> list[DueRule]:
-    epoch = datetime(2000, 1, 1, tzinfo=SHANGHAI)
-    return [parse_rule(part.due, now=epoch) for part in config.collections.default_plan]
+    # The configured default plan has no dates (services/config.py refuses them): no local zone is involved.
+    utc = ZoneInfo("UTC")
+    epoch = datetime(2000, 1, 1, tzinfo=utc)
+    return [parse_rule(part.due, now=epoch, tz=utc) for part in config.collections.default_plan]
 
 
 def default_parts(config: BusinessConfig, *, total: Decimal) -> list[PlanPart]:

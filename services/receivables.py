@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -71,9 +72,8 @@ class _Row:
 
 
 def build_for(
-    session: Session, *, managers: Sequence[User], config: BusinessConfig, now: datetime
+    session: Session, *, managers: Sequence[User], config: BusinessConfig, now: datetime, tz: ZoneInfo
 ) -> dict[str, ReceivablesView]:
-    tz = config.digest.tz
     today = now.astimezone(tz).date()
     first = today.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)

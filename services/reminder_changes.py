@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
@@ -74,6 +75,7 @@ def snooze(
     userid: str,
     arg: str,
     now: datetime,
+    tz: ZoneInfo,
     snooze_count: int,
     config: BusinessConfig | None = None,
 ) -> Outcome:
@@ -88,7 +90,7 @@ def snooze(
         return Outcome(reminder, False, "snooze")
     new_due = max(reminder.due_at, now) + SNOOZE[arg]
     if config is not None and config.reminders.working_time_only:
-        new_due = on_working_time(new_due, config, keep_clock=True)  # 推迟1天 on a Friday: Monday
+        new_due = on_working_time(new_due, config, keep_clock=True, tz=tz)  # 推迟1天 on a Friday: Monday
     result = session.execute(
         update(Reminder)
         .where(
@@ -146,14 +148,16 @@ def _own_open(session: Session, *, user: User, token: str, usage: str) -> Remind
     return reminder
 
 
-def move(session: Session, *, user: User, args: str, now: datetime, config: BusinessConfig) -> Change:
+def move(
+    session: Session, *, user: User, args: str, now: datetime, tz: ZoneInfo, config: BusinessConfig
+) -> Change:
     """`改期 <编号> <时间>`: a future time (relative ones land on working time); a past one is refused."""
     token, _, when_text = normalize_text(args).partition(" ")
     if not token or not when_text.strip():
         raise DomainError(MOVE_USAGE)
     reminder = _own_open(session, user=user, token=token, usage=MOVE_USAGE)
     try:
-        landing = when_of(when_text, now=now, config=config)
+        landing = when_of(when_text, now=now, config=config, tz=tz)
     except TimeParseError as exc:
         raise DomainError(f"{exc.message}\n{MOVE_USAGE}") from None
     if landing.ask_year or landing.when <= now:
@@ -213,6 +217,6 @@ def cancel_by_text(session: Session, *, user: User, args: str, now: datetime) ->
     return cancel(session, user=user, reminder_id=reminder.id, now=now)
 
 
-def moved_text(change: Change, *, now: datetime) -> str:
+def moved_text(change: Change, *, now: datetime, tz: ZoneInfo) -> str:
     r = change.reminder
-    return f"已把待办 #{r.id}「{r.title}」改到 {format_when(r.due_at, now=now)}，到时提醒您。"
+    return f"已把待办 #{r.id}「{r.title}」改到 {format_when(r.due_at, now=now, tz=tz)}，到时提醒您。"

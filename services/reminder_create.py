@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -75,7 +76,13 @@ class YearQuestion:
 
 
 def create_followup(
-    session: Session, *, user: User, args: str, now: datetime, config: BusinessConfig | None = None
+    session: Session,
+    *,
+    user: User,
+    args: str,
+    now: datetime,
+    tz: ZoneInfo,
+    config: BusinessConfig | None = None,
 ) -> Created | YearQuestion:
     """`跟进 <客户> <时间> <事项>`: the first token is the customer (names have no spaces). With `config`,
     relative times land on working days and hours and a past yearless date is asked about
@@ -87,10 +94,10 @@ def create_followup(
     customer = resolve_customer(session, user=user, keyword=head, for_change=True)
     try:
         if config is not None:
-            landing, title = when_prefix(rest, now=now, config=config)
+            landing, title = when_prefix(rest, now=now, config=config, tz=tz)
             due_at = landing.when
         else:
-            due_at, title = parse_when_prefix(rest, now=now)
+            due_at, title = parse_when_prefix(rest, now=now, tz=tz)
     except TimeParseError as exc:
         raise DomainError(f"{exc.message}\n{FOLLOWUP_USAGE}") from None
     if not title.strip():
@@ -102,7 +109,7 @@ def create_followup(
         typed = rest.strip()
         typed = typed[: len(typed) - len(title.strip())].strip() if title.strip() else typed
         raise DomainError(
-            f"「{typed}」是 {format_when(due_at, now=now)}，这个时间已经过去了。跟进提醒要设在将来的时间。\n"
+            f"「{typed}」是 {format_when(due_at, now=now, tz=tz)}，这个时间已经过去了。跟进提醒要设在将来的时间。\n"
             f"例：跟进 {head} 明天上午10点 {title.strip()}"
         )
     reminder = create_reminder(
@@ -126,7 +133,7 @@ def _open_opportunity(session: Session, customer_id: int) -> int | None:
     )
 
 
-def time_first(session: Session, *, user: User, args: str, now: datetime) -> str:
+def time_first(session: Session, *, user: User, args: str, now: datetime, tz: ZoneInfo) -> str:
     """`跟进 明天 金桥 送样` → `金桥 明天 送样`: a time typed before the customer, when the first word is no
     customer of the sender's and the word after the time is one. Otherwise `args` unchanged."""
     from services.lookup import find_customers
@@ -136,7 +143,7 @@ def time_first(session: Session, *, user: User, args: str, now: datetime) -> str
     if not head or find_customers(session, user=user, keyword=head, limit=1):
         return args
     try:
-        _, rest = parse_when_prefix(text, now=now)
+        _, rest = parse_when_prefix(text, now=now, tz=tz)
     except TimeParseError:
         return args
     customer, _, title = rest.partition(" ")
@@ -164,6 +171,7 @@ def followup_from_visit(
     visit_id: int,
     arg: str,
     now: datetime,
+    tz: ZoneInfo,
     config: BusinessConfig | None = None,
 ) -> VisitFollowup:
     """A visit card's follow-up button; once per visit card, whichever button (a JobOccurrence row is the unique
@@ -201,9 +209,9 @@ def followup_from_visit(
             return VisitFollowup(existing, created=False)
         raise DomainError("已经设置过这个跟进了。")
     due_at = (
-        when_of(VISIT_FOLLOWUP[arg], now=now, config=config).when
+        when_of(VISIT_FOLLOWUP[arg], now=now, config=config, tz=tz).when
         if config
-        else parse_when(VISIT_FOLLOWUP[arg], now=now)
+        else parse_when(VISIT_FOLLOWUP[arg], now=now, tz=tz)
     )
     reminder = create_reminder(
         session,

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import Session
@@ -101,9 +102,10 @@ def contract_stats(session: Session, *, config: BusinessConfig, now: datetime) -
     }
 
 
-def recompute_segments(session: Session, *, config: BusinessConfig, now: datetime) -> SegmentRun:
+def recompute_segments(
+    session: Session, *, config: BusinessConfig, now: datetime, tz: ZoneInfo
+) -> SegmentRun:
     """Set Customer.segment / segment_since where they changed; wake-up tasks for newly dormant customers."""
-    tz = config.digest.tz
     today = now.astimezone(tz).date()
     stats = contract_stats(session, config=config, now=now)
     current = session.execute(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import false, select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from models import (
     StepStatus,
     User,
 )
-from services.parsing import SHANGHAI, format_when
+from services.parsing import format_when
 
 TODO_LIMIT = 10
 _PRIORITY_RANK = {"A": 0, "B": 1, "C": 2}
@@ -80,8 +81,8 @@ def _best_priority(session: Session, reminders: list[Reminder]) -> dict[int, str
     return _opportunity_priorities(session, reminders)
 
 
-def open_reminders(session: Session, *, userid: str, now: datetime) -> list[Reminder]:
-    """Open reminders by due day (Shanghai), then opportunity priority A→B→C (none last), then time."""
+def open_reminders(session: Session, *, userid: str, now: datetime, tz: ZoneInfo) -> list[Reminder]:
+    """Open reminders by local due day (in `tz`), then opportunity priority A→B→C (none last), then time."""
     rows = list(
         session.scalars(
             select(Reminder)
@@ -93,7 +94,7 @@ def open_reminders(session: Session, *, userid: str, now: datetime) -> list[Remi
     return sorted(
         rows,
         key=lambda r: (
-            r.due_at.astimezone(SHANGHAI).date(),
+            r.due_at.astimezone(tz).date(),
             _PRIORITY_RANK.get(prio.get(r.id, ""), 3),
             r.due_at,
             r.id,
@@ -124,13 +125,15 @@ class TodoList:
         return not self.lines
 
 
-def todo_list(session: Session, *, user: User, now: datetime, limit: int = TODO_LIMIT) -> TodoList:
+def todo_list(
+    session: Session, *, user: User, now: datetime, tz: ZoneInfo, limit: int = TODO_LIMIT
+) -> TodoList:
     """`待办`: reminders first (overdue marked), then approvals waiting on the user; each with its opportunity
     priority (A/B/C) when the opportunity has been scored. Also the user's own quotes still in approval."""
     from services.parsing import format_amount
 
     lines: list[str] = []
-    reminders = open_reminders(session, userid=user.userid, now=now)
+    reminders = open_reminders(session, userid=user.userid, now=now, tz=tz)
     names = (
         dict(
             session.execute(
@@ -147,7 +150,7 @@ def todo_list(session: Session, *, user: User, now: datetime, limit: int = TODO_
         mark = "【已逾期】" if r.due_at < now else ""
         customer = f"（{names[r.customer_id]}）" if r.customer_id in names else ""
         lines.append(
-            f"#{r.id} {mark}{_priority_tag(shown.get(r.id))}{format_when(r.due_at, now=now)} {r.title}{customer}"
+            f"#{r.id} {mark}{_priority_tag(shown.get(r.id))}{format_when(r.due_at, now=now, tz=tz)} {r.title}{customer}"
         )
 
     def priority_of(opp: Opportunity) -> str:
@@ -212,6 +215,8 @@ def todo_list(session: Session, *, user: User, now: datetime, limit: int = TODO_
     )
 
 
-def todo_lines(session: Session, *, user: User, now: datetime, limit: int = TODO_LIMIT) -> list[str]:
+def todo_lines(
+    session: Session, *, user: User, now: datetime, tz: ZoneInfo, limit: int = TODO_LIMIT
+) -> list[str]:
     """The lines of `待办` (see `todo_list`)."""
-    return todo_list(session, user=user, now=now, limit=limit).lines
+    return todo_list(session, user=user, now=now, tz=tz, limit=limit).lines

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from bot.kv import KV, MemoryKV
-from bot.settings import Settings
 from bot.wecom import WeComClient
+from chat.settings import Settings
 from demo.fake_wecom import FakeWeCom
 
 FAKE_API_BASE = "http://wecom.fake.invalid"  # never resolved: requests go to the MockTransport

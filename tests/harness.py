@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from bot.app import AppState, build_state, create_app
 from bot.crypto import CallbackCrypto, signature
 from bot.kv import MemoryKV
-from bot.settings import Settings
+from chat.settings import Settings
 from demo.fake_wecom import FakeWeCom
 from models import User
 

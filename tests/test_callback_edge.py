@@ -351,7 +351,7 @@ def test_b15_truncated_real_ciphertext_is_refused(bot):
 
 @pytest.mark.parametrize("missing", ["wecom_token", "wecom_aes_key", "wecom_corp_id"])
 def test_b16_missing_secrets_refuse_to_start(db, missing):
-    from bot.settings import MissingSecrets
+    from chat.settings import MissingSecrets
 
     url, engine = db
     with pytest.raises(MissingSecrets) as info:
@@ -372,7 +372,7 @@ def test_healthz_reports_database(bot):
 
 
 def test_blank_values_copied_from_env_example_mean_unset(monkeypatch):
-    from bot.settings import Settings
+    from chat.settings import Settings
 
     for name in ("WECOM_AGENT_ID", "SALESBOT_CONFIG", "REDIS_URL", "DATABASE_URL"):
         monkeypatch.setenv(name, "")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.cli import main, parse_now
 from models import OutboxMessage, OutboxStatus
 from models.db import upgrade_schema
+from services.parsing import SHANGHAI
 
 
 @pytest.fixture
@@ -35,14 +36,14 @@ def test_unknown_job_is_named_in_chinese(env: str, capsys: pytest.CaptureFixture
 
 def test_bad_now_is_explained_in_chinese() -> None:
     with pytest.raises(SystemExit) as info:
-        parse_now("明天早上")
+        parse_now("明天早上", tz=SHANGHAI)
     message = str(info.value.code)
     assert (
         "--now 的时间看不懂：「明天早上」" in message
         and "2026-11-28T08:45" in message
-        and "北京时间" in message
+        and "Asia/Shanghai 时间" in message
     )
-    assert parse_now("2026-11-28T08:45") == datetime(2026, 11, 28, 0, 45, tzinfo=UTC)
+    assert parse_now("2026-11-28T08:45", tz=SHANGHAI) == datetime(2026, 11, 28, 0, 45, tzinfo=UTC)
 
 
 def test_outbox_list_and_redrive_in_chinese(env: str, capsys: pytest.CaptureFixture[str]) -> None:

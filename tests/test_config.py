@@ -103,7 +103,7 @@ def test_defaults_are_the_product_specification() -> None:
         time(8, 30),
         7,
         time(12, 0),
-        "Asia/Shanghai",
+        None,  # deprecated: the zone is SALESBOT_TIMEZONE (the example file no longer sets it)
     )
     assert d.send_time == time(8, 37)
     assert (cfg.visits.media_window_minutes, cfg.visits.anomaly_distance_km) == (30, 2.0)
@@ -272,7 +272,7 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
 def test_example_file_loads_and_equals_the_defaults() -> None:
     example = REPO / "salesbot.example.yaml"
     assert load_config(example) == default_config()
-    summary = check_config_file(example)
+    summary = check_config_file(example, zone="Asia/Shanghai")
     assert summary.startswith("配置有效")
     assert "6 个阶段" in summary and "8 个客户字段" in summary
 
@@ -461,11 +461,13 @@ def test_not_a_mapping_and_missing_file(tmp_path: Path) -> None:
 
 
 def test_check_config_file(tmp_path: Path) -> None:
-    summary = check_config_file(write(tmp_path, "approval:\n  holidays: [2025-10-01, 2025-10-02]\n"))
+    summary = check_config_file(
+        write(tmp_path, "approval:\n  holidays: [2025-10-01, 2025-10-02]\n"), zone="Asia/Shanghai"
+    )
     assert summary.startswith("配置有效")
     assert "2 个节假日" in summary
     with pytest.raises(ConfigError):
-        check_config_file(write(tmp_path, "digest: [\n"))
+        check_config_file(write(tmp_path, "digest: [\n"), zone="Asia/Shanghai")
 
 
 # --- every problem is plain Chinese ------------------------------------------------------------------------

@@ -49,7 +49,9 @@ def teach(bot: Bot, meanings: dict[str, Callable[[], Said]]) -> list[str]:
     """Install an engine that knows `meanings` (anything else is unknown); returns the texts it was asked."""
     asked: list[str] = []
 
-    def engine(session: Any, *, user: Any, text: str, now: datetime, config: Any, model: Any = None) -> Said:
+    def engine(
+        session: Any, *, user: Any, text: str, now: datetime, tz: Any, config: Any, model: Any = None
+    ) -> Said:
         asked.append(text)
         make = meanings.get(text)
         return make() if make else Said("unknown", text=text)

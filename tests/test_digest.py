@@ -59,7 +59,7 @@ def two_regions(bot: Bot) -> None:
 def digest_text(bot: Bot, userid: str, when: datetime = MORNING) -> tuple[DigestView, str]:
     with bot.session() as s:
         manager = s.scalars(select(User).where(User.userid == userid)).one()
-        view = build_digest(s, manager=manager, config=bot.state.config, now=when)
+        view = build_digest(s, manager=manager, config=bot.state.config, now=when, tz=SHANGHAI)
     return view, "\n".join(render_markdown(view))
 
 
@@ -152,7 +152,7 @@ def test_digest_is_built_from_aggregate_queries(bot: Bot) -> None:
         with bot.session() as s:
             manager = s.scalars(select(User).where(User.userid == userid)).one()
             with count_queries(bot) as statements:
-                view = build_digest(s, manager=manager, config=bot.state.config, now=MORNING)
+                view = build_digest(s, manager=manager, config=bot.state.config, now=MORNING, tz=SHANGHAI)
         assert len(statements) <= 22, (
             statements
         )  # 15 + this month's targets + the leads and pool lines' 5 grouped queries + receivables
@@ -164,12 +164,16 @@ def test_all_managers_at_once_equal_each_alone(bot: Bot) -> None:
     two_regions(bot)
     with bot.session() as s:
         managers = list(s.scalars(select(User).where(User.userid.in_(("boss", "sup_east", "sup_south")))))
-        together = build_digests(s, managers=managers, config=bot.state.config, now=MORNING)
+        together = build_digests(s, managers=managers, config=bot.state.config, now=MORNING, tz=SHANGHAI)
         supervisors = build_digests(
-            s, managers=[m for m in managers if m.userid != "boss"], config=bot.state.config, now=MORNING
+            s,
+            managers=[m for m in managers if m.userid != "boss"],
+            config=bot.state.config,
+            now=MORNING,
+            tz=SHANGHAI,
         )
         for manager in managers:
-            alone = build_digest(s, manager=manager, config=bot.state.config, now=MORNING)
+            alone = build_digest(s, manager=manager, config=bot.state.config, now=MORNING, tz=SHANGHAI)
             assert together[manager.userid] == alone, manager.userid
             if manager.userid != "boss":
                 assert supervisors[manager.userid] == alone, manager.userid
@@ -192,7 +196,9 @@ def test_the_job_queries_once_for_all_managers(bot: Bot) -> None:
             c = f.customer(s, f"区域客户{i}", owner=f"rep_y{i}", region=f"区域{i}")
             f.visit(s, c, userid=f"rep_y{i}", when=f.at(2026, 11, 27, 10))
     with bot.session() as s, count_queries(bot) as statements:
-        pending, already, views = pending_views(s, config=bot.state.config, now=MORNING, day="2026-11-28")
+        pending, already, views = pending_views(
+            s, config=bot.state.config, now=MORNING, day="2026-11-28", tz=SHANGHAI
+        )
     assert len(pending) == 8 and already == 0 and set(views) == set(pending)
     assert len(statements) <= 22, (
         statements
@@ -200,7 +206,9 @@ def test_the_job_queries_once_for_all_managers(bot: Bot) -> None:
     assert [(r.name, r.visits) for r in views["sup_x3"].visits] == [("销售3", 1)]
     assert "sent 8" in bot.run_job("digest", MORNING)
     with bot.session() as s, count_queries(bot) as statements:
-        pending, already, views = pending_views(s, config=bot.state.config, now=MORNING, day="2026-11-28")
+        pending, already, views = pending_views(
+            s, config=bot.state.config, now=MORNING, day="2026-11-28", tz=SHANGHAI
+        )
     assert pending == [] and already == 8 and views == {} and len(statements) == 1  # nothing left to build
 
 

@@ -46,18 +46,20 @@ def reminders(bot: Bot) -> list[Reminder]:
     ],
 )
 def test_relative_times_land_on_working_days(typed: str, expected: datetime) -> None:
-    assert when_of(typed, now=THURSDAY, config=BusinessConfig()).when == expected
+    assert when_of(typed, now=THURSDAY, config=BusinessConfig(), tz=SHANGHAI).when == expected
 
 
 def test_hours_later_after_work_lands_on_the_next_working_morning_and_it_is_configurable() -> None:
     friday_evening = sh(2026, 12, 4, 17, 0)
-    assert when_of("2小时后", now=friday_evening, config=BusinessConfig()).when == sh(2026, 12, 7, 9, 0)
+    assert when_of("2小时后", now=friday_evening, config=BusinessConfig(), tz=SHANGHAI).when == sh(
+        2026, 12, 7, 9, 0
+    )
     cfg = BusinessConfig.model_validate({"reminders": {"working_time_only": False}})
-    assert when_of("3天后", now=THURSDAY, config=cfg).when == sh(2026, 12, 6, 9, 0)
+    assert when_of("3天后", now=THURSDAY, config=cfg, tz=SHANGHAI).when == sh(2026, 12, 6, 9, 0)
     holiday = BusinessConfig.model_validate(
         {"approval": {"holidays": ["2026-12-07"]}}
     )  # the approvals' calendar
-    assert when_of("后天", now=THURSDAY, config=holiday).when == sh(2026, 12, 8, 9, 0)
+    assert when_of("后天", now=THURSDAY, config=holiday, tz=SHANGHAI).when == sh(2026, 12, 8, 9, 0)
 
 
 def test_followup_3_days_later_on_a_thursday_and_the_visit_card_button(bot: Bot) -> None:
@@ -127,7 +129,10 @@ def test_move_and_delete_by_text_and_card_and_neither_counts_as_done(bot: Bot) -
     assert by_id[deleted].status == "cancelled" and by_id[carded].status == "cancelled"
     with bot.session() as s:
         week = (sh(2026, 11, 23, 0, 0), sh(2026, 12, 7, 0, 0))
-        assert on_time_rate(s, userids=["rep_e1"], start=week[0], end=week[1]) == (0, 1)  # only the moved one
+        assert on_time_rate(s, userids=["rep_e1"], start=week[0], end=week[1]) == (
+            0,
+            1,
+        )  # only the moved one
     bot.run_job("reminders", sh(2026, 11, 27, 16, 30))  # the deleted one never rings
     assert not any("打电话" in str(c) for c in bot.cards("rep_e1"))
     bot.run_job("reminders", sh(2026, 11, 30, 10, 0) + timedelta(minutes=1))

@@ -101,7 +101,9 @@ def test_on_time_rate_counts_reminders_and_approval_steps(bot: Bot) -> None:
         )  # within its time: not counted
         f.step(s, q5, seq=2, status=StepStatus.WAITING)  # not activated: not counted
     with bot.session() as s:
-        rate = ind.on_time_rate(s, scope=scope(bot, s, "sup_east"), config=bot.state.config, now=NOW)
+        rate = ind.on_time_rate(
+            s, scope=scope(bot, s, "sup_east"), config=bot.state.config, now=NOW, tz=SHANGHAI
+        )
     # reminders 2/4, steps 2/4 → 4/8
     assert rate.detail == "4/8" and rate.value == pytest.approx(0.5) and rate.ok is False
 
@@ -109,8 +111,10 @@ def test_on_time_rate_counts_reminders_and_approval_steps(bot: Bot) -> None:
 def test_working_hours_skip_weekends_and_holidays() -> None:
     config = default_config()
     friday = datetime(2026, 11, 27, 18, 0, tzinfo=SHANGHAI)
-    assert ind.working_hours_between(friday, friday + timedelta(days=3), config=config) == pytest.approx(24)
-    assert ind.working_hours_between(friday, friday, config=config) == 0
+    assert ind.working_hours_between(
+        friday, friday + timedelta(days=3), config=config, tz=SHANGHAI
+    ) == pytest.approx(24)
+    assert ind.working_hours_between(friday, friday, config=config, tz=SHANGHAI) == 0
 
 
 def test_sales_growth_month_to_date_against_same_days_last_month(bot: Bot) -> None:
@@ -123,9 +127,15 @@ def test_sales_growth_month_to_date_against_same_days_last_month(bot: Bot) -> No
         south = f.customer(s, "广州重工", owner="rep_s1", region="华南")
         f.contract(s, south, amount=50000, signed=f.at(2026, 11, 6))
     with bot.session() as s:
-        east = ind.sales_growth(s, scope=scope(bot, s, "sup_east"), config=bot.state.config, now=NOW)
-        everyone = ind.sales_growth(s, scope=scope(bot, s, "boss"), config=bot.state.config, now=NOW)
-        south_only = ind.sales_growth(s, scope=scope(bot, s, "sup_south"), config=bot.state.config, now=NOW)
+        east = ind.sales_growth(
+            s, scope=scope(bot, s, "sup_east"), config=bot.state.config, now=NOW, tz=SHANGHAI
+        )
+        everyone = ind.sales_growth(
+            s, scope=scope(bot, s, "boss"), config=bot.state.config, now=NOW, tz=SHANGHAI
+        )
+        south_only = ind.sales_growth(
+            s, scope=scope(bot, s, "sup_south"), config=bot.state.config, now=NOW, tz=SHANGHAI
+        )
     assert east.value == pytest.approx(0.5) and east.text == "+50%"
     assert everyone.value == pytest.approx(1.0)
     assert south_only.value is None

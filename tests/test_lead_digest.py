@@ -96,8 +96,8 @@ def test_digest_lead_and_pool_lines(bot: Bot) -> None:
         )
     tuesday = MONDAY + timedelta(days=1)
     with bot.session() as s:
-        east = build_digest(s, manager=_user(s, "sup_east"), config=config, now=tuesday)
-        south = build_digest(s, manager=_user(s, "sup_south"), config=config, now=tuesday)
+        east = build_digest(s, manager=_user(s, "sup_east"), config=config, now=tuesday, tz=SHANGHAI)
+        south = build_digest(s, manager=_user(s, "sup_south"), config=config, now=tuesday, tz=SHANGHAI)
     assert east.leads.new_by_source == {"展会": 2, "官网": 1}
     assert (east.leads.accepted, east.leads.invalid, east.leads.overdue) == (1, 1, 1)
     assert east.leads.first_contact_hours == [5.0]

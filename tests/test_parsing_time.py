@@ -163,7 +163,7 @@ def sh(y: int, mo: int, d: int, h: int = 9, mi: int = 0) -> datetime:
     ],
 )
 def test_parse_when(text: str, expected: datetime) -> None:
-    result = parse_when(text, now=NOW)
+    result = parse_when(text, now=NOW, tz=SHANGHAI)
     assert result == expected
     assert result.tzinfo == SHANGHAI
 
@@ -218,7 +218,7 @@ def test_parse_when(text: str, expected: datetime) -> None:
     ],
 )
 def test_parse_when_at_boundaries(now: datetime, text: str, expected: datetime) -> None:
-    assert parse_when(text, now=now) == expected
+    assert parse_when(text, now=now, tz=SHANGHAI) == expected
 
 
 @pytest.mark.parametrize(
@@ -256,7 +256,7 @@ def test_parse_when_at_boundaries(now: datetime, text: str, expected: datetime) 
 )
 def test_parse_when_rejects(text: str, reason: str) -> None:
     with pytest.raises(TimeParseError) as info:
-        parse_when(text, now=NOW)
+        parse_when(text, now=NOW, tz=SHANGHAI)
     hint = info.value.hint
     assert reason in hint
     assert "明天下午3点" in hint and "11月30日 10:00" in hint  # examples for the user
@@ -282,33 +282,33 @@ def test_parse_when_rejects(text: str, reason: str) -> None:
     ],
 )
 def test_parse_when_past(text: str, expected: datetime) -> None:
-    assert parse_when(text, now=NOW) == expected
+    assert parse_when(text, now=NOW, tz=SHANGHAI) == expected
     assert is_past(expected, NOW)
 
 
 def test_day_of_next_month_must_exist() -> None:
-    assert parse_when("下个月31号", now=NOW) == sh(2026, 12, 31)
+    assert parse_when("下个月31号", now=NOW, tz=SHANGHAI) == sh(2026, 12, 31)
     with pytest.raises(TimeParseError, match="2027年没有2月31日"):
-        parse_when("下个月31号", now=JAN31)
+        parse_when("下个月31号", now=JAN31, tz=SHANGHAI)
 
 
 def test_now_must_be_aware() -> None:
     with pytest.raises(ValueError):
-        parse_when("明天", now=datetime(2026, 11, 27, 10, 0))
+        parse_when("明天", now=datetime(2026, 11, 27, 10, 0), tz=SHANGHAI)
 
 
 def test_now_in_another_zone_is_read_in_shanghai() -> None:
     # 2026-11-27 18:00 UTC is 2026-11-28 02:00 in Shanghai: "明天" is the 29th.
     now_utc = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
-    result = parse_when("明天", now=now_utc)
+    result = parse_when("明天", now=now_utc, tz=SHANGHAI)
     assert result == sh(2026, 11, 29)
     assert result.tzinfo == SHANGHAI
-    assert parse_when("30分钟后", now=now_utc) == sh(2026, 11, 28, 2, 30)
+    assert parse_when("30分钟后", now=now_utc, tz=SHANGHAI) == sh(2026, 11, 28, 2, 30)
 
 
 def test_offsets_truncate_to_the_minute() -> None:
     now = datetime(2026, 11, 27, 10, 0, 42, 123456, tzinfo=SHANGHAI)
-    assert parse_when("1小时后", now=now) == sh(2026, 11, 27, 11)
+    assert parse_when("1小时后", now=now, tz=SHANGHAI) == sh(2026, 11, 27, 11)
 
 
 @pytest.mark.parametrize(
@@ -338,7 +338,7 @@ def test_offsets_truncate_to_the_minute() -> None:
     ],
 )
 def test_parse_when_prefix(text: str, expected: datetime, rest: str) -> None:
-    assert parse_when_prefix(text, now=NOW) == (expected, rest)
+    assert parse_when_prefix(text, now=NOW, tz=SHANGHAI) == (expected, rest)
 
 
 @pytest.mark.parametrize(
@@ -356,14 +356,14 @@ def test_parse_when_prefix(text: str, expected: datetime, rest: str) -> None:
 )
 def test_parse_when_prefix_rejects(text: str, reason: str) -> None:
     with pytest.raises(TimeParseError) as info:
-        parse_when_prefix(text, now=NOW)
+        parse_when_prefix(text, now=NOW, tz=SHANGHAI)
     assert reason in info.value.hint
 
 
 def test_prefix_does_not_split_numbers() -> None:
     # "15:3" + "0 开会" would be wrong; so would "三点十" + "五 电话".
-    assert parse_when_prefix("15:30开会", now=NOW) == (sh(2026, 11, 27, 15, 30), "开会")
-    assert parse_when_prefix("三点十五电话", now=NOW) == (sh(2026, 11, 27, 15, 15), "电话")
+    assert parse_when_prefix("15:30开会", now=NOW, tz=SHANGHAI) == (sh(2026, 11, 27, 15, 30), "开会")
+    assert parse_when_prefix("三点十五电话", now=NOW, tz=SHANGHAI) == (sh(2026, 11, 27, 15, 15), "电话")
 
 
 @pytest.mark.parametrize(
@@ -380,14 +380,14 @@ def test_prefix_does_not_split_numbers() -> None:
     ],
 )
 def test_format_when(dt: datetime, now: datetime | None, expected: str) -> None:
-    assert format_when(dt, now=now) == expected
+    assert format_when(dt, now=now, tz=SHANGHAI) == expected
 
 
 def test_is_past() -> None:
-    assert is_past(parse_when("今天上午9点", now=NOW), NOW)
-    assert not is_past(parse_when("今天下午3点", now=NOW), NOW)
+    assert is_past(parse_when("今天上午9点", now=NOW, tz=SHANGHAI), NOW)
+    assert not is_past(parse_when("今天下午3点", now=NOW, tz=SHANGHAI), NOW)
     assert not is_past(NOW, NOW)
-    assert is_past(parse_when("这周一", now=NOW), NOW)
+    assert is_past(parse_when("这周一", now=NOW, tz=SHANGHAI), NOW)
 
 
 @pytest.mark.parametrize(
@@ -395,6 +395,6 @@ def test_is_past() -> None:
     ["明天下午3点", "后天", "下周一", "3天后", "11月30日 10:00", "下个月初", "月底", "1小时后", "15:30"],
 )
 def test_results_are_in_shanghai_and_on_the_minute(text: str) -> None:
-    result = parse_when(text, now=NOW)
+    result = parse_when(text, now=NOW, tz=SHANGHAI)
     assert result.tzinfo == SHANGHAI
     assert result.second == 0 and result.microsecond == 0

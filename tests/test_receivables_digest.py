@@ -44,7 +44,7 @@ def managers(bot: Bot) -> list[User]:
 def test_scope_buckets_and_largest(bot: Bot) -> None:
     east, south = seed(bot)
     with bot.session() as s:
-        views = build_for(s, managers=managers(bot), config=bot.state.config, now=MORNING)
+        views = build_for(s, managers=managers(bot), config=bot.state.config, now=MORNING, tz=SHANGHAI)
     boss, sup_east, sup_south = views["boss"], views["sup_east"], views["sup_south"]
     # East: 30万 left of 第一期 (110 days overdue), 30万 第二期 (40 days), 30万 due 12-28.
     assert sup_east.overdue == [Decimal(0), Decimal(300000), Decimal(0), Decimal(300000)]
@@ -66,7 +66,9 @@ def digest_text(bot: Bot, userid: str) -> str:
     with bot.session() as s:
         manager = s.scalars(select(User).where(User.userid == userid)).one()
         return "\n\n".join(
-            render_markdown(build_digest(s, manager=manager, config=bot.state.config, now=MORNING))
+            render_markdown(
+                build_digest(s, manager=manager, config=bot.state.config, now=MORNING, tz=SHANGHAI)
+            )
         )
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.settings import Settings
+from chat.settings import Settings
 from models import CardTask, OutboxMessage, Push, Reminder
 from models.db import make_session_factory
 from schedulers.reminders import tick
@@ -38,7 +38,7 @@ def test_pg_claims_compile_with_skip_locked() -> None:
 class _Env:
     session_factory: Any
     config: BusinessConfig
-    settings: Settings | None = None
+    settings: Settings = field(default_factory=lambda: Settings(_env_file=None))  # type: ignore[call-arg]
     deliverer: Any = None
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from services.config import default_config
+from services.parsing import SHANGHAI
 from services.understanding import Intent, understand
 from tests.understanding_world import check, seed_world, substitute
 
@@ -47,6 +48,7 @@ def test_corpus_is_understood(db: tuple[str, Engine], capsys: pytest.CaptureFixt
                 now=world.today,
                 config=config,
                 expecting=expecting,
+                tz=SHANGHAI,
             )
             results.append((item, text, found, check(found, item, world, session=session)))
     passed = sum(1 for *_, problems in results if not problems)
@@ -74,8 +76,10 @@ def test_no_write_is_understood_as_a_question_and_scope_hides_names(db: tuple[st
             "孙经理电话",
             "客户 扬州恒通物流设备有限公司",
         ):
-            found = understand(session, user=rep, text=text, now=world.today, config=config)
+            found = understand(session, user=rep, text=text, now=world.today, config=config, tz=SHANGHAI)
             assert found.customer_ids == () and found.contact is None, text
         boss = world.users["boss"]
-        found = understand(session, user=boss, text="孙经理电话多少", now=world.today, config=config)
+        found = understand(
+            session, user=boss, text="孙经理电话多少", now=world.today, config=config, tz=SHANGHAI
+        )
         assert found.customer_ids == (world.customers["扬州恒通物流设备有限公司"],)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import Customer
 from services.config import default_config
+from services.parsing import SHANGHAI
 from services.understanding import Intent, understand
 from tests.understanding_company_b import LANTIAN, MESSAGES, WORLD_B
 from tests.understanding_world import check, seed_world, substitute
@@ -31,7 +32,9 @@ def test_another_company_is_understood(company_b: Any, capsys: pytest.CaptureFix
     misses = []
     for item in MESSAGES:
         text = substitute(item["text"], world)
-        found = understand(session, user=world.users[item["who"]], text=text, now=world.today, config=config)
+        found = understand(
+            session, user=world.users[item["who"]], text=text, now=world.today, config=config, tz=SHANGHAI
+        )
         problems = check(found, item, world, session=session)
         if problems:
             misses.append(f"{item['who']}: {text}: {'; '.join(problems)}")
@@ -48,12 +51,19 @@ def test_a_renamed_customer_is_found_by_its_new_name_at_once(company_b: Any) -> 
     session, world = company_b
     config = default_config()
     rep = world.users["liwei"]
-    assert understand(session, user=rep, text="客户 蓝天", now=world.today, config=config).customer_ids
+    assert understand(
+        session, user=rep, text="客户 蓝天", now=world.today, config=config, tz=SHANGHAI
+    ).customer_ids
     customer = session.get(Customer, world.customers[LANTIAN])
     customer.name = "成都碧空环保设备有限公司"
     session.flush()
-    assert understand(session, user=rep, text="客户 蓝天", now=world.today, config=config).customer_ids == ()
-    renamed = understand(session, user=rep, text="客户 碧空", now=world.today, config=config)
+    assert (
+        understand(
+            session, user=rep, text="客户 蓝天", now=world.today, config=config, tz=SHANGHAI
+        ).customer_ids
+        == ()
+    )
+    renamed = understand(session, user=rep, text="客户 碧空", now=world.today, config=config, tz=SHANGHAI)
     assert renamed.customer_ids == (customer.id,)
 
 
@@ -65,6 +75,7 @@ def test_full_width_and_case_survive_into_the_content(company_b: Any) -> None:
         text="山城那边想上一套MES，大概二十万",
         now=world.today,
         config=default_config(),
+        tz=SHANGHAI,
     )
     assert found.intent is Intent.NEW_OPPORTUNITY
     assert found.text == "MES" and str(found.amount) == "200000.00"
@@ -74,6 +85,7 @@ def test_full_width_and_case_survive_into_the_content(company_b: Any) -> None:
         text="拜访 蓝天，罗经理说ＯＫ。",
         now=world.today,
         config=default_config(),
+        tz=SHANGHAI,
     )
     assert visit.intent is Intent.VISIT and visit.text == "罗经理说ＯＫ"
 
@@ -86,6 +98,7 @@ def test_a_command_word_typo_is_read_as_that_command(company_b: Any) -> None:
         text="拜放 蓝天 聊了除尘方案",
         now=world.today,
         config=default_config(),
+        tz=SHANGHAI,
     )
     # Not guessed into a write: the answer asks "是要记录拜访吗？" once, with the command and its arguments.
     assert (found.intent, found.command_typo, found.command) == (Intent.UNKNOWN, "拜访", "拜访")
@@ -100,11 +113,17 @@ def test_what_is_not_understood_stays_unknown_and_keeps_what_it_named(company_b:
         text="蓝天那个事你看着办",
         now=world.today,
         config=default_config(),
+        tz=SHANGHAI,
     )
     assert found.intent in (Intent.UNKNOWN, Intent.QUERY_CUSTOMER)
     assert found.customer_ids == (world.customers[LANTIAN],)
     nothing = understand(
-        session, user=world.users["liwei"], text="嗯嗯那个啥", now=world.today, config=default_config()
+        session,
+        user=world.users["liwei"],
+        text="嗯嗯那个啥",
+        now=world.today,
+        config=default_config(),
+        tz=SHANGHAI,
     )
     assert nothing.intent in (Intent.UNKNOWN, Intent.SMALLTALK) and nothing.customer_ids == ()
 
@@ -126,7 +145,9 @@ def test_an_out_of_scope_name_reads_exactly_like_an_unknown_one(
     rep = world.users["liwei"]
 
     def read(text: str, names: tuple[str, str]) -> dict[str, Any]:
-        found = understand(session, user=rep, text=text, now=world.today, config=default_config())
+        found = understand(
+            session, user=rep, text=text, now=world.today, config=default_config(), tz=SHANGHAI
+        )
         fields = dict(vars(found))
         for key in ("text", "mention"):
             value = fields[key] or ""
@@ -149,6 +170,7 @@ def test_a_new_customer_said_as_a_sentence_reads_as_the_command_would(company_b:
         text="认识了一家新客户叫德阳东方电机，联系人周工，电话13912345678",
         now=world.today,
         config=default_config(),
+        tz=SHANGHAI,
     )
     assert found.intent is Intent.NEW_CUSTOMER and found.customer_ids == ()
     assert found.text == "德阳东方电机 联系人=周工 电话=13912345678"
@@ -159,14 +181,21 @@ def test_a_customer_taken_away_is_gone_from_the_very_next_message(company_b: Any
     session, world = company_b
     rep = world.users["liwei"]
     assert understand(
-        session, user=rep, text="蓝天罗经理电话", now=world.today, config=default_config()
+        session, user=rep, text="蓝天罗经理电话", now=world.today, config=default_config(), tz=SHANGHAI
     ).customer_ids
     customer = session.get(Customer, world.customers[LANTIAN])
     customer.owner_userid = "chenjing"
     session.flush()
-    gone = understand(session, user=rep, text="蓝天罗经理电话", now=world.today, config=default_config())
+    gone = understand(
+        session, user=rep, text="蓝天罗经理电话", now=world.today, config=default_config(), tz=SHANGHAI
+    )
     assert gone.customer_ids == () and gone.contact is None
     taker = understand(
-        session, user=world.users["chenjing"], text="蓝天罗经理电话", now=world.today, config=default_config()
+        session,
+        user=world.users["chenjing"],
+        text="蓝天罗经理电话",
+        now=world.today,
+        config=default_config(),
+        tz=SHANGHAI,
     )
     assert taker.customer_ids == (customer.id,) and taker.contact == "罗经理"

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from bot.settings import Settings
+from chat.settings import Settings
 from services.config import default_config
+from services.parsing import SHANGHAI
 from services.understanding import Intent, ModelClient, understand, understand_rules
 from tests.understanding_company_b import JIUZHOU, LANTIAN, WORLD_B
 from tests.understanding_world import seed_world
@@ -87,7 +88,13 @@ VAGUE = "那个事情帮我弄一下"  # the rules cannot tell what this wants
 def _ask(company: Any, model: ModelClient | None, text: str = VAGUE, who: str = "liwei") -> Any:
     session, world = company
     return understand(
-        session, user=world.users[who], text=text, now=world.today, config=default_config(), model=model
+        session,
+        user=world.users[who],
+        text=text,
+        now=world.today,
+        config=default_config(),
+        model=model,
+        tz=SHANGHAI,
     )
 
 
@@ -191,12 +198,12 @@ def test_rules_then_model_outside_the_transaction(company: Any, fake_model: Fake
     fake_model.reply = {"intent": "visit", "customer": "蓝天"}
     user = world.users["liwei"]
     found, lexicon = understand_rules(
-        session, user=user, text=VAGUE, now=world.today, config=default_config()
+        session, user=user, text=VAGUE, now=world.today, config=default_config(), tz=SHANGHAI
     )
     session.close()
     model = ModelClient(base_url=fake_model.url, model="m", timeout=2)
     refined = model.refine(
-        found, text=VAGUE, lexicon=lexicon, user=user, now=world.today, config=default_config()
+        found, text=VAGUE, lexicon=lexicon, user=user, now=world.today, config=default_config(), tz=SHANGHAI
     )
     assert refined.intent is Intent.VISIT and refined.customer_ids == (world.customers[LANTIAN],)
 

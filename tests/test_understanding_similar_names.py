@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from services.config import default_config
+from services.parsing import SHANGHAI
 from services.understanding import Intent, understand
 from tests.understanding_world import seed_world
 
@@ -49,7 +50,9 @@ def world(db: tuple[str, Engine]) -> Any:
 
 def _understand(world: Any, who: str, text: str) -> Any:
     session, seeded = world
-    return understand(session, user=seeded.users[who], text=text, now=seeded.today, config=default_config())
+    return understand(
+        session, user=seeded.users[who], text=text, now=seeded.today, config=default_config(), tz=SHANGHAI
+    )
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from services.parsing.amounts import AmountError, parse_amount
 from services.parsing.text import ParseError, normalize_text
@@ -61,7 +62,7 @@ class PlanPart:
     rule: DueRule
 
 
-def parse_rule(text: str, *, now: datetime) -> DueRule:
+def parse_rule(text: str, *, now: datetime, tz: ZoneInfo) -> DueRule:
     raw = normalize_text(text).replace(" ", "")
     m = _RULE.match(raw)
     if m:
@@ -78,7 +79,7 @@ def parse_rule(text: str, *, now: datetime) -> DueRule:
     if m:
         return DueRule(event="签约", offset_days=int(m.group("n")))
     try:
-        when = parse_when(raw, now=now)
+        when = parse_when(raw, now=now, tz=tz)
     except TimeParseError:
         raise ParseError(f"看不懂回款条件「{text}」。{PLAN_EXAMPLE}") from None
     return DueRule(event=DATE_EVENT, on=when.date())
@@ -132,14 +133,20 @@ def split_amounts(text: str, *, total: Decimal) -> list[tuple[Decimal, Decimal |
 
 
 def parse_plan(
-    amounts_text: str, rules_text: str | None, *, total: Decimal, now: datetime, default_rules: list[DueRule]
+    amounts_text: str,
+    rules_text: str | None,
+    *,
+    total: Decimal,
+    now: datetime,
+    tz: ZoneInfo,
+    default_rules: list[DueRule],
 ) -> list[PlanPart]:
     """The parts of `分期 <amounts> [rules]`. Without rules, the configured default plan's rules are used
     when it has as many parts; otherwise the rules must be written."""
     parts = split_amounts(amounts_text, total=total)
     if rules_text:
         words = [w for w in _SPLIT.split(normalize_text(rules_text).strip()) if w.strip()]
-        rules = [parse_rule(w, now=now) for w in words]
+        rules = [parse_rule(w, now=now, tz=tz) for w in words]
         if len(rules) != len(parts):
             raise ParseError(
                 f"分了 {len(parts)} 期，但写了 {len(rules)} 个回款条件，要一一对应。{PLAN_EXAMPLE}"
@@ -151,9 +158,9 @@ def parse_plan(
     return [PlanPart(amount=a, percent=p, rule=r) for (a, p), r in zip(parts, rules, strict=True)]
 
 
-def parse_day(text: str, *, now: datetime) -> date:
-    """A day in chat (``12月20日``, ``2026-12-20``, ``下周五``, ``明天``) in Asia/Shanghai."""
+def parse_day(text: str, *, now: datetime, tz: ZoneInfo) -> date:
+    """A day in chat (``12月20日``, ``2026-12-20``, ``下周五``, ``明天``), local in ``tz``."""
     try:
-        return parse_when(normalize_text(text).replace(" ", ""), now=now).date()
+        return parse_when(normalize_text(text).replace(" ", ""), now=now, tz=tz).date()
     except TimeParseError:
         raise ParseError(f"看不懂日期「{text}」，例如：12月20日、2026-12-20、下周五。") from None

@@ -1,7 +1,7 @@
 """Dates and times in chat (follow-up reminders): ``明天下午3点``, ``下周一``, ``3天后``, ``11月30日 10:00``.
 
-Pure functions: no database, no I/O; ``now`` is always passed in. Everything is read and returned in
-Asia/Shanghai. Chinese numerals are turned into digits by cn2an (``四点半`` → ``4点半``,
+Pure functions: no database, no I/O; ``now`` and the local zone ``tz`` (Settings.salesbot_timezone) are
+always passed in. Everything is read and returned as wall time in ``tz``. Chinese numerals are turned into digits by cn2an (``四点半`` → ``4点半``,
 ``十一月三十日`` → ``11月30日``); the grammar on top of that is ours and is covered by the tests.
 
 Rules (the choices the tests pin down):
@@ -59,6 +59,7 @@ __all__ = [
     "parse_when_prefix",
 ]
 
+# The default of Settings.salesbot_timezone, for the modules that do not take `tz` yet (docs/architecture.md).
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_TIME = time(9, 0)
 
@@ -440,7 +441,7 @@ def _parse_prepared(s: str, now: datetime) -> datetime:
         time_part = _TimePart(_PERIOD_DEFAULT[period] if period else DEFAULT_TIME)
 
     def at(day: date) -> datetime:
-        return datetime.combine(day + timedelta(days=time_part.day_offset), time_part.at, tzinfo=SHANGHAI)
+        return datetime.combine(day + timedelta(days=time_part.day_offset), time_part.at, tzinfo=now.tzinfo)
 
     if date_part is None:  # time only: the next such time
         result = at(today)
@@ -462,20 +463,20 @@ def _parse_prepared(s: str, now: datetime) -> datetime:
 # Public API.
 
 
-def _local_now(now: datetime) -> datetime:
+def _local_now(now: datetime, tz: ZoneInfo) -> datetime:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-    return now.astimezone(SHANGHAI)
+    return now.astimezone(tz)
 
 
-def parse_when(text: str, *, now: datetime) -> datetime:
-    """Parse a whole time expression; return an aware datetime in Asia/Shanghai.
+def parse_when(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
+    """Parse a whole time expression as wall time in ``tz`` (the configured zone); return an aware datetime.
 
-    ``now`` must be timezone-aware (any zone; it is converted to Asia/Shanghai). See the module
+    ``now`` must be timezone-aware (any zone; it is converted to ``tz``). See the module
     docstring for the rules. Past results are returned; check with :func:`is_past`.
     Raises :class:`TimeParseError` with a Chinese hint and examples for anything unparseable.
     """
-    local_now = _local_now(now)
+    local_now = _local_now(now, tz)
     try:
         return _parse_prepared(_prepare(text), local_now)
     except _Reject as e:
@@ -498,7 +499,7 @@ def _is_cut_point(text: str, cut: int) -> bool:
     return not (text[cut - 1] in numeric and text[cut] in numeric)
 
 
-def parse_when_prefix(text: str, *, now: datetime) -> tuple[datetime, str]:
+def parse_when_prefix(text: str, *, now: datetime, tz: ZoneInfo) -> tuple[datetime, str]:
     """Parse the longest time expression at the start of ``text``; return ``(when, rest)``.
 
     ``rest`` is the remaining original text, stripped: ``明天 下午3点 送样品`` gives
@@ -507,7 +508,7 @@ def parse_when_prefix(text: str, *, now: datetime) -> tuple[datetime, str]:
     impossible value or the rest starts with what looks like a time (``明天下午25点 送样品`` must not
     become 明天下午 + ``25点 送样品``).
     """
-    local_now = _local_now(now)
+    local_now = _local_now(now, tz)
     text = text.lstrip()
     specific: TimeParseError | None = None  # the longest prefix that was a time with an impossible value
     for cut in range(min(len(text), _MAX_PREFIX), 0, -1):
@@ -515,7 +516,7 @@ def parse_when_prefix(text: str, *, now: datetime) -> tuple[datetime, str]:
             continue
         head = text[:cut]
         try:
-            when = parse_when(head, now=local_now)
+            when = parse_when(head, now=local_now, tz=tz)
         except TimeParseError as e:
             if e.reason and specific is None:
                 specific = e
@@ -529,7 +530,7 @@ def parse_when_prefix(text: str, *, now: datetime) -> tuple[datetime, str]:
         if leftover := _TIME_LEFTOVER_RE.match(rest):
             # Let the whole thing fail with its specific reason (e.g. "没有25点").
             shown = text[: cut + len(tail) - len(tail.lstrip()) + leftover.end()]
-            parse_when(shown, now=local_now)
+            parse_when(shown, now=local_now, tz=tz)
             raise TimeParseError(_hint(shown))
         return when, rest
     if specific is not None:
@@ -543,13 +544,13 @@ def is_past(dt: datetime, now: datetime) -> bool:
     return dt < now
 
 
-def format_when(dt: datetime, *, now: datetime | None = None) -> str:
+def format_when(dt: datetime, *, tz: ZoneInfo, now: datetime | None = None) -> str:
     """``11月28日(周六) 15:00``; with ``now`` given and a different year: ``2027年1月5日(周二) 09:00``.
 
-    Shown in Asia/Shanghai; a naive ``dt`` is taken as Shanghai wall time.
+    Shown in ``tz`` (the configured zone); a naive ``dt`` is taken as wall time there.
     """
-    local = dt.replace(tzinfo=SHANGHAI) if dt.tzinfo is None else dt.astimezone(SHANGHAI)
+    local = dt.replace(tzinfo=tz) if dt.tzinfo is None else dt.astimezone(tz)
     text = f"{local.month}月{local.day}日({_WEEKDAY_NAMES[local.weekday()]}) {local:%H:%M}"
-    if now is not None and _local_now(now).year != local.year:
+    if now is not None and _local_now(now, tz).year != local.year:
         text = f"{local.year}年{text}"
     return text

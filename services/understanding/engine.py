@@ -13,12 +13,12 @@ import unicodedata
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from models import User
 from services.config import BusinessConfig
-from services.parsing.timeparse import SHANGHAI
 from services.understanding import content, cues
 from services.understanding.commands import COMMANDS, OTHER_COMMANDS
 from services.understanding.extract import (
@@ -86,12 +86,13 @@ def understand_rules(
     user: User,
     text: str,
     now: datetime,
+    tz: ZoneInfo,
     config: BusinessConfig,
     expecting: Intent | None = None,
 ) -> tuple[Understanding, Lexicon]:
     """The embedded understanding: no network. Also returns the lexicon the model step re-resolves with."""
     lex = lexicon_for(session, user=user)
-    return _understand(lex, user=user, text=text, now=now, config=config, expecting=expecting), lex
+    return _understand(lex, user=user, text=text, now=now, tz=tz, config=config, expecting=expecting), lex
 
 
 def understand(
@@ -100,6 +101,7 @@ def understand(
     user: User,
     text: str,
     now: datetime,
+    tz: ZoneInfo,
     config: BusinessConfig,
     model: ModelClient | None = None,
     expecting: Intent | None = None,
@@ -110,10 +112,12 @@ def understand(
     `model`: asked only when the rules end at UNKNOWN; this makes an HTTP call, so call `understand` outside
     a database transaction, or split it: `understand_rules` inside, then `ModelClient.refine` outside.
     """
-    found, lex = understand_rules(session, user=user, text=text, now=now, config=config, expecting=expecting)
+    found, lex = understand_rules(
+        session, user=user, text=text, now=now, tz=tz, config=config, expecting=expecting
+    )
     if model is None or found.intent is not Intent.UNKNOWN:
         return found
-    return model.refine(found, text=text, lexicon=lex, user=user, now=now, config=config)
+    return model.refine(found, text=text, lexicon=lex, user=user, now=now, tz=tz, config=config)
 
 
 def _fold(ch: str) -> str:
@@ -129,7 +133,14 @@ def _texts(text: str) -> tuple[str, str]:
 
 
 def _understand(
-    lex: Lexicon, *, user: User, text: str, now: datetime, config: BusinessConfig, expecting: Intent | None
+    lex: Lexicon,
+    *,
+    user: User,
+    text: str,
+    now: datetime,
+    tz: ZoneInfo,
+    config: BusinessConfig,
+    expecting: Intent | None,
 ) -> Understanding:
     shown, norm = _texts(text)
     if not norm.strip():
@@ -145,7 +156,7 @@ def _understand(
     shown_body = shown[offset:]
 
     amounts = find_amounts(body)
-    times = find_times(body, now=now)
+    times = find_times(body, now=now, tz=tz)
     quote = find_quote_id(body)
     blocked = [f.span for f in amounts] + [t.span for t in times] + ([quote.span] if quote else [])
     name_token = None
@@ -197,7 +208,7 @@ def _understand(
         contact=ents.contact,
         opportunity_ids=tuple(opportunity_ids),
         amount=amounts[0].value if amounts and intent not in _NO_VALUES else None,  # type: ignore[arg-type]
-        when=_pick_time(intent, times, future, now),
+        when=_pick_time(intent, times, future, now, tz),
         period=find_period(norm) if intent.is_query else None,
         stage=str(stage.value) if stage and intent is Intent.ADVANCE else None,
         person_userid=ents.person_userid
@@ -242,13 +253,13 @@ def _cue_text(body: str, ents: Entities, stage: Found | None) -> str:
     return "".join(out)
 
 
-def _pick_time(intent: Intent, times: list, future: list, now: datetime) -> datetime | None:  # type: ignore[type-arg]
+def _pick_time(intent: Intent, times: list, future: list, now: datetime, tz: ZoneInfo) -> datetime | None:  # type: ignore[type-arg]
     if intent.is_query or intent in _NO_VALUES:
         return None
     if intent is Intent.VISIT:
         # The visit itself happened today; a later day mentioned in the note is the next step to offer.
-        today = now.astimezone(SHANGHAI).date()
-        later = [t for t in future if t.has_date and t.when.astimezone(SHANGHAI).date() > today]
+        today = now.astimezone(tz).date()
+        later = [t for t in future if t.has_date and t.when.astimezone(tz).date() > today]
         return later[0].when if later else None
     if future:
         return future[0].when  # type: ignore[no-any-return]

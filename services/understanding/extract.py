@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from services.config import BusinessConfig
 from services.parsing.amounts import parse_amount
@@ -100,7 +101,7 @@ class TimeFound:
     text: str
 
 
-def find_times(text: str, *, now: datetime) -> list[TimeFound]:
+def find_times(text: str, *, now: datetime, tz: ZoneInfo) -> list[TimeFound]:
     """Every time expression in a sentence, read by the command parser (下周三, 月底, 明天上午, 3天后)."""
     out: list[TimeFound] = []
     pos = 0
@@ -118,11 +119,11 @@ def find_times(text: str, *, now: datetime) -> list[TimeFound]:
         raw = re.sub(r"^这个?(?=(?:周|星期|礼拜))", "这", raw)
         raw = re.sub(r"^这个?月", "本月", raw)
         raw = raw.replace("中旬", "中")
-        when = _parse(raw, now)
+        when = _parse(raw, now, tz)
         if when is None and m["clock"] and (m["date"] or m["period"]):
             # 明天3个人 → "明天3" does not read; the date alone does.
             raw = (m["date"] or "") + (m["period"] or "")
-            when = _parse(raw, now)
+            when = _parse(raw, now, tz)
         if when is not None:
             end = m.end()
             if deadline := _DEADLINE.match(text, end):
@@ -132,11 +133,11 @@ def find_times(text: str, *, now: datetime) -> list[TimeFound]:
     return out
 
 
-def _parse(raw: str, now: datetime) -> datetime | None:
+def _parse(raw: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     if not raw:
         return None
     try:
-        return parse_when(raw, now=now)
+        return parse_when(raw, now=now, tz=tz)
     except ParseError:
         return None
 

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from services.config import BusinessConfig
 from services.parsing.amounts import parse_amount
 from services.parsing.text import ParseError, normalize_text
-from services.parsing.timeparse import SHANGHAI, parse_when
+from services.parsing.timeparse import parse_when
 from services.understanding.lexicon import Lexicon
 from services.understanding.resolve import resolve
 from services.understanding.types import Intent, Understanding
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 
 class ModelSettings(Protocol):
-    """What the model client reads from the settings (bot.settings.Settings has these fields); a protocol so
+    """What the model client reads from the settings (chat.settings.Settings has these fields); a protocol so
     the service layer does not import the edge."""
 
     salesbot_llm_base_url: str | None
@@ -120,13 +121,14 @@ class ModelClient:
         lexicon: Lexicon,
         user: User,
         now: datetime,
+        tz: ZoneInfo,
         config: BusinessConfig,
     ) -> Understanding:
         """The model's reading of `text`, validated and re-resolved in `lexicon`; `found` if it has none."""
         data = self.ask(text=normalize_text(text), names=lexicon.names_for_model())
         if data is None:
             return found
-        return validate(data, found=found, lexicon=lexicon, user=user, now=now, config=config)
+        return validate(data, found=found, lexicon=lexicon, user=user, now=now, tz=tz, config=config)
 
 
 def _str(value: Any, limit: int = 64) -> str | None:
@@ -146,21 +148,21 @@ def _amount(value: Any) -> Decimal | None:
         return None
 
 
-def _when(value: Any, now: datetime) -> datetime | None:
+def _when(value: Any, now: datetime, tz: ZoneInfo) -> datetime | None:
     s = _str(value, 40)
     if s is None:
         return None
     try:
         when = datetime.fromisoformat(s)
-        when = when.replace(tzinfo=SHANGHAI) if when.tzinfo is None else when
+        when = when.replace(tzinfo=tz) if when.tzinfo is None else when
     except ValueError:
         try:
-            when = parse_when(s, now=now)
+            when = parse_when(s, now=now, tz=tz)
         except ParseError:
             return None
     if abs(when - now) > timedelta(days=3 * 366):
         return None
-    return when.astimezone(SHANGHAI)
+    return when.astimezone(tz)
 
 
 def validate(
@@ -170,6 +172,7 @@ def validate(
     lexicon: Lexicon,
     user: User,
     now: datetime,
+    tz: ZoneInfo,
     config: BusinessConfig,
 ) -> Understanding:
     """Turn a model's JSON into an Understanding, trusting nothing: unknown values become empty."""
@@ -215,7 +218,7 @@ def validate(
         contact=contact,
         opportunity_ids=opportunity_ids,
         amount=_amount(data.get("amount")),
-        when=_when(data.get("when"), now),
+        when=_when(data.get("when"), now, tz),
         period=period if period in ("today", "week", "month") else None,
         stage=stage if stage in (*config.stages, config.lost_stage) else None,
         person_userid=person_userid,

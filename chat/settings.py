@@ -1,16 +1,33 @@
 """Process settings, read from the environment (and an optional `.env`) exactly once.
 
 Nothing else in the code base reads the environment: `Settings` is built by the CLI (or a test) and passed in.
+It lives in the chat framework (a leaf) because `Ctx` and the jobs carry it to handlers and services, which
+must not import the WeCom edge.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/salesbot.db"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def check_zone(name: str) -> str:
+    """`name` if it is an IANA time zone; else a ValueError naming it, in Chinese and English."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        if available_timezones():  # with no time zone database at all, trust the name
+            raise ValueError(
+                f"未知的时区 {name!r}（例如 Asia/Shanghai）/ unknown time zone {name!r} (e.g. Asia/Shanghai)"
+            ) from None
+    return name
 
 
 class MissingSecrets(RuntimeError):
@@ -34,7 +51,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     salesbot_config: Path | None = None
     salesbot_media_dir: Path = Path("./data/media")
-    salesbot_timezone: str = "Asia/Shanghai"
+    # The product's one local zone: local days, "明天下午3点", the digest's dates (docs/architecture.md).
+    salesbot_timezone: str = DEFAULT_TIMEZONE
     salesbot_log_level: str = "INFO"
     salesbot_webhook_secret: str = Field(
         default="", repr=False, description="signs the finance webhook (HMAC-SHA256)"
@@ -61,6 +79,16 @@ class Settings(BaseSettings):
     salesbot_llm_model: str | None = None
     salesbot_llm_api_key: str | None = None
     salesbot_llm_timeout: float = 3.0
+
+    @field_validator("salesbot_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return check_zone(value)
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        """The local zone every turn of an instant into a local date or time uses (passed down as `tz`)."""
+        return ZoneInfo(self.salesbot_timezone)
 
     @field_validator("redis_url", mode="before")
     @classmethod
