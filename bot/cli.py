@@ -204,7 +204,7 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     _, session_factory = open_database(settings.database_url)
     with session_factory() as session, session.begin():
         if args.action == "list":
-            lines = list_dead(session)
+            lines = list_dead(session, tz=settings.tz)
             if not lines:
                 print("没有发送失败或已放弃的消息。")
                 return 0

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import OutboxMessage, OutboxStatus
 from models.db import affected
-from services.parsing import SHANGHAI
 
 _STATUS_LABELS = {
     OutboxStatus.DEAD: "已放弃（多次重试未成功，可重发）",
@@ -18,8 +18,8 @@ _STATUS_LABELS = {
 }
 
 
-def list_dead(session: Session) -> list[str]:
-    """One Chinese line per dead or failed message, for the administrator (`salesbot outbox list`)."""
+def list_dead(session: Session, *, tz: ZoneInfo) -> list[str]:
+    """One Chinese line per dead or failed message, for the administrator (`salesbot outbox list`); times in `tz`."""
     rows = session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.status.in_([OutboxStatus.DEAD, OutboxStatus.FAILED]))
@@ -28,7 +28,7 @@ def list_dead(session: Session) -> list[str]:
     return [
         f"#{r.id}\t{_STATUS_LABELS.get(r.status, r.status)}\t收件人 {r.recipient}\t{r.kind}"
         f"\t错误码 {r.last_errcode if r.last_errcode is not None else '无'}\t已尝试 {r.attempts} 次"
-        f"\t{r.created_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
+        f"\t{r.created_at.astimezone(tz):%Y-%m-%d %H:%M}"
         for r in rows
     ]
 

@@ -46,7 +46,9 @@ def test_bad_now_is_explained_in_chinese() -> None:
     assert parse_now("2026-11-28T08:45", tz=SHANGHAI) == datetime(2026, 11, 28, 0, 45, tzinfo=UTC)
 
 
-def test_outbox_list_and_redrive_in_chinese(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_outbox_list_and_redrive_in_chinese(
+    env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert main(["outbox", "list"]) == 0
     assert capsys.readouterr().out.strip() == "没有发送失败或已放弃的消息。"
     assert main(["outbox", "redrive"]) == 0
@@ -76,6 +78,10 @@ def test_outbox_list_and_redrive_in_chinese(env: str, capsys: pytest.CaptureFixt
     line = out.splitlines()[1]
     assert line.startswith("#") and "已放弃" in line and "收件人 rep_e1" in line and "错误码 40014" in line
     assert "已尝试 8 次" in line and "2026-11-27 10:00" in line  # Beijing time
+    monkeypatch.setenv("SALESBOT_TIMEZONE", "Europe/Berlin")
+    assert main(["outbox", "list"]) == 0
+    assert "2026-11-27 03:00" in capsys.readouterr().out.splitlines()[1]  # the configured zone's time
+    monkeypatch.delenv("SALESBOT_TIMEZONE")
     assert main(["outbox", "redrive"]) == 0
     assert capsys.readouterr().out.strip() == "已重新排队 1 条消息，稍后会自动发送。"
 

@@ -24,6 +24,7 @@ from chat.outbox import enqueue
 from chat.replies import Card, Text
 from models import InboundEvent, JobOccurrence, OutboxMessage
 from services.outbox_admin import list_dead, redrive
+from services.parsing import SHANGHAI
 from tests.harness import Bot
 
 
@@ -119,7 +120,7 @@ def test_c19_token_errors_forever_dead_letter_with_an_admin_alert_and_redrive(bo
     alerts = [r for r in rows if r.recipient == "admin"]
     assert len(alerts) == 1 and "死信" in alerts[0].payload["text"]["content"]
     with bot.session() as s, s.begin():
-        assert any(str(dead[0].id) in line for line in list_dead(s))
+        assert any(str(dead[0].id) in line for line in list_dead(s, tz=SHANGHAI))
         assert redrive(s, ids=[dead[0].id], now=bot.clock()) == 1
         # The alert went through the same broken WeCom: it is a dead letter too (and did not alert again).
         assert redrive(s, ids=None, now=bot.clock()) == 1
@@ -154,7 +155,7 @@ def test_c23_permanent_error_is_not_retried_and_is_visible(bot: Bot) -> None:
     (row,) = _rows(bot)
     assert row.status == "failed" and row.last_errcode == 81013 and row.attempts == 1
     with bot.session() as s:
-        assert "错误码 81013" in list_dead(s)[0]
+        assert "错误码 81013" in list_dead(s, tz=SHANGHAI)[0]
 
 
 # --- C24: crash after WeCom accepted, before the row was marked sent ------------------------------------
