@@ -8,7 +8,9 @@ from the button.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import select
 
@@ -26,7 +28,18 @@ from services.parsing.plans import PlanPart, parse_day, parse_plan
 
 router = Router("finance")
 
-PROMISE_STATE = "coll.promise"
+
+class CollectionAsk(StrEnum):
+    """客户承诺日期 on the due-day card asks for the day."""
+
+    PROMISE = "coll.promise"
+
+
+@dataclass
+class PromiseData:
+    contract_id: int = 0
+
+
 _REF = re.compile(r"^[#＃](\d{1,9})$")
 GONE = "这张卡片已失效。发送「合同 #编号」查看回款计划。"
 
@@ -175,17 +188,16 @@ def _promise(ctx: Ctx, contract: Contract, day_text: str) -> str:
     )
 
 
-@router.text(state=PROMISE_STATE)
+@router.text(state=CollectionAsk.PROMISE)
 def promise_answer(msg: Inbound, ctx: Ctx) -> Reply:
-    data = ctx.dialog.data if ctx.dialog else {}
     contract = receipts.resolve_visible_contract(
-        ctx.session, user=ctx.user, contract_id=int(data.get("contract_id", 0))
+        ctx.session, user=ctx.user, contract_id=ctx.dialog_data(PromiseData).contract_id
     )
     try:
         reply = _promise(ctx, contract, ctx.args.strip())
     except DomainError as exc:
         return Text(f"{exc.message}\n请回复承诺日期，例如 12月20日；发送「取消」放弃。")
-    ctx.dialogs.clear(userid=ctx.userid)
+    ctx.clear_dialog()
     return Text(reply)
 
 
@@ -260,13 +272,7 @@ def tap_promise(msg: Inbound, ctx: Ctx) -> HandlerResult:
     _, contract = found
     if ctx.user.role not in roles.SALES:
         return Text(f"客户承诺由销售登记。收到款项后发送：回款 #{contract.id} 金额")
-    ctx.dialogs.set(
-        userid=ctx.userid,
-        state=PROMISE_STATE,
-        data={"contract_id": contract.id},
-        now=ctx.now,
-        ttl_minutes=ctx.config.dialog_ttl_minutes,
-    )
+    ctx.start_dialog(CollectionAsk.PROMISE, PromiseData(contract_id=contract.id))
     return Text(
         f"客户承诺哪天支付合同 #{contract.id} 的这笔款？请回复日期，例如 12月20日（发送「取消」放弃）。"
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+
 from cards.keys import LEAD_ACCEPT, LEAD_INVALID, LEAD_TRANSFER, LEAD_TRANSFER_NO, LEAD_TRANSFER_OK
 from cards.lead import lead_card, transfer_card
 from chat.errors import DomainError
@@ -16,8 +19,19 @@ from services.leadpool_cards import lead_card_for, lead_view, transfer_card_for,
 
 router = Router("leads")
 
-TRANSFER_STATE = "lead.transfer"
-INVALID_STATE = "lead.invalid"
+
+class LeadAsk(StrEnum):
+    """转派 asks for the colleague's name, 无效 for the reason."""
+
+    TRANSFER = "lead.transfer"
+    INVALID = "lead.invalid"
+
+
+@dataclass
+class LeadData:
+    lead: int = 0  # Lead.id
+
+
 GONE = "这张卡片已失效。"
 
 
@@ -116,13 +130,7 @@ def tap_transfer(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
     found = _assigned_lead(ctx, msg, LEAD_TRANSFER)
     if not isinstance(found, Lead):
         return found
-    ctx.dialogs.set(
-        userid=ctx.userid,
-        state=TRANSFER_STATE,
-        data={"lead": found.id},
-        now=ctx.now,
-        ttl_minutes=ctx.config.dialog_ttl_minutes,
-    )
+    ctx.start_dialog(LeadAsk.TRANSFER, LeadData(lead=found.id))
     return Text(f"线索 #{found.id} 转派给哪位同事？请回复同事的姓名（由主管确认）。发送「取消」放弃。")
 
 
@@ -131,25 +139,17 @@ def tap_invalid(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
     found = _assigned_lead(ctx, msg, LEAD_INVALID)
     if not isinstance(found, Lead):
         return found
-    ctx.dialogs.set(
-        userid=ctx.userid,
-        state=INVALID_STATE,
-        data={"lead": found.id},
-        now=ctx.now,
-        ttl_minutes=ctx.config.dialog_ttl_minutes,
-    )
+    ctx.start_dialog(LeadAsk.INVALID, LeadData(lead=found.id))
     return Text(f"线索 #{found.id} 为什么无效？请回复原因，例如：空号、同行、无需求。发送「取消」放弃。")
 
 
 def _dialog_lead(ctx: Ctx) -> Lead:
-    assert ctx.dialog is not None
-    ctx.dialogs.clear(userid=ctx.userid)
-    return lead_service.lead_for_action(
-        ctx.session, lead_id=int(ctx.dialog.data.get("lead", 0)), user=ctx.user
-    )
+    lead_id = ctx.dialog_data(LeadData).lead
+    ctx.clear_dialog()
+    return lead_service.lead_for_action(ctx.session, lead_id=lead_id, user=ctx.user)
 
 
-@router.text(state=INVALID_STATE)
+@router.text(state=LeadAsk.INVALID)
 def invalid_reason(msg: Inbound, ctx: Ctx) -> Reply:
     reason = ctx.args.strip()
     if not reason:
@@ -161,7 +161,7 @@ def invalid_reason(msg: Inbound, ctx: Ctx) -> Reply:
     )
 
 
-@router.text(state=TRANSFER_STATE)
+@router.text(state=LeadAsk.TRANSFER)
 def transfer_target(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     name = ctx.args.strip()
     if not name:

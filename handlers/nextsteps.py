@@ -4,6 +4,9 @@ record; the command checks scope and role as if it had been typed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+
 from cards.keys import NEXT_STEP
 from cards.next_step import next_step_card, step_key
 from chat.inbound import Inbound
@@ -15,7 +18,19 @@ from services.lookup import resolve_customer
 
 router = Router("nextsteps")
 
-STATE = "next.step"
+
+class NextStep(StrEnum):
+    """A next-step button asked for the one missing piece; the reply runs the command with it."""
+
+    ASKING = "next.step"
+
+
+@dataclass
+class NextStepData:
+    command: str = ""
+    prefix: str = ""  # `#id` of the record the button named
+
+
 # code → (command, what to ask for; None: run at once)
 STEPS: dict[str, tuple[str, str | None]] = {
     "visit": ("拜访", "请回复这次拜访的纪要，例：谈了新产线的报价，下周送样"),
@@ -68,32 +83,17 @@ def tap_next(msg: Inbound, ctx: Ctx) -> HandlerResult:
         resolve_customer(ctx.session, user=ctx.user, keyword=f"#{ref}")  # out of scope: answered as missing
     if code == "score":
         prompt = _score_prompt(ctx)
-        ctx.dialogs.set(
-            userid=ctx.userid,
-            state=STATE,
-            data={"command": command, "prefix": f"#{ref}"},
-            now=ctx.now,
-            ttl_minutes=ctx.config.dialog_ttl_minutes,
-        )
-        return Text(f"{prompt}\n发送「取消」放弃。")
-    if prompt is None:
+    elif prompt is None:
         return run_command(msg, ctx, command=command, args=f"#{ref}")
-    ctx.dialogs.set(
-        userid=ctx.userid,
-        state=STATE,
-        data={"command": command, "prefix": f"#{ref}"},
-        now=ctx.now,
-        ttl_minutes=ctx.config.dialog_ttl_minutes,
-    )
+    ctx.start_dialog(NextStep.ASKING, NextStepData(command=command, prefix=f"#{ref}"))
     return Text(f"{prompt}\n发送「取消」放弃。")
 
 
-@router.text(state=STATE)
+@router.text(state=NextStep.ASKING)
 def answer(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    data = dict(ctx.dialog.data) if ctx.dialog else {}
-    command, prefix = str(data.get("command", "")), str(data.get("prefix", ""))
+    data = ctx.dialog_data(NextStepData)
     text = ctx.args.strip()
     if not text:
         return Text("请回复内容，或发送「取消」放弃。")
-    ctx.dialogs.clear(userid=ctx.userid)
-    return run_command(msg, ctx, command=command, args=f"{prefix} {text}")
+    ctx.clear_dialog()
+    return run_command(msg, ctx, command=data.command, args=f"{data.prefix} {text}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 from cards.keys import POOL_EXTEND, POOL_EXTEND_NO, POOL_EXTEND_OK, POOL_FOLLOWUP, POOL_MORE, POOL_RETURN
 from cards.paging import PAGE_SIZE, Page, more_card, pack_text, read_more_key, unpack_text
@@ -22,9 +24,27 @@ from services.parsing import SHANGHAI
 
 router = Router("pool")
 
-PICK_STATE = "pool.pick"
-VISIT_STATE = "pool.visit"
-RETURN_STATE = "pool.return"
+
+class PoolAsk(StrEnum):
+    """The countdown card's follow-ups: which customer (a numbered pick), the follow-up's summary, the reason
+    for returning a customer to the pool."""
+
+    PICK = "pool.pick"
+    VISIT = "pool.visit"
+    RETURN = "pool.return"
+
+
+@dataclass
+class PoolPickData:
+    ids: list[int] = field(default_factory=list)
+    action: str = ""  # the countdown button's action key, applied to the chosen customer
+
+
+@dataclass
+class PoolCustomerData:
+    customer: int = 0  # Customer.id
+
+
 GONE = "这张卡片已失效。"
 ACTIONS = {POOL_FOLLOWUP: "记一条跟进", POOL_EXTEND: "申请延期", POOL_RETURN: "放回公海"}
 
@@ -121,13 +141,7 @@ def _countdown_tap(msg: Inbound, ctx: Ctx, action: str) -> Reply | list[Reply]:
         if not ids:
             return Text("这些客户已经不在回收倒计时里了（已跟进、已延期或已回收）。")
         names = dict(ctx.session.query(Customer.id, Customer.name).filter(Customer.id.in_(ids)).all())
-        ctx.dialogs.set(
-            userid=ctx.userid,
-            state=PICK_STATE,
-            data={"ids": ids, "action": action},
-            now=ctx.now,
-            ttl_minutes=ctx.config.dialog_ttl_minutes,
-        )
+        ctx.start_dialog(PoolAsk.PICK, PoolPickData(ids=ids, action=action))
         lines = [f"{ACTIONS[action]}：请回复编号选择客户："]
         lines += [f"{i}. {escape.inline_text(names.get(cid, ''), 30)}" for i, cid in enumerate(ids, 1)]
         return Text("\n".join(lines + ["（发送「取消」放弃）"]))
@@ -138,24 +152,12 @@ def _act(msg: Inbound, ctx: Ctx, action: str, customer_id: int) -> Reply | list[
     customer = ext_service.owned(ctx.session, user=ctx.user, customer_id=customer_id)
     name = escape.inline_text(customer.name, 40)
     if action == POOL_FOLLOWUP:
-        ctx.dialogs.set(
-            userid=ctx.userid,
-            state=VISIT_STATE,
-            data={"customer": customer.id},
-            now=ctx.now,
-            ttl_minutes=ctx.config.dialog_ttl_minutes,
-        )
+        ctx.start_dialog(PoolAsk.VISIT, PoolCustomerData(customer=customer.id))
         return Text(
             f"请用一条消息回复这次跟进「{name}」的纪要（可先发位置或照片），记下后回收重新计时。发送「取消」放弃。"
         )
     if action == POOL_RETURN:
-        ctx.dialogs.set(
-            userid=ctx.userid,
-            state=RETURN_STATE,
-            data={"customer": customer.id},
-            now=ctx.now,
-            ttl_minutes=ctx.config.dialog_ttl_minutes,
-        )
+        ctx.start_dialog(PoolAsk.RETURN, PoolCustomerData(customer=customer.id))
         return Text(f"把「{name}」放回公海的原因是？请回复，例如：暂无需求。发送「取消」放弃。")
     ext, boss = ext_service.request_extension(
         ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now
@@ -203,41 +205,39 @@ def tap_return(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
 _NUMBER = re.compile(r"^\d{1,3}$")
 
 
-@router.text(state=PICK_STATE)
+@router.text(state=PoolAsk.PICK)
 def picked(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
-    assert ctx.dialog is not None
-    ids = [int(i) for i in ctx.dialog.data.get("ids") or []]
+    data = ctx.dialog_data(PoolPickData)
+    ids = [int(i) for i in data.ids]
     text = ctx.args.strip()
     if not _NUMBER.match(text) or not 1 <= int(text) <= len(ids):
         return Text(f"请回复 1-{len(ids)} 之间的编号；发送「取消」放弃。")
-    ctx.dialogs.clear(userid=ctx.userid)
-    return _act(msg, ctx, str(ctx.dialog.data.get("action")), ids[int(text) - 1])
+    ctx.clear_dialog()
+    return _act(msg, ctx, data.action, ids[int(text) - 1])
 
 
-@router.text(state=VISIT_STATE)
+@router.text(state=PoolAsk.VISIT)
 def followup_summary(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    assert ctx.dialog is not None
     summary = ctx.args.strip()
     if not summary:
         return Text("请回复跟进纪要；发送「取消」放弃。")
-    customer_id = int(ctx.dialog.data.get("customer", 0))
-    ctx.dialogs.clear(userid=ctx.userid)
+    customer_id = ctx.dialog_data(PoolCustomerData).customer
+    ctx.clear_dialog()
     ext_service.owned(ctx.session, user=ctx.user, customer_id=customer_id)
     return visit_handler(
         msg, dataclasses.replace(ctx, args=f"#{customer_id} {summary}", command="拜访", dialog=None)
     )
 
 
-@router.text(state=RETURN_STATE)
+@router.text(state=PoolAsk.RETURN)
 def return_reason(msg: Inbound, ctx: Ctx) -> Reply:
-    assert ctx.dialog is not None
     reason = ctx.args.strip()
     if not reason:
         return Text("请回复放回公海的原因；发送「取消」放弃。")
     customer = ext_service.owned(
-        ctx.session, user=ctx.user, customer_id=int(ctx.dialog.data.get("customer", 0))
+        ctx.session, user=ctx.user, customer_id=ctx.dialog_data(PoolCustomerData).customer
     )
-    ctx.dialogs.clear(userid=ctx.userid)
+    ctx.clear_dialog()
     ext_service.return_to_pool(ctx.session, user=ctx.user, customer=customer, reason=reason, now=ctx.now)
     return Text(
         f"已把「{escape.inline_text(customer.name, 40)}」放回公海（{escape.inline_text(reason, 60)}）。"

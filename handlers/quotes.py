@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 
 from cards.keys import QUOTE_APPROVE, QUOTE_REJECT, QUOTE_REQUOTE
 from chat.inbound import Inbound
@@ -200,7 +202,15 @@ def decide_by_text(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     )
 
 
-REQUOTE_STATE = "quote.requote"
+class Requote(StrEnum):
+    """重新报价 on a rejection asks for the new amount."""
+
+    AMOUNT = "quote.requote"
+
+
+@dataclass
+class RequoteData:
+    opportunity_id: int = 0
 
 
 @router.card(QUOTE_REQUOTE)
@@ -221,22 +231,16 @@ def tap_requote(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
     opp = ctx.session.get(Opportunity, quote.opportunity_id) if quote else None
     if quote is None or opp is None or opp.closed_at is not None:
         return Text("这个商机已关闭，不能重新报价。")
-    ctx.dialogs.set(
-        userid=ctx.userid,
-        state=REQUOTE_STATE,
-        data={"opportunity_id": opp.id},
-        now=ctx.now,
-        ttl_minutes=ctx.config.dialog_ttl_minutes,
-    )
+    ctx.start_dialog(Requote.AMOUNT, RequoteData(opportunity_id=opp.id))
     return Text(
         f"重新报价「{opp.name}」（上次 {format_amount(quote.amount)}）：请回复新的金额和说明。\n"
         f"例：{format_amount(quote.amount * Decimal('0.95'))} 含安装调试\n发送「取消」则不报价。"
     )
 
 
-@router.text(state=REQUOTE_STATE)
+@router.text(state=Requote.AMOUNT)
 def requote_amount(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
-    data = dict(ctx.dialog.data) if ctx.dialog else {}
+    data = ctx.dialog_data(RequoteData)
     amount_text, _, note = ctx.args.strip().partition(" ")
     try:
         amount = parse_amount(amount_text)
@@ -244,8 +248,8 @@ def requote_amount(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
         return Text(
             f"{getattr(exc, 'message', '金额无法识别')}\n请回复新的金额和说明，例：7.5万 含安装调试；发送「取消」则不报价。"
         )
-    opp = ctx.session.get(Opportunity, int(data.get("opportunity_id") or 0))
-    ctx.dialogs.clear(userid=ctx.userid)
+    opp = ctx.session.get(Opportunity, data.opportunity_id)
+    ctx.clear_dialog()
     if opp is None or opp.owner_userid != ctx.userid:
         return Text("没有找到这个商机，没有提交报价。")
     return _submit(ctx, opp, amount, note.strip() or None)

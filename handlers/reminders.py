@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
 
 from sqlalchemy import select
 
@@ -56,24 +57,34 @@ def followup(msg: Inbound, ctx: Ctx) -> Reply:
     )
 
 
-YEAR_STATE = "followup.year"
-REDATE_STATE = "followup.redate"
+class FollowupDate(StrEnum):
+    """A follow-up whose date has passed this year: 是指明年…吗？, then (改日期) the new time."""
+
+    YEAR = "followup.year"
+    REDATE = "followup.redate"
+
+
+@dataclass
+class FollowupDraft:
+    """The follow-up not yet written (nothing is, until 是 or a new time)."""
+
+    customer_id: int = 0
+    title: str = ""
+    due_at: str = ""  # ISO, the date read as next year's
+    opportunity_id: int | None = None
 
 
 def ask_year(ctx: Ctx, question: reminder_create.YearQuestion) -> Reply:
     """`是指明年 11月30日 吗？[是] [改日期]`: nothing is written until 是."""
     local = question.due_at.astimezone(ctx.tz)
-    ctx.dialogs.set(
-        userid=ctx.userid,
-        state=YEAR_STATE,
-        data={
-            "customer_id": question.customer.id,
-            "title": question.title,
-            "due_at": question.due_at.isoformat(),
-            "opportunity_id": question.opportunity_id,
-        },
-        now=ctx.now,
-        ttl_minutes=ctx.config.dialog_ttl_minutes,
+    ctx.start_dialog(
+        FollowupDate.YEAR,
+        FollowupDraft(
+            customer_id=question.customer.id,
+            title=question.title,
+            due_at=question.due_at.isoformat(),
+            opportunity_id=question.opportunity_id,
+        ),
     )
     return Card(
         year_card(month=local.month, day=local.day, title=question.title, customer=question.customer.name)
@@ -81,35 +92,29 @@ def ask_year(ctx: Ctx, question: reminder_create.YearQuestion) -> Reply:
 
 
 def _year_answer(ctx: Ctx, yes: bool) -> Reply:
-    data = dict(ctx.dialog.data) if ctx.dialog and ctx.dialog.state in (YEAR_STATE, REDATE_STATE) else {}
-    if not data:
+    asked = ctx.dialog is not None and ctx.dialog.state in (FollowupDate.YEAR, FollowupDate.REDATE)
+    data = ctx.dialog_data(FollowupDraft) if asked else FollowupDraft()
+    if not data.customer_id or not data.due_at:
         return Text("这个问题已失效，请重新发送「跟进 <客户> <时间> <事项>」。")
     if not yes:
-        ctx.dialogs.set(
-            userid=ctx.userid,
-            state=REDATE_STATE,
-            data=data,
-            now=ctx.now,
-            ttl_minutes=ctx.config.dialog_ttl_minutes,
-        )
+        ctx.start_dialog(FollowupDate.REDATE, data)
         return Text("请回复新的跟进时间，例：下周一上午10点。发送「取消」放弃。")
-    ctx.dialogs.clear(userid=ctx.userid)
-    return _create_from(ctx, data, datetime.fromisoformat(str(data["due_at"])))
+    ctx.clear_dialog()
+    return _create_from(ctx, data, datetime.fromisoformat(data.due_at))
 
 
-def _create_from(ctx: Ctx, data: dict[str, Any], due_at: datetime) -> Reply:
-    customer = ctx.session.get(Customer, int(data["customer_id"]))
+def _create_from(ctx: Ctx, data: FollowupDraft, due_at: datetime) -> Reply:
+    customer = ctx.session.get(Customer, data.customer_id)
     if customer is None:
         return Text("这个客户已不存在，没有设置跟进。")
-    opp = data.get("opportunity_id")
     r = reminder_create.create_reminder(
         ctx.session,
         owner_userid=ctx.userid,
-        title=str(data["title"]),
+        title=data.title,
         due_at=due_at,
         now=ctx.now,
         customer_id=customer.id,
-        opportunity_id=int(opp) if opp else None,
+        opportunity_id=data.opportunity_id or None,
     )
     return Text(
         f"已设置跟进 #{r.id}：{format_when(r.due_at, now=ctx.now, tz=ctx.tz)} 提醒您「{r.title}」（{customer.name}）。"
@@ -126,7 +131,7 @@ def tap_year_change(msg: Inbound, ctx: Ctx) -> Reply:
     return _year_answer(ctx, False)
 
 
-@router.text(state=YEAR_STATE)
+@router.text(state=FollowupDate.YEAR)
 def year_text(msg: Inbound, ctx: Ctx) -> Reply:
     answer = ctx.args.strip()
     if answer in ("是", "是的", "对", "好"):
@@ -136,13 +141,13 @@ def year_text(msg: Inbound, ctx: Ctx) -> Reply:
     return _redate(ctx)
 
 
-@router.text(state=REDATE_STATE)
+@router.text(state=FollowupDate.REDATE)
 def redate_text(msg: Inbound, ctx: Ctx) -> Reply:
     return _redate(ctx)
 
 
 def _redate(ctx: Ctx) -> Reply:
-    data = dict(ctx.dialog.data) if ctx.dialog else {}
+    data = ctx.dialog_data(FollowupDraft)
     try:
         landing = when_of(ctx.args, now=ctx.now, config=ctx.config, tz=ctx.tz)
     except TimeParseError as exc:
@@ -151,7 +156,7 @@ def _redate(ctx: Ctx) -> Reply:
         return Text(
             "这个时间已经过去了，请回复一个将来的时间（跨年请写年份，如 2027-11-30），或发送「取消」放弃。"
         )
-    ctx.dialogs.clear(userid=ctx.userid)
+    ctx.clear_dialog()
     return _create_from(ctx, data, landing.when)
 
 

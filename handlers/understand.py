@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,8 +39,28 @@ from services.drafts import NeedMore, NeedPick, Proposed, draft_for
 
 router = Router("understand")
 
-PICK_STATE = "propose.pick"
-EDIT_STATE = "propose.edit"
+
+class Proposing(StrEnum):
+    """A write understood from free text: which customer or opportunity it means (a numbered pick), or the
+    修改 reply to its card."""
+
+    PICK = "propose.pick"  # chat/handle.py is_numbered_pick knows this one
+    EDIT = "propose.edit"
+
+
+@dataclass
+class ProposePickData:
+    ask: dict[str, Any] = field(default_factory=dict)  # Ask.to_data()
+    kind: str = ""  # "customer" | "opportunity"
+    ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ProposeEditData:
+    ask: dict[str, Any] = field(default_factory=dict)  # Ask.to_data() of the proposal being changed
+    proposal_id: int = 0
+
+
 GONE = "这张确认卡片已失效，没有做任何更改。"
 ALREADY_DECIDED = "这张卡片已处理过。"
 EDIT_PROMPT = (
@@ -85,12 +107,9 @@ def propose(msg: Inbound, ctx: Ctx, ask: Ask) -> Reply:
     if isinstance(outcome, NeedMore):
         return Text(outcome.message)
     if isinstance(outcome, NeedPick):
-        ctx.dialogs.set(
-            userid=ctx.userid,
-            state=PICK_STATE,
-            data={"ask": ask.to_data(), "kind": outcome.kind, "ids": [c[0] for c in outcome.choices]},
-            now=ctx.now,
-            ttl_minutes=ctx.config.dialog_ttl_minutes,
+        ctx.start_dialog(
+            Proposing.PICK,
+            ProposePickData(ask=ask.to_data(), kind=outcome.kind, ids=[c[0] for c in outcome.choices]),
         )
         what = "客户" if outcome.kind == "customer" else "商机"
         lines = [f"找到{len(outcome.choices)}个{what}，是哪一个？请回复编号："]
@@ -188,18 +207,18 @@ def understand_message(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return respond(msg, ctx, understand_text(ctx, text))
 
 
-@router.text(state=PICK_STATE)
+@router.text(state=Proposing.PICK)
 def pick_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """The reply to "which customer/opportunity?": the proposal for the chosen one (still nothing written)."""
-    data: dict[str, Any] = dict(ctx.dialog.data) if ctx.dialog else {}
-    ids = [int(i) for i in data.get("ids") or []]
+    data = ctx.dialog_data(ProposePickData)
+    ids = [int(i) for i in data.ids]
     text = ctx.args.strip()
     if not text.isdigit() or not 1 <= int(text) <= len(ids):
         return Text(f"请回复 1-{len(ids)} 之间的编号；发送「取消」放弃。")
-    ctx.dialogs.clear(userid=ctx.userid)
+    ctx.clear_dialog()
     chosen = ids[int(text) - 1]
-    ask = Ask.from_data(dict(data.get("ask") or {}))
-    if data.get("kind") == "customer":
+    ask = Ask.from_data(dict(data.ask))
+    if data.kind == "customer":
         ask = ask.but(customer_ids=(chosen,), opportunity_ids=())
     else:
         ask = ask.but(opportunity_ids=(chosen,))
@@ -242,11 +261,11 @@ def _time_only(reply: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     return None
 
 
-@router.text(state=EDIT_STATE)
+@router.text(state=Proposing.EDIT)
 def edit_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    data: dict[str, Any] = dict(ctx.dialog.data) if ctx.dialog else {}
-    ctx.dialogs.clear(userid=ctx.userid)
-    old = Ask.from_data(dict(data.get("ask") or {}))
+    data = ctx.dialog_data(ProposeEditData)
+    ctx.clear_dialog()
+    old = Ask.from_data(dict(data.ask))
     reply = ctx.args.strip()
     when = _time_only(reply, ctx.now, ctx.tz) if not old.command_typo else None
     if when is not None:
@@ -304,13 +323,7 @@ def _tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
         return _card_update(msg, view, proposal.id, "已取消", "已取消，没有保存任何内容。")
     if status == ProposalStatus.EDITED:
         ask = dict(proposal.view.get("ask") or {})
-        ctx.dialogs.set(
-            userid=ctx.userid,
-            state=EDIT_STATE,
-            data={"ask": ask, "proposal_id": proposal.id},
-            now=ctx.now,
-            ttl_minutes=ctx.config.dialog_ttl_minutes,
-        )
+        ctx.start_dialog(Proposing.EDIT, ProposeEditData(ask=ask, proposal_id=proposal.id))
         return [_card_update(msg, view, proposal.id, "修改中", EDIT_PROMPT), Text(EDIT_PROMPT)]
     replies: list[Reply] = []
     try:
@@ -347,7 +360,7 @@ def tap_cancel(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return _tap(msg, ctx)
 
 
-__all__ = ["EDIT_STATE", "PICK_STATE", "propose", "respond"]
+__all__ = ["Proposing", "propose", "respond"]
 
 
 @router.card(CUSTOMERS_MORE)

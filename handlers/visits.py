@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+
 from cards.keys import VISIT_EXPLAIN, VISIT_REPEAT
 from cards.next_step import new_task_id
 from cards.visit import SITE_NOTE, VisitView, flag_text, repeat_card, task_id_for, visit_card
@@ -18,6 +21,24 @@ from services.parsing import split_args
 router = Router("visits")
 
 
+class VisitAsk(StrEnum):
+    """再记一次？ (the same visit text again within 10 minutes) and the one sentence explaining a flagged visit."""
+
+    REPEAT = "visit.repeat"
+    EXPLAIN = "visit.explain"
+
+
+@dataclass
+class RepeatData:
+    customer_id: int = 0
+    summary: str = ""
+
+
+@dataclass
+class ExplainData:
+    visit_id: int = 0
+
+
 @router.command(
     "拜访", help="记录一次拜访，自动附上30分钟内发送的位置和照片", example=example("拜访"), roles=roles.SALES
 )
@@ -32,7 +53,7 @@ def visit(msg: Inbound, ctx: Ctx) -> list[Reply]:
     if visit_service.same_visit_just_now(
         ctx.session, user=ctx.user, customer=customer, summary=summary, now=ctx.now
     ):
-        ctx.start_dialog(REPEAT_STATE, {"customer_id": customer.id, "summary": summary})
+        ctx.start_dialog(VisitAsk.REPEAT, RepeatData(customer_id=customer.id, summary=summary))
         return [Card(repeat_card(customer_name=customer.name, summary=summary, task_id=new_task_id("vr")))]
     return _record(ctx, customer, summary)
 
@@ -70,23 +91,20 @@ def _record(ctx: Ctx, customer: Customer, summary: str) -> list[Reply]:
     return [Card(card)]
 
 
-REPEAT_STATE = "visit.repeat"
-EXPLAIN_STATE = "visit.explain"
-
-
 @router.card(VISIT_REPEAT)
 def tap_repeat(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """再记一次: record the visit the sender was asked about (kept in their dialog, never in the button)."""
-    data = dict(ctx.dialog.data) if ctx.dialog and ctx.dialog.state == REPEAT_STATE else {}
-    customer = ctx.session.get(Customer, int(data.get("customer_id") or 0)) if data else None
+    asked = ctx.dialog is not None and ctx.dialog.state == VisitAsk.REPEAT
+    data = ctx.dialog_data(RepeatData) if asked else RepeatData()
+    customer = ctx.session.get(Customer, data.customer_id) if data.customer_id else None
     if customer is None:
         return Text("这个问题已失效。需要记录时请重新发送「拜访 客户 纪要」。")
     ctx.clear_dialog()
     resolve_customer(ctx.session, user=ctx.user, keyword=f"#{customer.id}")  # still in the sender's scope
-    return _record(ctx, customer, str(data.get("summary", "")))
+    return _record(ctx, customer, data.summary)
 
 
-@router.text(state=REPEAT_STATE)
+@router.text(state=VisitAsk.REPEAT)
 def repeat_answer(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """A reply while asked 再记一次？: 再记一次/是 records it; a new command runs as typed; anything else drops it."""
     text = ctx.args.strip()
@@ -118,16 +136,15 @@ def tap_explain(msg: Inbound, ctx: Ctx) -> HandlerResult:
     if visit is None or key is None or key.arg not in ("site", "other"):
         return Text("这张卡片已失效。")
     if key.arg == "other":
-        ctx.start_dialog(EXPLAIN_STATE, {"visit_id": visit.id})
+        ctx.start_dialog(VisitAsk.EXPLAIN, ExplainData(visit_id=visit.id))
         return Text("请回复一句说明（例如：在客户的新仓库），主管会在这条拜访旁看到。发送「取消」放弃。")
     visit_service.explain_flag(ctx.session, visit=visit, user=ctx.user, note=SITE_NOTE, now=ctx.now)
     return Text(f"已记录说明：{SITE_NOTE}。主管看到「{flag_text(visit.distance_m)}」时会同时看到这条说明。")
 
 
-@router.text(state=EXPLAIN_STATE)
+@router.text(state=VisitAsk.EXPLAIN)
 def explain_text(msg: Inbound, ctx: Ctx) -> Reply:
-    data = dict(ctx.dialog.data) if ctx.dialog else {}
-    visit = ctx.session.get(Visit, int(data.get("visit_id") or 0))
+    visit = ctx.session.get(Visit, ctx.dialog_data(ExplainData).visit_id)
     if visit is None:
         ctx.clear_dialog()
         return Text("这条拜访记录不存在了。")
