@@ -105,8 +105,3 @@ def reminder_text(*, lead_id: int, company: str, hours: int) -> str:
 
 def reassigned_text(*, lead_id: int, company: str, hours: int) -> str:
     return f"线索 #{lead_id}「{escape.inline_text(company, 40)}」超过 {hours} 个工作小时未接单，已按规则改派给同事。"
-
-
-def supervisor_text(*, lead_id: int, company: str, previous: str, to: str | None, hours: int) -> str:
-    where = f"已改派给{escape.inline_text(to)}" if to else "暂无其他可分配的销售，仍由其负责"
-    return f"线索 #{lead_id}「{escape.inline_text(company, 40)}」分给{escape.inline_text(previous)}后超过 {hours} 个工作小时未接单，{where}。"

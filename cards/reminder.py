@@ -3,12 +3,11 @@ visit card's state after a follow-up button was tapped."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from cards.keys import (
-    ESCALATION_ASSISTED,
-    ESCALATION_CUSTOMER,
     REMINDER_CANCEL,
     REMINDER_DONE,
     REMINDER_SNOOZE,
@@ -34,8 +33,15 @@ class ReminderView:
 
 
 def reminder_task_id(reminder_id: int, snooze_count: int) -> str:
-    """One card per reminder version: a snooze makes a new card with a new task_id."""
-    return f"rem{reminder_id}n{snooze_count}"
+    """One card per reminder version (a snooze makes a new card): rem{id}n{snooze}-{random}, unguessable like
+    an approval card's, so a forged task id names nobody's card."""
+    return f"rem{reminder_id}n{snooze_count}-{secrets.token_hex(6)}"
+
+
+def is_current_card(task_id: str, *, reminder_id: int, snooze_count: int) -> bool:
+    """Whether `task_id` is the card of this version of the reminder (also the form before random ids)."""
+    version = f"rem{reminder_id}n{snooze_count}"
+    return task_id == version or task_id.startswith(f"{version}-")
 
 
 def _buttons() -> list[dict[str, Any]]:
@@ -47,7 +53,7 @@ def _buttons() -> list[dict[str, Any]]:
     ]
 
 
-def reminder_card(view: ReminderView, *, replace_text: str | None = None) -> dict[str, Any]:
+def reminder_card(view: ReminderView, *, task_id: str, replace_text: str | None = None) -> dict[str, Any]:
     """The card sent at due time; with `replace_text` the buttons turn grey (after a tap or when stale)."""
     title = "跟进提醒（补发）" if view.late and view.outage else "跟进提醒"
     card: dict[str, Any] = {
@@ -59,7 +65,7 @@ def reminder_card(view: ReminderView, *, replace_text: str | None = None) -> dic
             {"keyname": "客户", "value": escape.card(view.customer, 60)},
             {"keyname": "到期", "value": view.due_text},
         ],
-        "task_id": reminder_task_id(view.id, view.snooze_count),
+        "task_id": task_id,
         "button_list": _buttons(),
     }
     if view.late:
@@ -79,47 +85,8 @@ class OverdueItem:
     due_text: str
 
 
-def escalation_task_id(first_reminder_id: int) -> str:
-    return f"esc{first_reminder_id}"
-
-
 def escalation_line(item: OverdueItem) -> str:
     return f"{item.owner_name}：{item.title[:20]}（{item.customer[:16]}，到期 {item.due_text}，#{item.reminder_id}）"
-
-
-def escalation_card(
-    items: list[OverdueItem], *, hours: int, replace_text: str | None = None
-) -> dict[str, Any]:
-    """All of a team's follow-ups that became overdue in one run, in one card: 查看客户 · 已协助."""
-    lines = [escalation_line(item) for item in items]
-    body = "\n".join(lines)
-    if len(body) > 150:
-        body = body[:149] + "…"
-    customers = {item.customer_id for item in items}
-    buttons: list[dict[str, Any]] = []
-    if len(customers) == 1 and items[0].customer_id is not None:
-        buttons.append(
-            {
-                "text": "查看客户",
-                "style": 2,
-                "key": CardKey(ESCALATION_CUSTOMER, str(items[0].customer_id)).pack(),
-            }
-        )
-    buttons.append({"text": "已协助", "style": 1, "key": CardKey(ESCALATION_ASSISTED).pack()})
-    card: dict[str, Any] = {
-        "card_type": "button_interaction",
-        "source": SOURCE,
-        "main_title": {
-            "title": "团队跟进逾期",
-            "desc": f"{len(items)}条跟进超过{hours}小时未完成，可以了解一下需要什么帮助",
-        },
-        "sub_title_text": body,
-        "task_id": escalation_task_id(items[0].reminder_id),
-        "button_list": buttons,
-    }
-    if replace_text:
-        card["replace_text"] = replace_text
-    return card
 
 
 def visit_followup_card(*, task_id: str, customer: str, summary: str, replace_text: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,8 @@ class VisitView:
 
 
 def task_id_for(visit_id: int) -> str:
-    return f"visit-{visit_id}"
+    """visit-{id}-{random}: unguessable like an approval card's, so a forged task id names nobody's card."""
+    return f"visit-{visit_id}-{secrets.token_hex(6)}"
 
 
 def _photos(view: VisitView) -> str:
@@ -38,9 +40,9 @@ def flag_text(distance_m: float | None) -> str:
     return f"距客户约 {round((distance_m or 0) / 1000)} 公里"
 
 
-def visit_card(view: VisitView) -> dict[str, Any]:
+def visit_card(view: VisitView, *, task_id: str) -> dict[str, Any]:
     summary = escape.card(view.summary, 151)
-    card = _visit_card(view, summary)
+    card = _visit_card(view, summary, task_id)
     if view.flag:
         card["horizontal_content_list"].append({"keyname": "提示", "value": view.flag})
         card["button_list"] += [
@@ -60,7 +62,7 @@ def repeat_card(*, customer_name: str, summary: str, task_id: str) -> dict[str, 
     }
 
 
-def _visit_card(view: VisitView, summary: str) -> dict[str, Any]:
+def _visit_card(view: VisitView, summary: str, task_id: str) -> dict[str, Any]:
     return {
         "card_type": "button_interaction",
         "main_title": {"title": "拜访已记录", "desc": escape.card(view.customer_name, 44)},
@@ -70,7 +72,7 @@ def _visit_card(view: VisitView, summary: str) -> dict[str, Any]:
             {"keyname": "位置", "value": escape.card(view.location_label or "未附位置", 30)},
             {"keyname": "照片", "value": _photos(view)},
         ],
-        "task_id": task_id_for(view.visit_id),
+        "task_id": task_id,
         "button_list": [
             {"text": text, "style": 1 if i == 0 else 2, "key": CardKey(VISIT_FOLLOWUP, arg).pack()}
             for i, (text, arg) in enumerate(FOLLOWUPS)

@@ -16,7 +16,7 @@ from cards.keys import (
     REMINDER_YEAR_YES,
     VISIT_FOLLOWUP,
 )
-from cards.reminder import ReminderView, reminder_card, reminder_task_id, visit_followup_card, year_card
+from cards.reminder import ReminderView, is_current_card, reminder_card, visit_followup_card, year_card
 from chat.errors import NotFound
 from chat.inbound import Inbound
 from chat.replies import Card, Reply, Text, UpdateCard
@@ -210,8 +210,7 @@ def _reminder_update(ctx: Ctx, msg: Inbound, reminder: Reminder, replace_text: s
         snooze_count=reminder.snooze_count,
         late=False,
     )
-    card = reminder_card(view, replace_text=replace_text)
-    card["task_id"] = msg.task_id  # update the very card that was tapped
+    card = reminder_card(view, task_id=msg.task_id or "", replace_text=replace_text)  # the very card tapped
     if not msg.response_code:
         return Text(fallback)
     return UpdateCard(card, msg.response_code, fallback_text=fallback)
@@ -254,8 +253,8 @@ def _reminder_tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
                 now=ctx.now,
             ),
         ]
-    current = reminder_task_id(reminder.id, reminder.snooze_count)
-    if reminder.status != ReminderStatus.OPEN or current != task.task_id:
+    current = is_current_card(task.task_id, reminder_id=reminder.id, snooze_count=reminder.snooze_count)
+    if reminder.status != ReminderStatus.OPEN or not current:
         return _reminder_update(
             ctx,
             msg,

@@ -5,15 +5,15 @@ were held or folded (still needed to approve)."""
 
 from __future__ import annotations
 
+from cards.escalation import ASSISTED, escalation_card
 from cards.keys import ESCALATION_ASSISTED, ESCALATION_CUSTOMER, TODO_MORE, TODO_OPEN
 from cards.paging import more_card, page_of, read_more_key
-from cards.reminder import OverdueItem, escalation_card
 from chat.inbound import Inbound
 from chat.replies import Card, Reply, Text, UpdateCard
 from chat.router import Ctx, HandlerResult, Router
 from handlers.common import run_command
-from models import CardTask, Reminder
-from services import audit, cardtasks, pushes
+from models import CardTask
+from services import cardtasks, escalations, escape, pushes
 from services.todo import todo_list
 
 router = Router("todo")
@@ -74,11 +74,12 @@ def tap_more(msg: Inbound, ctx: Ctx) -> list[Reply]:
 
 
 def _escalation_task(ctx: Ctx, msg: Inbound, action: str) -> CardTask | list[Reply]:
+    """The escalation card this tap may act on (any of the three causes): its recipient only."""
     return cardtasks.authorise(
         ctx.session,
         actor=ctx.user,
         task_id=msg.task_id,
-        kind=cardtasks.CardKind.ESCALATION,
+        kind=escalations.kind_of(ctx.session, msg.task_id),
         action=action,
         now=ctx.now,
         unknown_text="这张卡片已失效。",
@@ -87,36 +88,29 @@ def _escalation_task(ctx: Ctx, msg: Inbound, action: str) -> CardTask | list[Rep
 
 @router.card(ESCALATION_CUSTOMER)
 def tap_escalation_customer(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """查看客户: the customer 360, as if the supervisor had typed 客户 #id (their own scope applies)."""
+    """查看客户: the customer 360 as if the manager had typed 客户 #id (their own scope applies now); a lead
+    not accepted yet is shown as the lead. The customer comes from the server's record, not the button."""
     task = _escalation_task(ctx, msg, ESCALATION_CUSTOMER)
     if isinstance(task, list):
         return task
-    arg = ctx.card_key.arg if ctx.card_key else ""
-    if not arg.isdigit():
-        return Text("这张卡片已失效。")
-    return run_command(msg, ctx, command="客户", args=f"#{arg}")
+    customer_id = escalations.customer_of(ctx.session, task=task)
+    if customer_id is not None:
+        return run_command(msg, ctx, command="客户", args=f"#{customer_id}")
+    summary = escalations.lead_summary(ctx.session, task=task)
+    return Text(escape.text(summary) if summary else "这张卡片已失效。")
 
 
 @router.card(ESCALATION_ASSISTED)
 def tap_escalation_ack(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """已协助: the card turns grey; recorded for the audit, nobody else is told."""
+    """已协助: the card turns grey; recorded for the audit once, nobody else is told, nothing else changes."""
     task = _escalation_task(ctx, msg, ESCALATION_ASSISTED)
     if isinstance(task, list):
         return task
-    audit.record(
-        ctx.session,
-        actor=ctx.userid,
-        entity="reminder",
-        entity_id=task.ref_id,
-        action="assisted",
-        now=ctx.now,
-        task_id=task.task_id,
-    )
-    reminder = ctx.session.get(Reminder, task.ref_id)
+    if not escalations.assist(ctx.session, task=task, actor=ctx.user, now=ctx.now):
+        return Text(escalations.ALREADY)
     done = "已标记为已协助。"
-    if not msg.response_code or reminder is None:
+    view = escalations.view_again(ctx.session, task=task)
+    if not msg.response_code or view is None:
         return Text(done)
-    item = OverdueItem(reminder.id, "", reminder.title, "", reminder.customer_id, "")
-    card = escalation_card([item], hours=ctx.config.reminders.escalate_after_hours, replace_text="已协助")
-    card["task_id"] = task.task_id
+    card = escalation_card(view, task_id=task.task_id, replace_text=ASSISTED)
     return UpdateCard(card, msg.response_code, fallback_text=done)

@@ -76,10 +76,11 @@ def _record(ctx: Ctx, customer: Customer, summary: str) -> list[Reply]:
         photos=result.photos_pending,
         flag=flag_text(v.distance_m) if v.location_anomaly else None,
     )
-    card = visit_card(view)
+    task_id = task_id_for(v.id)
+    card = visit_card(view, task_id=task_id)
     cardtasks.issue(
         ctx.session,
-        task_id=task_id_for(v.id),
+        task_id=task_id,
         kind=cardtasks.CardKind.VISIT,
         ref_id=v.id,
         recipient=ctx.userid,

@@ -109,6 +109,9 @@ class CardTask(Base):
     ref_id: Mapped[int]
     recipient: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    handled_at: Mapped[datetime | None] = mapped_column(
+        comment="a one-shot card's first tap (已协助); null while open"
+    )
 
 
 class PendingMedia(Base):

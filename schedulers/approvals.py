@@ -12,11 +12,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cards import approval as cards
+from cards.escalation import escalation_card
 from chat.replies import Card, Reply, Text
 from models import ApprovalStep, Quote, QuoteStatus, StepStatus, User
 from models.db import affected
 from schedulers.base import JobEnv
-from services import approval_cards, approval_routing, audit, cardtasks, pushes
+from services import approval_cards, approval_routing, audit, cardtasks, escalations, pushes
 from services.config import BusinessConfig
 from services.workdays import working_hours_between
 
@@ -140,22 +141,8 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
         if claimed == 1:
             target = _escalation_target(session, quote=quote, step=step)
             if target is not None:
-                info = approval_cards.card_info(session, quote=quote, step=step)
-                approver = session.scalar(select(User).where(User.userid == step.approver_userid))
-                text = (
-                    f"【审批超时】{info.requester}的报价 #{quote.id}（{info.customer} · {info.opportunity} {info.amount}）"
-                    f"在{approver.name if approver else step.approver_userid}（{info.role_label}）处已等待约{int(waited)}个工作小时，"
-                    "请协助跟进。"
-                )
                 events.append(
-                    pushes.Event(
-                        to=target,
-                        kind="escalation",
-                        priority=pushes.Priority.FOLLOWUP,
-                        reply=Text(text),
-                        line=f"审批超时 报价#{quote.id} {info.customer} 在{approver.name if approver else step.approver_userid}处",
-                        key=f"approval-escalate:{step.id}",
-                    )
+                    _escalation(session, step=step, quote=quote, target=target, waited=waited, now=now)
                 )
             audit.record(
                 session,
@@ -168,6 +155,29 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
             )
     deliveries = pushes.push_all(session, events, now=now, config=config.pushes)
     return sum(len(d.sent) + len(d.folded) + len(d.held) for d in deliveries.values())
+
+
+def _escalation(
+    session: Session, *, step: ApprovalStep, quote: Quote, target: str, waited: float, now: datetime
+) -> pushes.Event:
+    """The card to the requester's supervisor (or the late approver's manager): 查看客户 · 已协助."""
+    view = escalations.approval_view(session, step=step, waited=waited)
+    task_id = escalations.issue(
+        session,
+        kind=cardtasks.CardKind.APPROVAL_ESCALATION,
+        ref_id=step.id,
+        recipient=target,
+        view=view,
+        now=now,
+    )
+    return pushes.Event(
+        to=target,
+        kind="escalation",
+        priority=pushes.Priority.FOLLOWUP,
+        reply=Card(escalation_card(view, task_id=task_id)),
+        line=f"审批等待较久 报价#{quote.id} 在{_name(session, step.approver_userid)}处约{int(waited)}个工作小时",
+        key=f"approval-escalate:{step.id}",
+    )
 
 
 def _name(session: Session, userid: str) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cards.lead import reassigned_text, reminder_text, supervisor_text
-from chat.replies import Text
+from cards.escalation import escalation_card
+from cards.lead import reassigned_text, reminder_text
+from chat.replies import Card, Text
 from schedulers.base import JobEnv
 from schedulers.lead_pushes import push
-from services import lead_sla
+from services import cardtasks, escalations, lead_sla
 from services.leadpool_cards import lead_card_for, user_named
 
 
@@ -44,16 +45,23 @@ def tick(env: JobEnv, now: datetime) -> tuple[int, int]:
                         config=config,
                     )
             if r.tell_supervisor is not None:
-                text = supervisor_text(
-                    lead_id=lead.id,
-                    company=lead.company,
+                view = escalations.lead_view(
+                    lead=lead,
                     previous=user_named(session, r.previous),
                     to=r.to.name if r.to is not None else None,
                     hours=hours,
                 )
+                task_id = escalations.issue(
+                    session,
+                    kind=cardtasks.CardKind.LEAD_ESCALATION,
+                    ref_id=lead.id,
+                    recipient=r.tell_supervisor.userid,
+                    view=view,
+                    now=now,
+                )
                 push(
                     session,
-                    reply=Text(text),
+                    reply=Card(escalation_card(view, task_id=task_id)),
                     to=r.tell_supervisor.userid,
                     key=f"lead-supervisor:{lead.id}",
                     line=f"线索超时未接单：{lead.company}",

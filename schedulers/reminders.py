@@ -16,20 +16,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cards.reminder import (
-    OverdueItem,
-    ReminderView,
-    escalation_card,
-    escalation_line,
-    escalation_task_id,
-    reminder_card,
-    reminder_task_id,
-)
+from cards.escalation import escalation_card
+from cards.reminder import OverdueItem, ReminderView, escalation_line, reminder_card, reminder_task_id
 from chat.replies import Card
 from models import JobOccurrence, Reminder, User
 from models.db import insert_for
 from schedulers.base import JobEnv
-from services import cardtasks, pushes, reminder_escalation, reminder_tick
+from services import cardtasks, escalations, pushes, reminder_escalation, reminder_tick
 from services.parsing import format_when
 
 BATCH = 100
@@ -61,9 +54,10 @@ def card_event(
 ) -> pushes.Event:
     outage = reminder.notified_late and (last_tick is None or last_tick < reminder.due_at)
     view = view_of(session, reminder, now=now, tz=tz, outage=outage)
+    task_id = reminder_task_id(reminder.id, reminder.snooze_count)
     _card_task(
         session,
-        task_id=reminder_task_id(reminder.id, reminder.snooze_count),
+        task_id=task_id,
         kind=cardtasks.CardKind.REMINDER,
         ref_id=reminder.id,
         recipient=reminder.owner_userid,
@@ -73,7 +67,7 @@ def card_event(
         to=reminder.owner_userid,
         kind="reminder",
         priority=pushes.Priority.FOLLOWUP,
-        reply=Card(reminder_card(view)),
+        reply=Card(reminder_card(view, task_id=task_id)),
         line=f"跟进到期 #{reminder.id} {view.title[:24]}（{view.customer[:16]}，{view.due_text}）",
         key=f"reminder:{reminder.id}:{reminder.due_at.isoformat()}",
     )
@@ -105,13 +99,13 @@ def escalation_events(
         )
     events: list[pushes.Event] = []
     for boss_id, items in by_boss.items():
-        task_id = escalation_task_id(items[0].reminder_id)
-        _card_task(
+        view = escalations.team_view(items, hours=hours)
+        task_id = escalations.issue(
             session,
-            task_id=task_id,
             kind=cardtasks.CardKind.ESCALATION,
             ref_id=items[0].reminder_id,
             recipient=boss_id,
+            view=view,
             now=now,
         )
         line = f"团队跟进逾期 {len(items)} 条：" + "；".join(escalation_line(i) for i in items[:3])
@@ -120,7 +114,7 @@ def escalation_events(
                 to=boss_id,
                 kind="escalation",
                 priority=pushes.Priority.FOLLOWUP,
-                reply=Card(escalation_card(items, hours=hours)),
+                reply=Card(escalation_card(view, task_id=task_id)),
                 line=line[:120],
                 key=f"reminder-escalate:{'-'.join(str(i.reminder_id) for i in items)}"[:500],
             )

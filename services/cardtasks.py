@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from chat.replies import Reply, Text
 from models import AuditEntry, CardTask, User
-from models.db import insert_for
+from models.db import affected, insert_for
 from services import audit, roles
 
 DENIAL_WINDOW = timedelta(minutes=10)
@@ -30,6 +30,8 @@ class CardKind(StrEnum):
     VISIT = "visit"  # ref_id: Visit.id
     PROPOSAL = "proposal"  # ref_id: Proposal.id
     ESCALATION = "escalation"  # ref_id: the first Reminder.id of a team escalation card
+    APPROVAL_ESCALATION = "escalation.approval"  # ref_id: the ApprovalStep.id waiting too long
+    LEAD_ESCALATION = "escalation.lead"  # ref_id: the Lead.id not accepted in time
     REQUOTE = "quote.requote"  # ref_id: the rejected Quote.id (重新报价)
     CUSTOMER_DUP = "customer_dup"  # ref_id: the Customer whose phone a new customer shares (仍然新建)
     LEAD = "lead"  # ref_id: Lead.id (the assignee's card)
@@ -46,6 +48,8 @@ ENTITY: dict[CardKind, str] = {
     CardKind.VISIT: "visit",
     CardKind.PROPOSAL: "proposal",
     CardKind.ESCALATION: "reminder",
+    CardKind.APPROVAL_ESCALATION: "approval_step",
+    CardKind.LEAD_ESCALATION: "lead",
     CardKind.REQUOTE: "quote",
     CardKind.CUSTOMER_DUP: "customer",
     CardKind.LEAD: "lead",
@@ -67,6 +71,18 @@ def issue(
         .returning(CardTask.task_id)
     )
     return session.execute(stmt).scalar() is not None
+
+
+def settle(session: Session, *, task_id: str, now: datetime) -> bool:
+    """Mark a one-shot card handled; True for the first tap only (a conditional UPDATE: of two taps at once,
+    one wins)."""
+    claimed = session.execute(
+        update(CardTask)
+        .where(CardTask.task_id == task_id, CardTask.handled_at.is_(None))
+        .values(handled_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return affected(claimed) == 1
 
 
 def deny(

@@ -128,15 +128,15 @@ def test_sla_job_reminds_then_reassigns_once(bot: Bot) -> None:
     assert second not in (first, None)
     assert "已按规则改派" in bot.last_text(first)
     assert _lead_card(bot, second)["main_title"]["title"] == "新线索（改派给您）"
-    told = [t for t in bot.texts("sup_east") if "未接单" in t]
-    assert len(told) == 1
+    told = [c for c in bot.cards("sup_east") if c["main_title"]["title"] == "线索未按时接单"]
+    assert len(told) == 1 and "未接单" in told[0]["sub_title_text"]
     # The first assignee's old card no longer works for them.
     old_card = [c for c in bot.cards(first) if c["task_id"].startswith("lead")][0]
     bot.tap(first, old_card["task_id"], CardKey(ACCEPT).pack())
     assert "改派" in bot.last_text(first)
     # Still nobody takes it: re-assigned again (back to the first rep here), the supervisor is not told again.
     bot.run_job("leads", datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI))
-    assert len([t for t in bot.texts("sup_east") if "未接单" in t]) == 1
+    assert len([c for c in bot.cards("sup_east") if c["main_title"]["title"] == "线索未按时接单"]) == 1
     with bot.session() as s:
         assert s.get(Lead, lead.id).assignee_userid == first
 

@@ -38,7 +38,7 @@ def test_visit_with_location_and_photo(mbot: Bot, tmp_path: Path) -> None:
     assert values == {"客户": "华东精密", "位置": "上海市嘉定区叶城路", "照片": "1张"}
     assert card["sub_title_text"] == "谈了二期产线，下周送样"  # kept as typed
     [v] = visits(mbot)
-    assert card["task_id"] == f"visit-{v.id}"
+    assert card["task_id"].startswith(f"visit-{v.id}-")  # random after the id: unguessable
     assert [b["key"] for b in card["button_list"]] == [
         CardKey("visit.followup", a).pack() for a in ("1d", "3d", "1w")
     ]
@@ -47,7 +47,7 @@ def test_visit_with_location_and_photo(mbot: Bot, tmp_path: Path) -> None:
         photo = s.scalars(select(VisitPhoto)).one()
         assert photo.status == PhotoStatus.SAVED and Path(photo.path).read_bytes() == b"\xff\xd8jpegbytes"
         assert Path(photo.path) == tmp_path / "media" / "2026" / "11" / f"{v.id}-1.jpg"
-        task = s.get_one(CardTask, f"visit-{v.id}")
+        task = s.get_one(CardTask, card["task_id"])
         assert (task.kind, task.ref_id, task.recipient) == ("visit", v.id, "rep_e1")
         # the customer had no coordinates: the first located visit sets them
         c = s.scalars(select(Customer)).one()
