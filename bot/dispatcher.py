@@ -233,6 +233,7 @@ class Dispatcher:
                         sender=item.userid,
                         key_prefix=f"in:{item.id}",
                         now=now,
+                        tz=self.settings.tz,
                         config=self.config.pushes,
                     )
                     rows += replies_rows(replies, default_recipient=item.userid, key_prefix=f"in:{item.id}")

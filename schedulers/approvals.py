@@ -7,6 +7,7 @@ transaction as its outbox row, whose dedup key is natural, so replicas and rerun
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -53,7 +54,7 @@ def _reminder(session: Session, *, step: ApprovalStep, quote: Quote, n: int, now
     )
 
 
-def process(session: Session, *, config: BusinessConfig, step_id: int, now: datetime) -> int:
+def process(session: Session, *, config: BusinessConfig, step_id: int, now: datetime, tz: ZoneInfo) -> int:
     """Remind and/or escalate one step as of `now`, through the push budget; returns how many notices were
     pushed (sent, folded or held for 待办)."""
     cfg = config.approval
@@ -153,7 +154,7 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
                 now=now,
                 detail=f"to {target}, waited {waited:.1f} working hours",
             )
-    deliveries = pushes.push_all(session, events, now=now, config=config.pushes)
+    deliveries = pushes.push_all(session, events, now=now, tz=tz, config=config.pushes)
     return sum(len(d.sent) + len(d.folded) + len(d.held) for d in deliveries.values())
 
 
@@ -205,5 +206,5 @@ def run(env: JobEnv, now: datetime) -> str:
     sent = 0
     for step_id in ids:
         with env.session_factory() as session, session.begin():
-            sent += process(session, config=env.config, step_id=step_id, now=now)
+            sent += process(session, config=env.config, step_id=step_id, now=now, tz=env.settings.tz)
     return f"approvals: checked {len(ids)} waiting steps, {sent} notices"

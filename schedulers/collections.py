@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +36,7 @@ def push(
     key: str,
     line: str,
     now: datetime,
+    tz: ZoneInfo,
     config: BusinessConfig,
     urgent: bool = True,
 ) -> int:
@@ -51,6 +53,7 @@ def push(
         line=line,
         key=key,
         now=now,
+        tz=tz,
         config=config.pushes,
     )
     return delivery.messages
@@ -75,7 +78,9 @@ def candidates(session: Session, *, today: date) -> list[int]:
     return [i for i, due in sorted(owing, key=lambda r: (abs((r[1] - today).days), r[0]))]
 
 
-def process(session: Session, *, config: BusinessConfig, instalment_id: int, now: datetime) -> int:
+def process(
+    session: Session, *, config: BusinessConfig, instalment_id: int, now: datetime, tz: ZoneInfo
+) -> int:
     """The notices one instalment is owed as of `now`; returns how many messages were queued."""
     inst = session.get(Instalment, instalment_id)
     if inst is None or inst.due_on is None:
@@ -100,7 +105,7 @@ def process(session: Session, *, config: BusinessConfig, instalment_id: int, now
             due_sent_now = True
         elif step.rung == Rung.OVERDUE and due_sent_now:
             continue  # the due-day card went out in this same run: one message is enough today
-        sent += _notify(session, config=config, step=step, contract=contract, state=state, now=now)
+        sent += _notify(session, config=config, step=step, contract=contract, state=state, now=now, tz=tz)
     return sent
 
 
@@ -112,6 +117,7 @@ def _notify(
     contract: Contract,
     state: plans.InstalmentState,
     now: datetime,
+    tz: ZoneInfo,
 ) -> int:
     inst = state.instalment
     assert inst.due_on is not None
@@ -142,6 +148,7 @@ def _notify(
             reply=Text(text),
             key=key,
             now=now,
+            tz=tz,
             config=config,
             line=f"回款提醒：{what} {inst.due_on:%m-%d}到期",
             urgent=False,
@@ -158,6 +165,7 @@ def _notify(
                 reply=Text(text),
                 key=f"{key}:{userid}",
                 now=now,
+                tz=tz,
                 config=config,
                 line=f"待开票：{what} {inst.due_on:%m-%d}到期",
                 urgent=False,
@@ -182,6 +190,7 @@ def _notify(
                     reply=Card(cards.due_card(view, task_id=task_id)),
                     key=f"{key}:{userid}",
                     now=now,
+                    tz=tz,
                     config=config,
                     line=f"回款今日到期：{what}",
                 )
@@ -196,6 +205,7 @@ def _notify(
             reply=Text(text),
             key=key,
             now=now,
+            tz=tz,
             config=config,
             line=f"回款逾期{step.overdue_days}个工作日：{what}",
         )
@@ -221,6 +231,7 @@ def _notify(
                     reply=Text(text),
                     key=f"{key}:{userid}",
                     now=now,
+                    tz=tz,
                     config=config,
                     line=f"回款逾期{step.overdue_days}个工作日：{what}（{owner_name}）",
                 )
@@ -238,7 +249,9 @@ def run(env: JobEnv, now: datetime) -> str:
     for instalment_id in ids:
         try:
             with env.session_factory() as session, session.begin():
-                sent += process(session, config=env.config, instalment_id=instalment_id, now=now)
+                sent += process(
+                    session, config=env.config, instalment_id=instalment_id, now=now, tz=env.settings.tz
+                )
         except Exception:  # one broken row must not stop the others; its claims rolled back, so it retries
             log.exception("collections for instalment %s failed", instalment_id)
             failed += 1

@@ -92,6 +92,7 @@ def run(env: JobEnv, now: datetime) -> str:
                     line=f"{day} 日报",
                     key=f"digest:{day}:{userid}",
                     now=now,
+                    tz=tz,
                     config=env.config.pushes,
                 )
                 sent += 1
@@ -151,6 +152,7 @@ def _send_todos(env: JobEnv, *, now: datetime, day: str) -> int:
                 line="今日待办",
                 key=f"todo:{day}:{owner}",
                 now=now,
+                tz=tz,
                 config=env.config.pushes,
             )
             sent += 1

@@ -5,6 +5,7 @@ so they fold with the person's other pushes and what does not fit waits in their
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,7 @@ def push(
     line: str,
     followup: bool,
     now: datetime,
+    tz: ZoneInfo,
     config: BusinessConfig,
 ) -> int:
     """Push `reply` to `to` in the caller's transaction; `key` is the event's natural key (a rerun is a no-op),
@@ -38,6 +40,7 @@ def push(
         line=line,
         key=key,
         now=now,
+        tz=tz,
         config=config.pushes,
     )
     return 1 if delivery.sent or delivery.folded else 0

@@ -31,6 +31,7 @@ def tick(env: JobEnv, now: datetime) -> tuple[int, int]:
                     line=f"新线索：{lead.company}",
                     followup=True,
                     now=now,
+                    tz=env.settings.tz,
                     config=config,
                 )
                 if r.previous:
@@ -42,6 +43,7 @@ def tick(env: JobEnv, now: datetime) -> tuple[int, int]:
                         line=f"线索已改派：{lead.company}",
                         followup=False,
                         now=now,
+                        tz=env.settings.tz,
                         config=config,
                     )
             if r.tell_supervisor is not None:
@@ -67,6 +69,7 @@ def tick(env: JobEnv, now: datetime) -> tuple[int, int]:
                     line=f"线索超时未接单：{lead.company}",
                     followup=True,
                     now=now,
+                    tz=env.settings.tz,
                     config=config,
                 )
         reminded = lead_sla.due_reminders(session, config=config, now=now)
@@ -81,6 +84,7 @@ def tick(env: JobEnv, now: datetime) -> tuple[int, int]:
                 line=f"线索待接单：{lead.company}",
                 followup=True,
                 now=now,
+                tz=env.settings.tz,
                 config=config,
             )
     return len(reminded), len(moved)

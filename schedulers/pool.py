@@ -38,6 +38,7 @@ def tick(env: JobEnv, now: datetime) -> tuple[int, int]:
                     line=f"{len(dues)} 个客户已回收到公海",
                     followup=False,
                     now=now,
+                    tz=env.settings.tz,
                     config=config,
                 )
         warned = pool.countdown(pool.scan(session, config=config, now=now), config=config, now=now)
@@ -61,6 +62,7 @@ def tick(env: JobEnv, now: datetime) -> tuple[int, int]:
                 line=f"{len(dues)} 个客户即将回收到公海",
                 followup=True,
                 now=now,
+                tz=env.settings.tz,
                 config=config,
             )
     return sum(len(d) for d in released.values()), cards

@@ -156,7 +156,9 @@ def tick(env: JobEnv, now: datetime, *, batch: int = BATCH) -> tuple[int, int, i
         with env.session_factory() as session, session.begin():
             claimed = reminder_tick.claim_due(session, now=now, limit=batch)
             events = [card_event(session, r, now=now, tz=tz, last_tick=last_tick) for r in claimed]
-            pushes.push_all(session, events, now=now, config=budget)  # the claim is what makes this once
+            pushes.push_all(
+                session, events, now=now, tz=tz, config=budget
+            )  # the claim is what makes this once
             sent += len(claimed)
             late += sum(1 for r in claimed if r.notified_late)
         if len(claimed) < batch:
@@ -169,6 +171,7 @@ def tick(env: JobEnv, now: datetime, *, batch: int = BATCH) -> tuple[int, int, i
                 session,
                 escalation_events(session, claimed, now=now, tz=tz, hours=hours),
                 now=now,
+                tz=tz,
                 config=budget,
             )
             escalated += len(claimed)

@@ -25,5 +25,5 @@ def run(env: JobEnv, now: datetime) -> str:
             )
             for n in nudges
         ]
-        pushes.push_all(session, events, now=now, config=env.config.pushes)
+        pushes.push_all(session, events, now=now, tz=env.settings.tz, config=env.config.pushes)
     return f"{len(nudges)} target nudges"

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import IntEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -32,7 +33,6 @@ from chat.replies import Card, Markdown, Reply, Text, UpdateCard
 from models import Push, PushStatus
 from models.db import insert_for
 from services.config import PushesConfig
-from services.parsing import SHANGHAI
 
 APPROVAL_TASK = re.compile(r"^q\d+s\d+")  # cards.approval.task_id_for: the approval card and its copies
 
@@ -74,8 +74,9 @@ class Delivery:
         return 1 if self.sent or self.folded else 0
 
 
-def local_day(now: datetime) -> date:
-    return now.astimezone(SHANGHAI).date()
+def local_day(now: datetime, tz: ZoneInfo) -> date:
+    """The recipient's day the budget counts in: local in the configured zone."""
+    return now.astimezone(tz).date()
 
 
 def push(
@@ -88,16 +89,23 @@ def push(
     line: str,
     key: str,
     now: datetime,
+    tz: ZoneInfo,
     config: PushesConfig,
     replies: bool = False,
 ) -> Delivery:
     """Push one event to one person (see `push_all`)."""
     event = Event(to=to, kind=kind, priority=priority, reply=reply, line=line, key=key)
-    return push_all(session, [event], now=now, config=config, replies=replies).get(to, Delivery())
+    return push_all(session, [event], now=now, tz=tz, config=config, replies=replies).get(to, Delivery())
 
 
 def push_all(
-    session: Session, events: Iterable[Event], *, now: datetime, config: PushesConfig, replies: bool = False
+    session: Session,
+    events: Iterable[Event],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    config: PushesConfig,
+    replies: bool = False,
 ) -> dict[str, Delivery]:
     """Push events, grouped by recipient: one message per recipient (the event's own when alone, else one
     folded message listing them by priority), if the day's budget has a slot the group's most urgent
@@ -110,7 +118,7 @@ def push_all(
         if replies:
             out[person] = _reply(session, group, now=now)
         else:
-            out[person] = _push_person(session, person, group, now=now, config=config)
+            out[person] = _push_person(session, person, group, now=now, tz=tz, config=config)
     return out
 
 
@@ -149,6 +157,7 @@ def push_to_others(
     sender: str,
     key_prefix: str,
     now: datetime,
+    tz: ZoneInfo,
     config: PushesConfig,
 ) -> list[Reply]:
     """What a handler returned: messages to other people become pushes (budget, folding); what one handled
@@ -177,7 +186,7 @@ def push_to_others(
                 key=parts[0].key,
             )
         )
-    push_all(session, events, now=now, config=config)
+    push_all(session, events, now=now, tz=tz, config=config)
     return answers
 
 
@@ -222,13 +231,13 @@ def _insert(
     return inserted is not None
 
 
-def used_today(session: Session, *, userid: str, now: datetime) -> int:
+def used_today(session: Session, *, userid: str, now: datetime, tz: ZoneInfo) -> int:
     """How many counted messages `userid` got today."""
     return (
         session.scalar(
             select(func.count())
             .select_from(Push)
-            .where(Push.recipient == userid, Push.day == local_day(now), Push.slot.is_not(None))
+            .where(Push.recipient == userid, Push.day == local_day(now, tz), Push.slot.is_not(None))
         )
         or 0
     )
@@ -248,7 +257,7 @@ def _take_slot(
 
 
 def _push_person(
-    session: Session, person: str, group: list[Event], *, now: datetime, config: PushesConfig
+    session: Session, person: str, group: list[Event], *, now: datetime, tz: ZoneInfo, config: PushesConfig
 ) -> Delivery:
     delivery = Delivery()
     known = _known(session, [e.key for e in group])
@@ -261,7 +270,7 @@ def _push_person(
     if not fresh:
         return delivery
     fresh.sort(key=lambda e: e.priority)
-    day = local_day(now)
+    day = local_day(now, tz)
     lead = fresh[0]
     alone = len(fresh) == 1
     got = _take_slot(
@@ -276,7 +285,7 @@ def _push_person(
         delivery.duplicates += 1
         fresh = fresh[1:]
         return (
-            _merge(delivery, _push_person(session, person, fresh, now=now, config=config))
+            _merge(delivery, _push_person(session, person, fresh, now=now, tz=tz, config=config))
             if fresh
             else delivery
         )

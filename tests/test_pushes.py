@@ -51,9 +51,13 @@ def test_budget_caps_each_priority_and_holds_the_rest(bot: Bot) -> None:
     outcomes: list[str] = []
     with bot.session() as s, s.begin():
         for n, priority in enumerate([3, 3, 3, 3, 2, 2, 1, 1], 1):
-            d = pushes.push_all(s, [event(n, pushes.Priority(priority))], now=now, config=cfg)["rep_e1"]
+            d = pushes.push_all(s, [event(n, pushes.Priority(priority))], now=now, tz=SHANGHAI, config=cfg)[
+                "rep_e1"
+            ]
             outcomes.append("sent" if d.sent else "held")
-        again = pushes.push_all(s, [event(1, pushes.Priority.PROGRESS)], now=now, config=cfg)["rep_e1"]
+        again = pushes.push_all(s, [event(1, pushes.Priority.PROGRESS)], now=now, tz=SHANGHAI, config=cfg)[
+            "rep_e1"
+        ]
     assert outcomes == ["sent", "sent", "sent", "held", "sent", "held", "sent", "held"]
     assert again.duplicates == 1 and not again.sent  # the same event twice is one event
     assert counted(bot, "rep_e1") == 5
@@ -74,7 +78,7 @@ def test_budget_caps_each_priority_and_holds_the_rest(bot: Bot) -> None:
     assert "消息4" not in bot.last_text("rep_e1")
     with bot.session() as s, s.begin():
         assert pushes.push_all(
-            s, [event(9, pushes.Priority.PROGRESS)], now=sh(2026, 12, 1, 9, 0), config=cfg
+            s, [event(9, pushes.Priority.PROGRESS)], now=sh(2026, 12, 1, 9, 0), tz=SHANGHAI, config=cfg
         )["rep_e1"].sent
 
 
@@ -90,6 +94,7 @@ def test_several_events_for_one_person_in_one_run_are_one_message(bot: Bot) -> N
                 event(4, pushes.Priority.PROGRESS, to="rep_e2"),
             ],
             now=sh(2026, 11, 30, 9, 0),
+            tz=SHANGHAI,
             config=PushesConfig(),
         )
     assert len(deliveries["rep_e1"].folded) == 3 and deliveries["rep_e2"].sent
@@ -105,7 +110,11 @@ def test_the_budget_is_configurable(bot: Bot) -> None:
     cfg = PushesConfig(per_person_per_day=2, reserve_for_approvals=1, reserve_for_followups=0)
     with bot.session() as s, s.begin():
         sent = [
-            bool(pushes.push_all(s, [event(n, p)], now=sh(2026, 11, 30, 9, 0), config=cfg)["rep_e1"].sent)
+            bool(
+                pushes.push_all(s, [event(n, p)], now=sh(2026, 11, 30, 9, 0), tz=SHANGHAI, config=cfg)[
+                    "rep_e1"
+                ].sent
+            )
             for n, p in enumerate(
                 [pushes.Priority.PROGRESS, pushes.Priority.PROGRESS, pushes.Priority.APPROVAL], 1
             )
@@ -198,7 +207,11 @@ def test_pg_replicas_racing_for_the_last_slots_never_exceed_the_budget(pg_db: tu
                 with factory() as s, s.begin():
                     # the same 10 events are pushed by several replicas: each must still count once
                     pushes.push_all(
-                        s, [event((r * 5 + n) % 10, pushes.Priority.APPROVAL)], now=now, config=PushesConfig()
+                        s,
+                        [event((r * 5 + n) % 10, pushes.Priority.APPROVAL)],
+                        now=now,
+                        tz=SHANGHAI,
+                        config=PushesConfig(),
                     )
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)

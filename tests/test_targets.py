@@ -11,6 +11,7 @@ from sqlalchemy import select
 from models import Contract, Customer, Payment, Target
 from models.targets import Level, Metric
 from services import targets as svc
+from services.parsing import SHANGHAI
 from tests.harness import Bot
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -358,6 +359,7 @@ def test_a_nudge_that_does_not_fit_the_days_budget_waits_in_todo(bot: Bot) -> No
                 line=f"消息{i}",
                 key=f"test:{i}",
                 now=bot.clock(),
+                tz=SHANGHAI,
                 config=bot.state.config.pushes,
             )
     bot.deliver()

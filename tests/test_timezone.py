@@ -4,7 +4,7 @@ digest's days are wall time there, end to end through the bot; the default stays
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 
 from bot.cli import main
 from chat.settings import Settings
-from models import Reminder
+from models import Push, Reminder
 from tests import digest_factory as f
 from tests.harness import Bot, FrozenClock, make_bot, seed_org
 
@@ -58,9 +58,13 @@ def test_a_followup_is_set_and_shown_in_the_configured_zone(berlin_bot: Bot) -> 
     assert r.due_at == datetime(2026, 11, 27, 15, 0, tzinfo=BERLIN)  # Friday 15:00 in Berlin (14:00 UTC)
     assert "11月27日(周五) 15:00" in reply
 
-    bot.run_job("reminders", datetime(2026, 11, 27, 14, 0, tzinfo=UTC))
+    # The tick an hour late: 18:00 on Friday in Berlin, already Saturday 01:00 in Shanghai.
+    bot.run_job("reminders", datetime(2026, 11, 27, 17, 0, tzinfo=UTC))
     card = str(bot.cards("rep_e1")[-1])
-    assert "送样品" in card and "15:00" in card and "23:00" not in card  # not Shanghai's clock
+    assert "送样品" in card and "15:00" in card and "22:00" not in card  # not Shanghai's clock
+    with bot.session() as s:
+        # The push budget counts the recipient's day in the configured zone too.
+        assert s.scalars(select(Push.day).where(Push.recipient == "rep_e1")).all() == [date(2026, 11, 27)]
 
 
 def test_the_default_zone_stays_asia_shanghai(default_bot: Bot) -> None:
