@@ -22,7 +22,7 @@ process is sampled from /proc. Every figure is printed against its target; the e
 from __future__ import annotations
 
 import argparse
-import asyncio
+import bisect
 import json
 import os
 import subprocess
@@ -31,6 +31,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -166,56 +167,47 @@ def build_callbacks(count: int, reps: int, offset: int) -> list[tuple[str, str, 
     return items
 
 
-async def post_all(
+def run_load(
     url: str,
     items: list[tuple[str, str, bytes]],
-    sent: list[tuple[float, str, int]],
+    work: Path,
     *,
     rate: float | None,
-    connections: int = 16,
-) -> None:
-    """Open loop at `rate` per second (each callback at its scheduled time), or as fast as `connections` go;
-    appends (posted at, userid, status) to `sent` as answers come."""
-    import httpx
-
-    limits = httpx.Limits(max_connections=connections * 4 if rate else connections)
-    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
-
-        async def one(userid: str, query: str, body: bytes) -> None:
-            at = time.time()
-            try:
-                status = (await client.post(f"{url}/wecom/callback?{query}", content=body)).status_code
-            except httpx.HTTPError:
-                status = 0
-            sent.append((at, userid, status))
-
-        if rate:
-            start = time.monotonic()
-            tasks = []
-            for i, item in enumerate(items):
-                delay = start + i / rate - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(one(*item)))
-            await asyncio.gather(*tasks)
-        else:
-            queue = list(reversed(items))
-
-            async def lane() -> None:
-                while queue:
-                    await one(*queue.pop())
-
-            await asyncio.gather(*(lane() for _ in range(connections)))
+    connections: int,
+    on_ready: Any,
+) -> list[tuple[float, float, str, int]]:
+    """Post `items` from bench/e2e_load.py, a process of its own (raw sockets, pre-built requests); calls
+    `on_ready()` once its connections are open, just before the load starts. Returns (scheduled or posted at,
+    answered at, userid, status) per callback."""
+    path, out = work / "items.jsonl", work / "load-out.json"
+    with path.open("w", encoding="utf-8") as handle:
+        for userid, query, body in items:
+            target = f"/wecom/callback?{query}"
+            handle.write(json.dumps({"userid": userid, "target": target, "body": body.decode()}) + "\n")
+    host, port = url.removeprefix("http://").split(":")
+    cmd = [sys.executable, str(ROOT / "bench/e2e_load.py"), host, port, str(path), str(out)]
+    cmd += ["--connections", str(connections)] + (["--rate", str(rate)] if rate else [])
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stdin is not None and proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":
+        proc.kill()
+        raise RuntimeError("the load generator did not start")
+    on_ready()
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    proc.wait(timeout=900)
+    return [(float(a), float(b), str(u), int(s)) for a, b, u, s in json.loads(out.read_text())]
 
 
 def deliveries(fake: FakeWeCom) -> list[tuple[float, str]]:
     return [(call.at, str((call.json or {}).get("touser", ""))) for call in fake.calls_to("message/send")]
 
 
-def latencies(sent: list[tuple[float, str, int]], delivered: list[tuple[float, str]]) -> list[float]:
-    """One user's k-th delivery answers their k-th callback (the worker keeps each user's order)."""
+def latencies(sent: list[tuple[float, float, str, int]], delivered: list[tuple[float, str]]) -> list[float]:
+    """One user's k-th delivery answers their k-th callback (the worker keeps each user's order); measured
+    from the callback's scheduled time (rate phase) or the moment it was posted (saturation)."""
     by_user_sent: dict[str, list[float]] = {}
-    for at, userid, status in sorted(sent):
+    for at, _, userid, status in sorted(sent):
         if status == 200:
             by_user_sent.setdefault(userid, []).append(at)
     by_user_got: dict[str, list[float]] = {}
@@ -225,6 +217,20 @@ def latencies(sent: list[tuple[float, str, int]], delivered: list[tuple[float, s
     for userid, times in by_user_sent.items():
         for t_sent, t_got in zip(times, by_user_got.get(userid, []), strict=False):
             out.append(t_got - t_sent)
+    return out
+
+
+def backlog(
+    sent: list[tuple[float, float, str, int]], delivered: list[tuple[float, str]], *, start: float, end: float
+) -> list[int]:
+    """Acknowledged but not yet delivered, once a second from the first callback to the last answer."""
+    acked = sorted(answered for _, answered, _, status in sent if status == 200)
+    got = sorted(at for at, _ in delivered)
+    out = []
+    t = start + 1.0
+    while t <= end + 1.0:
+        out.append(bisect.bisect_right(acked, t) - bisect.bisect_right(got, t))
+        t += 1.0
     return out
 
 
@@ -263,36 +269,28 @@ def run_bot_phase(
             sampler.start()
         items = build_callbacks(count, args.reps, offset=hash(name) % 1000 * 10_000)
         time.sleep(1.5)  # start-up's own statistics reach pg_stat_database before the snapshot
-        since = args.counters.reset()
-        started = time.time()
-        sent: list[tuple[float, str, int]] = []
+        marks: dict[str, Any] = {}
 
-        async def drive() -> None:
-            done = asyncio.Event()
+        def load_starts() -> None:
+            marks["since"] = args.counters.reset()
 
-            async def sample_backlog() -> None:
-                while not done.is_set():
-                    phase.backlog.append(len(sent) - len(fake.calls_to("message/send")))
-                    await asyncio.sleep(1.0)
-
-            sampler_task = asyncio.create_task(sample_backlog())
-            await post_all(web.url, items, sent, rate=rate)
-            done.set()
-            await sampler_task
-
-        asyncio.run(drive())
-        acked_at = time.time()
-        phase.acked = sum(1 for _, _, status in sent if status == 200)
+        sent = run_load(web.url, items, work, rate=rate, connections=args.connections, on_ready=load_starts)
+        since = marks["since"]
+        started = min(at for at, _, _, _ in sent)
+        acked_at = max(answered for _, answered, _, _ in sent)
+        phase.acked = sum(1 for *_, status in sent if status == 200)
         phase.ack_s = acked_at - started
         wait_for(
             lambda: len(fake.calls_to("message/send")) >= phase.acked,
             timeout=600,
             what=f"{name}: every reply delivered",
         )
-        done_at = max(at for at, _ in deliveries(fake))
+        got = deliveries(fake)
+        done_at = max(at for at, _ in got)
         phase.handled_s = done_at - started
         phase.drain_s = max(0.0, done_at - acked_at)
-        phase.latencies = latencies(sent, deliveries(fake))
+        phase.latencies = latencies(sent, got)
+        phase.backlog = backlog(sent, got, start=started, end=acked_at)
         for (
             proc
         ) in pool:  # SIGTERM: the workers write their last 'sent' marks, the backends exit and flush stats
@@ -382,6 +380,7 @@ def main() -> int:
     parser.add_argument("--rate-workers", type=int, default=2)
     parser.add_argument("--burst", type=int, default=1500)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--connections", type=int, default=16, help="saturation: concurrent senders")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", ""))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     args = parser.parse_args()
