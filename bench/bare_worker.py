@@ -3,7 +3,7 @@
 Per message: store the inbound row, find the customer, insert the visit and the outbox row, commit, then
 deliver with one HTTP call to the stand-in WeCom API. No framework, no queue, no claims, no savepoints.
 
-    python bench/bare_worker.py DSN API_BASE CORP_ID SECRET AGENT_ID JOBS.json   # prints "start end" (epoch seconds)
+    python bench/bare_worker.py DSN API_BASE CORP_ID SECRET AGENT_ID JOBS.json   # prints "start end cpu" (epoch s, CPU s)
 
 It connects first, prints "ready", waits for one line on stdin (the go signal), then works through its
 share of the messages (a JSON list of [userid, summary, msg_id]).
@@ -31,6 +31,7 @@ def main() -> int:
     print("ready", flush=True)
     sys.stdin.readline()
     started = time.time()
+    cpu_start = time.process_time()
     for userid, summary, msg_id in jobs:
         now = datetime.now(UTC).replace(tzinfo=None)
         with conn.cursor() as cur:
@@ -64,7 +65,7 @@ def main() -> int:
             )
         conn.commit()
         client.post("message/send", params={"access_token": token}, json=message)
-    print(f"{started} {time.time()}", flush=True)
+    print(f"{started} {time.time()} {time.process_time() - cpu_start}", flush=True)
     conn.close()
     return 0
 

@@ -72,6 +72,8 @@ class Phase:
     backlog: list[int] = field(default_factory=list)
     drain_s: float = 0.0
     rss_mb: dict[str, float] = field(default_factory=dict)
+    sources: dict[str, tuple[int, int]] = field(default_factory=dict)
+    cpu_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def handled_per_s(self) -> float:
@@ -151,6 +153,82 @@ class Counters:
         total = int(xacts[0]) if xacts else 0
         return total - since[0] - 2, statements  # -2: this read
 
+    def sources(self) -> dict[str, tuple[int, int]]:
+        """(calls, rows) of the statements that open the bot's transactions: the acknowledging INSERT,
+        the inbound claim and the outbox poll's claim (a claim that finds nothing is still a transaction)."""
+        if not self.statements:
+            return {}
+        patterns = {
+            "ack INSERTs": "^WITH ins AS \\(INSERT INTO inbound_events",
+            "inbound claims": "^WITH heads AS MATERIALIZED",
+            "outbox polls": "^WITH due AS MATERIALIZED",
+        }
+        out = {}
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            for label, pattern in patterns.items():
+                row = conn.execute(
+                    "SELECT coalesce(sum(calls), 0), coalesce(sum(rows), 0) FROM pg_stat_statements s "
+                    "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database() AND query ~ %s",
+                    (pattern,),
+                ).fetchone()
+                out[label] = (int(row[0]), int(row[1])) if row else (0, 0)
+            if os.environ.get("BENCH_DEBUG"):
+                for calls, rows, query in conn.execute(
+                    "SELECT calls, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) FROM pg_stat_statements s "
+                    "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database() ORDER BY calls DESC LIMIT 25"
+                ):
+                    print(f"    {calls:6d} {rows:7d} {query}")
+        return out
+
+
+# --- CPU per message ------------------------------------------------------------------------------
+
+
+def cpu_s(pid: int, *, children: bool = True) -> float:
+    """CPU seconds of `pid` (user + system), with its reaped children's when `children`."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = fields[11:15] if children else fields[11:13]
+    return sum(int(x) for x in ticks) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_s(postmaster: int | None) -> float:
+    """The cluster's CPU: the postmaster with the backends it reaped, plus every live backend."""
+    if postmaster is None:
+        return 0.0
+    total = cpu_s(postmaster)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            total += cpu_s(int(stat.parent.name))
+    return total
+
+
+class CpuMeter:
+    """CPU seconds spent by each group of processes between `start()` and `stop()`."""
+
+    def __init__(self, groups: dict[str, Any]) -> None:
+        self.groups = groups  # label -> callable returning the group's CPU seconds so far
+        self.since: dict[str, float] = {}
+        self.spent: dict[str, float] = {}
+
+    def start(self) -> None:
+        self.since = {label: read() for label, read in self.groups.items()}
+
+    def stop(self) -> dict[str, float]:
+        self.spent = {label: read() - self.since[label] for label, read in self.groups.items()}
+        return self.spent
+
+
+def bench_cpu_s() -> float:
+    times = os.times()
+    return times.user + times.system  # this process: the stand-in WeCom API (and the samplers)
+
 
 # --- load -------------------------------------------------------------------------------------------
 
@@ -175,10 +253,10 @@ def run_load(
     rate: float | None,
     connections: int,
     on_ready: Any,
-) -> list[tuple[float, float, str, int]]:
+) -> tuple[list[tuple[float, float, str, int]], float]:
     """Post `items` from bench/e2e_load.py, a process of its own (raw sockets, pre-built requests); calls
     `on_ready()` once its connections are open, just before the load starts. Returns (scheduled or posted at,
-    answered at, userid, status) per callback."""
+    answered at, userid, status) per callback, and the generator's own CPU seconds."""
     path, out = work / "items.jsonl", work / "load-out.json"
     with path.open("w", encoding="utf-8") as handle:
         for userid, query, body in items:
@@ -196,7 +274,8 @@ def run_load(
     proc.stdin.write("go\n")
     proc.stdin.flush()
     proc.wait(timeout=900)
-    return [(float(a), float(b), str(u), int(s)) for a, b, u, s in json.loads(out.read_text())]
+    answer = json.loads(out.read_text())
+    return [(float(a), float(b), str(u), int(s)) for a, b, u, s in answer["results"]], float(answer["cpu_s"])
 
 
 def deliveries(fake: FakeWeCom) -> list[tuple[float, str]]:
@@ -270,11 +349,22 @@ def run_bot_phase(
         items = build_callbacks(count, args.reps, offset=hash(name) % 1000 * 10_000)
         time.sleep(1.5)  # start-up's own statistics reach pg_stat_database before the snapshot
         marks: dict[str, Any] = {}
+        meter = CpuMeter(
+            {
+                "serve": lambda: cpu_s(web.proc.pid),  # type: ignore[union-attr]
+                "workers": lambda: sum(cpu_s(p.proc.pid) for p in pool),  # type: ignore[union-attr]
+                "postgres": lambda: postgres_cpu_s(args.postmaster),
+                "wecom stub": bench_cpu_s,
+            }
+        )
 
         def load_starts() -> None:
             marks["since"] = args.counters.reset()
+            meter.start()
 
-        sent = run_load(web.url, items, work, rate=rate, connections=args.connections, on_ready=load_starts)
+        sent, marks["load_cpu"] = run_load(
+            web.url, items, work, rate=rate, connections=args.connections, on_ready=load_starts
+        )
         since = marks["since"]
         started = min(at for at, _, _, _ in sent)
         acked_at = max(answered for _, answered, _, _ in sent)
@@ -291,6 +381,7 @@ def run_bot_phase(
         phase.drain_s = max(0.0, done_at - acked_at)
         phase.latencies = latencies(sent, got)
         phase.backlog = backlog(sent, got, start=started, end=acked_at)
+        phase.cpu_s = meter.stop() | {"load generator": marks.get("load_cpu", 0.0)}
         for (
             proc
         ) in pool:  # SIGTERM: the workers write their last 'sent' marks, the backends exit and flush stats
@@ -299,6 +390,7 @@ def run_bot_phase(
         phase.rss_mb = {label: s.stop() for label, s in samplers.items()}
         time.sleep(1.0)
         xacts, statements = args.counters.read(since)
+        phase.sources = args.counters.sources()
         phase.transactions = xacts / max(phase.acked, 1)
         phase.statements = None if statements is None else statements / max(phase.acked, 1)
     return phase
@@ -339,15 +431,24 @@ def run_baseline(args: argparse.Namespace, work: Path, *, processes: int, count:
         for proc in procs:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         since = args.counters.reset()
+        pg_before = postgres_cpu_s(args.postmaster)
+        stub_before = bench_cpu_s()
         for proc in procs:
             assert proc.stdin is not None
             proc.stdin.write("go\n")
             proc.stdin.flush()
         spans = []
+        bare_cpu = 0.0
         for proc in procs:
             out, _ = proc.communicate(timeout=600)
-            start, end = (float(x) for x in out.split())
+            start, end, cpu = (float(x) for x in out.split())
             spans.append((start, end))
+            bare_cpu += cpu
+        phase.cpu_s = {
+            "bare": bare_cpu,
+            "postgres": postgres_cpu_s(args.postmaster) - pg_before,
+            "wecom stub": bench_cpu_s() - stub_before,
+        }
         phase.handled_s = max(e for _, e in spans) - min(s for s, _ in spans)
         phase.acked = count
         time.sleep(1.0)
@@ -368,8 +469,26 @@ def line(phase: Phase) -> str:
     acked = f"acked/s={phase.acked / phase.ack_s:.0f} " if phase.ack_s else ""
     return (
         f"{phase.name:28s} n={phase.acked:5d} {acked}handled+delivered/s={phase.handled_per_s:6.1f} {lat} "
-        f"txn/msg={phase.transactions:.2f} stmt/msg={stm} {rss}"
+        f"txn/msg={phase.transactions:.2f} stmt/msg={stm} {rss}\n{'':28s} {cpu_line(phase)}"
+        + (f"\n{'':28s} {sources_line(phase)}" if phase.sources else "")
     )
+
+
+def sources_line(phase: Phase) -> str:
+    n = max(phase.acked, 1)
+    parts = [
+        f"{label} {calls / n:.2f}/msg ({rows / calls if calls else 0:.1f} rows each)"
+        for label, (calls, rows) in phase.sources.items()
+    ]
+    return "transactions opened by: " + ", ".join(parts)
+
+
+def cpu_line(phase: Phase) -> str:
+    """Where the machine's CPU went, per message: with 2 cores, 2000 / total ms is the rate ceiling."""
+    n = max(phase.acked, 1)
+    parts = [f"{label} {seconds * 1000 / n:.1f}" for label, seconds in phase.cpu_s.items()]
+    total = sum(phase.cpu_s.values()) * 1000 / n
+    return f"CPU ms/msg: {' + '.join(parts)} = {total:.1f} (2 cores: ceiling ≈ {2000 / total if total else 0:.0f}/s)"
 
 
 def main() -> int:
@@ -390,6 +509,7 @@ def main() -> int:
 
     redis.Redis.from_url(args.redis_url).flushdb()
     private = None
+    args.postmaster = None
     if not args.database_url:
         import private_pg
 
@@ -400,6 +520,7 @@ def main() -> int:
             return 2
         private = private_pg.PrivatePostgres(free_port()).start()
         args.database_url = private.url
+        args.postmaster = private.postmaster_pid()
     results: list[tuple[str, bool]] = []
     try:
         prepare_database(args.database_url, args.reps)

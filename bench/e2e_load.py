@@ -12,8 +12,8 @@ callbacks). It opens its connections, prints "ready", waits for a line on stdin,
   shows as latency instead of hiding it (no coordinated omission);
 - otherwise as fast as `--connections` lanes go, each posting its next item when the last was answered.
 
-OUT.json: [[scheduled or posted at (epoch s), answered at, userid, status], ...] (status 0: connection
-error).
+OUT.json: {"results": [[scheduled or posted at (epoch s), answered at, userid, status], ...] (status 0: a
+connection error), "cpu_s": this process's CPU seconds}.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def main() -> int:
     args = parser.parse_args()
     results = asyncio.run(run(args))
     with open(args.out, "w", encoding="utf-8") as handle:
-        json.dump(results, handle)
+        json.dump({"results": results, "cpu_s": time.process_time()}, handle)
     return 0
 
 

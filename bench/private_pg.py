@@ -59,6 +59,9 @@ class PrivatePostgres:
         )
         return self
 
+    def postmaster_pid(self) -> int:
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def remove(self) -> None:
         subprocess.run(
             ["su", "postgres", "-s", "/bin/sh", "-c", f"{self.bin}/pg_ctl -D {self.data} -m immediate stop"],
