@@ -18,13 +18,14 @@ from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.inbox import claim_batch, peek_heads
+from bot.inbox import Claimed, claim_batch, peek_heads
 from bot.outbox import Deliverer, DeliveryStats
 from bot.outbox_batch import OutRow, PendingMarks, insert_rows, replies_rows
 from bot.preunderstand import understand_early
 from bot.wakeup import INBOUND_CHANNEL
+from chat import preloaded
 from chat.dialogs import SqlDialogStore
-from chat.handle import NeedsIsolation, count_writes, handle
+from chat.handle import NeedsIsolation, count_writes, handle, split_command
 from chat.inbound import Inbound, from_payload, to_payload
 from chat.replies import Reply
 from chat.router import RouteTable
@@ -213,6 +214,7 @@ class Dispatcher:
             claimed = claim_batch(session, limit=limit, now=now)
             if claimed:
                 users, dialogs = self._load_senders(session, {c.userid for c in claimed})
+                self._preload(session, claimed, users)
                 rows: list[dict[str, Any]] = []
                 for item in claimed:
                     own: list[Callable[[], None]] = []
@@ -240,6 +242,7 @@ class Dispatcher:
                 outbox = insert_rows(session, rows, now=now, claim=deliverer is not None)
                 if deliverer is not None:
                     outbox = deliverer.rate_limit(session, outbox, now=now, stats=stats or DeliveryStats())
+            preloaded.clear(session)
         if marks:
             marks.committed()
         for callback in after_commit:
@@ -275,6 +278,18 @@ class Dispatcher:
             sender=sender,
             isolated=isolated,
         )
+
+    def _preload(self, session: Session, claimed: list[Claimed], users: dict[str, User]) -> None:
+        """The routers' batch preloaders (chat/preloaded.py) for the commands this batch starts with."""
+        words = self.routes.command_words()
+        senders: list[tuple[str | None, User]] = []
+        for item in claimed:
+            user = users.get(item.userid)
+            if user is not None and item.payload.get("kind") == "text":
+                senders.append((split_command(item.payload.get("content") or "", words)[0], user))
+        if senders:
+            earliest = min(item.received_at for item in claimed)
+            self.routes.preload(session, senders, now=earliest, config=self.config)
 
     def _load_senders(self, session: Session, userids: set[str]) -> tuple[dict[str, User], SqlDialogStore]:
         """The batch's senders (active users) and their dialogs, with one query for the whole batch.

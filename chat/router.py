@@ -46,6 +46,9 @@ class Redispatch:
 
 HandlerResult = Reply | list[Reply] | Redispatch | None
 Handler = Callable[[Inbound, "Ctx"], HandlerResult]
+# A batch preloader (chat/preloaded.py): called as fn(session, users=[...], now=..., config=...) with the
+# senders of a worker's batch whose message starts with one of its commands.
+Preload = Callable[..., None]
 
 
 @dataclass
@@ -135,6 +138,16 @@ class Router:
     def __init__(self, name: str) -> None:
         self.name = name
         self.routes: list[Route] = []
+        self.preloads: list[tuple[frozenset[str], Preload]] = []
+
+    def preload(self, *commands: str) -> Callable[[Preload], Preload]:
+        """Register a batch preloader for messages starting with one of `commands` (chat/preloaded.py)."""
+
+        def register(fn: Preload) -> Preload:
+            self.preloads.append((frozenset(commands), fn))
+            return fn
+
+        return register
 
     def command(
         self,
@@ -213,6 +226,21 @@ class RouteTable:
         if self._words is None:
             self._words = [r.key for router in self.routers for r in router.routes if r.kind == "command"]
         return self._words
+
+    def preload(
+        self,
+        session: Session,
+        senders: list[tuple[str | None, User]],
+        *,
+        now: datetime,
+        config: BusinessConfig,
+    ) -> None:
+        """Run every preloader once for the senders (command word, user) of a batch whose command it serves."""
+        for router in self.routers:
+            for commands, fn in router.preloads:
+                users = [user for command, user in senders if command in commands]
+                if users:
+                    fn(session, users=users, now=now, config=config)
 
     def match(
         self, msg: Inbound, *, command: str | None, dialog_state: str | None, card_action: str | None

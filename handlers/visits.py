@@ -19,6 +19,9 @@ from services.lookup import resolve_customer
 from services.parsing import split_args
 
 router = Router("visits")
+# A worker's batch of 拜访: the senders' pending media, recent visits and leads awaiting a first visit are
+# read once for the whole batch (chat/preloaded.py).
+router.preload("拜访")(visit_service.preload)
 
 
 class VisitAsk(StrEnum):

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from chat import preloaded
 from chat.errors import DomainError, NotFound
 from models import POOL_OWNER, Customer, Lead, LeadStatus, Opportunity, User
 from services import audit, lead_assign, stages
@@ -411,10 +412,44 @@ def decide_transfer(
     return target
 
 
+AWAITING_VISIT = "leads.awaiting_first_visit"
+
+
+def preload_awaiting_visit(session: Session, *, owners: list[str]) -> None:
+    """For a worker's batch of visits (chat/preloaded.py): per owner, their customers whose accepted lead
+    waits for its first visit, with one query for all owners (`on_visit` then skips its own query)."""
+    found: dict[str, set[int]] = {owner: set() for owner in owners}
+    rows = session.execute(
+        select(Customer.owner_userid, Lead.customer_id)
+        .join(Customer, Customer.id == Lead.customer_id)
+        .where(
+            Customer.owner_userid.in_(sorted(owners)),
+            Lead.status == LeadStatus.ACCEPTED,
+            Lead.first_contact_at.is_(None),
+        )
+    )
+    for owner, customer_id in rows:
+        if customer_id is not None:
+            found.setdefault(owner, set()).add(customer_id)
+    preloaded.put(session, AWAITING_VISIT, found)
+
+
 def on_visit(
-    session: Session, *, config: BusinessConfig, customer_id: int, actor: str, now: datetime
+    session: Session,
+    *,
+    config: BusinessConfig,
+    customer_id: int,
+    actor: str,
+    now: datetime,
+    owner: str | None = None,
 ) -> None:
-    """The first visit after 接单: first contact time, and the lead's opportunity 线索分配 → 初步接洽."""
+    """The first visit after 接单: first contact time, and the lead's opportunity 线索分配 → 初步接洽.
+
+    `owner` (the customer's owner): lets a batch's preloaded answer say "no lead waits" without a query."""
+    if owner is not None:
+        known, awaiting = preloaded.take(session, AWAITING_VISIT, owner)
+        if known and customer_id not in awaiting:
+            return
     leads = session.scalars(
         select(Lead).where(
             Lead.customer_id == customer_id,

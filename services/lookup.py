@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from chat.errors import DomainError, NotFound
@@ -55,26 +55,27 @@ def find_customers(
         if found is not None:
             return [found]
     norm = normalize_name(keyword)
-    exact = list(session.scalars(select(Customer).where(Customer.name_norm == norm, visible).limit(limit)))
     pattern = f"%{_escape(keyword)}%"
     pattern_norm = f"%{_escape(norm)}%" if norm else pattern
-    containing = list(
+    # One query: the exact names (normalised) first, then the others containing the keyword, by id.
+    is_exact = Customer.name_norm == norm
+    matches = list(
         session.scalars(
             select(Customer)
             .where(
                 or_(
+                    is_exact,
                     Customer.name.like(pattern, escape="\\"),
                     Customer.name_norm.like(pattern_norm, escape="\\"),
                 )
             )
             .where(visible)
-            .order_by(Customer.id)
+            .order_by(case((is_exact, 0), else_=1), Customer.id)
             .limit(limit)
         )
     )
-    exact_ids = {c.id for c in exact}
-    others = [c for c in containing if c.id not in exact_ids]
-    return exact if exact and not others else (exact + others)[:limit]
+    exact = [c for c in matches if c.name_norm == norm]
+    return exact if exact and len(exact) == len(matches) else matches
 
 
 def _exact_if_unambiguous(matches: list[T], keyword: str, name: Callable[[T], str]) -> list[T]:

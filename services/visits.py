@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from chat import preloaded
 from chat.errors import DomainError
 from models import Customer, PendingMedia, PhotoStatus, User, Visit, VisitPhoto
 from services import audit, leads
@@ -18,6 +20,7 @@ from services.config import BusinessConfig
 log = logging.getLogger("salesbot.visits")
 
 MAX_PHOTOS = 9
+REPEAT_WINDOW = timedelta(minutes=10)
 
 
 def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
@@ -83,7 +86,42 @@ class VisitResult:
     located: bool
 
 
+PRELOADED_MEDIA = "visits.pending_media"
+PRELOADED_RECENT = "visits.recent"
+
+
+def preload(session: Session, *, users: list[User], now: datetime, config: BusinessConfig) -> None:
+    """A worker's batch of 拜访 (chat/preloaded.py): every sender's pending media, recent visits and customers
+    whose lead awaits its first visit, three queries for the whole batch instead of three per message.
+
+    `now`: the batch's earliest message time; each message filters its own window from these rows."""
+    userids = sorted({user.userid for user in users})
+    media: dict[str, list[PendingMedia]] = {userid: [] for userid in userids}
+    since = now - timedelta(minutes=config.visits.media_window_minutes)
+    for item in session.scalars(
+        select(PendingMedia)
+        .where(
+            PendingMedia.userid.in_(userids),
+            PendingMedia.visit_id.is_(None),
+            PendingMedia.received_at >= since,
+        )
+        .order_by(PendingMedia.received_at, PendingMedia.id)
+    ):
+        media[item.userid].append(item)
+    recent: dict[str, list[Visit]] = {userid: [] for userid in userids}
+    for visit in session.scalars(
+        select(Visit).where(Visit.userid.in_(userids), Visit.visited_at >= now - REPEAT_WINDOW)
+    ):
+        recent[visit.userid].append(visit)
+    preloaded.put(session, PRELOADED_MEDIA, media)
+    preloaded.put(session, PRELOADED_RECENT, recent)
+    leads.preload_awaiting_visit(session, owners=userids)
+
+
 def _pending(session: Session, *, userid: str, since: datetime) -> list[PendingMedia]:
+    known, rows = preloaded.take(session, PRELOADED_MEDIA, userid)
+    if known:
+        return [p for p in rows if p.visit_id is None and p.received_at >= since]
     return list(
         session.scalars(
             select(PendingMedia)
@@ -172,7 +210,14 @@ def record_visit(
         changes={"customer_id": [None, customer.id], "photos": [None, visit.photo_count]},
         detail=f"anomaly {visit.distance_m:.0f}m" if visit.location_anomaly and visit.distance_m else None,
     )
-    leads.on_visit(session, config=config, customer_id=customer.id, actor=user.userid, now=now)
+    leads.on_visit(
+        session,
+        config=config,
+        customer_id=customer.id,
+        actor=user.userid,
+        now=now,
+        owner=customer.owner_userid,
+    )
     session.flush()
     return VisitResult(
         visit=visit,
@@ -183,14 +228,17 @@ def record_visit(
     )
 
 
-REPEAT_WINDOW = timedelta(minutes=10)
-
-
 def same_visit_just_now(
     session: Session, *, user: User, customer: Customer, summary: str, now: datetime
 ) -> Visit | None:
     """The same visit text for the same customer by the same rep within 10 minutes (asked about, not stored twice)."""
     wanted = " ".join(summary.split())
+    known, rows = preloaded.take(session, PRELOADED_RECENT, user.userid)
+    if known:
+        recent: Sequence[Visit] = [
+            v for v in rows if v.customer_id == customer.id and v.visited_at >= now - REPEAT_WINDOW
+        ]
+        return next((v for v in recent if " ".join(v.summary.split()) == wanted), None)
     recent = session.scalars(
         select(Visit).where(
             Visit.userid == user.userid,

@@ -185,6 +185,41 @@ def test_org_import_between_batches_takes_effect_on_the_next_message(bot: Bot, t
         assert s.scalar(select(func.count()).select_from(Visit)) == 1
 
 
+def test_a_batch_of_visits_reads_media_and_recent_visits_once_and_each_sender_gets_their_own(
+    bot: Bot,
+) -> None:
+    """chat/preloaded.py: one query per batch for the senders' pending media and recent visits; each visit
+    still gets exactly its own sender's location and repeat check, as if handled alone."""
+    add_customers(bot, REPS)
+    bot.send_location("rep_e1", 31.23, 121.47, "上海浦东")
+    bot.send_text("rep_e2", "拜访 华东精密 面谈 聊了新产线报价")  # recorded: the same words again repeat it
+    bot.deliver()
+    bot.clock.advance(minutes=2)
+    for rep in REPS:
+        accept_only(bot, rep, "拜访 华东精密 面谈 聊了新产线报价")
+    reads: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            reads.append(statement)
+
+    event.listen(bot.state.engine, "before_cursor_execute", count)
+    try:
+        assert worker_for(bot).handle_round() == 3
+    finally:
+        event.remove(bot.state.engine, "before_cursor_execute", count)
+    assert sum("FROM pending_media" in s for s in reads) == 1
+    assert sum("FROM visits" in s for s in reads) == 1
+    with bot.session() as s:
+        visits = {v.userid: v for v in s.scalars(select(Visit).order_by(Visit.id))}
+        located = s.scalars(select(Visit).where(Visit.userid == "rep_e1")).one()
+        assert located.location_label == "上海浦东"  # rep_e1's own location, and only theirs
+        assert s.scalars(select(Visit).where(Visit.userid == "rep_s1")).one().location_label is None
+        assert len(list(s.scalars(select(Visit).where(Visit.userid == "rep_e2")))) == 1  # asked, not stored
+    assert set(visits) == set(REPS)
+    assert "再记一次" in str(bot.cards("rep_e2")[-1])
+
+
 def test_rate_limit_defers_inline_replies_over_the_members_minute(bot: Bot) -> None:
     bot.state.deliverer.per_minute = 2
     bot.wecom.per_member_per_minute = None
