@@ -93,20 +93,27 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     if settings.is_sqlite:
         print(SQLITE_NEEDS_ONE_PROCESS.format(what="worker"), file=sys.stderr)
         return 2
-    if args.batch < 1 or args.interval <= 0:
+    if args.batch < 1 or args.interval <= 0 or not 0 <= args.linger <= 5:
         print(
-            "--batch 必须是正整数，--interval 必须大于 0。例：salesbot worker --batch 32 --interval 1",
+            "--batch 必须是正整数，--interval 必须大于 0，--linger 在 0 到 5 秒之间。"
+            "例：salesbot worker --batch 32 --interval 1 --linger 0.1",
             file=sys.stderr,
         )
         return 2
+    from models.db import make_engine
+
     try:
-        state = build_state(settings)
+        # No ping per pool checkout: it is a transaction of its own, one more for every round. A round that
+        # meets a dead connection fails and rolls back (its messages stay received), SQLAlchemy invalidates
+        # the pool on the disconnect error, and the next round reconnects.
+        state = build_state(settings, engine=make_engine(settings.database_url, pool_pre_ping=False))
     except MissingSecrets as exc:
         print(str(exc), file=sys.stderr)
         return 2
     worker = state.worker
     worker.busy = None  # nothing to step aside for: no request path in this process
     worker.batch, worker.interval = args.batch, args.interval
+    worker.linger = args.linger
     worker.heartbeat = Path(args.heartbeat) if args.heartbeat else None
     dsn = state.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     listener = PgListener(dsn, worker.notify_inbound).start()
@@ -245,6 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch", type=int, default=32, help="messages claimed per transaction (several users)"
     )
     worker.add_argument("--interval", type=float, default=2.0, help="seconds between outbox polls")
+    worker.add_argument(
+        "--linger",
+        type=float,
+        default=0.1,
+        help="seconds to wait after a wake-up from idle, so a trickle of callbacks becomes one batch",
+    )
     worker.add_argument(
         "--heartbeat", default="", help="a file touched on every poll (for a container healthcheck)"
     )

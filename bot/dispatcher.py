@@ -46,6 +46,7 @@ class ServiceUnavailable(Exception):
 class HandledBatch:
     handled: int
     outbox: list[OutRow]  # the replies written (claimed for sending when a deliverer was given)
+    more: bool = False  # a handled message's user has a later one waiting (claimable now that this committed)
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,7 @@ class Dispatcher:
                 log.exception("after-commit callback failed")
         if outbox and deliverer is None and self.on_committed:
             self.on_committed()
-        return HandledBatch(len(claimed), outbox)
+        return HandledBatch(len(claimed), outbox, more=any(c.has_next for c in claimed))
 
     def _route(
         self,

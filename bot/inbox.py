@@ -26,6 +26,7 @@ from models import InboundEvent, InboundStatus
 
 _table: Table = InboundEvent.__table__  # type: ignore[assignment]
 _earlier = _table.alias("earlier")
+_later = _table.alias("later")
 # A literal, not a parameter: a prepared statement's generic plan can then still use the partial index.
 RECEIVED: ColumnElement[str] = literal_column(f"'{InboundStatus.RECEIVED.value}'")
 
@@ -36,10 +37,12 @@ class Claimed:
     userid: str
     payload: dict[str, Any]
     received_at: datetime
+    has_next: bool = False  # the same user has a later 'received' message, claimable once this commits
 
 
 def claim_statement(dialect: str = "postgresql") -> Update:
-    """Parameters: `limit`, `processed_at`. The inner NOT EXISTS is an index probe (ix_inbound_received_user).
+    """Parameters: `limit`, `processed_at`. The NOT EXISTS (an earlier message of the user) and the
+    `has_next` EXISTS (a later one) are index probes (ix_inbound_received_user).
 
     PostgreSQL: the locking SELECT is a MATERIALIZED CTE, evaluated once (an `IN (subquery … LIMIT … FOR
     UPDATE)` may be rescanned per outer row). SQLite (single process, no row locks): `IN (subquery)`, so the
@@ -64,7 +67,14 @@ def claim_statement(dialect: str = "postgresql") -> Update:
         claim = claim.where(_table.c.id == cte.c.id, _table.c.status == RECEIVED)
     else:
         claim = claim.where(_table.c.id.in_(heads.scalar_subquery()), _table.c.status == RECEIVED)
-    return claim.returning(_table.c.id, _table.c.userid, _table.c.payload, _table.c.received_at)
+    # Per claimed row: does its user have a later message waiting? Then the worker claims again right after
+    # its commit (that message's notification is spent); otherwise it waits for the next notification.
+    has_next = (
+        exists()
+        .where(_later.c.userid == _table.c.userid, _later.c.status == RECEIVED, _later.c.id > _table.c.id)
+        .label("has_next")
+    )
+    return claim.returning(_table.c.id, _table.c.userid, _table.c.payload, _table.c.received_at, has_next)
 
 
 _CLAIMS = {name: claim_statement(name) for name in ("postgresql", "sqlite")}

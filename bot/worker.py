@@ -30,8 +30,9 @@ log = logging.getLogger("salesbot.worker")
 
 STEP_ASIDE_FACTOR = 10
 STEP_ASIDE_MAX_S = 0.2
-# After a partial batch the next claim comes this soon, even without a wake-up: a user's next message
-# becomes claimable only once the previous one has committed, and its notification is already spent.
+# After a batch whose users have later messages waiting (the claim says so), the next claim comes this soon
+# without a wake-up: such a message becomes claimable only once the previous one has committed, and its
+# notification is already spent. Otherwise a partial batch means nothing is left: wait for a notification.
 SETTLE_S = 0.05
 LINGER_MAX_S = 0.32
 
@@ -64,6 +65,7 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._resumed = time.monotonic()
         self._poll_now = False
+        self._more = False
 
     def notify(self) -> None:
         """Rows were written to the outbox (a job, a process_pending round): poll it at once."""
@@ -109,6 +111,7 @@ class Worker:
         batch = self.dispatcher.handle_batch(
             limit=self.batch, deliverer=self.deliverer, marks=self.marks, stats=stats
         )
+        self._more = batch.more
         if batch.outbox:
             self.deliverer.send_rows(batch.outbox, now=self.clock(), stats=stats, marks=self.marks)
         return batch.handled
@@ -121,6 +124,7 @@ class Worker:
     def run_forever(self) -> None:
         next_poll = 0.0
         timeout = 0.0
+        self._linger_now = self.linger
         while not self._stop.is_set():
             woke = self._wake.wait(timeout)
             self._wake.clear()
@@ -152,7 +156,7 @@ class Worker:
             if handled >= self.batch:
                 timeout = 0.0
                 self._step_aside()
-            elif handled:
+            elif handled and self._more:
                 timeout = SETTLE_S
             else:
                 timeout = max(0.0, next_poll - time.monotonic())
