@@ -54,12 +54,14 @@ def read_more_key(arg: str) -> tuple[int, str]:
     return int(head), token
 
 
-def more_card(page: Page[Any], *, action: str, what: str, token: str = "") -> dict[str, Any] | None:
-    """The card under a page that has more after it (None on the last page): 还有N条… [更多]."""
+def more_card(
+    page: Page[Any], *, action: str, what: str, token: str = "", unit: str = "条"
+) -> dict[str, Any] | None:
+    """The card under a page that has more after it (None on the last page): 还有N条待办 / 还有N个客户 [更多]."""
     if page.next_number is None:
         return None
     return next_step_card(
-        title=f"还有{page.remaining}条{what}",
+        title=f"还有{page.remaining}{unit}{what}",
         desc="点「更多」看下一页",
         buttons=[("更多", more_key(action, page.next_number, token))],
     )

@@ -150,7 +150,7 @@ def my_customers_page(ctx: Ctx, number: int) -> list[Reply]:
     replies: list[Reply] = [
         Text(views.customers_view(customers, rep=ctx.user.role == roles.Role.REP, page=page))
     ]
-    if more := more_card(page, action=CUSTOMERS_MORE, what="客户"):
+    if more := more_card(page, action=CUSTOMERS_MORE, what="客户", unit="个"):
         replies.append(Card(more))
     return replies
 

@@ -140,7 +140,7 @@ def pick_page(ctx: Ctx, state: str, data: PickData, number: int) -> list[Reply]:
     lines += [f"{n}. {label}" for n, (record, label) in page.items if record in visible]
     lines.append("（发送「取消」放弃）")
     replies: list[Reply] = [Text("\n".join(lines))]
-    if more := more_card(page, action=PICK_MORE, what=what, token=data.token):
+    if more := more_card(page, action=PICK_MORE, what=what, token=data.token, unit="个"):
         replies.append(Card(more))
     return replies
 

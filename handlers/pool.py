@@ -84,7 +84,9 @@ def _pool_page(ctx: Ctx, keyword: str, number: int) -> list[Reply]:
     lines.append(f"领取：领取 #{rows[0].id}（联系人和电话领取后可见）")
     replies: list[Reply] = [Text("\n".join(lines))]
     token = pack_text(keyword) if keyword else ""
-    if token is not None and (more := more_card(page, action=POOL_MORE, what="公海客户", token=token)):
+    if token is not None and (
+        more := more_card(page, action=POOL_MORE, what="公海客户", token=token, unit="个")
+    ):
         replies.append(Card(more))
     return replies
 

@@ -35,6 +35,7 @@ from models.db import insert_for
 from services.config import PushesConfig
 
 APPROVAL_TASK = re.compile(r"^q\d+s\d+")  # cards.approval.task_id_for: the approval card and its copies
+ESCALATION_TASK = re.compile(r"^esc[0-9a-f]{24}$")  # cards.escalation.escalation_task_id: 查看客户 · 已协助
 
 
 class Priority(IntEnum):
@@ -346,9 +347,13 @@ class Pending:
     cards: list[tuple[str, dict[str, Any]]]
 
 
+def _escalation_card(payload: dict[str, Any]) -> bool:
+    return bool(ESCALATION_TASK.match(str((payload.get("template_card") or {}).get("task_id", ""))))
+
+
 def release(session: Session, *, userid: str, now: datetime) -> Pending:
-    """For 待办 (asked for, or the morning push): held lines, and the cards of held/folded approval events;
-    marks them released so they are shown once."""
+    """For 待办 (asked for, or the morning push): held lines, and the cards of held/folded approval events
+    and escalations (still needed: to approve, to say 已协助); marks them released so they are shown once."""
     rows = list(
         session.scalars(
             select(Push)
@@ -360,9 +365,8 @@ def release(session: Session, *, userid: str, now: datetime) -> Pending:
     cards = [
         (kind, payload)
         for row in rows
-        if row.kind == "approval"
         for kind, payload in (row.payload or {}).get("rows", [])
-        if kind == "card"
+        if kind == "card" and (row.kind == "approval" or _escalation_card(payload))
     ]
     if rows:
         session.execute(

@@ -142,3 +142,37 @@ def test_reminder_and_visit_cards_have_unguessable_ids_and_refuse_like_approvals
         assert s.scalar(select(CardTask.recipient).where(CardTask.task_id == visit["task_id"])) == "rep_e1"
     bot.tap("rep_e1", card["task_id"], done)
     assert "已完成" in str(_greyed(bot, "rep_e1", card["task_id"]).get("replace_text"))
+
+
+def test_an_escalation_held_by_the_push_budget_comes_with_todo_and_still_works(bot: Bot) -> None:
+    from chat.replies import Text
+    from services import pushes
+    from services.config import PushesConfig
+
+    with bot.session() as s, s.begin():  # 陈主管's day is full already
+        for n in range(5):
+            event = pushes.Event(
+                to="sup_east",
+                kind="approval",
+                priority=pushes.Priority.APPROVAL,
+                reply=Text(f"消息{n}"),
+                line=f"消息{n}",
+                key=f"t:{n}",
+            )
+            pushes.push_all(
+                s,
+                [event],
+                now=datetime(2026, 11, 27, 9, 0, tzinfo=SHANGHAI),
+                tz=SHANGHAI,
+                config=PushesConfig(),
+            )
+        c = f.customer(s, "华东精密机械")
+        f.reminder(s, c, due_at=datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI), title="送样品")
+    bot.run_job("reminders", datetime(2026, 11, 27, 10, 0, tzinfo=SHANGHAI))
+    assert not [c for c in bot.cards("sup_east") if c["main_title"]["title"] == "团队跟进逾期"]  # held
+    bot.send_text("sup_east", "待办")
+    assert "团队跟进逾期 1 条" in bot.texts("sup_east")[-1]
+    card = _escalation(bot, "sup_east", "团队跟进逾期")  # handed over with 待办, buttons and all
+    bot.tap("sup_east", card["task_id"], _button(card, "已协助"))
+    assert _greyed(bot, "sup_east", card["task_id"]).get("replace_text") == "已协助"
+    assert len(_assisted_rows(bot, card["task_id"])) == 1

@@ -60,11 +60,11 @@ def test_a_pick_of_25_customers_pages_with_more_and_stays_in_scope(bot: Bot) -> 
     assert "1. " in first and "10. " in first and "11. " not in first
     assert "分厂" not in first and "华南" not in first
     more = _more(bot, "rep_e1")
-    assert more is not None and more["main_title"]["title"] == "还有15条客户"
+    assert more is not None and more["main_title"]["title"] == "还有15个客户"
     second = _tap_more(bot, "rep_e1", more)
     assert "第2页" in second and "11. " in second and "20. " in second and "21. " not in second
     more = _more(bot, "rep_e1")
-    assert more is not None and more["main_title"]["title"] == "还有5条客户"
+    assert more is not None and more["main_title"]["title"] == "还有5个客户"
     third = _tap_more(bot, "rep_e1", more)
     assert "21. " in third and "25. " in third and "分厂" not in third and "华南" not in third
     assert _more(bot, "rep_e1") is None  # the last page has no 更多
@@ -108,7 +108,7 @@ def test_pool_pages_with_more_and_keeps_the_keyword(bot: Bot) -> None:
     assert "共 23 个客户（第1页）" in first and "泵阀" not in first and "华南" not in first
     assert len([line for line in first.splitlines() if line.startswith("#")]) == 10
     more = _more(bot, "rep_e2")
-    assert more is not None and more["main_title"]["title"] == "还有13条公海客户"
+    assert more is not None and more["main_title"]["title"] == "还有13个公海客户"
     second = _tap_more(bot, "rep_e2", more)
     assert "第2页" in second and "泵阀" not in second and "华南" not in second
     more = _more(bot, "rep_e2")
@@ -142,7 +142,7 @@ def test_my_customers_answer_pages_with_more(bot: Bot) -> None:
     first = bot.texts("rep_e1")[-1]
     assert "共14个" in first and "客户09号" in first and "客户10号" not in first and "别人的" not in first
     more = _more(bot, "rep_e1")
-    assert more is not None and more["main_title"]["title"] == "还有4条客户"
+    assert more is not None and more["main_title"]["title"] == "还有4个客户"
     second = _tap_more(bot, "rep_e1", more)
     assert "第2页" in second and "客户10号" in second and "客户13号" in second and "别人的" not in second
     assert _more(bot, "rep_e1") is None
