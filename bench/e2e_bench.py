@@ -601,7 +601,7 @@ def main() -> int:
         ratio = bot.handled_per_s / bare.handled_per_s if bare.handled_per_s else 0.0
         results.append(
             (
-                f"× {k}: {bot.handled_per_s:.0f} vs bare {bare.handled_per_s:.0f} handled+delivered/s = {ratio:.2f} × baseline "
+                f"× {k}: {bot.handled_per_s:.0f} vs bare {bare.handled_per_s:.0f} handled+delivered/s = {ratio:.3f} × baseline "
                 f"(target ≥ 0.5); scaling vs × {worker_counts[0]}: {bot.handled_per_s / base1 if base1 else 0:.2f}",
                 ratio >= 0.5,
             )
