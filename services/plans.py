@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from models import Contract, Instalment, Invoice, Milestone, Opportunity, Payment, User
+from models import Contract, Customer, Instalment, Invoice, Milestone, Opportunity, Payment, User
 from services import audit
 from services.config import BusinessConfig
 from services.parsing import SHANGHAI, format_amount
@@ -269,14 +269,11 @@ def plan_lines(states: Sequence[InstalmentState], *, today: date) -> list[str]:
 
 
 def owner_of(session: Session, *, contract: Contract) -> str:
-    """The person the collections ladder talks to: the opportunity's owner (else who signed)."""
-    if contract.opportunity_id is not None:
-        owner = session.scalar(
-            select(Opportunity.owner_userid).where(Opportunity.id == contract.opportunity_id)
-        )
-        if owner:
-            return owner
-    return contract.signed_by
+    """The person the collections ladder talks to and who records the contract's payments: the customer's
+    current owner, so a reassigned (分配) customer's contracts follow it (nobody is chased about a contract
+    outside their scope). A customer in the pool has no owner: then who signed."""
+    owner = session.scalar(select(Customer.owner_userid).where(Customer.id == contract.customer_id))
+    return owner or contract.signed_by
 
 
 def customer_lines(session: Session, *, customer_id: int, today: date) -> list[str]:

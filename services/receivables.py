@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Contract, Customer, Instalment, Opportunity, Payment, User
+from models import Contract, Customer, Instalment, Payment, User
 from services import plans
 from services.config import BusinessConfig
 from services.escape import markdown as md
@@ -91,12 +91,11 @@ def build_for(
         .where(Payment.contract_id == Contract.id, Payment.received_at >= month_start)
         .scalar_subquery()
     )
-    owner_id = func.coalesce(Opportunity.owner_userid, Contract.signed_by)
+    owner_id = func.coalesce(func.nullif(Customer.owner_userid, ""), Contract.signed_by)  # plans.owner_of
     query = (
         select(Instalment, Customer.region, Customer.name, owner_id, User.name, paid_total, paid_month)
         .join(Contract, Contract.id == Instalment.contract_id)
         .join(Customer, Customer.id == Contract.customer_id)
-        .outerjoin(Opportunity, Opportunity.id == Contract.opportunity_id)
         .outerjoin(User, User.userid == owner_id)
         .order_by(Instalment.contract_id, Instalment.seq)
     )

@@ -235,3 +235,26 @@ def test_the_ladder_stays_within_the_push_budget(bot: Bot) -> None:
     assert sum(1 for r in rows if r[0] == "held") == 8 - len(sent)
     bot.run_job("collections", at(2026, 12, 3, 10))
     assert ledger() == rows
+
+
+def test_a_reassigned_customer_takes_its_contracts_along(bot: Bot, signed: int) -> None:
+    """分配 moves the customer: the ladder chases the new owner, who can record 回款; the old owner hears
+    nothing more about a contract they can no longer see (the won opportunity is closed and stays theirs)."""
+    from models import Opportunity
+
+    with bot.session() as s, s.begin():
+        s.scalars(select(Opportunity)).one().closed_at = bot.clock()
+    bot.send_text("sup_east", "分配 华瑞电子 李娜")
+    assert "分配给李娜" in bot.last_text("sup_east")
+    old, new = len(bot.messages("rep_e1")), len(bot.messages("rep_e2"))
+    bot.run_job("collections", at(2026, 12, 15))
+    assert len(bot.messages("rep_e1")) == old
+    card = bot.cards("rep_e2")[-1]
+    assert len(bot.messages("rep_e2")) > new and card["main_title"]["title"].startswith("回款")
+    bot.send_text("rep_e1", f"回款 #{signed} 1万")
+    assert "没有找到合同" in bot.last_text("rep_e1")
+    bot.send_text("rep_e2", f"回款 #{signed} 1万")
+    assert "没有找到合同" not in bot.last_text("rep_e2")
+    old = len(bot.messages("rep_e1"))
+    bot.run_job("collections", at(2026, 12, 16))
+    assert "已逾期 1 个工作日" in bot.last_text("rep_e2") and len(bot.messages("rep_e1")) == old
