@@ -24,6 +24,8 @@ class Progress:
 
 def fmt(metric: Metric, value: Decimal) -> str:
     if metric in MONEY_METRICS:
+        if 0 < abs(value) < 10000:  # ¥6,000 left over 20 working days is ¥300 a day, not "约 0"
+            return f"¥{value.quantize(Decimal(1), ROUND_HALF_UP):,}"
         wan = (value / 10000).quantize(Decimal("0.1"), ROUND_HALF_UP)
         text = f"{wan:f}".rstrip("0").rstrip(".")
         return "0" if text == "0" else f"{text}万"

@@ -22,6 +22,7 @@ from services.answers import (
     Situation,
     Waiting,
 )
+from services.digest_markdown import waited_text
 from services.parsing import format_amount, format_when
 
 MAX_LINES = 8
@@ -63,12 +64,7 @@ def _when(dt: datetime, now: datetime, tz: ZoneInfo) -> str:
 
 
 def _waited(since: datetime, now: datetime) -> str:
-    hours = max(0, int((now - since).total_seconds() // 3600))
-    if hours < 1:
-        return "不到1小时"
-    if hours < 48:
-        return f"{hours}小时"
-    return f"{hours // 24}天"
+    return waited_text((now - since).total_seconds() / 3600)
 
 
 def contact_view(customers: list[Customer], *, contact: str | None) -> str:

@@ -56,15 +56,13 @@ def customer_next_steps(customer: Customer) -> Reply:
     )
 
 
-def opportunity_next_steps(opp: Opportunity) -> Reply:
-    """After a new opportunity: 推进 · 评分."""
-    return Card(
-        next_step_card(
-            title="下一步",
-            desc=f"商机 #{opp.id} {opp.name}",
-            buttons=[("推进", step_key("advance", opp.id)), ("评分", step_key("score", opp.id))],
-        )
-    )
+def opportunity_next_steps(opp: Opportunity, *, quote_pending: bool = False) -> Reply:
+    """After a new opportunity (or 我的目标's best candidate): 推进 · 评分 — only steps that can be done: while
+    a quote waits for approval the opportunity cannot move on, so no 推进 then."""
+    buttons = [("评分", step_key("score", opp.id))]
+    if not quote_pending:
+        buttons.insert(0, ("推进", step_key("advance", opp.id)))
+    return Card(next_step_card(title="下一步", desc=f"商机 #{opp.id} {opp.name}", buttons=buttons))
 
 
 def _score_prompt(ctx: Ctx) -> str:

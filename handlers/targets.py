@@ -10,7 +10,7 @@ from chat.inbound import Inbound
 from chat.replies import Reply, Text
 from chat.router import Ctx, Router
 from handlers.nextsteps import opportunity_next_steps
-from models import Customer, Opportunity, User
+from models import Customer, Opportunity, Quote, QuoteStatus, User
 from models.targets import Level, Metric
 from services import escape as esc
 from services import roles
@@ -128,7 +128,14 @@ def my_targets_replies(msg: Inbound, ctx: Ctx) -> list[Reply]:
     if ctx.user.role != roles.Role.REP:
         return [team_targets(msg, ctx)]
     text, opps = _my_targets(ctx)
-    return [text, opportunity_next_steps(opps[0])] if opps else [text]
+    if not opps:
+        return [text]
+    pending = ctx.session.scalar(
+        select(Quote.id)
+        .where(Quote.opportunity_id == opps[0].id, Quote.status == QuoteStatus.PENDING)
+        .limit(1)
+    )
+    return [text, opportunity_next_steps(opps[0], quote_pending=pending is not None)]
 
 
 def my_targets(msg: Inbound | None, ctx: Ctx) -> Text:

@@ -82,12 +82,15 @@ def find_own_pending(session: Session, *, requester: User, keyword: str) -> Quot
     from services.lookup import resolve_opportunity
 
     key = keyword.strip().lstrip("#＃")
-    if key.isdigit():
+    if key.isdigit():  # 撤回 takes a quote number: #N is the quote, never an opportunity called "#N"
         quote = session.scalar(
             select(Quote).where(Quote.id == int(key), Quote.requester_userid == requester.userid)
         )
-        if quote is not None:
-            return quote
+        if quote is None:  # another's quote reads like a missing one: nothing about it is shown
+            raise DomainError(
+                f"没有找到您提交的报价 #{key}。发送「待办」可以看到您正在审批的报价，例如：撤回 #12"
+            )
+        return quote
     opp = resolve_opportunity(session, user=requester, keyword=keyword)
     quote = session.scalar(
         select(Quote)

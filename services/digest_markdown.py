@@ -83,7 +83,11 @@ def _sections(v: DigestView) -> list[str]:
         if notes:
             out.append("\n".join(["**值得关注**", *(f"> {note}" for note in notes)]))
 
-    lines = [f"**商机** {day}新增 {v.new_opportunities} 个（{ind.wan(v.new_opportunity_amount)}）"]
+    # An opportunity without an amount adds nothing: "（0元）" would read as a worthless one.
+    added = f"（{ind.wan(v.new_opportunity_amount)}）" if v.new_opportunity_amount else ""
+    if v.new_opportunities and not v.new_opportunity_amount:
+        added = "（未填金额）"
+    lines = [f"**商机** {day}新增 {v.new_opportunities} 个{added}"]
     if v.stage_moves:
         lines.append("> 阶段推进：" + "、".join(f"{md(stage)} {n}" for stage, n in v.stage_moves))
     else:
@@ -172,9 +176,18 @@ def _size(text: str) -> int:
 
 
 def _hours(hours: float) -> str:
-    if hours >= 48:
-        return f"{hours / 24:.0f}天"
-    return f"{hours:.0f}小时"
+    return waited_text(hours)
+
+
+def waited_text(hours: float) -> str:
+    """How long a quote has waited, in whole hours or days counted down (3.6 days is 已等3天), so the digest's
+    最久已等 and each quote's 已等 in a list say the same (handlers/answer_views.py uses this too)."""
+    whole = max(0, int(hours))
+    if whole < 1:
+        return "不到1小时"
+    if whole < 48:
+        return f"{whole}小时"
+    return f"{whole // 24}天"
 
 
 def _change(now_amount: Decimal, before: Decimal) -> str:

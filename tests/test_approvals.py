@@ -331,6 +331,9 @@ def test_withdraw_by_name_and_only_own(bot: Bot) -> None:
     q = request(bot)
     bot.send_text("rep_e2", f"撤回 #{q.id}")
     assert quote_of(bot).status == "pending"
+    assert "没有找到您提交的报价 #" in bot.last_text("rep_e2") and "商机" not in bot.last_text("rep_e2")
+    bot.send_text("rep_e1", "撤回 #999")  # #N is a quote number, never read as an opportunity's name
+    assert "没有找到您提交的报价 #999" in bot.last_text("rep_e1")
     bot.send_text("rep_e1", "撤回 数控改造")
     assert quote_of(bot).status == "withdrawn"
     bot.send_text("rep_e1", "撤回 数控改造")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import event, func, select
@@ -396,3 +396,19 @@ def test_today_live_for_supervisor_and_director(bot: Bot) -> None:
     assert "昨日拜访" in latest and "今日拜访" not in latest
     bot.send_text("sup_east", "日报 明年")
     assert "用法：日报" in bot.last_text("sup_east")
+
+
+def test_new_opportunities_without_amount_and_the_oldest_wait_read_like_the_lists(bot: Bot) -> None:
+    """新增 商机 without an amount does not read 0元; the oldest quote's wait is counted down like each quote's
+    已等 (3.6 days is 3天 in both)."""
+    from handlers.answer_views import _waited
+    from services.digest_markdown import waited_text
+
+    with bot.session() as s, s.begin():
+        east = f.customer(s, "华东精密", owner="rep_e1", region="华东")
+        f.opportunity(s, east, name="新线", stage="初步接洽", amount=None, created=f.at(2026, 11, 27, 9))
+        f.opportunity(s, east, name="二线", stage="初步接洽", amount=None, created=f.at(2026, 11, 27, 10))
+    _, text = digest_text(bot, "sup_east")
+    [line] = [line for line in text.splitlines() if line.startswith("**商机**")]
+    assert line.endswith("新增 2 个（未填金额）"), line
+    assert waited_text(3.6 * 24) == "3天" == _waited(MORNING - timedelta(hours=86.4), MORNING)

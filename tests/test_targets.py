@@ -368,3 +368,29 @@ def test_a_nudge_that_does_not_fit_the_days_budget_waits_in_todo(bot: Bot) -> No
     assert len(bot.texts("rep_e1")) + len(bot.cards("rep_e1")) == before  # held, not sent
     bot.send_text("rep_e1", "待办")
     assert "本月签约目标已过半（52%）" in "\n".join(bot.texts("rep_e1")[-3:])
+
+
+def test_my_targets_format_a_small_remainder_and_offer_only_a_possible_step(bot: Bot) -> None:
+    from models import Opportunity, Quote
+
+    bot.clock.set(datetime(2026, 12, 15, 10, 0, tzinfo=SH))  # 13 working days left incl. today
+    bot.send_text("sup_east", "目标 张伟 12月 签约 20.6万")
+    sign(bot, rep="rep_e1", amount=200000, when=datetime(2026, 12, 3, 10, tzinfo=SH))
+    bot.send_text("rep_e1", "新客户 华东精密 行业=机械 联系人=王经理 电话=13812345678")
+    bot.send_text("rep_e1", "商机 华东精密 二期产线 30万")
+    with bot.session() as s, s.begin():  # a quote waits for approval: the opportunity cannot move on now
+        opp = s.scalars(select(Opportunity).where(Opportunity.name == "二期产线")).one()
+        opp.stage = "报价审批"
+        s.add(
+            Quote(
+                opportunity_id=opp.id,
+                amount=Decimal(280000),
+                requester_userid="rep_e1",
+                status="pending",
+                created_at=bot.clock(),
+            )
+        )
+    bot.send_text("rep_e1", "我的目标")
+    assert "每个工作日还需约 ¥462" in bot.last_text("rep_e1")  # ¥6,000 / 13, not "约 0"
+    card = bot.cards("rep_e1")[-1]
+    assert "二期产线" in card["main_title"]["desc"] and [b["text"] for b in card["button_list"]] == ["评分"]
