@@ -26,7 +26,7 @@ from chat.dialogs import SqlDialogStore
 from chat.errors import DomainError
 from chat.inbound import Inbound
 from chat.replies import Reply, Text
-from chat.router import Ctx, HandlerResult, Redispatch, RouteTable
+from chat.router import Ctx, HandlerResult, Redispatch, Route, RouteTable
 from models import User, norm_userid
 
 if TYPE_CHECKING:
@@ -74,17 +74,20 @@ def split_command(content: str, words: list[str]) -> tuple[str | None, str]:
     return folded, text[len(first) :].strip()
 
 
-_DIALOG_LABELS = {
-    "pick": "选择编号",
-    "propose": "修改确认卡片",
-    "quote": "填写驳回理由（报价没有被驳回）",
-    "customer": "新建客户（没有保存）",
-}
+def left_dialog_notice(label: str | None) -> Text:
+    """One line when a new message leaves an open dialog: `已退出刚才的驳回（报价 #12），未做更改。`."""
+    return Text(f"已退出刚才的{label}，未做更改。" if label else "已退出刚才未完成的操作，未做更改。")
 
 
-def left_dialog_notice(state: str) -> Text:
-    label = _DIALOG_LABELS.get(state.split(".", 1)[0], "刚才的操作")
-    return Text(f"已退出刚才未完成的「{label}」。")
+def typed_as_command(content: str) -> bool:
+    """The first word is set off like a command's (a space or a colon: `同意 #39`, `拜访：金桥 …`), not like
+    the start of a sentence (`报价，太高了`)."""
+    text = normalize_command_text(content)
+    match = _FIRST_WORD.match(text)
+    if match is None:
+        return False
+    after = text[len(match.group(1)) : len(match.group(1)) + 1]
+    return after in (" ", ":", "：")
 
 
 LEFT_PICK = "已退出刚才的选择。"
@@ -99,6 +102,27 @@ def answers_a_pick(args_text: str) -> bool:
     """`2`, `２`, `2。`: a number is the answer to a numbered pick; anything else is a new message."""
     folded = unicodedata.normalize("NFKC", args_text).strip().rstrip("。.")
     return folded.isdigit()
+
+
+def _leaves_dialog(
+    routes: RouteTable, user: User, step: Route | None, command: str, args: str, content: str
+) -> bool:
+    """Whether a text starting with a command word leaves the open dialog and runs as a new message.
+
+    `取消` stays (it cancels the dialog). A command word on its own leaves. With arguments, an exact command of
+    the sender's (a route their role may use, typed as a command: `同意 #39`, `跟进 海川 3天后 回访`) leaves too,
+    unless the dialog's step takes command lines as answers (`takes_commands`); anything else — a reason that
+    starts like `报价，太高了`, a command the sender may not use — is the dialog's answer.
+    """
+    if command == "取消":
+        return False
+    if not args:
+        return True
+    if step is not None and step.takes_commands:
+        return False
+    route = routes.command_route(command)
+    allowed = route is not None and (route.info is None or route.info.allows(user.role))
+    return allowed and typed_as_command(content)
 
 
 class NeedsIsolation(Exception):
@@ -181,14 +205,13 @@ def handle(
         notices.append(Text(LEFT_PICK))
         dialog = None
     if dialog is not None and msg.kind == "text" and command in routes.command_words():
-        # An open dialog takes the reply as its answer, even one starting with a command word; only `取消` or a
-        # command word on its own leaves it (and then the bot says so).
-        if args:
-            command = None
-        elif command != "取消":
+        step = routes.state_route(dialog.state)
+        if _leaves_dialog(routes, user, step, command, args, msg.content or ""):
             dialogs.clear(userid=userid)
-            notices.append(left_dialog_notice(dialog.state))
+            notices.append(left_dialog_notice(step.dialog_label(dialog.data) if step else None))
             dialog = None
+        elif args:
+            command = None  # the dialog's answer, even though it starts with a command word
     route = routes.match(
         msg,
         command=command,

@@ -126,12 +126,27 @@ class CommandInfo:
         return ROLE_DENIED.format(command=self.name, roles=role_labels(self.roles or ()))
 
 
+DialogLabel = str | Callable[[dict[str, Any]], str]
+
+
 @dataclass(frozen=True)
 class Route:
     kind: str  # command | state | event | card | fallback
     key: str
     handler: Handler
     info: CommandInfo | None = None
+    # A dialog step ("state" routes): what the sender was doing, for "已退出刚才的{label}，未做更改。" (a string,
+    # or a function of the dialog's data), and whether a command line is one of its answers (see chat/handle.py).
+    label: DialogLabel | None = None
+    takes_commands: bool = False
+
+    def dialog_label(self, data: dict[str, Any]) -> str | None:
+        if callable(self.label):
+            try:
+                return self.label(data)
+            except (KeyError, TypeError, ValueError):
+                return None
+        return self.label
 
 
 class Router:
@@ -168,9 +183,21 @@ class Router:
 
         return register
 
-    def text(self, *, state: str) -> Callable[[Handler], Handler]:
-        """A dialog step: plain text while the sender's dialog is in `state` (prefix match on `x.*`)."""
-        return self._add("state", state)
+    def text(
+        self, *, state: str, label: DialogLabel | None = None, takes_commands: bool = False
+    ) -> Callable[[Handler], Handler]:
+        """A dialog step: plain text while the sender's dialog is in `state` (prefix match on `x.*`).
+
+        `label` names the dialog when a new command leaves it (`驳回（报价 #12）`); `takes_commands=True` for a
+        step whose answer may itself look like a command line (修改's `客户 宏达`): a command typed then is the
+        answer, not a new message.
+        """
+
+        def register(fn: Handler) -> Handler:
+            self.routes.append(Route("state", state, fn, label=label, takes_commands=takes_commands))
+            return fn
+
+        return register
 
     def event(self, kind: str) -> Callable[[Handler], Handler]:
         """An Inbound kind other than text: image, location, location_event, enter_agent."""
@@ -221,6 +248,10 @@ class RouteTable:
 
     def command_route(self, word: str) -> Route | None:
         return self._first("command", lambda key: key == word)
+
+    def state_route(self, state: str) -> Route | None:
+        """The dialog step that takes text while the sender's dialog is in `state`."""
+        return self._first("state", lambda key: _state_matches(key, state))
 
     def command_words(self) -> list[str]:
         if self._words is None:

@@ -179,7 +179,7 @@ def _confirm_phone_dup(ctx: Ctx, *, create: bool, task_id: str | None, response_
     return reply
 
 
-@router.text(state=NewCustomer.PHONE_TAKEN)
+@router.text(state=NewCustomer.PHONE_TAKEN, label="新建客户")
 def phone_taken_reply(msg: Inbound, ctx: Ctx) -> Reply:
     return _confirm_phone_dup(ctx, create=ctx.args.strip() == "仍然新建", task_id=None, response_code=None)
 
@@ -209,7 +209,7 @@ def _phone_dup_tap(msg: Inbound, ctx: Ctx, *, create: bool) -> HandlerResult:
     return _confirm_phone_dup(ctx, create=create, task_id=found.task_id, response_code=msg.response_code)
 
 
-@router.text(state=NewCustomer.ASKING)
+@router.text(state=NewCustomer.ASKING, label="新建客户")
 def new_customer_step(msg: Inbound, ctx: Ctx) -> Reply:
     data = ctx.dialog_data(NewCustomerData)
     draft = data.draft()
@@ -232,7 +232,7 @@ def new_customer_step(msg: Inbound, ctx: Ctx) -> Reply:
     return _create(ctx, draft)
 
 
-@router.text(state="pick.*")  # every handlers.common.Pick state
+@router.text(state="pick.*", label="选择")  # every handlers.common.Pick state
 def pick(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return handle_pick(msg, ctx)
 

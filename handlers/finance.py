@@ -188,7 +188,7 @@ def _promise(ctx: Ctx, contract: Contract, day_text: str) -> str:
     )
 
 
-@router.text(state=CollectionAsk.PROMISE)
+@router.text(state=CollectionAsk.PROMISE, label="登记承诺付款日期")
 def promise_answer(msg: Inbound, ctx: Ctx) -> Reply:
     contract = receipts.resolve_visible_contract(
         ctx.session, user=ctx.user, contract_id=ctx.dialog_data(PromiseData).contract_id

@@ -149,7 +149,7 @@ def _dialog_lead(ctx: Ctx) -> Lead:
     return lead_service.lead_for_action(ctx.session, lead_id=lead_id, user=ctx.user)
 
 
-@router.text(state=LeadAsk.INVALID)
+@router.text(state=LeadAsk.INVALID, label="标记线索无效")
 def invalid_reason(msg: Inbound, ctx: Ctx) -> Reply:
     reason = ctx.args.strip()
     if not reason:
@@ -161,7 +161,7 @@ def invalid_reason(msg: Inbound, ctx: Ctx) -> Reply:
     )
 
 
-@router.text(state=LeadAsk.TRANSFER)
+@router.text(state=LeadAsk.TRANSFER, label="线索转交")
 def transfer_target(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     name = ctx.args.strip()
     if not name:

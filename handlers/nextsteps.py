@@ -87,7 +87,7 @@ def tap_next(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return Text(f"{prompt}\n发送「取消」放弃。")
 
 
-@router.text(state=NextStep.ASKING)
+@router.text(state=NextStep.ASKING, label="补充内容")
 def answer(msg: Inbound, ctx: Ctx) -> HandlerResult:
     data = ctx.dialog_data(NextStepData)
     text = ctx.args.strip()

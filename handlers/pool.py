@@ -207,7 +207,7 @@ def tap_return(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
 _NUMBER = re.compile(r"^\d{1,3}$")
 
 
-@router.text(state=PoolAsk.PICK)
+@router.text(state=PoolAsk.PICK, label="选择")
 def picked(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
     data = ctx.dialog_data(PoolPickData)
     ids = [int(i) for i in data.ids]
@@ -218,7 +218,7 @@ def picked(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
     return _act(msg, ctx, data.action, ids[int(text) - 1])
 
 
-@router.text(state=PoolAsk.VISIT)
+@router.text(state=PoolAsk.VISIT, label="跟进纪要")
 def followup_summary(msg: Inbound, ctx: Ctx) -> HandlerResult:
     summary = ctx.args.strip()
     if not summary:
@@ -231,7 +231,7 @@ def followup_summary(msg: Inbound, ctx: Ctx) -> HandlerResult:
     )
 
 
-@router.text(state=PoolAsk.RETURN)
+@router.text(state=PoolAsk.RETURN, label="放回公海")
 def return_reason(msg: Inbound, ctx: Ctx) -> Reply:
     reason = ctx.args.strip()
     if not reason:

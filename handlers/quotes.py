@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from cards.keys import QUOTE_APPROVE, QUOTE_REJECT, QUOTE_REQUOTE
 from chat.inbound import Inbound
@@ -151,7 +152,11 @@ def tap_reject(msg: Inbound, ctx: Ctx) -> list[Reply]:
     return replies
 
 
-@router.text(state=approval_decisions.RejectReason.ASKING)
+def _reject_label(data: dict[str, Any]) -> str:
+    return f"驳回（报价 #{data['quote_id']}）" if data.get("quote_id") else "驳回"
+
+
+@router.text(state=approval_decisions.RejectReason.ASKING, label=_reject_label)
 def reject_reason(msg: Inbound, ctx: Ctx) -> list[Reply]:
     data = ctx.dialog_data(approval_decisions.RejectData)
     replies = approval_decisions.finish_reject(
@@ -238,7 +243,7 @@ def tap_requote(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
     )
 
 
-@router.text(state=Requote.AMOUNT)
+@router.text(state=Requote.AMOUNT, label="重新报价")
 def requote_amount(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     data = ctx.dialog_data(RequoteData)
     amount_text, _, note = ctx.args.strip().partition(" ")

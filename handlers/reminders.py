@@ -131,7 +131,7 @@ def tap_year_change(msg: Inbound, ctx: Ctx) -> Reply:
     return _year_answer(ctx, False)
 
 
-@router.text(state=FollowupDate.YEAR)
+@router.text(state=FollowupDate.YEAR, label="设置跟进")
 def year_text(msg: Inbound, ctx: Ctx) -> Reply:
     answer = ctx.args.strip()
     if answer in ("是", "是的", "对", "好"):
@@ -141,7 +141,7 @@ def year_text(msg: Inbound, ctx: Ctx) -> Reply:
     return _redate(ctx)
 
 
-@router.text(state=FollowupDate.REDATE)
+@router.text(state=FollowupDate.REDATE, label="设置跟进")
 def redate_text(msg: Inbound, ctx: Ctx) -> Reply:
     return _redate(ctx)
 

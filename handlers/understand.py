@@ -207,7 +207,7 @@ def understand_message(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return respond(msg, ctx, understand_text(ctx, text))
 
 
-@router.text(state=Proposing.PICK)
+@router.text(state=Proposing.PICK, label="选择")
 def pick_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """The reply to "which customer/opportunity?": the proposal for the chosen one (still nothing written)."""
     data = ctx.dialog_data(ProposePickData)
@@ -261,7 +261,7 @@ def _time_only(reply: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     return None
 
 
-@router.text(state=Proposing.EDIT)
+@router.text(state=Proposing.EDIT, label="修改", takes_commands=True)  # 「客户 宏达」 is an answer
 def edit_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
     data = ctx.dialog_data(ProposeEditData)
     ctx.clear_dialog()

@@ -10,7 +10,7 @@ from cards.next_step import new_task_id
 from cards.visit import SITE_NOTE, VisitView, flag_text, repeat_card, task_id_for, visit_card
 from chat.inbound import Inbound
 from chat.replies import Card, Reply, Text
-from chat.router import Ctx, HandlerResult, Redispatch, Router
+from chat.router import Ctx, HandlerResult, Router
 from handlers.common import customer_or_pick, example, picks, usage_error
 from models import Customer, Visit
 from services import cardtasks, roles
@@ -108,16 +108,14 @@ def tap_repeat(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return _record(ctx, customer, data.summary)
 
 
-@router.text(state=VisitAsk.REPEAT)
+@router.text(state=VisitAsk.REPEAT, label="重复拜访的确认")
 def repeat_answer(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """A reply while asked 再记一次？: 再记一次/是 records it; a new command runs as typed; anything else drops it."""
+    """A reply while asked 再记一次？: 再记一次/是 records it; anything else drops it (a new command has already
+    left the dialog in chat/handle.py and runs as typed)."""
     text = ctx.args.strip()
     if text in ("再记一次", "是", "记", "记一次"):
         return tap_repeat(msg, ctx)
     ctx.clear_dialog()
-    word, _, rest = text.partition(" ")
-    if ctx.routes and ctx.routes.command_route(word):
-        return Redispatch(word, rest)
     return Text("好的，这次拜访不重复记录。")
 
 
@@ -146,7 +144,7 @@ def tap_explain(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return Text(f"已记录说明：{SITE_NOTE}。主管看到「{flag_text(visit.distance_m)}」时会同时看到这条说明。")
 
 
-@router.text(state=VisitAsk.EXPLAIN)
+@router.text(state=VisitAsk.EXPLAIN, label="拜访地点说明")
 def explain_text(msg: Inbound, ctx: Ctx) -> Reply:
     visit = ctx.session.get(Visit, ctx.dialog_data(ExplainData).visit_id)
     if visit is None:

@@ -131,6 +131,7 @@ class RejectData:
     task_id: str = ""  # the tapped card's task: authorised again when the reason arrives
     response_code: str | None = None  # that tap's own code, to update the card
     step_id: int | None = None
+    quote_id: int | None = None  # named when a new command leaves the dialog
 
 
 def start_reject(
@@ -151,7 +152,12 @@ def start_reject(
             session, target=target, actor=actor, action="reject", response_code=response_code, now=now
         ), None
     info = card_info(session, quote=target.quote, step=target.step)
-    data = RejectData(task_id=target.task.task_id, response_code=response_code, step_id=target.step.id)
+    data = RejectData(
+        task_id=target.task.task_id,
+        response_code=response_code,
+        step_id=target.step.id,
+        quote_id=target.quote.id,
+    )
     text = (
         f"请回复驳回报价 #{target.quote.id}（{info.customer} {info.amount}）的理由，一句话即可，会转告{info.requester}。"
         "发送「取消」则不驳回。"

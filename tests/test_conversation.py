@@ -224,7 +224,9 @@ def test_a_dialog_answer_starting_with_a_command_word_is_the_answer(bot: Bot) ->
     teach(bot, {})
     bot.send_text("rep_e1", "新客户 苏州精工")
     assert "联系人" in bot.last_text("rep_e1")
-    bot.send_text("rep_e1", "客户 说找王经理")  # starts with the command word 客户: still the answer
+    bot.send_text(
+        "rep_e1", "客户说找王经理"
+    )  # starts with the word 客户 (not the command 客户 …): the answer
     assert "客户" in bot.last_text("rep_e1") and "【" not in bot.last_text("rep_e1")
     with bot.session() as s:
         assert s.scalar(select(func.count()).select_from(Customer)) in (0, 1)
@@ -342,12 +344,11 @@ def test_a_reject_reason_starting_with_a_command_word_is_the_reason(bot: Bot) ->
     approval = next(c for c in bot.cards("sup_east") if "button_list" in c)
     bot.tap("sup_east", approval["task_id"], CardKey(QUOTE_REJECT).pack())
     assert "理由" in bot.last_text("sup_east")
-    bot.send_text(
-        "sup_east", "报价 偏高，客户资质也不明"
-    )  # starts with the command word 报价: still the reason
+    # starts with the word 报价, as a sentence (an exact command `报价 商机 金额` would leave the dialog)
+    bot.send_text("sup_east", "报价偏高，客户资质也不明")
     with bot.session() as s:
         quote = s.scalars(select(Quote)).one()
-        assert quote.status == QuoteStatus.REJECTED and quote.reject_reason == "报价 偏高，客户资质也不明"
+        assert quote.status == QuoteStatus.REJECTED and quote.reject_reason == "报价偏高，客户资质也不明"
     assert card_now(bot, "sup_east", approval["task_id"]).get("replace_text")
 
 
