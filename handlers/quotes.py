@@ -170,6 +170,8 @@ def reject_reason(msg: Inbound, ctx: Ctx) -> list[Reply]:
 _QUOTE_REF = re.compile(r"^[#＃]?(\d{1,9})$")
 APPROVE_USAGE = "用法：同意 #报价编号\n例：同意 #12（编号见审批卡片或「有哪些报价等我批」）"
 REJECT_USAGE = "用法：驳回 #报价编号 理由\n例：驳回 #12 价格低于成本线"
+# One answer for a quote that does not exist, is outside the sender's reach, or has no step waiting on them.
+NOT_WAITING = "没有等您审批的报价 #{quote_id}，没有做任何更改。发送「待办」查看等您审批的报价。"
 
 
 def _quote_ref(ctx: Ctx, usage: str) -> tuple[int, str] | Text:
@@ -192,19 +194,24 @@ def decide_by_text(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     if isinstance(ref, Text):
         return ref
     quote_id, reason = ref
-    task_id = approval_taps.task_for_text(ctx.session, actor=ctx.user, quote_id=quote_id)
+    not_waiting = NOT_WAITING.format(quote_id=quote_id)
+    task_id = approval_taps.task_for_text(ctx.session, actor=ctx.user, quote_id=quote_id, now=ctx.now)
     if task_id is None:
-        return Text(f"报价 #{quote_id} 没有等待审批的步骤，没有做任何更改。发送「待办」查看等您审批的报价。")
+        return Text(not_waiting)
     if ctx.command != "驳回":
-        return approval_decisions.approve(
+        replies = approval_decisions.approve(
             ctx.session, config=ctx.config, actor=ctx.user, task_id=task_id, response_code=None, now=ctx.now
         )
-    if not reason:
+    elif not reason:
         return Text(f"请写上驳回理由。\n{REJECT_USAGE}")
-    data = approval_decisions.RejectData(task_id=task_id)
-    return approval_decisions.finish_reject(
-        ctx.session, config=ctx.config, actor=ctx.user, data=data, reason=reason, now=ctx.now
-    )
+    else:
+        data = approval_decisions.RejectData(task_id=task_id, quote_id=quote_id)
+        replies = approval_decisions.finish_reject(
+            ctx.session, config=ctx.config, actor=ctx.user, data=data, reason=reason, now=ctx.now
+        )
+    # A typed number has no card: a refusal the card would word as "这张卡片已失效或不属于您" (an approver who
+    # lost the role since) is the same answer as for a quote that is not theirs.
+    return [Text(not_waiting) if r == Text(approval_taps.UNKNOWN_CARD) else r for r in replies]
 
 
 class Requote(StrEnum):

@@ -145,10 +145,14 @@ def claim_step(
     return True
 
 
-def task_for_text(session: Session, *, actor: User, quote_id: int) -> str | None:
-    """`同意 #12` / `驳回 #12 理由`: the approval card of quote 12's pending step that was sent to `actor` (as
-    approver or delegate), else the approver's own; `approve`/`finish_reject` then authorise it exactly as a
-    tap on that card. None when the quote has no pending step."""
+def task_for_text(session: Session, *, actor: User, quote_id: int, now: datetime) -> str | None:
+    """`同意 #12` / `驳回 #12 理由`: the approval card of quote 12's pending step that was sent to `actor`, else
+    that step's own card when `actor` is its approver, an active delegate of the approver or the requester;
+    `approve`/`finish_reject` then authorise it exactly as a tap on that card.
+
+    None when the quote does not exist, has no pending step, or that step is not the actor's to act on: one
+    answer for all three, so a typed number learns nothing about quotes outside the sender's reach
+    (product.md «Data visibility»)."""
     step = session.scalar(
         select(ApprovalStep)
         .where(ApprovalStep.quote_id == quote_id, ApprovalStep.status == StepStatus.PENDING)
@@ -161,5 +165,17 @@ def task_for_text(session: Session, *, actor: User, quote_id: int) -> str | None
         .where(CardTask.kind == CARD_KIND, CardTask.ref_id == step.id)
         .order_by(CardTask.created_at)
     ).all()
-    chosen = next((t for t in tasks if t.recipient == actor.userid), tasks[0] if tasks else None)
-    return chosen.task_id if chosen is not None else step.task_id
+    mine = next((t for t in tasks if t.recipient == actor.userid), None)
+    if mine is not None:
+        return mine.task_id
+    quote = session.get(Quote, quote_id)
+    involved = (
+        actor.userid == step.approver_userid
+        or (quote is not None and actor.userid == quote.requester_userid)
+        or active_delegation(
+            session, approver_userid=step.approver_userid, delegate_userid=actor.userid, now=now
+        )
+    )
+    if not involved:
+        return None
+    return tasks[0].task_id if tasks else step.task_id

@@ -272,17 +272,17 @@ def test_text_approval_uses_the_card_authorisation_and_updates_it(bot: Bot) -> N
     opp = seed_opportunity(bot)
     bot.send_text("rep_e1", f"报价 #{opp} 7万 含安装")
     quote_no = bot.last_text("rep_e1").split("#", 1)[1].split("：", 1)[0]
-    bot.send_text("rep_e2", f"同意 #{quote_no}")  # not an approver of it: refused as a tap would be
-    assert "已失效或不属于您" in bot.last_text("rep_e2")
+    bot.send_text("rep_e2", f"同意 #{quote_no}")  # not an approver of it: answered as if it did not exist
+    assert bot.last_text("rep_e2").startswith(f"没有等您审批的报价 #{quote_no}")
     bot.send_text("sup_south", f"同意 #{quote_no}")  # not their approval
-    assert "已失效或不属于您" in bot.last_text("sup_south")
+    assert bot.last_text("sup_south").startswith(f"没有等您审批的报价 #{quote_no}")
     bot.send_text("sup_east", f"驳回 #{quote_no}，价格低于成本线")
     assert "已驳回报价" in bot.last_text("sup_east")
     assert any("价格低于成本线" in c.get("sub_title_text", "") for c in bot.cards("rep_e1"))  # with 重新报价
     approval = next(c for c in bot.cards("sup_east") if "button_list" in c)
     assert card_now(bot, "sup_east", approval["task_id"]).get("replace_text"), "the approver's card is greyed"
     bot.send_text("sup_east", f"同意 #{quote_no}")
-    assert "没有等待审批" in bot.last_text("sup_east")
+    assert bot.last_text("sup_east").startswith(f"没有等您审批的报价 #{quote_no}")
 
 
 @pytest.mark.parametrize("text", ["在吗", "好的谢谢", "收到"])

@@ -294,8 +294,8 @@ def test_every_corpus_message_through_the_bot(corpus_bot: Any, capsys: pytest.Ca
                 ):
                     problems.append(f"reject dialog: {quote.status} {quote.reject_reason!r}")
         elif item["intent"] in ("visit", "followup", "approve", "reject", "reassign"):
-            # the card's own rule: one answer for a foreign, stale or forged approval (issue 16 #12)
-            refused = item["intent"] in ("approve", "reject") and "已失效或不属于您" in shown
+            # one answer for a foreign, missing or stale approval (issue 16 #12, handlers/quotes.NOT_WAITING)
+            refused = item["intent"] in ("approve", "reject") and "没有等您审批的报价" in shown
             if snapshot(bot) == before_rows and not refused:
                 problems.append(f"typed command did not write: {shown!r}")
             for word in (
