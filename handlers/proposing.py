@@ -12,10 +12,11 @@ import re
 from collections.abc import Callable
 from typing import Any, cast
 
-from cards.proposal import ProposalView, proposal_card, proposal_task_id
-from chat.replies import Card, Reply
+from cards.proposal import ProposalView, decided_card, proposal_card, proposal_task_id
+from chat.outbox import card_send_code
+from chat.replies import Card, Reply, Text, UpdateCard
 from chat.router import Ctx
-from models import Customer
+from models import CardTask, Customer
 from services import cardtasks
 from services import proposals as store
 from services.answers import visible_customers
@@ -94,3 +95,23 @@ def store_proposal(ctx: Ctx, draft: store.Draft, view: ProposalView, ask: Ask) -
         now=ctx.now,
     )
     return Card(proposal_card(view, proposal_id=proposal.id))
+
+
+def cancel_open_proposals(ctx: Ctx) -> list[Reply] | None:
+    """Typed 取消 with no dialog open: the sender's pending proposal cards are cancelled, each card greyed to
+    已取消 with its send's own response code (the approval cards' path, chat/outbox.card_send_code), and one
+    line says so. None: the sender had no pending proposal."""
+    cancelled = store.cancel_open(ctx.session, userid=ctx.userid, now=ctx.now)
+    if not cancelled:
+        return None
+    replies: list[Reply] = []
+    for proposal in cancelled:
+        task = ctx.session.get(CardTask, proposal_task_id(proposal.id))
+        row = card_send_code(ctx.session, task=task) if task is not None else None
+        if row is not None and row.response_code:
+            code, row.response_code = row.response_code, None
+            card = decided_card(
+                ProposalView.from_data(proposal.view), proposal_id=proposal.id, outcome="已取消"
+            )
+            replies.append(UpdateCard(card, code))
+    return [*replies, Text("已取消，未做更改。")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from chat.inbound import Inbound
 from chat.replies import Reply, Text
 from chat.router import CommandInfo, Ctx, Router
+from handlers.proposing import cancel_open_proposals
 from services import roles
 
 router = Router("system")
@@ -95,9 +96,10 @@ def show_help(msg: Inbound, ctx: Ctx) -> Reply:
 
 
 @router.command("取消", help="退出正在进行的多步操作", example="取消")
-def cancel(msg: Inbound, ctx: Ctx) -> Reply:
+def cancel(msg: Inbound, ctx: Ctx) -> Reply | list[Reply]:
+    """Leaves the open dialog; with none open, cancels the sender's pending proposal cards (确认/修改/取消)."""
     if ctx.dialog is None:
-        return Text("当前没有进行中的操作。发送「帮助」查看命令。")
+        return cancel_open_proposals(ctx) or Text("当前没有进行中的操作。发送「帮助」查看命令。")
     ctx.clear_dialog()
     return Text("已取消，没有保存任何内容。")
 

@@ -63,6 +63,7 @@ class ProposeEditData:
 
 GONE = "这张确认卡片已失效，没有做任何更改。"
 ALREADY_DECIDED = "这张卡片已处理过。"
+EXPIRED = "这张卡片已过期，请重新发送。"
 EDIT_PROMPT = (
     "请直接发送修改后的内容：整句重说，或只说要改的部分（如「30万」「周四下午3点」「客户 宏达」）。"
     "发送「取消」放弃。"
@@ -314,11 +315,12 @@ def _tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
         key.action, ProposalStatus.CONFIRMED
     )
     if not store.decide(ctx.session, proposal=proposal, userid=ctx.userid, status=status, now=ctx.now):
-        # a second tap: the card shows its outcome already; one short line
-        if proposal.status != ProposalStatus.PENDING:
-            return Text(ALREADY_DECIDED)
-        label = store.outcome_label(proposal, now=ctx.now)
-        return _card_update(msg, view, proposal.id, label, f"这张确认卡片{label}，没有做任何更改。")
+        if store.is_expired(proposal, now=ctx.now):  # too old, or superseded by the same thing said again
+            greyed = _card_update(
+                msg, view, proposal.id, store.DECIDED_LABELS[ProposalStatus.EXPIRED], EXPIRED
+            )
+            return [greyed, Text(EXPIRED)] if isinstance(greyed, UpdateCard) else greyed
+        return Text(ALREADY_DECIDED)  # a second tap: the card shows its outcome already; one short line
     if status == ProposalStatus.CANCELLED:
         return _card_update(msg, view, proposal.id, "已取消", "已取消，没有保存任何内容。")
     if status == ProposalStatus.EDITED:

@@ -20,6 +20,7 @@ class ProposalStatus(StrEnum):
     CANCELLED = "cancelled"
     EDITED = "edited"
     FAILED = "failed"
+    EXPIRED = "expired"  # superseded by a newer proposal of the same command on the same record
 
 
 class Proposal(Base):
@@ -27,7 +28,7 @@ class Proposal(Base):
 
     `command`/`args` are the same command line a user could type (records referenced by `#id`), so 确认
     goes through the command's own handler and rules. `status` moves once, by a conditional UPDATE, from
-    `pending` to `confirmed`, `cancelled`, `edited` or `failed`: a second tap finds it decided.
+    `pending` to `confirmed`, `cancelled`, `edited`, `failed` or `expired`: a second tap finds it decided.
     """
 
     __tablename__ = "proposals"

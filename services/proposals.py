@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session
 
 from models import Proposal, ProposalStatus
 
-EXPIRED = "expired"  # not a stored status: a pending proposal past its expiry
-TTL = timedelta(days=2)  # a card left untouched this long is stale: 确认 then says so and writes nothing
+# A card left untouched this long is stale: 确认 then says so and writes nothing. A working day: what was said
+# this morning can still be confirmed this afternoon; tomorrow the rep says it again (its 明天 was today's).
+TTL = timedelta(hours=8)
 DECIDED_LABELS: dict[str, str] = {
     ProposalStatus.CONFIRMED: "已确认",
     ProposalStatus.CANCELLED: "已取消",
     ProposalStatus.EDITED: "已修改",
     ProposalStatus.FAILED: "未能保存",
-    EXPIRED: "已过期",
+    ProposalStatus.EXPIRED: "已过期",
 }
 
 
@@ -36,6 +37,19 @@ class Draft:
 def create(
     session: Session, *, userid: str, draft: Draft, view: dict[str, object], source_text: str, now: datetime
 ) -> Proposal:
+    """Store a pending proposal; an older pending one of the same sender for the same command on the same record
+    (`拜访 #12 …`, said again) is superseded: it expires now, and its 确认 answers 这张卡片已过期."""
+    session.execute(
+        update(Proposal)
+        .where(
+            Proposal.userid == userid,
+            Proposal.status == ProposalStatus.PENDING,
+            Proposal.command == draft.command,
+            Proposal.args.like(f"{_record_of(draft.args)} %") | (Proposal.args == _record_of(draft.args)),
+        )
+        .values(status=ProposalStatus.EXPIRED, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
     proposal = Proposal(
         userid=userid,
         command=draft.command,
@@ -50,6 +64,30 @@ def create(
     session.add(proposal)
     session.flush()
     return proposal
+
+
+def _record_of(args: str) -> str:
+    """The record a command line acts on: its first argument (`#12` of `拜访 #12 吴工说…`)."""
+    return args.split(" ", 1)[0]
+
+
+def cancel_open(session: Session, *, userid: str, now: datetime) -> list[Proposal]:
+    """Typed 取消: every pending, unexpired proposal of `userid` is cancelled (the same one-way move as a tap on
+    取消); returns them, so their cards can be updated."""
+    rows = list(
+        session.scalars(
+            select(Proposal).where(
+                Proposal.userid == userid,
+                Proposal.status == ProposalStatus.PENDING,
+                Proposal.expires_at > now,
+            )
+        )
+    )
+    return [
+        p
+        for p in rows
+        if decide(session, proposal=p, userid=userid, status=ProposalStatus.CANCELLED, now=now)
+    ]
 
 
 def load(session: Session, *, proposal_id: int) -> Proposal | None:
@@ -87,7 +125,8 @@ def settle(session: Session, *, proposal: Proposal, status: ProposalStatus) -> N
     session.flush()
 
 
-def outcome_label(proposal: Proposal, *, now: datetime) -> str:
-    if proposal.status == ProposalStatus.PENDING and proposal.expires_at <= now:
-        return DECIDED_LABELS[EXPIRED]
-    return DECIDED_LABELS.get(proposal.status, proposal.status)
+def is_expired(proposal: Proposal, *, now: datetime) -> bool:
+    """Past its TTL while still pending, or superseded (status `expired`, set by `create`)."""
+    return proposal.status == ProposalStatus.EXPIRED or (
+        proposal.status == ProposalStatus.PENDING and proposal.expires_at <= now
+    )
