@@ -22,6 +22,10 @@ from services import proposals as store
 from services.answers import visible_customers
 from services.asks import Ask
 
+# A confirmed proposal's follow-up (跟进 args), kept in the dialog its command opened instead of writing
+# (再记一次？): set only if that dialog ends in the write (handlers/visits.py RepeatData.followup_args, tap_repeat).
+FOLLOWUP_KEY = "followup_args"
+
 
 def _engine(ctx: Ctx) -> Callable[..., Any] | None:
     """The engine the dispatcher was given (tests, a model-backed one), else services.understanding's."""

@@ -29,7 +29,7 @@ from chat.replies import Reply, Text, UpdateCard
 from chat.router import Ctx, HandlerResult, Redispatch, Router
 from handlers.answering import answer, help_for, my_customers_page, small_talk, suggestion
 from handlers.common import run_command, run_command_or_raise
-from handlers.proposing import action_of, did_you_mean, store_proposal, understand_text
+from handlers.proposing import FOLLOWUP_KEY, action_of, did_you_mean, store_proposal, understand_text
 from models import ProposalStatus
 from services import cardtasks, lead_sentence
 from services import proposals as store
@@ -333,13 +333,35 @@ def _tap(msg: Inbound, ctx: Ctx) -> HandlerResult:
     except DomainError as exc:
         store.settle(ctx.session, proposal=proposal, status=ProposalStatus.FAILED)
         return [_card_update(msg, view, proposal.id, "未能保存", exc.message), Text(exc.message)]
-    if proposal.followup_args and key.action != PROPOSAL_CONFIRM_ONLY:
+    if proposal.followup_args and key.action != PROPOSAL_CONFIRM_ONLY and _asked_first(ctx):
+        # The command asked before writing (再记一次？ for a visit just recorded): the follow-up waits with it,
+        # in that dialog, and is set only if the visit is (handlers/visits.py tap_repeat).
+        _attach_followup(ctx, proposal.followup_args)
+    elif proposal.followup_args and key.action != PROPOSAL_CONFIRM_ONLY:
         try:
             replies += _as_list(run_command_or_raise(msg, ctx, command="跟进", args=proposal.followup_args))
         except DomainError as exc:
             replies.append(Text(f"拜访已记录；跟进提醒没有设置：{exc.message}"))
     done = "已确认" if key.action == PROPOSAL_CONFIRM else "已确认（未设跟进）"
     return [_card_update(msg, view, proposal.id, done, "已确认。"), *replies]
+
+
+def _asked_first(ctx: Ctx) -> bool:
+    """Whether the command just run opened a dialog (a question) instead of writing."""
+    now_open = ctx.dialogs.get(userid=ctx.userid, now=ctx.now)
+    return now_open is not None and now_open != ctx.dialog
+
+
+def _attach_followup(ctx: Ctx, followup_args: str) -> None:
+    waiting = ctx.dialogs.get(userid=ctx.userid, now=ctx.now)
+    assert waiting is not None
+    ctx.dialogs.set(
+        userid=ctx.userid,
+        state=waiting.state,
+        data={**waiting.data, FOLLOWUP_KEY: followup_args},
+        now=ctx.now,
+        ttl_minutes=ctx.config.dialog_ttl_minutes,
+    )
 
 
 @router.card(PROPOSAL_CONFIRM)

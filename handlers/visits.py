@@ -10,8 +10,8 @@ from cards.next_step import new_task_id
 from cards.visit import SITE_NOTE, VisitView, flag_text, repeat_card, task_id_for, visit_card
 from chat.inbound import Inbound
 from chat.replies import Card, Reply, Text
-from chat.router import Ctx, HandlerResult, Router
-from handlers.common import customer_or_pick, example, picks, usage_error
+from chat.router import Ctx, HandlerResult, Redispatch, Router
+from handlers.common import customer_or_pick, example, picks, run_command, usage_error
 from models import Customer, Visit
 from services import cardtasks, roles
 from services import visits as visit_service
@@ -35,6 +35,9 @@ class VisitAsk(StrEnum):
 class RepeatData:
     customer_id: int = 0
     summary: str = ""
+    followup_args: str = (
+        ""  # handlers/proposing.FOLLOWUP_KEY: a confirmed proposal's follow-up, waiting with it
+    )
 
 
 @dataclass
@@ -105,7 +108,16 @@ def tap_repeat(msg: Inbound, ctx: Ctx) -> HandlerResult:
         return Text("这个问题已失效。需要记录时请重新发送「拜访 客户 纪要」。")
     ctx.clear_dialog()
     resolve_customer(ctx.session, user=ctx.user, keyword=f"#{customer.id}")  # still in the sender's scope
-    return _record(ctx, customer, data.summary)
+    replies: list[Reply] = list(_record(ctx, customer, data.summary))
+    if (
+        data.followup_args
+    ):  # the follow-up of a confirmed proposal waited with the visit (handlers/understand.py)
+        done = run_command(msg, ctx, command="跟进", args=data.followup_args)
+        if isinstance(done, list):
+            replies += done
+        elif done is not None and not isinstance(done, Redispatch):
+            replies.append(done)
+    return replies
 
 
 @router.text(state=VisitAsk.REPEAT, label="重复拜访的确认")
@@ -115,8 +127,9 @@ def repeat_answer(msg: Inbound, ctx: Ctx) -> HandlerResult:
     text = ctx.args.strip()
     if text in ("再记一次", "是", "记", "记一次"):
         return tap_repeat(msg, ctx)
+    followup = ctx.dialog_data(RepeatData).followup_args
     ctx.clear_dialog()
-    return Text("好的，这次拜访不重复记录。")
+    return Text("好的，这次拜访" + ("和它的跟进都" if followup else "") + "不重复记录。")
 
 
 @router.card(VISIT_EXPLAIN)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from models import Proposal, Reminder
+from cards.keys import VISIT_REPEAT
+from models import Proposal, Reminder, Visit
 from tests.harness import Bot
 from tests.test_conversation import CONFIRM, add_customer, card_now, card_text, count, last_card, tap
 
@@ -64,3 +65,29 @@ def test_cards_about_different_customers_stay_open_side_by_side(bot: Bot) -> Non
     tap(bot, "rep_e1", first, CONFIRM)
     tap(bot, "rep_e1", second, CONFIRM)
     assert count(bot, Reminder) == 2
+
+
+def _visit_twice(bot: Bot) -> dict[str, object]:
+    """The same visit sentence (with a follow-up time) confirmed twice; the second 确认 is asked about."""
+    add_customer(bot, "嘉兴永盛化工有限公司", contact="王经理")
+    for _ in range(2):
+        bot.send_text("rep_e1", "刚从永盛回来，王经理说下周三要看样品")
+        tap(bot, "rep_e1", last_card(bot, "rep_e1"), CONFIRM)
+    repeat = last_card(bot, "rep_e1")
+    assert "再记一次" in card_text(repeat)
+    return repeat
+
+
+def test_a_repeated_visits_followup_waits_with_the_visit(bot: Bot) -> None:
+    repeat = _visit_twice(bot)
+    assert count(bot, Visit) == 1 and count(bot, Reminder) == 1  # no second follow-up before 再记一次
+    tap(bot, "rep_e1", repeat, VISIT_REPEAT)
+    assert count(bot, Visit) == 2 and count(bot, Reminder) == 2
+    assert bot.last_text("rep_e1").startswith("已设置跟进 #")
+
+
+def test_declining_the_repeated_visit_drops_its_followup_too(bot: Bot) -> None:
+    _visit_twice(bot)
+    bot.send_text("rep_e1", "不用了")
+    assert bot.last_text("rep_e1") == "好的，这次拜访和它的跟进都不重复记录。"
+    assert count(bot, Visit) == 1 and count(bot, Reminder) == 1
