@@ -26,6 +26,7 @@ class ProposalView:
     followup: str = ""
     question: str = ""  # e.g. 是要记录拜访吗？ for a mistyped command word
     warnings: tuple[str, ...] = field(default=())
+    reads: bool = False  # the command only shows something (客户 #12): no 保存 on the card, no 修改
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -35,6 +36,7 @@ class ProposalView:
             "followup": self.followup,
             "question": self.question,
             "warnings": list(self.warnings),
+            "reads": self.reads,
         }
 
     @staticmethod
@@ -46,6 +48,7 @@ class ProposalView:
             followup=str(data.get("followup", "")),
             question=str(data.get("question", "")),
             warnings=tuple(str(w) for w in data.get("warnings") or ()),
+            reads=bool(data.get("reads")),
         )
 
 
@@ -69,7 +72,11 @@ def _body(view: ProposalView) -> dict[str, Any]:
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": SOURCE,
-        "main_title": {"title": f"请确认：{view.title}"[:26], "desc": "点「确认」后才会保存"},
+        "main_title": (
+            {"title": view.title[:26], "desc": "点「确认」查看"}
+            if view.reads
+            else {"title": f"请确认：{view.title}"[:26], "desc": "点「确认」后才会保存"}
+        ),
         "horizontal_content_list": items,
     }
     if sub:
@@ -83,10 +90,9 @@ def proposal_card(view: ProposalView, *, proposal_id: int) -> dict[str, Any]:
     buttons = [{"text": "确认", "style": 1, "key": CardKey(PROPOSAL_CONFIRM).pack()}]
     if view.followup:
         buttons.append({"text": "只记拜访", "style": 2, "key": CardKey(PROPOSAL_CONFIRM_ONLY).pack()})
-    buttons += [
-        {"text": "修改", "style": 2, "key": CardKey(PROPOSAL_EDIT).pack()},
-        {"text": "取消", "style": 2, "key": CardKey(PROPOSAL_CANCEL).pack()},
-    ]
+    if not view.reads:
+        buttons.append({"text": "修改", "style": 2, "key": CardKey(PROPOSAL_EDIT).pack()})
+    buttons.append({"text": "取消", "style": 2, "key": CardKey(PROPOSAL_CANCEL).pack()})
     card["button_list"] = buttons
     return card
 

@@ -117,6 +117,7 @@ class CommandInfo:
     listed: bool = (
         True  # False: works when typed, but 帮助 does not list it (named where it is useful instead)
     )
+    read_only: bool = False  # only shows something (客户, 待办): a guess at it is asked without "保存"
 
     def allows(self, role: str) -> bool:
         """The one rule for command access: dispatch, 帮助, the fallback and the numbered pick all ask this."""
@@ -173,8 +174,11 @@ class Router:
         roles: Iterable[str] | None = None,
         aliases: Iterable[str] = (),
         listed: bool = True,
+        read_only: bool = False,
     ) -> Callable[[Handler], Handler]:
-        info = CommandInfo(name, help, example, frozenset(roles) if roles else None, tuple(aliases), listed)
+        info = CommandInfo(
+            name, help, example, frozenset(roles) if roles else None, tuple(aliases), listed, read_only
+        )
 
         def register(fn: Handler) -> Handler:
             for word in (name, *info.aliases):

@@ -250,7 +250,12 @@ def pick_more(msg: Inbound, ctx: Ctx) -> list[Reply]:
     return pick_page(ctx, dialog.state, data, number)
 
 
-@router.command("客户", help="查看客户360：资料、负责人、商机、最近拜访、下次跟进", example=example("客户"))
+@router.command(
+    "客户",
+    help="查看客户360：资料、负责人、商机、最近拜访、下次跟进",
+    example=example("客户"),
+    read_only=True,
+)
 @picks
 def show_customer(msg: Inbound, ctx: Ctx) -> list[Reply]:
     keyword = ctx.args.strip()

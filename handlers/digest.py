@@ -16,6 +16,7 @@ router = Router("digest")
     help="立即查看销售日报（昨日数据）；日报 今天：今天到目前为止",
     example="日报",
     roles=roles.MANAGERS,
+    read_only=True,
 )
 def digest_now(msg: Inbound, ctx: Ctx) -> list[Reply]:
     word = ctx.args.strip()

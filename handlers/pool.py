@@ -49,7 +49,9 @@ GONE = "这张卡片已失效。"
 ACTIONS = {POOL_FOLLOWUP: "记一条跟进", POOL_EXTEND: "申请延期", POOL_RETURN: "放回公海"}
 
 
-@router.command("公海", help="查看本区域公海里可领取的客户", example="公海 机械", roles=roles.SALES)
+@router.command(
+    "公海", help="查看本区域公海里可领取的客户", example="公海 机械", roles=roles.SALES, read_only=True
+)
 def show_pool(msg: Inbound, ctx: Ctx) -> list[Reply]:
     return _pool_page(ctx, ctx.args.strip(), 1)
 

@@ -7,6 +7,7 @@ misses a name use what the engine finds (pinyin, initials, a typo asked first).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 from collections.abc import Callable
@@ -85,7 +86,15 @@ def did_you_mean(ctx: Ctx, *, keyword: str, customer: Customer, command: str, ar
     return store_proposal(ctx, store.Draft(command, args), view, ask)
 
 
+def reads_only(ctx: Ctx, command: str) -> bool:
+    """Whether `command` only shows something (CommandInfo.read_only): its card asks, it does not 保存."""
+    route = ctx.routes.command_route(command) if ctx.routes else None
+    return bool(route and route.info and route.info.read_only)
+
+
 def store_proposal(ctx: Ctx, draft: store.Draft, view: ProposalView, ask: Ask) -> Reply:
+    if reads_only(ctx, draft.command):
+        view = dataclasses.replace(view, reads=True)
     data: dict[str, Any] = view.to_data() | {"ask": ask.to_data()}
     proposal = store.create(
         ctx.session, userid=ctx.userid, draft=draft, view=data, source_text=ask.source, now=ctx.now

@@ -89,6 +89,7 @@ EXTRA_EXAMPLES: dict[str, tuple[str, ...]] = {
     help="查看可用命令；帮助 <命令> 看某个命令的用法",
     example="帮助 报价",
     aliases=("help", "?", "？", "菜单"),
+    read_only=True,
 )
 def show_help(msg: Inbound, ctx: Ctx) -> Reply:
     word = ctx.args.strip().split(" ")[0] if ctx.args.strip() else ""

@@ -57,7 +57,9 @@ def todo_replies(ctx: Ctx, *, page: int = 1) -> list[Reply]:
     return replies
 
 
-@router.command("待办", help="查看我的待办和等我审批的报价", example="待办", aliases=("todo",))
+@router.command(
+    "待办", help="查看我的待办和等我审批的报价", example="待办", aliases=("todo",), read_only=True
+)
 def todo(msg: Inbound, ctx: Ctx) -> list[Reply]:
     return todo_replies(ctx)
 

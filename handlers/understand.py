@@ -75,18 +75,36 @@ def _typo_ask(ctx: Ctx, ask: Ask) -> Ask | None:
     of a command word of the same length."""
     word = ask.command_typo
     first, _, rest = ask.source.partition(" ")
-    allowed = ctx.routes.commands_for(ctx.user.role) if ctx.routes else []
-    names = [i.name for i in allowed if i.name not in ("帮助", "取消")]
-    if word is None and rest.strip() and len(first) >= 2 and first not in names:
-        close = [
-            n
-            for n in names
-            if len(n) == len(first) and sum(a != b for a, b in zip(n, first, strict=True)) == 1
-        ]
-        word = close[0] if len(close) == 1 else None
+    names = _typo_targets(ctx)
+    if word is None and rest.strip():
+        word = _one_off(names, first)
     if word is None or word not in names:
         return None
     return ask.but(command_typo=word, text=rest.strip() if first != word else ask.text)
+
+
+def _typo_targets(ctx: Ctx) -> list[str]:
+    allowed = ctx.routes.commands_for(ctx.user.role) if ctx.routes else []
+    return [i.name for i in allowed if i.name not in ("帮助", "取消")]
+
+
+def _one_off(names: list[str], word: str) -> str | None:
+    """The one command word `word` is a one-character slip of (same length, 2+ characters), else None."""
+    if len(word) < 2 or word in names:
+        return None
+    close = [
+        n for n in names if len(n) == len(word) and sum(a != b for a, b in zip(n, word, strict=True)) == 1
+    ]
+    return close[0] if len(close) == 1 else None
+
+
+def _bare_typo(ctx: Ctx, text: str) -> str | None:
+    """`待半`: a message that is only a mistyped command word gets that command suggested (nothing is run)."""
+    word = _one_off(_typo_targets(ctx), text.strip())
+    route = ctx.routes.command_route(word) if ctx.routes and word else None
+    if route is None or route.info is None:
+        return None
+    return f"没看懂「{text.strip()}」。您是要「{word}」吗？{route.info.help}，例：{route.info.example}"
 
 
 def _typo_proposal(ctx: Ctx, ask: Ask) -> Reply:
@@ -96,9 +114,9 @@ def _typo_proposal(ctx: Ctx, ask: Ask) -> Reply:
     info = route.info
     args = ask.text.strip()
     action = action_of(info.help)
-    view = ProposalView(
-        action, (("命令", f"{word} {args}".strip()),), question=f"是要{action}吗？点「确认」照此执行。"
-    )
+    line = f"{word} {args}".strip()
+    question = f"您是要「{line}」吗？" if info.read_only else f"是要{action}吗？点「确认」照此执行。"
+    view = ProposalView(action, (("命令", line),), question=question)
     return store_proposal(ctx, store.Draft(word, args), view, ask)
 
 
@@ -175,7 +193,7 @@ def respond(msg: Inbound, ctx: Ctx, ask: Ask) -> HandlerResult:
     glued = _glued_command(ctx, ask.source)
     if glued is not None:
         return run_command(msg, ctx, command=glued[0], args=glued[1])
-    return Text(suggestion(ctx, ask))
+    return Text(_bare_typo(ctx, ask.source) or suggestion(ctx, ask))
 
 
 def _ask_first(ctx: Ctx, ask: Ask) -> HandlerResult:
