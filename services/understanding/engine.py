@@ -208,7 +208,7 @@ def _understand(
         contact=ents.contact,
         opportunity_ids=tuple(opportunity_ids),
         amount=amounts[0].value if amounts and intent not in _NO_VALUES else None,  # type: ignore[arg-type]
-        when=_pick_time(intent, times, future, now, tz),
+        when=_pick_time(intent, times, future, now, tz, body),
         period=find_period(norm) if intent.is_query else None,
         stage=str(stage.value) if stage and intent is Intent.ADVANCE else None,
         person_userid=ents.person_userid
@@ -253,16 +253,31 @@ def _cue_text(body: str, ents: Entities, stage: Found | None) -> str:
     return "".join(out)
 
 
-def _pick_time(intent: Intent, times: list, future: list, now: datetime, tz: ZoneInfo) -> datetime | None:  # type: ignore[type-arg]
+# What the rep will do at the follow-up time, right after it (`周五下午打电话`, `周五下午给他打电话`): with several
+# times in a sentence, the one so attached is the follow-up's; a deadline (`月底定型号`) stays in the note.
+_FOLLOWUP_ACTION = re.compile(
+    r"[\s，,]*(?:再|要|会|就|还)?(?:给(?:他|她|他们|客户|对方)?|跟(?:他|她|他们|客户|对方)?|和(?:他|她|他们|客户|对方)?)?"
+    r"(?:打个?电话|电话|打过去|跟进|回访|再去|再过去|过去|上门|约|拜访|联系|见面|碰个?面|沟通|送样|演示|去)"
+)
+
+
+def _attached(times: list, body: str) -> list:  # type: ignore[type-arg]
+    """`times`, those followed by a follow-up action first (stable otherwise)."""
+    return sorted(times, key=lambda t: 0 if _FOLLOWUP_ACTION.match(body, t.span[1]) else 1)
+
+
+def _pick_time(
+    intent: Intent, times: list, future: list, now: datetime, tz: ZoneInfo, body: str
+) -> datetime | None:  # type: ignore[type-arg]
     if intent.is_query or intent in _NO_VALUES:
         return None
     if intent is Intent.VISIT:
         # The visit itself happened today; a later day mentioned in the note is the next step to offer.
         today = now.astimezone(tz).date()
         later = [t for t in future if t.has_date and t.when.astimezone(tz).date() > today]
-        return later[0].when if later else None
+        return _attached(later, body)[0].when if later else None
     if future:
-        return future[0].when  # type: ignore[no-any-return]
+        return _attached(future, body)[0].when  # type: ignore[no-any-return]
     return times[0].when if times and intent is Intent.FOLLOWUP else None
 
 
