@@ -130,7 +130,7 @@ def propose(msg: Inbound, ctx: Ctx, ask: Ask) -> Reply:
             Proposing.PICK,
             ProposePickData(ask=ask.to_data(), kind=outcome.kind, ids=[c[0] for c in outcome.choices]),
         )
-        what = "客户" if outcome.kind == "customer" else "商机"
+        what = {"customer": "客户", "contract": "合同"}.get(outcome.kind, "商机")
         lines = [f"找到{len(outcome.choices)}个{what}，是哪一个？请回复编号："]
         lines += [f"{i}. {label}" for i, (_, label) in enumerate(outcome.choices[:8], 1)]
         lines.append("（发送「取消」放弃）")
@@ -239,6 +239,8 @@ def pick_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
     ask = Ask.from_data(dict(data.ask))
     if data.kind == "customer":
         ask = ask.but(customer_ids=(chosen,), opportunity_ids=())
+    elif data.kind == "contract":
+        ask = ask.but(contract_id=chosen)
     else:
         ask = ask.but(opportunity_ids=(chosen,))
     return propose(msg, ctx, ask)

@@ -45,6 +45,7 @@ class Ask:
     stage: str | None = None
     person_userid: str | None = None
     quote_id: int | None = None
+    contract_id: int | None = None  # a contract chosen from a numbered pick (a 回款 when several owe money)
     region: str | None = None
     command_typo: str | None = None
     items: tuple[str, ...] = ()  # score-card items that hold

@@ -34,7 +34,7 @@ class Proposed:
 
 @dataclass(frozen=True)
 class NeedPick:
-    kind: str  # customer | opportunity
+    kind: str  # customer | opportunity | contract
     choices: list[tuple[int, str]]
 
 
@@ -243,7 +243,13 @@ def _payment(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
     contract), and the instalment it lands on (services/receipts.target_for_contract), named on the card."""
     example = "华东精密的首付款到了，10万"
     contract: Contract | None = None
-    if len(ask.opportunity_ids) == 1:
+    if ask.contract_id is not None:  # chosen from the numbered list below
+        contract = session.scalar(
+            select(Contract)
+            .join(Customer, Customer.id == Contract.customer_id)
+            .where(Contract.id == ask.contract_id, Scope.of(user).customers())
+        )
+    if contract is None and len(ask.opportunity_ids) == 1:
         contract = session.scalar(
             select(Contract)
             .join(Customer, Customer.id == Contract.customer_id)
@@ -257,8 +263,10 @@ def _payment(session: Session, user: User, ask: Ask, now: datetime) -> Outcome:
             return NeedMore(f"回款金额是多少？例如：{found.name}的首付款到了，10万")
         try:
             contract = receipts.contract_for_customer(session, customer=found)
-        except Ambiguous:  # several contracts owe money: 确认 runs 回款 on the customer, which asks which one
-            contract = None
+        except Ambiguous as several:  # several owe money: the one instalment of that amount, else which one?
+            contract = receipts.contract_matching_amount(session, customer=found, amount=ask.amount)
+            if contract is None:
+                return NeedPick("contract", several.choices)
         if contract is None:
             view = ProposalView("登记回款", (("客户", found.name), ("金额", format_amount(ask.amount))))
             return Proposed(Draft("回款", f"客户#{found.id} {_money(ask.amount)}"), view)

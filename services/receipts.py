@@ -120,6 +120,18 @@ def contract_for_customer(session: Session, *, customer: Customer) -> Contract |
     return owing[0][0] if owing else None
 
 
+def contract_matching_amount(session: Session, *, customer: Customer, amount: Decimal) -> Contract | None:
+    """Among the customer's open contracts, the one whose next instalment due (where a payment lands,
+    `plans.oldest_open`) still owes exactly `amount`: `海川的款到了 10万` when only one contract is waiting for
+    10万. None when none or several are."""
+    matches = []
+    for contract, _ in open_contracts(session, customer=customer):
+        due = plans.oldest_open(plans.contract_states(session, contract=contract))
+        if due is not None and due.remaining == amount:
+            matches.append(contract)
+    return matches[0] if len(matches) == 1 else None
+
+
 def _opportunity_names(session: Session, contracts: list[Contract]) -> dict[int, str]:
     opp_ids = {c.opportunity_id: c.id for c in contracts if c.opportunity_id is not None}
     if not opp_ids:
