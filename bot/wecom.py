@@ -1,4 +1,6 @@
-"""WeCom (企业微信) server API client: token cache, bounded retry, errcode classification.
+"""WeCom (企业微信) server API client: token cache, bounded retry, errcode classification. Long because the client
+keeps timeouts, token refresh with its lock, errcode classification and log scrubbing together: the WeCom edge
+in one place.
 
 Deliberately not wechatpy's client, which recurses without bound on token errors, has no timeouts,
 refreshes without a lock and logs URLs that carry the access_token (reliability.md §1.2).
@@ -11,8 +13,6 @@ What this client guarantees:
 - On 40001/40014/42001 from an API call: invalidate that token, refresh once, retry once. No recursion.
 - Every failure is a `WeComError` whose `kind` tells the caller (the outbox) what to do.
 - Logs and exception strings never contain the access_token, the corpsecret or message content.
-
-Long because the client keeps timeouts, token refresh with its lock, errcode classification and log scrubbing together: the WeCom edge in one place.
 """
 
 from __future__ import annotations

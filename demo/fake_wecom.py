@@ -1,4 +1,5 @@
-"""An in-memory stand-in for the WeCom server API (`/cgi-bin/...`), for tests and demo mode.
+"""An in-memory stand-in for the WeCom server API (`/cgi-bin/...`), for tests and demo mode. Long because it
+stands in for every WeCom API the bot calls, with injectable failures; test and demo code only.
 
 It follows wecom-protocol.md §5 closely enough to exercise the client's failure handling:
 tokens that expire or get revoked (42001/40014), wrong secret (40001), single-use response codes
@@ -8,8 +9,6 @@ and hangs. Every call is recorded without its access_token or corpsecret.
 
 Use `transport()` in-process (an `httpx.MockTransport`) or mount `asgi_app()` and point
 `WECOM_API_BASE` at it (demo mode).
-
-Long because it stands in for every WeCom API the bot calls, with injectable failures; test and demo code only.
 """
 
 from __future__ import annotations

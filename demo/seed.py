@@ -1,12 +1,11 @@
-"""A deterministic demo company for `salesbot demo`: people, customers and six months of sales history.
+"""A deterministic demo company for `salesbot demo`: people, customers and six months of sales history. Long
+because it seeds a whole believable company (people, customers, a year of history); demo code only.
 
 Everything comes from `random.Random(seed)` and the `now` passed in, so the same (seed, now) gives the same
 company. Rows are written with the models directly (fast: well under a second for ~150 customers).
 The pending quotes are requested through the real approval service (`services.approval_request.request_quote`), so
 their steps, card tasks and approval cards are exactly what a rep's 报价 would produce; the cards are enqueued to
 the approvers' outbox and reach them when the demo starts.
-
-Long because it seeds a whole believable company (people, customers, a year of history); demo code only.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`salesbot demo`: the whole product in a browser, with no WeCom account.
+"""`salesbot demo`: the whole product in a browser, with no WeCom account. Long because the simulator's HTTP API,
+its conversation store and the suggestions are one small app; it is demo code, never imported by production.
 
 The bot runs exactly as in production — the real callback edge, dispatcher, outbox and WeCom client — but
 its WeCom API is the in-process stand-in `FakeWeCom` (passed as the client's HTTP transport), and the
@@ -8,8 +9,6 @@ the app's own `/wecom/callback`; every button tap a real `template_card_event` w
 The demo secrets are fixed (they protect nothing: the fake API is in-process). The conversation record
 (what the fake WeCom received per user, and what each user typed) is kept in `DATA_DIR/conversation.json`
 so that a restart keeps the chat history, like the real WeCom app would.
-
-Long because the simulator's HTTP API, its conversation store and the suggestions are one small app; it is demo code, never imported by production.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from handlers.nextsteps import opportunity_next_steps
 from models import Customer, Opportunity, Quote, QuoteStatus, User
 from models.targets import Level, Metric
 from services import escape as esc
-from services import roles
+from services import roles, target_months
 from services import targets as svc
 from services.parsing import AmountError, normalize_text, parse_amount, split_args
 
@@ -29,7 +29,7 @@ def _usage(problem: str) -> DomainError:
 
 
 def _as_of(ctx: Ctx) -> str:
-    local = ctx.now.astimezone(svc.SHANGHAI)
+    local = ctx.now.astimezone(target_months.SHANGHAI)
     return f"{local.month}月{local.day}日"
 
 
@@ -60,8 +60,8 @@ def set_target(msg: Inbound, ctx: Ctx) -> Reply:
     if len(words) != 4:
         raise _usage("请写全：谁、哪个月、什么指标、多少。")
     who, month_raw, metric_raw, value_raw = words
-    month = svc.parse_month(month_raw, today=ctx.now.astimezone(svc.SHANGHAI).date())
-    metric = svc.parse_metric(metric_raw)
+    month = target_months.parse_month(month_raw, today=ctx.now.astimezone(target_months.SHANGHAI).date())
+    metric = target_months.parse_metric(metric_raw)
     try:
         value = (
             parse_amount(value_raw)
@@ -143,8 +143,8 @@ def my_targets(msg: Inbound | None, ctx: Ctx) -> Text:
 
 
 def _my_targets(ctx: Ctx) -> tuple[Text, list[Opportunity]]:
-    month = svc.month_key(ctx.now.astimezone(svc.SHANGHAI).date())
-    quarter = svc.quarter_months(month)
+    month = target_months.month_key(ctx.now.astimezone(target_months.SHANGHAI).date())
+    quarter = target_months.quarter_months(month)
     month_rows = svc.progress(
         ctx.session, level=Level.REP, key=ctx.userid, months=[month], now=ctx.now, config=ctx.config
     )
@@ -162,7 +162,7 @@ def _my_targets(ctx: Ctx) -> tuple[Text, list[Opportunity]]:
         c.id: c.name
         for c in ctx.session.scalars(select(Customer).where(Customer.id.in_([o.customer_id for o in opps])))
     }
-    first = svc.month_first(month)
+    first = target_months.month_first(month)
     return Text(
         my_targets_text(
             month_label=f"{first.month}月",
@@ -170,7 +170,7 @@ def _my_targets(ctx: Ctx) -> tuple[Text, list[Opportunity]]:
             month=month_rows,
             quarter_label=f"第{(first.month - 1) // 3 + 1}季度",
             quarter=quarter_rows,
-            elapsed=svc.elapsed_share(ctx.now, month),
+            elapsed=target_months.elapsed_share(ctx.now, month),
             opportunities=[
                 OpportunityLine(
                     esc.inline_text(o.name, 20),
@@ -187,20 +187,22 @@ def _my_targets(ctx: Ctx) -> tuple[Text, list[Opportunity]]:
 
 def team_targets(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args) if ctx.command == "团队目标" else []
-    metric = svc.parse_metric(words[0]) if words else Metric.SIGNED
-    month = svc.month_key(ctx.now.astimezone(svc.SHANGHAI).date())
+    metric = target_months.parse_metric(words[0]) if words else Metric.SIGNED
+    month = target_months.month_key(ctx.now.astimezone(target_months.SHANGHAI).date())
     rows = svc.team_progress(
         ctx.session, viewer=ctx.user, month=month, now=ctx.now, config=ctx.config, metric=metric
     )
     who = "团队" if ctx.user.role == roles.Role.SUPERVISOR else "各区域"
-    title = f"{who} {svc.month_first(month).month}月{svc.METRIC_LABELS[metric]}目标（截至 {_as_of(ctx)}）"
+    title = f"{who} {target_months.month_first(month).month}月{svc.METRIC_LABELS[metric]}目标（截至 {_as_of(ctx)}）"
     rows = [(esc.inline_text(name), p) for name, p in rows]
-    return Text(team_targets_text(title=title, rows=rows, elapsed=svc.elapsed_share(ctx.now, month)))
+    return Text(
+        team_targets_text(title=title, rows=rows, elapsed=target_months.elapsed_share(ctx.now, month))
+    )
 
 
 def targets_answer(ctx: Ctx) -> Text | None:
     """For 我这个月完成多少 and the like: the target view when the asker has targets this month, else None."""
-    month = svc.month_key(ctx.now.astimezone(svc.SHANGHAI).date())
+    month = target_months.month_key(ctx.now.astimezone(target_months.SHANGHAI).date())
     if ctx.user.role == roles.Role.REP:
         has = svc.target_exists(ctx.session, level=Level.REP, key=ctx.userid, month=month)
         return my_targets(None, ctx) if has else None

@@ -1,4 +1,6 @@
-"""Read-only answers to the questions people ask in chat, each limited to what the asker may see.
+"""Read-only answers to the questions people ask in chat, each limited to what the asker may see. Long because
+each question is one small scoped query with its result type, all read by one answering handler; none is long,
+and they share the scope rule and the helpers.
 
 Every query goes through services.scope (customers, opportunities, people): a record out of scope is simply
 not found. Views (the lines shown) are in handlers/answer_views.py. Never writes.

@@ -51,7 +51,7 @@ from services.config import SEGMENT_NAMES, BusinessConfig
 from services.digest_regions import RegionRow, quiet_reps
 from services.escape import markdown as md
 from services.scope import Scope
-from services.targets import elapsed_share, month_key
+from services.target_months import elapsed_share, month_key
 
 TOP_REPS = 5
 TREND_MONTHS = 6

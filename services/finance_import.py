@@ -4,7 +4,7 @@ Columns (matched like the customer import's headers, with the usual synonyms): �
 凭证号. Idempotent on the voucher number: a voucher already recorded is counted as 已导入过 and skipped, so
 the same export can be imported again (or a later export that overlaps). A row that cannot be recorded is
 skipped with a Chinese reason and written, with its columns plus 原行号 and 原因, to a rejects file beside the
-input (services/customer_import.write_rejects), which can be fixed and imported as it is.
+input (services/sheet_import.write_rejects), which can be fixed and imported as it is.
 
 Each receipt goes through services/receipts.receive (source "erp"): it lands on the oldest open instalment,
 never exceeds what the contract still owes, and is not posted back to the finance webhook.
@@ -27,8 +27,8 @@ from chat.errors import DomainError
 from models import Contract, Payment, User
 from services import plans, receipts
 from services.config import BusinessConfig
-from services.customer_import import ImportReport, RejectedRow, _header_key, rejects_path_for, write_rejects
 from services.parsing import SHANGHAI, AmountError, format_amount, parse_amount
+from services.sheet_import import ImportReport, RejectedRow, header_key, rejects_path_for, write_rejects
 from services.tabular import read_rows
 
 ACTOR = "erp-import"
@@ -102,14 +102,14 @@ class _Skip(Exception):
 
 
 def match_headers(headers: list[str]) -> tuple[dict[str, int], list[str]]:
-    lookup = {_header_key(name): key for key, names in HEADER_SYNONYMS.items() for name in names}
+    lookup = {header_key(name): key for key, names in HEADER_SYNONYMS.items() for name in names}
     found: dict[str, int] = {}
     ignored: list[str] = []
     for i, header in enumerate(headers):
-        key = lookup.get(_header_key(header))
+        key = lookup.get(header_key(header))
         if key is not None and key not in found:
             found[key] = i
-        elif _header_key(header) not in ("原因", "原行号", ""):
+        elif header_key(header) not in ("原因", "原行号", ""):
             ignored.append(header)
     return found, ignored
 

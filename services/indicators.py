@@ -1,4 +1,5 @@
-"""The reference customer's four management indicators (product.md "Scheduled work").
+"""The reference customer's four management indicators (product.md "Scheduled work"). Long because the four
+indicators each need a parts query and a combiner, kept together with their definitions.
 
 Each indicator is one function with its definition in the docstring and a result that says how it compares
 with its target. All take a `Coverage` (what the manager may see, from services/scope.Scope.of: the customers' regions
@@ -12,8 +13,6 @@ of one scope into the Indicator. Counts and sums add up exactly, so the 总经�
 every group (including customers without a region).
 
 Also here: the small scope and calendar helpers the digest shares.
-
-Long because the four indicators each need a parts query and a combiner, kept together with their definitions.
 """
 
 from __future__ import annotations

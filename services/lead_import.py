@@ -1,7 +1,8 @@
 """`salesbot leads import FILE`: the trade-show sheet, with the customer import's rules.
 
-Reuses services/customer_import.py: the header matching (synonyms plus 来源 / 备注), the report, the rejects
-file beside the input (原行号 + 原因, importable as it is). Re-runnable: a row whose company or phone is
+Reuses the customer import's header names (services/customer_headers.py, plus 来源 / 备注) and what every sheet
+import shares (services/sheet_import.py): the report, the rejects file beside the input (原行号 + 原因,
+importable as it is). Re-runnable: a row whose company or phone is
 already a customer or an open lead — including one an earlier run or an earlier row created — is counted as
 已存在 and changes nothing; so a second run of the same file creates nothing.
 """
@@ -17,13 +18,8 @@ from sqlalchemy.orm import Session
 from chat.errors import DomainError
 from services import leads as lead_service
 from services.config import BusinessConfig
-from services.customer_import import (
-    HEADER_SYNONYMS,
-    ImportReport,
-    RejectedRow,
-    _header_key,
-    write_rejects,
-)
+from services.customer_headers import HEADER_SYNONYMS
+from services.sheet_import import ImportReport, RejectedRow, header_key, write_rejects
 from services.tabular import read_rows
 
 LEAD_HEADERS: dict[str, tuple[str, ...]] = {
@@ -57,16 +53,16 @@ class LeadImportReport(ImportReport):
 
 
 def _columns(headers: list[str]) -> tuple[list[str | None], list[str]]:
-    lookup = {_header_key(n): key for key, names in LEAD_HEADERS.items() for n in names}
+    lookup = {header_key(n): key for key, names in LEAD_HEADERS.items() for n in names}
     columns: list[str | None] = []
     ignored: list[str] = []
     seen: set[str] = set()
     for header in headers:
-        key = lookup.get(_header_key(header))
+        key = lookup.get(header_key(header))
         if key in seen:
             key = None
             ignored.append(f"{header}（重复列）")
-        elif key is None and _header_key(header) not in ("原因", "原行号", ""):
+        elif key is None and header_key(header) not in ("原因", "原行号", ""):
             ignored.append(header)
         if key is not None:
             seen.add(key)

@@ -2,6 +2,9 @@
 无效. Assignment rules are in services/lead_assign.py; the SLA clock in services/lead_sla.py.
 
 Every way in (chat command, free-form proposal, import, `POST /api/leads`) ends in `create_lead`.
+
+Long because a lead's whole life (create, 接单, 转派, 无效, the first visit) shares the one duplicate key
+and the one audit trail; splitting the actions from creation is open work.
 """
 
 from __future__ import annotations

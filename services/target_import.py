@@ -3,7 +3,7 @@
 One sheet, one row per target: 账号 or 姓名 (a rep), or 区域 (a region; 全公司 for the company), 月份 (2026-12),
 指标 (签约/回款/新客户/拜访), 目标. Headers are matched by the usual synonyms; a rerun of the same sheet changes
 nothing; rows that cannot be used go to a rejects file beside the input (the customer import's format and
-rules: services/customer_import.write_rejects). A later row for the same target in one file wins and the
+rules: services/sheet_import.write_rejects). A later row for the same target in one file wins and the
 earlier one is counted as replaced. The sheet may give reps more than their region's target: the admin
 decides, and the report points it out.
 """
@@ -24,11 +24,12 @@ from cards.targets import fmt
 from chat.errors import DomainError
 from models import Target, User, norm_userid
 from models.targets import METRIC_LABELS, MONEY_METRICS, Level, Metric
-from services.customer_import import ImportReport, RejectedRow, write_rejects
 from services.parsing import AmountError, normalize_text, parse_amount
+from services.sheet_import import ImportReport, RejectedRow, write_rejects
 from services.tabular import read_rows
-from services.targets import SHANGHAI, members, month_bounds, parse_metric, parse_month, upsert_target
+from services.target_months import SHANGHAI, month_bounds, parse_metric, parse_month
 from services.targets import done_by_user as _done
+from services.targets import members, upsert_target
 
 COMPANY_WORDS = ("全公司", "公司", "全国", "总部")
 HEADERS: dict[str, tuple[str, ...]] = {

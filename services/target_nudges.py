@@ -20,15 +20,15 @@ from models import Role, Target, TargetNudge, User
 from models.db import insert_for
 from models.targets import METRIC_LABELS, Level, Metric
 from services.config import BusinessConfig
-from services.targets import (
+from services.target_months import (
     SHANGHAI,
     add_months,
     elapsed_share,
     month_first,
     month_key,
-    progress,
     working_days_left,
 )
+from services.targets import progress
 
 LAST_WEEK_DAYS = 7
 

@@ -16,8 +16,10 @@ from chat.errors import DomainError
 from models import AuditEntry, Customer, User
 from models.db import make_session_factory
 from services.config import default_config
-from services.customer_import import ImportReport, import_customers, match_headers, rejects_path_for
+from services.customer_headers import match_headers
+from services.customer_import import import_customers
 from services.lookup import find_customers
+from services.sheet_import import ImportReport, rejects_path_for
 from services.tabular import read_rows
 from tests.harness import seed_org
 

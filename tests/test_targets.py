@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from models import Contract, Customer, Payment, Target
 from models.targets import Level, Metric
+from services import target_months
 from services import targets as svc
 from services.parsing import SHANGHAI
 from tests.harness import Bot
@@ -146,7 +147,7 @@ def test_quarter_rolls_up_months(bot: Bot) -> None:
             s,
             level=Level.REP,
             key="rep_e1",
-            months=svc.quarter_months("2026-11"),
+            months=target_months.quarter_months("2026-11"),
             now=now,
             config=bot.state.config,
             metrics=[Metric.SIGNED],
@@ -321,7 +322,7 @@ def test_quarter_counts_only_the_months_that_have_a_target(bot: Bot) -> None:
             s,
             level=Level.REP,
             key="rep_e1",
-            months=svc.quarter_months("2026-12"),
+            months=target_months.quarter_months("2026-12"),
             now=now,
             config=bot.state.config,
             metrics=[Metric.SIGNED],

@@ -1,4 +1,5 @@
-"""Dates and times in chat (follow-up reminders): ``明天下午3点``, ``下周一``, ``3天后``, ``11月30日 10:00``.
+"""Dates and times in chat (follow-up reminders): ``明天下午3点``, ``下周一``, ``3天后``, ``11月30日 10:00``. Long because
+Chinese time expressions have many forms; one parser with its table of forms.
 
 Pure functions: no database, no I/O; ``now`` and the local zone ``tz`` (Settings.salesbot_timezone) are
 always passed in. Everything is read and returned as wall time in ``tz``. Chinese numerals are turned into digits by cn2an (``四点半`` → ``4点半``,
@@ -33,8 +34,6 @@ Rules (the choices the tests pin down):
 * Past results are returned as they are (``今天上午9点`` at 10:00, ``这周一``, ``昨天``, ``前天下午3点``,
   ``3天前``, ``2小时前``); the caller decides what to do with them, with :func:`is_past` (a follow-up
   reminder answers that the time has passed rather than that it cannot read it).
-
-Long because Chinese time expressions have many forms; one parser with its table of forms.
 """
 
 from __future__ import annotations
