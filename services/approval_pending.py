@@ -1,5 +1,6 @@
 """The approvals waiting on someone: their own steps and those of approvers who delegated to them now (never
-their own quotes). The one rule 待办, 我的待审批 and the answers read.
+their own quotes, and as a delegate only the steps they may act on: services/approval_rules.py). The one rule
+待办 (services/todo.py) and the answers (我的待审批, 等我审批的报价) read.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ApprovalStep, Customer, Opportunity, Quote, QuoteStatus, StepStatus
+from services.approval_rules import may_act_as_delegate, user_of
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class PendingApproval:
     amount: Decimal
     requester_userid: str
     waiting_since: datetime
+    priority: str | None = None  # the opportunity's A/B/C once it has been scored (None before)
 
 
 def pending_for(session: Session, *, userid: str, now: datetime) -> list[PendingApproval]:
@@ -34,7 +37,8 @@ def pending_for(session: Session, *, userid: str, now: datetime) -> list[Pending
     from services.delegation import approvers_delegating_to
 
     userid = userid.lower()
-    approvers = [userid, *approvers_delegating_to(session, delegate_userid=userid, now=now)]
+    delegating = approvers_delegating_to(session, delegate_userid=userid, now=now)
+    approvers = [userid, *delegating]
     rows = session.execute(
         select(ApprovalStep, Quote, Opportunity, Customer)
         .join(Quote, Quote.id == ApprovalStep.quote_id)
@@ -48,6 +52,16 @@ def pending_for(session: Session, *, userid: str, now: datetime) -> list[Pending
         )
         .order_by(ApprovalStep.activated_at, ApprovalStep.id)
     ).all()
+    delegate = user_of(session, userid) if delegating else None
+
+    def may_act(step: ApprovalStep, quote: Quote) -> bool:
+        """Their own step, or as a delegate one they could approve themselves (they got no card otherwise)."""
+        if step.approver_userid == userid:
+            return True
+        return delegate is not None and may_act_as_delegate(
+            session, delegate=delegate, step=step, quote=quote
+        )
+
     return [
         PendingApproval(
             step_id=step.id,
@@ -61,6 +75,8 @@ def pending_for(session: Session, *, userid: str, now: datetime) -> list[Pending
             amount=quote.amount,
             requester_userid=quote.requester_userid,
             waiting_since=step.activated_at or quote.created_at,
+            priority=opp.priority if (opp.score or opp.score_items) else None,
         )
         for step, quote, opp, customer in rows
+        if may_act(step, quote)
     ]

@@ -22,6 +22,8 @@ from models import (
     StepStatus,
     User,
 )
+from services.approval_cards import name_of
+from services.approval_pending import pending_for
 from services.parsing import format_when
 
 TODO_LIMIT = 10
@@ -156,22 +158,12 @@ def todo_list(
     def priority_of(opp: Opportunity) -> str:
         return _priority_tag(opp.priority if (opp.score or opp.score_items) else None)
 
-    approvals = session.execute(
-        select(ApprovalStep, Quote, Opportunity, Customer)
-        .join(Quote, Quote.id == ApprovalStep.quote_id)
-        .join(Opportunity, Opportunity.id == Quote.opportunity_id)
-        .join(Customer, Customer.id == Opportunity.customer_id)
-        .where(
-            ApprovalStep.status == StepStatus.PENDING,
-            ApprovalStep.approver_userid == user.userid,
-            Quote.status == QuoteStatus.PENDING,
-        )
-        .order_by(ApprovalStep.activated_at, ApprovalStep.id)
-    ).all()
-    for step, quote, opp, cust in approvals:
+    approvals = pending_for(session, userid=user.userid, now=now)  # also as an active delegate
+    for p in approvals:
+        delegate = f"，代{name_of(session, p.on_behalf_of)}" if p.on_behalf_of else ""
         lines.append(
-            f"待审批 报价#{quote.id} {priority_of(opp)}{cust.name}·{opp.name} {format_amount(quote.amount)}"
-            f"（第{step.seq}/{quote.step_count}步）"
+            f"待审批 报价#{p.quote_id} {_priority_tag(p.priority)}{p.customer}·{p.opportunity} "
+            f"{format_amount(p.amount)}（第{p.seq}/{p.steps}步{delegate}）"
         )
     own = session.execute(
         select(Quote, Opportunity, Customer)

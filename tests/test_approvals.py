@@ -441,6 +441,34 @@ def test_delegate_approves_within_window(bot: Bot) -> None:
     codes_unique(bot)
 
 
+def test_delegate_sees_the_delegated_quote_in_todo(bot: Bot) -> None:
+    """待办 lists the approvals waiting on the sender by the one rule (approval_pending.pending_for): a delegate
+    sees the step they may approve, marked whose it is, while the window lasts; a delegate who could not approve
+    it (another region's 销售主管: no card was sent) does not see it."""
+    seed_opportunity(bot)
+    q = request(bot)
+    line = f"待审批 报价#{q.id}"
+    bot.send_text("boss", "待办")
+    assert line not in bot.last_text("boss")
+    bot.send_text("sup_east", "委托 王总 今天 下周一")
+    bot.send_text("boss", "待办")
+    todo = bot.last_text("boss")
+    assert line in todo and "（第1/3步，代陈主管）" in todo
+    assert "请在审批卡片上点「同意」或「驳回」" in todo
+    bot.send_text("sup_east", "待办")
+    assert line in bot.last_text("sup_east") and "代" not in bot.last_text("sup_east")
+    bot.send_text("sup_east", "委托 取消")
+    bot.send_text("boss", "待办")
+    assert line not in bot.last_text("boss")
+
+    bot.send_text("sup_east", "委托 黄主管 今天 下周一")  # a peer, but of 华南: may not approve a 华东 quote
+    assert not bot.cards("sup_south")
+    bot.send_text("sup_south", "待办")
+    assert line not in bot.last_text("sup_south")
+    with bot.session() as s:
+        assert approval_pending.pending_for(s, userid="sup_south", now=bot.clock()) == []
+
+
 def test_delegation_window_ends(bot: Bot) -> None:
     seed_opportunity(bot)
     bot.send_text("sup_east", "委托 boss 明天 后天")
