@@ -105,7 +105,7 @@ def cmd_targets_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_targets_export(args: argparse.Namespace, settings: Settings) -> int:
-    from services.export import _write
+    from services.export import write_sheet
     from services.target_import import export_rows
 
     path = Path(args.file)
@@ -115,7 +115,7 @@ def cmd_targets_export(args: argparse.Namespace, settings: Settings) -> int:
     _, session_factory = open_database(settings.database_url)
     with session_factory() as session:
         headers, rows = export_rows(session, now=datetime.now(UTC))
-        count = _write(path, "目标", headers, rows)
+        count = write_sheet(path, "目标", headers, rows)
     print(f"已导出 {count} 条目标到 {path}")
     return 0
 

@@ -32,7 +32,7 @@ def _money(value: Decimal | None) -> float | None:
     return float(value) if value is not None else None
 
 
-def _write(path: Path, title: str, headers: list[str], rows: Iterable[list[Any]]) -> int:
+def write_sheet(path: Path, title: str, headers: list[str], rows: Iterable[list[Any]]) -> int:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
@@ -95,7 +95,7 @@ def export_customers(session: Session, *, path: Path, config: BusinessConfig) ->
                 _when(c.updated_at),
             ]
 
-    return _write(path, "客户", headers, rows())
+    return write_sheet(path, "客户", headers, rows())
 
 
 def export_visits(session: Session, *, path: Path, config: BusinessConfig) -> int:
@@ -130,7 +130,7 @@ def export_visits(session: Session, *, path: Path, config: BusinessConfig) -> in
                 v.photo_count,
             ]
 
-    return _write(path, "拜访", headers, rows())
+    return write_sheet(path, "拜访", headers, rows())
 
 
 def export_opportunities(session: Session, *, path: Path, config: BusinessConfig) -> int:
@@ -175,7 +175,7 @@ def export_opportunities(session: Session, *, path: Path, config: BusinessConfig
                 _when(o.closed_at),
             ]
 
-    return _write(path, "商机", headers, rows())
+    return write_sheet(path, "商机", headers, rows())
 
 
 def export_payments(session: Session, *, path: Path, config: BusinessConfig) -> int:
@@ -205,7 +205,7 @@ def export_payments(session: Session, *, path: Path, config: BusinessConfig) -> 
                 users.get(p.recorded_by, p.recorded_by),
             ]
 
-    return _write(path, "回款", headers, rows())
+    return write_sheet(path, "回款", headers, rows())
 
 
 EXPORTERS: dict[str, Callable[..., int]] = {
