@@ -1,18 +1,20 @@
 """Helpers shared by the sales handlers: usage messages and the numbered pick for ambiguous names.
 
     @router.command("客户", ...)
-    @picks
     def show(msg, ctx):
         customer = customer_or_pick(ctx, keyword, then_command="客户", rest="")
+        if not isinstance(customer, Customer):
+            return customer  # the numbered list (or the did-you-mean card) is the answer
 
 When a name matches several records, `customer_or_pick` stores a "pick.customer" dialog with the candidate ids
-and answers with a numbered list; replying with a number re-runs `then_command` with `#id` in place of the
-name (`handle_pick`, routed from handlers/customers.py on state "pick.*").
+and returns the numbered list as the handler's reply; replying with a number returns `Redispatch` of
+`then_command` with `#id` in place of the name (`handle_pick`, routed from handlers/customers.py on state
+"pick.*"), which chat/handle.py runs through the one dispatcher (`run_command`). No exception steers this: a
+DomainError is only ever a user's mistake.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from chat.errors import DomainError, NotFound
 from chat.handle import run_command as run_command_or_raise
 from chat.inbound import Inbound
 from chat.replies import Card, Reply, Text
-from chat.router import Ctx, Handler, HandlerResult, Redispatch
+from chat.router import Ctx, HandlerResult, Redispatch
 from handlers.proposing import did_you_mean, guess_customer
 from models import Customer, Opportunity
 from services.lookup import Ambiguous, resolve_customer, resolve_opportunity, visible_ids
@@ -61,25 +63,7 @@ def example(command: str) -> str:
     return USAGE[command][1]
 
 
-class PickRequested(Exception):
-    """Raised inside a handler to answer with a numbered list (or a did-you-mean card) instead (see `picks`)."""
-
-    def __init__(self, reply: Reply | list[Reply]) -> None:
-        super().__init__("pick")
-        self.reply = reply
-
-
-def picks(fn: Handler) -> Handler:
-    """Turn PickRequested into the numbered-list reply (the pick dialog is kept, nothing else was changed)."""
-
-    @functools.wraps(fn)
-    def wrapper(msg: Inbound, ctx: Ctx) -> HandlerResult:
-        try:
-            return fn(msg, ctx)
-        except PickRequested as pick:
-            return pick.reply
-
-    return wrapper
+Asking = Reply | list[Reply]  # what `customer_or_pick` returns instead of a record: the handler's answer
 
 
 class Pick(StrEnum):
@@ -147,16 +131,15 @@ def pick_page(ctx: Ctx, state: str, data: PickData, number: int) -> list[Reply]:
 
 def customer_or_pick(
     ctx: Ctx, keyword: str, *, then_command: str, rest: str = "", prefix: str = ""
-) -> Customer:
-    """The one customer `keyword` names; several → a numbered pick. A name found only by the understanding step
-    (pinyin `hongda`, initials `jqjg`) is taken as it is; one found only approximately (a typo, `金侨`) is asked
-    on a card first ("您是不是要找…", 确认 runs the same command on it)."""
+) -> Customer | Asking:
+    """The one customer `keyword` names, or the reply that asks which: several → a numbered pick (the handler
+    returns it; the answer re-dispatches `then_command`). A name found only by the understanding step (pinyin
+    `hongda`, initials `jqjg`) is taken as it is; one found only approximately (a typo, `金侨`) is asked on a
+    card first ("您是不是要找…", 确认 runs the same command on it). None found: NotFound (the user's mistake)."""
     try:
         return resolve_customer(ctx.session, user=ctx.user, keyword=keyword)
     except Ambiguous as exc:
-        raise PickRequested(
-            ask_to_pick(ctx, "customer", exc.choices, then_command, rest, prefix=prefix)
-        ) from None
+        return ask_to_pick(ctx, "customer", exc.choices, then_command, rest, prefix=prefix)
     except NotFound:
         guess = guess_customer(ctx, keyword)
         if guess is None:
@@ -165,18 +148,17 @@ def customer_or_pick(
         if sure:
             return customer
         args = f"{prefix}#{customer.id} {rest}".strip()
-        raise PickRequested(
-            did_you_mean(ctx, keyword=keyword, customer=customer, command=then_command, args=args)
-        ) from None
+        return did_you_mean(ctx, keyword=keyword, customer=customer, command=then_command, args=args)
 
 
 def opportunity_or_pick(
     ctx: Ctx, keyword: str, *, then_command: str, rest: str = "", open_only: bool = False
-) -> Opportunity:
+) -> Opportunity | Asking:
+    """The one opportunity `keyword` names, or the numbered pick to return (as `customer_or_pick`)."""
     try:
         return resolve_opportunity(ctx.session, user=ctx.user, keyword=keyword, open_only=open_only)
     except Ambiguous as exc:
-        raise PickRequested(ask_to_pick(ctx, "opportunity", exc.choices, then_command, rest)) from None
+        return ask_to_pick(ctx, "opportunity", exc.choices, then_command, rest)
 
 
 _NUMBER = re.compile(r"^\d{1,3}$")

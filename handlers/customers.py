@@ -21,7 +21,6 @@ from handlers.common import (
     example,
     handle_pick,
     pick_page,
-    picks,
     usage_error,
 )
 from handlers.nextsteps import customer_next_steps
@@ -256,12 +255,13 @@ def pick_more(msg: Inbound, ctx: Ctx) -> list[Reply]:
     example=example("客户"),
     read_only=True,
 )
-@picks
-def show_customer(msg: Inbound, ctx: Ctx) -> list[Reply]:
+def show_customer(msg: Inbound, ctx: Ctx) -> HandlerResult:
     keyword = ctx.args.strip()
     if not keyword:
         raise usage_error("客户", "请写上客户名称中的几个字或客户编号。")
     customer = customer_or_pick(ctx, keyword, then_command="客户")
+    if not isinstance(customer, Customer):
+        return customer  # which one: the numbered pick (or the did-you-mean card)
     view = customer_service.customer_view(
         ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now
     )
@@ -271,8 +271,7 @@ def show_customer(msg: Inbound, ctx: Ctx) -> list[Reply]:
 @router.command(
     "分配", help="把客户及其进行中的商机和待办交给另一位销售", example=example("分配"), roles=roles.MANAGERS
 )
-@picks
-def reassign(msg: Inbound, ctx: Ctx) -> list[Reply]:
+def reassign(msg: Inbound, ctx: Ctx) -> HandlerResult:
     words = split_args(ctx.args)
     if len(words) >= 3 and words[-2] == "给":  # 分配 恒通 给 张华
         words = [*words[:-2], words[-1]]
@@ -280,6 +279,8 @@ def reassign(msg: Inbound, ctx: Ctx) -> list[Reply]:
         raise usage_error("分配", "请写上客户和接手的销售。")
     customer_kw, assignee_kw = " ".join(words[:-1]), words[-1]
     customer = customer_or_pick(ctx, customer_kw, then_command="分配", rest=assignee_kw)
+    if not isinstance(customer, Customer):
+        return customer  # which one: the numbered pick (or the did-you-mean card)
     new_owner = reassign_service.resolve_assignee(ctx.session, actor=ctx.user, keyword=assignee_kw)
     handover = reassign_service.reassign_customer(
         ctx.session, actor=ctx.user, customer=customer, new_owner=new_owner, now=ctx.now

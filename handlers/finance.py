@@ -19,7 +19,7 @@ from chat.errors import DomainError
 from chat.inbound import Inbound
 from chat.replies import Reply, Text, UpdateCard
 from chat.router import Ctx, HandlerResult, Router
-from handlers.common import example, picks, usage_error
+from handlers.common import example, usage_error
 from models import Contract, Customer, Instalment, Milestone, Opportunity, User
 from services import audit, cardtasks, delivery, plans, receipts, roles
 from services import invoices as invoice_service
@@ -167,7 +167,6 @@ def invoice(msg: Inbound, ctx: Ctx) -> Reply:
 
 
 @router.command("承诺", help="客户承诺的回款日期", example=example("承诺"), roles=roles.SALES)
-@picks
 def promise(msg: Inbound, ctx: Ctx) -> Reply:
     words = split_args(ctx.args)
     if len(words) < 2:

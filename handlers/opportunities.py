@@ -7,18 +7,17 @@ from decimal import Decimal
 
 from chat.errors import DomainError, NotFound
 from chat.inbound import Inbound
-from chat.replies import Reply, Text
-from chat.router import Ctx, Router
+from chat.replies import Text
+from chat.router import Ctx, HandlerResult, Router
 from handlers import finance as finance_handlers
 from handlers.common import (
     customer_or_pick,
     example,
     opportunity_or_pick,
-    picks,
     usage_error,
 )
 from handlers.nextsteps import opportunity_next_steps
-from models import Customer
+from models import Customer, Opportunity
 from services import contracts as contract_service
 from services import opportunities as opp_service
 from services import plans as plan_service
@@ -54,8 +53,7 @@ def _customer_name(ctx: Ctx, customer_id: int) -> str:
 
 
 @router.command("商机", help="新建商机（从「线索分配」开始）", example=example("商机"), roles=roles.SALES)
-@picks
-def new_opportunity(msg: Inbound, ctx: Ctx) -> list[Reply]:
+def new_opportunity(msg: Inbound, ctx: Ctx) -> HandlerResult:
     words = split_args(ctx.args)
     if len(words) < 2:
         raise usage_error("商机", "请写上客户和商机名称。")
@@ -68,6 +66,8 @@ def new_opportunity(msg: Inbound, ctx: Ctx) -> list[Reply]:
     if len(words) == 2 and _maybe_amount(words[1]) is not None:
         raise usage_error("商机", "请写上商机名称。")
     customer = customer_or_pick(ctx, words[0], then_command="商机", rest=" ".join(words[1:]))
+    if not isinstance(customer, Customer):
+        return customer  # which one: the numbered pick (or the did-you-mean card)
     opp = opp_service.open_opportunity(
         ctx.session,
         config=ctx.config,
@@ -85,8 +85,7 @@ def new_opportunity(msg: Inbound, ctx: Ctx) -> list[Reply]:
 
 
 @router.command("推进", help="把商机推进到下一阶段或指定阶段", example=example("推进"), roles=roles.SALES)
-@picks
-def advance(msg: Inbound, ctx: Ctx) -> Reply:
+def advance(msg: Inbound, ctx: Ctx) -> HandlerResult:
     words = split_args(ctx.args)
     if not words:
         raise usage_error("推进", "请写上商机名称或编号。")
@@ -99,6 +98,8 @@ def advance(msg: Inbound, ctx: Ctx) -> Reply:
     keyword = " ".join(words)
     try:
         opp = opportunity_or_pick(ctx, keyword, then_command="推进", rest=target or "", open_only=True)
+        if not isinstance(opp, Opportunity):
+            return opp  # which one: the numbered pick (or the did-you-mean card)
     except NotFound:
         # "推进 二期产线 火星阶段": the opportunity exists, the last word is not a stage — say that, not "not found".
         if (
@@ -124,13 +125,14 @@ def advance(msg: Inbound, ctx: Ctx) -> Reply:
 
 
 @router.command("输单", help="关闭商机为输单，并记录原因", example=example("输单"), roles=roles.SALES)
-@picks
-def lose(msg: Inbound, ctx: Ctx) -> Reply:
+def lose(msg: Inbound, ctx: Ctx) -> HandlerResult:
     words = split_args(ctx.args)
     if len(words) < 2:
         raise usage_error("输单", "请写上商机和输单原因。")
     reason = " ".join(words[1:])
     opp = opportunity_or_pick(ctx, words[0], then_command="输单", rest=reason, open_only=True)
+    if not isinstance(opp, Opportunity):
+        return opp  # which one: the numbered pick (or the did-you-mean card)
     opp_service.lose(
         ctx.session, config=ctx.config, user=ctx.user, opportunity=opp, reason=reason, now=ctx.now
     )
@@ -140,8 +142,7 @@ def lose(msg: Inbound, ctx: Ctx) -> Reply:
 @router.command(
     "评分", help="记录商机评分卡中成立的项目，得出分数和优先级", example=example("评分"), roles=roles.SALES
 )
-@picks
-def score(msg: Inbound, ctx: Ctx) -> Reply:
+def score(msg: Inbound, ctx: Ctx) -> HandlerResult:
     words = split_args(ctx.args)
     if len(words) < 2:
         names = "、".join(s.item for s in ctx.config.score_card)
@@ -151,6 +152,8 @@ def score(msg: Inbound, ctx: Ctx) -> Reply:
     except DomainError as exc:
         raise usage_error("评分", exc.message) from None
     opp = opportunity_or_pick(ctx, words[0], then_command="评分", rest=" ".join(words[1:]), open_only=True)
+    if not isinstance(opp, Opportunity):
+        return opp  # which one: the numbered pick (or the did-you-mean card)
     total, priority = opp_service.score(
         ctx.session, config=ctx.config, user=ctx.user, opportunity=opp, items=items, now=ctx.now
     )
@@ -159,8 +162,7 @@ def score(msg: Inbound, ctx: Ctx) -> Reply:
 
 
 @router.command("合同", help="登记已签合同（需已批准的报价）", example=example("合同"), roles=roles.SALES)
-@picks
-def contract(msg: Inbound, ctx: Ctx) -> Reply:
+def contract(msg: Inbound, ctx: Ctx) -> HandlerResult:
     words = split_args(ctx.args)
     if len(words) == 1 and _CONTRACT_REF.match(words[0]):
         return Text(finance_handlers.contract_text(ctx, int(words[0][1:])))
@@ -177,6 +179,8 @@ def contract(msg: Inbound, ctx: Ctx) -> Reply:
     keyword = " ".join(words[:-1])
     rest = " ".join([words[-1], *(["分期", *plan_words] if plan_words else [])])
     opp = opportunity_or_pick(ctx, keyword, then_command="合同", rest=rest, open_only=True)
+    if not isinstance(opp, Opportunity):
+        return opp  # which one: the numbered pick (or the did-you-mean card)
     signed, states = plan_service.sign_contract(
         ctx.session,
         config=ctx.config,
@@ -200,8 +204,7 @@ def contract(msg: Inbound, ctx: Ctx) -> Reply:
 @router.command(
     "回款", help="登记回款（合同编号如 #3，或客户名称）", example=example("回款"), roles=roles.PAYMENT
 )
-@picks
-def payment(msg: Inbound, ctx: Ctx) -> Reply:
+def payment(msg: Inbound, ctx: Ctx) -> HandlerResult:
     words = split_args(ctx.args)
     if len(words) < 2:
         raise usage_error("回款", "请写上合同编号（如 #3）或客户，以及金额。")
@@ -217,6 +220,8 @@ def payment(msg: Inbound, ctx: Ctx) -> Reply:
         customer = customer_or_pick(
             ctx, by_id.group(1) if by_id else ref, then_command="回款", rest=words[-1], prefix="客户"
         )
+        if not isinstance(customer, Customer):
+            return customer  # which one: the numbered pick (or the did-you-mean card)
         try:
             found = receipts.contract_for_customer(ctx.session, customer=customer)
         except Ambiguous:

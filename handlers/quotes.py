@@ -12,7 +12,7 @@ from cards.keys import QUOTE_APPROVE, QUOTE_REJECT, QUOTE_REQUOTE
 from chat.inbound import Inbound
 from chat.replies import Reply, Text
 from chat.router import Ctx, Router
-from handlers.common import opportunity_or_pick, picks
+from handlers.common import opportunity_or_pick
 from models import Opportunity, Quote
 from services import (
     approval_cards,
@@ -35,7 +35,6 @@ DELEGATE_USAGE = "用法：委托 <账号或姓名> <开始> <结束>\n例：委
 
 
 @router.command("报价", help="申请报价审批", example="报价 华东精密 8万 含安装调试", roles=roles.SALES)
-@picks
 def request(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
     parts = ctx.args.split(" ", 2) if ctx.args else []
     if len(parts) < 2:
@@ -48,6 +47,8 @@ def request(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
         return Text(f"{getattr(exc, 'message', '金额无法识别')}\n{QUOTE_USAGE}")
     # Several open opportunities match → the numbered list; replying "2" re-runs 报价 on that one.
     opp = opportunity_or_pick(ctx, keyword, then_command="报价", rest=" ".join(parts[1:]), open_only=True)
+    if not isinstance(opp, Opportunity):
+        return opp  # which one: the numbered pick (or the did-you-mean card)
     return _submit(ctx, opp, amount, note)
 
 

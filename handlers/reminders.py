@@ -21,7 +21,7 @@ from chat.errors import NotFound
 from chat.inbound import Inbound
 from chat.replies import Card, Reply, Text, UpdateCard
 from chat.router import Ctx, HandlerResult, Router
-from handlers.common import customer_or_pick, picks
+from handlers.common import customer_or_pick
 from models import Customer, Reminder, ReminderStatus, Visit
 from services import audit, cardtasks, reminder_create, reminder_tick
 from services import reminder_changes as changes
@@ -35,13 +35,14 @@ GONE = "这张卡片已失效。发送「待办」查看您的待办。"
 
 
 @router.command("跟进", help="设置跟进提醒，到时推送卡片", example="跟进 华东精密 明天下午3点 送样品")
-@picks
-def followup(msg: Inbound, ctx: Ctx) -> Reply:
+def followup(msg: Inbound, ctx: Ctx) -> HandlerResult:
     ctx.args = reminder_create.time_first(ctx.session, user=ctx.user, args=ctx.args, now=ctx.now, tz=ctx.tz)
     head, _, rest = ctx.args.partition(" ")
     if head and rest.strip():
         # Several customers match → the numbered list; replying "2" re-runs 跟进 on that one (as 客户 does).
         customer = customer_or_pick(ctx, head, then_command="跟进", rest=rest)
+        if not isinstance(customer, Customer):
+            return customer  # which one: the numbered pick (or the did-you-mean card)
         if not find_customers(ctx.session, user=ctx.user, keyword=head, limit=1):
             ctx.args = f"#{customer.id} {rest.strip()}"  # found by the understanding step (pinyin, initials)
     created = reminder_create.create_followup(

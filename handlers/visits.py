@@ -11,7 +11,7 @@ from cards.visit import SITE_NOTE, VisitView, flag_text, repeat_card, task_id_fo
 from chat.inbound import Inbound
 from chat.replies import Card, Reply, Text
 from chat.router import Ctx, HandlerResult, Redispatch, Router
-from handlers.common import customer_or_pick, example, picks, run_command, usage_error
+from handlers.common import customer_or_pick, example, run_command, usage_error
 from models import Customer, Visit
 from services import cardtasks, roles
 from services import visits as visit_service
@@ -48,14 +48,15 @@ class ExplainData:
 @router.command(
     "拜访", help="记录一次拜访，自动附上30分钟内发送的位置和照片", example=example("拜访"), roles=roles.SALES
 )
-@picks
-def visit(msg: Inbound, ctx: Ctx) -> list[Reply]:
+def visit(msg: Inbound, ctx: Ctx) -> HandlerResult:
     words = split_args(ctx.args)
     if len(words) < 2:
         problem = "请写上客户和拜访纪要。" if not words else "请写上拜访纪要。"
         raise usage_error("拜访", problem)
     keyword, summary = words[0], " ".join(words[1:])
     customer = customer_or_pick(ctx, keyword, then_command="拜访", rest=summary)
+    if not isinstance(customer, Customer):
+        return customer  # which one: the numbered pick (or the did-you-mean card)
     if visit_service.same_visit_just_now(
         ctx.session, user=ctx.user, customer=customer, summary=summary, now=ctx.now
     ):
