@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from cards import customer as customer_cards
+from cards.customer import customer_text
 from cards.keys import PICK_MORE
 from cards.paging import read_more_key
 from chat.errors import DomainError
@@ -262,8 +263,10 @@ def show_customer(msg: Inbound, ctx: Ctx) -> HandlerResult:
     customer = customer_or_pick(ctx, keyword, then_command="客户")
     if not isinstance(customer, Customer):
         return customer  # which one: the numbered pick (or the did-you-mean card)
-    view = customer_service.customer_view(
-        ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now
+    view = customer_text(
+        customer_service.customer_360(
+            ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now
+        )
     )
     return [Text(view), customer_next_steps(customer)]
 

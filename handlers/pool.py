@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from cards.customer import customer_text
 from cards.keys import POOL_EXTEND, POOL_EXTEND_NO, POOL_EXTEND_OK, POOL_FOLLOWUP, POOL_MORE, POOL_RETURN
 from cards.paging import PAGE_SIZE, Page, more_card, pack_text, read_more_key, unpack_text
 from cards.pool import QUESTION, extension_card
@@ -102,8 +103,10 @@ def claim(msg: Inbound, ctx: Ctx) -> Reply:
         )
     customer = pool.resolve_pool_customer(ctx.session, user=ctx.user, keyword=keyword)
     pool.claim(ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now)
-    view = customer_service.customer_view(
-        ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now
+    view = customer_text(
+        customer_service.customer_360(
+            ctx.session, config=ctx.config, user=ctx.user, customer=customer, now=ctx.now
+        )
     )
     return Text(f"已领取「{escape.inline_text(customer.name, 40)}」，它的拜访和商机记录都在：\n{view}")
 

@@ -12,7 +12,13 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from cards.visit import flag_text
+from cards.customer import (
+    CustomerView,
+    OpenOpportunityLine,
+    RoutedCustomerView,
+    RoutedQuote,
+    VisitLine,
+)
 from chat.errors import DomainError
 from models import Customer, Opportunity, Reminder, ReminderStatus, StepStatus, User, Visit
 from services import audit, roles
@@ -183,10 +189,10 @@ def create_customer(
     return customer
 
 
-# --- the 360 view -------------------------------------------------------------------------------------------
+# --- the 360 view (gathered here, shown by cards/customer.py) ------------------------------------------------
 
 
-def _card_view(session: Session, *, user: User, customer: Customer) -> str:
+def _card_view(session: Session, *, user: User, customer: Customer) -> RoutedCustomerView:
     """What a 技术负责人/财务经理 may see of a customer: what their approval cards show, nothing more
     (no phone, contact, visits or other opportunities; issue 16 #5)."""
     from models import ApprovalStep, Quote
@@ -203,50 +209,40 @@ def _card_view(session: Session, *, user: User, customer: Customer) -> str:
         .order_by(Quote.id)
     ).all()
     names = dict(session.execute(select(User.userid, User.name)).all())
-    lines = [f"【{customer.name}】#{customer.id}", "您审批过或待您审批的报价："]
-    status = {
-        StepStatus.PENDING: "待您审批",
-        StepStatus.APPROVED: "您已同意",
-        StepStatus.REJECTED: "您已驳回",
-    }
-    for quote, opp, step in rows:
-        lines.append(
-            f"• 报价 #{quote.id} {opp.name} {format_amount(quote.amount)}｜申请人：{names.get(quote.requester_userid, quote.requester_userid)}"
-            f"｜{status.get(step.status, step.status)}"
-        )
-    return "\n".join(lines)
+    return RoutedCustomerView(
+        name=customer.name,
+        id=customer.id,
+        quotes=[
+            RoutedQuote(
+                quote_id=quote.id,
+                opportunity=opp.name,
+                amount=format_amount(quote.amount),
+                requester=names.get(quote.requester_userid, quote.requester_userid),
+                status=step.status,
+            )
+            for quote, opp, step in rows
+        ],
+    )
 
 
 def _local(dt: datetime) -> datetime:
     return dt.astimezone(SHANGHAI)
 
 
-def _km(meters: float | None) -> str:
-    return f"{(meters or 0) / 1000:.1f}公里"
-
-
-def customer_view(
+def customer_360(
     session: Session, *, config: BusinessConfig, user: User, customer: Customer, now: datetime
-) -> str:
-    """The 360 text: fields, segment, owner, open opportunities, last 3 visits, next follow-up."""
+) -> CustomerView | RoutedCustomerView:
+    """The 360 view: fields, segment, owner, open opportunities, contracts, last 3 visits, next follow-up; for
+    someone who sees a customer only through approval cards, just those quotes."""
     if Scope.of(user).card_only:
         return _card_view(session, user=user, customer=customer)
     owner = session.scalar(select(User).where(User.userid == customer.owner_userid))
-    segment = f"{customer.segment}客户" if customer.segment else "潜在客户"
-    lines = [
-        f"【{customer.name}】#{customer.id}  {segment}",
-        f"负责人：{owner.name if owner else customer.owner_userid}",
+    fields = [
+        (spec.label, value)
+        for spec in config.customer_fields
+        if spec.key != "name" and (value := get_value(customer, spec))
     ]
-    for spec in config.customer_fields:
-        if spec.key == "name":
-            continue
-        value = get_value(customer, spec)
-        if value:
-            lines.append(f"{spec.label}：{value}")
     missing = [f.label for f in config.completeness_fields() if not get_value(customer, f)]
-    if missing:
-        lines.append(f"待补充：{'、'.join(missing)}")
-
     opps = list(
         session.scalars(
             select(Opportunity)
@@ -254,16 +250,7 @@ def customer_view(
             .order_by(Opportunity.id)
         )
     )
-    if opps:
-        lines.append("进行中的商机：")
-        for o in opps:
-            amount = f" {format_amount(o.amount)}" if o.amount is not None else ""
-            lines.append(f"• #{o.id} {o.name}{amount}｜{o.stage}｜优先级{o.priority}")
-    else:
-        lines.append("进行中的商机：无")
     from services.plans import customer_lines  # the contracts and their payment plans
-
-    lines += customer_lines(session, customer_id=customer.id, today=_local(now).date())
 
     visits = list(
         session.scalars(
@@ -273,36 +260,51 @@ def customer_view(
             .limit(3)
         )
     )
-    if visits:
-        names = dict(
+    names = (
+        dict(
             session.execute(
                 select(User.userid, User.name).where(User.userid.in_({v.userid for v in visits}))
             ).all()
         )
-        lines.append("最近拜访：")
-        for v in visits:
-            extra = []
-            if v.location_label:
-                extra.append(f"📍{v.location_label}")
-            if v.photo_count:
-                extra.append(f"照片{v.photo_count}张")
-            if v.location_anomaly:  # the rep sees the same flag as the supervisor, with their explanation
-                note = f"，说明：{v.flag_note}" if v.flag_note else ""
-                extra.append(f"{flag_text(v.distance_m)}{note}")
-            summary = v.summary if len(v.summary) <= 60 else v.summary[:60] + "…"
-            tail = f"（{'，'.join(extra)}）" if extra else ""
-            lines.append(f"• {_local(v.visited_at):%m-%d} {names.get(v.userid, v.userid)}：{summary}{tail}")
-    else:
-        lines.append("最近拜访：暂无。发送「拜访 客户 纪要」记录")
-
+        if visits
+        else {}
+    )
     reminder = session.scalar(
         select(Reminder)
         .where(Reminder.customer_id == customer.id, Reminder.status == ReminderStatus.OPEN)
         .order_by(Reminder.due_at)
         .limit(1)
     )
-    if reminder is not None:
-        lines.append(f"下次跟进：{_local(reminder.due_at):%m-%d %H:%M} {reminder.title}")
-    else:
-        lines.append("下次跟进：未安排")
-    return "\n".join(lines)
+    return CustomerView(
+        name=customer.name,
+        id=customer.id,
+        segment=customer.segment,
+        owner=owner.name if owner else customer.owner_userid,
+        fields=fields,
+        missing=missing,
+        opportunities=[
+            OpenOpportunityLine(
+                id=o.id,
+                name=o.name,
+                amount=format_amount(o.amount) if o.amount is not None else None,
+                stage=o.stage,
+                priority=o.priority,
+            )
+            for o in opps
+        ],
+        contract_lines=customer_lines(session, customer_id=customer.id, today=_local(now).date()),
+        visits=[
+            VisitLine(
+                day=_local(v.visited_at),
+                who=names.get(v.userid, v.userid),
+                summary=v.summary,
+                location=v.location_label,
+                photos=v.photo_count,
+                flagged=bool(v.location_anomaly),
+                distance_m=v.distance_m,
+                flag_note=v.flag_note,
+            )
+            for v in visits
+        ],
+        next_followup=(_local(reminder.due_at), reminder.title) if reminder is not None else None,
+    )
