@@ -16,13 +16,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from cards.digest_chart import render_chart
+from cards.digest_markdown import render_markdown
 from demo.seed import seed_demo
 from models import User
 from models.db import make_engine, make_session_factory, upgrade_schema
 from services import roles
-from services.charts import render_chart
 from services.config import default_config
-from services.digest import build_digest, render_markdown
+from services.digest import build_digest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 COLOURS = {"comment": "#999999", "info": "#2b8a3e", "warning": "#e8590c"}

@@ -24,7 +24,8 @@ from models import Customer, JobOccurrence, Reminder, ReminderStatus, User
 from schedulers.base import JobEnv, claim_occurrence
 from services import pushes, roles
 from services.config import BusinessConfig
-from services.digest import DigestView, build_digest, build_digests, view_replies
+from services.digest import build_digest, build_digests, view_replies
+from services.digest_view import DigestView
 from services.indicators import local_midnight
 
 log = logging.getLogger("salesbot.jobs.digest")

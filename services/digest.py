@@ -3,7 +3,9 @@
 `build_digests` gathers everything for several managers at once with aggregate queries — GROUP BY the
 customer's region (or the person), never a query per manager, rep or customer: 20 queries for the morning
 job's 21 managers or for one manager's 日报 (`build_digest`), tested — into one `DigestView` per manager;
-`render_markdown` turns it into WeCom markdown parts of at most 2048 UTF-8 bytes each, split between sections.
+the views are cards: `cards/digest_markdown.py` `render_markdown` (WeCom markdown parts of at most 2048 UTF-8
+bytes each, split between sections) and `cards/digest_chart.py` `render_chart`. The view model is
+services/digest_view.py, the director's region rows and the target lines services/digest_regions.py.
 
 Scope: a 销售主管 sees the users of their region (services/scope.Scope.users) and the customers of
 their region (Scope.customers); the 总经理 (and 管理员) everything. Activity of people
@@ -11,23 +13,19 @@ their region (Scope.customers); the 总经理 (and 管理员) everything. Activi
 contracts, payments, segments) by the customer's region.
 
 "Yesterday" is the calendar day before `now` in the configured zone `tz` (Settings.salesbot_timezone).
-
-Long because one set of aggregate queries builds every manager's digest (the markdown view is services/digest_markdown.py, the chart services/charts.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from cards.targets import Progress, digest_target_lines
+from cards.digest_markdown import render_markdown
 from chat.replies import Image, Markdown
 from models import (
     Contract,
@@ -48,80 +46,14 @@ from models.targets import Metric
 from services import indicators as ind
 from services import lead_digest, receivables
 from services.config import SEGMENT_NAMES, BusinessConfig
-from services.digest_regions import RegionRow, quiet_reps
-from services.escape import markdown as md
+from services.digest_regions import as_decimal, quiet_reps, region_rows, target_lines
+from services.digest_view import DigestView, RepVisits, StageRow
 from services.scope import Scope
 from services.target_months import elapsed_share, month_key
 
 TOP_REPS = 5
 TREND_MONTHS = 6
 MAX_NAMED = 10  # names listed per line before "等N个"
-
-
-@dataclass
-class RepVisits:
-    userid: str
-    name: str
-    visits: int
-
-
-@dataclass
-class StageRow:
-    stage: str
-    count: int
-    amount: Decimal
-
-
-@dataclass
-class DigestView:
-    manager_userid: str
-    manager_name: str
-    scope_label: str
-    today: date
-    yesterday: date
-    visits: list[RepVisits] = field(default_factory=list)  # every rep in scope, most visits first
-    new_opportunities: int = 0
-    new_opportunity_amount: Decimal = Decimal(0)
-    stage_moves: list[tuple[str, int]] = field(default_factory=list)  # (to_stage, count) yesterday
-    funnel: list[StageRow] = field(default_factory=list)  # config.stages, open opportunities now
-    quotes_pending: int = 0
-    oldest_pending_since: datetime | None = None
-    quotes_approved: int = 0
-    quotes_rejected: int = 0
-    overdue: list[tuple[str, int]] = field(default_factory=list)  # (rep name, open reminders past due)
-    collections_mtd: Decimal = Decimal(0)
-    collections_last_month_same: Decimal = Decimal(0)
-    collections_trend: list[tuple[str, Decimal]] = field(
-        default_factory=list
-    )  # (YYYY-MM, amount), oldest first
-    top_reps: list[tuple[str, Decimal]] = field(default_factory=list)
-    segments: dict[str, int] = field(default_factory=dict)  # segment (or 潜在) -> count
-    new_dormant: list[str] = field(default_factory=list)
-    new_dormant_count: int = 0
-    indicators: list[ind.Indicator] = field(default_factory=list)
-    targets: list[str] = field(default_factory=list)  # 完成率 lines (cards/targets.digest_target_lines)
-    leads: lead_digest.LeadLines = field(default_factory=lead_digest.LeadLines)
-    receivables: receivables.ReceivablesView | None = None
-    now: datetime | None = None  # local: in the configured zone (Settings.salesbot_timezone)
-    live: bool = False  # 日报 今天: today so far instead of yesterday
-    regions: list[RegionRow] = field(default_factory=list)  # the whole company's view: regions side by side
-    quiet: list[tuple[str, int | None]] = field(
-        default_factory=list
-    )  # no visit: (name, working days since last)
-
-    @property
-    def day_word(self) -> str:
-        return "今日" if self.live else "昨日"
-
-    @property
-    def reps_without_visits(self) -> list[str]:
-        return [r.name for r in self.visits if r.visits == 0]
-
-    @property
-    def oldest_wait_hours(self) -> float | None:
-        if self.oldest_pending_since is None or self.now is None:
-            return None
-        return (self.now - self.oldest_pending_since).total_seconds() / 3600
 
 
 def build_digest(
@@ -265,7 +197,7 @@ def build_digests(
         )
     )
     collections = {
-        region: [_dec(v) for v in values]
+        region: [as_decimal(v) for v in values]
         for region, *values in session.execute(
             select(Customer.region, *sums)
             .join(Customer, Customer.id == Payment.customer_id)
@@ -308,7 +240,7 @@ def build_digests(
     # 8b. This month's signing targets (reps and regions): 完成率 beside the time elapsed.
     month = month_key(today)
     month_targets = {
-        (level, key): _dec(value)
+        (level, key): as_decimal(value)
         for level, key, value in session.execute(
             select(Target.level, Target.key, Target.value).where(
                 Target.month == month,
@@ -357,9 +289,9 @@ def build_digests(
         for region, stage, n, amount, new_n, new_amount in funnel:
             if ind.covers(mine, region):
                 count, total = by_stage.get(stage, (0, Decimal(0)))
-                by_stage[stage] = (count + int(n), total + _dec(amount))
+                by_stage[stage] = (count + int(n), total + as_decimal(amount))
                 view.new_opportunities += int(new_n)
-                view.new_opportunity_amount += _dec(new_amount)
+                view.new_opportunity_amount += as_decimal(new_amount)
         view.funnel = [StageRow(s, *by_stage.get(s, (0, Decimal(0)))) for s in config.stages]
 
         moved: dict[str, int] = {}
@@ -395,10 +327,10 @@ def build_digests(
         by_signer: dict[str, Decimal] = {}
         for region, signer, amount in signed:
             if ind.covers(mine, region):
-                by_signer[signer] = by_signer.get(signer, Decimal(0)) + _dec(amount)
+                by_signer[signer] = by_signer.get(signer, Decimal(0)) + as_decimal(amount)
         best = sorted(by_signer.items(), key=lambda x: (-x[1], x[0]))[:TOP_REPS]
         view.top_reps = [(names.get(u, u), amount) for u, amount in best]
-        view.targets = _target_lines(
+        view.targets = target_lines(
             manager, users, members, by_signer, month_targets, elapsed_share(now, month)
         )
 
@@ -437,7 +369,7 @@ def build_digests(
             config=config,
         )
         if mine is None:  # the whole company: the regions side by side
-            view.regions = _region_rows(
+            view.regions = region_rows(
                 config=config,
                 users=users,
                 visits=visits,
@@ -460,76 +392,6 @@ def build_digests(
     return views
 
 
-def _region_rows(
-    *, config: BusinessConfig, users: Sequence[Any], visits: dict[str, int], **groups: Any
-) -> list[RegionRow]:
-    """One row per region from the per-region groups already loaded (no further query)."""
-    names = sorted({u.region for u in users if u.region} | {r for r, *_ in groups["funnel"] if r})
-    rows: list[RegionRow] = []
-    for region in names:
-        only = (region,)
-        row = RegionRow(region=region)
-        row.visits = sum(int(visits.get(u.userid, 0)) for u in users if u.region == region)
-        row.new_opportunities = sum(
-            int(new_n) for r, _s, _n, _a, new_n, _na in groups["funnel"] if r == region
-        )
-        row.quotes = sum(int(n) for r, _st, n, _o in groups["quotes"] if r == region)
-        row.signed = sum((_dec(a) for r, _u, a in groups["signed"] if r == region), Decimal(0))
-        row.collected = sum(
-            (values[-2] for values in ind.in_regions(groups["collections"], only)), Decimal(0)
-        )
-        total = complete = 0
-        for (r, _segment), (n, done) in groups["counts"].items():
-            if r == region:
-                total, complete = total + n, complete + done
-        members = {u.userid for u in users if u.region == region}
-        row.indicators = [
-            ind.conversion_cycle_from(*ind.add_pairs(ind.in_regions(groups["conversion"], only))),
-            ind.completeness_from(total, complete),
-            ind.on_time_rate_from(
-                *ind.add_pairs(
-                    [
-                        *(v for u, v in groups["reminders_timely"].items() if u in members),
-                        *ind.in_regions(groups["steps_timely"], only),
-                    ]
-                )
-            ),
-            ind.sales_growth_from(*ind.add_pairs(ind.in_regions(groups["growth"], only))),
-        ]
-        rows.append(row)
-    return rows
-
-
-def _target_lines(
-    manager: User,
-    users: Sequence[Any],
-    members: frozenset[str] | None,
-    by_signer: dict[str, Decimal],
-    month_targets: dict[tuple[str, str], Decimal],
-    elapsed: float,
-) -> list[str]:
-    """Per rep for a supervisor, per region for the director: signed this month against the month's target."""
-
-    def row(name: str, level: str, key: str, done: Decimal) -> tuple[str, Progress]:
-        return name, Progress(Metric.SIGNED, month_targets.get((level, key)), done, None)
-
-    if manager.role == Role.SUPERVISOR.value:
-        rows = [
-            row(md(u.name), "rep", u.userid, by_signer.get(u.userid, Decimal(0)))
-            for u in users
-            if u.role == Role.REP.value and members is not None and u.userid in members
-        ]
-    else:
-        region_of = {u.userid: u.region for u in users}
-        done: dict[str, Decimal] = {}
-        for signer, amount in by_signer.items():
-            if region_of.get(signer):
-                done[region_of[signer]] = done.get(region_of[signer], Decimal(0)) + amount
-        regions = sorted({u.region for u in users if u.region and u.role == Role.REP.value})
-        rows = [row(md(r), "region", r, done.get(r, Decimal(0))) for r in regions]
-    return digest_target_lines(sorted(rows, key=lambda r: r[0]), elapsed=elapsed)
-
-
 def _owner_in(
     column: ColumnElement[str] | InstrumentedAttribute[str], userids: tuple[str, ...] | None
 ) -> ColumnElement[bool]:
@@ -539,13 +401,6 @@ def _owner_in(
 def _desc(day: date) -> int:
     """Sort key: the later day first."""
     return -day.toordinal()
-
-
-def _dec(value: object) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value or 0))
-
-
-from services.digest_markdown import render_markdown  # noqa: E402  (re-exported: the view's text)
 
 
 def digest_replies(
@@ -563,7 +418,9 @@ def digest_replies(
 
 def view_replies(view: DigestView) -> list[Markdown | Image]:
     """The digest as replies: markdown parts then the chart."""
-    from services.charts import render_chart  # matplotlib: loaded when a digest is drawn, not with the routes
+    from cards.digest_chart import (
+        render_chart,  # matplotlib: loaded when a digest is drawn, not with the routes
+    )
 
     replies: list[Markdown | Image] = [Markdown(part) for part in render_markdown(view)]
     replies.append(Image(render_chart(view), filename=f"digest-{view.today.isoformat()}.png"))

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from cards.digest_markdown import wan
 from models import (
     ApprovalStep,
     Contract,
@@ -431,10 +432,3 @@ def all_indicators(
         on_time_rate(session, scope=scope, config=config, now=now, tz=tz),
         sales_growth(session, scope=scope, config=config, now=now, tz=tz),
     ]
-
-
-def wan(amount: Decimal) -> str:
-    """¥ amounts the way managers read them: 12.5万 above ten thousand, else whole yuan."""
-    if abs(amount) >= 10000:
-        return f"{amount / 10000:.1f}万".replace(".0万", "万")
-    return f"{amount:.0f}元"

@@ -1,14 +1,13 @@
 """The digest's 线索 and 公海 lines, gathered for every manager at once (grouped by region, like the rest of
 services/digest.py): yesterday's new leads by source, accepted / invalid, open leads past their reminder time
 (overdue), the median time from a lead's arrival to its first visit (last 30 days), and this week's pool
-recycling / claims / extensions per region."""
+recycling / claims / extensions per region. The markdown is cards/digest_markdown.leads_section."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from statistics import median
 
 from sqlalchemy import ColumnElement, and_, case, func, select, true
 from sqlalchemy.orm import Session
@@ -16,7 +15,6 @@ from sqlalchemy.orm import Session
 from models import Lead, LeadStatus
 from services import indicators as ind
 from services import pool
-from services.escape import markdown as md
 
 FIRST_CONTACT_WINDOW = timedelta(days=30)
 
@@ -108,24 +106,3 @@ def for_scope(groups: LeadGroups, mine: ind.Regions) -> LeadLines:
     lines.first_contact_hours = [h for region, h in groups.first_contact if ind.covers(mine, region)]
     lines.pool = {r: s for r, s in groups.week.items() if ind.covers(mine, r)}
     return lines
-
-
-def section(lines: LeadLines, *, day_word: str = "昨日") -> str | None:
-    """The digest's markdown section (None when there is nothing to say)."""
-    if lines.empty:
-        return None
-    total = sum(lines.new_by_source.values())
-    sources = "、".join(f"{md(s)} {n}" for s, n in lines.new_by_source.items())
-    out = [f"**线索** {day_word}新增 {total} 条" + (f"（{sources}）" if sources else "")]
-    out.append(f"> {day_word}接单 {lines.accepted}，无效 {lines.invalid}；超时未接单 {lines.overdue}")
-    if lines.first_contact_hours:
-        hours = median(lines.first_contact_hours)
-        shown = f"{hours / 24:.1f}天" if hours >= 48 else f"{hours:.0f}小时"
-        out.append(f"> 首次联系用时（中位数，近30天 {len(lines.first_contact_hours)} 条）：{shown}")
-    if lines.pool:
-        parts = [
-            f"{md(region)} 回收{s.released}/领取{s.claimed}/延期{s.extended}"
-            for region, s in lines.pool.items()
-        ]
-        out.append("> 公海本周：" + "；".join(parts))
-    return "\n".join(out)

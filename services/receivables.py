@@ -1,4 +1,4 @@
-"""The digest's receivables section (应收): due this month, overdue by age, collected against planned this
+"""The digest's receivables figures (应收; cards/digest_markdown.receivables_section shows them): due this month, overdue by age, collected against planned this
 month, and the largest overdue items with their owners — a 销售主管 for their region, the 总经理 for the
 company (services/scope.Scope.regions, the same rule as the rest of the digest).
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -22,11 +22,8 @@ from sqlalchemy.orm import Session
 from models import Contract, Customer, Instalment, Payment, User
 from services import plans
 from services.config import BusinessConfig
-from services.escape import markdown as md
-from services.indicators import Regions, covers, wan
+from services.indicators import Regions, covers
 from services.scope import Scope
-
-BUCKETS = ("0–30天", "31–60天", "61–90天", "90天以上")
 
 
 def bucket_of(days: int) -> int:
@@ -47,7 +44,9 @@ class OverdueItem:
 class ReceivablesView:
     due_this_month: Decimal = Decimal(0)  # still open, due from the 1st to the end of this month
     due_this_month_count: int = 0
-    overdue: list[Decimal] = field(default_factory=lambda: [Decimal(0)] * 4)  # by BUCKETS
+    overdue: list[Decimal] = field(
+        default_factory=lambda: [Decimal(0)] * 4
+    )  # by age (cards/digest_markdown.OVERDUE_BUCKETS)
     overdue_count: list[int] = field(default_factory=lambda: [0] * 4)
     planned_month: Decimal = Decimal(0)  # instalments due this month, in full
     collected_month: Decimal = Decimal(0)  # received this month on contracts in scope
@@ -146,27 +145,3 @@ def build_for(
         ]
         views[manager.userid] = view
     return views
-
-
-def section(view: ReceivablesView, *, today: date) -> str:
-    """The digest's markdown section; customer and owner names are escaped for markdown."""
-    lines = [f"**应收回款** 本月到期待收 {wan(view.due_this_month)}（{view.due_this_month_count} 笔）"]
-    rate = f"，完成 {float(view.collected_month / view.planned_month):.0%}" if view.planned_month else ""
-    lines.append(
-        f"> 本月计划 {wan(view.planned_month)}，已收 {wan(view.collected_month)}{rate}（截至 {today:%m月%d日}）"
-    )
-    if view.overdue_total:
-        parts = [
-            f"{name} {wan(amount)}"
-            for name, amount, n in zip(BUCKETS, view.overdue, view.overdue_count, strict=True)
-            if n
-        ]
-        lines.append(f"> 逾期 {wan(view.overdue_total)}：" + "、".join(parts))
-        lines.append("> 逾期最大的几笔：")
-        lines += [
-            f"> {i}. {md(item.customer, 20)} 合同#{item.contract_id} {item.label} {wan(item.remaining)}，逾期{item.days}天，负责人 {md(item.owner, 12)}"
-            for i, item in enumerate(view.largest, 1)
-        ]
-    else:
-        lines.append("> 没有逾期的回款")
-    return "\n".join(lines)

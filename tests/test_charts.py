@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from fontTools.ttLib import TTCollection, TTFont
 
-from services.charts import chart_labels, cjk_font, render_chart
-from services.digest import DigestView, StageRow
+from cards.digest_chart import chart_labels, cjk_font, render_chart
+from services.digest_view import DigestView, StageRow
 
 
 def sample_view() -> DigestView:

@@ -9,9 +9,11 @@ from decimal import Decimal
 
 from sqlalchemy import event, func, select
 
+from cards.digest_markdown import render_markdown
 from models import Customer, JobOccurrence, OutboxMessage, QuoteStatus, User, Visit
 from services.config import default_config
-from services.digest import DigestView, RepVisits, build_digest, build_digests, render_markdown
+from services.digest import build_digest, build_digests
+from services.digest_view import DigestView, RepVisits
 from services.scope import visible_userids
 from tests import digest_factory as f
 from tests.harness import SHANGHAI, Bot

@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from cards.digest_markdown import render_markdown
 from models import POOL_OWNER, Customer, User
 from services import lead_sla, pool, pool_extension
 from services import leads as svc
 from services.config import default_config
-from services.digest import build_digest, render_markdown
+from services.digest import build_digest
 from tests.harness import SHANGHAI, Bot
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)

@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from cards.digest_markdown import render_markdown
 from models import User
-from services.digest import build_digest, render_markdown
+from services.digest import build_digest
 from services.receivables import build_for
 from tests.collections_factory import contract_id, ready_opportunity
 from tests.harness import SHANGHAI, Bot

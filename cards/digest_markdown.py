@@ -1,27 +1,33 @@
-"""The digest as WeCom markdown (services/digest.py builds the view): parts of at most 2048 bytes, split
-between sections. Informs and encourages: counts per person without colour, the regions side by side for the
-whole company, exceptions worth acting on, and 截至 on every month-to-date figure."""
+"""The managers' digest as WeCom markdown (pure: a `DigestView` in, markdown parts out; services/digest.py
+gathers the view): parts of at most 2048 bytes, split between sections. Informs and encourages: counts per
+person without colour, the regions side by side for the whole company, exceptions worth acting on, and 截至 on
+every month-to-date figure. The leads and receivables sections are here too, and the amounts as managers read
+them (`wan`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
+from statistics import median
 from typing import TYPE_CHECKING
 
 from chat.outbox import MAX_CONTENT_BYTES, split_content
-from services import indicators as ind
-from services import lead_digest
-from services.digest_regions import as_of, quiet_text
 from services.escape import markdown as md
 
 if TYPE_CHECKING:
-    from services.digest import DigestView
+    from services.digest_view import DigestView
+    from services.lead_digest import LeadLines
+    from services.receivables import ReceivablesView
 
+OVERDUE_BUCKETS = (
+    "0–30天",
+    "31–60天",
+    "61–90天",
+    "90天以上",
+)  # the overdue ages (services/receivables.bucket_of)
 MAX_NAMED = 10
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Markdown
-# ---------------------------------------------------------------------------------------------------------
 
 
 def render_markdown(view: DigestView, *, limit: int = MAX_CONTENT_BYTES) -> list[str]:
@@ -75,7 +81,7 @@ def _sections(v: DigestView) -> list[str]:
         for row in v.regions:
             lines.append(
                 f"> {md(row.region)}：拜访 {row.visits} · 新商机 {row.new_opportunities} · 报价 {row.quotes} · "
-                f"签约 {ind.wan(row.signed)} · 回款 {ind.wan(row.collected)}"
+                f"签约 {wan(row.signed)} · 回款 {wan(row.collected)}"
             )
             lines.append("> 　" + " · ".join(f"{item.name[:6]} {item.text}" for item in row.indicators))
         out.append("\n".join(lines))
@@ -84,7 +90,7 @@ def _sections(v: DigestView) -> list[str]:
             out.append("\n".join(["**值得关注**", *(f"> {note}" for note in notes)]))
 
     # An opportunity without an amount adds nothing: "（0元）" would read as a worthless one.
-    added = f"（{ind.wan(v.new_opportunity_amount)}）" if v.new_opportunity_amount else ""
+    added = f"（{wan(v.new_opportunity_amount)}）" if v.new_opportunity_amount else ""
     if v.new_opportunities and not v.new_opportunity_amount:
         added = "（未填金额）"
     lines = [f"**商机** {day}新增 {v.new_opportunities} 个{added}"]
@@ -95,7 +101,7 @@ def _sections(v: DigestView) -> list[str]:
     out.append("\n".join(lines))
 
     lines = ["**销售漏斗**（进行中）"]
-    lines += [f"> {md(row.stage)}：{row.count} 个 · {ind.wan(row.amount)}" for row in v.funnel]
+    lines += [f"> {md(row.stage)}：{row.count} 个 · {wan(row.amount)}" for row in v.funnel]
     out.append("\n".join(lines))
 
     wait = v.oldest_wait_hours
@@ -111,20 +117,18 @@ def _sections(v: DigestView) -> list[str]:
     out.append("\n".join(lines))
 
     lines = [
-        f"**回款** {mtd} 本月累计 {ind.wan(v.collections_mtd)}，上月同期 {ind.wan(v.collections_last_month_same)}"
+        f"**回款** {mtd} 本月累计 {wan(v.collections_mtd)}，上月同期 {wan(v.collections_last_month_same)}"
         f"{_change(v.collections_mtd, v.collections_last_month_same)}"
     ]
-    lines.append("> 近6个月：" + "、".join(f"{m[5:]}月 {ind.wan(a)}" for m, a in v.collections_trend))
+    lines.append("> 近6个月：" + "、".join(f"{m[5:]}月 {wan(a)}" for m, a in v.collections_trend))
     out.append("\n".join(lines))
 
     if v.receivables is not None and not v.receivables.empty:
-        from services.receivables import section  # the receivables section (docs/finance.md)
-
-        out.append(section(v.receivables, today=v.today))
+        out.append(receivables_section(v.receivables, today=v.today))  # docs/finance.md
 
     lines = [f"**本月签约 Top5**（{mtd}）"]
     if v.top_reps:
-        lines += [f"> {i}. {md(name)} {ind.wan(amount)}" for i, (name, amount) in enumerate(v.top_reps, 1)]
+        lines += [f"> {i}. {md(name)} {wan(amount)}" for i, (name, amount) in enumerate(v.top_reps, 1)]
     else:
         lines.append("> 本月暂无签约")
     out.append("\n".join(lines))
@@ -132,7 +136,7 @@ def _sections(v: DigestView) -> list[str]:
     if v.targets:
         out.append("\n".join([f"**本月签约目标**（{mtd}）", *(f"> {line}" for line in v.targets)]))
 
-    leads = lead_digest.section(v.leads, day_word=v.day_word)
+    leads = leads_section(v.leads, day_word=v.day_word)
     if leads is not None:
         out.append(leads)
 
@@ -195,3 +199,71 @@ def _change(now_amount: Decimal, before: Decimal) -> str:
         return ""
     pct = float((now_amount - before) / before)
     return f"（{pct:+.0%}）"
+
+
+def leads_section(lines: LeadLines, *, day_word: str = "昨日") -> str | None:
+    """The leads section (services/lead_digest.py gathers it) (None when there is nothing to say)."""
+    if lines.empty:
+        return None
+    total = sum(lines.new_by_source.values())
+    sources = "、".join(f"{md(s)} {n}" for s, n in lines.new_by_source.items())
+    out = [f"**线索** {day_word}新增 {total} 条" + (f"（{sources}）" if sources else "")]
+    out.append(f"> {day_word}接单 {lines.accepted}，无效 {lines.invalid}；超时未接单 {lines.overdue}")
+    if lines.first_contact_hours:
+        hours = median(lines.first_contact_hours)
+        shown = f"{hours / 24:.1f}天" if hours >= 48 else f"{hours:.0f}小时"
+        out.append(f"> 首次联系用时（中位数，近30天 {len(lines.first_contact_hours)} 条）：{shown}")
+    if lines.pool:
+        parts = [
+            f"{md(region)} 回收{s.released}/领取{s.claimed}/延期{s.extended}"
+            for region, s in lines.pool.items()
+        ]
+        out.append("> 公海本周：" + "；".join(parts))
+    return "\n".join(out)
+
+
+def receivables_section(view: ReceivablesView, *, today: date) -> str:
+    """The receivables section (应收, docs/finance.md; services/receivables.py gathers it); customer and owner names are escaped for markdown."""
+    lines = [f"**应收回款** 本月到期待收 {wan(view.due_this_month)}（{view.due_this_month_count} 笔）"]
+    rate = f"，完成 {float(view.collected_month / view.planned_month):.0%}" if view.planned_month else ""
+    lines.append(
+        f"> 本月计划 {wan(view.planned_month)}，已收 {wan(view.collected_month)}{rate}（截至 {today:%m月%d日}）"
+    )
+    if view.overdue_total:
+        parts = [
+            f"{name} {wan(amount)}"
+            for name, amount, n in zip(OVERDUE_BUCKETS, view.overdue, view.overdue_count, strict=True)
+            if n
+        ]
+        lines.append(f"> 逾期 {wan(view.overdue_total)}：" + "、".join(parts))
+        lines.append("> 逾期最大的几笔：")
+        lines += [
+            f"> {i}. {md(item.customer, 20)} 合同#{item.contract_id} {item.label} {wan(item.remaining)}，逾期{item.days}天，负责人 {md(item.owner, 12)}"
+            for i, item in enumerate(view.largest, 1)
+        ]
+    else:
+        lines.append("> 没有逾期的回款")
+    return "\n".join(lines)
+
+
+def as_of(day: date) -> str:
+    """`截至 12月3日` (no leading zeros, the way it is said)."""
+    return f"截至 {day.month}月{day.day}日"
+
+
+def quiet_text(quiet: list[tuple[str, int | None]], *, limit: int, escape: object) -> str:
+    """`李娜（上次拜访在 3 个工作日前）、赵强（还没有拜访记录）` — neutral words, no colour."""
+    md: Callable[[str], str] = escape  # type: ignore[assignment]
+    shown = [
+        f"{md(name)}（{f'上次拜访在 {days} 个工作日前' if days is not None else '还没有拜访记录'}）"
+        for name, days in quiet[:limit]
+    ]
+    more = f" 等{len(quiet)}人" if len(quiet) > limit else ""
+    return "、".join(shown) + more
+
+
+def wan(amount: Decimal) -> str:
+    """¥ amounts the way managers read them: 12.5万 above ten thousand, else whole yuan."""
+    if abs(amount) >= 10000:
+        return f"{amount / 10000:.1f}万".replace(".0万", "万")
+    return f"{amount:.0f}元"

@@ -1,4 +1,5 @@
-"""The digest's one chart: the funnel (horizontal bars) and the 6-month collections trend, as a PNG.
+"""The digest's one chart (pure: a `DigestView` in, PNG bytes out): the funnel (horizontal bars) and the 6-month
+collections trend.
 
 matplotlib with the Agg backend (no display) and a CJK font so that Chinese labels render instead of
 empty boxes: the Noto Sans CJK SC bundled with the `mplfonts` package, else a system Noto CJK font
@@ -22,10 +23,10 @@ from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from services.digest_regions import as_of  # noqa: E402
+from cards.digest_markdown import as_of  # noqa: E402
 
 if TYPE_CHECKING:
-    from services.digest import DigestView
+    from services.digest_view import DigestView
 
 SYSTEM_FONTS = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
