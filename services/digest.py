@@ -1,4 +1,6 @@
-"""The managers' morning digest (product.md "Scheduled work").
+"""The managers' morning digest (product.md "Scheduled work"): the gathering. About 400 lines because
+`build_digests` is one set of aggregate queries for every manager's digest and then one pass per manager over
+their groups; splitting it would split the one query plan.
 
 `build_digests` gathers everything for several managers at once with aggregate queries — GROUP BY the
 customer's region (or the person), never a query per manager, rep or customer: 20 queries for the morning
