@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from cards.digest_markdown import waited_text
 from cards.paging import Page
 from models import Customer, QuoteStatus
 from services import escape
@@ -22,7 +23,6 @@ from services.answers import (
     Situation,
     Waiting,
 )
-from services.digest_markdown import waited_text
 from services.parsing import format_amount, format_when
 
 MAX_LINES = 8

@@ -403,8 +403,8 @@ def test_today_live_for_supervisor_and_director(bot: Bot) -> None:
 def test_new_opportunities_without_amount_and_the_oldest_wait_read_like_the_lists(bot: Bot) -> None:
     """新增 商机 without an amount does not read 0元; the oldest quote's wait is counted down like each quote's
     已等 (3.6 days is 3天 in both)."""
+    from cards.digest_markdown import waited_text
     from handlers.answer_views import _waited
-    from services.digest_markdown import waited_text
 
     with bot.session() as s, s.begin():
         east = f.customer(s, "华东精密", owner="rep_e1", region="华东")
