@@ -34,6 +34,7 @@ class DueView:
     owner_name: str
     invoiced: bool
     through: Decimal = Decimal(0)  # what settles it: its own remaining plus earlier instalments still open
+    title: str = "回款到期"  # the ladder's state (services/ladder.state_of): 回款今日到期 / 回款逾期N个工作日
 
 
 def due_task_id(instalment_id: int, due_on: date, n: int) -> str:
@@ -45,7 +46,7 @@ def due_card(view: DueView, *, task_id: str, replace_text: str | None = None) ->
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": SOURCE,
-        "main_title": {"title": "回款到期", "desc": f"合同 #{view.contract_id} {view.label}"[:44]},
+        "main_title": {"title": view.title, "desc": f"合同 #{view.contract_id} {view.label}"[:44]},
         "horizontal_content_list": [
             {"keyname": "客户", "value": view.customer[:60]},
             {"keyname": "商机", "value": (view.opportunity or "—")[:60]},

@@ -18,7 +18,6 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from chat.outbox import enqueue
 from demo.seed_leads import seed_leads
 from models import (
     ApprovalStep,
@@ -36,7 +35,7 @@ from models import (
     User,
     Visit,
 )
-from services import approval_request
+from services import approval_request, pushes
 from services.config import BusinessConfig
 from services.indicators import same_period_last_month
 from services.parsing import SHANGHAI, normalize_name
@@ -602,6 +601,7 @@ def seed_demo(
             )
         quote.current_step = quote.step_count
     session.flush()
+    notices: list[pushes.Event] = []
     for opp, _customer, when in pending:
         owner = by_id[opp.owner_userid]
         # Amounts on both sides of the ¥50,000 edge: short chains (supervisor) and long ones (+ tech lead, finance).
@@ -621,16 +621,18 @@ def seed_demo(
             now=requested,
         )
         quotes.append(request.quote)
-        for index, reply in enumerate(request.notifications):
-            enqueue(
-                session,
-                reply=reply,
-                recipient=reply.to or owner.userid,
-                dedup_key=f"demo-seed:quote:{request.quote.id}:{index}",
-                now=now,
+        notices += [
+            pushes.notice(
+                reply, to=reply.to or owner.userid, key=f"demo-seed:quote:{request.quote.id}:{index}"
             )
+            for index, reply in enumerate(request.notifications)
+        ]
         if owner.region == "华东" and not chosen_supervisor:
             chosen_supervisor = request.chain[0].approver.userid
+
+    # The seeded approval cards go through the push budget like any card (services/pushes.py): one message per
+    # approver (the waiting quotes listed, the first one's 同意 / 驳回), the rest in their 待办.
+    pushes.push_all(session, notices, now=now, tz=SHANGHAI, config=config.pushes)
 
     # --- reminders: overdue, today, this week; and some done ------------------------------------------
     reminders: list[Reminder] = []

@@ -51,7 +51,7 @@ def todo_replies(ctx: Ctx, *, page: int = 1) -> list[Reply]:
             out.append(f"今天未单独推送的消息（{len(held.lines)} 条）：")
             out += [f"· {line}" for line in held.lines]
     replies: list[Reply] = [Text("\n".join(out))]
-    replies += [Card(payload["template_card"]) for kind, payload in held.cards]
+    replies += pushes.pending_replies(held)
     if more := more_card(shown, action=TODO_MORE, what="待办"):
         replies.append(Card(more))
     return replies

@@ -19,6 +19,7 @@ class PushStatus(StrEnum):
     FOLDED = "folded"
     HELD = "held"
     RELEASED = "released"
+    PART = "part"  # a further part of a message of several (its slot counts; services/pushes._take_parts)
 
 
 class Push(Base):

@@ -1,13 +1,14 @@
 """`jobs run approvals`: steps waiting too long (working hours) → re-announced to the approver, then escalated.
 
 Each notice is claimed by a conditional UPDATE (reminders_sent = n → n+1; escalated_at NULL → now) in the same
-transaction as its outbox row, whose dedup key is natural, so replicas and reruns never send twice.
+transaction as its outbox row, whose dedup key is natural, so replicas and reruns never send twice. The run is
+one transaction (a savepoint per step) ending with one `pushes.push_all`: an approver's several waiting quotes
+are one card (services/pushes.py).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -54,19 +55,19 @@ def _reminder(session: Session, *, step: ApprovalStep, quote: Quote, n: int, now
     )
 
 
-def process(session: Session, *, config: BusinessConfig, step_id: int, now: datetime, tz: ZoneInfo) -> int:
-    """Remind and/or escalate one step as of `now`, through the push budget; returns how many notices were
-    pushed (sent, folded or held for 待办)."""
+def process(session: Session, *, config: BusinessConfig, step_id: int, now: datetime) -> list[pushes.Event]:
+    """Claim the reminder and/or escalation one step is owed as of `now` and return its events (the run
+    pushes them together: one message per person and run, through the push budget)."""
     cfg = config.approval
     query = select(ApprovalStep).where(ApprovalStep.id == step_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     step = session.scalar(query)
     if step is None or step.status != StepStatus.PENDING or step.activated_at is None:
-        return 0
+        return []
     quote = session.get(Quote, step.quote_id)
     if quote is None or quote.status != QuoteStatus.PENDING:
-        return 0
+        return []
     waited = working_hours_between(step.activated_at, now, config=cfg)
     events: list[pushes.Event] = []
     n = step.reminders_sent
@@ -154,8 +155,7 @@ def process(session: Session, *, config: BusinessConfig, step_id: int, now: date
                 now=now,
                 detail=f"to {target}, waited {waited:.1f} working hours",
             )
-    deliveries = pushes.push_all(session, events, now=now, tz=tz, config=config.pushes)
-    return sum(len(d.sent) + len(d.folded) + len(d.held) for d in deliveries.values())
+    return events
 
 
 def _escalation(
@@ -203,8 +203,11 @@ def _escalation_target(session: Session, *, quote: Quote, step: ApprovalStep) ->
 def run(env: JobEnv, now: datetime) -> str:
     with env.session_factory() as session:
         ids = _candidates(session)
-    sent = 0
-    for step_id in ids:
-        with env.session_factory() as session, session.begin():
-            sent += process(session, config=env.config, step_id=step_id, now=now, tz=env.settings.tz)
-    return f"approvals: checked {len(ids)} waiting steps, {sent} notices"
+    with env.session_factory() as session, session.begin():
+        events: list[pushes.Event] = []
+        for step_id in ids:
+            with session.begin_nested():
+                events += process(session, config=env.config, step_id=step_id, now=now)
+        # One push for the whole run: an approver's several waiting quotes become one card (services/pushes.py).
+        pushes.push_all(session, events, now=now, tz=env.settings.tz, config=env.config.pushes)
+    return f"approvals: checked {len(ids)} waiting steps, {len(events)} notices"

@@ -2,16 +2,18 @@
 
 Each notice is claimed with a unique JobOccurrence row (job "collections", a natural occurrence such as
 `due:<instalment>:<due date>` or `overdue:<instalment>:<due date>:<today>`) in the same transaction as its
-outbox rows, so reruns, restarts and replicas never send one twice. It runs in the digest's send window
+outbox rows, so reruns, restarts and replicas never send one twice. The whole run is one transaction (a
+savepoint per instalment) ending with one `pushes.push_all`, so a person's notices of one run are one message.
+It runs in the digest's send window
 (between digest.send_time and digest.catch_up_until, local time), so nobody is woken at night.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,41 +24,19 @@ from models import Contract, Customer, Instalment, Opportunity, User
 from schedulers.base import JobEnv, claim_occurrence
 from services import approval_routing, cardtasks, plans, pushes, receipts, roles
 from services.config import BusinessConfig
-from services.ladder import Rung, Step, steps_for
+from services.ladder import Rung, Step, state_of, steps_for
 from services.parsing import format_amount
 
 log = logging.getLogger("salesbot.jobs.collections")
 
 
-def push(
-    session: Session,
-    *,
-    to: str,
-    reply: Reply,
-    key: str,
-    line: str,
-    now: datetime,
-    tz: ZoneInfo,
-    config: BusinessConfig,
-    urgent: bool = True,
-) -> int:
-    """Every notice of the ladder goes out here (the bot's own initiative), within the person's daily push
-    budget (services/pushes.py): what does not fit is listed in their next 待办 instead. Due and overdue
-    instalments rank with overdue follow-ups; the heads-up before the due date with progress news."""
+def notice(*, to: str, reply: Reply, key: str, line: str, urgent: bool = True) -> pushes.Event:
+    """Every notice of the ladder is an event of kind `collection`, pushed with the run's other notices at the
+    end of the run (services/pushes.py): one message per person and run (several notices: one list), within
+    their daily push budget; what does not fit is listed in their next 待办. Due and overdue instalments rank
+    with overdue follow-ups; the heads-up before the due date with progress news."""
     priority = pushes.Priority.FOLLOWUP if urgent else pushes.Priority.PROGRESS
-    delivery = pushes.push(
-        session,
-        to=to,
-        kind="collection",
-        priority=priority,
-        reply=reply,
-        line=line,
-        key=key,
-        now=now,
-        tz=tz,
-        config=config.pushes,
-    )
-    return delivery.messages
+    return pushes.Event(to=to, kind="collection", priority=priority, reply=reply, line=line, key=key)
 
 
 def candidates(session: Session, *, today: date) -> list[int]:
@@ -79,12 +59,13 @@ def candidates(session: Session, *, today: date) -> list[int]:
 
 
 def process(
-    session: Session, *, config: BusinessConfig, instalment_id: int, now: datetime, tz: ZoneInfo
-) -> int:
-    """The notices one instalment is owed as of `now`; returns how many messages were queued."""
+    session: Session, *, config: BusinessConfig, instalment_id: int, now: datetime
+) -> list[pushes.Event]:
+    """Claim the notices one instalment is owed as of `now` and return them (the caller pushes the run's
+    events together)."""
     inst = session.get(Instalment, instalment_id)
     if inst is None or inst.due_on is None:
-        return 0
+        return []
     contract = session.get_one(Contract, inst.contract_id)
     state = next(s for s in plans.contract_states(session, contract=contract) if s.instalment.id == inst.id)
     steps = steps_for(
@@ -96,7 +77,7 @@ def process(
         today=plans.local_day(now),
         config=config,
     )
-    sent = 0
+    events: list[pushes.Event] = []
     due_sent_now = False
     for step in steps:
         if not claim_occurrence(session, job="collections", occurrence=step.occurrence, now=now):
@@ -105,20 +86,18 @@ def process(
             due_sent_now = True
         elif step.rung == Rung.OVERDUE and due_sent_now:
             continue  # the due-day card went out in this same run: one message is enough today
-        sent += _notify(session, config=config, step=step, contract=contract, state=state, now=now, tz=tz)
-    return sent
+        events += _notify(session, step=step, contract=contract, state=state, now=now)
+    return events
 
 
 def _notify(
     session: Session,
     *,
-    config: BusinessConfig,
     step: Step,
     contract: Contract,
     state: plans.InstalmentState,
     now: datetime,
-    tz: ZoneInfo,
-) -> int:
+) -> list[pushes.Event]:
     inst = state.instalment
     assert inst.due_on is not None
     customer = session.get_one(Customer, contract.customer_id)
@@ -136,22 +115,20 @@ def _notify(
     )
     left = format_amount(state.remaining)
     key = f"coll:{step.occurrence}"
-    n = 0
+    n: list[pushes.Event] = []
     if step.rung == Rung.BEFORE:
         text = (
             f"【回款提醒】{what}（未收 {left}）将于 {inst.due_on:%m月%d日} 到期。\n"
             f"收到后发送：回款 #{contract.id} 金额；客户另约了日期：承诺 #{contract.id} 日期"
         )
-        n += push(
-            session,
-            to=owner_id,
-            reply=Text(text),
-            key=key,
-            now=now,
-            tz=tz,
-            config=config,
-            line=f"回款提醒：{what} {inst.due_on:%m-%d}到期",
-            urgent=False,
+        n.append(
+            notice(
+                to=owner_id,
+                reply=Text(text),
+                key=key,
+                line=f"回款即将到期：{what} {inst.due_on:%m-%d}到期",
+                urgent=False,
+            )
         )
     elif step.rung == Rung.INVOICE:
         text = (
@@ -159,16 +136,14 @@ def _notify(
             f"开票后发送：开票 #{contract.id} 金额 发票号"
         )
         for userid in finance:
-            n += push(
-                session,
-                to=userid,
-                reply=Text(text),
-                key=f"{key}:{userid}",
-                now=now,
-                tz=tz,
-                config=config,
-                line=f"待开票：{what} {inst.due_on:%m-%d}到期",
-                urgent=False,
+            n.append(
+                notice(
+                    to=userid,
+                    reply=Text(text),
+                    key=f"{key}:{userid}",
+                    line=f"待开票：{what} {inst.due_on:%m-%d}到期",
+                    urgent=False,
+                )
             )
     elif step.rung == Rung.DUE:
         view = receipts.due_view(session, instalment=inst, contract=contract)
@@ -184,30 +159,28 @@ def _notify(
                     now=now,
                 ):
                     continue
-                n += push(
-                    session,
-                    to=userid,
-                    reply=Card(cards.due_card(view, task_id=task_id)),
-                    key=f"{key}:{userid}",
-                    now=now,
-                    tz=tz,
-                    config=config,
-                    line=f"回款今日到期：{what}",
+                n.append(
+                    notice(
+                        to=userid,
+                        reply=Card(
+                            cards.due_card(replace(view, title=f"回款{state_of(step)}"), task_id=task_id)
+                        ),
+                        key=f"{key}:{userid}",
+                        line=f"回款{state_of(step)}：{what}",
+                    )
                 )
     elif step.rung == Rung.OVERDUE:
         text = (
             f"【回款逾期】{what} 已逾期 {step.overdue_days} 个工作日，未收 {left}（{inst.due_on:%m月%d日}到期）。\n"
             f"收到后发送：回款 #{contract.id} 金额；客户承诺了日期：承诺 #{contract.id} 日期"
         )
-        n += push(
-            session,
-            to=owner_id,
-            reply=Text(text),
-            key=key,
-            now=now,
-            tz=tz,
-            config=config,
-            line=f"回款逾期{step.overdue_days}个工作日：{what}",
+        n.append(
+            notice(
+                to=owner_id,
+                reply=Text(text),
+                key=key,
+                line=f"回款逾期{step.overdue_days}个工作日：{what}",
+            )
         )
     else:
         if step.rung == Rung.SUPERVISOR:
@@ -225,15 +198,13 @@ def _notify(
         )
         for userid in targets:
             if userid != owner_id:
-                n += push(
-                    session,
-                    to=userid,
-                    reply=Text(text),
-                    key=f"{key}:{userid}",
-                    now=now,
-                    tz=tz,
-                    config=config,
-                    line=f"回款逾期{step.overdue_days}个工作日：{what}（{owner_name}）",
+                n.append(
+                    notice(
+                        to=userid,
+                        reply=Text(text),
+                        key=f"{key}:{userid}",
+                        line=f"回款逾期{step.overdue_days}个工作日：{what}（{owner_name}）",
+                    )
                 )
     return n
 
@@ -245,14 +216,22 @@ def run(env: JobEnv, now: datetime) -> str:
         return f"collections: outside {cfg.send_time:%H:%M}–{cfg.catch_up_until:%H:%M} ({local:%H:%M}), nothing sent"
     with env.session_factory() as session:
         ids = candidates(session, today=local.date())
-    sent = failed = 0
-    for instalment_id in ids:
-        try:
-            with env.session_factory() as session, session.begin():
-                sent += process(
-                    session, config=env.config, instalment_id=instalment_id, now=now, tz=env.settings.tz
-                )
-        except Exception:  # one broken row must not stop the others; its claims rolled back, so it retries
-            log.exception("collections for instalment %s failed", instalment_id)
-            failed += 1
-    return f"collections: checked {len(ids)} open instalments, {sent} messages, failed {failed}"
+    failed = 0
+    with env.session_factory() as session, session.begin():
+        events: list[pushes.Event] = []
+        for instalment_id in ids:
+            try:
+                with session.begin_nested():
+                    events += process(session, config=env.config, instalment_id=instalment_id, now=now)
+            except (
+                Exception
+            ):  # one broken row must not stop the others; its claims rolled back, so it retries
+                log.exception("collections for instalment %s failed", instalment_id)
+                failed += 1
+        # One push for the whole run: a person's notices of this run become one message (services/pushes.py).
+        deliveries = pushes.push_all(session, events, now=now, tz=env.settings.tz, config=env.config.pushes)
+    sent = sum(d.messages for d in deliveries.values())
+    return (
+        f"collections: checked {len(ids)} open instalments, {len(events)} notices, {sent} messages, "
+        f"failed {failed}"
+    )

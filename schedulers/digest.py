@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, literal, select
 from sqlalchemy.orm import Session
 
-from chat.replies import Card, Reply, Text
+from chat.replies import Reply, Text
 from models import Customer, JobOccurrence, Reminder, ReminderStatus, User
 from schedulers.base import JobEnv, claim_occurrence
 from services import pushes, roles
@@ -137,13 +137,16 @@ def _send_todos(env: JobEnv, *, now: datetime, day: str) -> int:
             lines += [f"{i}. {item}" for i, item in enumerate(items[:TODO_MAX], 1)]
             if len(items) > TODO_MAX:
                 lines.append(f"……另有 {len(items) - TODO_MAX} 项")
-            held = pushes.release(session, userid=owner, now=now)
+            # This list is itself a push: it lists what was held but hands over no further messages (held
+            # approval cards and digests wait for the 待办 the rep asks for).
+            held = pushes.release(session, userid=owner, now=now, hand_over=False)
             if held.lines:
                 lines.append(f"此前未单独推送的消息（{len(held.lines)} 条）：")
                 lines += [f"· {line}" for line in held.lines]
+            if held.waiting:
+                lines.append(f"另有 {held.waiting} 条待审批报价或日报，发送「待办」查看。")
             lines.append("发送「待办」查看全部并处理。")
             replies: list[Reply] = [Text("\n".join(lines))]
-            replies += [Card(payload["template_card"]) for kind, payload in held.cards]
             pushes.push(
                 session,
                 to=owner,

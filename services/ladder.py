@@ -29,6 +29,14 @@ class Rung(StrEnum):
     DIRECTOR = "director"
 
 
+def state_of(step: Step) -> str:
+    """The instalment's real state for a notice's title and line: 即将到期 before the due date, 今日到期 on it
+    (or the first working day after a weekend due date), 逾期N个工作日 after — never 今日到期 for an old one."""
+    if step.rung in (Rung.BEFORE, Rung.INVOICE):
+        return "即将到期"
+    return "今日到期" if step.overdue_days <= 0 else f"逾期{step.overdue_days}个工作日"
+
+
 @dataclass(frozen=True)
 class Step:
     rung: Rung

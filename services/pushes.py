@@ -16,6 +16,7 @@ See docs/pushes.md.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,16 +25,19 @@ from enum import IntEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from cards.pushes import fitting, folded_card
+from cards.pushes import approval_batch_card, collection_batch_card, fitting, folded_card
 from chat.outbox import enqueue, enqueue_rows, payloads_for
-from chat.replies import Card, Markdown, Reply, Text, UpdateCard
+from chat.replies import Card, Image, Markdown, Reply, Text, UpdateCard
 from models import Push, PushStatus
 from models.db import insert_for
 from services.config import PushesConfig
 
+# Kinds whose cards 待办 hands over when they were folded or held: their buttons do the work (同意 / 驳回; the
+# due-day card's 已回款 · 客户承诺日期 · 需要开票).
+HANDED_OVER = frozenset({"approval", "collection"})
 APPROVAL_TASK = re.compile(r"^q\d+s\d+")  # cards.approval.task_id_for: the approval card and its copies
 ESCALATION_TASK = re.compile(r"^esc[0-9a-f]{24}$")  # cards.escalation.escalation_task_id: 查看客户 · 已协助
 
@@ -291,16 +295,14 @@ def _push_person(
             else delivery
         )
     if not got:
-        for event in fresh:
-            if _insert(session, event, day=day, slot=None, status=PushStatus.HELD, now=now):
-                delivery.held.append(event)
-            else:
-                delivery.duplicates += 1
-        return delivery
+        return _hold_all(session, fresh, delivery, day=day, now=now)
     if alone:
-        enqueue_rows(
-            session, rows=_rows(lead)["rows"], recipient=person, dedup_key=f"push:{lead.key}", now=now
-        )
+        rows = _rows(lead)["rows"]
+        if not _take_parts(
+            session, lead, parts=_cost(lead, rows) - 1, day=day, cap=config.cap(lead.priority), now=now
+        ):
+            return _hold_all(session, fresh, delivery, day=day, now=now)
+        enqueue_rows(session, rows=rows, recipient=person, dedup_key=f"push:{lead.key}", now=now)
         delivery.sent.append(lead)
         return delivery
     fits = fitting([e.line for e in fresh])
@@ -315,11 +317,74 @@ def _push_person(
             folded.append(event)
         else:
             delivery.held.append(event)
-    card = folded_card(
-        [e.line for e in folded], task_id=f"fold{_ledger_id(session, lead.key)}", more=len(delivery.held)
-    )
+    card = _batch_card(folded, task_id=f"fold{_ledger_id(session, lead.key)}", more=len(delivery.held))
     enqueue(session, reply=Card(card), recipient=person, dedup_key=f"push:{lead.key}:fold", now=now)
     delivery.folded.extend(folded)
+    return delivery
+
+
+def _batch_card(folded: list[Event], *, task_id: str, more: int) -> dict[str, Any]:
+    """The one message for several events: events of one kind get that kind's list (the approvals waiting on
+    you with the first one's 同意 / 驳回 and 全部待批; the collections with 回款 hints and 查看待办); a mix of
+    kinds the generic folded card."""
+    lines = [e.line for e in folded]
+    kinds = {e.kind for e in folded}
+    if kinds == {"approval"}:
+        first = next(
+            (
+                r.card
+                for r in folded[0].replies
+                if isinstance(r, Card) and APPROVAL_TASK.match(str(r.card.get("task_id", "")))
+            ),
+            None,
+        )
+        if first is not None:
+            return approval_batch_card(first, lines, more=more)
+    if kinds == {"collection"}:
+        return collection_batch_card(lines, task_id=task_id, more=more)
+    return folded_card(lines, task_id=task_id, more=more)
+
+
+def _cost(event: Event, rows: list[Any]) -> int:
+    """How many of the day's slots a message takes: one per WeCom message it sends, so the ledger counts what
+    is really sent. A digest (its text and its chart) is one push by design (docs/pushes.md)."""
+    return 1 if event.kind == "digest" else max(len(rows), 1)
+
+
+def _take_parts(session: Session, lead: Event, *, parts: int, day: date, cap: int, now: datetime) -> bool:
+    """The further slots of a message of several parts (ledger rows `<key>#<n>`, status `part`); when the
+    budget has no room for all of them, the lead's own row is taken back and False returned."""
+    if parts <= 0:
+        return True
+    taken: list[str] = []
+    for n in range(1, parts + 1):
+        part = Event(
+            to=lead.to,
+            kind=lead.kind,
+            priority=lead.priority,
+            reply=[],
+            line=lead.line,
+            key=f"{lead.key}#{n}",
+        )
+        if not _take_slot(session, part, day=day, cap=cap, now=now, status=PushStatus.PART):
+            session.execute(
+                delete(Push)
+                .where(Push.dedup_key.in_([lead.key[:512], *taken]))
+                .execution_options(synchronize_session=False)
+            )
+            return False
+        taken.append(part.key[:512])
+    return True
+
+
+def _hold_all(
+    session: Session, events: list[Event], delivery: Delivery, *, day: date, now: datetime
+) -> Delivery:
+    for event in events:
+        if _insert(session, event, day=day, slot=None, status=PushStatus.HELD, now=now):
+            delivery.held.append(event)
+        else:
+            delivery.duplicates += 1
     return delivery
 
 
@@ -345,15 +410,20 @@ class Pending:
 
     lines: list[str]
     cards: list[tuple[str, dict[str, Any]]]
+    waiting: int = 0  # rows with messages to hand over, left for the next 待办 (hand_over=False)
 
 
 def _escalation_card(payload: dict[str, Any]) -> bool:
     return bool(ESCALATION_TASK.match(str((payload.get("template_card") or {}).get("task_id", ""))))
 
 
-def release(session: Session, *, userid: str, now: datetime) -> Pending:
-    """For 待办 (asked for, or the morning push): held lines, and the cards of held/folded approval events
-    and escalations (still needed: to approve, to say 已协助); marks them released so they are shown once."""
+def release(session: Session, *, userid: str, now: datetime, hand_over: bool = True) -> Pending:
+    """For 待办: the held lines, and what must be handed over as messages — the cards of held or folded
+    approval and collection events (their buttons do the work) and a held digest itself (its line alone opens nothing). Marks
+    them released so each is shown once.
+
+    `hand_over=False` (the morning to-do push, itself a push: it may not add messages) lists and releases
+    only what is a line; the rows to hand over stay for the next 待办 and are counted in `waiting`."""
     rows = list(
         session.scalars(
             select(Push)
@@ -361,21 +431,50 @@ def release(session: Session, *, userid: str, now: datetime) -> Pending:
             .order_by(Push.priority, Push.id)
         )
     )
-    lines = [row.line for row in rows if row.status == PushStatus.HELD]
-    cards = [
-        (kind, payload)
-        for row in rows
-        for kind, payload in (row.payload or {}).get("rows", [])
-        if kind == "card" and (row.kind == "approval" or _escalation_card(payload))
+
+    def handed(row: Push) -> list[tuple[str, dict[str, Any]]]:
+        found = [tuple(r) for r in (row.payload or {}).get("rows", [])]
+        if row.kind in HANDED_OVER:
+            return [(k, p) for k, p in found if k == "card"]
+        if any(k == "card" and _escalation_card(p) for k, p in found):  # 查看客户 · 已协助 still to tap
+            return [(k, p) for k, p in found if k == "card" and _escalation_card(p)]
+        if row.kind == "digest" and row.status == PushStatus.HELD:
+            return list(found)
+        return []
+
+    waiting = [row for row in rows if handed(row)] if not hand_over else []
+    chosen = [row for row in rows if row not in waiting]
+    lines = [
+        row.line
+        for row in chosen
+        if row.status == PushStatus.HELD and not (row.kind == "digest" and hand_over)
     ]
-    if rows:
+    cards = [part for row in chosen for part in handed(row)]
+    if chosen:
         session.execute(
             update(Push)
-            .where(Push.id.in_([r.id for r in rows]), Push.status.in_((PushStatus.HELD, PushStatus.FOLDED)))
+            .where(Push.id.in_([r.id for r in chosen]), Push.status.in_((PushStatus.HELD, PushStatus.FOLDED)))
             .values(status=PushStatus.RELEASED, released_at=now)
             .execution_options(synchronize_session=False)
         )
-    return Pending(lines, cards)
+    return Pending(lines, cards, waiting=len(waiting))
+
+
+def pending_replies(pending: Pending) -> list[Reply]:
+    """The handed-over rows of `release` as replies (cards, a digest's text, markdown and chart)."""
+    out: list[Reply] = []
+    for kind, payload in pending.cards:
+        if kind == "card":
+            out.append(Card(payload["template_card"]))
+        elif kind == "text":
+            out.append(Text(payload["text"]["content"]))  # escaped already; escaping again changes nothing
+        elif kind == "markdown":
+            out.append(Markdown(payload["markdown"]["content"]))
+        elif kind == "image":
+            out.append(
+                Image(base64.b64decode(payload["png_b64"]), filename=payload.get("filename", "chart.png"))
+            )
+    return out
 
 
 __all__ = [
@@ -384,6 +483,7 @@ __all__ = [
     "Pending",
     "Priority",
     "local_day",
+    "pending_replies",
     "push_to_others",
     "notice",
     "push",

@@ -115,12 +115,12 @@ def test_the_ladder_end_to_end(bot: Bot, signed: int) -> None:
 
     bot.run_job("collections", at(2026, 12, 15))
     card = bot.cards("rep_e1")[-1]
-    assert card["main_title"]["title"] == "回款到期" and [b["text"] for b in card["button_list"]] == [
+    assert card["main_title"]["title"] == "回款今日到期" and [b["text"] for b in card["button_list"]] == [
         "已回款 ¥15万",
         "客户承诺日期",
         "需要开票",
     ]
-    assert bot.cards("fin")[-1]["main_title"]["title"] == "回款到期"
+    assert bot.cards("fin")[-1]["main_title"]["title"] == "回款今日到期"
 
     n = len(bot.messages("rep_e1"))
     bot.run_job("collections", at(2026, 12, 16))
@@ -201,6 +201,8 @@ def test_paid_button_on_a_later_instalment_settles_the_earlier_ones_too(bot: Bot
     cid = contract_id(bot)
     bot.send_text("rep_e1", f"回款 #{cid} 10万")  # 第一期 still owes 5万
     bot.run_job("collections", at(2026, 12, 15))
+    [batch] = [c for c in bot.cards("rep_e1") if c["main_title"]["title"] == "回款跟进 2笔"]  # one message
+    bot.tap("rep_e1", batch["task_id"], batch["button_list"][0]["key"])  # 查看待办 hands over both cards
     second = next(c for c in bot.cards("rep_e1") if "第二期" in c["main_title"]["desc"])
     assert second["button_list"][0]["text"] == "已回款 ¥40万"  # 5万 of 第一期 comes first
     assert {"keyname": "连同前期", "value": "共待收 ¥40万"} in second["horizontal_content_list"]
@@ -213,8 +215,8 @@ def test_paid_button_on_a_later_instalment_settles_the_earlier_ones_too(bot: Bot
 
 
 def test_the_ladder_stays_within_the_push_budget(bot: Bot) -> None:
-    """Eight instalments falling due on one morning: at most the daily budget goes out as messages, the rest is
-    held for the owner's 待办 (services/pushes.py), and a rerun adds nothing."""
+    """Eight instalments falling due on one morning: one message lists them (what does not fit its text is held
+    for the owner's 待办, services/pushes.py), and a rerun adds nothing."""
     from models import Push
 
     for i in range(8):
@@ -230,9 +232,17 @@ def test_the_ladder_stays_within_the_push_budget(bot: Bot) -> None:
 
     bot.run_job("collections", at(2026, 12, 3))
     rows = ledger()
-    sent = [r for r in rows if r[0] == "sent"]
-    assert len(rows) == 8 and 1 <= len(sent) < bot.state.config.pushes.per_person_per_day
-    assert sum(1 for r in rows if r[0] == "held") == 8 - len(sent)
+    assert len(rows) == 8 and [slot for _, slot in rows if slot] == [1]  # one message, one slot
+    assert {status for status, _ in rows} == {"folded", "held"}
+    from models import OutboxMessage
+
+    with bot.session() as s:  # the outbox (the setup's 30-odd answers used up this hour's send rate)
+        [message] = s.scalars(
+            select(OutboxMessage.payload).where(
+                OutboxMessage.recipient == "rep_e1", OutboxMessage.dedup_key.like("push:%")
+            )
+        ).all()
+    assert message["template_card"]["main_title"]["title"] == "回款跟进 8笔"
     bot.run_job("collections", at(2026, 12, 3, 10))
     assert ledger() == rows
 
@@ -258,3 +268,22 @@ def test_a_reassigned_customer_takes_its_contracts_along(bot: Bot, signed: int) 
     old = len(bot.messages("rep_e1"))
     bot.run_job("collections", at(2026, 12, 16))
     assert "已逾期 1 个工作日" in bot.last_text("rep_e2") and len(bot.messages("rep_e1")) == old
+
+
+def test_notices_say_the_real_state_of_the_instalment(bot: Bot) -> None:
+    """An instalment first seen by the ladder long after its due date is 逾期N个工作日, not 今日到期; one due soon
+    is 即将到期 (the card's title and the line 待办 lists)."""
+    from models import Push
+
+    ready_opportunity(bot)
+    bot.send_text("rep_e1", "合同 贴片线 50万 分期 50/50 2026-11-02/2026-12-18")
+    bot.run_job("collections", at(2026, 12, 14))
+    batch = bot.cards("rep_e1")[-1]  # both in one message
+    assert "回款逾期30个工作日：" in batch["sub_title_text"] and "回款即将到期：" in batch["sub_title_text"]
+    bot.tap("rep_e1", batch["task_id"], batch["button_list"][0]["key"])  # 查看待办 hands over the card
+    assert bot.cards("rep_e1")[-1]["main_title"]["title"] == "回款逾期30个工作日"
+    with bot.session() as s:
+        lines = [p.line for p in s.scalars(select(Push).where(Push.recipient == "rep_e1"))]
+    assert any(line.startswith("回款逾期30个工作日：") for line in lines)
+    assert any(line.startswith("回款即将到期：") for line in lines)
+    assert not any("今日到期" in line for line in lines)

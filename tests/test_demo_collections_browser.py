@@ -1,5 +1,5 @@
-"""The collections ladder in the simulator: the demo rep's due-day card after `collections` runs today, its
-已回款 button, and the supervisor's digest with the receivables section (screenshots for docs/finance.md)."""
+"""The collections ladder in the simulator: the demo rep's one list after `collections` runs today, the due-day
+card its 查看待办 hands over, that card's 已回款 button, and the supervisor's digest with the receivables section (screenshots for docs/finance.md)."""
 
 from __future__ import annotations
 
@@ -31,8 +31,12 @@ def test_due_day_card_and_receivables_digest(demo_server: tuple[str, dict[str, A
         page.fill("#job-at", f"{today.isoformat()}T09:05")
         page.click("#run-job")
         expect(page.locator("#job-result")).to_contain_text("collections", timeout=120_000)
+        # The run's notices for her came as one list; its 查看待办 hands over each due-day card.
+        batch = page.locator("#messages .card", has_text="回款跟进").last
+        expect(batch).to_be_visible(timeout=10_000)
+        batch.locator("button", has_text="查看待办").click()
         card = (
-            page.locator("#messages .card:not(.done)", has_text="回款到期")
+            page.locator("#messages .card:not(.done)", has_text="回款今日到期")
             .filter(has_text=today.isoformat())
             .last
         )

@@ -230,3 +230,125 @@ def test_pg_replicas_racing_for_the_last_slots_never_exceed_the_budget(pg_db: tu
     assert len(rows) == 10 and len({r.dedup_key for r in rows}) == 10
     assert sorted(r.slot for r in rows if r.slot) == [1, 2, 3, 4, 5] and outbox == 5
     assert Counter(r.status for r in rows) == {"sent": 5, "held": 5}
+
+
+def _bot_initiated_per_day(bot: Bot) -> Counter[tuple[str, date]]:
+    """Outbox rows the bot wrote on its own initiative (push keys; card updates are not new messages), per
+    person and local day: what people really receive unasked."""
+    with bot.session() as s:
+        rows = s.execute(
+            select(OutboxMessage.recipient, OutboxMessage.created_at, OutboxMessage.kind).where(
+                OutboxMessage.dedup_key.like("push:%")
+            )
+        ).all()
+    return Counter(
+        (who, (at if at.tzinfo else at.replace(tzinfo=SHANGHAI)).astimezone(SHANGHAI).date())
+        for who, at, kind in rows
+        if kind != "update_card"
+    )
+
+
+def test_a_busy_run_is_one_message_per_person_and_kind_and_the_day_stays_in_budget(bot: Bot) -> None:
+    """4 instalments due for one rep, 4 quotes waiting on one supervisor, runs over several days: each run
+    gives each person one message per kind, the message lists every event (or says how many wait in 待办),
+    and the messages a person gets unasked in a day never exceed the budget."""
+    from tests.collections_factory import ready_opportunity
+
+    budget = bot.state.config.pushes.per_person_per_day
+    bot.clock.set(sh(2026, 11, 23, 9, 0))  # Monday
+    for i in range(4):
+        ready_opportunity(bot, customer=f"华瑞电子{i}", name=f"贴片线{i}", phone=f"1381234{i:04d}")
+        bot.send_text("rep_e1", f"合同 贴片线{i} 10万 分期 100 2026-12-01")
+    with bot.session() as s, s.begin():
+        for i in range(4):
+            make_opportunity(s, customer=f"苏州客户{i}", name=f"产线{i}")
+    for i in range(4):
+        bot.send_text("rep_e1", f"报价 产线{i} 4万")  # ≤ 5万: the supervisor alone
+    bot.deliver()
+
+    def run(job: str, when: datetime) -> dict[str, int]:
+        before = {u: len(bot.wecom.messages_for(u)) for u in ("rep_e1", "sup_east", "fin", "boss")}
+        bot.run_job(job, when)
+        bot.deliver()
+        return {u: len(bot.wecom.messages_for(u)) - n for u, n in before.items()}
+
+    approval_runs, collection_runs = [], []
+    day = sh(2026, 11, 24, 0, 0)
+    while day < sh(2026, 12, 5, 0, 0):
+        collection_runs.append(run("collections", day + timedelta(hours=9, minutes=15)))
+        approval_runs.append(run("approvals", day + timedelta(hours=10)))
+        approval_runs.append(run("approvals", day + timedelta(hours=15)))
+        day += timedelta(days=1)
+    assert all(n <= 1 for r in approval_runs + collection_runs for n in r.values()), (
+        approval_runs,
+        collection_runs,
+    )
+
+    # The four reminders of one run came as one card: the list, the first quote's buttons, 全部待批.
+    batches = [c for c in bot.cards("sup_east") if c["main_title"]["title"] == "4笔报价待您审批"]
+    assert len(batches) >= 2  # 第1次 and 第2次提醒, one card each
+    first = batches[0]
+    assert "第1次提醒" in first["sub_title_text"] and len(first["sub_title_text"].splitlines()) == 4
+    assert [b["text"] for b in first["button_list"]][-1] == "全部待批"
+    assert first["button_list"][0]["text"].startswith("同意 #")
+    # The due day's four instalments: one card listing them (not four 回款到期 cards), and one list the day after.
+    lists = [c for c in bot.cards("rep_e1") if c["main_title"]["title"].startswith("回款跟进")]
+    assert len(lists) >= 2 and all("合同 #" in c["sub_title_text"] for c in lists)
+    assert not [c for c in bot.cards("rep_e1") if c["main_title"]["title"] == "回款到期"]
+
+    per_day = _bot_initiated_per_day(bot)
+    assert per_day and max(per_day.values()) <= budget, per_day
+    for (who, when), n in per_day.items():  # the ledger counts what was really sent
+        assert counted(bot, who, when) >= n, (who, when, n)
+
+    # Nothing lost: the first batch's 同意 approves that quote, 全部待批 hands over every waiting card.
+    from models import Quote
+
+    quote_no = int(first["button_list"][0]["text"].split("#")[1])
+    bot.tap("sup_east", first["task_id"], first["button_list"][0]["key"])
+    with bot.session() as s:
+        assert s.get_one(Quote, quote_no).status == "approved"
+    bot.tap("sup_east", first["task_id"], first["button_list"][-1]["key"])
+    assert bot.cards("sup_east")[-1]["button_list"][0]["text"] == "同意"
+
+
+def test_a_held_digest_is_handed_over_by_the_next_todo_and_a_two_part_message_takes_two_slots(
+    bot: Bot,
+) -> None:
+    from chat.replies import Markdown
+
+    cfg = PushesConfig()
+    now = sh(2026, 11, 30, 9, 0)
+    bot.clock.set(now)
+    with bot.session() as s, s.begin():
+        two = pushes.Event(
+            to="sup_east",
+            kind="approval",
+            priority=pushes.Priority.APPROVAL,
+            reply=[Text("李娜把审批交给您"), Text("报价 #9 待您审批")],
+            line="报价 #9",
+            key="t:two",
+        )
+        assert pushes.push_all(s, [two], now=now, tz=SHANGHAI, config=cfg)["sup_east"].sent
+        for n in range(3):
+            pushes.push_all(
+                s, [event(n, pushes.Priority.APPROVAL, to="sup_east")], now=now, tz=SHANGHAI, config=cfg
+            )
+        digest = pushes.push(
+            s,
+            to="sup_east",
+            kind="digest",
+            priority=pushes.Priority.APPROVAL,
+            reply=[Markdown("**日报 11月29日**\n拜访 12 次"), Text("图表")],
+            line="2026-11-29 日报",
+            key="digest:x",
+            now=now,
+            tz=SHANGHAI,
+            config=cfg,
+        )
+    assert digest.held and counted(bot, "sup_east") == 5  # the two-part message used two of the five slots
+    assert _bot_initiated_per_day(bot)[("sup_east", DAY)] == 5
+    bot.send_text("sup_east", "待办")
+    contents = [m.get("markdown", m.get("text", {})).get("content", "") for m in bot.messages("sup_east")]
+    assert any("拜访 12 次" in c for c in contents)  # the digest itself, not a line that opens nothing
+    assert not any("· 2026-11-29 日报" in c for c in contents)
