@@ -298,6 +298,7 @@ def reassign(msg: Inbound, ctx: Ctx) -> HandlerResult:
         Text(
             handover.summary_for_new_owner(actor_name=ctx.user.name, old_name=old_name), to=new_owner.userid
         ),
+        customer_next_steps(customer, to=new_owner.userid),  # the handover's next step, one tap away
     ]
     if old is not None and old.userid not in (ctx.userid, new_owner.userid):
         replies.append(

@@ -11,6 +11,7 @@ from chat.errors import DomainError
 from chat.inbound import Inbound
 from chat.replies import Card, Reply, Text, UpdateCard
 from chat.router import Ctx, Router
+from handlers.nextsteps import customer_next_steps
 from models import Lead, LeadStatus, User
 from services import cardtasks, escape, roles
 from services import leads as lead_service
@@ -119,9 +120,9 @@ def tap_accept(msg: Inbound, ctx: Ctx) -> list[Reply] | Reply:
         _grey(msg, lead_card(lead_view(found), outcome="已接单"), f"已接单：线索 #{found.id}"),
         Text(
             f"已接单：客户「{name}」（#{c.id}）和商机 #{done.opportunity_id}（{ctx.config.stages[0]}）已建好，"
-            f"联系人 {escape.inline_text(c.contact or '—')} {c.phone or ''}。\n"
-            f"下一步：拜访 {name} 纪要（首次拜访后商机自动进入下一阶段）"
+            f"联系人 {escape.inline_text(c.contact or '—')} {c.phone or ''}。首次拜访后商机自动进入下一阶段。"
         ),
+        customer_next_steps(c, steps=("visit", "followup")),
     ]
 
 

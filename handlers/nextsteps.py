@@ -14,6 +14,7 @@ from chat.replies import Card, Reply, Text
 from chat.router import Ctx, HandlerResult, Router
 from handlers.common import run_command
 from models import Customer, Opportunity
+from services.config import BusinessConfig
 from services.lookup import resolve_customer
 
 router = Router("nextsteps")
@@ -38,21 +39,25 @@ STEPS: dict[str, tuple[str, str | None]] = {
     "opp": ("商机", "请回复商机名称和金额，例：二期产线 30万"),
     "advance": ("推进", None),
     "score": ("评分", None),
+    "quote": ("报价", "请回复报价金额和说明，例：28万 含安装调试"),
 }
 
 
-def customer_next_steps(customer: Customer) -> Reply:
-    """After the customer 360: 拜访 · 跟进 · 新商机."""
+CUSTOMER_STEPS = {"visit": "拜访", "followup": "跟进", "opp": "新商机"}
+
+
+def customer_next_steps(
+    customer: Customer, *, steps: tuple[str, ...] = ("visit", "followup", "opp"), to: str | None = None
+) -> Reply:
+    """After the customer 360, a lead taken (拜访 · 跟进: its opportunity exists already) or a customer handed
+    over (`to` the new owner): 拜访 · 跟进 · 新商机. The tap runs the command in the tapper's own scope."""
     return Card(
         next_step_card(
             title="下一步",
             desc=customer.name,
-            buttons=[
-                ("拜访", step_key("visit", customer.id)),
-                ("跟进", step_key("followup", customer.id)),
-                ("新商机", step_key("opp", customer.id)),
-            ],
-        )
+            buttons=[(CUSTOMER_STEPS[code], step_key(code, customer.id)) for code in steps],
+        ),
+        to=to,
     )
 
 
@@ -63,6 +68,26 @@ def opportunity_next_steps(opp: Opportunity, *, quote_pending: bool = False) -> 
     if not quote_pending:
         buttons.insert(0, ("推进", step_key("advance", opp.id)))
     return Card(next_step_card(title="下一步", desc=f"商机 #{opp.id} {opp.name}", buttons=buttons))
+
+
+def after_advance(opp: Opportunity, *, config: BusinessConfig) -> Reply | None:
+    """After 推进: the step that moves it on — 报价 when the next stage is entered only by a quote request
+    (its gate), else 推进 again — with 跟进; nothing once the last stage is reached."""
+    nxt = config.next_stage(opp.stage)
+    if nxt is None:
+        return None
+    move = (
+        ("报价", step_key("quote", opp.id))
+        if "quote_request" in config.gates_for(nxt)
+        else ("推进", step_key("advance", opp.id))
+    )
+    return Card(
+        next_step_card(
+            title="下一步",
+            desc=f"商机 #{opp.id} {opp.name} → {nxt}",
+            buttons=[move, ("跟进", step_key("followup", opp.customer_id))],
+        )
+    )
 
 
 def _score_prompt(ctx: Ctx) -> str:

@@ -16,7 +16,7 @@ from handlers.common import (
     opportunity_or_pick,
     usage_error,
 )
-from handlers.nextsteps import opportunity_next_steps
+from handlers.nextsteps import after_advance, opportunity_next_steps
 from models import Customer, Opportunity
 from services import contracts as contract_service
 from services import opportunities as opp_service
@@ -121,7 +121,9 @@ def advance(msg: Inbound, ctx: Ctx) -> HandlerResult:
         to_stage=target,
         now=ctx.now,
     )
-    return Text(f"商机 #{opp.id}「{opp.name}」：{before} → {stage}。")
+    done = Text(f"商机 #{opp.id}「{opp.name}」：{before} → {stage}。")
+    step = after_advance(opp, config=ctx.config)
+    return [done, step] if step is not None else done
 
 
 @router.command("输单", help="关闭商机为输单，并记录原因", example=example("输单"), roles=roles.SALES)

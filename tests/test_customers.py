@@ -154,6 +154,11 @@ def test_reassign_moves_open_work_and_notifies(bot: Bot) -> None:
     assert "已把客户「华东精密」从张伟分配给李娜" in bot.last_text("sup_east")
     handover = bot.last_text("rep_e2")
     assert "交给您负责" in handover and "二期产线" in handover and "送样" in handover
+    step = bot.cards("rep_e2")[-1]  # the handover ends with its next step as buttons
+    assert step["main_title"]["desc"] == "华东精密"
+    assert [b["text"] for b in step["button_list"]] == ["拜访", "跟进", "新商机"]
+    bot.tap("rep_e2", step["task_id"], step["button_list"][1]["key"])
+    assert "跟进时间和事项" in bot.last_text("rep_e2")
     assert "转交给李娜" in bot.last_text("rep_e1")
     with bot.session() as s:
         assert s.get_one(Customer, c.id).owner_userid == "rep_e2"

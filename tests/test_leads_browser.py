@@ -40,5 +40,8 @@ def test_lead_and_countdown_cards_in_the_simulator(demo_server: tuple[str, dict[
         task_id = lead.get_attribute("data-task-id")
         lead.locator("button", has_text="接单").click()
         expect(page.locator(f'#messages .card.done[data-task-id="{task_id}"]')).to_be_visible(timeout=10_000)
-        expect(page.locator("#messages .msg.bot").last).to_contain_text("已接单")
+        expect(page.locator("#messages .msg.bot", has_text="已接单").last).to_be_visible()
+        expect(
+            page.locator("#messages .card", has_text="下一步").last.locator("button", has_text="拜访")
+        ).to_be_visible()
         browser.close()

@@ -52,16 +52,27 @@ def test_lead_command_card_and_accept(bot: Bot) -> None:
     assert "不是发给您的" in bot.last_text(other)
 
     bot.tap(rep, card["task_id"], CardKey(ACCEPT).pack())
-    assert "已接单" in bot.last_text(rep)
+    assert "已接单" in bot.last_text(rep) and "下一步：" not in bot.last_text(rep)
+    step = bot.cards(rep)[-1]  # the next step is a button: 拜访 · 跟进
+    assert [b["text"] for b in step["button_list"]] == ["拜访", "跟进"]
+    bot.tap(other, step["task_id"], step["button_list"][0]["key"])  # not their customer: nothing to visit
+    assert "没有找到客户" in bot.last_text(other)
+    bot.tap(rep, step["task_id"], step["button_list"][0]["key"])
+    assert "拜访的纪要" in bot.last_text(rep)
     with bot.session() as s:
         customer = s.scalar(select(Customer).where(Customer.name == "宁波华东精密"))
         assert customer.owner_userid == rep
         opp = s.scalar(select(Opportunity).where(Opportunity.customer_id == customer.id))
         assert opp.stage == "线索分配"
-    bot.send_text(rep, "拜访 宁波华东精密 初次见面，聊了需求")
+    bot.send_text(
+        rep, "初次见面，聊了需求"
+    )  # the answer to the 拜访 button's question: the visit is recorded
     bot.deliver()
     with bot.session() as s:
         assert s.get(Opportunity, opp.id).stage == "初步接洽"
+        from models import Visit
+
+        assert [v.userid for v in s.scalars(select(Visit).where(Visit.summary.like("初次见面%")))] == [rep]
 
 
 def test_bad_lead_command_answers_usage_and_changes_nothing(bot: Bot) -> None:

@@ -101,6 +101,9 @@ def test_advance_through_stages_and_visit_gate(sbot: Bot) -> None:
     add_visit(sbot)
     sbot.send_text("rep_e1", "推进 二期产线 方案制定")
     assert "初步接洽 → 方案制定" in sbot.last_text("rep_e1")
+    step = sbot.cards("rep_e1")[-1]  # the next stage is entered by a quote: the next step is 报价, a button
+    assert "→ 报价审批" in step["main_title"]["desc"]
+    assert [b["text"] for b in step["button_list"]] == ["报价", "跟进"]
     sbot.send_text("rep_e1", "推进 二期产线")
     assert "只能通过申请报价进入" in sbot.last_text("rep_e1")
     assert opp(sbot).stage == "方案制定"
@@ -110,6 +113,19 @@ def test_advance_through_stages_and_visit_gate(sbot: Bot) -> None:
             "初步接洽",
             "方案制定",
         ]
+    sbot.tap("rep_e2", step["task_id"], step["button_list"][0]["key"])
+    sbot.send_text(
+        "rep_e2", "8万 含安装"
+    )  # another rep's tap: the command runs in their scope, finds nothing
+    assert "没有找到商机" in sbot.last_text("rep_e2")
+    sbot.tap("rep_e1", step["task_id"], step["button_list"][0]["key"])
+    assert "报价金额" in sbot.last_text("rep_e1")
+    sbot.send_text("rep_e1", "4万 含安装")
+    assert "已提交报价 #" in sbot.last_text("rep_e1")
+    with sbot.session() as s:
+        from models import Quote
+
+        assert [q.requester_userid for q in s.scalars(select(Quote))] == ["rep_e1"]
 
 
 @pytest.mark.parametrize(
