@@ -46,7 +46,7 @@ def _paid(bot: Bot) -> list[tuple[int, Decimal]]:
 
 def test_money_received_on_a_customer_with_several_contracts_is_a_numbered_pick(bot: Bot) -> None:
     first, second = _two_contracts(bot)
-    for sentence in ("收到海川回款2万", "海川今天打过来2万"):
+    for sentence in ("收到海川回款2万", "海川今天打过来2万", "海川上周转了2万过来"):
         bot.send_text("rep_e1", sentence)
         pick = bot.last_text("rep_e1")
         assert "找到2个合同" in pick and f"合同 #{first}" in pick and f"合同 #{second}" in pick, pick
